@@ -1,0 +1,15 @@
+import { Account } from './account';
+import { CallbackDelivery } from './callback-delivery';
+import { ComponentEvent } from './component-event';
+import { InstalledComponent } from './installed-component';
+import { ManagedSystem } from './managed-system';
+import { PackageRepository } from './package-repository';
+import { ProvisioningRequest } from './provisioning-request';
+import { User } from './user';
+
+export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, ManagedSystem, PackageRepository, ProvisioningRequest, User };
+export * from './user';
+export * from './provisioning-request';
+
+/** Every entity, for the DataSource. */
+export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery];

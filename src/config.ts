@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The one configuration object. Read once from the environment (and an
+ * optional JSON file named by PROVISOR_CONFIG), validated, frozen and passed
+ * down. No other module reads `process.env`.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Absent: embedded SQLite file `<dataDir>/provisor.sqlite`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Secret used to encrypt the password copies needed for WS-Security PasswordDigest. */
+  readonly secretKeyFile: string;
+  readonly secretKey: string | undefined;
+  readonly soap: {
+    /** Largest accepted request body, after decompression. */
+    readonly maxBodyBytes: number;
+    /** Oldest accepted wsu:Created, in seconds. */
+    readonly maxTokenAgeSeconds: number;
+    /** How far in the future a wsu:Created may be, in seconds. */
+    readonly maxClockSkewSeconds: number;
+    /** How long a request may take to arrive in full. */
+    readonly bodyTimeoutMs: number;
+  };
+  readonly engine: {
+    readonly enabled: boolean;
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly pollMs: number;
+  };
+  readonly callbacks: {
+    readonly maxAttempts: number;
+    readonly initialBackoffMs: number;
+    readonly maxBackoffMs: number;
+    readonly timeoutMs: number;
+  };
+  readonly drivers: {
+    /** Where `local` systems get their roots. */
+    readonly systemsDir: string;
+    readonly hookTimeoutMs: number;
+    readonly simulated: { readonly minMs: number; readonly maxMs: number; readonly failureRate: number };
+  };
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function readFileConfig(env: Env): Record<string, unknown> {
+  const file = env.PROVISOR_CONFIG;
+  if (file === undefined || file === '') return {};
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`PROVISOR_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`PROVISOR_CONFIG: ${file} is not a JSON object of settings: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Builds the configuration. Settings come from the environment first, then the
+ * JSON file (keys are the environment variable names), then defaults.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const file = readFileConfig(env);
+  const raw = (name: string): string | undefined => {
+    const fromEnv = env[name];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    const fromFile = file[name];
+    if (fromFile === undefined || fromFile === null) return undefined;
+    return String(fromFile);
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be an integer, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+  const num = (name: string, fallback: number, min: number, max: number): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${value}"`);
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    throw new ConfigError(`${name} must be true or false, got "${value}"`);
+  };
+
+  const dataDir = path.resolve(cwd, raw('PROVISOR_DATA_DIR') ?? 'data');
+  const databaseUrl = raw('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^(mysql|mariadb):\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a mysql:// or mariadb:// URL (got scheme "${databaseUrl.split(':')[0] ?? ''}")`);
+  }
+  const logLevel = raw('LOG_LEVEL') ?? 'info';
+  if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of error, warn, info, debug; got "${logLevel}"`);
+  }
+  const minMs = int('PROVISOR_SIMULATED_MIN_MS', 50, 0, 3_600_000);
+  const maxMs = int('PROVISOR_SIMULATED_MAX_MS', 200, 0, 3_600_000);
+  if (maxMs < minMs) throw new ConfigError('PROVISOR_SIMULATED_MAX_MS must not be below PROVISOR_SIMULATED_MIN_MS');
+
+  const config: Config = {
+    host: raw('HOST') ?? '127.0.0.1',
+    port: int('PORT', 8080, 0, 65535),
+    databaseUrl,
+    dataDir,
+    logLevel: logLevel as Config['logLevel'],
+    secretKeyFile: path.resolve(dataDir, raw('PROVISOR_SECRET_KEY_FILE') ?? 'secret.key'),
+    secretKey: raw('PROVISOR_SECRET_KEY'),
+    soap: {
+      maxBodyBytes: int('PROVISOR_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxTokenAgeSeconds: int('PROVISOR_TOKEN_MAX_AGE_SECONDS', 300, 1, 86_400),
+      maxClockSkewSeconds: int('PROVISOR_TOKEN_MAX_SKEW_SECONDS', 60, 0, 3_600),
+      bodyTimeoutMs: int('PROVISOR_BODY_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    engine: {
+      enabled: bool('PROVISOR_ENGINE', true),
+      concurrency: int('PROVISOR_ENGINE_CONCURRENCY', 16, 1, 1024),
+      leaseMs: int('PROVISOR_LEASE_MS', 30_000, 500, 3_600_000),
+      pollMs: int('PROVISOR_POLL_MS', 500, 10, 60_000),
+    },
+    callbacks: {
+      maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),
+      initialBackoffMs: int('PROVISOR_CALLBACK_BACKOFF_MS', 1000, 1, 3_600_000),
+      maxBackoffMs: int('PROVISOR_CALLBACK_MAX_BACKOFF_MS', 300_000, 1, 86_400_000),
+      timeoutMs: int('PROVISOR_CALLBACK_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    drivers: {
+      systemsDir: path.resolve(dataDir, raw('PROVISOR_SYSTEMS_DIR') ?? 'systems'),
+      hookTimeoutMs: int('PROVISOR_HOOK_TIMEOUT_MS', 600_000, 100, 86_400_000),
+      simulated: { minMs, maxMs, failureRate: num('PROVISOR_SIMULATED_FAILURE_RATE', 0, 0, 1) },
+    },
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Database kind named for /health and logs. */
+export function databaseKind(config: Config): 'sqlite' | 'mysql' {
+  return config.databaseUrl === undefined ? 'sqlite' : 'mysql';
+}

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import 'reflect-metadata';
+import mysql from 'mysql2/promise';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { Config } from '../config';
+import { ENTITIES } from '../../entities';
+import { MIGRATIONS } from './migrations';
+
+export interface DataSourceSettings {
+  /** `mariadb` makes TypeORM read MariaDB's catalogue correctly; found by `detectMysqlFlavour`. */
+  readonly mysqlFlavour?: 'mysql' | 'mariadb';
+  /** Tests only: build the schema from the entities instead of migrations. */
+  readonly synchronize?: boolean;
+  /** Override the SQLite file (`:memory:` for unit tests). */
+  readonly sqliteFile?: string;
+}
+
+/**
+ * TypeORM options for the configured database: an SQLite file under the data
+ * directory by default, MySQL/MariaDB when DATABASE_URL says so.
+ */
+export function dataSourceOptions(config: Config, settings: DataSourceSettings = {}): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: settings.synchronize ?? false,
+    logging: false,
+  } as const;
+  if (config.databaseUrl !== undefined) {
+    const url = new URL(config.databaseUrl.replace(/^mariadb:/, 'mysql:'));
+    return {
+      ...common,
+      type: settings.mysqlFlavour ?? (config.databaseUrl.startsWith('mariadb:') ? 'mariadb' : 'mysql'),
+      host: url.hostname,
+      port: url.port === '' ? 3306 : Number(url.port),
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.replace(/^\//, ''),
+      charset: 'utf8mb4_unicode_ci',
+      timezone: 'Z',
+      // mysql2 captures a stack trace per query unless told not to: a fifth of the CPU of an insert.
+      trace: false,
+      poolSize: 20,
+      extra: { connectTimeout: 10_000 },
+    };
+  }
+  const file = settings.sqliteFile ?? path.join(config.dataDir, 'provisor.sqlite');
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: file,
+    enableWAL: true,
+    statementCacheSize: 200,
+    timeout: 10_000,
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      // WAL with NORMAL sync: a committed row survives a crash of the process.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+/** Asks a MySQL-protocol server whether it is MariaDB (TypeORM reads their catalogues differently). */
+export async function detectMysqlFlavour(databaseUrl: string): Promise<'mysql' | 'mariadb'> {
+  const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+  const connection = await mysql.createConnection({
+    host: url.hostname,
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    connectTimeout: 10_000,
+  });
+  try {
+    const [rows] = await connection.query('SELECT VERSION() AS version');
+    const version = String((rows as Array<{ version: unknown }>)[0]?.version ?? '');
+    return /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Creates and initialises the DataSource and brings the schema up to date. */
+export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
+  const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
+  const dataSource = new DataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
+  await dataSource.initialize();
+  if (settings.synchronize !== true) await dataSource.runMigrations({ transaction: 'each' });
+  return dataSource;
+}

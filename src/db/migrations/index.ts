@@ -1,0 +1,5 @@
+import { Initial1795321598023 } from './1795321598023-Initial';
+
+/** Every migration, in order. New ones are written by `scripts/generate-migration.ts`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const MIGRATIONS: Function[] = [Initial1795321598023];

@@ -1,0 +1,57 @@
+/**
+ * The catalogue of Provisor's error codes. Every fault a client can receive is
+ * listed here with its fault class (a caller's mistake or the server's) and
+ * HTTP status; `docs/faults.md` documents the same list and a test keeps the
+ * two in step.
+ */
+export const ERROR_CATALOGUE = {
+  MalformedXml: { sender: true, http: 400, summary: 'The request is not well-formed XML or not a SOAP envelope.' },
+  DtdForbidden: { sender: true, http: 400, summary: 'The request carries a DTD, entity declaration or processing instruction.' },
+  BodyTooLarge: { sender: true, http: 413, summary: 'The request body is over the configured limit.' },
+  BodyTimeout: { sender: true, http: 408, summary: 'The request body did not arrive in time.' },
+  UnsupportedMediaType: { sender: true, http: 415, summary: 'The content type or content encoding is not a SOAP one.' },
+  VersionMismatch: { sender: true, http: 400, summary: 'The envelope namespace is neither SOAP 1.1 nor SOAP 1.2.' },
+  UnknownOperation: { sender: true, http: 400, summary: 'The body element names no operation of this service.' },
+  MissingField: { sender: true, http: 400, summary: 'A required request field is absent or empty.' },
+  InvalidField: { sender: true, http: 400, summary: 'A request field has the wrong type, format or value, or is not part of the request.' },
+  AuthenticationFailed: { sender: true, http: 401, summary: 'No WS-Security UsernameToken, an unknown or disabled user, or a wrong password.' },
+  TokenExpired: { sender: true, http: 401, summary: 'The token\'s Created time is outside the accepted window.' },
+  NonceReplayed: { sender: true, http: 401, summary: 'The token\'s Nonce was already seen within the window.' },
+  Forbidden: { sender: true, http: 403, summary: 'The caller\'s role does not allow the operation.' },
+  UnknownSystem: { sender: true, http: 400, summary: 'The named managed system is not registered.' },
+  UnknownPackage: { sender: true, http: 400, summary: 'No package repository holds the named component (and version).' },
+  PathOutsideRoot: { sender: true, http: 400, summary: 'A path escapes the managed system\'s root.' },
+  UnknownRequest: { sender: true, http: 400, summary: 'No provisioning request has this id.' },
+  IdempotencyConflict: { sender: true, http: 400, summary: 'The idempotency key or MessageID was used before for a different request.' },
+  Unavailable: { sender: false, http: 503, summary: 'The database or another dependency is unavailable; retry later.' },
+  Internal: { sender: false, http: 500, summary: 'An unexpected server error; the log has the details.' },
+} as const satisfies Record<string, { sender: boolean; http: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * An error meant for the caller: it becomes a SOAP Fault (or an HTTP error)
+ * with its code, message and, when it concerns a request field, the field.
+ */
+export class ProvisorError extends Error {
+  override readonly name = 'ProvisorError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  /** True when the caller is at fault (SOAP 1.1 Client / SOAP 1.2 Sender). */
+  get sender(): boolean {
+    return ERROR_CATALOGUE[this.code].sender;
+  }
+  get httpStatus(): number {
+    return ERROR_CATALOGUE[this.code].http;
+  }
+}
+
+export function isProvisorError(err: unknown): err is ProvisorError {
+  return err instanceof ProvisorError;
+}
