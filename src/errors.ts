@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = {
   BodyTimeout: { sender: true, http: 408, summary: 'The request body did not arrive in time.' },
   UnsupportedMediaType: { sender: true, http: 415, summary: 'The content type or content encoding is not a SOAP one.' },
   VersionMismatch: { sender: true, http: 400, summary: 'The envelope namespace is neither SOAP 1.1 nor SOAP 1.2.' },
+  MustUnderstand: { sender: true, http: 400, summary: 'A header marked mustUnderstand is not one Provisor processes.' },
   UnknownOperation: { sender: true, http: 400, summary: 'The body element names no operation of this service.' },
   MissingField: { sender: true, http: 400, summary: 'A required request field is absent or empty.' },
   InvalidField: { sender: true, http: 400, summary: 'A request field has the wrong type, format or value, or is not part of the request.' },

@@ -1,0 +1,40 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** True when the DataSource talks to MySQL or MariaDB. */
+export function isMysqlSource(dataSource: DataSource): boolean {
+  const type = dataSource.options.type;
+  return type === 'mysql' || type === 'mariadb';
+}
+
+/** A Date as both SQLite (TypeORM's stored form) and MySQL accept and compare it: UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
+export function toSqlDate(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Reads a datetime column from a raw row (a string on SQLite, a Date on MySQL). */
+export function fromSqlDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const text = String(value);
+  return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
+}
+
+/** True when a driver error is a unique-key violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; driverError?: { code?: string; errno?: number } };
+  const code = e.driverError?.code ?? e.code;
+  const errno = e.driverError?.errno ?? e.errno;
+  return code === 'ER_DUP_ENTRY' || errno === 1062 || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'));
+}
+
+/** Runs a write and returns how many rows it changed (whichever driver ran it). */
+export async function execute(runner: DataSource | EntityManager, sql: string, params: readonly unknown[] = []): Promise<number> {
+  const queryRunner = 'createQueryRunner' in runner ? runner.createQueryRunner() : runner.queryRunner;
+  if (queryRunner === undefined) throw new Error('execute() needs a DataSource or a transactional EntityManager');
+  try {
+    const result = await queryRunner.query(sql, params as unknown[], true);
+    return (result as { affected?: number }).affected ?? 0;
+  } finally {
+    if ('createQueryRunner' in runner) await queryRunner.release();
+  }
+}

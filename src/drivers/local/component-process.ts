@@ -1,0 +1,214 @@
+/**
+ * A component's long-running process: launched detached in its own process
+ * group with its output appended to a log file, recorded in a pid file, and
+ * ended by signalling the group.
+ *
+ * The pid file holds the pid on its first line (as pid files do) and, where
+ * `/proc` exists, the process start time on the second, so a pid reused by
+ * an unrelated process after a reboot is not mistaken for the component.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { DriverError } from '../driver';
+import { errorCode } from '../path-jail';
+import { writeFileAtomic } from './atomic-file';
+import { OutputTail } from './output-tail';
+
+/** A started process as its pid file records it. */
+export interface ProcessRecord {
+  readonly pid: number;
+  /** Start time in clock ticks since boot (`/proc/<pid>/stat`), when known. */
+  readonly startTime?: string;
+}
+
+/** What to launch. */
+export interface LaunchSpec {
+  /** Names the component in messages, e.g. `demo-httpd 1.0.0`. */
+  readonly label: string;
+  /** The argv; the first element is looked up on the env's PATH. */
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly logFile: string;
+  readonly pidFile: string;
+  /** How long the process must stay up for the start to count. */
+  readonly startupGraceMs: number;
+  /** Bytes of log kept in an error's output. */
+  readonly outputLimit: number;
+}
+
+const POLL_MS = 50;
+const KILL_WAIT_MS = 2000;
+
+/**
+ * Launches the process detached, writes the pid file, and waits
+ * `startupGraceMs` to see that it stays up.
+ * @throws DriverError `HookFailed` when it cannot be launched or exits
+ *   during the grace period (with the tail of its log as output).
+ */
+export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
+  const [file, ...args] = spec.command;
+  if (file === undefined) throw new DriverError('InvalidState', `${spec.label} has an empty start command`);
+  await mkdir(path.dirname(spec.logFile), { recursive: true });
+  await mkdir(path.dirname(spec.pidFile), { recursive: true });
+  const log = await open(spec.logFile, 'a');
+  let child: ChildProcess;
+  let logOffset: number;
+  try {
+    await log.write(`--- ${new Date().toISOString()} starting ${spec.label}: ${spec.command.join(' ')}\n`);
+    logOffset = (await log.stat()).size;
+    child = spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', log.fd, log.fd] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  } catch (error) {
+    if (error instanceof DriverError) throw error;
+    throw new DriverError('HookFailed', `start command of ${spec.label} could not be launched: ${String(error)}`, {
+      cause: error,
+    });
+  } finally {
+    await log.close();
+  }
+  // Errors after the spawn (a failed kill) must not crash the service.
+  child.on('error', () => undefined);
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code === null ? `was killed by ${signal}` : `exited with code ${code}`)),
+  );
+  const pid = child.pid as number;
+  const startTime = await processStartTime(pid);
+  const record: ProcessRecord = startTime === undefined ? { pid } : { pid, startTime };
+  await writeFileAtomic(spec.pidFile, `${pid}\n${startTime ?? ''}\n`);
+  const early = await Promise.race([exited, delay(spec.startupGraceMs, undefined)]);
+  if (early !== undefined) {
+    await rm(spec.pidFile, { force: true });
+    const tail = await readLogTail(spec.logFile, logOffset, spec.outputLimit);
+    const detail = tail.lastLine();
+    throw new DriverError(
+      'HookFailed',
+      `start command of ${spec.label} ${early} during start-up${detail === '' ? '' : `: ${detail}`}`,
+      { output: tail.toString() },
+    );
+  }
+  child.unref();
+  return record;
+}
+
+/** The pid file's record; undefined when there is none (or it is unreadable garbage). */
+export async function readPidFile(pidFile: string): Promise<ProcessRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pidFile, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  const [pidLine, startLine] = text.split('\n');
+  const pid = Number(pidLine);
+  if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
+  const startTime = startLine?.trim();
+  return startTime ? { pid, startTime } : { pid };
+}
+
+/** True when the recorded process is still alive (not a zombie, not a reused pid). */
+export async function isRunning(record: ProcessRecord): Promise<boolean> {
+  try {
+    process.kill(record.pid, 0);
+  } catch {
+    // ESRCH: gone. EPERM: someone else's process, so not ours any more.
+    return false;
+  }
+  const stat = await readProcStat(record.pid);
+  if (stat === undefined) return !hasProcfs();
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  return record.startTime === undefined || stat.startTime === record.startTime;
+}
+
+/**
+ * Ends the process group: SIGTERM, up to `timeoutMs` for it to exit, then
+ * SIGKILL. Stragglers left in the group after the leader exits are killed.
+ * @returns how it ended.
+ * @throws DriverError `Internal` (retryable) if it survives SIGKILL.
+ */
+export async function terminate(record: ProcessRecord, timeoutMs: number, label: string): Promise<'exited' | 'killed'> {
+  signalGroup(record.pid, 'SIGTERM');
+  let how: 'exited' | 'killed' = 'exited';
+  if (!(await waitUntilGone(record, timeoutMs))) {
+    how = 'killed';
+    signalGroup(record.pid, 'SIGKILL');
+    if (!(await waitUntilGone(record, KILL_WAIT_MS))) {
+      throw new DriverError('Internal', `process ${record.pid} of ${label} survived SIGKILL`, { retryable: true });
+    }
+  }
+  try {
+    process.kill(-record.pid, 'SIGKILL');
+  } catch {
+    // The group is empty: the usual case.
+  }
+  return how;
+}
+
+/** The end of a log file from `offset` on, at most `limit` bytes. */
+export async function readLogTail(logFile: string, offset: number, limit: number): Promise<OutputTail> {
+  const tail = new OutputTail(limit);
+  const handle = await open(logFile, 'r');
+  try {
+    const { size } = await handle.stat();
+    const start = Math.max(offset, size - limit);
+    if (size > start) {
+      const buffer = Buffer.alloc(size - start);
+      await handle.read(buffer, 0, buffer.length, start);
+      tail.push(buffer);
+    }
+  } finally {
+    await handle.close();
+  }
+  return tail;
+}
+
+async function waitUntilGone(record: ProcessRecord, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!(await isRunning(record))) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(POLL_MS);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+async function processStartTime(pid: number): Promise<string | undefined> {
+  return (await readProcStat(pid))?.startTime;
+}
+
+async function readProcStat(pid: number): Promise<{ state: string; startTime: string } | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = fields[0];
+    const startTime = fields[19];
+    return state === undefined || startTime === undefined ? undefined : { state, startTime };
+  } catch {
+    return undefined;
+  }
+}
+
+let procfs: boolean | undefined;
+function hasProcfs(): boolean {
+  procfs ??= existsSync('/proc/self/stat');
+  return procfs;
+}

@@ -1,0 +1,193 @@
+/**
+ * The package manifest: what a repository's `index.json` says about each
+ * package, parsed and checked once when the index is loaded.
+ *
+ * ```json
+ * {
+ *   "packages": [
+ *     {
+ *       "name": "demo-site",
+ *       "version": "1.0.0",
+ *       "archive": "demo-site-1.0.0.tar.gz",
+ *       "sha256": "9f2c…",
+ *       "description": "Content for demo-httpd",
+ *       "dependencies": ["demo-httpd>=1.0.0"],
+ *       "hooks": { "install": "hooks/install.sh", "configure": "hooks/configure.sh" },
+ *       "start": ["$NODE", "server.js"]
+ *     }
+ *   ]
+ * }
+ * ```
+ *
+ * - `archive` is a `.tar.gz` relative to the repository; `sha256` (hex) is
+ *   optional and checked when present.
+ * - `dependencies` are package names, optionally with a minimum version
+ *   (`name>=version`).
+ * - `hooks` name shell scripts inside the unpacked package, one per
+ *   lifecycle step ({@link HOOK_NAMES}); each is optional.
+ * - `start` is the argv of the component's long-running process, run from
+ *   the unpacked package; the element `$NODE` stands for the Node.js binary
+ *   running Provisor. Packages without `start` (content) cannot be started.
+ * - Unknown fields are ignored, so repositories can carry more.
+ */
+import path from 'node:path';
+import { DriverError } from '../driver';
+import { compareVersions } from './version-order';
+
+/** The lifecycle steps a package may hook into. */
+export const HOOK_NAMES = ['install', 'configure', 'start', 'stop', 'uninstall'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+/** Names and versions become directory names, so they are kept plain. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+/** A dependency on another component, optionally with a minimum version. */
+export interface PackageDependency {
+  readonly name: string;
+  readonly minVersion?: string;
+}
+
+/** One package version as a repository describes it. */
+export interface PackageManifest {
+  readonly name: string;
+  readonly version: string;
+  /** The archive, relative to the repository location. */
+  readonly archive: string;
+  /** Hex SHA-256 of the archive, checked when present. */
+  readonly sha256?: string;
+  readonly description?: string;
+  readonly dependencies: readonly PackageDependency[];
+  /** Hook scripts relative to the unpacked package. */
+  readonly hooks: Readonly<Partial<Record<HookName, string>>>;
+  /** The argv of the component's process, if it has one. */
+  readonly start?: readonly string[];
+}
+
+/** A parsed `index.json` with its packages grouped by name, highest version first. */
+export interface RepositoryIndex {
+  readonly packages: readonly PackageManifest[];
+  readonly byName: ReadonlyMap<string, readonly PackageManifest[]>;
+}
+
+/**
+ * Parses a repository's `index.json`.
+ * @param location names the repository in messages.
+ * @throws DriverError `Internal` (not retryable) naming the bad field.
+ */
+export function parseRepositoryIndex(document: unknown, location: string): RepositoryIndex {
+  const where = `index.json of package repository ${location}`;
+  if (!isRecord(document) || !Array.isArray(document.packages)) {
+    throw invalid(where, 'must be an object with a "packages" array');
+  }
+  const packages = document.packages.map((entry: unknown, i: number) =>
+    parsePackageManifest(entry, `${where}, packages[${i}]`),
+  );
+  const byName = new Map<string, PackageManifest[]>();
+  for (const manifest of packages) {
+    const versions = byName.get(manifest.name) ?? [];
+    if (versions.some((known) => known.version === manifest.version)) {
+      throw invalid(where, `lists ${manifest.name} ${manifest.version} twice`);
+    }
+    versions.push(manifest);
+    byName.set(manifest.name, versions);
+  }
+  for (const versions of byName.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
+  return { packages, byName };
+}
+
+/**
+ * Parses one manifest entry (from an index, or as recorded on a system).
+ * @param where names the entry in messages.
+ */
+export function parsePackageManifest(entry: unknown, where: string): PackageManifest {
+  if (!isRecord(entry)) throw invalid(where, 'must be an object');
+  const name = requireName(entry.name, where, 'name');
+  const version = requireName(entry.version, where, 'version');
+  const archive = requireRelativePath(entry.archive, where, 'archive');
+  const sha256 = optionalString(entry.sha256, where, 'sha256');
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw invalid(where, '"sha256" must be 64 hex digits');
+  const description = optionalString(entry.description, where, 'description');
+  return {
+    name,
+    version,
+    archive,
+    ...(sha256 === undefined ? {} : { sha256: sha256.toLowerCase() }),
+    ...(description === undefined ? {} : { description }),
+    dependencies: parseDependencies(entry.dependencies, where),
+    hooks: parseHooks(entry.hooks, where),
+    ...parseStart(entry.start, where),
+  };
+}
+
+/** Renders a dependency the way manifests write it. */
+export function formatDependency(dependency: PackageDependency): string {
+  return dependency.minVersion === undefined ? dependency.name : `${dependency.name}>=${dependency.minVersion}`;
+}
+
+function parseDependencies(value: unknown, where: string): PackageDependency[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid(where, '"dependencies" must be an array of strings');
+  return value.map((item: unknown) => {
+    if (typeof item !== 'string') throw invalid(where, '"dependencies" must be an array of strings');
+    const match = /^([^<>=\s]+)(?:\s*>=\s*(\S+))?$/.exec(item.trim());
+    const name = match?.[1];
+    const minVersion = match?.[2];
+    if (name === undefined || !NAME_PATTERN.test(name) || (minVersion !== undefined && !NAME_PATTERN.test(minVersion))) {
+      throw invalid(where, `dependency ${JSON.stringify(item)} must read "name" or "name>=version"`);
+    }
+    return minVersion === undefined ? { name } : { name, minVersion };
+  });
+}
+
+function parseHooks(value: unknown, where: string): Partial<Record<HookName, string>> {
+  if (value === undefined) return {};
+  if (!isRecord(value)) throw invalid(where, '"hooks" must be an object');
+  const hooks: Partial<Record<HookName, string>> = {};
+  for (const [key, script] of Object.entries(value)) {
+    if (!(HOOK_NAMES as readonly string[]).includes(key)) {
+      throw invalid(where, `unknown hook ${JSON.stringify(key)} (known: ${HOOK_NAMES.join(', ')})`);
+    }
+    hooks[key as HookName] = requireRelativePath(script, where, `hooks.${key}`);
+  }
+  return hooks;
+}
+
+function parseStart(value: unknown, where: string): { start?: readonly string[] } {
+  if (value === undefined) return {};
+  if (!Array.isArray(value) || value.length === 0 || !value.every((arg) => typeof arg === 'string' && arg.length > 0)) {
+    throw invalid(where, '"start" must be a non-empty array of non-empty strings');
+  }
+  return { start: value as string[] };
+}
+
+function requireName(value: unknown, where: string, field: string): string {
+  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
+    throw invalid(where, `"${field}" must match ${NAME_PATTERN.source}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function requireRelativePath(value: unknown, where: string, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
+    throw invalid(where, `"${field}" must be a non-empty string`);
+  }
+  const normalized = path.posix.normalize(value);
+  if (path.posix.isAbsolute(value) || normalized === '..' || normalized.startsWith('../')) {
+    throw invalid(where, `"${field}" must be a path inside the package, got ${JSON.stringify(value)}`);
+  }
+  return normalized;
+}
+
+function optionalString(value: unknown, where: string, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalid(where, `"${field}" must be a string`);
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(where: string, problem: string): DriverError {
+  return new DriverError('Internal', `${where}: ${problem}`, { retryable: false });
+}

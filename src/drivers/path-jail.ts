@@ -1,0 +1,155 @@
+/**
+ * The path jail: every path a task names is relative to a root (a system's
+ * root, or a package repository folder) and must stay inside it.
+ *
+ * Two levels:
+ * - {@link toJailedRelativePath} is a pure string check (absolute paths and
+ *   `..` escapes), cheap enough for any driver's `validate()`;
+ * - {@link resolveInsideRoot} also follows symbolic links on disk: the
+ *   deepest existing ancestor of the path (dangling links followed by hand)
+ *   must resolve inside the real root.
+ *
+ * The check happens before the operation, so a process racing us inside the
+ * root could still swap a directory for a link in between; the jail guards
+ * against requests, not against the software installed on the system.
+ */
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { DriverError } from './driver';
+
+/** How deep a chain of dangling symbolic links is followed before giving up. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Normalises `requested` as a path relative to a root and refuses any that
+ * could leave it. Pure: touches no file.
+ *
+ * @param where names the root in messages, e.g. `the root of system "web1"`.
+ * @returns the normalised relative path, without `.` segments or a trailing slash.
+ * @throws DriverError `PathOutsideRoot` for absolute paths and `..` escapes,
+ *   `InvalidParameter` for empty paths, NUL characters and the root itself.
+ */
+export function toJailedRelativePath(requested: string, where: string): string {
+  if (typeof requested !== 'string' || requested.length === 0) {
+    throw new DriverError('InvalidParameter', `an empty path was given for ${where}`);
+  }
+  if (requested.includes('\0')) {
+    throw new DriverError('InvalidParameter', `path ${JSON.stringify(requested)} contains a NUL character`);
+  }
+  if (path.posix.isAbsolute(requested)) {
+    throw new DriverError(
+      'PathOutsideRoot',
+      `path ${JSON.stringify(requested)} is absolute; paths are relative to ${where}`,
+    );
+  }
+  const normalized = path.posix.normalize(requested).replace(/\/+$/, '');
+  if (normalized === '..' || normalized.startsWith('../')) {
+    throw new DriverError('PathOutsideRoot', `path ${JSON.stringify(requested)} leaves ${where}`);
+  }
+  if (normalized === '.' || normalized === '') {
+    throw new DriverError('InvalidParameter', `path ${JSON.stringify(requested)} names ${where} itself`);
+  }
+  return normalized;
+}
+
+/** Options of {@link resolveInsideRoot}. */
+export interface ResolveInsideRootOptions {
+  /** Names the root in messages, e.g. `the root of system "web1"`. */
+  readonly where: string;
+  /**
+   * Whether the last segment is followed when it is a symbolic link. `true`
+   * for anything read or written through the path; `false` for Delete, which
+   * removes the link itself and never what it points to.
+   */
+  readonly followFinal: boolean;
+}
+
+/**
+ * Resolves `requested` inside `root` and checks, on disk, that it does not
+ * escape through a symbolic link.
+ *
+ * @returns the absolute path (under the real path of `root`).
+ * @throws DriverError as {@link toJailedRelativePath}; `PathOutsideRoot` when
+ *   a link leads outside; `InvalidState` when the root itself is missing.
+ */
+export async function resolveInsideRoot(
+  root: string,
+  requested: string,
+  options: ResolveInsideRootOptions,
+): Promise<string> {
+  const relative = toJailedRelativePath(requested, options.where);
+  const realRoot = await realRootOf(root, options.where);
+  const candidate = path.join(realRoot, ...relative.split('/'));
+  const checked = options.followFinal ? candidate : path.dirname(candidate);
+  const resolved = await realpathOfDeepestExisting(checked);
+  if (resolved === undefined || !isInside(realRoot, resolved)) {
+    throw new DriverError(
+      'PathOutsideRoot',
+      `path ${JSON.stringify(requested)} resolves outside ${options.where} through a symbolic link`,
+    );
+  }
+  return candidate;
+}
+
+/** The real path of a root directory, or `InvalidState` when it does not exist. */
+export async function realRootOf(root: string, where: string): Promise<string> {
+  try {
+    return await realpath(root);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') {
+      throw new DriverError('InvalidState', `${where} (${root}) does not exist`);
+    }
+    throw error;
+  }
+}
+
+/** True when `candidate` is `root` or below it (both absolute and real). */
+export function isInside(root: string, candidate: string): boolean {
+  return candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+/**
+ * The real path of the deepest existing ancestor of `target` (or of the
+ * target itself), following dangling symbolic links by hand since
+ * `realpath` refuses them. Undefined for link loops.
+ */
+async function realpathOfDeepestExisting(target: string): Promise<string | undefined> {
+  let current = target;
+  for (let hops = 0; hops < MAX_LINK_HOPS; ) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw error;
+      if (code === 'ELOOP') return undefined;
+    }
+    const link = await danglingLinkTarget(current);
+    if (link !== undefined) {
+      hops += 1;
+      current = path.resolve(path.dirname(current), link);
+      continue;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return current;
+    current = parent;
+  }
+  return undefined;
+}
+
+async function danglingLinkTarget(candidate: string): Promise<string | undefined> {
+  try {
+    const stats = await lstat(candidate);
+    return stats.isSymbolicLink() ? await readlink(candidate) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `code` of a Node.js system error, if any. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,77 @@
+import type { RequestStatus } from '../../entities';
+import type { Parameter, SoftwareOperation, TaskOperation } from '../drivers/driver';
+
+/** Who submits: idempotency keys are scoped to this name. */
+export interface Caller {
+  readonly name: string;
+}
+
+/** Fields common to every task submission. */
+export interface Submission {
+  /** Explicit key; wins over the WS-Addressing MessageID. */
+  readonly idempotencyKey?: string;
+  /** The WS-Addressing MessageID of the call, if any. */
+  readonly messageId?: string;
+  /** Where to send RequestCompleted. */
+  readonly callback?: string;
+}
+
+export interface SoftwareSubmission extends Submission {
+  readonly system: string;
+  readonly component: string;
+  readonly version?: string;
+  readonly parameters: readonly Parameter[];
+}
+
+export interface CopySubmission extends Submission {
+  readonly sourceSystem?: string;
+  readonly sourcePath: string;
+  readonly targetSystem: string;
+  readonly targetPath: string;
+}
+
+export interface DeleteSubmission extends Submission {
+  readonly system: string;
+  readonly path: string;
+}
+
+export interface RequestView {
+  readonly requestId: string;
+  readonly operation: TaskOperation;
+  readonly system: string;
+  readonly component: string | null;
+  readonly version: string | null;
+  readonly status: RequestStatus;
+  readonly message: string | null;
+  readonly output: string | null;
+  readonly submittedBy: string;
+  readonly submittedAt: Date;
+  readonly startTime: Date | null;
+  readonly endTime: Date | null;
+  /** Elapsed so far while running, total once ended, null while queued. */
+  readonly milliseconds: number | null;
+}
+
+export interface ComponentView {
+  readonly name: string;
+  readonly version: string;
+  readonly state: 'INSTALLED' | 'CONFIGURED' | 'RUNNING' | 'STOPPED';
+  readonly previousVersion: string | null;
+  readonly updatedAt: Date;
+}
+
+/**
+ * The provisioning API: the one door used by the SOAP wrappers and by the
+ * in-process workflow engine. Task submissions are non-blocking: they return
+ * the requestId once the request is durable; the deployment engine performs
+ * the task afterwards. Errors are ProvisorErrors naming the field at fault.
+ */
+export interface ProvisioningApi {
+  submitSoftware(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<string>;
+  copy(submission: CopySubmission, caller: Caller): Promise<string>;
+  delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
+  getRequest(requestId: string): Promise<RequestView>;
+  /** Cancels a queued request or aborts a running one; returns the status afterwards. */
+  cancel(requestId: string, caller: Caller): Promise<RequestStatus>;
+  listInstalled(system: string): Promise<ComponentView[]>;
+}

@@ -1,0 +1,269 @@
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { DataSource } from 'typeorm';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { queueCallback, type CallbackDispatcher } from './callbacks';
+import type { EngineSignal, StoredTask } from './provisioning-service';
+import type { RequestRow, RequestStore } from './request-store';
+import { applySoftwareResult, componentRecord, loadComponent } from './resources';
+import type { SystemRegistry } from './systems';
+
+const OUTPUT_LIMIT = 64 * 1024;
+
+function tail(text: string): string {
+  return text.length <= OUTPUT_LIMIT ? text : text.slice(text.length - OUTPUT_LIMIT);
+}
+
+/** A process-unique lease owner id: `host/pid/random`, so a restart can tell its dead predecessor's leases. */
+export function leaseOwnerId(): string {
+  return `${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The deployment engine: a pool of workers that claim QUEUED requests with a
+ * lease, renew it while they work, perform the task through the system's
+ * driver and record the outcome with the managed-resource changes in one
+ * transaction.
+ *
+ * Recovery: a request IN_PROGRESS whose lease expired (or whose owner was
+ * this host's process that is no longer alive) becomes UNKNOWN: a task
+ * interrupted half-way may or may not have taken effect, and Provisor does
+ * not guess. The caller (or a workflow's fault handler) decides whether to
+ * re-run it; a re-run is a new request.
+ */
+export class DeploymentEngine implements EngineSignal {
+  readonly owner = leaseOwnerId();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private again = false;
+  private stopped = true;
+  private lastRecovery = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly store: RequestStore,
+    private readonly systems: SystemRegistry,
+    private readonly drivers: ReadonlyMap<string, Driver>,
+    private readonly callbacks: CallbackDispatcher,
+    private readonly config: Config['engine'],
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.recover(true);
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.schedule(0);
+  }
+
+  /** Stops claiming work, waits up to `graceMs` for running tasks, then aborts the rest. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
+    const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([all, timeout]);
+    for (const r of this.running.values()) r.abort.abort(new Error('the server is shutting down'));
+    await all;
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.polling) this.again = true;
+    else this.schedule(0);
+  }
+
+  abortLocal(requestId: string): boolean {
+    const r = this.running.get(requestId);
+    if (r === undefined) return false;
+    r.abort.abort(new Error('cancelled'));
+    return true;
+  }
+
+  /** Number of tasks this process is performing. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), ms);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    let claimedAny = false;
+    try {
+      if (this.clock.now() - this.lastRecovery > this.config.leaseMs / 2) await this.recover(false);
+      const free = this.config.concurrency - this.running.size;
+      if (free > 0) {
+        const rows = await this.store.claim(this.owner, free, this.clock.date(), this.config.leaseMs);
+        claimedAny = rows.length > 0;
+        for (const row of rows) this.launch(row);
+      }
+    } catch (err) {
+      this.log.error('engine poll failed', { err: String(err) });
+    } finally {
+      this.polling = false;
+      const more = this.again || (claimedAny && this.running.size < this.config.concurrency);
+      this.again = false;
+      if (!this.stopped) this.schedule(more ? 0 : this.config.pollMs);
+    }
+  }
+
+  private launch(row: RequestRow): void {
+    const abort = new AbortController();
+    const done = this.perform(row, abort.signal)
+      .catch((err: unknown) => {
+        this.log.error('task bookkeeping failed', { requestId: row.id, err: String(err) });
+      })
+      .finally(() => {
+        this.running.delete(row.id);
+        this.metrics.tasksRunning.set(this.running.size);
+        // A slot is free, and a task on the same component may now be claimable.
+        this.wake();
+      });
+    this.running.set(row.id, { abort, done });
+    this.metrics.tasksRunning.set(this.running.size);
+  }
+
+  private async resolve(name: string): Promise<SystemDescriptor & { id: number }> {
+    const system = await this.systems.get(name);
+    if (system === null) throw new DriverError('NotFound', `system "${name}" is no longer registered`);
+    return system;
+  }
+
+  private async perform(row: RequestRow, signal: AbortSignal): Promise<void> {
+    const log = this.log.child({ requestId: row.id, operation: row.operation, system: row.systemName });
+    const started = this.clock.now();
+    log.info('task started');
+    const stored = JSON.parse(row.task) as StoredTask;
+    let result: TaskResult | undefined;
+    let failure: DriverError | undefined;
+    let systemId = 0;
+    try {
+      const system = await this.resolve(row.systemName);
+      systemId = system.id;
+      const driver = this.drivers.get(system.driver);
+      if (driver === undefined) throw new DriverError('Internal', `no driver "${system.driver}" in this server`);
+      let task: Task;
+      let component;
+      if (stored.operation === 'Copy') {
+        task = { ...stored, sourceSystem: stored.sourceSystem === undefined ? undefined : await this.resolve(stored.sourceSystem) };
+      } else if (stored.operation === 'Delete') {
+        task = stored;
+      } else {
+        task = stored;
+        component = componentRecord(await loadComponent(this.dataSource.manager, system.id, stored.component));
+      }
+      result = await driver.execute(task, {
+        system,
+        repositories: await this.systems.repositoryLocations(),
+        component,
+        signal,
+        requestId: row.id,
+      });
+    } catch (err) {
+      failure = err instanceof DriverError ? err : new DriverError('Internal', (err as Error).message ?? String(err), { cause: err });
+      if (signal.aborted && failure.type !== 'Cancelled') failure = new DriverError('Cancelled', `cancelled: ${String((signal.reason as Error | undefined)?.message ?? 'aborted')}`, { output: failure.output });
+    }
+    const ended = this.clock.date();
+    const outcome = failure === undefined ? 'success' : 'failure';
+    this.metrics.taskDuration.labels(row.operation, outcome).observe((ended.getTime() - started) / 1000);
+    const finished = await this.dataSource.transaction(async (manager) => {
+      const ok = await this.store.finish(manager, row.id, this.owner, {
+        status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
+        message: failure === undefined ? null : failure.message,
+        output: tail(failure === undefined ? (result?.output ?? '') : failure.output),
+        endedAt: ended,
+      });
+      if (!ok) return false;
+      if (failure === undefined && result !== undefined && stored.operation !== 'Copy' && stored.operation !== 'Delete') {
+        await applySoftwareResult(manager, {
+          systemId,
+          component: stored.component,
+          operation: stored.operation,
+          requestedVersion: stored.version,
+          result,
+          requestId: row.id,
+          at: ended,
+        });
+      }
+      if (row.callbackUrl !== null) await queueCallback(manager, row.id, row.callbackUrl, ended);
+      return true;
+    });
+    if (!finished) {
+      log.warn('task finished after its lease was lost; outcome not recorded', { outcome });
+      return;
+    }
+    if (row.callbackUrl !== null) this.callbacks.wake();
+    if (failure === undefined) log.info('task succeeded', { ms: ended.getTime() - started });
+    else log.warn('task failed', { ms: ended.getTime() - started, type: failure.type, message: failure.message });
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.running.size === 0) return;
+    try {
+      const ids = [...this.running.keys()];
+      const { kept, cancel } = await this.store.renew(this.owner, ids, this.clock.date(), this.config.leaseMs);
+      for (const id of cancel) this.abortLocal(id);
+      const keptSet = new Set(kept);
+      for (const id of ids) {
+        if (!keptSet.has(id) && this.running.has(id)) {
+          this.log.warn('lease lost; aborting task', { requestId: id });
+          this.abortLocal(id);
+        }
+      }
+    } catch (err) {
+      this.log.error('lease renewal failed', { err: String(err) });
+    }
+  }
+
+  /**
+   * Marks lost requests UNKNOWN: expired leases, and at start-up also the
+   * leases of this host's processes that are gone (a crash and restart need
+   * not wait for the lease to run out).
+   */
+  private async recover(atStart: boolean): Promise<void> {
+    this.lastRecovery = this.clock.now();
+    const host = `${os.hostname()}/`;
+    const dead = atStart
+      ? (await this.store.ownersLike(host)).filter((owner) => {
+          const pid = Number(owner.slice(host.length).split('/')[0]);
+          return owner !== this.owner && (!Number.isInteger(pid) || pid === process.pid || !pidAlive(pid));
+        })
+      : [];
+    const lost = await this.store.findLost(this.clock.date(), dead);
+    for (const row of lost) {
+      const now = this.clock.date();
+      const marked = await this.dataSource.transaction(async (manager) => {
+        const ok = await this.store.markUnknown(manager, row, `the worker performing this task was lost (lease held by ${row.leaseOwner ?? '?'}); the outcome is unknown`, now);
+        if (ok && row.callbackUrl !== null) await queueCallback(manager, row.id, row.callbackUrl, now);
+        return ok;
+      });
+      if (marked) this.log.warn('request recovered as UNKNOWN', { requestId: row.id, leaseOwner: row.leaseOwner });
+    }
+    if (lost.some((r) => r.callbackUrl !== null)) this.callbacks.wake();
+  }
+}

@@ -1,0 +1,212 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { RequestStatus } from '../../entities';
+import { execute, fromSqlDate, isMysqlSource, toSqlDate } from '../db/sql';
+
+/** A provisioning request row as the engine and the API read it. */
+export interface RequestRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly operation: string;
+  readonly systemName: string;
+  readonly component: string | null;
+  readonly version: string | null;
+  readonly task: string;
+  readonly conflictKey: string;
+  readonly status: RequestStatus;
+  readonly message: string | null;
+  readonly output: string | null;
+  readonly submittedBy: string;
+  readonly idempotencyKey: string | null;
+  readonly requestHash: string;
+  readonly callbackUrl: string | null;
+  readonly submittedAt: Date;
+  readonly startedAt: Date | null;
+  readonly endedAt: Date | null;
+  readonly leaseOwner: string | null;
+  readonly leaseExpiresAt: Date | null;
+  readonly cancelRequested: boolean;
+}
+
+export type NewRequest = Pick<
+  RequestRow,
+  'id' | 'operation' | 'systemName' | 'component' | 'version' | 'task' | 'conflictKey' | 'submittedBy' | 'idempotencyKey' | 'requestHash' | 'callbackUrl' | 'submittedAt'
+>;
+
+const COLUMNS = 'seq, id, operation, systemName, component, version, task, conflictKey, status, message, output, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, startedAt, endedAt, leaseOwner, leaseExpiresAt, cancelRequested';
+
+function toRow(raw: Record<string, unknown>): RequestRow {
+  return {
+    seq: Number(raw.seq),
+    id: String(raw.id),
+    operation: String(raw.operation),
+    systemName: String(raw.systemName),
+    component: (raw.component as string | null) ?? null,
+    version: (raw.version as string | null) ?? null,
+    task: String(raw.task),
+    conflictKey: String(raw.conflictKey),
+    status: raw.status as RequestStatus,
+    message: (raw.message as string | null) ?? null,
+    output: (raw.output as string | null) ?? null,
+    submittedBy: String(raw.submittedBy),
+    idempotencyKey: (raw.idempotencyKey as string | null) ?? null,
+    requestHash: String(raw.requestHash),
+    callbackUrl: (raw.callbackUrl as string | null) ?? null,
+    submittedAt: fromSqlDate(raw.submittedAt) ?? new Date(0),
+    startedAt: fromSqlDate(raw.startedAt),
+    endedAt: fromSqlDate(raw.endedAt),
+    leaseOwner: (raw.leaseOwner as string | null) ?? null,
+    leaseExpiresAt: fromSqlDate(raw.leaseExpiresAt),
+    cancelRequested: raw.cancelRequested === true || Number(raw.cancelRequested) === 1,
+  };
+}
+
+/**
+ * SQL for provisioning requests. Every status change is one conditional
+ * UPDATE headed by its precondition (`WHERE status = …`, and the lease owner
+ * for a worker's writes): zero rows changed means someone else moved it.
+ */
+export class RequestStore {
+  private readonly mysql: boolean;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.mysql = isMysqlSource(dataSource);
+  }
+
+  /** Inserts a QUEUED request. Rejects with a unique violation when (submittedBy, idempotencyKey) exists. */
+  async insert(request: NewRequest): Promise<void> {
+    await this.dataSource.query(
+      'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        request.id,
+        request.operation,
+        request.systemName,
+        request.component,
+        request.version,
+        request.task,
+        request.conflictKey,
+        'QUEUED',
+        request.submittedBy,
+        request.idempotencyKey,
+        request.requestHash,
+        request.callbackUrl,
+        toSqlDate(request.submittedAt),
+        0,
+      ],
+    );
+  }
+
+  async findById(id: string, manager?: EntityManager): Promise<RequestRow | null> {
+    const rows = (await (manager ?? this.dataSource).query(`SELECT ${COLUMNS} FROM provisioning_request WHERE id = ?`, [id])) as Array<Record<string, unknown>>;
+    const first = rows[0];
+    return first === undefined ? null : toRow(first);
+  }
+
+  async findByKey(submittedBy: string, idempotencyKey: string): Promise<RequestRow | null> {
+    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE submittedBy = ? AND idempotencyKey = ?`, [submittedBy, idempotencyKey])) as Array<Record<string, unknown>>;
+    const first = rows[0];
+    return first === undefined ? null : toRow(first);
+  }
+
+  /**
+   * Claims up to `limit` QUEUED requests for `owner`, oldest first, skipping
+   * any whose conflict key has an IN_PROGRESS request or an older QUEUED one
+   * (so tasks on one component run one at a time, in order). On MySQL the
+   * candidates are locked with SKIP LOCKED, so several processes claim
+   * disjoint sets; SQLite has a single writer.
+   */
+  async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<RequestRow[]> {
+    const candidates =
+      'SELECT r.seq FROM provisioning_request r WHERE r.status = ? AND NOT EXISTS (' +
+      'SELECT 1 FROM provisioning_request o WHERE o.conflictKey = r.conflictKey AND ' +
+      "(o.status = 'IN_PROGRESS' OR (o.status = 'QUEUED' AND o.seq < r.seq))) ORDER BY r.seq LIMIT ?";
+    const lease = toSqlDate(new Date(now.getTime() + leaseMs));
+    const claimed = await this.dataSource.transaction(async (manager) => {
+      const rows = (await manager.query(this.mysql ? `${candidates} FOR UPDATE SKIP LOCKED` : candidates, ['QUEUED', limit])) as Array<{ seq: unknown }>;
+      const seqs = rows.map((r) => Number(r.seq));
+      if (seqs.length === 0) return [];
+      const placeholders = seqs.map(() => '?').join(', ');
+      await execute(
+        manager,
+        `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = ?, leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders})`,
+        [toSqlDate(now), owner, lease, ...seqs],
+      );
+      return seqs;
+    });
+    if (claimed.length === 0) return [];
+    const placeholders = claimed.map(() => '?').join(', ');
+    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND seq IN (${placeholders}) ORDER BY seq`, [owner, ...claimed])) as Array<Record<string, unknown>>;
+    return rows.map(toRow);
+  }
+
+  /** Extends the leases of `owner`'s running requests; returns the ids whose cancellation was asked for. */
+  async renew(owner: string, ids: readonly string[], now: Date, leaseMs: number): Promise<{ kept: string[]; cancel: string[] }> {
+    if (ids.length === 0) return { kept: [], cancel: [] };
+    const placeholders = ids.map(() => '?').join(', ');
+    await execute(
+      this.dataSource,
+      `UPDATE provisioning_request SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders})`,
+      [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...ids],
+    );
+    const rows = (await this.dataSource.query(`SELECT id, cancelRequested FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders})`, [owner, ...ids])) as Array<{ id: string; cancelRequested: unknown }>;
+    return {
+      kept: rows.map((r) => r.id),
+      cancel: rows.filter((r) => r.cancelRequested === true || Number(r.cancelRequested) === 1).map((r) => r.id),
+    };
+  }
+
+  /** Ends a running request held by `owner`. False when the lease was lost meanwhile. */
+  async finish(
+    manager: EntityManager,
+    id: string,
+    owner: string,
+    outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date },
+  ): Promise<boolean> {
+    const changed = await execute(
+      manager,
+      "UPDATE provisioning_request SET status = ?, message = ?, output = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
+      [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner],
+    );
+    return changed === 1;
+  }
+
+  /** Cancels a QUEUED request. False when it was no longer queued. */
+  async cancelQueued(manager: EntityManager, id: string, message: string, now: Date): Promise<boolean> {
+    const changed = await execute(manager, "UPDATE provisioning_request SET status = 'COMPLETED_FAILURE', message = ?, endedAt = ? WHERE id = ? AND status = 'QUEUED'", [message, toSqlDate(now), id]);
+    return changed === 1;
+  }
+
+  async requestCancel(id: string): Promise<boolean> {
+    const changed = await execute(this.dataSource, "UPDATE provisioning_request SET cancelRequested = 1 WHERE id = ? AND status = 'IN_PROGRESS'", [id]);
+    return changed === 1;
+  }
+
+  /** IN_PROGRESS requests whose lease has expired (their worker is gone), or that a named owner held. */
+  async findLost(now: Date, owners: readonly string[] = []): Promise<RequestRow[]> {
+    const byOwner = owners.length === 0 ? '' : ` OR leaseOwner IN (${owners.map(() => '?').join(', ')})`;
+    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE status = 'IN_PROGRESS' AND (leaseExpiresAt < ?${byOwner})`, [toSqlDate(now), ...owners])) as Array<Record<string, unknown>>;
+    return rows.map(toRow);
+  }
+
+  /** Lease owners of running requests whose owner id starts with `prefix` (this host's). */
+  async ownersLike(prefix: string): Promise<string[]> {
+    const rows = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM provisioning_request WHERE status = 'IN_PROGRESS' AND leaseOwner LIKE ?", [`${prefix}%`])) as Array<{ leaseOwner: string }>;
+    return rows.map((r) => r.leaseOwner);
+  }
+
+  /** Marks a lost request UNKNOWN, if it is still held by the same lease. */
+  async markUnknown(manager: EntityManager, row: RequestRow, message: string, now: Date): Promise<boolean> {
+    const changed = await execute(
+      manager,
+      "UPDATE provisioning_request SET status = 'UNKNOWN', message = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
+      [message, toSqlDate(now), row.id, row.leaseOwner],
+    );
+    return changed === 1;
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = (await this.dataSource.query("SELECT status, COUNT(*) AS n FROM provisioning_request WHERE status IN ('QUEUED', 'IN_PROGRESS') GROUP BY status")) as Array<{ status: string; n: unknown }>;
+    const out: Record<string, number> = { QUEUED: 0, IN_PROGRESS: 0 };
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+}

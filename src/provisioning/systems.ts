@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { DataSource, Repository } from 'typeorm';
+import { ManagedSystem, PackageRepository } from '../../entities';
+import type { Clock } from '../clock';
+import type { Driver, SystemDescriptor } from '../drivers/driver';
+import { isUniqueViolation } from '../db/sql';
+
+export class SystemError extends Error {
+  override readonly name = 'SystemError';
+}
+
+const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/**
+ * Managed systems and package repositories: registration (CLI) and cached
+ * lookups (the request path reads them on every call).
+ */
+export class SystemRegistry {
+  private readonly systems: Repository<ManagedSystem>;
+  private readonly repositories: Repository<PackageRepository>;
+  private readonly cache = new Map<string, { system: SystemDescriptor | null; until: number }>();
+  private repositoryCache: { locations: string[]; until: number } | undefined;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly drivers: ReadonlyMap<string, Driver>,
+    private readonly systemsDir: string,
+    private readonly clock: Clock,
+    private readonly cacheMs = 1000,
+  ) {
+    this.systems = dataSource.getRepository(ManagedSystem);
+    this.repositories = dataSource.getRepository(PackageRepository);
+  }
+
+  /** Registers a system; a `local` system's root defaults to `<systemsDir>/<name>` and is created. */
+  async add(name: string, driverName: string, options: Record<string, string> = {}): Promise<SystemDescriptor> {
+    if (!SYSTEM_NAME.test(name)) throw new SystemError(`system name "${name}" must be 1-200 letters, digits, '.', '_' or '-'`);
+    const driver = this.drivers.get(driverName);
+    if (driver === undefined) throw new SystemError(`driver "${driverName}" is not one of ${[...this.drivers.keys()].join(', ')}`);
+    const finalOptions = { ...options };
+    if (driverName === 'local') finalOptions.root = path.resolve(this.systemsDir, finalOptions.root ?? name);
+    const descriptor: SystemDescriptor = { name, driver: driverName, options: finalOptions };
+    await driver.prepareSystem(descriptor);
+    try {
+      await this.systems.insert({ name, driver: driverName, options: JSON.stringify(finalOptions), createdAt: this.clock.date() });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new SystemError(`system "${name}" is already registered`);
+      throw err;
+    }
+    this.cache.delete(name);
+    return descriptor;
+  }
+
+  async list(): Promise<SystemDescriptor[]> {
+    const rows = await this.systems.find({ order: { name: 'ASC' } });
+    return rows.map(toDescriptor);
+  }
+
+  /** The system, or null when none is registered under that name. */
+  async get(name: string): Promise<(SystemDescriptor & { readonly id: number }) | null> {
+    const now = this.clock.now();
+    const cached = this.cache.get(name);
+    if (cached !== undefined && cached.until > now) return cached.system as (SystemDescriptor & { id: number }) | null;
+    const row = await this.systems.findOneBy({ name });
+    const system = row === null ? null : { ...toDescriptor(row), id: row.id };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(name, { system, until: now + this.cacheMs });
+    return system;
+  }
+
+  async addRepository(location: string, priority = 100): Promise<void> {
+    const isUrl = /^https?:\/\//.test(location);
+    const normalised = isUrl ? location : path.resolve(location);
+    const existing = await this.repositories.findOneBy({ location: normalised });
+    if (existing !== null) throw new SystemError(`repository ${normalised} is already registered`);
+    await this.repositories.insert({ location: normalised, priority, createdAt: this.clock.date() });
+    this.repositoryCache = undefined;
+  }
+
+  async repositoryLocations(): Promise<string[]> {
+    const now = this.clock.now();
+    if (this.repositoryCache !== undefined && this.repositoryCache.until > now) return this.repositoryCache.locations;
+    const rows = await this.repositories.find({ order: { priority: 'ASC', id: 'ASC' } });
+    const locations = rows.map((r) => r.location);
+    this.repositoryCache = { locations, until: now + this.cacheMs };
+    return locations;
+  }
+}
+
+function toDescriptor(row: ManagedSystem): SystemDescriptor {
+  return { name: row.name, driver: row.driver, options: JSON.parse(row.options) as Record<string, string> };
+}

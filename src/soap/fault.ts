@@ -1,0 +1,32 @@
+import { ERROR_CATALOGUE, ProvisorError } from '../errors';
+import { SOAP11, type SoapVersion } from './envelope';
+import { writeElement, writeEnvelope } from './writer';
+import { escapeXml } from './xml';
+
+export interface RenderedFault {
+  readonly status: number;
+  readonly body: string;
+}
+
+/**
+ * A SOAP Fault in the request's own version. The fault class follows the
+ * catalogue (Client/Sender for a caller's mistake, Server/Receiver
+ * otherwise); the detail is the service's typed `ProvisorFault` element.
+ */
+export function renderFault(version: SoapVersion, error: ProvisorError, detailNs: string): RenderedFault {
+  const sender = ERROR_CATALOGUE[error.code].sender;
+  const detail = writeElement(detailNs, 'ProvisorFault', { code: error.code, message: error.message, field: error.field });
+  const status = error.code === 'BodyTooLarge' ? 413 : version === SOAP11 || !sender ? 500 : 400;
+  if (version === SOAP11) {
+    const code = error.code === 'VersionMismatch' || error.code === 'MustUnderstand' ? error.code : sender ? 'Client' : 'Server';
+    const fault = `<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(error.message)}</faultstring><detail>${detail}</detail></soap:Fault>`;
+    return { status, body: writeEnvelope(version, fault) };
+  }
+  const code = error.code === 'VersionMismatch' || error.code === 'MustUnderstand' ? error.code : sender ? 'Sender' : 'Receiver';
+  const fault =
+    `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value>` +
+    `<soap:Subcode><soap:Value xmlns:f="${escapeXml(detailNs)}">f:${error.code}</soap:Value></soap:Subcode></soap:Code>` +
+    `<soap:Reason><soap:Text xml:lang="en">${escapeXml(error.message)}</soap:Text></soap:Reason>` +
+    `<soap:Detail>${detail}</soap:Detail></soap:Fault>`;
+  return { status, body: writeEnvelope(version, fault) };
+}

@@ -1,0 +1,189 @@
+import { ProvisorError } from '../errors';
+import type { XmlElement } from './xml';
+
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const LONG_PATTERN = /^[+-]?\d{1,19}$/;
+const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+
+export interface Parameter {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface StringRules {
+  readonly minLength?: number;
+  readonly maxLength?: number;
+}
+
+/**
+ * Reads the fields of an operation's wrapper element, typed, in the service's
+ * namespace, and rejects what the schema would: a missing required field, an
+ * ill-typed or out-of-range value, a repeated single field, an element the
+ * request type does not have. Errors name the field by its path.
+ */
+export class FieldReader {
+  private readonly used = new Set<XmlElement>();
+
+  constructor(
+    private readonly element: XmlElement,
+    private readonly ns: string,
+    private readonly path = '',
+  ) {}
+
+  private fieldPath(name: string): string {
+    return this.path === '' ? name : `${this.path}/${name}`;
+  }
+
+  private find(name: string): XmlElement | undefined {
+    let found: XmlElement | undefined;
+    for (const child of this.element.children) {
+      if (child.name !== name || child.ns !== this.ns) continue;
+      if (found !== undefined) throw new ProvisorError('InvalidField', `${this.fieldPath(name)} appears more than once`, this.fieldPath(name));
+      found = child;
+    }
+    if (found === undefined) return undefined;
+    this.used.add(found);
+    const nil = found.attrs[`{${XSI_NS}}nil`];
+    if (nil === 'true' || nil === '1') return undefined;
+    if (found.children.length > 0 && found.text.trim() === '' && !this.isComplex(name)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must hold text, not elements`, this.fieldPath(name));
+    }
+    return found;
+  }
+
+  private complexNames = new Set<string>();
+  private isComplex(name: string): boolean {
+    return this.complexNames.has(name);
+  }
+
+  /** An optional xsd:string (trimmed of nothing: values are taken as sent). */
+  optString(name: string, rules: StringRules = {}): string | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    return this.checkLength(name, el.text, rules);
+  }
+
+  string(name: string, rules: StringRules = {}): string {
+    const value = this.optString(name, { minLength: 1, ...rules });
+    if (value === undefined) throw new ProvisorError('MissingField', `${this.fieldPath(name)} is required`, this.fieldPath(name));
+    return value;
+  }
+
+  private checkLength(name: string, value: string, rules: StringRules): string {
+    const min = rules.minLength ?? 0;
+    if (value.length < min) {
+      throw new ProvisorError(min === 1 ? 'MissingField' : 'InvalidField', min === 1 ? `${this.fieldPath(name)} must not be empty` : `${this.fieldPath(name)} must have at least ${min} characters`, this.fieldPath(name));
+    }
+    if (rules.maxLength !== undefined && value.length > rules.maxLength) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} has ${value.length} characters, more than the ${rules.maxLength} allowed`, this.fieldPath(name));
+    }
+    return value;
+  }
+
+  /** An absolute http(s) URI (xsd:anyURI restricted to what Provisor can call). */
+  optHttpUri(name: string): string | undefined {
+    const value = this.optString(name, { maxLength: 2048 });
+    if (value === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${value}" is not an absolute URI`, this.fieldPath(name));
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must be an http or https URL, got ${url.protocol}`, this.fieldPath(name));
+    }
+    return url.toString();
+  }
+
+  optLong(name: string, range: { min?: number; max?: number } = {}): number | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    const text = el.text.trim();
+    const n = Number(text);
+    if (!LONG_PATTERN.test(text) || !Number.isSafeInteger(n)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an integer`, this.fieldPath(name));
+    }
+    if ((range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} ${n} is outside ${range.min ?? '-∞'}..${range.max ?? '∞'}`, this.fieldPath(name));
+    }
+    return n;
+  }
+
+  optBoolean(name: string): boolean | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    const text = el.text.trim();
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an xsd:boolean`, this.fieldPath(name));
+  }
+
+  optDateTime(name: string): Date | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    const text = el.text.trim();
+    const date = new Date(text);
+    if (!DATETIME_PATTERN.test(text) || Number.isNaN(date.getTime())) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an xsd:dateTime`, this.fieldPath(name));
+    }
+    return date;
+  }
+
+  optEnum<T extends string>(name: string, values: readonly T[]): T | undefined {
+    const value = this.optString(name);
+    if (value === undefined) return undefined;
+    if (!(values as readonly string[]).includes(value)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${value}" is not one of ${values.join(', ')}`, this.fieldPath(name));
+    }
+    return value as T;
+  }
+
+  /** A nested element read with its own reader; undefined when absent. */
+  optRecord(name: string): FieldReader | undefined {
+    this.complexNames.add(name);
+    const el = this.find(name);
+    return el === undefined ? undefined : new FieldReader(el, this.ns, this.fieldPath(name));
+  }
+
+  /** Every occurrence of a repeated complex element, in document order. */
+  repeated(name: string): FieldReader[] {
+    const out: FieldReader[] = [];
+    for (const child of this.element.children) {
+      if (child.name !== name || child.ns !== this.ns) continue;
+      this.used.add(child);
+      out.push(new FieldReader(child, this.ns, `${this.fieldPath(name)}[${out.length + 1}]`));
+    }
+    return out;
+  }
+
+  /** The contract's `parameters` list: repeated `parameter` with `name` and `value`. */
+  parameters(name = 'parameters'): Parameter[] {
+    const list = this.optRecord(name);
+    if (list === undefined) return [];
+    const seen = new Set<string>();
+    const out = list.repeated('parameter').map((p) => {
+      const parameter = { name: p.string('name', { maxLength: 200 }), value: p.optString('value', { maxLength: 65_536 }) ?? '' };
+      p.done();
+      if (seen.has(parameter.name)) {
+        throw new ProvisorError('InvalidField', `${this.fieldPath(name)}: parameter "${parameter.name}" is given twice`, this.fieldPath(name));
+      }
+      seen.add(parameter.name);
+      return parameter;
+    });
+    list.done();
+    return out;
+  }
+
+  /** Rejects any element that no getter asked for. Call after reading every field. */
+  done(): void {
+    for (const child of this.element.children) {
+      if (this.used.has(child)) continue;
+      const where = this.fieldPath(child.name);
+      if (child.ns !== this.ns) {
+        throw new ProvisorError('InvalidField', `element ${where} is in namespace "${child.ns}"; request fields are qualified with "${this.ns}"`, where);
+      }
+      throw new ProvisorError('InvalidField', `${where} is not a field of this request`, where);
+    }
+  }
+}

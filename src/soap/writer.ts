@@ -1,0 +1,47 @@
+import { escapeXml } from './xml';
+import type { SoapVersion } from './envelope';
+
+/**
+ * A response value: element content in schema order. Objects become nested
+ * elements (key order is document order), arrays repeated elements, Dates
+ * xsd:dateTime; undefined and null are left out (minOccurs="0").
+ */
+export type XmlValue = string | number | boolean | Date | XmlObject | readonly XmlValue[] | undefined | null;
+export interface XmlObject {
+  readonly [key: string]: XmlValue;
+}
+
+function writeValue(prefix: string, name: string, value: XmlValue, out: string[]): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value as readonly XmlValue[]) writeValue(prefix, name, item, out);
+    return;
+  }
+  const tag = prefix === '' ? name : `${prefix}:${name}`;
+  if (value instanceof Date) {
+    out.push(`<${tag}>${value.toISOString()}</${tag}>`);
+  } else if (typeof value === 'object') {
+    out.push(`<${tag}>`);
+    for (const [key, inner] of Object.entries(value)) writeValue(prefix, key, inner, out);
+    out.push(`</${tag}>`);
+  } else {
+    out.push(`<${tag}>${escapeXml(String(value))}</${tag}>`);
+  }
+}
+
+/** `<p:Name xmlns:p="ns">…</p:Name>` with every child qualified (elementFormDefault="qualified"). */
+export function writeElement(ns: string, name: string, content: XmlObject): string {
+  const out: string[] = [`<p:${name} xmlns:p="${escapeXml(ns)}">`];
+  for (const [key, value] of Object.entries(content)) writeValue('p', key, value, out);
+  out.push(`</p:${name}>`);
+  return out.join('');
+}
+
+/** A complete envelope in the request's SOAP version. */
+export function writeEnvelope(version: SoapVersion, body: string, headers = ''): string {
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${version.envelopeNs}">` +
+    (headers === '' ? '' : `<soap:Header>${headers}</soap:Header>`) +
+    `<soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
+}
