@@ -1,0 +1,175 @@
+/**
+ * `provisor`: the command line for people. Works against the configured
+ * database (SQLite under data/ by default, DATABASE_URL for MySQL/MariaDB).
+ */
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import type { DataSource } from 'typeorm';
+import { ROLES, type Role } from '../../entities';
+import { defaultDrivers } from '../../src/app';
+import { SecretBox } from '../../src/auth/secret-box';
+import { UserError, UserStore } from '../../src/auth/users';
+import { systemClock } from '../../src/clock';
+import { ConfigError, loadConfig, type Config } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { buildDemoRepository } from '../../src/drivers/local';
+import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
+
+class CliError extends Error {}
+
+async function readPassword(): Promise<string> {
+  const chunks: Buffer[] = [];
+  if (process.stdin.isTTY) process.stderr.write('Password (then Enter, then Ctrl-D): ');
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (password === '') throw new CliError('no password on standard input (e.g. echo "$PASSWORD" | provisor user add …)');
+  return password;
+}
+
+async function withDatabase<T>(fn: (ctx: { config: Config; dataSource: DataSource }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const dataSource = await openDatabase(config);
+  try {
+    return await fn({ config, dataSource });
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function users(config: Config, dataSource: DataSource): UserStore {
+  return new UserStore(dataSource, SecretBox.load(config.secretKey, config.secretKeyFile));
+}
+
+function registry(config: Config, dataSource: DataSource): SystemRegistry {
+  return new SystemRegistry(dataSource, defaultDrivers(config), config.drivers.systemsDir, systemClock);
+}
+
+function parseLevel(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CliError(`--level must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+function parseOption(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new CliError(`--option takes KEY=VALUE, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+export function buildCli(): Command {
+  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories').exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const user = program.command('user').description('manage users (the password is read from standard input)');
+  user
+    .command('add <name>')
+    .description('create a user; reads the password from standard input')
+    .addOption(new Option('--role <role>', 'the user\'s role').choices([...ROLES]).makeOptionMandatory())
+    .option('--account <account>', 'the account a customer belongs to')
+    .option('--level <n>', 'work-order permission level (customers)', parseLevel)
+    .action(async (name: string, opts: { role: Role; account?: string; level?: number }) => {
+      const password = await readPassword();
+      await withDatabase(async ({ config, dataSource }) => {
+        const created = await users(config, dataSource).addUser({ name, role: opts.role, password, account: opts.account, level: opts.level });
+        console.log(`user ${created.name} created (role ${created.role}${opts.account === undefined ? '' : `, account ${opts.account}`})`);
+      });
+    });
+  user
+    .command('disable <name>')
+    .description('disable a user: its calls are refused from then on')
+    .action(async (name: string) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        await users(config, dataSource).disable(name);
+        console.log(`user ${name} disabled`);
+      });
+    });
+  user
+    .command('list')
+    .description('list users')
+    .action(async () => {
+      await withDatabase(async ({ config, dataSource }) => {
+        for (const u of await users(config, dataSource).list()) {
+          console.log([u.name, u.role, u.accountName ?? '-', `level=${u.level}`, u.disabled ? 'disabled' : 'enabled'].join('\t'));
+        }
+      });
+    });
+
+  program
+    .command('account')
+    .description('manage accounts')
+    .command('add <name>')
+    .description('create a billing account')
+    .option('--contact <email>', 'contact e-mail address')
+    .action(async (name: string, opts: { contact?: string }) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        await users(config, dataSource).addAccount(name, opts.contact);
+        console.log(`account ${name} created`);
+      });
+    });
+
+  const system = program.command('system').description('manage managed systems');
+  system
+    .command('add <name>')
+    .description('register a managed system (a local system\'s root is created under the systems folder)')
+    .addOption(new Option('--driver <driver>', 'deployment driver').choices(['local', 'simulated']).default('local'))
+    .option('--option <key=value>', 'driver option, repeatable', parseOption, {})
+    .action(async (name: string, opts: { driver: string; option: Record<string, string> }) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        const added = await registry(config, dataSource).add(name, opts.driver, opts.option);
+        console.log(`system ${added.name} registered (driver ${added.driver}${added.options.root === undefined ? '' : `, root ${added.options.root}`})`);
+      });
+    });
+  system
+    .command('list')
+    .description('list managed systems')
+    .action(async () => {
+      await withDatabase(async ({ config, dataSource }) => {
+        for (const s of await registry(config, dataSource).list()) {
+          console.log([s.name, s.driver, Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join(' ')].join('\t'));
+        }
+      });
+    });
+
+  const repository = program.command('repository').description('manage package repositories');
+  repository
+    .command('add [location]')
+    .description('register a package repository (a folder or an http(s) URL)')
+    .option('--demo', 'build and register the demo repository (demo-httpd, demo-site, …)')
+    .action(async (location: string | undefined, opts: { demo?: boolean }) => {
+      if ((location === undefined) === (opts.demo !== true)) throw new CliError('give either a LOCATION or --demo');
+      await withDatabase(async ({ config, dataSource }) => {
+        const where = opts.demo === true ? await buildDemoRepository(path.join(config.dataDir, 'demo-repository')) : (location as string);
+        await registry(config, dataSource).addRepository(where);
+        console.log(`repository ${where} registered`);
+      });
+    });
+  repository
+    .command('list')
+    .description('list package repositories, in search order')
+    .action(async () => {
+      await withDatabase(async ({ config, dataSource }) => {
+        for (const location of await registry(config, dataSource).repositoryLocations()) console.log(location);
+      });
+    });
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError || err instanceof UserError || err instanceof SystemError || err instanceof ConfigError) {
+      process.stderr.write(`provisor: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`provisor: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

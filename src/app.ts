@@ -1,0 +1,171 @@
+import http from 'node:http';
+import path from 'node:path';
+import express from 'express';
+import type { DataSource } from 'typeorm';
+import { SecretBox } from './auth/secret-box';
+import { UserStore } from './auth/users';
+import { systemClock, type Clock } from './clock';
+import { databaseKind, type Config } from './config';
+import { openDatabase } from './db/data-source';
+import type { Driver } from './drivers/driver';
+import { createLocalDriver } from './drivers/local/local-driver';
+import { createSimulatedDriver } from './drivers/simulated';
+import type { Logger } from './log';
+import { Metrics } from './metrics';
+import { projectRoot } from './project-root';
+import type { ProvisioningApi } from './provisioning/api';
+import { CallbackDispatcher } from './provisioning/callbacks';
+import { DeploymentEngine } from './provisioning/engine';
+import { ProvisioningService } from './provisioning/provisioning-service';
+import { RequestStore } from './provisioning/request-store';
+import { SystemRegistry } from './provisioning/systems';
+import { SoapGateway } from './soap/gateway';
+import { fileService, requestService, softwareService } from './soap/services/provisioning-services';
+import { Authenticator } from './soap/ws-security';
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** An open DataSource (tests share one); otherwise one is opened from the configuration. */
+  readonly dataSource?: DataSource;
+  /** Drivers by name; defaults to `local` and `simulated` built from the configuration. */
+  readonly drivers?: ReadonlyMap<string, Driver>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly dataSource: DataSource;
+  readonly server: http.Server;
+  readonly api: ProvisioningApi;
+  readonly engine: DeploymentEngine;
+  readonly callbacks: CallbackDispatcher;
+  readonly users: UserStore;
+  readonly systems: SystemRegistry;
+  readonly metrics: Metrics;
+  /** Starts the engine and listens; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops accepting work, lets running tasks finish (up to graceMs), closes the server and the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Builds the drivers the configuration asks for. */
+export function defaultDrivers(config: Config): Map<string, Driver> {
+  return new Map<string, Driver>([
+    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs })],
+    [
+      'simulated',
+      createSimulatedDriver({
+        durationMs: { min: config.drivers.simulated.minMs, max: config.drivers.simulated.maxMs },
+        failureRate: config.drivers.simulated.failureRate,
+      }),
+    ],
+  ]);
+}
+
+/** The composition root: wires every part from its dependencies. Listening is separate (main.ts). */
+export async function buildApp(deps: AppDependencies): Promise<App> {
+  const { config, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const ownsDataSource = deps.dataSource === undefined;
+  const dataSource = deps.dataSource ?? (await openDatabase(config));
+  const drivers = deps.drivers ?? defaultDrivers(config);
+  const metrics = new Metrics();
+  const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
+  const users = new UserStore(dataSource, secrets);
+  const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, clock);
+  const store = new RequestStore(dataSource);
+  let engine: DeploymentEngine | undefined;
+  const signal = { wake: () => engine?.wake(), abortLocal: (id: string) => engine?.abortLocal(id) ?? false };
+  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal);
+  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
+  engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
+  const auth = new Authenticator(users, secrets, clock, {
+    maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
+    maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
+  });
+  const root = projectRoot();
+  const gateway = new SoapGateway(
+    [softwareService(api, root), fileService(api, root), requestService(api, root)],
+    auth,
+    { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
+    logger.child({ component: 'soap' }),
+    metrics,
+    [{ name: 'Callback', wsdlFile: path.join(root, 'wsdl', 'callback.wsdl'), namespace: 'urn:provisor:callback:1' }],
+  );
+
+  const web = express();
+  web.disable('x-powered-by');
+  web.get('/health', async (_req, res) => {
+    try {
+      await dataSource.query('SELECT 1');
+      res.json({ status: 'ok', db: databaseKind(config) });
+    } catch (err) {
+      logger.warn('health check: database unreachable', { err: String(err) });
+      res.status(503).json({ status: 'unavailable', db: databaseKind(config) });
+    }
+  });
+  web.get('/metrics', async (_req, res) => {
+    try {
+      const counts = await store.countByStatus();
+      for (const [status, n] of Object.entries(counts)) metrics.queueDepth.labels(status).set(n);
+    } catch (err) {
+      logger.warn('metrics: queue depth unavailable', { err: String(err) });
+    }
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  web.get('/', (_req, res) => {
+    res.type('text/plain').send(`Provisor\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
+  });
+  web.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+
+  // SOAP on the bare server, express for everything else.
+  const server = http.createServer((req, res) => {
+    if (!gateway.handle(req, res)) web(req, res);
+  });
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+
+  let closed = false;
+  return {
+    config,
+    dataSource,
+    server,
+    api,
+    engine,
+    callbacks,
+    users,
+    systems,
+    metrics,
+    async listen(port = config.port, host = config.host) {
+      if (config.engine.enabled) {
+        await engine.start();
+        callbacks.start();
+      }
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address();
+      return typeof address === 'object' && address !== null ? address.port : port;
+    },
+    async close(graceMs = 5000) {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await engine.stop(graceMs);
+      await callbacks.stop();
+      await Promise.all([...drivers.values()].map((d) => d.close()));
+      if (ownsDataSource) await dataSource.destroy();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Role } from '../../entities';
+import type { Principal } from '../auth/principal';
+import type { Logger } from '../log';
+import type { FieldReader } from './fields';
+import type { XmlObject } from './writer';
+
+export interface OperationContext {
+  readonly principal: Principal;
+  /** The WS-Addressing MessageID, when the call carried one. */
+  readonly messageId: string | undefined;
+  readonly log: Logger;
+}
+
+export interface SoapOperation {
+  /** Roles allowed to call it. */
+  readonly roles: readonly Role[];
+  /** Reads its fields (finishing with `fields.done()`), does the work, returns the response element's content. */
+  handle(fields: FieldReader, ctx: OperationContext): Promise<XmlObject>;
+}
+
+/** A SOAP service of the wrapper layer: XML in, XML out, no business logic. */
+export interface SoapService {
+  /** `Software` → served at /soap/Software, WSDL wsdl/software.wsdl. */
+  readonly name: string;
+  readonly namespace: string;
+  readonly wsdlFile: string;
+  readonly operations: Readonly<Record<string, SoapOperation>>;
+}

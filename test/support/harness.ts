@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import type { DataSource } from 'typeorm';
+import { buildApp, type App } from '../../src/app';
+import type { Role } from '../../entities';
+import { loadConfig, type Config, type Env } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { createLogger } from '../../src/log';
+
+let counter = 0;
+
+/** The MySQL URL the suite runs against, or undefined for SQLite. */
+export function testDatabaseUrl(): string | undefined {
+  const url = process.env.DATABASE_URL;
+  return url === undefined || url === '' ? undefined : url;
+}
+
+/**
+ * A fresh database environment: a new SQLite file in a temp folder, or a new
+ * database on the MySQL server named by DATABASE_URL.
+ */
+export async function freshEnvironment(extra: Env = {}): Promise<{ env: Env; dataDir: string; cleanup: () => Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provisor-test-'));
+  const base = testDatabaseUrl();
+  const env: Record<string, string | undefined> = { PROVISOR_DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error', ...extra };
+  let dbName: string | undefined;
+  if (base !== undefined) {
+    const url = new URL(base);
+    dbName = `${url.pathname.slice(1) || 'provisor_test'}_${process.pid}_${++counter}`;
+    const admin = await mysql.createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`);
+    await admin.end();
+    url.pathname = `/${dbName}`;
+    env.DATABASE_URL = url.toString();
+  }
+  return {
+    env,
+    dataDir,
+    cleanup: async () => {
+      if (base !== undefined && dbName !== undefined) {
+        const url = new URL(base);
+        const admin = await mysql.createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+        await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+        await admin.end();
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestServer {
+  readonly app: App;
+  readonly config: Config;
+  readonly dataSource: DataSource;
+  readonly baseUrl: string;
+  readonly env: Env;
+  readonly dataDir: string;
+  addUser(name: string, role: Role, password: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds the real app on a fresh database and listens on a free port. */
+export async function startTestServer(extra: Env = {}): Promise<TestServer> {
+  const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', ...extra });
+  const config = loadConfig(environment.env);
+  const dataSource = await openDatabase(config);
+  const app = await buildApp({ config, logger: createLogger(config.logLevel), dataSource });
+  const port = await app.listen(0, '127.0.0.1');
+  return {
+    app,
+    config,
+    dataSource,
+    env: environment.env,
+    dataDir: environment.dataDir,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async addUser(name, role, password) {
+      await app.users.addUser({ name, role, password });
+    },
+    async close() {
+      await app.close(2000);
+      await dataSource.destroy();
+      await environment.cleanup();
+    },
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
