@@ -16,13 +16,15 @@ export interface RenderedFault {
 export function renderFault(version: SoapVersion, error: ProvisorError, detailNs: string): RenderedFault {
   const sender = ERROR_CATALOGUE[error.code].sender;
   const detail = writeElement(detailNs, 'ProvisorFault', { code: error.code, message: error.message, field: error.field });
-  const status = error.code === 'BodyTooLarge' ? 413 : version === SOAP11 || !sender ? 500 : 400;
+  // SOAP 1.1 faults travel with 500 (WS-I BP R1126); SOAP 1.2's HTTP binding gives env:Sender 400, the other codes 500.
+  const special = error.code === 'VersionMismatch' || error.code === 'MustUnderstand';
+  const status = error.code === 'BodyTooLarge' ? 413 : version === SOAP11 || !sender || special ? 500 : 400;
   if (version === SOAP11) {
-    const code = error.code === 'VersionMismatch' || error.code === 'MustUnderstand' ? error.code : sender ? 'Client' : 'Server';
+    const code = special ? error.code : sender ? 'Client' : 'Server';
     const fault = `<soap:Fault><faultcode>soap:${code}</faultcode><faultstring>${escapeXml(error.message)}</faultstring><detail>${detail}</detail></soap:Fault>`;
     return { status, body: writeEnvelope(version, fault) };
   }
-  const code = error.code === 'VersionMismatch' || error.code === 'MustUnderstand' ? error.code : sender ? 'Sender' : 'Receiver';
+  const code = special ? error.code : sender ? 'Sender' : 'Receiver';
   const fault =
     `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value>` +
     `<soap:Subcode><soap:Value xmlns:f="${escapeXml(detailNs)}">f:${error.code}</soap:Value></soap:Subcode></soap:Code>` +
