@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,9 @@ async function countRequests(server: TestServer): Promise<number> {
   const rows = (await server.dataSource.query('SELECT COUNT(*) AS n FROM provisioning_request')) as Array<{ n: unknown }>;
   return Number(rows[0]?.n);
 }
+
+/** xmllint (Debian's libxml2-utils; .ci/run installs it) checks responses against the WSDL schemas. */
+export const HAVE_XMLLINT = spawnSync('xmllint', ['--version']).status === 0;
 
 /** Validates one element (with its own namespace declarations) against the schema inside a WSDL, with xmllint. */
 export function validateAgainstWsdl(wsdlName: string, elementXml: string): void {
@@ -68,7 +71,8 @@ describe('SOAP bad input and security', function () {
   after(() => server.close());
 
   describe('a well-formed call', () => {
-    it('answers SOAP 1.1 in 1.1 with a response valid against the WSDL schema', async () => {
+    it('answers SOAP 1.1 in 1.1 with a response valid against the WSDL schema', async function () {
+      if (!HAVE_XMLLINT) this.skip();
       const r = await postRaw(url, envelope(install('<t:system>sim1</t:system><t:component>db</t:component>'), auth()));
       expect(r.status).to.equal(200);
       expect(r.contentType).to.match(/^text\/xml/);
@@ -143,7 +147,7 @@ describe('SOAP bad input and security', function () {
               expect(r.body).to.contain(`<soap:Value>soap:${expected}</soap:Value>`);
               expect(r.status).to.equal(expected === 'Sender' ? 400 : 500);
             }
-            validateAgainstWsdl(target.endsWith('File') ? 'file' : 'software', /<p:ProvisorFault[\s\S]*<\/p:ProvisorFault>/.exec(r.body)?.[0] ?? '');
+            if (HAVE_XMLLINT) validateAgainstWsdl(target.endsWith('File') ? 'file' : 'software', /<p:ProvisorFault[\s\S]*<\/p:ProvisorFault>/.exec(r.body)?.[0] ?? '');
             expect(await countRequests(server), 'rows after the fault').to.equal(before);
           });
         }
