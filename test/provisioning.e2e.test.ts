@@ -114,6 +114,7 @@ describe('provisioning over SOAP with the local driver', function () {
     });
   });
 
+  describe('afterwards', () => {
   it('a failing install hook gives COMPLETED_FAILURE with its message', async () => {
     const { requestId } = await call<{ requestId: string }>(software, 'Install', { system: 'web1', component: 'demo-broken' });
     const done = await waitDone(request, requestId);
@@ -131,4 +132,5 @@ describe('provisioning over SOAP with the local driver', function () {
     expect((await waitDone(request, del.requestId)).status).to.equal('COMPLETED_SUCCESS');
     expect(fs.existsSync(path.join(root, 'backup/index.html'))).to.equal(false);
   });
+});
 });
