@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'chai';
+import { freshEnvironment } from './support/harness';
+
+const bin = path.join(__dirname, '..', '..', 'scripts', 'provisor.js');
+
+describe('the provisor command line', function () {
+  this.timeout(60_000);
+  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  const run = (args: string[], input = ''): { code: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [bin, ...args], { input, env: { ...process.env, ...environment.env }, encoding: 'utf8' });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  before(async () => {
+    environment = await freshEnvironment();
+  });
+  after(() => environment.cleanup());
+
+  it('creates an admin with the password from standard input, and lists it', () => {
+    const added = run(['user', 'add', 'admin', '--role', 'admin'], 'a-long-password\n');
+    expect(added.code, added.err).to.equal(0);
+    expect(added.out).to.contain('user admin created');
+    const list = run(['user', 'list']);
+    expect(list.out).to.match(/^admin\tadmin\t-\tlevel=0\tenabled$/m);
+    expect(list.out).to.not.contain('a-long-password');
+  });
+
+  it('refuses bad input with a message and a non-zero exit', () => {
+    const cases: Array<[string[], string, RegExp]> = [
+      [['user', 'add', 'x', '--role', 'admin'], '', /no password on standard input/],
+      [['user', 'add', 'y', '--role', 'admin'], 'short\n', /at least 8 characters/],
+      [['user', 'add', 'z', '--role', 'wizard'], 'long-enough-1\n', /Allowed choices are customer, operator, engine, admin/],
+      [['user', 'add', 'c', '--role', 'customer'], 'long-enough-1\n', /a customer needs an account/],
+      [['user', 'add', 'admin', '--role', 'admin'], 'long-enough-1\n', /already exists/],
+      [['user', 'disable', 'nobody'], '', /user "nobody" does not exist/],
+      [['system', 'add', '../evil'], '', /system name/],
+      [['repository', 'add'], '', /either a LOCATION or --demo/],
+    ];
+    for (const [args, input, message] of cases) {
+      const r = run(args, input);
+      expect(r.code, args.join(' ')).to.not.equal(0);
+      expect(r.err, args.join(' ')).to.match(message);
+    }
+  });
+
+  it('registers accounts, customers, systems and the demo repository', () => {
+    expect(run(['account', 'add', 'acme', '--contact', 'ops@acme.example']).code).to.equal(0);
+    expect(run(['user', 'add', 'alice', '--role', 'customer', '--account', 'acme', '--level', '2'], 'alice-password\n').code).to.equal(0);
+    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\tenabled$/m);
+    expect(run(['user', 'disable', 'alice']).code).to.equal(0);
+    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\tdisabled$/m);
+    const system = run(['system', 'add', 'web1']);
+    expect(system.code, system.err).to.equal(0);
+    expect(run(['system', 'add', 'load1', '--driver', 'simulated', '--option', 'failureRate=0.5']).code).to.equal(0);
+    expect(run(['system', 'list']).out).to.match(/^load1\tsimulated\tfailureRate=0.5$/m);
+    const repo = run(['repository', 'add', '--demo']);
+    expect(repo.code, repo.err).to.equal(0);
+    expect(run(['repository', 'list']).out).to.contain('demo-repository');
+  });
+});
