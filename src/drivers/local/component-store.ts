@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { DriverError } from '../driver';
 import { errorCode } from '../path-jail';
 import { writeFileAtomic } from './atomic-file';
-import { type PackageManifest, parsePackageManifest } from './package-manifest';
+import { type PackageManifest, manifestDocument, parsePackageManifest } from './package-manifest';
 import type { ComponentPaths } from './system-layout';
 
 /** One unpacked version of a component. */
@@ -60,14 +60,24 @@ export async function readInstallation(paths: ComponentPaths): Promise<Component
 
 /** Replaces the component's state atomically. */
 export async function writeInstallation(paths: ComponentPaths, installation: ComponentInstallation): Promise<void> {
-  await writeFileAtomic(paths.stateFile, `${JSON.stringify({ format: FORMAT, ...installation }, null, 2)}\n`);
+  const versions = Object.fromEntries(
+    Object.entries(installation.versions).map(([version, record]) => [
+      version,
+      { ...record, package: manifestDocument(record.package) },
+    ]),
+  );
+  const document = { format: FORMAT, ...installation, versions };
+  await writeFileAtomic(paths.stateFile, `${JSON.stringify(document, null, 2)}\n`);
 }
 
 /** The record of the active version. */
 export function activeVersion(installation: ComponentInstallation): InstalledVersion {
   const record = installation.versions[installation.active];
   if (record === undefined) {
-    throw new DriverError('Internal', `state of ${installation.component} names active version ${installation.active}, which it does not list`);
+    throw new DriverError(
+      'Internal',
+      `state of ${installation.component} names active version ${installation.active}, which it does not list`,
+    );
   }
   return record;
 }

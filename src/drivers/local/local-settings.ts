@@ -45,7 +45,7 @@ export type LocalSettings = Readonly<Required<LocalDriverOptions>>;
  */
 export function compileLocalSettings(options: LocalDriverOptions): LocalSettings {
   const settings: Required<LocalDriverOptions> = {
-    cacheDir: path.resolve(options.cacheDir ?? path.join(os.tmpdir(), `provisor-cache-${process.getuid?.() ?? 'user'}`)),
+    cacheDir: path.resolve(options.cacheDir ?? defaultCacheDir()),
     hookTimeoutMs: options.hookTimeoutMs ?? 5 * 60_000,
     indexTtlMs: options.indexTtlMs ?? 10_000,
     fetchTimeoutMs: options.fetchTimeoutMs ?? 60_000,
@@ -58,10 +58,19 @@ export function compileLocalSettings(options: LocalDriverOptions): LocalSettings
   const durations = ['hookTimeoutMs', 'indexTtlMs', 'fetchTimeoutMs', 'startupGraceMs', 'stopTimeoutMs'] as const;
   for (const name of durations) {
     const value = settings[name];
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`local driver option ${name} must be a non-negative number, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`local driver option ${name} must be a non-negative number, got ${value}`);
+    }
   }
   if (!Number.isInteger(settings.outputLimitBytes) || settings.outputLimitBytes < 1024) {
-    throw new RangeError(`local driver option outputLimitBytes must be an integer of at least 1024, got ${settings.outputLimitBytes}`);
+    throw new RangeError(
+      `local driver option outputLimitBytes must be an integer of at least 1024, got ${settings.outputLimitBytes}`,
+    );
   }
   return Object.freeze(settings);
+}
+
+/** Per user, so users of one machine do not trust each other's downloads. */
+function defaultCacheDir(): string {
+  return path.join(os.tmpdir(), `provisor-cache-${process.getuid?.() ?? 'user'}`);
 }

@@ -24,7 +24,12 @@
  * - `dependencies` are package names, optionally with a minimum version
  *   (`name>=version`).
  * - `hooks` name shell scripts inside the unpacked package, one per
- *   lifecycle step ({@link HOOK_NAMES}); each is optional.
+ *   lifecycle step ({@link HOOK_NAMES}); each is optional. `install` runs
+ *   after unpacking, and again whenever the version becomes the active one
+ *   (Update, Rollback), so it must be idempotent; `configure` after
+ *   `config.json` is written (and after a switch of versions when there is
+ *   one); `start` before the process is launched; `stop` after it ended;
+ *   `uninstall` before the files are removed.
  * - `start` is the argv of the component's long-running process, run from
  *   the unpacked package; the element `$NODE` stands for the Node.js binary
  *   running Provisor. Packages without `start` (content) cannot be started.
@@ -117,6 +122,11 @@ export function parsePackageManifest(entry: unknown, where: string): PackageMani
     hooks: parseHooks(entry.hooks, where),
     ...parseStart(entry.start, where),
   };
+}
+
+/** A manifest as `index.json` writes it (what {@link parsePackageManifest} reads back). */
+export function manifestDocument(manifest: PackageManifest): Record<string, unknown> {
+  return { ...manifest, dependencies: manifest.dependencies.map(formatDependency) };
 }
 
 /** Renders a dependency the way manifests write it. */

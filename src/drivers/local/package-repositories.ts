@@ -142,7 +142,12 @@ export class PackageRepositories {
    * recursively from directory repositories; HTTP repositories serve files.
    * @throws DriverError `NotFound` when no repository has it.
    */
-  async copyOut(locations: readonly string[], sourcePath: string, target: string, signal: AbortSignal): Promise<string> {
+  async copyOut(
+    locations: readonly string[],
+    sourcePath: string,
+    target: string,
+    signal: AbortSignal,
+  ): Promise<string> {
     let failure: unknown;
     for (const repository of locations) {
       const location = parseLocation(repository);
@@ -153,11 +158,13 @@ export class PackageRepositories {
             followFinal: true,
           });
           if (!(await exists(source))) continue;
+          await mkdir(path.dirname(target), { recursive: true });
           await cp(source, target, { recursive: true, force: true, verbatimSymlinks: true });
           return repository;
         }
         const relative = toJailedRelativePath(sourcePath, `package repository ${repository}`);
         const partial = `${target}.${randomBytes(4).toString('hex')}.part`;
+        await mkdir(path.dirname(target), { recursive: true });
         try {
           if (!(await this.download(new URL(relative, location.base), partial, signal, sourcePath))) continue;
           await rename(partial, target);
@@ -185,7 +192,7 @@ export class PackageRepositories {
     if (cached !== undefined && cached.expiresAt > now) return cached.index;
     const entry: CachedIndex = { expiresAt: now + this.options.indexTtlMs, index: this.loadIndex(location) };
     this.indexes.set(location, entry);
-    entry.index.catch(() => {
+    void entry.index.catch(() => {
       if (this.indexes.get(location) === entry) this.indexes.delete(location);
     });
     return entry.index;
@@ -206,7 +213,8 @@ export class PackageRepositories {
         );
       }
     } else {
-      const response = await this.get(new URL('index.json', location.base), undefined, `package repository ${repository}`);
+      const label = `package repository ${repository}`;
+      const response = await this.get(new URL('index.json', location.base), undefined, label);
       if (!response.ok) {
         await response.body?.cancel();
         throw httpFailure(`package repository ${repository} cannot be read: index.json`, response.status);

@@ -1,0 +1,223 @@
+/**
+ * The `local` driver: really performs provisioning tasks on this machine.
+ * A managed system is a directory (its root, `system.options.root`, an
+ * absolute path); every path a task names is jailed inside it.
+ *
+ * Layout inside a system root:
+ *
+ * ```
+ * <root>/
+ *   opt/<component>/state.json         active version, history (for Rollback), and the
+ *                                      manifest of every unpacked version (component-store.ts)
+ *   opt/<component>/<version>/         an unpacked package: the cwd of its hooks and process
+ *   etc/<component>/config.json        the configuration parameters, a JSON object of strings
+ *                                      (InitialConfigure replaces it, Configure merges into it)
+ *   var/log/<component>.log            output of the started process, appended
+ *   var/run/<component>.pid            pid of the started process (and its start time)
+ *   …                                  anything else is the packages' business (demo-httpd
+ *                                      serves srv/www) or put there by Copy
+ * ```
+ *
+ * Operations:
+ * - Install unpacks the package (from the first repository that has the
+ *   version, or the highest version anywhere) and runs its `install` hook.
+ *   Its dependencies must already be installed: the driver never installs a
+ *   component the engine did not ask for, so the engine's records stay true.
+ *   Installing the installed version (or no version) again succeeds doing
+ *   nothing; another version is refused (`InvalidState`: use Update).
+ * - Update unpacks the new version beside the old one, runs its `install`
+ *   hook (and `configure` hook if the component is configured), switches,
+ *   and pushes the old version onto the history. A running component is
+ *   stopped first and started again on the new version. Rollback switches
+ *   back to the most recent previous version (or the named one) the same
+ *   way, re-running that version's hooks, which must therefore be idempotent.
+ * - Uninstall stops the process, runs the `uninstall` hook and removes the
+ *   component's files (opt, etc, log and pid file). It refuses while another
+ *   installed component depends on it.
+ * - InitialConfigure / Configure write `config.json` and run the `configure`
+ *   hook; a failing hook restores the previous configuration. A running
+ *   process is not restarted: the caller sends Stop and Start.
+ * - Start runs the `start` hook, if any, then launches the manifest's start
+ *   command detached; it must stay up for the start-up grace period. Stop
+ *   ends the process group (SIGTERM, then SIGKILL) and then runs the `stop`
+ *   hook. Both succeed doing nothing when there is nothing to do.
+ * - Copy and Delete work on the roots of local systems and on directory
+ *   repositories; see file-tasks.ts.
+ *
+ * `ctx.component` is not consulted: the files under the root are the truth
+ * the engine's rows mirror. Cancellation kills a running hook; a Stop
+ * already under way is finished rather than abandoned halfway.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type Driver,
+  DriverError,
+  type SoftwareTask,
+  type SystemDescriptor,
+  type Task,
+  type TaskContext,
+  type TaskResult,
+} from '../driver';
+import { throwIfCancelled } from '../cancellation';
+import { errorCode, realRootOf, resolveInsideRoot, toJailedRelativePath } from '../path-jail';
+import { executeCopy, executeDelete, resolveSourcePath } from './file-tasks';
+import { type LocalDriverOptions, compileLocalSettings } from './local-settings';
+import { PackageRepositories } from './package-repositories';
+import { executeSoftwareTask } from './software-tasks';
+import { SYSTEM_DIRECTORIES, assertPlainName, rootLabel, systemRootOption } from './system-layout';
+
+export type { LocalDriverOptions } from './local-settings';
+
+/** The name systems give to use this driver. */
+export const LOCAL_DRIVER_NAME = 'local';
+
+type ValidationContext = Omit<TaskContext, 'signal' | 'requestId' | 'component'>;
+
+/**
+ * Creates the local driver.
+ * @throws RangeError when an option is out of range.
+ */
+export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
+  const settings = compileLocalSettings(options);
+  const repositories = new PackageRepositories({
+    cacheDir: settings.cacheDir,
+    indexTtlMs: settings.indexTtlMs,
+    fetchTimeoutMs: settings.fetchTimeoutMs,
+    now: settings.now,
+  });
+
+  async function validate(task: Task, ctx: ValidationContext): Promise<void> {
+    const root = systemRootOption(ctx.system);
+    switch (task.operation) {
+      case 'Copy':
+        await checkPath(root, task.targetPath, ctx.system, true);
+        if (task.sourceSystem === undefined) {
+          toJailedRelativePath(task.sourcePath, 'the package repository');
+        } else {
+          const source = resolveSourcePath(task.sourceSystem, task.sourcePath, LOCAL_DRIVER_NAME);
+          await tolerateMissingRoot(source, task.sourcePath, rootLabel(task.sourceSystem));
+        }
+        return;
+      case 'Delete':
+        await checkPath(root, task.path, ctx.system, false);
+        return;
+      default:
+        checkSoftwareTask(task);
+        if (task.operation === 'Install' || task.operation === 'Update') {
+          await repositories.resolve(ctx.repositories, task.component, task.version);
+        }
+    }
+  }
+
+  async function execute(task: Task, ctx: TaskContext): Promise<TaskResult> {
+    try {
+      throwIfCancelled(ctx.signal, describe(task, ctx.system));
+      switch (task.operation) {
+        case 'Copy':
+          return await executeCopy(task, ctx, repositories, LOCAL_DRIVER_NAME);
+        case 'Delete':
+          return await executeDelete(task, ctx);
+        default: {
+          checkSoftwareTask(task);
+          const root = await realRootOf(systemRootOption(ctx.system), rootLabel(ctx.system));
+          return await executeSoftwareTask(task, ctx, root, { repositories, settings });
+        }
+      }
+    } catch (error) {
+      throw asDriverError(error, `${describe(task, ctx.system)} failed`);
+    }
+  }
+
+  async function prepareSystem(system: SystemDescriptor): Promise<void> {
+    const root = systemRootOption(system);
+    try {
+      await mkdir(root, { recursive: true });
+      for (const dir of SYSTEM_DIRECTORIES) await mkdir(path.join(root, dir), { recursive: true });
+    } catch (error) {
+      throw asDriverError(error, `preparing the root of system "${system.name}" (${root}) failed`);
+    }
+  }
+
+  return {
+    name: LOCAL_DRIVER_NAME,
+    validate: async (task, ctx) => {
+      try {
+        await validate(task, ctx);
+      } catch (error) {
+        throw asDriverError(error, `validating ${describe(task, ctx.system)} failed`);
+      }
+    },
+    execute,
+    prepareSystem,
+    close: async () => repositories.clear(),
+  };
+}
+
+/** `Install of demo-httpd 1.0.0 on system "web1"`, for messages. */
+function describe(task: Task, system: SystemDescriptor): string {
+  const on = `on system "${system.name}"`;
+  switch (task.operation) {
+    case 'Copy': {
+      const from = task.sourceSystem === undefined ? 'repository' : `"${task.sourceSystem.name}"`;
+      return `Copy of ${from}:${task.sourcePath} to ${task.targetPath} ${on}`;
+    }
+    case 'Delete':
+      return `Delete of ${task.path} ${on}`;
+    default:
+      return `${task.operation} of ${task.component}${task.version === undefined ? '' : ` ${task.version}`} ${on}`;
+  }
+}
+
+function checkSoftwareTask(task: SoftwareTask): void {
+  assertPlainName('component', task.component);
+  if (task.version !== undefined) assertPlainName('version', task.version);
+  for (const parameter of task.parameters) {
+    if (parameter.name === '' || parameter.name.includes('\0') || parameter.value.includes('\0')) {
+      throw new DriverError(
+        'InvalidParameter',
+        `parameter ${JSON.stringify(parameter.name)} of ${task.operation} of ${task.component} ` +
+          'must have a name and contain no NUL character',
+      );
+    }
+  }
+}
+
+/** The jail checks of `validate`: on disk when the root exists, as a string check otherwise. */
+async function checkPath(
+  root: string,
+  requested: string,
+  system: SystemDescriptor,
+  followFinal: boolean,
+): Promise<void> {
+  const where = rootLabel(system);
+  await tolerateMissingRoot(resolveInsideRoot(root, requested, { where, followFinal }), requested, where);
+}
+
+async function tolerateMissingRoot(check: Promise<string>, requested: string, where: string): Promise<void> {
+  try {
+    await check;
+  } catch (error) {
+    // A root that does not exist yet has no links to escape through; the
+    // string check has already passed. Execute reports the missing root.
+    if (error instanceof DriverError && error.type === 'InvalidState') {
+      toJailedRelativePath(requested, where);
+      return;
+    }
+    throw error;
+  }
+}
+
+/** Codes of failures that may pass on their own. */
+const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ENOSPC', 'ETIMEDOUT', 'ECONNRESET', 'EINTR']);
+
+/** Anything thrown below that is not already a DriverError becomes `Internal`. */
+function asDriverError(error: unknown, context: string): DriverError {
+  if (error instanceof DriverError) return error;
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new DriverError('Internal', `${context}: ${message}`, {
+    retryable: code !== undefined && TRANSIENT_CODES.has(code),
+    cause: error,
+  });
+}

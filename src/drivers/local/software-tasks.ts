@@ -1,0 +1,500 @@
+/**
+ * The local driver's software operations (Install, Update, Rollback,
+ * Uninstall, InitialConfigure, Configure, Start, Stop) on one component of
+ * one system root. The layout they work on is described at the top of
+ * `local-driver.ts`.
+ *
+ * A failed task leaves the component as it found it where it can: a failed
+ * install removes what it unpacked, a failed configure hook restores the
+ * previous configuration, and a failed switch of versions (Update,
+ * Rollback) switches back and restarts the old version if it was running.
+ */
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DriverError,
+  type SoftwareOperation,
+  type SoftwareTask,
+  type TaskContext,
+  type TaskResult,
+} from '../driver';
+import { errorCode } from '../path-jail';
+import { writeFileAtomic } from './atomic-file';
+import {
+  type ComponentInstallation,
+  type InstalledVersion,
+  activeVersion,
+  readInstallation,
+  writeInstallation,
+} from './component-store';
+import { type ProcessRecord, isRunning, launchDetached, readPidFile, terminate } from './component-process';
+import { hookEnvironment } from './hook-environment';
+import { runHook } from './hook-runner';
+import type { LocalSettings } from './local-settings';
+import { tailOf } from './output-tail';
+import { type HookName, NAME_PATTERN, type PackageManifest, formatDependency } from './package-manifest';
+import type { PackageRepositories, ResolvedPackage } from './package-repositories';
+import { unpackArchive } from './archive';
+import { type ComponentPaths, componentPaths } from './system-layout';
+import { compareVersions } from './version-order';
+
+/** What the software operations need from the driver. */
+export interface SoftwareTaskDependencies {
+  readonly repositories: PackageRepositories;
+  readonly settings: LocalSettings;
+}
+
+/** One software task in progress: its inputs and the transcript it reports. */
+interface Job {
+  readonly task: SoftwareTask;
+  readonly ctx: TaskContext;
+  readonly deps: SoftwareTaskDependencies;
+  readonly paths: ComponentPaths;
+  /** `"web1"`, quoted, for messages. */
+  readonly system: string;
+  readonly transcript: string[];
+}
+
+type Outcome = Omit<TaskResult, 'output'>;
+
+/** One handler per operation: adding an operation fails to compile until it has one. */
+const HANDLERS: { readonly [K in SoftwareOperation]: (job: Job) => Promise<Outcome> } = {
+  Install: install,
+  Update: update,
+  Rollback: rollback,
+  Uninstall: uninstall,
+  InitialConfigure: (job) => configure(job, 'replace'),
+  Configure: (job) => configure(job, 'merge'),
+  Start: start,
+  Stop: stop,
+};
+
+/**
+ * Performs a software task on the system whose real root is `root`.
+ * Errors keep their type; their output is prefixed with what the task did
+ * before it failed.
+ */
+export async function executeSoftwareTask(
+  task: SoftwareTask,
+  ctx: TaskContext,
+  root: string,
+  deps: SoftwareTaskDependencies,
+): Promise<TaskResult> {
+  const job: Job = {
+    task,
+    ctx,
+    deps,
+    paths: componentPaths(root, task.component),
+    system: JSON.stringify(ctx.system.name),
+    transcript: [],
+  };
+  const limit = deps.settings.outputLimitBytes;
+  try {
+    const outcome = await HANDLERS[task.operation](job);
+    return { output: tailOf(job.transcript.join('\n'), limit), ...outcome };
+  } catch (error) {
+    if (!(error instanceof DriverError) || job.transcript.length === 0) throw error;
+    const output = [...job.transcript, error.output].filter((part) => part !== '').join('\n');
+    throw new DriverError(error.type, error.message, {
+      retryable: error.retryable,
+      output: tailOf(output, limit),
+      cause: error.options.cause,
+    });
+  }
+}
+
+async function install(job: Job): Promise<Outcome> {
+  const { task, ctx, paths } = job;
+  const existing = await readInstallation(paths);
+  if (existing !== undefined) {
+    if (task.version === undefined || task.version === existing.active) {
+      note(job, `${task.component} ${existing.active} is already installed on system ${job.system}; nothing to do`);
+      return { version: existing.active };
+    }
+    throw new DriverError(
+      'InvalidState',
+      `${task.component} is already installed on system ${job.system} at version ${existing.active}; ` +
+        `use Update to change it to ${task.version}`,
+    );
+  }
+  const resolved = await job.deps.repositories.resolve(ctx.repositories, task.component, task.version);
+  const { version } = resolved.manifest;
+  await checkDependencies(job, resolved.manifest);
+  const record = await unpack(job, resolved);
+  try {
+    await runPackageHook(job, 'install', version, record);
+    await writeInstallation(paths, {
+      component: task.component,
+      active: version,
+      history: [],
+      versions: { [version]: record },
+    });
+  } catch (error) {
+    // Nothing else of this component exists: leave no trace of the attempt.
+    await rm(paths.componentDir, { recursive: true, force: true });
+    throw error;
+  }
+  note(job, `installed ${task.component} ${version} on system ${job.system} from ${resolved.repository}`);
+  return { version };
+}
+
+async function update(job: Job): Promise<Outcome> {
+  const { task, ctx, paths } = job;
+  const current = await requireInstallation(job);
+  const resolved = await job.deps.repositories.resolve(ctx.repositories, task.component, task.version);
+  const target = resolved.manifest.version;
+  if (target === current.active) {
+    note(job, `${task.component} is already at ${target} on system ${job.system}; nothing to do`);
+    return { version: target };
+  }
+  await checkDependencies(job, resolved.manifest);
+  const kept = current.versions[target];
+  const reuse = kept !== undefined && (await exists(paths.versionDir(target)));
+  const record = reuse ? kept : await unpack(job, resolved);
+  const next: ComponentInstallation = {
+    ...current,
+    active: target,
+    history: [current.active, ...current.history.filter((version) => version !== target)],
+    versions: { ...current.versions, [target]: record },
+  };
+  return switchVersion(job, current, next, reuse ? undefined : target);
+}
+
+async function rollback(job: Job): Promise<Outcome> {
+  const { task } = job;
+  const current = await requireInstallation(job);
+  const index = task.version === undefined ? 0 : current.history.indexOf(task.version);
+  const target = current.history[index];
+  if (index < 0 || target === undefined) {
+    const wanted = task.version === undefined ? 'previous version' : `previous version ${task.version}`;
+    const history = current.history.length === 0 ? 'none' : current.history.join(', ');
+    throw new DriverError(
+      'InvalidState',
+      `${task.component} on system ${job.system} has no ${wanted} to roll back to (previous versions: ${history})`,
+    );
+  }
+  if (current.versions[target] === undefined || !(await exists(job.paths.versionDir(target)))) {
+    throw new DriverError('InvalidState', `the files of ${task.component} ${target} are gone from system ${job.system}`);
+  }
+  const next: ComponentInstallation = { ...current, active: target, history: current.history.slice(index + 1) };
+  return switchVersion(job, current, next, undefined);
+}
+
+async function uninstall(job: Job): Promise<Outcome> {
+  const { task, paths } = job;
+  const current = await requireInstallation(job);
+  if (task.version !== undefined && task.version !== current.active) {
+    throw new DriverError(
+      'InvalidState',
+      `${task.component} is installed at version ${current.active}, not ${task.version}, on system ${job.system}`,
+    );
+  }
+  await checkNoDependents(job);
+  const running = await runningProcess(job);
+  if (running !== undefined) await stopProcess(job, current, running);
+  await runPackageHook(job, 'uninstall', current.active, activeVersion(current));
+  await rm(paths.configDir, { recursive: true, force: true });
+  await rm(paths.logFile, { force: true });
+  await rm(paths.pidFile, { force: true });
+  // Renaming first makes the state file vanish at once: a crash mid-removal
+  // leaves either an installed component or debris, never half of one.
+  const debris = await mkdtemp(path.join(path.dirname(paths.componentDir), `.removing-${task.component}-`));
+  await rename(paths.componentDir, path.join(debris, 'component'));
+  await rm(debris, { recursive: true, force: true });
+  note(job, `uninstalled ${task.component} ${current.active} from system ${job.system}`);
+  return {};
+}
+
+async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> {
+  const { task, paths } = job;
+  const current = await requireInstallation(job);
+  const previous = await readConfig(paths.configFile);
+  if (mode === 'merge' && previous !== undefined && previous.values === undefined) {
+    throw new DriverError(
+      'InvalidState',
+      `etc/${task.component}/config.json on system ${job.system} is not a JSON object; InitialConfigure replaces it`,
+    );
+  }
+  const values: Record<string, unknown> = mode === 'merge' ? { ...previous?.values } : {};
+  for (const parameter of task.parameters) values[parameter.name] = parameter.value;
+  await writeFileAtomic(paths.configFile, `${JSON.stringify(values, null, 2)}\n`);
+  try {
+    await runPackageHook(job, 'configure', current.active, activeVersion(current));
+  } catch (error) {
+    if (previous === undefined) await rm(paths.configFile, { force: true });
+    else await writeFileAtomic(paths.configFile, previous.text);
+    throw error;
+  }
+  const names = Object.keys(values);
+  note(
+    job,
+    `${mode === 'replace' ? 'wrote' : 'updated'} etc/${task.component}/config.json on system ${job.system}` +
+      (names.length === 0 ? ' (empty)' : ` (${names.join(', ')})`),
+  );
+  return {};
+}
+
+async function start(job: Job): Promise<Outcome> {
+  const current = await requireInstallation(job);
+  const running = await runningProcess(job);
+  if (running !== undefined) {
+    note(job, `${job.task.component} ${current.active} is already running on system ${job.system} (pid ${running.pid})`);
+    return { pid: running.pid };
+  }
+  const started = await startProcess(job, current, job.ctx.signal);
+  return { pid: started.pid };
+}
+
+async function stop(job: Job): Promise<Outcome> {
+  const current = await requireInstallation(job);
+  const running = await runningProcess(job);
+  if (running === undefined) {
+    await rm(job.paths.pidFile, { force: true });
+    note(job, `${job.task.component} is not running on system ${job.system}; nothing to stop`);
+    return { pid: null };
+  }
+  await stopProcess(job, current, running);
+  return { pid: null };
+}
+
+/**
+ * Makes `next.active` the active version: stops the process if it runs,
+ * runs the new version's install hook (and its configure hook when the
+ * component is configured), records the switch, and starts the new version
+ * if the old one was running. On failure it switches back.
+ */
+async function switchVersion(
+  job: Job,
+  current: ComponentInstallation,
+  next: ComponentInstallation,
+  unpackedNow: string | undefined,
+): Promise<Outcome> {
+  const running = await runningProcess(job);
+  if (running !== undefined) await stopProcess(job, current, running);
+  try {
+    await activate(job, next, job.ctx.signal);
+    await writeInstallation(job.paths, next);
+    note(job, `${job.task.component} on system ${job.system} switched from ${current.active} to ${next.active}`);
+    if (running === undefined) return { version: next.active };
+    const started = await startProcess(job, next, job.ctx.signal);
+    return { version: next.active, pid: started.pid };
+  } catch (error) {
+    await switchBack(job, current, running !== undefined, unpackedNow);
+    throw error;
+  }
+}
+
+/** Best effort, and deliberately not cancellable: the system should not stay half switched. */
+async function switchBack(
+  job: Job,
+  current: ComponentInstallation,
+  restart: boolean,
+  unpackedNow: string | undefined,
+): Promise<void> {
+  const signal = new AbortController().signal;
+  note(job, `switching ${job.task.component} back to ${current.active}`);
+  try {
+    const stray = await runningProcess(job);
+    if (stray !== undefined) await stopProcess(job, current, stray);
+    await writeInstallation(job.paths, current);
+    await activate(job, current, signal);
+    if (restart) await startProcess(job, current, signal);
+    if (unpackedNow !== undefined) await rm(job.paths.versionDir(unpackedNow), { recursive: true, force: true });
+  } catch (error) {
+    note(job, `switching back failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The hooks that make a version the one in use: install, then configure if there is a configuration. */
+async function activate(job: Job, installation: ComponentInstallation, signal: AbortSignal): Promise<void> {
+  const record = activeVersion(installation);
+  await runPackageHook(job, 'install', installation.active, record, signal);
+  if (await exists(job.paths.configFile)) {
+    await runPackageHook(job, 'configure', installation.active, record, signal);
+  }
+}
+
+async function startProcess(
+  job: Job,
+  installation: ComponentInstallation,
+  signal: AbortSignal,
+): Promise<ProcessRecord> {
+  const { paths, task } = job;
+  const version = installation.active;
+  const record = activeVersion(installation);
+  const label = `${task.component} ${version}`;
+  const command = record.package.start;
+  if (command === undefined) {
+    throw new DriverError('InvalidState', `${label} has no start command: its package is not something that runs`);
+  }
+  await runPackageHook(job, 'start', version, record, signal);
+  const started = await launchDetached({
+    label,
+    command: command.map((arg) => (arg === '$NODE' ? process.execPath : arg)),
+    cwd: paths.versionDir(version),
+    env: environment(job, version),
+    logFile: paths.logFile,
+    pidFile: paths.pidFile,
+    startupGraceMs: job.deps.settings.startupGraceMs,
+    outputLimit: job.deps.settings.outputLimitBytes,
+  });
+  note(
+    job,
+    `started ${label} on system ${job.system} (pid ${started.pid}); its output goes to var/log/${task.component}.log`,
+  );
+  return started;
+}
+
+async function stopProcess(job: Job, installation: ComponentInstallation, running: ProcessRecord): Promise<void> {
+  const label = `${job.task.component} ${installation.active}`;
+  const how = await terminate(running, job.deps.settings.stopTimeoutMs, label);
+  await rm(job.paths.pidFile, { force: true });
+  const killed = how === 'killed' ? ', killed after the stop timeout' : '';
+  note(job, `stopped ${label} on system ${job.system} (pid ${running.pid}${killed})`);
+  await runPackageHook(job, 'stop', installation.active, activeVersion(installation), new AbortController().signal);
+}
+
+/** The component's process when it is running (by its pid file). */
+async function runningProcess(job: Job): Promise<ProcessRecord | undefined> {
+  const record = await readPidFile(job.paths.pidFile);
+  return record !== undefined && (await isRunning(record)) ? record : undefined;
+}
+
+async function runPackageHook(
+  job: Job,
+  hook: HookName,
+  version: string,
+  record: InstalledVersion,
+  signal: AbortSignal = job.ctx.signal,
+): Promise<void> {
+  const script = record.package.hooks[hook];
+  if (script === undefined) return;
+  const label = `${job.task.component} ${version}`;
+  const output = await runHook({
+    hook,
+    label,
+    packageDir: job.paths.versionDir(version),
+    script,
+    env: environment(job, version),
+    timeoutMs: job.deps.settings.hookTimeoutMs,
+    outputLimit: job.deps.settings.outputLimitBytes,
+    signal,
+  });
+  const text = output.trimEnd();
+  note(job, `${hook} hook of ${label}:${text === '' ? ' (no output)' : `\n${text}`}`);
+}
+
+/**
+ * Unpacks a resolved package into `opt/<component>/<version>` through a
+ * staging directory, so a half-unpacked version never carries the name.
+ */
+async function unpack(job: Job, resolved: ResolvedPackage): Promise<InstalledVersion> {
+  const { paths, ctx } = job;
+  const { version } = resolved.manifest;
+  const archive = await job.deps.repositories.archiveOf(resolved, ctx.signal);
+  await mkdir(paths.componentDir, { recursive: true });
+  // Version names never start with a dot, so staging names cannot collide.
+  const staging = await mkdtemp(path.join(paths.componentDir, `.unpack-${version}-`));
+  try {
+    await unpackArchive(archive, staging, ctx.signal);
+    await rm(paths.versionDir(version), { recursive: true, force: true });
+    await rename(staging, paths.versionDir(version));
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  note(job, `unpacked ${resolved.manifest.archive} into opt/${job.task.component}/${version}`);
+  return { installedAt: new Date().toISOString(), repository: resolved.repository, package: resolved.manifest };
+}
+
+/** Dependencies must already be installed (and active at the minimum version) on the system. */
+async function checkDependencies(job: Job, manifest: PackageManifest): Promise<void> {
+  for (const dependency of manifest.dependencies) {
+    const installed = await readInstallation(componentPaths(job.paths.root, dependency.name));
+    const needs = `${manifest.name} ${manifest.version} depends on ${formatDependency(dependency)}`;
+    if (installed === undefined) {
+      throw new DriverError('InvalidState', `${needs}, which is not installed on system ${job.system}`);
+    }
+    if (dependency.minVersion !== undefined && compareVersions(installed.active, dependency.minVersion) < 0) {
+      throw new DriverError('InvalidState', `${needs}; system ${job.system} has ${dependency.name} ${installed.active}`);
+    }
+  }
+}
+
+/** Uninstall refuses to pull a component from under another that depends on it. */
+async function checkNoDependents(job: Job): Promise<void> {
+  const { component } = job.task;
+  let names: string[];
+  try {
+    names = await readdir(path.join(job.paths.root, 'opt'));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names.sort()) {
+    if (name === component || !NAME_PATTERN.test(name)) continue;
+    const other = await readInstallation(componentPaths(job.paths.root, name));
+    if (other === undefined) continue;
+    if (activeVersion(other).package.dependencies.some((dependency) => dependency.name === component)) {
+      throw new DriverError(
+        'InvalidState',
+        `${component} is needed by ${name} ${other.active} on system ${job.system}; uninstall ${name} first`,
+      );
+    }
+  }
+}
+
+async function requireInstallation(job: Job): Promise<ComponentInstallation> {
+  const installation = await readInstallation(job.paths);
+  if (installation === undefined) {
+    throw new DriverError('NotFound', `${job.task.component} is not installed on system ${job.system}`);
+  }
+  return installation;
+}
+
+function environment(job: Job, version: string): Record<string, string> {
+  return hookEnvironment({
+    base: job.deps.settings.env,
+    systemRoot: job.paths.root,
+    component: job.task.component,
+    version,
+    packageDir: job.paths.versionDir(version),
+    configFile: job.paths.configFile,
+    parameters: job.task.parameters,
+    requestId: job.ctx.requestId,
+  });
+}
+
+/** The current configuration: its text, and its values when it is a JSON object. */
+async function readConfig(file: string): Promise<{ text: string; values?: Record<string, unknown> } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const values: unknown = JSON.parse(text);
+    if (typeof values === 'object' && values !== null && !Array.isArray(values)) {
+      return { text, values: values as Record<string, unknown> };
+    }
+  } catch {
+    // Not JSON: only InitialConfigure can fix it.
+  }
+  return { text };
+}
+
+function note(job: Job, line: string): void {
+  job.transcript.push(line);
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * One conformance suite, run against every driver: the behaviours the
+ * deployment engine relies on, whatever the driver does underneath.
+ */
+import { expect } from 'chai';
+import path from 'node:path';
+import {
+  DriverError,
+  type Driver,
+  type SoftwareOperation,
+  type SystemDescriptor,
+  type Task,
+  type TaskContext,
+  type TaskResult,
+} from '../../src/drivers/driver';
+import { buildDemoRepository } from '../../src/drivers/local/demo-repository';
+import { createLocalDriver } from '../../src/drivers/local/local-driver';
+import { createSimulatedDriver } from '../../src/drivers/simulated';
+import { RecordKeeper, contextFor, expectDriverError, freePort, killGroup, makeTempDir, removeDir } from './fixtures';
+
+/** What the suite needs to know about a driver under test. */
+interface Harness {
+  readonly driver: Driver;
+  readonly system: SystemDescriptor;
+  readonly repositories: readonly string[];
+  /** A task that takes seconds, for cancellation. */
+  readonly slowTask: Task;
+  cleanup(): Promise<void>;
+}
+
+interface HarnessFactory {
+  readonly name: string;
+  readonly expectedName: string;
+  create(): Promise<Harness>;
+}
+
+const factories: readonly HarnessFactory[] = [
+  {
+    name: 'local',
+    expectedName: 'local',
+    async create() {
+      const base = await makeTempDir('conformance-local');
+      const repo = await buildDemoRepository(path.join(base, 'repo'));
+      const driver = createLocalDriver({ cacheDir: path.join(base, 'cache') });
+      return {
+        driver,
+        system: { name: 'conf', driver: 'local', options: { root: path.join(base, 'root') } },
+        repositories: [repo],
+        slowTask: { operation: 'Install', component: 'demo-slow', parameters: [{ name: 'seconds', value: '30' }] },
+        cleanup: async () => {
+          await driver.close();
+          await removeDir(base);
+        },
+      };
+    },
+  },
+  {
+    name: 'simulated',
+    expectedName: 'simulated',
+    async create() {
+      const driver = createSimulatedDriver({ durationMs: { min: 1, max: 5 }, failureRate: 0 });
+      return {
+        driver,
+        // The slow task is slow through the per-system override.
+        system: { name: 'conf', driver: 'simulated', options: {} },
+        repositories: [],
+        slowTask: { operation: 'Install', component: 'demo-slow', parameters: [] },
+        cleanup: () => driver.close(),
+      };
+    },
+  },
+];
+
+for (const factory of factories) {
+  describe(`driver conformance: ${factory.name}`, function () {
+    this.timeout(60_000);
+    let harness: Harness;
+    const records = new RecordKeeper();
+    const pids = new Set<number>();
+
+    before(async () => {
+      harness = await factory.create();
+      await harness.driver.prepareSystem(harness.system);
+    });
+
+    after(async () => {
+      if (factory.name === 'local') for (const pid of pids) killGroup(pid);
+      await harness.cleanup();
+    });
+
+    function ctx(task: Task, extra: { signal?: AbortSignal; system?: SystemDescriptor } = {}): TaskContext {
+      const component = records.recordFor(task);
+      return contextFor(extra.system ?? harness.system, harness.repositories, {
+        ...(extra.signal === undefined ? {} : { signal: extra.signal }),
+        ...(component === undefined ? {} : { component }),
+      });
+    }
+
+    async function execute(task: Task): Promise<TaskResult> {
+      const result = await harness.driver.execute(task, ctx(task));
+      expect(result.output, 'every result carries output').to.be.a('string').and.not.equal('');
+      records.apply(task, result);
+      if (typeof result.pid === 'number') pids.add(result.pid);
+      return result;
+    }
+
+    const software = (operation: SoftwareOperation, component: string, version?: string, parameters: Record<string, string> = {}): Task => ({
+      operation,
+      component,
+      ...(version === undefined ? {} : { version }),
+      parameters: Object.entries(parameters).map(([name, value]) => ({ name, value })),
+    });
+
+    it(`is named "${factory.expectedName}"`, () => {
+      expect(harness.driver.name).to.equal(factory.expectedName);
+    });
+
+    it('prepares a system repeatedly without error', async () => {
+      await harness.driver.prepareSystem(harness.system);
+    });
+
+    describe('validate', () => {
+      it('refuses ../ escapes and absolute paths with a non-retryable PathOutsideRoot naming the path', async () => {
+        const cases: [Task, string][] = [
+          [{ operation: 'Delete', path: '../outside' }, '../outside'],
+          [{ operation: 'Delete', path: '/etc/passwd' }, '/etc/passwd'],
+          [{ operation: 'Copy', sourcePath: 'files/welcome.txt', targetPath: 'a/../../b' }, 'a/../../b'],
+          [{ operation: 'Copy', sourcePath: '../../etc/shadow', targetPath: 'x' }, '../../etc/shadow'],
+        ];
+        for (const [task, named] of cases) {
+          const error = await expectDriverError(harness.driver.validate(task, ctx(task)), 'PathOutsideRoot');
+          expect(error.message).to.include(JSON.stringify(named));
+          expect(error.retryable).to.equal(false);
+        }
+      });
+
+      it('accepts paths inside the root', async () => {
+        const copy: Task = { operation: 'Copy', sourcePath: 'files/welcome.txt', targetPath: 'srv/www/welcome.txt' };
+        await harness.driver.validate(copy, ctx(copy));
+        const remove: Task = { operation: 'Delete', path: 'srv/./www/../www/welcome.txt' };
+        await harness.driver.validate(remove, ctx(remove));
+      });
+
+      it('accepts a software task it can perform', async () => {
+        const task = software('Install', 'demo-httpd', '1.0.0');
+        await harness.driver.validate(task, ctx(task));
+      });
+    });
+
+    describe('a component lifecycle', () => {
+      let port: number;
+      before(async () => {
+        port = await freePort();
+      });
+
+      it('Install reports the installed version', async () => {
+        const result = await execute(software('Install', 'demo-httpd', '1.0.0'));
+        expect(result.version).to.equal('1.0.0');
+      });
+
+      it('Install of the installed version succeeds again with the same version', async () => {
+        const result = await execute(software('Install', 'demo-httpd', '1.0.0'));
+        expect(result.version).to.equal('1.0.0');
+      });
+
+      it('Rollback without a previous version fails with InvalidState', async () => {
+        const task = software('Rollback', 'demo-httpd');
+        await expectDriverError(harness.driver.execute(task, ctx(task)), 'InvalidState');
+      });
+
+      it('InitialConfigure and Configure succeed', async () => {
+        await execute(software('InitialConfigure', 'demo-httpd', undefined, { port: String(port) }));
+        await execute(software('Configure', 'demo-httpd', undefined, { docroot: 'srv/www' }));
+      });
+
+      it('Start reports a pid, and starting again reports the same one', async () => {
+        const first = await execute(software('Start', 'demo-httpd'));
+        expect(first.pid).to.be.a('number').and.above(1);
+        const second = await execute(software('Start', 'demo-httpd'));
+        expect(second.pid).to.equal(first.pid);
+      });
+
+      it('Update reports the new version and Rollback the previous one', async () => {
+        expect((await execute(software('Update', 'demo-httpd', '1.1.0'))).version).to.equal('1.1.0');
+        expect((await execute(software('Rollback', 'demo-httpd'))).version).to.equal('1.0.0');
+      });
+
+      it('Stop reports a null pid, twice in a row', async () => {
+        expect((await execute(software('Stop', 'demo-httpd'))).pid).to.equal(null);
+        expect((await execute(software('Stop', 'demo-httpd'))).pid).to.equal(null);
+      });
+
+      it('Uninstall succeeds', async () => {
+        await execute(software('Uninstall', 'demo-httpd'));
+      });
+    });
+
+    describe('cancellation', () => {
+      it('refuses a task whose signal is already aborted with Cancelled', async () => {
+        const controller = new AbortController();
+        controller.abort();
+        const task = software('Install', 'demo-httpd', '1.0.0');
+        const error = await expectDriverError(harness.driver.execute(task, ctx(task, { signal: controller.signal })), 'Cancelled');
+        expect(error).to.be.instanceOf(DriverError).and.instanceOf(Error);
+      });
+
+      it('stops a task under way with Cancelled, promptly', async () => {
+        const controller = new AbortController();
+        const slowSystem: SystemDescriptor =
+          factory.name === 'simulated' ? { ...harness.system, options: { durationMs: '20000' } } : harness.system;
+        setTimeout(() => controller.abort(), 200);
+        const started = Date.now();
+        await expectDriverError(
+          harness.driver.execute(harness.slowTask, ctx(harness.slowTask, { signal: controller.signal, system: slowSystem })),
+          'Cancelled',
+        );
+        expect(Date.now() - started).to.be.below(5000);
+      });
+    });
+
+    describe('close', () => {
+      it('releases the driver', async () => {
+        await harness.driver.close();
+      });
+    });
+  });
+}
