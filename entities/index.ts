@@ -6,10 +6,18 @@ import { ManagedSystem } from './managed-system';
 import { PackageRepository } from './package-repository';
 import { ProvisioningRequest } from './provisioning-request';
 import { User } from './user';
+import { ActivityInstance } from './activity-instance';
+import { LinkState } from './link-state';
+import { ProcessDefinition } from './process-definition';
+import { ProcessDocument } from './process-document';
+import { ProcessInstance } from './process-instance';
+import { ProcessTimer } from './process-timer';
+import { ProcessVariable } from './process-variable';
 
+export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessTimer, ProcessVariable };
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export * from './user';
 export * from './provisioning-request';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery];
+export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer];

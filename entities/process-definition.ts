@@ -1,0 +1,28 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A deployed WS-BPEL process (one row per version). */
+@Entity({ name: 'process_definition' })
+@Index('idx_definition_version', ['name', 'version'], { unique: true })
+export class ProcessDefinition {
+  @PrimaryGeneratedColumn({ type: 'int' })
+  id: number;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'int' })
+  version: number;
+
+  @Column({ type: 'text' })
+  bpel: string;
+
+  /** JSON deployment descriptor: partner link bindings. */
+  @Column({ type: 'text' })
+  descriptor: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  deployedBy: string;
+
+  @Column({ type: 'datetime', precision: 3 })
+  deployedAt: Date;
+}

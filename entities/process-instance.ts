@@ -1,0 +1,49 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/**
+ * A running or finished process instance:
+ * - RUNNING: being executed (by the lease holder) or waiting to be resumed;
+ * - COMPLETED: the process activity completed;
+ * - FAULTED: a fault reached the process level uncaught (`fault`, `faultPath`);
+ * - TERMINATED: ended by `<exit>` or CancelProcess.
+ */
+@Entity({ name: 'process_instance' })
+@Index('idx_instance_claim', ['status', 'leaseExpiresAt'])
+export class ProcessInstance {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  id: string;
+
+  @Column({ type: 'int' })
+  definitionId: number;
+
+  @Column({ type: 'varchar', length: 200 })
+  processName: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  startedBy: string;
+
+  @Column({ type: 'text', nullable: true })
+  fault: string | null;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  faultPath: string | null;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt: Date;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  endedAt: Date | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  leaseExpiresAt: Date | null;
+
+  /** Set by CancelProcess; 2 = cancel and compensate completed scopes. */
+  @Column({ type: 'int', default: 0 })
+  cancelRequested: number;
+}
