@@ -1,9 +1,8 @@
-import crypto from 'node:crypto';
-import os from 'node:os';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
+import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { queueCallback, type CallbackDispatcher } from './callbacks';
@@ -16,20 +15,6 @@ const OUTPUT_LIMIT = 64 * 1024;
 
 function tail(text: string): string {
   return text.length <= OUTPUT_LIMIT ? text : text.slice(text.length - OUTPUT_LIMIT);
-}
-
-/** A process-unique lease owner id: `host/pid/random`, so a restart can tell its dead predecessor's leases. */
-export function leaseOwnerId(): string {
-  return `${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -247,13 +232,7 @@ export class DeploymentEngine implements EngineSignal {
    */
   private async recover(atStart: boolean): Promise<void> {
     this.lastRecovery = this.clock.now();
-    const host = `${os.hostname()}/`;
-    const dead = atStart
-      ? (await this.store.ownersLike(host)).filter((owner) => {
-          const pid = Number(owner.slice(host.length).split('/')[0]);
-          return owner !== this.owner && (!Number.isInteger(pid) || pid === process.pid || !pidAlive(pid));
-        })
-      : [];
+    const dead = atStart ? deadLocalOwners(await this.store.ownersLike(localOwnerPattern()), this.owner) : [];
     const lost = await this.store.findLost(this.clock.date(), dead);
     for (const row of lost) {
       const now = this.clock.date();

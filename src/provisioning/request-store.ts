@@ -187,9 +187,9 @@ export class RequestStore {
     return rows.map(toRow);
   }
 
-  /** Lease owners of running requests whose owner id starts with `prefix` (this host's). */
-  async ownersLike(prefix: string): Promise<string[]> {
-    const rows = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM provisioning_request WHERE status = 'IN_PROGRESS' AND leaseOwner LIKE ?", [`${prefix}%`])) as Array<{ leaseOwner: string }>;
+  /** Lease owners of running requests matching a LIKE pattern (this host's). */
+  async ownersLike(pattern: string): Promise<string[]> {
+    const rows = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM provisioning_request WHERE status = 'IN_PROGRESS' AND leaseOwner LIKE ?", [pattern])) as Array<{ leaseOwner: string }>;
     return rows.map((r) => r.leaseOwner);
   }
 
