@@ -1,0 +1,233 @@
+/**
+ * `npm run bench`: Provisor's benchmark suite.
+ *
+ *   1. ingest: Software.Install over SOAP 1.1 (small and 50-parameter
+ *      envelopes) against Provisor as a child process, next to a plain
+ *      express JSON endpoint doing the same insert and node-soap's stock
+ *      server, on SQLite and on MariaDB;
+ *   2. engine: 1,000 queued Install requests run by the deployment engine;
+ *   3. --profile: the SOAP small case with the server under --cpu-prof.
+ *
+ * Options (after `npm run bench --`):
+ *   --duration S      measured seconds per ingest case (default 10)
+ *   --warmup S        warm-up seconds before each (default 2)
+ *   --connections N   concurrent connections (default 50)
+ *   --sqlite-only | --mysql-only
+ *   --no-ingest, --no-engine   skip a part
+ *   --profile         also profile the SOAP small case (on the first database)
+ *   --profile-case ID profile another ingest case instead (soap-small, soap-50,
+ *                     json-small, json-50, node-soap-small); implies --profile
+ *   --no-wait         do not wait (up to 30 s) for an idle machine before each case
+ *   --json FILE       also write every figure as JSON
+ * BENCH_MYSQL_URL overrides the MariaDB server (default mysql://root@127.0.0.1:3306/).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { DB_LABEL, probeMysql, type DbKind } from './databases';
+import { printEngineTable, runEngineCase, type EngineResult } from './engine-bench';
+import { INGEST_CASES, makeProfileDir, printIngestRatios, printIngestTable, runIngestCase, type IngestCaseId, type IngestResult, type IngestSettings } from './ingest';
+import { newestProfile, printProfile, summarizeProfile, type ProfileSummary } from './profile';
+import { fmt } from './table';
+
+interface Options {
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  sqlite: boolean;
+  mysql: boolean;
+  ingest: boolean;
+  engine: boolean;
+  profile: boolean;
+  profileCase: IngestCaseId;
+  wait: boolean;
+  json: string | undefined;
+}
+
+/** A mistake in the command line: printed without a stack trace. */
+class UsageError extends Error {}
+
+const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--profile] [--profile-case ID] [--no-wait] [--json FILE]';
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, profile: false, profileCase: 'soap-small', wait: true, json: undefined };
+  const number = (flag: string, value: string | undefined, min: number, max: number): number => {
+    const n = Number(value);
+    if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}\n${USAGE}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '--duration':
+        o.durationSeconds = number(arg, argv[++i], 1, 600);
+        break;
+      case '--warmup':
+        o.warmupSeconds = number(arg, argv[++i], 0, 60);
+        break;
+      case '--connections':
+        o.connections = Math.round(number(arg, argv[++i], 1, 1000));
+        break;
+      case '--sqlite-only':
+        o.mysql = false;
+        break;
+      case '--mysql-only':
+        o.sqlite = false;
+        break;
+      case '--no-ingest':
+        o.ingest = false;
+        break;
+      case '--no-engine':
+        o.engine = false;
+        break;
+      case '--profile':
+        o.profile = true;
+        break;
+      case '--profile-case': {
+        const id = argv[++i];
+        const spec = INGEST_CASES.find((c) => c.id === id);
+        if (spec === undefined) throw new UsageError(`--profile-case needs one of ${INGEST_CASES.map((c) => c.id).join(', ')}\n${USAGE}`);
+        o.profile = true;
+        o.profileCase = spec.id;
+        break;
+      }
+      case '--no-wait':
+        o.wait = false;
+        break;
+      case '--json': {
+        const file = argv[++i];
+        if (file === undefined) throw new UsageError(`--json needs a file name\n${USAGE}`);
+        o.json = file;
+        break;
+      }
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown option ${String(arg)}\n${USAGE}`);
+    }
+  }
+  if (!o.sqlite && !o.mysql) throw new UsageError('--sqlite-only and --mysql-only exclude each other');
+  return o;
+}
+
+function say(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const began = performance.now();
+  const dbs: DbKind[] = [];
+  if (options.sqlite) dbs.push('sqlite');
+  let mariadbVersion: string | undefined;
+  if (options.mysql) {
+    const probe = await probeMysql();
+    if ('error' in probe) {
+      say(`MariaDB/MySQL is unreachable (${probe.error}): skipping the MariaDB cases. Set BENCH_MYSQL_URL or start the server to include them.`);
+    } else {
+      mariadbVersion = probe.version;
+      dbs.push('mysql');
+    }
+  }
+  if (dbs.length === 0) throw new Error('no database to benchmark');
+
+  const cpus = os.cpus();
+  say('Provisor benchmark');
+  say(`machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? '?'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  say(`databases: ${dbs.map((d) => (d === 'mysql' ? `MariaDB ${mariadbVersion ?? '?'}` : 'SQLite (better-sqlite3, WAL)')).join(', ')}`);
+  say(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(`ingest: ${options.connections} connections, ${options.warmupSeconds} s warm-up + ${options.durationSeconds} s measured per case, autocannon in this process, server in a child process`);
+  say();
+
+  const settings: IngestSettings = { durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, connections: options.connections, quietWaitMs: options.wait ? 30_000 : 0 };
+  const ingest: IngestResult[] = [];
+  const engine: EngineResult[] = [];
+  let profile: (ProfileSummary & { case: IngestCaseId; rps: number; p99: number; db: DbKind }) | undefined;
+  const problems: string[] = [];
+
+  if (options.ingest) {
+    say('== 1. Ingest');
+    for (const db of dbs) {
+      for (const spec of INGEST_CASES) {
+        process.stdout.write(`  ${DB_LABEL[db]}: ${spec.label} … `);
+        const r = await runIngestCase(db, spec, settings);
+        ingest.push(r);
+        say(`${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms${r.problems.length > 0 ? `  PROBLEM: ${r.problems.join('; ')}` : ''}`);
+        for (const p of r.problems) problems.push(`${DB_LABEL[db]} ${spec.label}: ${p}`);
+      }
+    }
+    say();
+    say(printIngestTable(ingest));
+    say();
+    say(printIngestRatios(ingest));
+    say();
+    for (const db of dbs) {
+      const soap = ingest.find((r) => r.db === db && r.id === 'soap-small');
+      if (soap !== undefined) say(`${DB_LABEL[db]}: SOAP small p99 ${fmt(soap.p99)} ms at ${options.connections} connections (target ≤ 30 ms): ${soap.p99 <= 30 ? 'met' : 'NOT met'}`);
+    }
+    say();
+  }
+
+  if (options.engine) {
+    say('== 2. Engine throughput (in-process, 1,000 queued Install requests on 50 simulated systems)');
+    for (const db of dbs) {
+      for (const taskMs of [0, 20]) {
+        for (const concurrency of [16, 64]) {
+          process.stdout.write(`  ${DB_LABEL[db]}: task ${taskMs} ms, concurrency ${concurrency} … `);
+          const r = await runEngineCase({ db, taskMs, concurrency, tasks: 1000, systems: 50, quietWaitMs: settings.quietWaitMs });
+          engine.push(r);
+          say(`${fmt(r.tasksPerSecond)} tasks/s in ${fmt(r.seconds, 2)} s${r.problems.length > 0 ? `  PROBLEM: ${r.problems.join('; ')}` : ''}`);
+          for (const p of r.problems) problems.push(`engine ${DB_LABEL[db]} ${taskMs} ms × ${concurrency}: ${p}`);
+        }
+      }
+    }
+    say();
+    say(printEngineTable(engine));
+    say();
+  }
+
+  if (options.profile) {
+    const db = dbs[0] ?? 'sqlite';
+    const spec = INGEST_CASES.find((c) => c.id === options.profileCase);
+    if (spec === undefined) throw new Error(`no ingest case ${options.profileCase}`);
+    say(`== 3. Profile: ${spec.label} on ${DB_LABEL[db]}, server under node --cpu-prof`);
+    const dir = makeProfileDir();
+    try {
+      const r = await runIngestCase(db, spec, settings, { dir });
+      for (const p of r.problems) problems.push(`profiled run: ${p}`);
+      const summary = summarizeProfile(newestProfile(dir));
+      profile = { ...summary, case: spec.id, rps: r.rps, p99: r.p99, db };
+      say(`  (under the profiler: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99)} ms)`);
+      say(printProfile(summary));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    say();
+  }
+
+  const seconds = (performance.now() - began) / 1000;
+  say(`total time: ${fmt(seconds)} s`);
+  if (options.json !== undefined) {
+    fs.writeFileSync(
+      options.json,
+      `${JSON.stringify({ node: process.version, cpus: cpus.length, mariadb: mariadbVersion, options, ingest, engine, profile, seconds, problems }, null, 2)}\n`,
+    );
+  }
+  if (problems.length > 0) {
+    say('');
+    say('PROBLEMS (a figure with a problem is not valid):');
+    for (const p of problems) say(`  - ${p}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
