@@ -186,6 +186,8 @@ export interface VariableDeclaration {
 export interface Scope extends ActivityBase {
   readonly kind: 'scope';
   readonly isolated: boolean;
+  /** The scope's `exitOnStandardFault` when written; absent means inherited from the enclosing scope. */
+  readonly exitOnStandardFault?: boolean;
   readonly variables: readonly VariableDeclaration[];
   readonly faultHandlers?: FaultHandlers;
   readonly compensationHandler?: Activity;

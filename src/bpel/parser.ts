@@ -1,0 +1,1129 @@
+/**
+ * Reads a WS-BPEL 2.0 executable process into the model of `model.ts`.
+ *
+ * The parser accepts exactly the subset documented in docs/bpel.md and refuses
+ * everything else by name and line — an unsupported construct is never
+ * skipped, because a silently ignored `<pick>` or `<correlations>` would run a
+ * different process than the one written. It collects every problem it finds
+ * and throws them together as one ProcessDefinitionError.
+ *
+ * Activity paths (see docs/bpel.md): the chain of element names from
+ * `process`, an activity indexed `[n]` only when its parent holds more than one
+ * activity of that kind, `catch`, `elseif` and `onAlarm` always indexed.
+ */
+import type { Element, Node } from '@xmldom/xmldom';
+import {
+  ACTIVITY_KINDS,
+  BPEL_NS,
+  ProcessDefinitionError,
+  XPATH1_LANGUAGE,
+  type Activity,
+  type ActivityBase,
+  type ActivityKind,
+  type Catch,
+  type Copy,
+  type CopyFrom,
+  type CopyTo,
+  type CorrelationSet,
+  type Diagnostic,
+  type Expression,
+  type FaultHandlers,
+  type Import,
+  type LinkSource,
+  type OnAlarm,
+  type PartnerLink,
+  type Process,
+  type QName,
+  type Scope,
+  type VariableDeclaration,
+} from './model';
+import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
+
+/** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
+const BPEL_ELEMENTS = new Set([
+  'process', 'extensions', 'extension', 'import', 'partnerLinks', 'partnerLink', 'messageExchanges',
+  'messageExchange', 'variables', 'variable', 'correlationSets', 'correlationSet', 'faultHandlers', 'catch',
+  'catchAll', 'eventHandlers', 'onEvent', 'onAlarm', 'compensationHandler', 'terminationHandler', 'targets',
+  'target', 'joinCondition', 'sources', 'source', 'transitionCondition', 'assign', 'copy', 'from', 'to', 'query',
+  'literal', 'extensionAssignOperation', 'compensate', 'compensateScope', 'empty', 'exit', 'extensionActivity',
+  'flow', 'links', 'link', 'forEach', 'startCounterValue', 'finalCounterValue', 'completionCondition', 'branches',
+  'if', 'condition', 'elseif', 'else', 'invoke', 'correlations', 'correlation', 'toParts', 'toPart', 'fromParts',
+  'fromPart', 'pick', 'onMessage', 'receive', 'repeatUntil', 'reply', 'rethrow', 'scope', 'sequence', 'throw',
+  'validate', 'wait', 'for', 'until', 'repeatEvery', 'while', 'documentation',
+]);
+
+/** Elements Provisor supports somewhere; elsewhere they are "not allowed here". */
+const SUPPORTED_ELEMENTS = new Set<string>([
+  ...ACTIVITY_KINDS,
+  'process', 'import', 'partnerLinks', 'partnerLink', 'variables', 'variable', 'correlationSets', 'correlationSet',
+  'faultHandlers', 'catch', 'catchAll', 'eventHandlers', 'onAlarm', 'compensationHandler', 'terminationHandler',
+  'targets', 'target', 'joinCondition', 'sources', 'source', 'transitionCondition', 'copy', 'from', 'to', 'query',
+  'literal', 'links', 'link', 'startCounterValue', 'finalCounterValue', 'completionCondition', 'branches',
+  'condition', 'elseif', 'else', 'for', 'until', 'repeatEvery', 'documentation',
+]);
+
+/** Placements WS-BPEL allows and Provisor does not (reported as "not supported", not as misplaced). */
+const UNSUPPORTED_PLACEMENTS: Readonly<Record<string, ReadonlySet<string>>> = {
+  invoke: new Set(['catch', 'catchAll', 'compensationHandler']),
+  scope: new Set(['partnerLinks', 'correlationSets']),
+};
+
+/** Attributes of WS-BPEL 2.0 that Provisor refuses (anything else unknown is refused too). */
+const STANDARD_ACTIVITY_ATTRIBUTES = ['name', 'suppressJoinFailure'] as const;
+
+const ACTIVITY_NAMES: ReadonlySet<string> = new Set(ACTIVITY_KINDS);
+
+function isActivityName(name: string): name is ActivityKind {
+  return ACTIVITY_NAMES.has(name);
+}
+
+/** What every activity reader receives: the standard parts already read. */
+interface ActivityInput {
+  readonly element: Element;
+  readonly base: ActivityBase;
+  /** BPEL child elements other than `<targets>`, `<sources>` and `<documentation>`. */
+  readonly content: readonly Element[];
+}
+
+type ActivityReaders = {
+  readonly [K in ActivityKind]: (input: ActivityInput) => Extract<Activity, { kind: K }>;
+};
+
+/**
+ * Parses a WS-BPEL 2.0 process document.
+ *
+ * @param xml the document text
+ * @param documentName the name used in diagnostics (e.g. the deployed file name)
+ * @throws ProcessDefinitionError listing every problem found, each with its line
+ */
+export function parseProcess(xml: string, documentName: string): Process {
+  const parsed = parseXml(xml);
+  if ('problem' in parsed) {
+    throw new ProcessDefinitionError(documentName, [
+      { line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` },
+    ]);
+  }
+  const root = parsed.document.documentElement;
+  if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
+  if (root.namespaceURI !== BPEL_NS || root.localName !== 'process') {
+    throw new ProcessDefinitionError(documentName, [
+      {
+        line: lineOf(root),
+        message: `the root element must be <process> in namespace ${BPEL_NS}, not <${root.localName ?? root.nodeName}> in namespace ${root.namespaceURI ?? '(none)'}`,
+      },
+    ]);
+  }
+  const reader = new ProcessReader();
+  const process = reader.process(root);
+  if (reader.diagnostics.length > 0) {
+    const sorted = [...reader.diagnostics].sort((a, b) => a.line - b.line);
+    throw new ProcessDefinitionError(documentName, sorted);
+  }
+  return process;
+}
+
+/** Paths for a list of sibling elements: `kind` when unique among them, `kind[n]` otherwise. */
+function siblingPaths(parentPath: string, elements: readonly Element[], alwaysIndex = false): string[] {
+  const totals = new Map<string, number>();
+  for (const e of elements) totals.set(e.localName ?? '', (totals.get(e.localName ?? '') ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return elements.map((e) => {
+    const name = e.localName ?? '';
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    return alwaysIndex || (totals.get(name) ?? 0) > 1 ? `${parentPath}/${name}[${n}]` : `${parentPath}/${name}`;
+  });
+}
+
+class ProcessReader {
+  readonly diagnostics: Diagnostic[] = [];
+
+  private report(node: Node, message: string): void {
+    this.diagnostics.push({ line: lineOf(node), message });
+  }
+
+  // ---- generic element handling -------------------------------------------------------------
+
+  /**
+   * The BPEL child elements of `element`. Documentation, comments and
+   * whitespace are skipped; elements of other namespaces and stray text are reported.
+   */
+  private children(element: Element): Element[] {
+    const out: Element[] = [];
+    for (let n = element.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === NodeType.ELEMENT) {
+        const child = n as Element;
+        if (child.namespaceURI !== BPEL_NS) {
+          this.report(
+            child,
+            `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
+          );
+        } else if (child.localName !== 'documentation') {
+          out.push(child);
+        }
+      } else if ((n.nodeType === NodeType.TEXT || n.nodeType === NodeType.CDATA) && (n.nodeValue ?? '').trim() !== '') {
+        this.report(n, `text is not allowed in <${element.localName}> (line ${lineOf(n)})`);
+      }
+    }
+    return out;
+  }
+
+  /** Reports an element that has no place where it stands. */
+  private unexpected(child: Element, parent: Element): void {
+    const name = child.localName ?? child.nodeName;
+    const parentName = parent.localName ?? parent.nodeName;
+    const line = lineOf(child);
+    if (!BPEL_ELEMENTS.has(name)) {
+      this.report(child, `<${name}> is not a WS-BPEL 2.0 element (line ${line})`);
+    } else if (!SUPPORTED_ELEMENTS.has(name) || UNSUPPORTED_PLACEMENTS[parentName]?.has(name)) {
+      const where = SUPPORTED_ELEMENTS.has(name) ? ` in <${parentName}>` : '';
+      this.report(child, `<${name}>${where} is not supported by Provisor (line ${line}); see docs/bpel.md`);
+    } else {
+      this.report(child, `<${name}> is not allowed in <${parentName}> (line ${line})`);
+    }
+  }
+
+  /** Refuses attributes outside `allowed` (namespace declarations and `xml:*` excepted). */
+  private checkAttributes(element: Element, allowed: readonly string[]): void {
+    const attrs = element.attributes;
+    for (let i = 0; i < attrs.length; i++) {
+      const attr = attrs.item(i);
+      if (!attr) continue;
+      if (attr.name === 'xmlns' || attr.name.startsWith('xmlns:') || attr.namespaceURI === XML_NS) continue;
+      if (attr.namespaceURI) {
+        this.report(
+          element,
+          `attribute ${attr.name} of <${element.localName}> is not supported by Provisor (line ${lineOf(element)}): extension attributes are refused; see docs/bpel.md`,
+        );
+      } else if (!allowed.includes(attr.name)) {
+        this.report(
+          element,
+          `attribute "${attr.name}" of <${element.localName}> is not supported by Provisor (line ${lineOf(element)}); see docs/bpel.md`,
+        );
+      }
+    }
+  }
+
+  private optional(element: Element, name: string): string | undefined {
+    return element.hasAttribute(name) ? element.getAttribute(name) ?? '' : undefined;
+  }
+
+  private required(element: Element, name: string): string {
+    const value = this.optional(element, name);
+    if (value === undefined || value.trim() === '') {
+      this.report(element, `<${element.localName}> needs the attribute "${name}" (line ${lineOf(element)})`);
+      return '';
+    }
+    return value.trim();
+  }
+
+  private ncname(element: Element, name: string, value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    if (value !== '' && !/^[A-Za-z_][\w.-]*$/.test(value)) {
+      this.report(element, `<${element.localName}> attribute ${name}="${value}" is not a valid name (line ${lineOf(element)})`);
+    }
+    return value;
+  }
+
+  private yesNo(element: Element, name: string): boolean | undefined {
+    const value = this.optional(element, name);
+    if (value === undefined) return undefined;
+    if (value === 'yes') return true;
+    if (value === 'no') return false;
+    this.report(element, `<${element.localName}> attribute ${name} must be "yes" or "no", not "${value}" (line ${lineOf(element)})`);
+    return undefined;
+  }
+
+  private qname(element: Element, name: string, value: string | undefined): QName | undefined {
+    if (value === undefined) return undefined;
+    const resolved = resolveQName(element, value);
+    if (!resolved) {
+      this.report(
+        element,
+        `<${element.localName}> attribute ${name}="${value}" is not a QName with a declared prefix (line ${lineOf(element)})`,
+      );
+    }
+    return resolved;
+  }
+
+  private requiredQName(element: Element, name: string): QName {
+    const value = this.required(element, name);
+    return (value === '' ? undefined : this.qname(element, name, value)) ?? { ns: '', local: value };
+  }
+
+  private language(element: Element, attribute: string): void {
+    const value = this.optional(element, attribute);
+    if (value !== undefined && value !== XPATH1_LANGUAGE) {
+      this.report(
+        element,
+        `<${element.localName}> ${attribute} "${value}" is not supported by Provisor (line ${lineOf(element)}): only XPath 1.0 (${XPATH1_LANGUAGE}); see docs/bpel.md`,
+      );
+    }
+  }
+
+  /** An expression element: its text and every namespace binding in scope. */
+  private expression(element: Element, languageAttribute = 'expressionLanguage'): Expression {
+    this.checkAttributes(element, [languageAttribute]);
+    this.language(element, languageAttribute);
+    for (const child of this.childrenAllowingText(element)) this.unexpected(child, element);
+    return this.expressionText(element);
+  }
+
+  /** The text of an expression element, with the namespaces in scope there. */
+  private expressionText(element: Element): Expression {
+    const text = ownText(element).trim();
+    if (text === '') this.report(element, `<${element.localName}> is empty; it needs an XPath 1.0 expression (line ${lineOf(element)})`);
+    return { text, namespaces: inScopeNamespaces(element), line: lineOf(element) };
+  }
+
+  /** At most one child of each listed name. */
+  private once(parent: Element, seen: Map<string, Element>, child: Element): boolean {
+    const name = child.localName ?? '';
+    if (seen.has(name)) {
+      this.report(child, `<${parent.localName}> has more than one <${name}> (line ${lineOf(child)})`);
+      return false;
+    }
+    seen.set(name, child);
+    return true;
+  }
+
+  // ---- process level -------------------------------------------------------------------------
+
+  process(root: Element): Process {
+    this.checkAttributes(root, ['name', 'targetNamespace', 'queryLanguage', 'expressionLanguage', 'suppressJoinFailure', 'exitOnStandardFault']);
+    const name = this.ncname(root, 'name', this.required(root, 'name')) ?? '';
+    const targetNamespace = this.required(root, 'targetNamespace');
+    this.language(root, 'queryLanguage');
+    this.language(root, 'expressionLanguage');
+    const suppressJoinFailure = this.yesNo(root, 'suppressJoinFailure') ?? false;
+    const exitOnStandardFault = this.yesNo(root, 'exitOnStandardFault') ?? false;
+
+    const imports: Import[] = [];
+    let partnerLinks: PartnerLink[] = [];
+    let variables: VariableDeclaration[] = [];
+    let correlationSets: CorrelationSet[] = [];
+    let faultHandlers: FaultHandlers | undefined;
+    let alarms: OnAlarm[] = [];
+    const activities: Element[] = [];
+    const seen = new Map<string, Element>();
+    for (const child of this.children(root)) {
+      switch (child.localName) {
+        case 'import':
+          imports.push(this.import(child));
+          break;
+        case 'partnerLinks':
+          if (this.once(root, seen, child)) partnerLinks = this.partnerLinks(child);
+          break;
+        case 'variables':
+          if (this.once(root, seen, child)) variables = this.variables(child);
+          break;
+        case 'correlationSets':
+          if (this.once(root, seen, child)) correlationSets = this.correlationSets(child);
+          break;
+        case 'faultHandlers':
+          if (this.once(root, seen, child)) faultHandlers = this.faultHandlers(child, '/process/faultHandlers');
+          break;
+        case 'eventHandlers':
+          if (this.once(root, seen, child)) alarms = this.eventHandlers(child, '/process/eventHandlers');
+          break;
+        default:
+          if (isActivityName(child.localName ?? '')) activities.push(child);
+          else this.unexpected(child, root);
+      }
+    }
+    const activity = this.single(root, activities, '/process');
+    return {
+      name,
+      targetNamespace,
+      line: lineOf(root),
+      imports,
+      partnerLinks,
+      variables,
+      correlationSets,
+      ...(faultHandlers ? { faultHandlers } : {}),
+      alarms,
+      activity,
+      exitOnStandardFault,
+      suppressJoinFailure,
+    };
+  }
+
+  private import(element: Element): Import {
+    this.checkAttributes(element, ['namespace', 'location', 'importType']);
+    for (const child of this.children(element)) this.unexpected(child, element);
+    const namespace = this.optional(element, 'namespace');
+    const location = this.optional(element, 'location');
+    return {
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(location !== undefined ? { location } : {}),
+      importType: this.required(element, 'importType'),
+      line: lineOf(element),
+    };
+  }
+
+  private partnerLinks(element: Element): PartnerLink[] {
+    this.checkAttributes(element, []);
+    const out: PartnerLink[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== 'partnerLink') {
+        this.unexpected(child, element);
+        continue;
+      }
+      this.checkAttributes(child, ['name', 'partnerLinkType', 'myRole', 'partnerRole']);
+      for (const grandchild of this.children(child)) this.unexpected(grandchild, child);
+      const myRole = this.optional(child, 'myRole');
+      const partnerRole = this.optional(child, 'partnerRole');
+      if (myRole === undefined && partnerRole === undefined) {
+        this.report(child, `<partnerLink> "${child.getAttribute('name') ?? ''}" needs myRole or partnerRole (line ${lineOf(child)})`);
+      }
+      out.push({
+        name: this.ncname(child, 'name', this.required(child, 'name')) ?? '',
+        line: lineOf(child),
+        partnerLinkType: this.requiredQName(child, 'partnerLinkType'),
+        ...(myRole !== undefined ? { myRole } : {}),
+        ...(partnerRole !== undefined ? { partnerRole } : {}),
+      });
+    }
+    if (out.length === 0) this.report(element, `<partnerLinks> needs at least one <partnerLink> (line ${lineOf(element)})`);
+    return out;
+  }
+
+  private variables(element: Element): VariableDeclaration[] {
+    this.checkAttributes(element, []);
+    const out: VariableDeclaration[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== 'variable') {
+        this.unexpected(child, element);
+        continue;
+      }
+      out.push(this.variable(child));
+    }
+    if (out.length === 0) this.report(element, `<variables> needs at least one <variable> (line ${lineOf(element)})`);
+    return out;
+  }
+
+  private variable(element: Element): VariableDeclaration {
+    this.checkAttributes(element, ['name', 'messageType', 'element', 'type']);
+    const name = this.required(element, 'name');
+    if (name !== '' && !/^[A-Za-z_][\w-]*$/.test(name)) {
+      this.report(element, `variable name "${name}" is not valid: an NCName without "." (line ${lineOf(element)})`);
+    }
+    const messageType = this.qname(element, 'messageType', this.optional(element, 'messageType'));
+    const elementName = this.qname(element, 'element', this.optional(element, 'element'));
+    const type = this.qname(element, 'type', this.optional(element, 'type'));
+    const kinds = ['messageType', 'element', 'type'].filter((a) => element.hasAttribute(a));
+    if (kinds.length !== 1) {
+      this.report(
+        element,
+        `variable "${name}" needs exactly one of messageType, element or type${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''} (line ${lineOf(element)})`,
+      );
+    }
+    let from: CopyFrom | undefined;
+    for (const child of this.children(element)) {
+      if (child.localName === 'from' && from === undefined) from = this.from(child);
+      else this.unexpected(child, element);
+    }
+    return {
+      name,
+      line: lineOf(element),
+      ...(messageType ? { messageType } : {}),
+      ...(elementName ? { element: elementName } : {}),
+      ...(type ? { type } : {}),
+      ...(from ? { from } : {}),
+    };
+  }
+
+  private correlationSets(element: Element): CorrelationSet[] {
+    this.checkAttributes(element, []);
+    const out: CorrelationSet[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== 'correlationSet') {
+        this.unexpected(child, element);
+        continue;
+      }
+      this.checkAttributes(child, ['name', 'properties']);
+      for (const grandchild of this.children(child)) this.unexpected(grandchild, child);
+      const properties = this.required(child, 'properties')
+        .split(/\s+/)
+        .filter((p) => p !== '')
+        .map((p) => this.qname(child, 'properties', p) ?? { ns: '', local: p });
+      out.push({ name: this.ncname(child, 'name', this.required(child, 'name')) ?? '', line: lineOf(child), properties });
+    }
+    return out;
+  }
+
+  // ---- handlers -------------------------------------------------------------------------------
+
+  private faultHandlers(element: Element, path: string): FaultHandlers {
+    this.checkAttributes(element, []);
+    const catchElements: Element[] = [];
+    let catchAll: Activity | undefined;
+    let catchAllSeen = false;
+    for (const child of this.children(element)) {
+      if (child.localName === 'catch') {
+        if (catchAllSeen) this.report(child, `<catch> must come before <catchAll> (line ${lineOf(child)})`);
+        catchElements.push(child);
+      } else if (child.localName === 'catchAll') {
+        if (catchAllSeen) {
+          this.report(child, `<faultHandlers> has more than one <catchAll> (line ${lineOf(child)})`);
+          continue;
+        }
+        catchAllSeen = true;
+        this.checkAttributes(child, []);
+        catchAll = this.singleChild(child, `${path}/catchAll`);
+      } else {
+        this.unexpected(child, element);
+      }
+    }
+    const paths = siblingPaths(path, catchElements, true);
+    const catches = catchElements.map((c, i) => this.catch(c, paths[i] ?? path));
+    if (catches.length === 0 && !catchAllSeen) {
+      this.report(element, `<faultHandlers> needs at least one <catch> or <catchAll> (line ${lineOf(element)})`);
+    }
+    return { catches, ...(catchAll ? { catchAll } : {}) };
+  }
+
+  private catch(element: Element, path: string): Catch {
+    this.checkAttributes(element, ['faultName', 'faultVariable', 'faultMessageType', 'faultElement']);
+    const faultName = this.qname(element, 'faultName', this.optional(element, 'faultName'));
+    const faultVariable = this.optional(element, 'faultVariable');
+    const faultMessageType = this.qname(element, 'faultMessageType', this.optional(element, 'faultMessageType'));
+    const faultElement = this.qname(element, 'faultElement', this.optional(element, 'faultElement'));
+    const line = lineOf(element);
+    if (!element.hasAttribute('faultName') && faultVariable === undefined) {
+      this.report(element, `<catch> needs faultName or faultVariable (line ${line})`);
+    }
+    if (element.hasAttribute('faultMessageType') && element.hasAttribute('faultElement')) {
+      this.report(element, `<catch> may have faultMessageType or faultElement, not both (line ${line})`);
+    }
+    if (faultVariable !== undefined && !element.hasAttribute('faultMessageType') && !element.hasAttribute('faultElement')) {
+      this.report(element, `<catch> with faultVariable "${faultVariable}" needs faultMessageType or faultElement (line ${line})`);
+    }
+    if (faultVariable === undefined && (element.hasAttribute('faultMessageType') || element.hasAttribute('faultElement'))) {
+      this.report(element, `<catch> with faultMessageType or faultElement needs faultVariable (line ${line})`);
+    }
+    if (faultVariable !== undefined) this.ncname(element, 'faultVariable', faultVariable);
+    return {
+      line,
+      ...(faultName ? { faultName } : {}),
+      ...(faultVariable !== undefined ? { faultVariable } : {}),
+      ...(faultMessageType ? { faultMessageType } : {}),
+      ...(faultElement ? { faultElement } : {}),
+      activity: this.singleChild(element, path),
+    };
+  }
+
+  private eventHandlers(element: Element, path: string): OnAlarm[] {
+    this.checkAttributes(element, []);
+    const alarmElements: Element[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName === 'onAlarm') alarmElements.push(child);
+      else this.unexpected(child, element);
+    }
+    if (alarmElements.length === 0) this.report(element, `<eventHandlers> needs at least one <onAlarm> (line ${lineOf(element)})`);
+    const paths = siblingPaths(path, alarmElements, true);
+    return alarmElements.map((a, i) => this.onAlarm(a, paths[i] ?? path));
+  }
+
+  private onAlarm(element: Element, path: string): OnAlarm {
+    this.checkAttributes(element, []);
+    const seen = new Map<string, Element>();
+    let forExpr: Expression | undefined;
+    let until: Expression | undefined;
+    let repeatEvery: Expression | undefined;
+    let scope: Scope | undefined;
+    for (const child of this.children(element)) {
+      switch (child.localName) {
+        case 'for':
+          if (this.once(element, seen, child)) forExpr = this.expression(child);
+          break;
+        case 'until':
+          if (this.once(element, seen, child)) until = this.expression(child);
+          break;
+        case 'repeatEvery':
+          if (this.once(element, seen, child)) repeatEvery = this.expression(child);
+          break;
+        case 'scope':
+          if (this.once(element, seen, child)) scope = this.activity(child, `${path}/scope`) as Scope;
+          break;
+        default:
+          this.unexpected(child, element);
+      }
+    }
+    const line = lineOf(element);
+    if (forExpr && until) this.report(element, `<onAlarm> may have <for> or <until>, not both (line ${line})`);
+    if (!forExpr && !until && !repeatEvery) this.report(element, `<onAlarm> needs <for>, <until> or <repeatEvery> (line ${line})`);
+    if (!scope) this.report(element, `<onAlarm> needs a <scope> (line ${line})`);
+    return {
+      line,
+      path,
+      ...(forExpr ? { for: forExpr } : {}),
+      ...(until ? { until } : {}),
+      ...(repeatEvery ? { repeatEvery } : {}),
+      scope: scope ?? placeholderScope(`${path}/scope`, line),
+    };
+  }
+
+  // ---- activities -----------------------------------------------------------------------------
+
+  /** The one activity among `candidates` (the activity children of `parent`). */
+  private single(parent: Element, candidates: readonly Element[], parentPath: string): Activity {
+    const first = candidates[0];
+    if (!first) {
+      this.report(parent, `<${parent.localName}> needs an activity (line ${lineOf(parent)})`);
+      return placeholder(`${parentPath}/empty`, lineOf(parent));
+    }
+    for (const extra of candidates.slice(1)) {
+      this.report(extra, `<${parent.localName}> holds one activity; <${extra.localName}> is one too many (line ${lineOf(extra)})`);
+    }
+    return this.activity(first, `${parentPath}/${first.localName}`);
+  }
+
+  /** A wrapper holding exactly one activity and nothing else (catch, handlers, else…). */
+  private singleChild(parent: Element, parentPath: string): Activity {
+    const candidates: Element[] = [];
+    for (const child of this.children(parent)) {
+      if (isActivityName(child.localName ?? '')) candidates.push(child);
+      else this.unexpected(child, parent);
+    }
+    return this.single(parent, candidates, parentPath);
+  }
+
+  private activity(element: Element, path: string): Activity {
+    const kind = element.localName ?? '';
+    if (!isActivityName(kind)) {
+      this.unexpected(element, element.parentNode as Element);
+      return placeholder(path, lineOf(element));
+    }
+    const { base, content } = this.base(element, path);
+    const read = this.readers[kind] as (input: ActivityInput) => Activity;
+    return read({ element, base, content });
+  }
+
+  /** The standard attributes and elements of every activity. */
+  private base(element: Element, path: string): { base: ActivityBase; content: Element[] } {
+    const name = this.optional(element, 'name');
+    const suppressJoinFailure = this.yesNo(element, 'suppressJoinFailure');
+    let joinCondition: Expression | undefined;
+    const targets: string[] = [];
+    const sources: LinkSource[] = [];
+    const content: Element[] = [];
+    const seen = new Map<string, Element>();
+    for (const child of this.children(element)) {
+      if (child.localName === 'targets') {
+        if (!this.once(element, seen, child)) continue;
+        this.checkAttributes(child, []);
+        for (const t of this.children(child)) {
+          if (t.localName === 'joinCondition') {
+            if (joinCondition) this.report(t, `<targets> has more than one <joinCondition> (line ${lineOf(t)})`);
+            joinCondition = this.expression(t);
+          } else if (t.localName === 'target') {
+            this.checkAttributes(t, ['linkName']);
+            for (const x of this.children(t)) this.unexpected(x, t);
+            targets.push(this.required(t, 'linkName'));
+          } else {
+            this.unexpected(t, child);
+          }
+        }
+        if (targets.length === 0) this.report(child, `<targets> needs at least one <target> (line ${lineOf(child)})`);
+      } else if (child.localName === 'sources') {
+        if (!this.once(element, seen, child)) continue;
+        this.checkAttributes(child, []);
+        for (const s of this.children(child)) {
+          if (s.localName !== 'source') {
+            this.unexpected(s, child);
+            continue;
+          }
+          this.checkAttributes(s, ['linkName']);
+          let transitionCondition: Expression | undefined;
+          for (const x of this.children(s)) {
+            if (x.localName === 'transitionCondition' && !transitionCondition) transitionCondition = this.expression(x);
+            else this.unexpected(x, s);
+          }
+          sources.push({ link: this.required(s, 'linkName'), ...(transitionCondition ? { transitionCondition } : {}) });
+        }
+        if (sources.length === 0) this.report(child, `<sources> needs at least one <source> (line ${lineOf(child)})`);
+      } else {
+        content.push(child);
+      }
+    }
+    return {
+      base: {
+        ...(name !== undefined ? { name } : {}),
+        line: lineOf(element),
+        path,
+        ...(suppressJoinFailure !== undefined ? { suppressJoinFailure } : {}),
+        ...(joinCondition ? { joinCondition } : {}),
+        sources,
+        targets,
+      },
+      content,
+    };
+  }
+
+  /** Activity elements among `content` get paths; anything else is reported. */
+  private activityList(parent: Element, content: readonly Element[], parentPath: string, allow: readonly string[] = []): Activity[] {
+    const elements = content.filter((c) => {
+      if (isActivityName(c.localName ?? '')) return true;
+      if (!allow.includes(c.localName ?? '')) this.unexpected(c, parent);
+      return false;
+    });
+    const paths = siblingPaths(parentPath, elements);
+    return elements.map((e, i) => this.activity(e, paths[i] ?? parentPath));
+  }
+
+  private noContent(input: ActivityInput): void {
+    for (const child of input.content) this.unexpected(child, input.element);
+  }
+
+  private messaging(input: ActivityInput, attributes: readonly string[]): { partnerLink: string; portType?: QName; operation: string } {
+    const { element } = input;
+    this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'partnerLink', 'portType', 'operation', ...attributes]);
+    this.noContent(input);
+    const portType = this.qname(element, 'portType', this.optional(element, 'portType'));
+    return {
+      partnerLink: this.required(element, 'partnerLink'),
+      ...(portType ? { portType } : {}),
+      operation: this.required(element, 'operation'),
+    };
+  }
+
+  private readonly readers: ActivityReaders = {
+    invoke: (input) => {
+      const messaging = this.messaging(input, ['inputVariable', 'outputVariable']);
+      const inputVariable = this.optional(input.element, 'inputVariable');
+      const outputVariable = this.optional(input.element, 'outputVariable');
+      return {
+        kind: 'invoke',
+        ...input.base,
+        ...messaging,
+        ...(inputVariable !== undefined ? { inputVariable } : {}),
+        ...(outputVariable !== undefined ? { outputVariable } : {}),
+      };
+    },
+    receive: (input) => {
+      const messaging = this.messaging(input, ['variable', 'createInstance']);
+      const variable = this.optional(input.element, 'variable');
+      return {
+        kind: 'receive',
+        ...input.base,
+        ...messaging,
+        ...(variable !== undefined ? { variable } : {}),
+        createInstance: this.yesNo(input.element, 'createInstance') ?? false,
+      };
+    },
+    reply: (input) => {
+      const messaging = this.messaging(input, ['variable', 'faultName']);
+      const variable = this.optional(input.element, 'variable');
+      const faultName = this.qname(input.element, 'faultName', this.optional(input.element, 'faultName'));
+      return {
+        kind: 'reply',
+        ...input.base,
+        ...messaging,
+        ...(variable !== undefined ? { variable } : {}),
+        ...(faultName ? { faultName } : {}),
+      };
+    },
+    assign: (input) => {
+      const { element } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'validate']);
+      if (this.yesNo(element, 'validate') === true) {
+        this.report(element, `<assign validate="yes"> is not supported by Provisor (line ${lineOf(element)}); see docs/bpel.md`);
+      }
+      const copies: Copy[] = [];
+      for (const child of input.content) {
+        if (child.localName === 'copy') copies.push(this.copy(child));
+        else this.unexpected(child, element);
+      }
+      if (copies.length === 0) this.report(element, `<assign> needs at least one <copy> (line ${lineOf(element)})`);
+      return { kind: 'assign', ...input.base, copies };
+    },
+    wait: (input) => {
+      const { element } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+      let forExpr: Expression | undefined;
+      let until: Expression | undefined;
+      for (const child of input.content) {
+        if (child.localName === 'for' && !forExpr && !until) forExpr = this.expression(child);
+        else if (child.localName === 'until' && !forExpr && !until) until = this.expression(child);
+        else if (child.localName === 'for' || child.localName === 'until') {
+          this.report(child, `<wait> has one <for> or one <until>; <${child.localName}> is one too many (line ${lineOf(child)})`);
+        } else this.unexpected(child, element);
+      }
+      if (!forExpr && !until) this.report(element, `<wait> needs <for> or <until> (line ${lineOf(element)})`);
+      return { kind: 'wait', ...input.base, ...(forExpr ? { for: forExpr } : {}), ...(until ? { until } : {}) };
+    },
+    empty: (input) => this.simple(input, 'empty'),
+    exit: (input) => this.simple(input, 'exit'),
+    rethrow: (input) => this.simple(input, 'rethrow'),
+    compensate: (input) => this.simple(input, 'compensate'),
+    compensateScope: (input) => {
+      this.checkAttributes(input.element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'target']);
+      this.noContent(input);
+      return { kind: 'compensateScope', ...input.base, target: this.required(input.element, 'target') };
+    },
+    throw: (input) => {
+      this.checkAttributes(input.element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'faultName', 'faultVariable']);
+      this.noContent(input);
+      const faultVariable = this.optional(input.element, 'faultVariable');
+      return {
+        kind: 'throw',
+        ...input.base,
+        faultName: this.requiredQName(input.element, 'faultName'),
+        ...(faultVariable !== undefined ? { faultVariable } : {}),
+      };
+    },
+    sequence: (input) => {
+      this.checkAttributes(input.element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+      const activities = this.activityList(input.element, input.content, input.base.path);
+      if (activities.length === 0) this.report(input.element, `<sequence> needs at least one activity (line ${input.base.line})`);
+      return { kind: 'sequence', ...input.base, activities };
+    },
+    flow: (input) => {
+      const { element } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+      const links: Array<{ name: string; line: number }> = [];
+      const linksElements = input.content.filter((c) => c.localName === 'links');
+      for (const [i, linksElement] of linksElements.entries()) {
+        if (i > 0) this.report(linksElement, `<flow> has more than one <links> (line ${lineOf(linksElement)})`);
+        this.checkAttributes(linksElement, []);
+        for (const link of this.children(linksElement)) {
+          if (link.localName !== 'link') {
+            this.unexpected(link, linksElement);
+            continue;
+          }
+          this.checkAttributes(link, ['name']);
+          for (const x of this.children(link)) this.unexpected(x, link);
+          links.push({ name: this.ncname(link, 'name', this.required(link, 'name')) ?? '', line: lineOf(link) });
+        }
+        if (links.length === 0) this.report(linksElement, `<links> needs at least one <link> (line ${lineOf(linksElement)})`);
+      }
+      const activities = this.activityList(element, input.content, input.base.path, ['links']);
+      if (activities.length === 0) this.report(element, `<flow> needs at least one activity (line ${input.base.line})`);
+      return { kind: 'flow', ...input.base, links, activities };
+    },
+    if: (input) => {
+      const { element, base } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+      let condition: Expression | undefined;
+      const thenCandidates: Element[] = [];
+      const elseifs: Element[] = [];
+      let elseElement: Element | undefined;
+      for (const child of input.content) {
+        const name = child.localName ?? '';
+        if (name === 'condition' && !condition && thenCandidates.length === 0) condition = this.expression(child);
+        else if (isActivityName(name) && elseifs.length === 0 && !elseElement) thenCandidates.push(child);
+        else if (name === 'elseif' && !elseElement) elseifs.push(child);
+        else if (name === 'else' && !elseElement) elseElement = child;
+        else if (['condition', 'elseif', 'else'].includes(name) || isActivityName(name)) {
+          this.report(child, `<if> expects <condition>, an activity, then <elseif>s and one <else>: <${name}> is out of place (line ${lineOf(child)})`);
+        } else this.unexpected(child, element);
+      }
+      if (!condition) this.report(element, `<if> needs a <condition> (line ${base.line})`);
+      const branches: Array<{ condition: Expression; activity: Activity }> = [
+        { condition: condition ?? emptyExpression(base.line), activity: this.single(element, thenCandidates, base.path) },
+      ];
+      const elseifPaths = siblingPaths(base.path, elseifs, true);
+      for (const [i, elseif] of elseifs.entries()) {
+        const elseifPath = elseifPaths[i] ?? base.path;
+        this.checkAttributes(elseif, []);
+        let elseifCondition: Expression | undefined;
+        const candidates: Element[] = [];
+        for (const child of this.children(elseif)) {
+          if (child.localName === 'condition' && !elseifCondition && candidates.length === 0) elseifCondition = this.expression(child);
+          else if (isActivityName(child.localName ?? '')) candidates.push(child);
+          else this.unexpected(child, elseif);
+        }
+        if (!elseifCondition) this.report(elseif, `<elseif> needs a <condition> first (line ${lineOf(elseif)})`);
+        branches.push({
+          condition: elseifCondition ?? emptyExpression(lineOf(elseif)),
+          activity: this.single(elseif, candidates, elseifPath),
+        });
+      }
+      let elseActivity: Activity | undefined;
+      if (elseElement) {
+        this.checkAttributes(elseElement, []);
+        elseActivity = this.singleChild(elseElement, `${base.path}/else`);
+      }
+      return { kind: 'if', ...base, branches, ...(elseActivity ? { else: elseActivity } : {}) };
+    },
+    while: (input) => {
+      const { condition, activity } = this.loop(input, 'first');
+      return { kind: 'while', ...input.base, condition, activity };
+    },
+    repeatUntil: (input) => {
+      const { condition, activity } = this.loop(input, 'last');
+      return { kind: 'repeatUntil', ...input.base, condition, activity };
+    },
+    forEach: (input) => {
+      const { element, base } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'counterName', 'parallel']);
+      const counterName = this.required(element, 'counterName');
+      if (counterName !== '' && !/^[A-Za-z_][\w-]*$/.test(counterName)) {
+        this.report(element, `<forEach> counterName "${counterName}" is not a valid variable name (line ${base.line})`);
+      }
+      const parallel = this.yesNo(element, 'parallel');
+      if (parallel === undefined && !element.hasAttribute('parallel')) {
+        this.report(element, `<forEach> needs the attribute "parallel" (yes or no) (line ${base.line})`);
+      }
+      const seen = new Map<string, Element>();
+      let startCounter: Expression | undefined;
+      let finalCounter: Expression | undefined;
+      let completionCondition: { branches: Expression; successfulBranchesOnly: boolean } | undefined;
+      let scope: Scope | undefined;
+      for (const child of input.content) {
+        switch (child.localName) {
+          case 'startCounterValue':
+            if (this.once(element, seen, child)) startCounter = this.expression(child);
+            break;
+          case 'finalCounterValue':
+            if (this.once(element, seen, child)) finalCounter = this.expression(child);
+            break;
+          case 'completionCondition':
+            if (this.once(element, seen, child)) completionCondition = this.completionCondition(child);
+            break;
+          case 'scope':
+            if (this.once(element, seen, child)) scope = this.activity(child, `${base.path}/scope`) as Scope;
+            break;
+          default:
+            if (isActivityName(child.localName ?? '')) {
+              this.report(child, `<forEach> holds a <scope>, not <${child.localName}> (line ${lineOf(child)})`);
+            } else this.unexpected(child, element);
+        }
+      }
+      if (!startCounter) this.report(element, `<forEach> needs <startCounterValue> (line ${base.line})`);
+      if (!finalCounter) this.report(element, `<forEach> needs <finalCounterValue> (line ${base.line})`);
+      if (!scope) this.report(element, `<forEach> needs a <scope> (line ${base.line})`);
+      return {
+        kind: 'forEach',
+        ...base,
+        counterName,
+        parallel: parallel ?? false,
+        startCounter: startCounter ?? emptyExpression(base.line),
+        finalCounter: finalCounter ?? emptyExpression(base.line),
+        ...(completionCondition ? { completionCondition } : {}),
+        scope: scope ?? placeholderScope(`${base.path}/scope`, base.line),
+      };
+    },
+    scope: (input) => {
+      const { element, base } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'isolated', 'exitOnStandardFault']);
+      const isolated = this.yesNo(element, 'isolated') ?? false;
+      const exitOnStandardFault = this.yesNo(element, 'exitOnStandardFault');
+      const seen = new Map<string, Element>();
+      let variables: VariableDeclaration[] = [];
+      let faultHandlers: FaultHandlers | undefined;
+      let compensationHandler: Activity | undefined;
+      let terminationHandler: Activity | undefined;
+      let alarms: OnAlarm[] = [];
+      const activities: Element[] = [];
+      for (const child of input.content) {
+        switch (child.localName) {
+          case 'variables':
+            if (this.once(element, seen, child)) variables = this.variables(child);
+            break;
+          case 'faultHandlers':
+            if (this.once(element, seen, child)) faultHandlers = this.faultHandlers(child, `${base.path}/faultHandlers`);
+            break;
+          case 'compensationHandler':
+            if (this.once(element, seen, child)) {
+              this.checkAttributes(child, []);
+              compensationHandler = this.singleChild(child, `${base.path}/compensationHandler`);
+            }
+            break;
+          case 'terminationHandler':
+            if (this.once(element, seen, child)) {
+              this.checkAttributes(child, []);
+              terminationHandler = this.singleChild(child, `${base.path}/terminationHandler`);
+            }
+            break;
+          case 'eventHandlers':
+            if (this.once(element, seen, child)) alarms = this.eventHandlers(child, `${base.path}/eventHandlers`);
+            break;
+          default:
+            if (isActivityName(child.localName ?? '')) activities.push(child);
+            else this.unexpected(child, element);
+        }
+      }
+      return {
+        kind: 'scope',
+        ...base,
+        isolated,
+        ...(exitOnStandardFault !== undefined ? { exitOnStandardFault } : {}),
+        variables,
+        ...(faultHandlers ? { faultHandlers } : {}),
+        ...(compensationHandler ? { compensationHandler } : {}),
+        ...(terminationHandler ? { terminationHandler } : {}),
+        alarms,
+        activity: this.single(element, activities, base.path),
+      };
+    },
+  };
+
+  private simple<K extends 'empty' | 'exit' | 'rethrow' | 'compensate'>(input: ActivityInput, kind: K): ActivityBase & { kind: K } {
+    this.checkAttributes(input.element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+    this.noContent(input);
+    return { kind, ...input.base };
+  }
+
+  private loop(input: ActivityInput, conditionAt: 'first' | 'last'): { condition: Expression; activity: Activity } {
+    const { element, base } = input;
+    this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
+    let condition: Expression | undefined;
+    const candidates: Element[] = [];
+    for (const child of input.content) {
+      if (child.localName === 'condition' && !condition) {
+        if (conditionAt === 'first' && candidates.length > 0) {
+          this.report(child, `<${element.localName}> has its <condition> before the activity (line ${lineOf(child)})`);
+        } else if (conditionAt === 'last' && candidates.length === 0) {
+          this.report(child, `<${element.localName}> has its <condition> after the activity (line ${lineOf(child)})`);
+        }
+        condition = this.expression(child);
+      } else if (isActivityName(child.localName ?? '')) candidates.push(child);
+      else this.unexpected(child, element);
+    }
+    if (!condition) this.report(element, `<${element.localName}> needs a <condition> (line ${base.line})`);
+    return { condition: condition ?? emptyExpression(base.line), activity: this.single(element, candidates, base.path) };
+  }
+
+  private completionCondition(element: Element): { branches: Expression; successfulBranchesOnly: boolean } | undefined {
+    this.checkAttributes(element, []);
+    let result: { branches: Expression; successfulBranchesOnly: boolean } | undefined;
+    for (const child of this.children(element)) {
+      if (child.localName === 'branches' && !result) {
+        const successfulBranchesOnly = this.yesNo(child, 'successfulBranchesOnly') ?? false;
+        this.checkAttributes(child, ['expressionLanguage', 'successfulBranchesOnly']);
+        this.language(child, 'expressionLanguage');
+        for (const x of this.childrenAllowingText(child)) this.unexpected(x, child);
+        const text = ownText(child).trim();
+        if (text === '') this.report(child, `<branches> is empty; it needs an XPath 1.0 expression (line ${lineOf(child)})`);
+        result = { branches: { text, namespaces: inScopeNamespaces(child), line: lineOf(child) }, successfulBranchesOnly };
+      } else this.unexpected(child, element);
+    }
+    if (!result) this.report(element, `<completionCondition> needs <branches> (line ${lineOf(element)})`);
+    return result;
+  }
+
+  // ---- assign ---------------------------------------------------------------------------------
+
+  private copy(element: Element): Copy {
+    this.checkAttributes(element, ['keepSrcElementName', 'ignoreMissingFromData']);
+    let from: CopyFrom | undefined;
+    let to: CopyTo | undefined;
+    for (const child of this.children(element)) {
+      if (child.localName === 'from' && !from && !to) from = this.from(child);
+      else if (child.localName === 'to' && from && !to) to = this.to(child);
+      else if (child.localName === 'from' || child.localName === 'to') {
+        this.report(child, `<copy> holds one <from> then one <to>: <${child.localName}> is out of place (line ${lineOf(child)})`);
+      } else this.unexpected(child, element);
+    }
+    const line = lineOf(element);
+    if (!from) this.report(element, `<copy> needs a <from> (line ${line})`);
+    if (!to) this.report(element, `<copy> needs a <to> (line ${line})`);
+    return {
+      line,
+      from: from ?? { type: 'literal', xml: '' },
+      to: to ?? { type: 'variable', variable: '' },
+      keepSrcElementName: this.yesNo(element, 'keepSrcElementName') ?? false,
+      ignoreMissingFromData: this.yesNo(element, 'ignoreMissingFromData') ?? false,
+    };
+  }
+
+  /** The `variable`/`part`/`<query>` form shared by from-specs and to-specs. */
+  private variableSpec(element: Element, children: readonly Element[]): { variable: string; part?: string; query?: Expression } {
+    let query: Expression | undefined;
+    for (const child of children) {
+      if (child.localName === 'query' && !query) query = this.expression(child, 'queryLanguage');
+      else this.unexpected(child, element);
+    }
+    if (ownText(element).trim() !== '') {
+      this.report(element, `<${element.localName} variable="…"> cannot also hold an expression (line ${lineOf(element)})`);
+    }
+    const part = this.optional(element, 'part');
+    return {
+      variable: this.required(element, 'variable'),
+      ...(part !== undefined ? { part } : {}),
+      ...(query ? { query } : {}),
+    };
+  }
+
+  private from(element: Element): CopyFrom {
+    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage']);
+    const children = this.childrenAllowingText(element);
+    const line = lineOf(element);
+    if (element.hasAttribute('variable')) return { type: 'variable', ...this.variableSpec(element, children) };
+    if (element.hasAttribute('part')) this.report(element, `<from part="…"> needs variable="…" (line ${line})`);
+    const literal = children.find((c) => c.localName === 'literal');
+    if (literal) {
+      for (const child of children) if (child !== literal) this.unexpected(child, element);
+      if (ownText(element).trim() !== '') this.report(element, `<from> holds a <literal> or an expression, not both (line ${line})`);
+      this.checkAttributes(literal, []);
+      return { type: 'literal', xml: literalContent(literal) };
+    }
+    return { type: 'expression', expression: this.specExpression(element, children) };
+  }
+
+  /** A from/to-spec written as an expression (its attributes and children already read). */
+  private specExpression(element: Element, children: readonly Element[]): Expression {
+    this.language(element, 'expressionLanguage');
+    for (const child of children) this.unexpected(child, element);
+    return this.expressionText(element);
+  }
+
+  private to(element: Element): CopyTo {
+    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage']);
+    const children = this.childrenAllowingText(element);
+    if (element.hasAttribute('variable')) return { type: 'variable', ...this.variableSpec(element, children) };
+    if (element.hasAttribute('part')) this.report(element, `<to part="…"> needs variable="…" (line ${lineOf(element)})`);
+    return { type: 'expression', expression: this.specExpression(element, children) };
+  }
+
+  /** Children of a from/to-spec (whose text is an expression, so text is not reported here). */
+  private childrenAllowingText(element: Element): Element[] {
+    const out: Element[] = [];
+    for (let n = element.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType !== NodeType.ELEMENT) continue;
+      const child = n as Element;
+      if (child.namespaceURI !== BPEL_NS) {
+        this.report(
+          child,
+          `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
+        );
+      } else if (child.localName !== 'documentation') out.push(child);
+    }
+    return out;
+  }
+}
+
+/** The literal's content, serialised; each element carries the namespace declarations it needs. */
+function literalContent(literal: Element): string {
+  let out = '';
+  for (let n = literal.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === NodeType.COMMENT || n.nodeType === NodeType.PROCESSING_INSTRUCTION) continue;
+    out += serializeNode(n);
+  }
+  return out;
+}
+
+function emptyExpression(line: number): Expression {
+  return { text: '', namespaces: {}, line };
+}
+
+/** Stands in for an activity that could not be read; never returned, as its problem is reported. */
+function placeholder(path: string, line: number): Activity {
+  return { kind: 'empty', path, line, sources: [], targets: [] };
+}
+
+function placeholderScope(path: string, line: number): Scope {
+  return {
+    kind: 'scope',
+    path,
+    line,
+    sources: [],
+    targets: [],
+    isolated: false,
+    variables: [],
+    alarms: [],
+    activity: placeholder(`${path}/empty`, line),
+  };
+}

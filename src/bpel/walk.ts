@@ -1,0 +1,82 @@
+/**
+ * Traversal of a parsed process: the children of each activity and every
+ * activity of a process, handlers included.
+ */
+import type { Activity, OnAlarm, Process, Scope } from './model';
+
+/** Where a child activity stands in its parent. */
+export type ChildRole =
+  | 'body'
+  | 'branch'
+  | 'else'
+  | 'catch'
+  | 'catchAll'
+  | 'compensationHandler'
+  | 'terminationHandler'
+  | 'onAlarm';
+
+export interface ChildActivity {
+  readonly activity: Activity;
+  readonly role: ChildRole;
+}
+
+/** The handler-held activities of a scope or process (fault handlers, alarms, and for a scope its compensation and termination handlers). */
+export function handlerChildren(owner: Pick<Scope, 'faultHandlers' | 'alarms'> & Partial<Pick<Scope, 'compensationHandler' | 'terminationHandler'>>): ChildActivity[] {
+  const out: ChildActivity[] = [];
+  for (const c of owner.faultHandlers?.catches ?? []) out.push({ activity: c.activity, role: 'catch' });
+  if (owner.faultHandlers?.catchAll) out.push({ activity: owner.faultHandlers.catchAll, role: 'catchAll' });
+  if (owner.compensationHandler) out.push({ activity: owner.compensationHandler, role: 'compensationHandler' });
+  if (owner.terminationHandler) out.push({ activity: owner.terminationHandler, role: 'terminationHandler' });
+  for (const alarm of owner.alarms as readonly OnAlarm[]) out.push({ activity: alarm.scope, role: 'onAlarm' });
+  return out;
+}
+
+/** The direct children of an activity, in document order of their meaning: handlers of a scope first, then its body. */
+export function childActivities(activity: Activity): ChildActivity[] {
+  switch (activity.kind) {
+    case 'sequence':
+    case 'flow':
+      return activity.activities.map((a) => ({ activity: a, role: 'body' }));
+    case 'if':
+      return [
+        ...activity.branches.map((b): ChildActivity => ({ activity: b.activity, role: 'branch' })),
+        ...(activity.else ? [{ activity: activity.else, role: 'else' as const }] : []),
+      ];
+    case 'while':
+    case 'repeatUntil':
+      return [{ activity: activity.activity, role: 'body' }];
+    case 'forEach':
+      return [{ activity: activity.scope, role: 'body' }];
+    case 'scope':
+      return [...handlerChildren(activity), { activity: activity.activity, role: 'body' }];
+    case 'invoke':
+    case 'receive':
+    case 'reply':
+    case 'assign':
+    case 'wait':
+    case 'empty':
+    case 'throw':
+    case 'rethrow':
+    case 'exit':
+    case 'compensate':
+    case 'compensateScope':
+      return [];
+  }
+}
+
+/** Every activity of the process, depth first: process handlers, then the main activity. */
+export function allActivities(process: Process): Activity[] {
+  const out: Activity[] = [];
+  const visit = (a: Activity): void => {
+    out.push(a);
+    for (const child of childActivities(a)) visit(child.activity);
+  };
+  for (const child of handlerChildren(process)) visit(child.activity);
+  visit(process.activity);
+  return out;
+}
+
+/** The activity with the given path, if any. */
+export function findActivity(process: Process, path: string): Activity | undefined {
+  return allActivities(process).find((a) => a.path === path);
+}
