@@ -126,9 +126,10 @@ export async function runEngineCase(c: EngineCase): Promise<EngineResult> {
   }
 }
 
-export function printEngineTable(results: readonly EngineResult[]): string {
+export function printEngineTable(results: ReadonlyArray<EngineResult & { rounds?: readonly number[] }>): string {
+  const withRounds = results.some((r) => (r.rounds?.length ?? 0) > 1);
   return formatTable(
-    ['db', 'task ms', 'concurrency', 'tasks', 'seconds', 'ideal s', 'tasks/s', 'ideal tasks/s', 'of ideal', 'succeeded', 'claim rounds', 'median claim→end ms', 'engine cores', 'db cores', 'other cores', 'queueing submits/s'],
+    ['db', 'task ms', 'concurrency', 'tasks', 'seconds', 'ideal s', 'tasks/s', 'ideal tasks/s', 'of ideal', 'succeeded', 'claim rounds', 'median claim→end ms', 'engine cores', 'db cores', 'other cores', 'queueing submits/s', ...(withRounds ? ['tasks/s by round'] : [])],
     results.map((r) => [
       DB_LABEL[r.db],
       String(r.taskMs),
@@ -146,6 +147,7 @@ export function printEngineTable(results: readonly EngineResult[]): string {
       r.cpu === undefined ? '-' : fmt(r.cpu.database, 2),
       r.cpu === undefined ? '-' : fmt(r.cpu.other, 2),
       fmt(r.submitPerSecond),
+      ...(withRounds ? [(r.rounds ?? []).map((x) => fmt(x)).join(' ')] : []),
     ]),
   );
 }

@@ -120,7 +120,8 @@ export async function runIngestCase(db: DbKind, spec: CaseSpec, settings: Ingest
   }
 }
 
-export function printIngestTable(results: readonly IngestResult[]): string {
+export function printIngestTable(results: ReadonlyArray<IngestResult & { rounds?: readonly number[] }>): string {
+  const withRounds = results.some((r) => (r.rounds?.length ?? 0) > 1);
   const rows = results.map((r) => [
     DB_LABEL[r.db],
     r.label,
@@ -136,9 +137,26 @@ export function printIngestTable(results: readonly IngestResult[]): string {
     r.cpu === undefined ? '-' : fmt(r.cpu.database, 2),
     r.cpu === undefined ? '-' : fmt(r.cpu.client, 2),
     r.cpu === undefined ? '-' : fmt(r.cpu.other, 2),
+    ...(withRounds ? [(r.rounds ?? []).map((x) => fmt(x)).join(' ')] : []),
   ]);
   return formatTable(
-    ['db', 'case', 'req bytes', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'bad', 'rows/2xx', 'srv CPU ms/req', 'srv cores', 'db cores', 'client cores', 'other cores'],
+    [
+      'db',
+      'case',
+      'req bytes',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'bad',
+      'rows/2xx',
+      'srv CPU ms/req',
+      'srv cores',
+      'db cores',
+      'client cores',
+      'other cores',
+      ...(withRounds ? ['req/s by round'] : []),
+    ],
     rows,
   );
 }
