@@ -6,7 +6,7 @@
  * xmldom is used rather than the SOAP layer's scanner because BPEL needs a
  * real DOM: XPath runs over it and `<copy>` edits it.
  */
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import { DOMImplementation, DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import type { QName } from './model';
 
@@ -109,13 +109,11 @@ export function parseElement(xml: string): Element {
   return root;
 }
 
+const implementation = new DOMImplementation();
+
 /** A new, empty document to hold one value. */
 export function newDocument(): Document {
-  const parser = new DOMParser();
-  const document = parser.parseFromString('<empty/>', 'text/xml');
-  const root = document.documentElement;
-  if (root) document.removeChild(root);
-  return document;
+  return implementation.createDocument(null, '', null);
 }
 
 /**

@@ -1,0 +1,428 @@
+/**
+ * XPath 1.0 for BPEL expressions and queries, with WS-BPEL 2.0 variable
+ * access (`$var`, `$var.part/ns:child`), the BPEL4WS 1.1 style
+ * `bpel:getVariableData('var', 'part', '/query')`, and Provisor's helpers in
+ * `urn:provisor:bpel:functions` (`pv:now()`, `pv:duration-ms($d)`).
+ *
+ * Every failure is a BPEL standard fault naming the expression and its line:
+ * a syntax or runtime error is `subLanguageExecutionFault`, reading an
+ * uninitialised variable or part `uninitializedVariable`, a query that must
+ * select one node and does not `selectionFailure`, a bad duration, date or
+ * counter `invalidExpressionValue`.
+ */
+import type { Document, Node } from '@xmldom/xmldom';
+import { BPEL_NS, type Expression, type VariableDeclaration } from './model';
+import { BpelFault, standardFault, type VariableValue } from './values';
+import { newDocument, XML_NS } from './xml';
+import { durationMillis, formatDateTime, parseDeadline, parseDuration } from './xsd-time';
+
+/** Namespace of Provisor's XPath functions (`xmlns:pv="urn:provisor:bpel:functions"`). */
+export const PROVISOR_FUNCTIONS_NS = 'urn:provisor:bpel:functions';
+/** BPEL4WS 1.1 namespace, accepted for `getVariableData` (the 2.0 namespace is accepted too). */
+export const BPEL4WS_NS = 'http://schemas.xmlsoap.org/ws/2003/03/business-process/';
+const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
+
+/** What an expression can see: the variables in scope where it is evaluated. */
+export interface VariableScope {
+  lookup(name: string): { declaration: VariableDeclaration; value: VariableValue | undefined } | undefined;
+}
+
+/** Evaluation extras: forEach counters (looked up before variables) and the current time for `pv:now()`. */
+export interface EvaluationOptions {
+  readonly counters?: Readonly<Record<string, number>>;
+  /** Defaults to the system clock; the interpreter passes its injected clock's time. */
+  readonly now?: Date;
+}
+
+/** An XPath 1.0 result: a node-set in document order, a string, a number or a boolean. */
+export type XPathResult = string | number | boolean | Node[];
+
+// ---- the xpath package, typed for what is used here ------------------------------------------
+// Its own typings declare neither parse() nor the expression classes, and they pull the DOM
+// library into every file of the program; this narrow view avoids both.
+
+interface XValue {
+  stringValue(): string;
+  numberValue(): number;
+  booleanValue(): boolean;
+}
+interface XNodeSet extends XValue {
+  toArray(): Node[];
+}
+type XFunction = (context: unknown, ...args: XValue[]) => unknown;
+interface XPathOptions {
+  node?: Node;
+  namespaces: (prefix: string) => string | undefined;
+  variables: (name: string, namespace: string | null) => unknown;
+  functions: (name: string, namespace: string | null) => XFunction | undefined;
+}
+interface ParsedXPath {
+  readonly expression: object;
+  evaluate(options: XPathOptions): XValue;
+}
+type Class<T> = abstract new (...args: never[]) => T;
+interface XPathLibrary {
+  parse(text: string): ParsedXPath;
+  XNodeSet: Class<XNodeSet>;
+  XString: Class<XValue & { str: string }>;
+  XNumber: new (n: number) => XValue;
+  XBoolean: Class<XValue>;
+  VariableReference: Class<{ variable: string }>;
+  FunctionCall: Class<{ functionName: string; arguments: unknown[] }>;
+  PathExpr: Class<{ filter?: unknown; filterPredicates?: unknown[]; locationPath?: unknown }>;
+  Step: Class<{ nodeTest?: { prefix?: string | null } }>;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the note above
+const lib = require('xpath') as XPathLibrary;
+
+/** A problem found while evaluating, turned into a standard fault naming the expression. */
+class ExpressionProblem extends Error {
+  constructor(
+    readonly fault: Parameters<typeof standardFault>[0],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `expression "…" (line N)`, the prefix of every message about an expression. */
+export function describeExpression(expr: Expression, what = 'expression'): string {
+  const text = expr.text.length > 120 ? `${expr.text.slice(0, 117)}...` : expr.text;
+  return `${what} "${text}" (line ${expr.line})`;
+}
+
+const compiled = new Map<string, ParsedXPath | Error>();
+
+function compile(text: string): ParsedXPath | Error {
+  let found = compiled.get(text);
+  if (found === undefined) {
+    try {
+      found = lib.parse(text);
+    } catch (error) {
+      found = error instanceof Error ? error : new Error(String(error));
+    }
+    if (compiled.size >= 2000) compiled.clear();
+    compiled.set(text, found);
+  }
+  return found;
+}
+
+/** The context node of expressions: BPEL gives them none, so paths from it select nothing. */
+let emptyDocument: Document | undefined;
+function noContext(): Document {
+  emptyDocument ??= newDocument();
+  return emptyDocument;
+}
+
+interface Evaluation {
+  readonly vars: VariableScope;
+  readonly options: EvaluationOptions;
+  readonly namespaces: Readonly<Record<string, string>>;
+}
+
+function namespaceResolver(namespaces: Readonly<Record<string, string>>): (prefix: string) => string {
+  return (prefix) => {
+    if (prefix === 'xml') return XML_NS;
+    const ns = prefix === '' ? undefined : namespaces[prefix];
+    // Throwing keeps the library from falling back to the prefixes declared in the data.
+    if (ns === undefined) throw new ExpressionProblem('subLanguageExecutionFault', `namespace prefix "${prefix}" is not declared`);
+    return ns;
+  };
+}
+
+/** The value of `$name` or `$name.part`, as XPath sees it. */
+function variableValue(evaluation: Evaluation, name: string, part: string | undefined): Node | string | number | boolean {
+  const counter = part === undefined ? evaluation.options.counters?.[name] : undefined;
+  if (counter !== undefined) return counter;
+  const found = evaluation.vars.lookup(name);
+  if (!found) throw new ExpressionProblem('subLanguageExecutionFault', `variable "${name}" is not declared`);
+  const value = found.value;
+  if (value === undefined) throw new ExpressionProblem('uninitializedVariable', `variable "${name}" is not initialised`);
+  if (value.kind === 'message') {
+    if (part === undefined) {
+      throw new ExpressionProblem('subLanguageExecutionFault', `message variable "${name}" is read part by part: $${name}.<part>`);
+    }
+    const partValue = value.parts.get(part);
+    if (partValue === undefined) {
+      throw new ExpressionProblem('uninitializedVariable', `part "${part}" of variable "${name}" is not initialised`);
+    }
+    return partValue;
+  }
+  if (part !== undefined) {
+    throw new ExpressionProblem('subLanguageExecutionFault', `variable "${name}" is not a message variable: it has no part "${part}"`);
+  }
+  return value.kind === 'element' ? value.element : value.value;
+}
+
+function isLiteral(arg: unknown): string | undefined {
+  if (!(arg instanceof lib.PathExpr)) return undefined;
+  if (arg.locationPath || (arg.filterPredicates?.length ?? 0) > 0) return undefined;
+  return arg.filter instanceof lib.XString ? arg.filter.str : undefined;
+}
+
+function getVariableData(evaluation: Evaluation, args: XValue[]): Node[] | string | number | boolean {
+  if (args.length < 1 || args.length > 3) {
+    throw new ExpressionProblem('subLanguageExecutionFault', `getVariableData takes 1 to 3 arguments, not ${args.length}`);
+  }
+  const name = args[0]?.stringValue() ?? '';
+  const part = args.length >= 2 ? args[1]?.stringValue() : undefined;
+  const query = args.length === 3 ? args[2]?.stringValue() : undefined;
+  const base = variableValue(evaluation, name, part === '' ? undefined : part);
+  if (query === undefined) return typeof base === 'object' ? [base] : base;
+  if (typeof base !== 'object') {
+    throw new ExpressionProblem('subLanguageExecutionFault', `getVariableData('${name}'…) has a query but the value is not XML`);
+  }
+  const nodes = runQuery(evaluation, query, base);
+  if (nodes.length !== 1) {
+    throw new ExpressionProblem(
+      'selectionFailure',
+      `getVariableData('${name}'${part !== undefined ? `, '${part}'` : ''}, '${query}') selected ${nodes.length} nodes, not one`,
+    );
+  }
+  return nodes;
+}
+
+function runQuery(evaluation: Evaluation, text: string, context: Node): Node[] {
+  const parsed = compile(text);
+  if (parsed instanceof Error) throw new ExpressionProblem('subLanguageExecutionFault', `query "${text}" is not valid XPath 1.0`);
+  const result = parsed.evaluate(xpathOptions(evaluation, context));
+  if (!(result instanceof lib.XNodeSet)) {
+    throw new ExpressionProblem('subLanguageExecutionFault', `query "${text}" does not select nodes`);
+  }
+  return result.toArray();
+}
+
+function functionFor(evaluation: Evaluation, name: string, namespace: string | null): XFunction | undefined {
+  if (namespace === BPEL_NS || namespace === BPEL4WS_NS) {
+    if (name === 'getVariableData') return (_context, ...args) => getVariableData(evaluation, args);
+    if (name === 'getVariableProperty' || name === 'doXslTransform' || name === 'getLinkStatus') {
+      return () => {
+        throw new ExpressionProblem('subLanguageExecutionFault', `bpel:${name}() is not supported by Provisor; see docs/bpel.md`);
+      };
+    }
+    return undefined;
+  }
+  if (namespace === PROVISOR_FUNCTIONS_NS) {
+    if (name === 'now') return () => formatDateTime(evaluation.options.now ?? new Date());
+    if (name === 'duration-ms') {
+      return (_context, ...args) => {
+        if (args.length !== 1) throw new ExpressionProblem('subLanguageExecutionFault', `pv:duration-ms takes one argument, not ${args.length}`);
+        const text = args[0]?.stringValue() ?? '';
+        const duration = parseDuration(text);
+        if (!duration) throw new ExpressionProblem('invalidExpressionValue', `pv:duration-ms: "${text}" is not an xsd:duration`);
+        return durationMillis(duration, evaluation.options.now ?? new Date());
+      };
+    }
+  }
+  return undefined;
+}
+
+function xpathOptions(evaluation: Evaluation, node: Node): XPathOptions {
+  return {
+    node,
+    namespaces: namespaceResolver(evaluation.namespaces),
+    variables: (name, namespace) => {
+      if (namespace) throw new ExpressionProblem('subLanguageExecutionFault', `variable $${name} has a namespace prefix; BPEL variables have none`);
+      const dot = name.indexOf('.');
+      return dot === -1 ? variableValue(evaluation, name, undefined) : variableValue(evaluation, name.slice(0, dot), name.slice(dot + 1));
+    },
+    functions: (name, namespace) => functionFor(evaluation, name, namespace),
+  };
+}
+
+function run(expr: Expression, what: string, vars: VariableScope, options: EvaluationOptions | undefined, node: Node): XValue {
+  const parsed = compile(expr.text);
+  if (parsed instanceof Error) {
+    throw standardFault('subLanguageExecutionFault', `${describeExpression(expr, what)}: not valid XPath 1.0 (${parsed.message})`);
+  }
+  const evaluation: Evaluation = { vars, options: options ?? {}, namespaces: expr.namespaces };
+  try {
+    return parsed.evaluate(xpathOptions(evaluation, node));
+  } catch (error) {
+    if (error instanceof BpelFault) throw error;
+    if (error instanceof ExpressionProblem) throw standardFault(error.fault, `${describeExpression(expr, what)}: ${error.message}`);
+    const message = error instanceof Error ? error.message : String(error);
+    throw standardFault('subLanguageExecutionFault', `${describeExpression(expr, what)}: ${message}`);
+  }
+}
+
+function unwrap(value: XValue): XPathResult {
+  if (value instanceof lib.XNodeSet) return value.toArray();
+  const raw: object = value;
+  if (raw instanceof lib.XNumber) return value.numberValue();
+  if (raw instanceof lib.XBoolean) return value.booleanValue();
+  return value.stringValue();
+}
+
+/**
+ * Evaluates an XPath 1.0 expression. Node results are the variables' own
+ * nodes: read them, never change them.
+ *
+ * @throws BpelFault a standard fault naming the expression and its line
+ */
+export function evaluate(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): XPathResult {
+  return unwrap(run(expr, 'expression', vars, extra, noContext()));
+}
+
+/**
+ * Evaluates a `<query>` with `context` (a part or an element variable) as its context node.
+ *
+ * @throws BpelFault a standard fault naming the query and its line
+ */
+export function evaluateQuery(query: Expression, context: Node, vars: VariableScope, extra?: EvaluationOptions): XPathResult {
+  return unwrap(run(query, 'query', vars, extra, context));
+}
+
+/** Evaluates with XPath's boolean() conversion (a condition). */
+export function evaluateBoolean(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): boolean {
+  return run(expr, 'expression', vars, extra, noContext()).booleanValue();
+}
+
+/**
+ * Evaluates a `<joinCondition>`, where `$link` is the status of an incoming link.
+ *
+ * @param linkStatus the status of each incoming link of the activity
+ */
+export function evaluateJoinCondition(expr: Expression, linkStatus: ReadonlyMap<string, boolean>, extra?: EvaluationOptions): boolean {
+  const links: VariableScope = {
+    lookup: (name) => {
+      const status = linkStatus.get(name);
+      if (status === undefined) return undefined;
+      return { declaration: { name, line: expr.line, type: { ns: XSD_NS, local: 'boolean' } }, value: { kind: 'simple', value: status } };
+    },
+  };
+  return evaluateBoolean(expr, links, extra);
+}
+
+/** Evaluates with XPath's number() conversion. */
+export function evaluateNumber(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): number {
+  return run(expr, 'expression', vars, extra, noContext()).numberValue();
+}
+
+/** Evaluates with XPath's string() conversion. */
+export function evaluateString(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): string {
+  return run(expr, 'expression', vars, extra, noContext()).stringValue();
+}
+
+/**
+ * Evaluates a forEach counter value or completion branch count: an
+ * xsd:unsignedInt, else `invalidExpressionValue`.
+ */
+export function evaluateUnsignedInt(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): number {
+  const n = evaluateNumber(expr, vars, extra);
+  if (!Number.isInteger(n) || n < 0 || n > 4294967295) {
+    throw standardFault('invalidExpressionValue', `${describeExpression(expr)}: ${numberToString(n)} is not an xsd:unsignedInt`);
+  }
+  return n;
+}
+
+/**
+ * Evaluates an xsd:duration expression (`'PT45M'`, `'P1DT2H'`, `'PT0.5S'`)
+ * to milliseconds; years and months count from `extra.now`. A negative
+ * duration gives a negative number.
+ *
+ * @throws BpelFault invalidExpressionValue when the value is not an xsd:duration
+ */
+export function evaluateDuration(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): number {
+  const text = evaluateString(expr, vars, extra);
+  const duration = parseDuration(text);
+  if (!duration) throw standardFault('invalidExpressionValue', `${describeExpression(expr)}: "${text}" is not an xsd:duration`);
+  const ms = durationMillis(duration, extra?.now ?? new Date());
+  if (!Number.isFinite(ms)) throw standardFault('invalidExpressionValue', `${describeExpression(expr)}: "${text}" is out of range`);
+  return ms;
+}
+
+/**
+ * Evaluates an xsd:dateTime or xsd:date expression to an instant. Without a
+ * time zone the value is UTC; `[Area/City]` after a value without an offset
+ * names an IANA zone.
+ *
+ * @throws BpelFault invalidExpressionValue when the value is neither
+ */
+export function evaluateDeadline(expr: Expression, vars: VariableScope, extra?: EvaluationOptions): Date {
+  const text = evaluateString(expr, vars, extra);
+  const deadline = parseDeadline(text);
+  if (!deadline) {
+    throw standardFault('invalidExpressionValue', `${describeExpression(expr)}: "${text}" is not an xsd:dateTime or xsd:date`);
+  }
+  return deadline;
+}
+
+/** A number as XPath's string() writes it (`3`, `0.5`, `NaN`, no exponent). */
+export function numberToString(n: number): string {
+  return new lib.XNumber(n).stringValue();
+}
+
+// ---- static analysis ---------------------------------------------------------------------------
+
+/** A variable an expression reads: `$name`, `$name.part` or a literal `getVariableData('name', 'part')`. */
+export interface ExpressionReference {
+  readonly variable: string;
+  readonly part?: string;
+}
+
+export interface ExpressionAnalysis {
+  readonly references: readonly ExpressionReference[];
+  /** What is wrong, without the expression prefix (e.g. `namespace prefix "x" is not declared`). */
+  readonly problems: readonly string[];
+}
+
+const CORE_FUNCTIONS = new Set([
+  'last', 'position', 'count', 'id', 'local-name', 'namespace-uri', 'name', 'string', 'concat', 'starts-with',
+  'contains', 'substring-before', 'substring-after', 'substring', 'string-length', 'normalize-space', 'translate',
+  'boolean', 'not', 'true', 'false', 'lang', 'number', 'sum', 'floor', 'ceiling', 'round',
+]);
+
+/**
+ * What an expression reads and what is wrong with it, without evaluating it:
+ * syntax, undeclared prefixes, unsupported functions.
+ */
+export function analyzeExpression(expr: Expression): ExpressionAnalysis {
+  const parsed = compile(expr.text);
+  if (parsed instanceof Error) return { references: [], problems: ['is not valid XPath 1.0'] };
+  const references: ExpressionReference[] = [];
+  const problems = new Set<string>();
+  const resolve = (prefix: string): string | undefined => (prefix === 'xml' ? XML_NS : expr.namespaces[prefix]);
+  const seen = new Set<object>();
+  const visit = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null || seen.has(node)) return;
+    seen.add(node);
+    if (node instanceof lib.VariableReference) {
+      const name = node.variable;
+      if (name.includes(':')) problems.add(`variable $${name} has a namespace prefix; BPEL variables have none`);
+      else {
+        const dot = name.indexOf('.');
+        references.push(dot === -1 ? { variable: name } : { variable: name.slice(0, dot), part: name.slice(dot + 1) });
+      }
+    } else if (node instanceof lib.FunctionCall) {
+      const colon = node.functionName.indexOf(':');
+      const local = colon === -1 ? node.functionName : node.functionName.slice(colon + 1);
+      const ns = colon === -1 ? '' : resolve(node.functionName.slice(0, colon));
+      if (ns === undefined) problems.add(`namespace prefix "${node.functionName.slice(0, colon)}" is not declared`);
+      else if (ns === '') {
+        if (!CORE_FUNCTIONS.has(local)) problems.add(`function ${local}() is not an XPath 1.0 function`);
+      } else if (ns === BPEL_NS || ns === BPEL4WS_NS) {
+        if (local === 'getVariableData') {
+          const name = isLiteral(node.arguments[0]);
+          const part = isLiteral(node.arguments[1]);
+          if (name !== undefined) references.push(part ? { variable: name, part } : { variable: name });
+          if (node.arguments.length < 1 || node.arguments.length > 3) problems.add('getVariableData takes 1 to 3 arguments');
+        } else {
+          problems.add(`bpel:${local}() is not supported by Provisor; see docs/bpel.md`);
+        }
+      } else if (ns === PROVISOR_FUNCTIONS_NS) {
+        if (local !== 'now' && local !== 'duration-ms') problems.add(`function pv:${local}() does not exist`);
+      } else {
+        problems.add(`function ${node.functionName}() (namespace ${ns}) is not supported by Provisor`);
+      }
+    } else if (node instanceof lib.Step) {
+      const prefix = node.nodeTest?.prefix;
+      if (typeof prefix === 'string' && prefix !== '' && resolve(prefix) === undefined) {
+        problems.add(`namespace prefix "${prefix}" is not declared`);
+      }
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(parsed.expression);
+  return { references, problems: [...problems] };
+}
