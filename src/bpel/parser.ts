@@ -73,6 +73,18 @@ const STANDARD_ACTIVITY_ATTRIBUTES = ['name', 'suppressJoinFailure'] as const;
 
 const ACTIVITY_NAMES: ReadonlySet<string> = new Set(ACTIVITY_KINDS);
 
+/** WS-BPEL activities Provisor refuses; one standing where an activity is due is reported once, as refused. */
+const REFUSED_ACTIVITIES: ReadonlySet<string> = new Set(['pick', 'validate', 'extensionActivity']);
+
+/** Whether `parent` holds an activity that was refused (so "needs an activity" would only repeat it). */
+function holdsRefusedActivity(parent: Element): boolean {
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    const child = n as Element;
+    if (n.nodeType === NodeType.ELEMENT && child.namespaceURI === BPEL_NS && REFUSED_ACTIVITIES.has(child.localName ?? '')) return true;
+  }
+  return false;
+}
+
 function isActivityName(name: string): name is ActivityKind {
   return ACTIVITY_NAMES.has(name);
 }
@@ -153,19 +165,21 @@ class ProcessReader {
     for (let n = element.firstChild; n; n = n.nextSibling) {
       if (n.nodeType === NodeType.ELEMENT) {
         const child = n as Element;
-        if (child.namespaceURI !== BPEL_NS) {
-          this.report(
-            child,
-            `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
-          );
-        } else if (child.localName !== 'documentation') {
-          out.push(child);
-        }
+        if (child.namespaceURI !== BPEL_NS) this.foreign(child);
+        else if (child.localName !== 'documentation') out.push(child);
       } else if ((n.nodeType === NodeType.TEXT || n.nodeType === NodeType.CDATA) && (n.nodeValue ?? '').trim() !== '') {
         this.report(n, `text is not allowed in <${element.localName}> (line ${lineOf(n)})`);
       }
     }
     return out;
+  }
+
+  /** Reports an element of another namespace: WS-BPEL extensions are refused. */
+  private foreign(child: Element): void {
+    this.report(
+      child,
+      `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
+    );
   }
 
   /** Reports an element that has no place where it stands. */
@@ -570,7 +584,7 @@ class ProcessReader {
   private single(parent: Element, candidates: readonly Element[], parentPath: string): Activity {
     const first = candidates[0];
     if (!first) {
-      this.report(parent, `<${parent.localName}> needs an activity (line ${lineOf(parent)})`);
+      if (!holdsRefusedActivity(parent)) this.report(parent, `<${parent.localName}> needs an activity (line ${lineOf(parent)})`);
       return placeholder(`${parentPath}/empty`, lineOf(parent));
     }
     for (const extra of candidates.slice(1)) {
@@ -776,7 +790,9 @@ class ProcessReader {
     sequence: (input) => {
       this.checkAttributes(input.element, [...STANDARD_ACTIVITY_ATTRIBUTES]);
       const activities = this.activityList(input.element, input.content, input.base.path);
-      if (activities.length === 0) this.report(input.element, `<sequence> needs at least one activity (line ${input.base.line})`);
+      if (activities.length === 0 && !holdsRefusedActivity(input.element)) {
+        this.report(input.element, `<sequence> needs at least one activity (line ${input.base.line})`);
+      }
       return { kind: 'sequence', ...input.base, activities };
     },
     flow: (input) => {
@@ -799,7 +815,9 @@ class ProcessReader {
         if (links.length === 0) this.report(linksElement, `<links> needs at least one <link> (line ${lineOf(linksElement)})`);
       }
       const activities = this.activityList(element, input.content, input.base.path, ['links']);
-      if (activities.length === 0) this.report(element, `<flow> needs at least one activity (line ${input.base.line})`);
+      if (activities.length === 0 && !holdsRefusedActivity(element)) {
+        this.report(element, `<flow> needs at least one activity (line ${input.base.line})`);
+      }
       return { kind: 'flow', ...input.base, links, activities };
     },
     if: (input) => {
@@ -1084,12 +1102,8 @@ class ProcessReader {
     for (let n = element.firstChild; n; n = n.nextSibling) {
       if (n.nodeType !== NodeType.ELEMENT) continue;
       const child = n as Element;
-      if (child.namespaceURI !== BPEL_NS) {
-        this.report(
-          child,
-          `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
-        );
-      } else if (child.localName !== 'documentation') out.push(child);
+      if (child.namespaceURI !== BPEL_NS) this.foreign(child);
+      else if (child.localName !== 'documentation') out.push(child);
     }
     return out;
   }

@@ -294,6 +294,10 @@ class Validator {
       case 'empty':
       case 'exit':
         break;
+      default: {
+        const unhandled: never = activity;
+        throw new Error(`no static checks for activity ${(unhandled as Activity).kind}`);
+      }
     }
     for (const child of childActivities(activity)) this.activity(child.activity, context);
   }

@@ -297,6 +297,12 @@ describe('BPEL parser', () => {
       });
     }
 
+    it('reports a refused activity once, not also as a missing activity', () => {
+      for (const body of ['<pick/>', '<sequence><validate/></sequence>', '<flow><extensionActivity/></flow>', '<while><condition>1</condition><pick/></while>']) {
+        expect(parseError(bpel(body)).diagnostics).to.have.length(1);
+      }
+    });
+
     it('refuses the process-level language attributes when not XPath 1.0', () => {
       const error = parseError(bpel('<empty/>', ' queryLanguage="urn:other"'));
       expect(error.diagnostics[0]?.message).to.match(/^<process> queryLanguage "urn:other" is not supported by Provisor \(line 1\)/);
