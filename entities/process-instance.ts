@@ -9,6 +9,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  */
 @Entity({ name: 'process_instance' })
 @Index('idx_instance_claim', ['status', 'leaseExpiresAt'])
+@Index('idx_instance_idempotency', ['startedBy', 'idempotencyKey'], { unique: true })
 export class ProcessInstance {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   id: string;
@@ -24,6 +25,10 @@ export class ProcessInstance {
 
   @Column({ type: 'varchar', length: 200 })
   startedBy: string;
+
+  /** StartProcess's idempotencyKey: a retried start returns the first instance. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  idempotencyKey: string | null;
 
   @Column({ type: 'text', nullable: true })
   fault: string | null;

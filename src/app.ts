@@ -21,7 +21,10 @@ import { RequestStore } from './provisioning/request-store';
 import { SystemRegistry } from './provisioning/systems';
 import { SoapGateway } from './soap/gateway';
 import { fileService, requestService, softwareService } from './soap/services/provisioning-services';
+import { workflowService } from './soap/services/workflow-service';
 import { Authenticator } from './soap/ws-security';
+import { ChangeManagerNotifier } from './workflow/notifier';
+import { WorkflowRuntime } from './workflow/runtime';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -43,6 +46,8 @@ export interface App {
   readonly users: UserStore;
   readonly systems: SystemRegistry;
   readonly metrics: Metrics;
+  readonly workflow: WorkflowRuntime;
+  readonly notifier: ChangeManagerNotifier;
   /** Starts the engine and listens; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting work, lets running tasks finish (up to graceMs), closes the server and the database. */
@@ -85,13 +90,29 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });
   const root = projectRoot();
+  const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
+  const processNames = new Map<string, string>();
+  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  const workflow = new WorkflowRuntime(
+    dataSource,
+    provisioningServices,
+    path.join(root, 'wsdl'),
+    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances },
+    clock,
+    logger.child({ component: 'workflow' }),
+    notifier,
+    processNames,
+  );
   const gateway = new SoapGateway(
-    [softwareService(api, root), fileService(api, root), requestService(api, root)],
+    [...provisioningServices, workflowService(workflow, root)],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
     logger.child({ component: 'soap' }),
     metrics,
-    [{ name: 'Callback', wsdlFile: path.join(root, 'wsdl', 'callback.wsdl'), namespace: 'urn:provisor:callback:1' }],
+    [
+      { name: 'Callback', wsdlFile: path.join(root, 'wsdl', 'callback.wsdl'), namespace: 'urn:provisor:callback:1' },
+      { name: 'ChangeManager', wsdlFile: path.join(root, 'wsdl', 'changemanager.wsdl'), namespace: 'urn:provisor:changemanager:1' },
+    ],
   );
 
   const web = express();
@@ -140,11 +161,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     users,
     systems,
     metrics,
+    workflow,
+    notifier,
     async listen(port = config.port, host = config.host) {
       if (config.engine.enabled) {
         await engine.start();
         callbacks.start();
       }
+      if (config.workflow.enabled) workflow.startRunner();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -162,6 +186,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();
       await Promise.all([...drivers.values()].map((d) => d.close()));

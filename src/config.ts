@@ -32,6 +32,15 @@ export interface Config {
     readonly leaseMs: number;
     readonly pollMs: number;
   };
+  readonly workflow: {
+    readonly enabled: boolean;
+    /** Instances one process executes at once. */
+    readonly maxInstances: number;
+    readonly leaseMs: number;
+    readonly pollMs: number;
+    /** The change manager endpoint that receives ReportWorkflowStatus and ReportViolation. */
+    readonly notifyUrl: string | undefined;
+  };
   readonly callbacks: {
     readonly maxAttempts: number;
     readonly initialBackoffMs: number;
@@ -106,6 +115,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError(`${name} must be true or false, got "${value}"`);
   };
 
+  const httpUrl = (name: string): string | undefined => {
+    const value = raw(name);
+    if (value === undefined) return undefined;
+    if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+    return value;
+  };
+
   const dataDir = path.resolve(cwd, raw('PROVISOR_DATA_DIR') ?? 'data');
   const databaseUrl = raw('DATABASE_URL');
   if (databaseUrl !== undefined && !/^(mysql|mariadb):\/\//.test(databaseUrl)) {
@@ -138,6 +154,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: int('PROVISOR_ENGINE_CONCURRENCY', 16, 1, 1024),
       leaseMs: int('PROVISOR_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: int('PROVISOR_POLL_MS', 500, 10, 60_000),
+    },
+    workflow: {
+      enabled: bool('PROVISOR_WORKFLOW', true),
+      maxInstances: int('PROVISOR_WORKFLOW_MAX_INSTANCES', 5000, 1, 1_000_000),
+      leaseMs: int('PROVISOR_WORKFLOW_LEASE_MS', 30_000, 500, 3_600_000),
+      pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
+      notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
     },
     callbacks: {
       maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),

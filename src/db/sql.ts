@@ -38,3 +38,25 @@ export async function execute(runner: DataSource | EntityManager, sql: string, p
     if ('createQueryRunner' in runner) await queryRunner.release();
   }
 }
+
+const sqliteLocks = new WeakMap<DataSource, Promise<unknown>>();
+
+/**
+ * Runs `work` in a transaction. SQLite has one connection, so concurrent
+ * transactions would interleave on it ("cannot start a transaction within a
+ * transaction"): there they are queued one after another. MySQL gives each
+ * transaction a pooled connection of its own.
+ */
+export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  if (isMysqlSource(dataSource)) return dataSource.transaction(work);
+  const previous = sqliteLocks.get(dataSource) ?? Promise.resolve();
+  const run = previous.then(
+    () => dataSource.transaction(work),
+    () => dataSource.transaction(work),
+  );
+  sqliteLocks.set(
+    dataSource,
+    run.catch(() => undefined),
+  );
+  return run;
+}

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
+import { transaction } from '../db/sql';
 import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
@@ -176,7 +177,7 @@ export class DeploymentEngine implements EngineSignal {
     const ended = this.clock.date();
     const outcome = failure === undefined ? 'success' : 'failure';
     this.metrics.taskDuration.labels(row.operation, outcome).observe((ended.getTime() - started) / 1000);
-    const finished = await this.dataSource.transaction(async (manager) => {
+    const finished = await transaction(this.dataSource, async (manager) => {
       const ok = await this.store.finish(manager, row.id, this.owner, {
         status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
         message: failure === undefined ? null : failure.message,
@@ -236,7 +237,7 @@ export class DeploymentEngine implements EngineSignal {
     const lost = await this.store.findLost(this.clock.date(), dead);
     for (const row of lost) {
       const now = this.clock.date();
-      const marked = await this.dataSource.transaction(async (manager) => {
+      const marked = await transaction(this.dataSource, async (manager) => {
         const ok = await this.store.markUnknown(manager, row, `the worker performing this task was lost (lease held by ${row.leaseOwner ?? '?'}); the outcome is unknown`, now);
         if (ok && row.callbackUrl !== null) await queueCallback(manager, row.id, row.callbackUrl, now);
         return ok;

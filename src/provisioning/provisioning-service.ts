@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { InstalledComponent, type RequestStatus } from '../../entities';
 import type { Clock } from '../clock';
-import { isUniqueViolation } from '../db/sql';
+import { isUniqueViolation, transaction } from '../db/sql';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
 import type { Caller, ComponentView, CopySubmission, DeleteSubmission, ProvisioningApi, RequestView, SoftwareSubmission, Submission } from './api';
@@ -179,7 +179,7 @@ export class ProvisioningService implements ProvisioningApi {
     const row = await this.store.findById(requestId);
     if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
     if (row.status === 'QUEUED') {
-      const done = await this.dataSource.transaction((m) => this.store.cancelQueued(m, requestId, `cancelled by ${caller.name} before it started`, this.clock.date()));
+      const done = await transaction(this.dataSource, (m) => this.store.cancelQueued(m, requestId, `cancelled by ${caller.name} before it started`, this.clock.date()));
       if (done) return 'COMPLETED_FAILURE';
     } else if (row.status === 'IN_PROGRESS') {
       if (!this.engine.abortLocal(requestId)) await this.store.requestCancel(requestId);

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
-import { execute, fromSqlDate, isMysqlSource, toSqlDate } from '../db/sql';
+import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 
 /** A provisioning request row as the engine and the API read it. */
 export interface RequestRow {
@@ -120,7 +120,7 @@ export class RequestStore {
       'SELECT 1 FROM provisioning_request o WHERE o.conflictKey = r.conflictKey AND ' +
       "(o.status = 'IN_PROGRESS' OR (o.status = 'QUEUED' AND o.seq < r.seq))) ORDER BY r.seq LIMIT ?";
     const lease = toSqlDate(new Date(now.getTime() + leaseMs));
-    const claimed = await this.dataSource.transaction(async (manager) => {
+    const claimed = await transaction(this.dataSource, async (manager) => {
       const rows = (await manager.query(this.mysql ? `${candidates} FOR UPDATE SKIP LOCKED` : candidates, ['QUEUED', limit])) as Array<{ seq: unknown }>;
       const seqs = rows.map((r) => Number(r.seq));
       if (seqs.length === 0) return [];

@@ -1,0 +1,218 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+
+/** Durable state of one activity execution, as persisted. */
+export interface ActivityRecord {
+  readonly key: string;
+  readonly kind: string;
+  readonly name: string | null;
+  state: ActivityState;
+  startedAt: Date;
+  endedAt: Date | null;
+  completionSeq: number | null;
+  fault: string | null;
+  data: string | null;
+}
+
+/**
+ * - RUNNING: started, not finished (re-entered on resume);
+ * - COMPLETED: finished normally (skipped on resume);
+ * - FAULTED: ended with a fault (re-thrown on resume, so handlers see it again);
+ * - SKIPPED: dead path or a false join condition with suppressJoinFailure;
+ * - TERMINATED: stopped by a fault elsewhere, exit or cancel;
+ * - COMPENSATED: a completed scope whose compensation handler ran.
+ */
+export type ActivityState = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'SKIPPED' | 'TERMINATED' | 'COMPENSATED';
+
+/** A variable write to persist with an activity transition. */
+export interface VariableWrite {
+  readonly scopeKey: string;
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * Reads and writes the durable state of one process instance: activity
+ * executions, variables, link statuses and timers. Every transition is one
+ * transaction, so a crash leaves each activity either before or after it.
+ */
+export class InstanceStore {
+  readonly activities = new Map<string, ActivityRecord>();
+  readonly variables = new Map<string, string>();
+  readonly links = new Map<string, boolean>();
+  readonly timers = new Map<string, Date>();
+  private seq = 0;
+  private readonly mysql: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly instanceId: string,
+  ) {
+    this.mysql = isMysqlSource(dataSource);
+  }
+
+  static variableKey(scopeKey: string, name: string): string {
+    return `${scopeKey}\u0000${name}`;
+  }
+
+  async load(): Promise<void> {
+    const id = this.instanceId;
+    const [activities, variables, links, timers] = (await Promise.all([
+      this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data FROM activity_instance WHERE instanceId = ?', [id]),
+      this.dataSource.query('SELECT scopeKey, name, value FROM process_variable WHERE instanceId = ?', [id]),
+      this.dataSource.query('SELECT `key`, value FROM link_state WHERE instanceId = ?', [id]),
+      this.dataSource.query('SELECT `key`, dueAt FROM process_timer WHERE instanceId = ?', [id]),
+    ])) as [Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>];
+    for (const r of activities) {
+      const record: ActivityRecord = {
+        key: String(r.key),
+        kind: String(r.kind),
+        name: (r.name as string | null) ?? null,
+        state: r.state as ActivityState,
+        startedAt: fromSqlDate(r.startedAt) ?? new Date(0),
+        endedAt: fromSqlDate(r.endedAt),
+        completionSeq: r.completionSeq === null || r.completionSeq === undefined ? null : Number(r.completionSeq),
+        fault: (r.fault as string | null) ?? null,
+        data: (r.data as string | null) ?? null,
+      };
+      this.activities.set(record.key, record);
+      if (record.completionSeq !== null) this.seq = Math.max(this.seq, record.completionSeq);
+    }
+    for (const r of variables) this.variables.set(InstanceStore.variableKey(String(r.scopeKey), String(r.name)), String(r.value));
+    for (const r of links) this.links.set(String(r.key), r.value === true || Number(r.value) === 1);
+    for (const r of timers) {
+      const due = fromSqlDate(r.dueAt);
+      if (due !== null) this.timers.set(String(r.key), due);
+    }
+  }
+
+  /** Records that an activity started (no-op when it already has a row). */
+  async begin(key: string, kind: string, name: string | undefined, at: Date, data?: string): Promise<ActivityRecord> {
+    const existing = this.activities.get(key);
+    if (existing !== undefined) return existing;
+    const record: ActivityRecord = { key, kind, name: name ?? null, state: 'RUNNING', startedAt: at, endedAt: null, completionSeq: null, fault: null, data: data ?? null };
+    this.activities.set(key, record);
+    await this.dataSource.query('INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, data) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      this.instanceId,
+      key,
+      kind,
+      record.name,
+      'RUNNING',
+      toSqlDate(at),
+      record.data,
+    ]);
+    return record;
+  }
+
+  /** Replaces an activity's durable data (a loop's iteration, a chosen branch, an invoke's state). */
+  async setData(key: string, data: string, writes: readonly VariableWrite[] = []): Promise<void> {
+    const record = this.activities.get(key);
+    if (record === undefined) throw new Error(`no activity record ${key}`);
+    await transaction(this.dataSource, async (manager) => {
+      await execute(manager, 'UPDATE activity_instance SET data = ? WHERE instanceId = ? AND `key` = ?', [data, this.instanceId, key]);
+      await this.writeVariables(manager, writes);
+    });
+    record.data = data;
+  }
+
+  /** Ends an activity: its state, variable writes and outgoing link statuses, in one transaction. */
+  async end(
+    key: string,
+    state: Exclude<ActivityState, 'RUNNING'>,
+    at: Date,
+    extra: { fault?: string; data?: string; writes?: readonly VariableWrite[]; links?: ReadonlyArray<[string, boolean]>; kind?: string; name?: string } = {},
+  ): Promise<void> {
+    let record = this.activities.get(key);
+    const completionSeq = state === 'COMPLETED' ? ++this.seq : null;
+    await transaction(this.dataSource, async (manager) => {
+      if (record === undefined) {
+        await manager.query('INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          this.instanceId,
+          key,
+          extra.kind ?? 'unknown',
+          extra.name ?? null,
+          state,
+          toSqlDate(at),
+          toSqlDate(at),
+          completionSeq,
+          extra.fault ?? null,
+          extra.data ?? null,
+        ]);
+      } else {
+        await execute(manager, 'UPDATE activity_instance SET state = ?, endedAt = ?, completionSeq = ?, fault = ?, data = COALESCE(?, data) WHERE instanceId = ? AND `key` = ?', [
+          state,
+          toSqlDate(at),
+          completionSeq,
+          extra.fault ?? null,
+          extra.data ?? null,
+          this.instanceId,
+          key,
+        ]);
+      }
+      await this.writeVariables(manager, extra.writes ?? []);
+      for (const [linkKey, value] of extra.links ?? []) await this.writeLink(manager, linkKey, value);
+    });
+    if (record === undefined) {
+      record = { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null };
+      this.activities.set(key, record);
+    } else {
+      record.state = state;
+      record.endedAt = at;
+      record.completionSeq = completionSeq;
+      record.fault = extra.fault ?? null;
+      if (extra.data !== undefined) record.data = extra.data;
+    }
+    for (const w of extra.writes ?? []) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+    for (const [linkKey, value] of extra.links ?? []) this.links.set(linkKey, value);
+  }
+
+  /** Marks a completed scope compensated. */
+  async markCompensated(key: string, at: Date): Promise<void> {
+    await execute(this.dataSource, "UPDATE activity_instance SET state = 'COMPENSATED', endedAt = ? WHERE instanceId = ? AND `key` = ?", [toSqlDate(at), this.instanceId, key]);
+    const record = this.activities.get(key);
+    if (record !== undefined) record.state = 'COMPENSATED';
+  }
+
+  async writeVariablesNow(writes: readonly VariableWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await transaction(this.dataSource, (manager) => this.writeVariables(manager, writes));
+    for (const w of writes) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+  }
+
+  async setLinks(links: ReadonlyArray<[string, boolean]>): Promise<void> {
+    if (links.length === 0) return;
+    await transaction(this.dataSource, async (manager) => {
+      for (const [key, value] of links) await this.writeLink(manager, key, value);
+    });
+    for (const [key, value] of links) this.links.set(key, value);
+  }
+
+  /** Persists a timer's due time once; later calls return the first due time (so a resumed timer keeps it). */
+  async timer(key: string, kind: 'wait' | 'alarm', dueAt: Date): Promise<Date> {
+    const existing = this.timers.get(key);
+    if (existing !== undefined) return existing;
+    await this.dataSource.query('INSERT INTO process_timer (instanceId, `key`, kind, dueAt) VALUES (?, ?, ?, ?)', [this.instanceId, key, kind, toSqlDate(dueAt)]);
+    this.timers.set(key, dueAt);
+    return dueAt;
+  }
+
+  async timerFired(key: string, at: Date): Promise<void> {
+    await execute(this.dataSource, 'UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL', [toSqlDate(at), this.instanceId, key]);
+  }
+
+  private async writeVariables(manager: EntityManager, writes: readonly VariableWrite[]): Promise<void> {
+    for (const w of writes) {
+      const sql = this.mysql
+        ? 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
+        : 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (instanceId, scopeKey, name) DO UPDATE SET value = excluded.value';
+      await manager.query(sql, [this.instanceId, w.scopeKey, w.name, w.value]);
+    }
+  }
+
+  private async writeLink(manager: EntityManager, key: string, value: boolean): Promise<void> {
+    const sql = this.mysql
+      ? 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
+      : 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON CONFLICT (instanceId, `key`) DO UPDATE SET value = excluded.value';
+    await manager.query(sql, [this.instanceId, key, value ? 1 : 0]);
+  }
+}

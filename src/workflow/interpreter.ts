@@ -1,0 +1,860 @@
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import {
+  qnameKey,
+  type Activity,
+  type ActivityKind,
+  type Assign,
+  type Catch,
+  type Compensate,
+  type CompensateScope,
+  type Empty,
+  type Exit,
+  type Flow,
+  type ForEach,
+  type If,
+  type Invoke,
+  type OnAlarm,
+  type PartnerLink,
+  type Process,
+  type QName,
+  type Receive,
+  type RepeatUntil,
+  type Reply,
+  type Rethrow,
+  type Scope,
+  type Sequence,
+  type Throw,
+  type VariableDeclaration,
+  type Wait,
+  type While,
+} from '../bpel/model';
+import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
+import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
+
+/** Calls a partner's operation. In-process for Provisor's own services, SOAP over HTTP for remote ones. */
+export interface PartnerInvoker {
+  invoke(request: {
+    readonly instanceId: string;
+    readonly partnerLink: PartnerLink;
+    readonly portType?: QName;
+    readonly operation: string;
+    readonly input: VariableValue | undefined;
+    /** Deterministic: instance + activity path + iteration. A resumed invoke sends the same key. */
+    readonly idempotencyKey: string;
+    readonly activityPath: string;
+    readonly signal: AbortSignal;
+  }): Promise<VariableValue | undefined>;
+}
+
+/** Told about every activity transition and every alarm (the change manager's feed). */
+export interface WorkflowObserver {
+  activity(event: { readonly instanceId: string; readonly key: string; readonly kind: string; readonly name: string | undefined; readonly state: ActivityState; readonly at: Date; readonly fault?: string }): void;
+  alarm(event: { readonly instanceId: string; readonly scopeKey: string; readonly scopeName: string | undefined; readonly alarmPath: string; readonly kind: 'DURATION' | 'DEADLINE'; readonly dueAt: Date; readonly firedAt: Date }): void;
+  /** The instance reached an end (COMPLETED, FAULTED, TERMINATED). */
+  instance(event: { readonly instanceId: string; readonly status: string; readonly at: Date }): void;
+}
+
+export type InstanceOutcome =
+  | { readonly status: 'COMPLETED' }
+  | { readonly status: 'FAULTED'; readonly fault: BpelFault; readonly path: string }
+  | { readonly status: 'TERMINATED'; readonly reason: string };
+
+/** An activity stopped because its scope was terminated (fault elsewhere, exit, cancel, shutdown). */
+export class Terminated extends Error {
+  override readonly name = 'Terminated';
+}
+
+/** `<exit>`: ends the instance at once. */
+class ExitProcess extends Error {
+  override readonly name = 'ExitProcess';
+}
+
+/** A fault, with the path of the activity where it was raised. */
+function faultPathOf(err: BpelFault): string | undefined {
+  return (err as BpelFault & { activityPath?: string }).activityPath;
+}
+
+function withPath(err: BpelFault, path: string): BpelFault {
+  const tagged = err as BpelFault & { activityPath?: string };
+  if (tagged.activityPath === undefined) tagged.activityPath = path;
+  return err;
+}
+
+interface Frame {
+  readonly key: string;
+  readonly declarations: ReadonlyMap<string, VariableDeclaration>;
+  readonly values: Map<string, VariableValue | undefined>;
+  readonly parent: Frame | undefined;
+}
+
+interface LinkCell {
+  readonly key: string;
+  value: boolean | undefined;
+  readonly settled: Promise<boolean>;
+  resolve(value: boolean): void;
+}
+
+interface Context {
+  /** Maps model paths to execution keys below this point: key = anchor.key + path.slice(anchor.path.length). */
+  readonly anchor: { readonly path: string; readonly key: string };
+  readonly frame: Frame;
+  readonly links: ReadonlyMap<string, LinkCell>;
+  readonly signal: AbortSignal;
+  readonly suppressJoinFailure: boolean;
+  /** The fault being handled, inside a fault handler (for `<rethrow>`). */
+  readonly handledFault?: BpelFault;
+  /** The scope whose handler is running (for `<compensate>` and `<compensateScope>`). */
+  readonly handlerScope?: { readonly scope: Scope; readonly key: string };
+}
+
+interface Completion {
+  readonly writes?: readonly VariableWrite[];
+  readonly data?: string;
+}
+
+type Handler<A extends Activity> = (activity: A, ctx: Context, key: string) => Promise<Completion | void>;
+type HandlerTable = { readonly [K in ActivityKind]: Handler<Extract<Activity, { kind: K }>> };
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new Terminated('terminated'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new Terminated('terminated'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Terminated('terminated'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Terminated('terminated'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function childController(parent: AbortSignal): AbortController {
+  const controller = new AbortController();
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  return controller;
+}
+
+export function serializeFault(fault: BpelFault): string {
+  return JSON.stringify({ ns: fault.faultName.ns, local: fault.faultName.local, message: fault.message, path: faultPathOf(fault), data: fault.data === undefined ? undefined : serializeValue(fault.data) });
+}
+
+export function deserializeFault(text: string): BpelFault {
+  const f = JSON.parse(text) as { ns: string; local: string; message: string; path?: string; data?: string };
+  const fault = new BpelFault({ ns: f.ns, local: f.local }, f.message, f.data === undefined ? undefined : deserializeValue(f.data));
+  return f.path === undefined ? fault : withPath(fault, f.path);
+}
+
+/** Strips the execution markers (`#n` iterations, `!c` compensation runs) from a key. */
+export function pathOfKey(key: string): string {
+  return key.replace(/#\d+/g, '').replace(/!c/g, '');
+}
+
+/**
+ * Runs one process instance, durably: every activity transition is written
+ * to the instance's rows as it happens, and running the same instance again
+ * after a crash replays from those rows — completed activities are skipped,
+ * loops resume at their recorded iteration, branches keep their recorded
+ * choice, timers keep their original due time, and invokes are re-sent with
+ * the same idempotency key so no provisioning task runs twice.
+ */
+export class Interpreter {
+  private readonly handlers: HandlerTable;
+  private readonly scopePaths = new Set<string>();
+  private readonly scopesByPath = new Map<string, Scope>();
+  private readonly root: Scope;
+
+  constructor(
+    private readonly process: Process,
+    private readonly store: InstanceStore,
+    private readonly deps: {
+      readonly instanceId: string;
+      readonly invoker: PartnerInvoker;
+      readonly observer: WorkflowObserver;
+      readonly clock: Clock;
+      readonly log: Logger;
+      /** The message that created the instance, for its `receive createInstance="yes"`. */
+      readonly initialMessage?: VariableValue;
+      /** Called when a `<reply>` answers the instance-creating request. */
+      readonly onReply?: (message: VariableValue | undefined, fault?: QName) => void;
+    },
+  ) {
+    this.root = {
+      kind: 'scope',
+      path: '/process',
+      line: process.line,
+      sources: [],
+      targets: [],
+      isolated: false,
+      variables: process.variables,
+      faultHandlers: process.faultHandlers,
+      alarms: process.alarms,
+      activity: process.activity,
+      name: process.name,
+    };
+    this.index(this.root);
+    this.handlers = {
+      invoke: (a, c, k) => this.invoke(a, c, k),
+      receive: (a, c) => this.receive(a, c),
+      reply: (a, c) => this.reply(a, c),
+      assign: (a, c) => this.assign(a, c),
+      wait: (a, c, k) => this.wait(a, c, k),
+      empty: (_a: Empty) => Promise.resolve(),
+      sequence: (a, c) => this.sequence(a, c),
+      flow: (a, c, k) => this.flow(a, c, k),
+      if: (a, c, k) => this.choose(a, c, k),
+      while: (a, c, k) => this.loop(a, c, k),
+      repeatUntil: (a, c, k) => this.loop(a, c, k),
+      forEach: (a, c, k) => this.forEach(a, c, k),
+      scope: (a, c, k) => this.scope(a, c, k),
+      throw: (a, c) => this.throwFault(a, c),
+      rethrow: (a: Rethrow, c) => {
+        if (c.handledFault === undefined) throw standardFault('selectionFailure', `rethrow at line ${a.line} outside a fault handler`);
+        throw c.handledFault;
+      },
+      exit: (_a: Exit) => {
+        throw new ExitProcess('exit');
+      },
+      compensate: (a: Compensate, c) => this.compensateAll(a, c),
+      compensateScope: (a, c) => this.compensateNamed(a, c),
+    };
+  }
+
+  private index(activity: Activity): void {
+    if (activity.kind === 'scope') {
+      this.scopePaths.add(activity.path);
+      this.scopesByPath.set(activity.path, activity);
+    }
+    for (const child of childrenOf(activity)) this.index(child);
+  }
+
+  /** Runs (or resumes) the instance to its end. `signal` aborts it (cancel, shutdown). */
+  async run(signal: AbortSignal): Promise<InstanceOutcome> {
+    const frame: Frame = { key: '/process', declarations: new Map(), values: new Map(), parent: undefined };
+    const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure };
+    try {
+      await this.exec(this.root, ctx);
+      return { status: 'COMPLETED' };
+    } catch (err) {
+      if (err instanceof BpelFault) return { status: 'FAULTED', fault: err, path: faultPathOf(err) ?? '/process' };
+      if (err instanceof ExitProcess) return { status: 'TERMINATED', reason: 'the process executed <exit>' };
+      if (err instanceof Terminated) return { status: 'TERMINATED', reason: String((signal.reason as Error | undefined)?.message ?? 'terminated') };
+      throw err;
+    }
+  }
+
+  private now(): Date {
+    return this.deps.clock.date();
+  }
+
+  /** Expression options: the injected clock's time for pv:now() and calendar durations. */
+  private opts(): EvaluationOptions {
+    return { now: this.deps.clock.date() };
+  }
+
+  private keyOf(activity: { readonly path: string }, ctx: Context): string {
+    if (!activity.path.startsWith(ctx.anchor.path)) throw new Error(`activity ${activity.path} is outside anchor ${ctx.anchor.path}`);
+    return ctx.anchor.key + activity.path.slice(ctx.anchor.path.length);
+  }
+
+  private emit(key: string, activity: Activity, state: ActivityState, fault?: string): void {
+    this.deps.observer.activity({ instanceId: this.deps.instanceId, key, kind: activity.kind, name: activity.name, state, at: this.now(), fault });
+  }
+
+  /** The activity lifecycle shared by every kind: replay, join, begin, run, end, links. */
+  private async exec(activity: Activity, ctx: Context): Promise<void> {
+    const key = this.keyOf(activity, ctx);
+    const record = this.store.activities.get(key);
+    if (record !== undefined && record.state !== 'RUNNING') {
+      switch (record.state) {
+        case 'COMPLETED':
+        case 'COMPENSATED':
+        case 'SKIPPED':
+          this.settleLinksFromStore(activity, ctx);
+          return;
+        case 'FAULTED':
+          throw deserializeFault(record.fault ?? '{}');
+        case 'TERMINATED':
+          throw new Terminated(`${key} was terminated`);
+      }
+    }
+    if (record === undefined && activity.targets.length > 0) {
+      const statuses = await Promise.all(
+        activity.targets.map((name) => {
+          const cell = ctx.links.get(name);
+          if (cell === undefined) throw new Error(`link ${name} of ${activity.path} has no enclosing flow`);
+          return untilSettled(cell.settled, ctx.signal);
+        }),
+      );
+      const join =
+        activity.joinCondition === undefined
+          ? statuses.some(Boolean)
+          : evaluateJoinCondition(activity.joinCondition, new Map(activity.targets.map((name, i) => [name, statuses[i] ?? false])), this.opts());
+      if (!join) {
+        if (activity.suppressJoinFailure ?? ctx.suppressJoinFailure) {
+          await this.deadPath(activity, ctx, key);
+          return;
+        }
+        throw withPath(standardFault('joinFailure', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: join condition is false`), activity.path);
+      }
+    }
+    if (ctx.signal.aborted) throw new Terminated('terminated');
+    if (record === undefined) {
+      await this.store.begin(key, activity.kind, activity.name, this.now());
+      this.emit(key, activity, 'RUNNING');
+    }
+    let completion: Completion | void;
+    try {
+      const inner = activity.suppressJoinFailure === undefined ? ctx : { ...ctx, suppressJoinFailure: activity.suppressJoinFailure };
+      completion = await (this.handlers[activity.kind] as Handler<Activity>)(activity, inner, key);
+    } catch (err) {
+      if (err instanceof BpelFault) {
+        withPath(err, activity.path);
+        const text = serializeFault(err);
+        await this.store.end(key, 'FAULTED', this.now(), { fault: text });
+        this.emit(key, activity, 'FAULTED', `${qnameKey(err.faultName)}: ${err.message}`);
+      } else if (err instanceof Terminated || err instanceof ExitProcess) {
+        await this.store.end(key, 'TERMINATED', this.now());
+        this.emit(key, activity, 'TERMINATED');
+      }
+      throw err;
+    }
+    const links: Array<[string, boolean]> = [];
+    for (const source of activity.sources) {
+      const cell = ctx.links.get(source.link);
+      if (cell === undefined) continue;
+      const value = source.transitionCondition === undefined ? true : evaluateBoolean(source.transitionCondition, this.scopeView(ctx.frame), this.opts());
+      links.push([cell.key, value]);
+    }
+    await this.store.end(key, 'COMPLETED', this.now(), { writes: completion?.writes, data: completion?.data, links });
+    this.applyWrites(ctx.frame, completion?.writes ?? []);
+    for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
+    this.emit(key, activity, 'COMPLETED');
+  }
+
+  private resolveLink(ctx: Context, cellKey: string, value: boolean): void {
+    for (const cell of ctx.links.values()) {
+      if (cell.key === cellKey && cell.value === undefined) {
+        cell.value = value;
+        cell.resolve(value);
+      }
+    }
+  }
+
+  /** On replay of a finished activity, its outgoing links already hold their persisted values. */
+  private settleLinksFromStore(activity: Activity, ctx: Context): void {
+    for (const source of activity.sources) {
+      const cell = ctx.links.get(source.link);
+      if (cell === undefined) continue;
+      const value = this.store.links.get(cell.key);
+      if (value !== undefined) this.resolveLink(ctx, cell.key, value);
+    }
+  }
+
+  /** Dead-path elimination: the activity does not run; its outgoing links, and those of everything inside it, become false. */
+  private async deadPath(activity: Activity, ctx: Context, key: string): Promise<void> {
+    const links: Array<[string, boolean]> = [];
+    const visit = (a: Activity): void => {
+      for (const source of a.sources) {
+        const cell = ctx.links.get(source.link);
+        if (cell !== undefined && cell.value === undefined && !links.some(([k]) => k === cell.key)) links.push([cell.key, false]);
+      }
+      for (const child of childrenOf(a)) visit(child);
+    };
+    visit(activity);
+    await this.store.end(key, 'SKIPPED', this.now(), { links, kind: activity.kind, name: activity.name });
+    for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
+    this.emit(key, activity, 'SKIPPED');
+  }
+
+  // ---- variables ---------------------------------------------------------
+
+  private newFrame(key: string, declarations: readonly VariableDeclaration[], parent: Frame | undefined): Frame {
+    const frame: Frame = { key, declarations: new Map(declarations.map((d) => [d.name, d])), values: new Map(), parent };
+    for (const d of declarations) {
+      const stored = this.store.variables.get(InstanceStore.variableKey(key, d.name));
+      frame.values.set(d.name, stored === undefined ? undefined : deserializeValue(stored));
+    }
+    return frame;
+  }
+
+  /** Initialises declared variables that have an inline `<from>` and no stored value yet. */
+  private async initialise(frame: Frame): Promise<void> {
+    const writes: VariableWrite[] = [];
+    for (const d of frame.declarations.values()) {
+      if (d.from === undefined || frame.values.get(d.name) !== undefined) continue;
+      const value = initialValue(d, this.scopeView(frame), this.opts());
+      if (value === undefined) continue;
+      frame.values.set(d.name, value);
+      writes.push({ scopeKey: frame.key, name: d.name, value: serializeValue(value) });
+    }
+    await this.store.writeVariablesNow(writes);
+  }
+
+  private findFrame(frame: Frame, name: string): Frame | undefined {
+    for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) if (f.declarations.has(name)) return f;
+    return undefined;
+  }
+
+  private scopeView(frame: Frame): VariableScope {
+    return {
+      lookup: (name: string) => {
+        const f = this.findFrame(frame, name);
+        if (f === undefined) return undefined;
+        const declaration = f.declarations.get(name);
+        return declaration === undefined ? undefined : { declaration, value: f.values.get(name) };
+      },
+    };
+  }
+
+  /** A scope that records writes instead of applying them; the caller persists them with the activity's end. */
+  private recordingView(frame: Frame): { scope: MutableVariableScope; writes: VariableWrite[] } {
+    const pending = new Map<Frame, Map<string, VariableValue>>();
+    const writes: VariableWrite[] = [];
+    const scope: MutableVariableScope = {
+      lookup: (name: string) => {
+        const f = this.findFrame(frame, name);
+        if (f === undefined) return undefined;
+        const declaration = f.declarations.get(name);
+        if (declaration === undefined) return undefined;
+        const overridden = pending.get(f)?.get(name);
+        return { declaration, value: overridden ?? f.values.get(name) };
+      },
+      set: (name: string, value: VariableValue) => {
+        const f = this.findFrame(frame, name);
+        if (f === undefined) throw standardFault('invalidVariables', `variable "${name}" is not declared`);
+        let map = pending.get(f);
+        if (map === undefined) pending.set(f, (map = new Map()));
+        map.set(name, value);
+        const existing = writes.findIndex((w) => w.scopeKey === f.key && w.name === name);
+        const write = { scopeKey: f.key, name, value: serializeValue(value) };
+        if (existing >= 0) writes[existing] = write;
+        else writes.push(write);
+      },
+    };
+    return { scope, writes };
+  }
+
+  private applyWrites(frame: Frame, writes: readonly VariableWrite[]): void {
+    for (const w of writes) {
+      for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) {
+        if (f.key === w.scopeKey && f.declarations.has(w.name)) {
+          f.values.set(w.name, deserializeValue(w.value));
+          break;
+        }
+      }
+    }
+  }
+
+  private read(ctx: Context, name: string, at: Activity): VariableValue | undefined {
+    const f = this.findFrame(ctx.frame, name);
+    if (f === undefined) throw withPath(standardFault('invalidVariables', `activity ${at.path}: variable "${name}" is not declared`), at.path);
+    return f.values.get(name);
+  }
+
+  // ---- basic activities --------------------------------------------------
+
+  private async invoke(activity: Invoke, ctx: Context, key: string): Promise<Completion> {
+    const partnerLink = this.process.partnerLinks.find((p) => p.name === activity.partnerLink);
+    if (partnerLink === undefined) throw standardFault('invalidVariables', `activity ${activity.path}: partner link "${activity.partnerLink}" is not declared`);
+    const input = activity.inputVariable === undefined ? undefined : this.read(ctx, activity.inputVariable, activity);
+    if (activity.inputVariable !== undefined && input === undefined) {
+      throw standardFault('uninitializedVariable', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: input variable "${activity.inputVariable}" is not initialised`);
+    }
+    const output = await this.deps.invoker.invoke({
+      instanceId: this.deps.instanceId,
+      partnerLink,
+      portType: activity.portType,
+      operation: activity.operation,
+      input,
+      idempotencyKey: `${this.deps.instanceId}${key}`,
+      activityPath: activity.path,
+      signal: ctx.signal,
+    });
+    if (activity.outputVariable === undefined || output === undefined) return {};
+    const { scope, writes } = this.recordingView(ctx.frame);
+    scope.set(activity.outputVariable, output);
+    return { writes };
+  }
+
+  private async receive(activity: Receive, ctx: Context): Promise<Completion> {
+    if (!activity.createInstance) throw standardFault('missingReply', `activity ${activity.path}: only the instance-creating receive is supported`);
+    if (activity.variable === undefined || this.deps.initialMessage === undefined) return {};
+    const { scope, writes } = this.recordingView(ctx.frame);
+    scope.set(activity.variable, this.deps.initialMessage);
+    return { writes };
+  }
+
+  private async reply(activity: Reply, ctx: Context): Promise<Completion> {
+    const message = activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
+    this.deps.onReply?.(message, activity.faultName);
+    return { data: JSON.stringify({ replied: true, message: message === undefined ? undefined : serializeValue(message) }) };
+  }
+
+  private async assign(activity: Assign, ctx: Context): Promise<Completion> {
+    const { scope, writes } = this.recordingView(ctx.frame);
+    executeAssign(activity, scope, this.opts());
+    return { writes };
+  }
+
+  private async wait(activity: Wait, ctx: Context, key: string): Promise<Completion> {
+    const view = this.scopeView(ctx.frame);
+    let due = this.store.timers.get(key);
+    if (due === undefined) {
+      const computed = activity.for !== undefined ? new Date(this.deps.clock.now() + evaluateDuration(activity.for, view, this.opts())) : activity.until !== undefined ? evaluateDeadline(activity.until, view, this.opts()) : this.now();
+      due = await this.store.timer(key, 'wait', computed);
+    }
+    await sleep(due.getTime() - this.deps.clock.now(), ctx.signal);
+    await this.store.timerFired(key, this.now());
+    return {};
+  }
+
+  private async throwFault(activity: Throw, ctx: Context): Promise<never> {
+    const data = activity.faultVariable === undefined ? undefined : this.read(ctx, activity.faultVariable, activity);
+    throw new BpelFault(activity.faultName, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`} threw ${qnameKey(activity.faultName)}`, data);
+  }
+
+  // ---- structured activities --------------------------------------------
+
+  private async sequence(activity: Sequence, ctx: Context): Promise<void> {
+    for (const child of activity.activities) await this.exec(child, ctx);
+  }
+
+  /** Runs activities concurrently; the first fault terminates the others, then is rethrown once all settled. */
+  private async concurrently(runs: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, ctx: Context): Promise<void> {
+    const controller = childController(ctx.signal);
+    let firstError: unknown;
+    await Promise.all(
+      runs.map((run) =>
+        run(controller.signal).catch((err: unknown) => {
+          if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
+          controller.abort(err);
+        }),
+      ),
+    );
+    if (firstError !== undefined) throw firstError;
+  }
+
+  private async flow(activity: Flow, ctx: Context, key: string): Promise<void> {
+    const links = new Map(ctx.links);
+    for (const link of activity.links) {
+      let resolve!: (value: boolean) => void;
+      const settled = new Promise<boolean>((r) => (resolve = r));
+      const cell: LinkCell = { key: `${key}~${link.name}`, value: undefined, settled, resolve };
+      const stored = this.store.links.get(cell.key);
+      if (stored !== undefined) {
+        cell.value = stored;
+        resolve(stored);
+      }
+      links.set(link.name, cell);
+    }
+    await this.concurrently(
+      activity.activities.map((child) => (signal: AbortSignal) => this.exec(child, { ...ctx, links, signal })),
+      ctx,
+    );
+  }
+
+  private data<T>(key: string): T | undefined {
+    const text = this.store.activities.get(key)?.data;
+    return text === undefined || text === null ? undefined : (JSON.parse(text) as T);
+  }
+
+  private async choose(activity: If, ctx: Context, key: string): Promise<void> {
+    let chosen = this.data<{ branch: number }>(key)?.branch;
+    if (chosen === undefined) {
+      const view = this.scopeView(ctx.frame);
+      chosen = activity.branches.findIndex((b) => evaluateBoolean(b.condition, view, this.opts()));
+      await this.store.setData(key, JSON.stringify({ branch: chosen }));
+    }
+    const branches = [...activity.branches.map((b) => b.activity), ...(activity.else === undefined ? [] : [activity.else])];
+    const target = chosen === -1 ? activity.else : activity.branches[chosen]?.activity;
+    for (const other of branches) {
+      if (other !== target && !this.store.activities.has(this.keyOf(other, ctx))) await this.deadPath(other, ctx, this.keyOf(other, ctx));
+    }
+    if (target !== undefined) await this.exec(target, ctx);
+  }
+
+  private async loop(activity: While | RepeatUntil, ctx: Context, key: string): Promise<void> {
+    const state = this.data<{ iteration: number; inBody: boolean }>(key) ?? { iteration: 0, inBody: false };
+    let { iteration, inBody } = state;
+    for (;;) {
+      if (ctx.signal.aborted) throw new Terminated('terminated');
+      if (!inBody) {
+        const view = this.scopeView(ctx.frame);
+        const proceed = activity.kind === 'while' ? evaluateBoolean(activity.condition, view, this.opts()) : iteration === 0 || !evaluateBoolean(activity.condition, view, this.opts());
+        if (!proceed) return;
+        iteration++;
+        await this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
+      }
+      await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` } });
+      inBody = false;
+      await this.store.setData(key, JSON.stringify({ iteration, inBody: false }));
+    }
+  }
+
+  private async forEach(activity: ForEach, ctx: Context, key: string): Promise<void> {
+    let bounds = this.data<{ start: number; final: number }>(key);
+    if (bounds === undefined) {
+      const view = this.scopeView(ctx.frame);
+      bounds = { start: evaluateUnsignedInt(activity.startCounter, view, this.opts()), final: evaluateUnsignedInt(activity.finalCounter, view, this.opts()) };
+      await this.store.setData(key, JSON.stringify(bounds));
+    }
+    const branchCount = Math.max(0, bounds.final - bounds.start + 1);
+    const needed = activity.completionCondition === undefined ? branchCount : evaluateUnsignedInt(activity.completionCondition.branches, this.scopeView(ctx.frame), this.opts());
+    if (needed > branchCount) throw standardFault('invalidExpressionValue', `activity ${activity.path}: completion condition asks for ${needed} of ${branchCount} branches`);
+    const counterDecl: VariableDeclaration = { name: activity.counterName, line: activity.line, type: { ns: 'http://www.w3.org/2001/XMLSchema', local: 'unsignedInt' } };
+    const runBranch = (i: number, signal: AbortSignal): Promise<void> => {
+      const branchKey = `${key}#${i}`;
+      const counterFrame: Frame = { key: `${branchKey}/counter`, declarations: new Map([[counterDecl.name, counterDecl]]), values: new Map([[counterDecl.name, { kind: 'simple', value: i }]]), parent: ctx.frame };
+      return this.exec(activity.scope, { ...ctx, frame: counterFrame, signal, anchor: { path: activity.path, key: branchKey } });
+    };
+    let completed = 0;
+    const done = (): boolean => activity.completionCondition !== undefined && completed >= needed;
+    if (!activity.parallel) {
+      for (let i = bounds.start; i <= bounds.final && !done(); i++) {
+        await runBranch(i, ctx.signal);
+        completed++;
+      }
+      return;
+    }
+    const controller = childController(ctx.signal);
+    let firstError: unknown;
+    const early = new Error('completion condition met');
+    await Promise.all(
+      Array.from({ length: branchCount }, (_, n) =>
+        runBranch(bounds.start + n, controller.signal).then(
+          () => {
+            completed++;
+            if (done()) controller.abort(early);
+          },
+          (err: unknown) => {
+            if (err instanceof Terminated && controller.signal.reason === early) return;
+            if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
+            controller.abort(err);
+          },
+        ),
+      ),
+    );
+    if (firstError !== undefined) throw firstError;
+  }
+
+  // ---- scopes, handlers, compensation ------------------------------------
+
+  private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
+    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    await this.initialise(frame);
+    const controller = childController(ctx.signal);
+    const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
+    let alarmFault: BpelFault | undefined;
+    const alarmsDone = new AbortController();
+    const alarms = scope.alarms.map((alarm) =>
+      this.runAlarm(alarm, scope, key, inner, alarmsDone.signal).catch((err: unknown) => {
+        if (err instanceof BpelFault) {
+          alarmFault = err;
+          controller.abort(err);
+        } else if (!(err instanceof Terminated)) {
+          this.deps.log.error('alarm handler failed', { instanceId: this.deps.instanceId, scope: key, err: String(err) });
+        }
+      }),
+    );
+    try {
+      await this.exec(scope.activity, inner);
+    } catch (err) {
+      alarmsDone.abort();
+      await Promise.all(alarms);
+      const fault = err instanceof Terminated && alarmFault !== undefined ? alarmFault : err;
+      if (!(fault instanceof BpelFault) || ctx.signal.aborted) {
+        if (err instanceof Terminated && scope.terminationHandler !== undefined && ctx.signal.aborted) {
+          await this.exec(scope.terminationHandler, { ...ctx, frame, handlerScope: { scope, key } }).catch(() => undefined);
+        }
+        throw err;
+      }
+      return this.handleFault(scope, key, frame, fault, ctx);
+    }
+    // Normal completion: the alarms are disabled; handlers already running finish first.
+    alarmsDone.abort();
+    await Promise.all(alarms);
+    if (alarmFault !== undefined) return this.handleFault(scope, key, frame, alarmFault, ctx);
+    return undefined;
+  }
+
+  private async handleFault(scope: Scope, key: string, frame: Frame, fault: BpelFault, ctx: Context): Promise<Completion> {
+    const handlers = scope.faultHandlers;
+    const match = matchCatch(handlers?.catches ?? [], fault);
+    const handlerCtx: Context = { ...ctx, frame, handledFault: fault, handlerScope: { scope, key } };
+    if (match !== undefined) {
+      let catchCtx = handlerCtx;
+      if (match.faultVariable !== undefined) {
+        const decl: VariableDeclaration = { name: match.faultVariable, line: match.line, messageType: match.faultMessageType, element: match.faultElement };
+        const catchFrame: Frame = { key: `${key}/catch`, declarations: new Map([[decl.name, decl]]), values: new Map([[decl.name, fault.data]]), parent: frame };
+        catchCtx = { ...handlerCtx, frame: catchFrame };
+      }
+      await this.exec(match.activity, catchCtx);
+      return { data: JSON.stringify({ handledFault: qnameKey(fault.faultName) }) };
+    }
+    if (handlers?.catchAll !== undefined) {
+      await this.exec(handlers.catchAll, handlerCtx);
+      return { data: JSON.stringify({ handledFault: qnameKey(fault.faultName) }) };
+    }
+    // The default fault handler: compensate the completed inner scopes, then rethrow.
+    await this.compensateChildren(scope, key, handlerCtx, undefined);
+    throw fault;
+  }
+
+  private async runAlarm(alarm: OnAlarm, scope: Scope, scopeKey: string, ctx: Context, disabled: AbortSignal): Promise<void> {
+    const base = this.keyOf(alarm, ctx);
+    const view = this.scopeView(ctx.frame);
+    const scopeStart = this.store.activities.get(scopeKey)?.startedAt ?? this.now();
+    let previousDue: Date | undefined;
+    for (let n = 1; ; n++) {
+      const timerKey = `${base}#${n}`;
+      let due = this.store.timers.get(timerKey);
+      if (due === undefined) {
+        let computed: Date;
+        if (n === 1) {
+          computed = alarm.for !== undefined ? new Date(scopeStart.getTime() + evaluateDuration(alarm.for, view, this.opts())) : alarm.until !== undefined ? evaluateDeadline(alarm.until, view, this.opts()) : new Date(scopeStart.getTime() + evaluateDuration(alarm.repeatEvery ?? alarm.for!, view, this.opts()));
+        } else {
+          if (alarm.repeatEvery === undefined || previousDue === undefined) return;
+          computed = new Date(previousDue.getTime() + evaluateDuration(alarm.repeatEvery, view, this.opts()));
+        }
+        due = await this.store.timer(timerKey, 'alarm', computed);
+      }
+      previousDue = due;
+      const handlerKey = `${base}#${n}`;
+      const handlerRecord = this.store.activities.get(`${handlerKey}/scope`);
+      if (handlerRecord === undefined) {
+        try {
+          await sleep(due.getTime() - this.deps.clock.now(), disabled);
+        } catch (err) {
+          if (err instanceof Terminated) return;
+          throw err;
+        }
+        const firedAt = this.now();
+        await this.store.timerFired(timerKey, firedAt);
+        this.deps.observer.alarm({ instanceId: this.deps.instanceId, scopeKey, scopeName: scope.name, alarmPath: alarm.path, kind: alarm.until !== undefined && n === 1 ? 'DEADLINE' : 'DURATION', dueAt: due, firedAt });
+      }
+      await this.exec(alarm.scope, { ...ctx, anchor: { path: alarm.path, key: handlerKey } });
+      if (alarm.repeatEvery === undefined || disabled.aborted) return;
+    }
+  }
+
+  /** Completed, not yet compensated scope instances directly inside the scope instance `key`, newest first. */
+  private completedChildScopes(key: string, name?: string): Array<{ key: string; scope: Scope }> {
+    const out: Array<{ key: string; scope: Scope; seq: number }> = [];
+    for (const record of this.store.activities.values()) {
+      if (record.kind !== 'scope' || record.state !== 'COMPLETED' || !record.key.startsWith(`${key}/`)) continue;
+      if (record.data !== null && record.data.includes('handledFault')) continue;
+      const scope = this.scopesByPath.get(pathOfKey(record.key));
+      if (scope === undefined || (name !== undefined && scope.name !== name)) continue;
+      if (this.enclosingScopeKey(record.key) !== key) continue;
+      out.push({ key: record.key, scope, seq: record.completionSeq ?? 0 });
+    }
+    return out.sort((a, b) => b.seq - a.seq);
+  }
+
+  /** The key of the nearest scope instance enclosing the activity execution `key`. */
+  private enclosingScopeKey(key: string): string {
+    const segments = key.split('/');
+    for (let i = segments.length - 1; i > 1; i--) {
+      const prefix = segments.slice(0, i).join('/');
+      if (this.scopePaths.has(pathOfKey(prefix))) return prefix;
+    }
+    return '/process';
+  }
+
+  private async compensateChildren(scope: Scope, key: string, ctx: Context, name: string | undefined): Promise<void> {
+    for (const child of this.completedChildScopes(key, name)) await this.compensateOne(child.scope, child.key, ctx);
+  }
+
+  /** Runs a completed scope's compensation handler (or the default: its own children, newest first). */
+  private async compensateOne(scope: Scope, key: string, ctx: Context): Promise<void> {
+    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    const handlerCtx: Context = { ...ctx, frame, anchor: { path: scope.path, key: `${key}!c` }, handlerScope: { scope, key }, links: new Map() };
+    if (scope.compensationHandler !== undefined) await this.exec(scope.compensationHandler, handlerCtx);
+    else await this.compensateChildren(scope, key, handlerCtx, undefined);
+    await this.store.markCompensated(key, this.now());
+    this.emit(key, scope, 'COMPENSATED');
+  }
+
+  private async compensateAll(activity: Compensate, ctx: Context): Promise<void> {
+    const target = ctx.handlerScope;
+    if (target === undefined) throw standardFault('invalidVariables', `activity ${activity.path}: <compensate> outside a handler`);
+    await this.compensateChildren(target.scope, target.key, ctx, undefined);
+  }
+
+  private async compensateNamed(activity: CompensateScope, ctx: Context): Promise<void> {
+    const target = ctx.handlerScope;
+    if (target === undefined) throw standardFault('invalidVariables', `activity ${activity.path}: <compensateScope> outside a handler`);
+    await this.compensateChildren(target.scope, target.key, ctx, activity.target);
+  }
+
+  /** Compensates the process's completed top-level scopes, newest first (cancel with compensation). */
+  async compensateProcess(signal: AbortSignal): Promise<void> {
+    const frame = this.newFrame('/process', this.process.variables, undefined);
+    const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure, handlerScope: { scope: this.root, key: '/process' } };
+    await this.compensateChildren(this.root, '/process', ctx, undefined);
+  }
+}
+
+function matchCatch(catches: readonly Catch[], fault: BpelFault): Catch | undefined {
+  const named = catches.filter((c) => c.faultName !== undefined && c.faultName.ns === fault.faultName.ns && c.faultName.local === fault.faultName.local);
+  const withData = named.find((c) => c.faultVariable !== undefined && fault.data !== undefined);
+  if (withData !== undefined) return withData;
+  const plain = named.find((c) => c.faultVariable === undefined);
+  if (plain !== undefined) return plain;
+  if (named[0] !== undefined) return named[0];
+  if (fault.data !== undefined) return catches.find((c) => c.faultName === undefined && c.faultVariable !== undefined);
+  return undefined;
+}
+
+/** The activities directly inside another (not handlers, which run only when called). */
+export function childrenOf(activity: Activity): readonly Activity[] {
+  switch (activity.kind) {
+    case 'sequence':
+    case 'flow':
+      return activity.activities;
+    case 'if':
+      return [...activity.branches.map((b) => b.activity), ...(activity.else === undefined ? [] : [activity.else])];
+    case 'while':
+    case 'repeatUntil':
+      return [activity.activity];
+    case 'forEach':
+      return [activity.scope];
+    case 'scope':
+      return [
+        activity.activity,
+        ...(activity.faultHandlers?.catches.map((c) => c.activity) ?? []),
+        ...(activity.faultHandlers?.catchAll === undefined ? [] : [activity.faultHandlers.catchAll]),
+        ...(activity.compensationHandler === undefined ? [] : [activity.compensationHandler]),
+        ...(activity.terminationHandler === undefined ? [] : [activity.terminationHandler]),
+        ...activity.alarms.map((a) => a.scope),
+      ];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,85 @@
+import type { Logger } from '../log';
+import { SOAP11 } from '../soap/envelope';
+import { writeElement, writeEnvelope, type XmlObject } from '../soap/writer';
+import type { WorkflowObserver } from './interpreter';
+
+export const CHANGE_MANAGER_NS = 'urn:provisor:changemanager:1';
+
+/**
+ * Sends the workflow engine's status messages and temporal-constraint
+ * violations to the change manager endpoint as one-way SOAP messages
+ * (`ReportWorkflowStatus`, `ReportViolation` of wsdl/changemanager.wsdl).
+ * Best effort: a few retries with back-off, in order per instance, never
+ * blocking the interpreter. Without an endpoint the messages are only logged.
+ */
+export class ChangeManagerNotifier implements WorkflowObserver {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  constructor(
+    private readonly endpoint: string | undefined,
+    private readonly log: Logger,
+    private readonly processNameOf: (instanceId: string) => string,
+    private readonly maxPending = 10_000,
+  ) {}
+
+  activity(event: Parameters<WorkflowObserver['activity']>[0]): void {
+    this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
+    this.send('ReportWorkflowStatus', {
+      instanceId: event.instanceId,
+      processName: this.processNameOf(event.instanceId),
+      status: 'RUNNING',
+      activity: { path: event.key, kind: event.kind, name: event.name, state: event.state, time: event.at, fault: event.fault },
+      time: event.at,
+    });
+  }
+
+  alarm(event: Parameters<WorkflowObserver['alarm']>[0]): void {
+    this.log.warn('temporal constraint violated', { instanceId: event.instanceId, scope: event.scopeKey, alarm: event.alarmPath, dueAt: event.dueAt.toISOString() });
+    this.send('ReportViolation', {
+      instanceId: event.instanceId,
+      processName: this.processNameOf(event.instanceId),
+      scope: event.scopeKey,
+      scopeName: event.scopeName,
+      alarm: event.alarmPath,
+      kind: event.kind,
+      dueAt: event.dueAt,
+      firedAt: event.firedAt,
+    });
+  }
+
+  instance(event: Parameters<WorkflowObserver['instance']>[0]): void {
+    this.log.info('instance status', { instanceId: event.instanceId, status: event.status });
+    this.send('ReportWorkflowStatus', { instanceId: event.instanceId, processName: this.processNameOf(event.instanceId), status: event.status, time: event.at });
+  }
+
+  private send(operation: string, content: XmlObject): void {
+    if (this.endpoint === undefined) return;
+    if (this.pending >= this.maxPending) {
+      this.log.warn('change manager notifications dropped: too many pending', { operation });
+      return;
+    }
+    const endpoint = this.endpoint;
+    const body = writeEnvelope(SOAP11, writeElement(CHANGE_MANAGER_NS, operation, content));
+    this.pending++;
+    this.chain = this.chain.then(async () => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': SOAP11.contentType, soapaction: `"${CHANGE_MANAGER_NS}#${operation}"` }, body, signal: AbortSignal.timeout(5000) });
+          await response.arrayBuffer();
+          if (response.status >= 200 && response.status < 300) break;
+          throw new Error(`HTTP ${response.status}`);
+        } catch (err) {
+          if (attempt === 3) this.log.warn('change manager notification failed', { operation, err: String(err) });
+          else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        }
+      }
+      this.pending--;
+    });
+  }
+
+  /** Resolves once every queued notification has been sent or given up. */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}

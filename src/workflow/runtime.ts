@@ -1,0 +1,421 @@
+import crypto from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { ProcessDefinition, ProcessDocument } from '../../entities';
+import type { Principal } from '../auth/principal';
+import { ProcessDefinitionError, type PartnerLink, type Process, type QName } from '../bpel/model';
+import { parseProcess } from '../bpel/parser';
+import { validateProcess, type PortTypeInfo } from '../bpel/validate';
+import { deserializeValue, serializeValue } from '../bpel/xpath';
+import type { VariableValue } from '../bpel/values';
+import type { Clock } from '../clock';
+import { execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
+import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
+import type { Logger } from '../log';
+import type { SoapService } from '../soap/service';
+import { InstanceStore } from './instance-store';
+import { Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
+import { BindingInvoker, LocalInvoker, type PartnerBinding } from './invokers';
+import { CatalogError, WsdlCatalog } from './wsdl-catalog';
+
+/** Instance statuses (see entities/process-instance.ts). */
+export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED';
+
+export class WorkflowError extends Error {
+  override readonly name = 'WorkflowError';
+  constructor(
+    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DeployRequest {
+  readonly bpel: string;
+  /** Documents sent with the process, by the location its imports name. */
+  readonly documents: ReadonlyMap<string, string>;
+  readonly bindings: readonly PartnerBinding[];
+  readonly deployedBy: string;
+}
+
+export interface InstanceView {
+  readonly instanceId: string;
+  readonly processName: string;
+  readonly version: number;
+  readonly status: InstanceStatus;
+  readonly startTime: Date;
+  readonly endTime: Date | null;
+  readonly fault: { readonly name: string; readonly message: string; readonly activityPath?: string } | null;
+  readonly activities: ReadonlyArray<{ key: string; kind: string; name: string | null; state: string; startTime: Date; endTime: Date | null; fault: string | null }>;
+}
+
+interface Compiled {
+  readonly definition: ProcessDefinition;
+  readonly process: Process;
+  readonly catalog: WsdlCatalog;
+  readonly bindings: ReadonlyMap<string, PartnerBinding>;
+}
+
+export interface WorkflowSettings {
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly maxInstances: number;
+}
+
+const INPUT_SCOPE = '#input';
+
+/**
+ * Deploys WS-BPEL processes and runs their instances durably. Instances are
+ * rows claimed with a lease, like provisioning requests: several processes
+ * sharing one MySQL database never run one instance in two places, and a
+ * crashed process's instances are resumed by whoever claims them next.
+ */
+export class WorkflowRuntime {
+  readonly owner = leaseOwnerId('wf:');
+  private readonly compiled = new Map<number, Compiled>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly local: LocalInvoker;
+  private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private polling = false;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    services: readonly SoapService[],
+    private readonly wsdlDir: string,
+    private readonly settings: WorkflowSettings,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly observer: WorkflowObserver,
+    /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
+    private readonly processNames: Map<string, string> = new Map(),
+  ) {
+    this.local = new LocalInvoker(services);
+  }
+
+  /** Parses, resolves and validates a process, then stores it as the next version of its name. */
+  async deploy(request: DeployRequest): Promise<{ name: string; version: number }> {
+    const process = parseProcess(request.bpel, 'process.bpel');
+    const catalog = new WsdlCatalog(request.documents, this.wsdlDir);
+    try {
+      catalog.loadImports(process.imports);
+    } catch (err) {
+      if (err instanceof CatalogError) throw new ProcessDefinitionError('process.bpel', [{ line: process.line, message: err.message }]);
+      throw err;
+    }
+    const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
+      const roleName = role === 'partner' ? link.partnerRole : link.myRole;
+      const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
+      return info === undefined ? undefined : { portType: info.name, operations: info.operations };
+    };
+    const diagnostics = validateProcess(process, { portTypeOf: portTypeInfo });
+    for (const binding of request.bindings) {
+      if (!process.partnerLinks.some((p) => p.name === binding.partnerLink)) {
+        diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });
+      }
+    }
+    if (diagnostics.length > 0) throw new ProcessDefinitionError('process.bpel', diagnostics);
+    const version = await transaction(this.dataSource, async (manager) => {
+      const rows = (await manager.query('SELECT MAX(version) AS v FROM process_definition WHERE name = ?', [process.name])) as Array<{ v: unknown }>;
+      const next = Number(rows[0]?.v ?? 0) + 1;
+      const saved = await manager.getRepository(ProcessDefinition).save({
+        name: process.name,
+        version: next,
+        bpel: request.bpel,
+        descriptor: JSON.stringify({ bindings: request.bindings }),
+        deployedBy: request.deployedBy,
+        deployedAt: this.clock.date(),
+      });
+      for (const [name, content] of request.documents) await manager.getRepository(ProcessDocument).insert({ definitionId: saved.id, name, content });
+      return next;
+    });
+    this.log.info('process deployed', { process: process.name, version });
+    return { name: process.name, version };
+  }
+
+  private async compile(definitionId: number): Promise<Compiled> {
+    const cached = this.compiled.get(definitionId);
+    if (cached !== undefined) return cached;
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOneByOrFail({ id: definitionId });
+    const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId });
+    const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`);
+    const catalog = new WsdlCatalog(new Map(documents.map((d) => [d.name, d.content])), this.wsdlDir);
+    catalog.loadImports(process.imports);
+    const descriptor = JSON.parse(definition.descriptor) as { bindings: PartnerBinding[] };
+    const compiled: Compiled = { definition, process, catalog, bindings: new Map(descriptor.bindings.map((b) => [b.partnerLink, b])) };
+    this.compiled.set(definitionId, compiled);
+    return compiled;
+  }
+
+  private async latest(name: string): Promise<ProcessDefinition> {
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
+    if (definition === null) throw new WorkflowError('UnknownProcess', `no process named "${name}" is deployed`);
+    return definition;
+  }
+
+  /** Creates an instance of the latest version; the message goes to its instance-creating receive. Returns the instance id. */
+  async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string): Promise<string> {
+    const definition = await this.latest(processName);
+    const id = crypto.randomUUID();
+    try {
+      await this.insertInstance(id, definition, input, startedBy, idempotencyKey);
+    } catch (err) {
+      if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
+      const rows = (await this.dataSource.query('SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?', [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
+      const first = rows[0];
+      if (first === undefined) throw err;
+      if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
+      return first.id;
+    }
+    this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
+    this.wake();
+    return id;
+  }
+
+  private async insertInstance(id: string, definition: ProcessDefinition, input: VariableValue | undefined, startedBy: string, idempotencyKey: string | undefined): Promise<void> {
+    await transaction(this.dataSource, async (manager) => {
+      await manager.query('INSERT INTO process_instance (id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        definition.id,
+        definition.name,
+        'RUNNING',
+        startedBy,
+        idempotencyKey ?? null,
+        toSqlDate(this.clock.date()),
+        0,
+      ]);
+      if (input !== undefined) {
+        await manager.query('INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', serializeValue(input)]);
+      }
+    });
+  }
+
+  async status(instanceId: string): Promise<InstanceView> {
+    const rows = (await this.dataSource.query(
+      'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
+      [instanceId],
+    )) as Array<Record<string, unknown>>;
+    const row = rows[0];
+    if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
+    const activities = (await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id', [instanceId])) as Array<Record<string, unknown>>;
+    const fault = row.fault === null || row.fault === undefined ? null : (JSON.parse(String(row.fault)) as { ns: string; local: string; message: string });
+    return {
+      instanceId,
+      processName: String(row.processName),
+      version: Number(row.version),
+      status: row.status as InstanceStatus,
+      startTime: fromSqlDate(row.createdAt) ?? new Date(0),
+      endTime: fromSqlDate(row.endedAt),
+      fault: fault === null ? null : { name: `{${fault.ns}}${fault.local}`, message: fault.message, activityPath: (row.faultPath as string | null) ?? undefined },
+      activities: activities.map((a) => ({
+        key: String(a.key),
+        kind: String(a.kind),
+        name: (a.name as string | null) ?? null,
+        state: String(a.state),
+        startTime: fromSqlDate(a.startedAt) ?? new Date(0),
+        endTime: fromSqlDate(a.endedAt),
+        fault: a.fault === null || a.fault === undefined ? null : describeFault(String(a.fault)),
+      })),
+    };
+  }
+
+  async list(filter: { processName?: string; status?: InstanceStatus; limit?: number } = {}): Promise<Array<{ instanceId: string; processName: string; version: number; status: InstanceStatus; startTime: Date; endTime: Date | null }>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.processName !== undefined) {
+      where.push('i.processName = ?');
+      params.push(filter.processName);
+    }
+    if (filter.status !== undefined) {
+      where.push('i.status = ?');
+      params.push(filter.status);
+    }
+    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+    const rows = (await this.dataSource.query(
+      `SELECT i.id, i.processName, i.status, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY i.createdAt DESC LIMIT ?`,
+      params,
+    )) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({ instanceId: String(r.id), processName: String(r.processName), version: Number(r.version), status: r.status as InstanceStatus, startTime: fromSqlDate(r.createdAt) ?? new Date(0), endTime: fromSqlDate(r.endedAt) }));
+  }
+
+  async definitions(): Promise<Array<{ name: string; version: number; deployedAt: Date }>> {
+    const rows = await this.dataSource.getRepository(ProcessDefinition).find({ order: { name: 'ASC', version: 'ASC' } });
+    return rows.map((r) => ({ name: r.name, version: r.version, deployedAt: r.deployedAt }));
+  }
+
+  /** Asks a running instance to stop (and compensate its completed scopes when asked). Returns the status afterwards. */
+  async cancel(instanceId: string, compensate: boolean): Promise<InstanceStatus> {
+    const changed = await execute(this.dataSource, "UPDATE process_instance SET cancelRequested = ? WHERE id = ? AND status = 'RUNNING'", [compensate ? 2 : 1, instanceId]);
+    if (changed === 1) {
+      const local = this.running.get(instanceId);
+      local?.abort.abort(new Error('cancelled'));
+      if (local !== undefined) await local.done;
+    }
+    return (await this.status(instanceId)).status;
+  }
+
+  // ---- the runner --------------------------------------------------------
+
+  startRunner(): void {
+    this.stopped = false;
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.settings.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.schedule(0);
+  }
+
+  /** Stops claiming instances and stops running ones (they stay RUNNING and are resumed later). */
+  async stopRunner(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    await this.inFlight;
+    for (const r of this.running.values()) r.abort.abort(new Error('shutdown'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  wake(): void {
+    if (!this.stopped && !this.polling) this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.poll();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    try {
+      const now = this.clock.date();
+      const free = this.settings.maxInstances - this.running.size;
+      if (free > 0) {
+        const owners = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM process_instance WHERE status = 'RUNNING' AND leaseOwner LIKE ?", [localOwnerPattern('wf:')])) as Array<{ leaseOwner: string }>;
+        const dead = deadLocalOwners(owners.map((o) => o.leaseOwner), this.owner, 'wf:');
+        const byOwner = dead.length === 0 ? '' : ` OR leaseOwner IN (${dead.map(() => '?').join(', ')})`;
+        const candidates = (await this.dataSource.query(
+          `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner}) ORDER BY createdAt LIMIT ?`,
+          [toSqlDate(now), ...dead, free],
+        )) as Array<{ id: string; leaseOwner: string | null }>;
+        for (const candidate of candidates) {
+          if (this.running.has(candidate.id)) continue;
+          const claimed = await execute(
+            this.dataSource,
+            `UPDATE process_instance SET leaseOwner = ?, leaseExpiresAt = ? WHERE id = ? AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseOwner = ? OR leaseExpiresAt < ?)`,
+            [this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), candidate.id, candidate.leaseOwner ?? '', toSqlDate(now)],
+          );
+          if (claimed === 1) this.launch(candidate.id);
+        }
+      }
+    } catch (err) {
+      this.log.error('workflow poll failed', { err: String(err) });
+    } finally {
+      this.polling = false;
+      if (!this.stopped) this.schedule(this.settings.pollMs);
+    }
+  }
+
+  private launch(instanceId: string): void {
+    const abort = new AbortController();
+    const done = this.execute(instanceId, abort.signal)
+      .catch((err: unknown) => {
+        this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      })
+      .finally(() => {
+        this.running.delete(instanceId);
+        this.processNames.delete(instanceId);
+      });
+    this.running.set(instanceId, { abort, done });
+  }
+
+  private async execute(instanceId: string, signal: AbortSignal): Promise<void> {
+    const rows = (await this.dataSource.query('SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
+    const row = rows[0];
+    if (row === undefined) return;
+    const compiled = await this.compile(Number(row.definitionId));
+    const store = new InstanceStore(this.dataSource, instanceId);
+    await store.load();
+    const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
+    const log = this.log.child({ instanceId, process: compiled.definition.name });
+    this.processNames.set(instanceId, compiled.definition.name);
+    const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
+    const interpreter = new Interpreter(compiled.process, store, {
+      instanceId,
+      invoker: new BindingInvoker(compiled.catalog, compiled.bindings, this.local, principal, log),
+      observer: this.observer,
+      clock: this.clock,
+      log,
+      initialMessage: input === undefined ? undefined : deserializeValue(input),
+    });
+    if (Number(row.cancelRequested) > 0) {
+      await this.finish(instanceId, 'TERMINATED', null, null);
+      return;
+    }
+    log.info('instance running');
+    const outcome = await interpreter.run(signal);
+    if (signal.aborted && this.stopped) return;
+    const cancel = Number(((await this.dataSource.query('SELECT cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
+    if (outcome.status === 'TERMINATED' && cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
+    if (outcome.status === 'FAULTED') {
+      await this.finish(instanceId, 'FAULTED', serializeFault(outcome.fault), outcome.path);
+      log.warn('instance faulted', { fault: outcome.fault.message, path: outcome.path });
+    } else {
+      await this.finish(instanceId, outcome.status, null, null);
+      log.info('instance ended', { status: outcome.status });
+    }
+  }
+
+  private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
+    this.observer.instance({ instanceId, status, at: this.clock.date() });
+    await execute(this.dataSource, "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [
+      status,
+      fault,
+      faultPath,
+      toSqlDate(this.clock.date()),
+      instanceId,
+      this.owner,
+    ]);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) return;
+    const ids = [...this.running.keys()];
+    try {
+      const placeholders = ids.map(() => '?').join(', ');
+      await execute(this.dataSource, `UPDATE process_instance SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders})`, [
+        toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
+        this.owner,
+        ...ids,
+      ]);
+      const rows = (await this.dataSource.query(`SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders})`, ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
+      for (const r of rows) {
+        const local = this.running.get(r.id);
+        if (local === undefined) continue;
+        if (Number(r.cancelRequested) > 0) local.abort.abort(new Error('cancelled'));
+        else if (r.leaseOwner !== this.owner) local.abort.abort(new Error('lease lost'));
+      }
+    } catch (err) {
+      this.log.error('workflow lease renewal failed', { err: String(err) });
+    }
+  }
+
+  /** Number of instances this process is executing now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+}
+
+function describeFault(text: string): string {
+  try {
+    const f = JSON.parse(text) as { ns: string; local: string; message: string };
+    return `{${f.ns}}${f.local}: ${f.message}`;
+  } catch {
+    return text;
+  }
+}
+
+export type { QName };

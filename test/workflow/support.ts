@@ -1,0 +1,56 @@
+import { expect } from 'chai';
+import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
+import type { InstanceView } from '../../src/workflow/runtime';
+import { eventually, type TestServer } from '../support/harness';
+
+/** Namespaces and partner links most test plans share. */
+export const HEADER = `xmlns:bpel="http://docs.oasis-open.org/wsbpel/2.0/process/executable"
+    xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    xmlns:sw="urn:provisor:software:1" xmlns:rq="urn:provisor:request:1"
+    xmlns:pl="urn:provisor:examples:partners" xmlns:t="urn:test"`;
+
+export const PARTNERS = `
+  <bpel:import importType="http://schemas.xmlsoap.org/wsdl/" namespace="urn:provisor:examples:partners" location="${PARTNERS_WSDL_NAME}"/>
+  <bpel:partnerLinks>
+    <bpel:partnerLink name="software" partnerLinkType="pl:Software" partnerRole="provider"/>
+    <bpel:partnerLink name="requests" partnerLinkType="pl:Request" partnerRole="provider"/>
+  </bpel:partnerLinks>`;
+
+/** A process document around a body (variables and activity). */
+export function plan(name: string, body: string): string {
+  return `<?xml version="1.0" encoding="utf-8"?>
+<bpel:process name="${name}" targetNamespace="urn:test" ${HEADER}>${PARTNERS}
+${body}
+</bpel:process>`;
+}
+
+export async function deploy(server: TestServer, bpel: string): Promise<string> {
+  const deployed = await server.app.workflow.deploy({ bpel, documents: new Map([[PARTNERS_WSDL_NAME, partnersWsdl()]]), bindings: [], deployedBy: 'tester' });
+  return deployed.name;
+}
+
+/** Deploys, starts and waits for the instance to end. */
+export async function runPlan(server: TestServer, bpel: string, timeoutMs = 20_000): Promise<InstanceView> {
+  const name = await deploy(server, bpel);
+  const id = await server.app.workflow.start(name, undefined, 'tester');
+  return finished(server, id, timeoutMs);
+}
+
+export async function finished(server: TestServer, id: string, timeoutMs = 20_000): Promise<InstanceView> {
+  return eventually(async () => {
+    const view = await server.app.workflow.status(id);
+    return view.status === 'RUNNING' ? undefined : view;
+  }, `instance ${id} to end`, timeoutMs, 50);
+}
+
+export function activity(view: InstanceView, name: string): InstanceView['activities'][number] {
+  const found = view.activities.find((a) => a.name === name);
+  expect(found, `activity "${name}" in ${view.activities.map((a) => a.name ?? a.key).join(', ')}`).to.not.equal(undefined);
+  return found as InstanceView['activities'][number];
+}
+
+/** The value of a simple-typed process variable, as stored. */
+export async function variable(server: TestServer, instanceId: string, name: string): Promise<string | undefined> {
+  const rows = (await server.dataSource.query("SELECT value FROM process_variable WHERE instanceId = ? AND scopeKey = '/process' AND name = ?", [instanceId, name])) as Array<{ value: string }>;
+  return rows[0]?.value;
+}
