@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { deserializeValue } from '../../src/bpel/xpath';
 import { startTestServer, type TestServer } from '../support/harness';
-import { activity, plan, runPlan } from './support';
+import { activity, finished, plan, runPlan } from './support';
 
 async function simple(server: TestServer, instanceId: string, name: string): Promise<unknown> {
   const rows = (await server.dataSource.query("SELECT value FROM process_variable WHERE instanceId = ? AND scopeKey = '/process' AND name = ?", [instanceId, name])) as Array<{ value: string }>;
@@ -68,6 +68,27 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
       expect(view.activities.filter((a) => a.name === 'stepGetStatus').length).to.be.at.least(1);
       const rows = (await server.dataSource.query("SELECT COUNT(*) AS n FROM provisioning_request WHERE systemName = 'sim1' AND component = 'db'")) as Array<{ n: unknown }>;
       expect(Number(rows[0]?.n)).to.equal(1);
+    });
+  });
+
+  describe('when an instance is resumed after the invoke was sent but before its end was recorded', () => {
+    it('sends the same idempotency key again and gets the first requestId: the task runs once', async () => {
+      const view = await runPlan(server, plan('Replay', `<bpel:variables>${installVariables()}</bpel:variables><bpel:sequence>${installAndWait('sim2', 'replayed')}</bpel:sequence>`));
+      expect(view.status).to.equal('COMPLETED');
+      const id = view.instanceId;
+      const invokeKey = view.activities.find((a) => a.name === 'stepInstall')?.key ?? '';
+      const before = (await server.dataSource.query("SELECT id FROM provisioning_request WHERE component = 'replayed'")) as Array<{ id: string }>;
+      expect(before.length).to.equal(1);
+      // Roll the instance back to "invoke started, outcome not recorded", as a crash would leave it.
+      await server.dataSource.query("DELETE FROM activity_instance WHERE instanceId = ? AND id > (SELECT id FROM (SELECT id FROM activity_instance WHERE instanceId = ? AND `key` = ?) AS k)", [id, id, invokeKey]);
+      await server.dataSource.query("UPDATE activity_instance SET state = 'RUNNING', endedAt = NULL, completionSeq = NULL WHERE instanceId = ? AND (`key` = ? OR kind IN ('sequence', 'scope'))", [id, invokeKey]);
+      await server.dataSource.query("DELETE FROM process_variable WHERE instanceId = ? AND name <> 'stepRequest'", [id]);
+      await server.dataSource.query("UPDATE process_instance SET status = 'RUNNING', endedAt = NULL WHERE id = ?", [id]);
+      server.app.workflow.wake();
+      const resumed = await finished(server, id);
+      expect(resumed.status, JSON.stringify(resumed.fault)).to.equal('COMPLETED');
+      const after = (await server.dataSource.query("SELECT id FROM provisioning_request WHERE component = 'replayed'")) as Array<{ id: string }>;
+      expect(after).to.deep.equal(before);
     });
   });
 
