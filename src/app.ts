@@ -24,6 +24,7 @@ import { fileService, requestService, softwareService } from './soap/services/pr
 import { workflowService } from './soap/services/workflow-service';
 import { Authenticator } from './soap/ws-security';
 import { ChangeManagerNotifier } from './workflow/notifier';
+import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
 
 export interface AppDependencies {
@@ -114,6 +115,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       { name: 'ChangeManager', wsdlFile: path.join(root, 'wsdl', 'changemanager.wsdl'), namespace: 'urn:provisor:changemanager:1' },
     ],
   );
+
+  gateway.serveDynamic('/soap/processes/', processEndpoints(workflow, config.workflow.replyTimeoutMs));
 
   const web = express();
   web.disable('x-powered-by');

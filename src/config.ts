@@ -40,6 +40,8 @@ export interface Config {
     readonly pollMs: number;
     /** The change manager endpoint that receives ReportWorkflowStatus and ReportViolation. */
     readonly notifyUrl: string | undefined;
+    /** How long a call to a process endpoint waits for the instance's reply. */
+    readonly replyTimeoutMs: number;
   };
   readonly callbacks: {
     readonly maxAttempts: number;
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       leaseMs: int('PROVISOR_WORKFLOW_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
       notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
+      replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
     },
     callbacks: {
       maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),

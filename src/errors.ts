@@ -27,6 +27,8 @@ export const ERROR_CATALOGUE = {
   UnknownProcess: { sender: true, http: 400, summary: 'No process of this name is deployed.' },
   UnknownInstance: { sender: true, http: 400, summary: 'No process instance has this id.' },
   IdempotencyConflict: { sender: true, http: 400, summary: 'The idempotency key or MessageID was used before for a different request.' },
+  ProcessFaulted: { sender: false, http: 500, summary: 'The process instance started by this call faulted before it replied.' },
+  ReplyTimeout: { sender: false, http: 504, summary: 'The process instance started by this call did not reply in time (it goes on running).' },
   Unavailable: { sender: false, http: 503, summary: 'The database or another dependency is unavailable; retry later.' },
   Internal: { sender: false, http: 500, summary: 'An unexpected server error; the log has the details.' },
 } as const satisfies Record<string, { sender: boolean; http: number; summary: string }>;

@@ -17,7 +17,7 @@ export interface GatewayOptions {
   readonly bodyTimeoutMs: number;
 }
 
-interface Endpoint {
+export interface Endpoint {
   readonly service: SoapService;
   readonly wsdl: string;
 }
@@ -36,6 +36,8 @@ const HOST_HEADER = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$
  */
 export class SoapGateway {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Endpoints found at request time (deployed processes under /soap/processes/). */
+  private dynamic: ((path: string) => Promise<Endpoint | undefined>) | undefined;
 
   constructor(
     services: readonly SoapService[],
@@ -57,6 +59,11 @@ export class SoapGateway {
     }
   }
 
+  /** Serves paths under `prefix` with endpoints resolved per request (a deployed process's WSDL and operations). */
+  serveDynamic(prefix: string, resolve: (name: string) => Promise<{ service: SoapService; wsdl: string } | undefined>): void {
+    this.dynamic = async (path) => (path.startsWith(prefix) && path.length > prefix.length ? resolve(decodeURIComponent(path.slice(prefix.length))) : undefined);
+  }
+
   /** The paths served, e.g. `/soap/Software`. */
   get paths(): string[] {
     return [...this.endpoints.keys()];
@@ -69,7 +76,30 @@ export class SoapGateway {
     let path = q === -1 ? url : url.slice(0, q);
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const endpoint = this.endpoints.get(path);
-    if (endpoint === undefined) return false;
+    if (endpoint === undefined) {
+      if (this.dynamic === undefined || !path.startsWith('/soap/')) return false;
+      void this.dynamic(path).then(
+        (found) => {
+          if (found === undefined) {
+            res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(`no SOAP service at ${path}\n`);
+          } else {
+            this.serve(req, res, found, path, url, q);
+          }
+        },
+        (err: unknown) => {
+          this.log.error('dynamic endpoint lookup failed', { path, err: String(err) });
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          res.end('internal error\n');
+        },
+      );
+      return true;
+    }
+    this.serve(req, res, endpoint, path, url, q);
+    return true;
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string, url: string, q: number): void {
     if (req.method === 'GET' || req.method === 'HEAD') {
       const query = q === -1 ? '' : url.slice(q + 1).toLowerCase();
       if (query === 'wsdl' || query.startsWith('wsdl&') || query === 'wsdl=') {
@@ -78,15 +108,14 @@ export class SoapGateway {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         res.end(`${endpoint.service.name}Service: POST SOAP 1.1 or 1.2 requests here; the WSDL is at ${path}?wsdl\n`);
       }
-      return true;
+      return;
     }
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'GET, POST', 'content-type': 'text/plain; charset=utf-8' });
       res.end(`method ${req.method ?? ''} is not allowed: POST a SOAP envelope, or GET ?wsdl\n`);
-      return true;
+      return;
     }
     void this.process(req, res, endpoint);
-    return true;
   }
 
   private sendWsdl(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): void {
@@ -137,10 +166,22 @@ export class SoapGateway {
         throw new ProvisorError('Forbidden', `role "${principal.role}" may not call ${service.name}.${operationName} (allowed: ${operation.roles.join(', ')})`);
       }
       const messageId = findHeader(envelope, WSA_NS, 'MessageID')?.text.trim() || undefined;
-      const result = await operation.handle(new FieldReader(element, service.namespace), { principal, messageId, log });
-      const xml = writeEnvelope(version, writeElement(service.namespace, `${operationName}Response`, result));
-      res.writeHead(200, { 'content-type': version.contentType, 'content-length': Buffer.byteLength(xml) });
-      res.end(xml);
+      const context = { principal, messageId, log };
+      let xml: string | undefined;
+      if (operation.handleRaw !== undefined) {
+        const body = await operation.handleRaw(element, context);
+        xml = body === undefined ? undefined : writeEnvelope(version, body);
+      } else {
+        const result = await operation.handle(new FieldReader(element, service.namespace), context);
+        xml = writeEnvelope(version, writeElement(service.namespace, `${operationName}Response`, result));
+      }
+      if (xml === undefined) {
+        res.writeHead(202, { 'content-length': 0 });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': version.contentType, 'content-length': Buffer.byteLength(xml) });
+        res.end(xml);
+      }
       this.metrics.soapRequests.labels(service.name, operationName, 'ok').inc();
       if (log !== this.log) log.debug('soap call', { ms: Number(process.hrtime.bigint() - started) / 1e6 });
     } catch (err) {

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal';
 import type { Logger } from '../log';
 import type { FieldReader } from './fields';
 import type { XmlObject } from './writer';
+import type { XmlElement } from './xml';
 
 export interface OperationContext {
   readonly principal: Principal;
@@ -16,6 +17,12 @@ export interface SoapOperation {
   readonly roles: readonly Role[];
   /** Reads its fields (finishing with `fields.done()`), does the work, returns the response element's content. */
   handle(fields: FieldReader, ctx: OperationContext): Promise<XmlObject>;
+  /**
+   * Instead of `handle`, for operations whose messages are not Provisor's own
+   * (deployed processes): takes the request element, returns the response
+   * element's XML, or undefined for a one-way operation (HTTP 202, no body).
+   */
+  handleRaw?(element: XmlElement, ctx: OperationContext): Promise<string | undefined>;
 }
 
 /** A SOAP service of the wrapper layer: XML in, XML out, no business logic. */

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { XMLSerializer } from '@xmldom/xmldom';
 import type { DataSource } from 'typeorm';
 import { ProcessDefinition, ProcessDocument } from '../../entities';
 import type { Principal } from '../auth/principal';
@@ -190,6 +191,41 @@ export class WorkflowRuntime {
         await manager.query('INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', serializeValue(input)]);
       }
     });
+  }
+
+  /** The latest version of a deployed process, compiled, or undefined when none has this name. */
+  async describe(name: string): Promise<{ process: Process; catalog: WsdlCatalog; documents: ReadonlyMap<string, string> } | undefined> {
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
+    if (definition === null) return undefined;
+    const compiled = await this.compile(definition.id);
+    const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId: definition.id });
+    return { process: compiled.process, catalog: compiled.catalog, documents: new Map(documents.map((d) => [d.name, d.content])) };
+  }
+
+  /**
+   * Waits for an instance's `reply` (wherever the instance runs: the reply is
+   * read from its activity rows), for its end, or for the timeout.
+   */
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
+    const deadline = this.clock.now() + timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      const rows = (await this.dataSource.query("SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' ORDER BY id LIMIT 1", [instanceId])) as Array<{ data: string | null }>;
+      const data = rows[0]?.data;
+      if (data !== undefined && data !== null) {
+        const parsed = JSON.parse(data) as { message?: string };
+        if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
+        const value = deserializeValue(parsed.message);
+        const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
+        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part) };
+      }
+      const instance = (await this.dataSource.query('SELECT status, fault FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string; fault: string | null }>;
+      const state = instance[0];
+      if (state !== undefined && state.status !== 'RUNNING') {
+        return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeFault(state.fault) };
+      }
+      if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   async status(instanceId: string): Promise<InstanceView> {

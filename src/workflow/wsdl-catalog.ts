@@ -65,7 +65,7 @@ export class WsdlCatalog {
   readonly portTypes = new Map<string, PortTypeInfo>();
   readonly messages = new Map<string, MessageInfo>();
   readonly partnerLinkTypes = new Map<string, ReadonlyMap<string, QName>>();
-  private readonly loaded = new Set<string>();
+  private readonly loaded = new Map<string, string>();
 
   constructor(
     private readonly documents: ReadonlyMap<string, string>,
@@ -106,7 +106,7 @@ export class WsdlCatalog {
 
   private load(name: string, text: string): void {
     if (this.loaded.has(name)) return;
-    this.loaded.add(name);
+    this.loaded.set(name, text);
     const errors: string[] = [];
     const doc = new DOMParser({ onError: (level, message) => level !== 'warning' && errors.push(message) }).parseFromString(text, 'text/xml');
     const root = doc.documentElement;
@@ -147,6 +147,11 @@ export class WsdlCatalog {
       for (const role of childrenNS(plt, PLNK_NS, 'role')) roles.set(role.getAttribute('name') ?? '', qname(role, role.getAttribute('portType'), `${name}: role`));
       this.partnerLinkTypes.set(WsdlCatalog.key({ ns: tns, local: plt.getAttribute('name') ?? '' }), roles);
     }
+  }
+
+  /** The text of a loaded document, by the name it was loaded under. */
+  documentText(name: string): string | undefined {
+    return this.loaded.get(name);
   }
 
   /** The port type a partner link's role uses, or undefined when the link type or role is unknown. */
