@@ -24,7 +24,7 @@ ${body}
 </bpel:process>`;
 }
 
-export async function deploy(server: TestServer, bpel: string): Promise<string> {
+export async function deploy(server: Pick<TestServer, 'app'>, bpel: string): Promise<string> {
   const deployed = await server.app.workflow.deploy({ bpel, documents: new Map([[PARTNERS_WSDL_NAME, partnersWsdl()]]), bindings: [], deployedBy: 'tester' });
   return deployed.name;
 }
