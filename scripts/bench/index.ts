@@ -5,15 +5,18 @@
  *      envelopes) against Provisor as a child process, next to a plain
  *      express JSON endpoint doing the same insert and node-soap's stock
  *      server, on SQLite and on MariaDB;
- *   2. engine: 1,000 queued Install requests run by the deployment engine;
- *   3. --profile: the SOAP small case with the server under --cpu-prof.
+ *   2. engine: 1,000 queued Install requests run by the deployment engine,
+ *      and the cost of one claim with 1,000 and 10,000 requests queued;
+ *   3. --profile: the SOAP small case with the server under --cpu-prof;
+ *   4. the XML parser on one-line and multi-line documents of up to 199,000
+ *      elements (under the default 1 MiB body limit).
  *
  * Options (after `npm run bench --`):
  *   --duration S      measured seconds per ingest case (default 10)
  *   --warmup S        warm-up seconds before each (default 2)
  *   --connections N   concurrent connections (default 50)
  *   --sqlite-only | --mysql-only
- *   --no-ingest, --no-engine   skip a part
+ *   --no-ingest, --no-engine, --no-claim, --no-parser   skip a part
  *   --profile         also profile the SOAP small case (on the first database)
  *   --profile-case ID profile another ingest case instead (soap-small, soap-50,
  *                     json-small, json-50, node-soap-small); implies --profile
@@ -26,9 +29,12 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { waitForQuiet } from './cpu';
 import { DB_LABEL, probeMysql, type DbKind } from './databases';
+import { printClaimDepthTable, runClaimDepth, type ClaimDepthResult } from './claim-depth';
 import { printEngineTable, runEngineCase, type EngineResult } from './engine-bench';
 import { INGEST_CASES, makeProfileDir, printIngestRatios, printIngestTable, runIngestCase, type IngestCaseId, type IngestResult, type IngestSettings } from './ingest';
+import { printParserScalingTable, runParserScaling, type ParserScalingResult } from './parser-scaling';
 import { newestProfile, printProfile, summarizeProfile, type ProfileSummary } from './profile';
 import { fmt } from './table';
 
@@ -40,6 +46,8 @@ interface Options {
   mysql: boolean;
   ingest: boolean;
   engine: boolean;
+  claim: boolean;
+  parser: boolean;
   profile: boolean;
   profileCase: IngestCaseId;
   wait: boolean;
@@ -50,10 +58,10 @@ interface Options {
 /** A mistake in the command line: printed without a stack trace. */
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--profile] [--profile-case ID] [--no-wait] [--rounds N] [--json FILE]';
+const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--no-claim] [--no-parser] [--profile] [--profile-case ID] [--no-wait] [--rounds N] [--json FILE]';
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, profile: false, profileCase: 'soap-small', wait: true, rounds: 1, json: undefined };
+  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, claim: true, parser: true, profile: false, profileCase: 'soap-small', wait: true, rounds: 1, json: undefined };
   const number = (flag: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}\n${USAGE}`);
@@ -82,6 +90,12 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--no-engine':
         o.engine = false;
+        break;
+      case '--no-claim':
+        o.claim = false;
+        break;
+      case '--no-parser':
+        o.parser = false;
         break;
       case '--profile':
         o.profile = true;
@@ -222,6 +236,22 @@ async function main(): Promise<void> {
     say();
   }
 
+  const claims: ClaimDepthResult[] = [];
+  if (options.claim) {
+    say('== 2b. Claim cost against queue depth (RequestStore.claim of 16, distinct components)');
+    for (const db of dbs) {
+      for (const queued of [1000, 10_000]) {
+        process.stdout.write(`  ${DB_LABEL[db]}: ${queued} queued … `);
+        const r = await runClaimDepth(db, queued, settings.quietWaitMs);
+        claims.push(r);
+        say(`median ${fmt(r.medianMs, 1)} ms`);
+      }
+    }
+    say();
+    say(printClaimDepthTable(claims));
+    say();
+  }
+
   if (options.profile) {
     const db = dbs[0] ?? 'sqlite';
     const spec = INGEST_CASES.find((c) => c.id === options.profileCase);
@@ -241,12 +271,21 @@ async function main(): Promise<void> {
     say();
   }
 
+  let parser: ParserScalingResult[] = [];
+  if (options.parser) {
+    say('== 4. XML parser (src/soap/xml.ts parseXml): the same elements on one line and one per line');
+    if (options.wait) await waitForQuiet(30_000);
+    parser = runParserScaling();
+    say(printParserScalingTable(parser));
+    say();
+  }
+
   const seconds = (performance.now() - began) / 1000;
   say(`total time: ${fmt(seconds)} s`);
   if (options.json !== undefined) {
     fs.writeFileSync(
       options.json,
-      `${JSON.stringify({ node: process.version, cpus: cpus.length, mariadb: mariadbVersion, options, ingest, engine, ingestRounds, engineRounds, profile, seconds, problems }, null, 2)}\n`,
+      `${JSON.stringify({ node: process.version, cpus: cpus.length, mariadb: mariadbVersion, options, ingest, engine, ingestRounds, engineRounds, claims, profile, parser, seconds, problems }, null, 2)}\n`,
     );
   }
   if (problems.length > 0) {
