@@ -1,0 +1,202 @@
+/**
+ * Workflow engine benchmarks:
+ * 1. engine overhead per activity: one instance looping over in-process
+ *    no-op invokes and assigns, activities per second;
+ * 2. 1,000 concurrent instances, each invoking a slow simulated Install and
+ *    polling GetStatus until it completes: completion time against the ideal
+ *    (the critical path: one task's duration), and peak memory.
+ *
+ * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--instances N] [--task-ms MS]
+ * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { partnersWsdl, PARTNERS_WSDL_NAME } from '../demo/two-websites';
+import { buildApp } from '../../src/app';
+import { parseProcess } from '../../src/bpel/parser';
+import { loadConfig, type Env } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { createLogger } from '../../src/log';
+import { systemClock } from '../../src/clock';
+import { InstanceStore } from '../../src/workflow/instance-store';
+import { Interpreter, type PartnerInvoker, type WorkflowObserver } from '../../src/workflow/interpreter';
+
+const HEADER = `xmlns:bpel="http://docs.oasis-open.org/wsbpel/2.0/process/executable" xmlns:xsd="http://www.w3.org/2001/XMLSchema"
+    xmlns:sw="urn:provisor:software:1" xmlns:rq="urn:provisor:request:1" xmlns:pl="urn:provisor:examples:partners"`;
+const PARTNERS = `<bpel:import importType="http://schemas.xmlsoap.org/wsdl/" namespace="urn:provisor:examples:partners" location="${PARTNERS_WSDL_NAME}"/>
+  <bpel:partnerLinks>
+    <bpel:partnerLink name="software" partnerLinkType="pl:Software" partnerRole="provider"/>
+    <bpel:partnerLink name="requests" partnerLinkType="pl:Request" partnerRole="provider"/>
+  </bpel:partnerLinks>`;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+async function environment(kind: 'sqlite' | 'mysql', extra: Env): Promise<{ env: Env; cleanup: () => Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'provisor-wfbench-'));
+  const env: Record<string, string | undefined> = { PROVISOR_DATA_DIR: dataDir, LOG_LEVEL: 'error', ...extra };
+  let drop = async (): Promise<void> => undefined;
+  if (kind === 'mysql') {
+    const url = new URL(process.env.BENCH_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/provisor_bench_wf');
+    const admin = await mysql.createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+    const db = url.pathname.slice(1);
+    await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    await admin.query(`CREATE DATABASE \`${db}\``);
+    env.DATABASE_URL = url.toString();
+    drop = async () => {
+      await admin.query(`DROP DATABASE IF EXISTS \`${db}\``);
+      await admin.end();
+    };
+  }
+  return {
+    env,
+    cleanup: async () => {
+      await drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Engine overhead: activities per second with in-process no-op invokes. */
+async function overhead(kind: 'sqlite' | 'mysql', iterations: number): Promise<{ activities: number; seconds: number }> {
+  const { env, cleanup } = await environment(kind, {});
+  const config = loadConfig(env);
+  const dataSource = await openDatabase(config);
+  try {
+    const bpel = `<bpel:process name="Overhead" targetNamespace="urn:bench" ${HEADER}>${PARTNERS}
+  <bpel:variables>
+    <bpel:variable name="i" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable>
+    <bpel:variable name="req" messageType="rq:GetStatusRequest"/><bpel:variable name="res" messageType="rq:GetStatusResponse"/>
+  </bpel:variables>
+  <bpel:sequence>
+    <bpel:assign><bpel:copy><bpel:from><bpel:literal><rq:GetStatus><rq:requestId>x</rq:requestId></rq:GetStatus></bpel:literal></bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
+    <bpel:while><bpel:condition>$i &lt; ${iterations}</bpel:condition>
+      <bpel:sequence>
+        <bpel:invoke partnerLink="requests" operation="GetStatus" inputVariable="req" outputVariable="res"/>
+        <bpel:assign><bpel:copy><bpel:from>$i + 1</bpel:from><bpel:to variable="i"/></bpel:copy></bpel:assign>
+      </bpel:sequence>
+    </bpel:while>
+  </bpel:sequence>
+</bpel:process>`;
+    const processModel = parseProcess(bpel, 'overhead.bpel');
+    const instanceId = 'overhead-1';
+    await dataSource.query("INSERT INTO process_instance (id, definitionId, processName, status, startedBy, createdAt, cancelRequested) VALUES (?, 0, 'Overhead', 'RUNNING', 'bench', ?, 0)", [instanceId, '2026-01-01 00:00:00.000']);
+    const store = new InstanceStore(dataSource, instanceId);
+    await store.load();
+    const response = (await import('../../src/bpel/xpath')).messageValue({ parameters: (await import('../../src/bpel/xpath')).parseElement('<rq:GetStatusResponse xmlns:rq="urn:provisor:request:1"><rq:status>QUEUED</rq:status></rq:GetStatusResponse>') });
+    const noop: PartnerInvoker = { invoke: () => Promise.resolve(response) };
+    const quiet: WorkflowObserver = { activity: () => undefined, alarm: () => undefined, instance: () => undefined };
+    const interpreter = new Interpreter(processModel, store, { instanceId, invoker: noop, observer: quiet, clock: systemClock, log: createLogger('error') });
+    const started = process.hrtime.bigint();
+    const outcome = await interpreter.run(new AbortController().signal);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (outcome.status !== 'COMPLETED') throw new Error(`overhead plan ended ${outcome.status}`);
+    const rows = (await dataSource.query('SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?', [instanceId])) as Array<{ n: unknown }>;
+    return { activities: Number(rows[0]?.n), seconds };
+  } finally {
+    await dataSource.destroy();
+    await cleanup();
+  }
+}
+
+/** N instances, each invoking a slow simulated Install and polling GetStatus every 200 ms. */
+async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number }> {
+  const { env, cleanup } = await environment(kind, {
+    PROVISOR_SIMULATED_MIN_MS: String(taskMs),
+    PROVISOR_SIMULATED_MAX_MS: String(taskMs),
+    PROVISOR_ENGINE_CONCURRENCY: String(instances),
+    PROVISOR_WORKFLOW_POLL_MS: '100',
+    PROVISOR_POLL_MS: '50',
+  });
+  const config = loadConfig(env);
+  const dataSource = await openDatabase(config);
+  const app = await buildApp({ config, logger: createLogger('error'), dataSource });
+  try {
+    for (let s = 0; s < 20; s++) await app.systems.add(`sim${s}`, 'simulated');
+    const bpel = `<bpel:process name="Poller" targetNamespace="urn:bench" ${HEADER}>${PARTNERS}
+  <bpel:variables>
+    <bpel:variable name="req" messageType="sw:InstallRequest"/><bpel:variable name="res" messageType="sw:InstallResponse"/>
+    <bpel:variable name="statusReq" messageType="rq:GetStatusRequest"/><bpel:variable name="statusRes" messageType="rq:GetStatusResponse"/>
+    <bpel:variable name="status" type="xsd:string"><bpel:from>'QUEUED'</bpel:from></bpel:variable>
+  </bpel:variables>
+  <bpel:sequence>
+    <bpel:assign><bpel:copy><bpel:from>$in.parameters</bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
+    <bpel:invoke partnerLink="software" operation="Install" inputVariable="req" outputVariable="res"/>
+    <bpel:assign>
+      <bpel:copy><bpel:from><bpel:literal><rq:GetStatus><rq:requestId/></rq:GetStatus></bpel:literal></bpel:from><bpel:to variable="statusReq" part="parameters"/></bpel:copy>
+      <bpel:copy><bpel:from>$res.parameters/sw:requestId</bpel:from><bpel:to>$statusReq.parameters/rq:requestId</bpel:to></bpel:copy>
+    </bpel:assign>
+    <bpel:while><bpel:condition>not(starts-with($status, 'COMPLETED'))</bpel:condition>
+      <bpel:sequence>
+        <bpel:wait><bpel:for>'PT0.2S'</bpel:for></bpel:wait>
+        <bpel:invoke partnerLink="requests" operation="GetStatus" inputVariable="statusReq" outputVariable="statusRes"/>
+        <bpel:assign><bpel:copy><bpel:from>$statusRes.parameters/rq:status</bpel:from><bpel:to variable="status"/></bpel:copy></bpel:assign>
+      </bpel:sequence>
+    </bpel:while>
+  </bpel:sequence>
+</bpel:process>`.replace('<bpel:variables>', '<bpel:variables>\n    <bpel:variable name="in" messageType="sw:InstallRequest"/>')
+      .replace('<bpel:sequence>\n    <bpel:assign><bpel:copy><bpel:from>$in.parameters', '<bpel:sequence>\n    <bpel:receive partnerLink="starter" operation="Install" variable="in" createInstance="yes"/>\n    <bpel:assign><bpel:copy><bpel:from>$in.parameters')
+      .replace('<bpel:partnerLinks>', '<bpel:import importType="http://schemas.xmlsoap.org/wsdl/" namespace="urn:bench:start" location="starter.wsdl"/>\n  <bpel:partnerLinks>\n    <bpel:partnerLink name="starter" partnerLinkType="b:Starter" myRole="starter"/>')
+      .replace('xmlns:pl="urn:provisor:examples:partners"', 'xmlns:pl="urn:provisor:examples:partners" xmlns:b="urn:bench:start"');
+    const starter = `<wsdl:definitions name="Starter" targetNamespace="urn:bench:start" xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"
+    xmlns:plnk="http://docs.oasis-open.org/wsbpel/2.0/plnktype" xmlns:sw="urn:provisor:software:1" xmlns:b="urn:bench:start">
+  <wsdl:import namespace="urn:provisor:software:1" location="software.wsdl"/>
+  <wsdl:portType name="StarterPortType"><wsdl:operation name="Install"><wsdl:input message="sw:InstallRequest"/></wsdl:operation></wsdl:portType>
+  <plnk:partnerLinkType name="Starter"><plnk:role name="starter" portType="b:StarterPortType"/></plnk:partnerLinkType>
+</wsdl:definitions>`;
+    await app.workflow.deploy({ bpel, documents: new Map([[PARTNERS_WSDL_NAME, partnersWsdl()], ['starter.wsdl', starter]]), bindings: [], deployedBy: 'bench' });
+    const { messageValue, parseElement } = await import('../../src/bpel/xpath');
+    global.gc?.();
+    const baseRss = process.memoryUsage().rss;
+    let peakRss = baseRss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 50);
+    await app.listen(0, '127.0.0.1');
+    const started = Date.now();
+    for (let i = 0; i < instances; i++) {
+      const input = messageValue({ parameters: parseElement(`<sw:Install xmlns:sw="urn:provisor:software:1"><sw:system>sim${i % 20}</sw:system><sw:component>c${i}</sw:component></sw:Install>`) });
+      await app.workflow.start('Poller', input, 'bench');
+    }
+    let completed = 0;
+    for (;;) {
+      const rows = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status <> 'RUNNING'")) as Array<{ n: unknown }>;
+      completed = Number(rows[0]?.n);
+      if (completed >= instances || Date.now() - started > 600_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const seconds = (Date.now() - started) / 1000;
+    clearInterval(sampler);
+    const ok = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status = 'COMPLETED'")) as Array<{ n: unknown }>;
+    return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n) };
+  } finally {
+    await app.close();
+    await dataSource.destroy();
+    await cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  const kinds: Array<'sqlite' | 'mysql'> = process.argv.includes('--sqlite-only') ? ['sqlite'] : process.argv.includes('--mysql-only') ? ['mysql'] : ['sqlite', 'mysql'];
+  const instances = Number(arg('--instances') ?? 1000);
+  const taskMs = Number(arg('--task-ms') ?? 2000);
+  const iterations = Number(arg('--iterations') ?? 1000);
+  console.log(`workflow benchmarks on ${os.cpus().length} cores, Node ${process.version}`);
+  for (const kind of kinds) {
+    const o = await overhead(kind, iterations);
+    console.log(`[${kind}] engine overhead: ${o.activities} activities in ${o.seconds.toFixed(2)} s = ${(o.activities / o.seconds).toFixed(0)} activities/s (${((o.seconds / o.activities) * 1000).toFixed(3)} ms each, durable)`);
+    const c = await concurrent(kind, instances, taskMs);
+    console.log(
+      `[${kind}] ${instances} concurrent instances polling a ${taskMs} ms task: ${c.completed} completed in ${c.seconds.toFixed(2)} s; ideal (critical path) ${c.ideal.toFixed(2)} s; ratio ${(c.seconds / c.ideal).toFixed(2)}x; RSS ${c.baseRssMb.toFixed(0)} MB before, peak ${c.peakRssMb.toFixed(0)} MB`,
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
