@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { DateTime } from 'luxon';
 import { deserializeValue } from '../../src/bpel/xpath';
 import { startTestServer, type TestServer } from '../support/harness';
 import { activity, finished, plan, runPlan } from './support';
@@ -294,6 +295,34 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
       const view = await runPlan(server, plan('Exit', `<bpel:sequence><bpel:exit/><bpel:empty name="after"/></bpel:sequence>`));
       expect(view.status).to.equal('TERMINATED');
       expect(view.activities.some((a) => a.name === 'after')).to.equal(false);
+    });
+  });
+
+  describe('when a deadline is given with a time zone', () => {
+    it('waits until it, and fires an onAlarm until-deadline at it, reporting a DEADLINE violation', async () => {
+      const zoned = (ms: number): string => DateTime.fromMillis(Date.now() + ms, { zone: 'UTC+2' }).toISO() ?? '';
+      const kinds: string[] = [];
+      const original = server.app.notifier.alarm.bind(server.app.notifier);
+      server.app.notifier.alarm = (event) => {
+        kinds.push(event.kind);
+        original(event);
+      };
+      const started = Date.now();
+      const view = await runPlan(
+        server,
+        plan(
+          'Deadline',
+          `<bpel:scope name="byDeadline">
+    <bpel:eventHandlers><bpel:onAlarm><bpel:until>'${zoned(200)}'</bpel:until><bpel:scope><bpel:empty name="missed"/></bpel:scope></bpel:onAlarm></bpel:eventHandlers>
+    <bpel:wait name="untilLater"><bpel:until>'${zoned(700)}'</bpel:until></bpel:wait>
+  </bpel:scope>`,
+        ),
+      );
+      server.app.notifier.alarm = original;
+      expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+      expect(Date.now() - started).to.be.at.least(650);
+      expect(activity(view, 'missed').state).to.equal('COMPLETED');
+      expect(kinds).to.deep.equal(['DEADLINE']);
     });
   });
 
