@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { buildApp } from '../src/app';
@@ -9,23 +8,9 @@ import { buildDemoRepository } from '../src/drivers/local';
 import { createLogger } from '../src/log';
 import { eventually, freshEnvironment } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
+import { freePort, startServerProcess, waitForHealth } from './support/processes';
 
 const operator = { username: 'op', password: 'operator-secret-1' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-function startServer(env: Record<string, string | undefined>): ChildProcess {
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
-  return child;
-}
 
 describe('when the server is killed with SIGKILL during a slow task', function () {
   this.timeout(120_000);
@@ -68,18 +53,11 @@ describe('when the server is killed with SIGKILL during a slow task', function (
     return /<p:status>([^<]*)</.exec(r.body)?.[1] ?? `no status: ${r.body}`;
   }
 
-  async function up(): Promise<void> {
-    await eventually(async () => {
-      try {
-        return (await fetch(`${base}/health`)).status === 200 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'the server to answer /health', 30_000);
-  }
+  const up = (): Promise<void> => waitForHealth(base);
+
 
   it('leaves no request IN_PROGRESS after a restart, and runs what was queued', async () => {
-    child = startServer(env);
+    child = startServerProcess(env);
     await up();
     const slow = await submit('slow1', 'demo-slow', '<t:parameters><t:parameter><t:name>seconds</t:name><t:value>20</t:value></t:parameter></t:parameters>');
     await eventually(async () => ((await status(slow)) === 'IN_PROGRESS' ? true : undefined), 'the slow task to start');
@@ -90,7 +68,7 @@ describe('when the server is killed with SIGKILL during a slow task', function (
     child.kill('SIGKILL');
     await new Promise((resolve) => child?.once('exit', resolve));
 
-    child = startServer(env);
+    child = startServerProcess(env);
     await up();
     const after = await eventually(async () => {
       const s = await status(slow);

@@ -4,18 +4,9 @@ import type * as soap from 'soap';
 import { buildDemoRepository } from '../src/drivers/local';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { call, soapClient } from './support/soap-client';
+import { freePort } from './support/processes';
 
 const operator = { username: 'op', password: 'operator-secret-1' };
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function waitDone(request: soap.Client, requestId: string): Promise<{ status: string; message?: string }> {
   return eventually(async () => {

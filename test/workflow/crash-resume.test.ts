@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
@@ -11,17 +9,9 @@ import { createLogger } from '../../src/log';
 import { eventually, freshEnvironment } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
 import { plan } from './support';
+import { freePort, startServerProcess, waitForHealth } from '../support/processes';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function branch(name: string, system: string): string {
   const install = (step: string, component: string): string => `
@@ -87,20 +77,12 @@ describe('when the server is killed with SIGKILL in the middle of a plan', funct
     await environment.cleanup();
   });
 
-  function start(): ChildProcess {
-    const c = spawn(process.execPath, [path.join(__dirname, '..', '..', 'src', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    c.stderr?.resume();
-    return c;
-  }
+  const start = (): ChildProcess => startServerProcess(env);
+
+
 
   async function up(): Promise<soap.Client> {
-    await eventually(async () => {
-      try {
-        return (await fetch(`${base}/health`)).status === 200 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'the server to answer /health', 30_000);
+    await waitForHealth(base);
     return soapClient(base, 'Workflow', engine);
   }
 

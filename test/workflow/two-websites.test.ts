@@ -1,4 +1,3 @@
-import net from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
 import type * as soap from 'soap';
@@ -6,17 +5,9 @@ import { partnersWsdl, PARTNERS_WSDL_NAME, twoWebsitesPlan } from '../../scripts
 import { buildDemoRepository } from '../../src/drivers/local';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
+import { freePort } from '../support/processes';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 interface Status {
   status: string;
