@@ -298,6 +298,79 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
     });
   });
 
+  describe('when handlers name what to compensate or rethrow', () => {
+    it('compensateScope compensates only the named scope; rethrow passes the fault to the enclosing scope', async () => {
+      const scope = (name: string): string => `
+      <bpel:scope name="${name}">
+        <bpel:compensationHandler><bpel:assign><bpel:copy><bpel:from>concat($log, 'undo-${name};')</bpel:from><bpel:to variable="log"/></bpel:copy></bpel:assign></bpel:compensationHandler>
+        <bpel:empty/>
+      </bpel:scope>`;
+      const view = await runPlan(
+        server,
+        plan(
+          'Targeted',
+          `<bpel:variables><bpel:variable name="log" type="xsd:string"><bpel:from>''</bpel:from></bpel:variable></bpel:variables>
+  <bpel:scope name="outer">
+    <bpel:faultHandlers><bpel:catch faultName="t:failed"><bpel:assign><bpel:copy><bpel:from>concat($log, 'outer-caught;')</bpel:from><bpel:to variable="log"/></bpel:copy></bpel:assign></bpel:catch></bpel:faultHandlers>
+    <bpel:scope name="inner">
+      <bpel:faultHandlers>
+        <bpel:catchAll>
+          <bpel:sequence>
+            <bpel:compensateScope target="y"/>
+            <bpel:rethrow/>
+          </bpel:sequence>
+        </bpel:catchAll>
+      </bpel:faultHandlers>
+      <bpel:sequence>${scope('x')}${scope('y')}${scope('z')}
+        <bpel:throw faultName="t:failed"/>
+      </bpel:sequence>
+    </bpel:scope>
+  </bpel:scope>`,
+        ),
+      );
+      expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+      expect(await simple(server, view.instanceId, 'log')).to.equal('undo-y;outer-caught;');
+      expect(activity(view, 'x').state).to.equal('COMPLETED');
+      expect(activity(view, 'y').state).to.equal('COMPENSATED');
+    });
+
+    it('an onAlarm with repeatEvery fires again until the scope ends; a completion condition ends a parallel forEach early', async () => {
+      const view = await runPlan(
+        server,
+        plan(
+          'Repeat',
+          `<bpel:variables>
+    <bpel:variable name="ticks" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable>
+    <bpel:variable name="done" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable>
+  </bpel:variables>
+  <bpel:sequence>
+    <bpel:scope name="ticking">
+      <bpel:eventHandlers>
+        <bpel:onAlarm><bpel:for>'PT0.1S'</bpel:for><bpel:repeatEvery>'PT0.2S'</bpel:repeatEvery>
+          <bpel:scope><bpel:assign><bpel:copy><bpel:from>$ticks + 1</bpel:from><bpel:to variable="ticks"/></bpel:copy></bpel:assign></bpel:scope>
+        </bpel:onAlarm>
+      </bpel:eventHandlers>
+      <bpel:wait><bpel:for>'PT0.65S'</bpel:for></bpel:wait>
+    </bpel:scope>
+    <bpel:forEach counterName="i" parallel="yes">
+      <bpel:startCounterValue>1</bpel:startCounterValue><bpel:finalCounterValue>4</bpel:finalCounterValue>
+      <bpel:completionCondition><bpel:branches>2</bpel:branches></bpel:completionCondition>
+      <bpel:scope>
+        <bpel:sequence>
+          <bpel:wait><bpel:for>concat('PT', $i * 0.3, 'S')</bpel:for></bpel:wait>
+          <bpel:assign><bpel:copy><bpel:from>$done + 1</bpel:from><bpel:to variable="done"/></bpel:copy></bpel:assign>
+        </bpel:sequence>
+      </bpel:scope>
+    </bpel:forEach>
+  </bpel:sequence>`,
+        ),
+      );
+      expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+      expect(await simple(server, view.instanceId, 'ticks')).to.equal(3);
+      expect(await simple(server, view.instanceId, 'done')).to.equal(2);
+    });
+  });
+
   describe('when a deadline is given with a time zone', () => {
     it('waits until it, and fires an onAlarm until-deadline at it, reporting a DEADLINE violation', async () => {
       const zoned = (ms: number): string => DateTime.fromMillis(Date.now() + ms, { zone: 'UTC+2' }).toISO() ?? '';
