@@ -346,11 +346,11 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
   <bpel:sequence>
     <bpel:scope name="ticking">
       <bpel:eventHandlers>
-        <bpel:onAlarm><bpel:for>'PT0.1S'</bpel:for><bpel:repeatEvery>'PT0.2S'</bpel:repeatEvery>
+        <bpel:onAlarm><bpel:for>'PT0.1S'</bpel:for><bpel:repeatEvery>'PT0.5S'</bpel:repeatEvery>
           <bpel:scope><bpel:assign><bpel:copy><bpel:from>$ticks + 1</bpel:from><bpel:to variable="ticks"/></bpel:copy></bpel:assign></bpel:scope>
         </bpel:onAlarm>
       </bpel:eventHandlers>
-      <bpel:wait><bpel:for>'PT0.65S'</bpel:for></bpel:wait>
+      <bpel:wait><bpel:for>'PT1.35S'</bpel:for></bpel:wait>
     </bpel:scope>
     <bpel:forEach counterName="i" parallel="yes">
       <bpel:startCounterValue>1</bpel:startCounterValue><bpel:finalCounterValue>4</bpel:finalCounterValue>
