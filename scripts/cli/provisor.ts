@@ -14,6 +14,8 @@ import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { buildDemoRepository } from '../../src/drivers/local';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
+import { addDemoCommand } from './demo';
+import { addPlanCommands } from './plan';
 
 class CliError extends Error {}
 
@@ -56,7 +58,7 @@ function parseOption(value: string, previous: Record<string, string>): Record<st
 }
 
 export function buildCli(): Command {
-  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories').exitOverride();
+  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const user = program.command('user').description('manage users (the password is read from standard input)');
@@ -150,6 +152,9 @@ export function buildCli(): Command {
         for (const location of await registry(config, dataSource).repositoryLocations()) console.log(location);
       });
     });
+
+  addPlanCommands(program);
+  addDemoCommand(program);
   return program;
 }
 
