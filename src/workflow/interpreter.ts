@@ -258,6 +258,7 @@ export class Interpreter {
     const frame: Frame = { key: '/process', declarations: new Map(), values: new Map(), parent: undefined };
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure };
     try {
+      await this.deliverInputToVariables();
       await this.exec(this.root, ctx);
       return { status: 'COMPLETED' };
     } catch (err) {
@@ -266,6 +267,24 @@ export class Interpreter {
       if (err instanceof Terminated) return { status: 'TERMINATED', reason: String((signal.reason as Error | undefined)?.message ?? 'terminated') };
       throw err;
     }
+  }
+
+  /**
+   * A process without an instance-creating receive takes its input (from
+   * StartProcess) into the process variables named like the message's parts.
+   */
+  private async deliverInputToVariables(): Promise<void> {
+    const input = this.deps.initialMessage;
+    if (input === undefined || input.kind !== 'message' || this.store.activities.size > 0) return;
+    if (allActivitiesOf(this.root).some((a) => a.kind === 'receive' && a.createInstance)) return;
+    const writes: VariableWrite[] = [];
+    for (const [part, value] of input.parts) {
+      const declaration = this.process.variables.find((v) => v.name === part);
+      if (declaration === undefined) continue;
+      const variable: VariableValue = typeof value === 'string' ? { kind: 'simple', value } : declaration.messageType !== undefined ? { kind: 'message', parts: new Map([['parameters', value]]) } : { kind: 'element', element: value };
+      writes.push({ scopeKey: '/process', name: part, value: serializeValue(variable) });
+    }
+    await this.store.writeVariablesNow(writes);
   }
 
   private now(): Date {
@@ -830,6 +849,10 @@ function matchCatch(catches: readonly Catch[], fault: BpelFault): Catch | undefi
   if (named[0] !== undefined) return named[0];
   if (fault.data !== undefined) return catches.find((c) => c.faultName === undefined && c.faultVariable !== undefined);
   return undefined;
+}
+
+function allActivitiesOf(activity: Activity): Activity[] {
+  return [activity, ...childrenOf(activity).flatMap(allActivitiesOf)];
 }
 
 /** The activities directly inside another (not handlers, which run only when called). */

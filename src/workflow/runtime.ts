@@ -103,7 +103,7 @@ export class WorkflowRuntime {
     try {
       catalog.loadImports(process.imports);
     } catch (err) {
-      if (err instanceof CatalogError) throw new ProcessDefinitionError('process.bpel', [{ line: process.line, message: err.message }]);
+      if (err instanceof CatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
       throw err;
     }
     const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
@@ -117,7 +117,7 @@ export class WorkflowRuntime {
         diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });
       }
     }
-    if (diagnostics.length > 0) throw new ProcessDefinitionError('process.bpel', diagnostics);
+    if (diagnostics.length > 0) throw new ProcessDefinitionError(process.name, diagnostics);
     const version = await transaction(this.dataSource, async (manager) => {
       const rows = (await manager.query('SELECT MAX(version) AS v FROM process_definition WHERE name = ?', [process.name])) as Array<{ v: unknown }>;
       const next = Number(rows[0]?.v ?? 0) + 1;
@@ -406,16 +406,19 @@ export class WorkflowRuntime {
   }
 
   private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
-    this.observer.instance({ instanceId, status, at: this.clock.date() });
-    await execute(this.dataSource, "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [
+    const at = this.clock.date();
+    const changed = await execute(this.dataSource, "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [
       status,
       fault,
       faultPath,
-      toSqlDate(this.clock.date()),
+      toSqlDate(at),
       instanceId,
       this.owner,
     ]);
+    // Only the holder of the lease reports the end, once it is recorded.
+    if (changed === 1) this.observer.instance({ instanceId, status, at });
   }
+
 
   private async renew(): Promise<void> {
     if (this.running.size === 0) return;

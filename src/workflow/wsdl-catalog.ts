@@ -35,6 +35,13 @@ export const PROVISOR_WSDLS: ReadonlyArray<{ readonly service: string; readonly 
 
 export class CatalogError extends Error {
   override readonly name = 'CatalogError';
+  constructor(
+    message: string,
+    /** The line of the process's import that failed, when it was one. */
+    readonly line?: number,
+  ) {
+    super(message);
+  }
 }
 
 function qname(element: Element, value: string | null, what: string): QName {
@@ -82,9 +89,14 @@ export class WsdlCatalog {
       if (imp.importType !== 'http://schemas.xmlsoap.org/wsdl/') continue;
       const resolved = this.resolve(imp.location, imp.namespace);
       if (resolved === undefined) {
-        throw new CatalogError(`line ${imp.line}: import ${imp.location ?? imp.namespace ?? ''} is neither a document sent with the process nor one of Provisor's WSDLs`);
+        throw new CatalogError(`import ${imp.location ?? imp.namespace ?? ''} is neither a document sent with the process nor one of Provisor's WSDLs`, imp.line);
       }
-      this.load(resolved.name, resolved.text);
+      try {
+        this.load(resolved.name, resolved.text);
+      } catch (err) {
+        if (err instanceof CatalogError && err.line === undefined) throw new CatalogError(err.message, imp.line);
+        throw err;
+      }
     }
   }
 

@@ -90,6 +90,19 @@ describe('the WorkflowService and deployed process endpoints', function () {
     expect(retried.instanceId).to.equal(again.instanceId);
   });
 
+  it('delivers StartProcess input to the process variables named like its parts when there is no receive', async () => {
+    const bpel = plan(
+      'Greeting',
+      `<bpel:variables><bpel:variable name="greeting" type="xsd:string"/><bpel:variable name="answer" type="xsd:string"/></bpel:variables>
+  <bpel:assign><bpel:copy><bpel:from>concat($greeting, ', world')</bpel:from><bpel:to variable="answer"/></bpel:copy></bpel:assign>`,
+    );
+    await call(workflow, 'DeployProcess', { bpel, document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }] });
+    const { instanceId } = await call<{ instanceId: string }>(workflow, 'StartProcess', { processName: 'Greeting', input: { part: [{ name: 'greeting', content: 'hello' }] } });
+    await eventually(async () => ((await call<{ status: string }>(workflow, 'GetProcessStatus', { instanceId })).status === 'COMPLETED' ? true : undefined), 'the instance to complete');
+    const rows = (await server.dataSource.query("SELECT value FROM process_variable WHERE instanceId = ? AND name = 'answer'", [instanceId])) as Array<{ value: string }>;
+    expect(rows[0]?.value).to.contain('hello, world');
+  });
+
   describe('bad input is refused with a fault naming the problem', () => {
     const cases: Array<[string, string, string, RegExp]> = [
       ['invalid XML', '<bpel:process', 'InvalidProcess', /line 1/],
