@@ -72,7 +72,6 @@ interface XPathLibrary {
   PathExpr: Class<{ filter?: unknown; filterPredicates?: unknown[]; locationPath?: unknown }>;
   Step: Class<{ nodeTest?: { prefix?: string | null } }>;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- see the note above
 const lib = require('xpath') as XPathLibrary;
 
 /** A problem found while evaluating, turned into a standard fault naming the expression. */

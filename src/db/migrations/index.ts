@@ -2,5 +2,4 @@ import { Initial1795321598023 } from './1795321598023-Initial';
 import { Workflow1795324057113 } from './1795324057113-Workflow';
 
 /** Every migration, in order. New ones are written by `scripts/generate-migration.ts`. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const MIGRATIONS: Function[] = [Initial1795321598023, Workflow1795324057113];
