@@ -105,13 +105,13 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
   const stack: OpenElement[] = [];
   let scope: Record<string, string> = { xml: XML_NS };
 
-  // Lines are counted incrementally: positions only move forward.
+  // Lines are counted incrementally (positions only move forward): each newline is found once.
   let line = 1;
-  let lineScan = 0;
+  let nextNewline = src.indexOf('\n');
   const lineAt = (index: number): number => {
-    for (let nl = src.indexOf('\n', lineScan); nl !== -1 && nl < index; nl = src.indexOf('\n', lineScan)) {
+    while (nextNewline !== -1 && nextNewline < index) {
       line++;
-      lineScan = nl + 1;
+      nextNewline = src.indexOf('\n', nextNewline + 1);
     }
     return line;
   };
