@@ -42,21 +42,29 @@ export async function execute(runner: DataSource | EntityManager, sql: string, p
 const sqliteLocks = new WeakMap<DataSource, Promise<unknown>>();
 
 /**
- * Runs `work` in a transaction. SQLite has one connection, so concurrent
- * transactions would interleave on it ("cannot start a transaction within a
- * transaction"): there they are queued one after another. MySQL gives each
- * transaction a pooled connection of its own.
+ * Runs `work` alone on an SQLite database: after every transaction or
+ * exclusive write queued before it. SQLite has one connection, so a
+ * statement issued while another caller's transaction is open would join
+ * that transaction — and be rolled back with it. On MySQL `work` runs at once.
  */
-export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (isMysqlSource(dataSource)) return dataSource.transaction(work);
+export function exclusive<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+  if (isMysqlSource(dataSource)) return work();
   const previous = sqliteLocks.get(dataSource) ?? Promise.resolve();
-  const run = previous.then(
-    () => dataSource.transaction(work),
-    () => dataSource.transaction(work),
-  );
+  const run = previous.then(work, work);
   sqliteLocks.set(
     dataSource,
     run.catch(() => undefined),
   );
   return run;
+}
+
+/**
+ * Runs `work` in a transaction. SQLite has one connection, so concurrent
+ * transactions would interleave on it ("cannot start a transaction within a
+ * transaction"): there they are queued one after another, with the exclusive
+ * writes. MySQL gives each transaction a pooled connection of its own.
+ */
+export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  if (isMysqlSource(dataSource)) return dataSource.transaction(work);
+  return exclusive(dataSource, () => dataSource.transaction(work));
 }
