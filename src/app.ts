@@ -146,7 +146,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   });
 
   // SOAP on the bare server, express for everything else.
+  let active = 0;
   const server = http.createServer((req, res) => {
+    active++;
+    res.once('close', () => active--);
     if (!gateway.handle(req, res)) web(req, res);
   });
   server.requestTimeout = 60_000;
@@ -185,10 +188,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     async close(graceMs = 5000) {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      // Stop accepting; let requests in flight finish (up to graceMs) before cutting connections.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      server.closeAllConnections();
+      await serverClosed;
       await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();

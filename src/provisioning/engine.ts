@@ -39,6 +39,7 @@ export class DeploymentEngine implements EngineSignal {
   private again = false;
   private stopped = true;
   private lastRecovery = 0;
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -64,6 +65,8 @@ export class DeploymentEngine implements EngineSignal {
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    // A claim under way finishes first, so what it claimed is run or aborted below, not left to its lease.
+    await this.inFlight;
     const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
     const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, timeout]);
@@ -92,7 +95,9 @@ export class DeploymentEngine implements EngineSignal {
 
   private schedule(ms: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.poll(), ms);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.poll();
+    }, ms);
     this.timer.unref();
   }
 

@@ -57,10 +57,16 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
   const log = await open(spec.logFile, 'a');
   let child: ChildProcess;
   let logOffset: number;
+  let exited!: Promise<string>;
   try {
     await log.write(`--- ${new Date().toISOString()} starting ${spec.label}: ${spec.command.join(' ')}\n`);
     logOffset = (await log.stat()).size;
     child = spawn(file, args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', log.fd, log.fd] });
+    // Listen for the exit at once: a command that fails fast can exit before the awaits below finish.
+    const launched = child;
+    exited = new Promise<string>((resolve) =>
+      launched.once('exit', (code, signal) => resolve(code === null ? `was killed by ${signal}` : `exited with code ${code}`)),
+    );
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -75,9 +81,6 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
   }
   // Errors after the spawn (a failed kill) must not crash the service.
   child.on('error', () => undefined);
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code === null ? `was killed by ${signal}` : `exited with code ${code}`)),
-  );
   const pid = child.pid as number;
   const startTime = await processStartTime(pid);
   const record: ProcessRecord = startTime === undefined ? { pid } : { pid, startTime };
