@@ -14,6 +14,8 @@ export const TERMINAL_STATUSES: readonly RequestStatus[] = ['COMPLETED_SUCCESS',
 /** A provisioning task accepted by the API; the deployment engine's queue. */
 @Entity({ name: 'provisioning_request' })
 @Index('idx_request_claim', ['status', 'conflictKey'])
+@Index('idx_request_queue', ['status', 'seq'])
+@Index('idx_request_conflict', ['conflictKey', 'status', 'seq'])
 @Index('idx_request_lease', ['status', 'leaseExpiresAt'])
 @Index('idx_request_idempotency', ['submittedBy', 'idempotencyKey'], { unique: true })
 export class ProvisioningRequest {
