@@ -71,6 +71,9 @@ class ExitProcess extends Error {
   override readonly name = 'ExitProcess';
 }
 
+/** Kinds that complete at once, in the transaction that records their end. */
+const INSTANT_KINDS: ReadonlySet<ActivityKind> = new Set(['assign', 'empty', 'reply']);
+
 /** A fault, with the path of the activity where it was raised. */
 function faultPathOf(err: BpelFault): string | undefined {
   return (err as BpelFault & { activityPath?: string }).activityPath;
@@ -344,7 +347,9 @@ export class Interpreter {
     }
     if (ctx.signal.aborted) throw new Terminated('terminated');
     if (record === undefined) {
-      await this.store.begin(key, activity.kind, activity.name, this.now());
+      // Activities that finish at once in one transaction (assign, empty, reply) need no RUNNING row:
+      // after a crash they simply run again, all or nothing. The others are recorded as started.
+      if (!INSTANT_KINDS.has(activity.kind)) await this.store.begin(key, activity.kind, activity.name, this.now());
       this.emit(key, activity, 'RUNNING');
     }
     let completion: Completion | void;
@@ -355,10 +360,10 @@ export class Interpreter {
       if (err instanceof BpelFault) {
         withPath(err, activity.path);
         const text = serializeFault(err);
-        await this.store.end(key, 'FAULTED', this.now(), { fault: text });
+        await this.store.end(key, 'FAULTED', this.now(), { fault: text, kind: activity.kind, name: activity.name });
         this.emit(key, activity, 'FAULTED', `${qnameKey(err.faultName)}: ${err.message}`);
       } else if (err instanceof Terminated || err instanceof ExitProcess) {
-        await this.store.end(key, 'TERMINATED', this.now());
+        await this.store.end(key, 'TERMINATED', this.now(), { kind: activity.kind, name: activity.name });
         this.emit(key, activity, 'TERMINATED');
       }
       throw err;
@@ -370,7 +375,7 @@ export class Interpreter {
       const value = source.transitionCondition === undefined ? true : evaluateBoolean(source.transitionCondition, this.scopeView(ctx.frame), this.opts());
       links.push([cell.key, value]);
     }
-    await this.store.end(key, 'COMPLETED', this.now(), { writes: completion?.writes, data: completion?.data, links });
+    await this.store.end(key, 'COMPLETED', this.now(), { writes: completion?.writes, data: completion?.data, links, kind: activity.kind, name: activity.name });
     this.applyWrites(ctx.frame, completion?.writes ?? []);
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'COMPLETED');
