@@ -137,6 +137,33 @@ describe('the WorkflowService and deployed process endpoints', function () {
     });
   });
 
+  it('invokes a partner over real SOAP when the binding names an address (here this server, as a remote Provisor)', async () => {
+    await server.addUser('remote-op', 'operator', 'remote-operator-1');
+    const bpel = plan(
+      'RemotePartner',
+      `<bpel:variables><bpel:variable name="req" messageType="sw:InstallRequest"/><bpel:variable name="res" messageType="sw:InstallResponse"/></bpel:variables>
+  <bpel:sequence>
+    <bpel:assign><bpel:copy><bpel:from><bpel:literal><sw:Install><sw:system>sim1</sw:system><sw:component>remote-component</sw:component></sw:Install></bpel:literal></bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
+    <bpel:invoke name="remoteInstall" partnerLink="software" operation="Install" inputVariable="req" outputVariable="res"/>
+  </bpel:sequence>`,
+    );
+    await call(workflow, 'DeployProcess', {
+      bpel,
+      document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }],
+      binding: [{ partnerLink: 'software', address: `${server.baseUrl}/soap/Software`, username: 'remote-op', password: 'remote-operator-1' }],
+    });
+    const { instanceId } = await call<{ instanceId: string }>(workflow, 'StartProcess', { processName: 'RemotePartner' });
+    const status = await eventually(async () => {
+      const s = await call<{ status: string; fault?: unknown }>(workflow, 'GetProcessStatus', { instanceId });
+      return s.status === 'RUNNING' ? undefined : s;
+    }, 'the instance to end');
+    expect(status.status, JSON.stringify(status.fault)).to.equal('COMPLETED');
+    const rows = (await server.dataSource.query("SELECT submittedBy, idempotencyKey FROM provisioning_request WHERE component = 'remote-component'")) as Array<{ submittedBy: string; idempotencyKey: string }>;
+    expect(rows.length).to.equal(1);
+    expect(rows[0]?.submittedBy).to.equal('remote-op');
+    expect(rows[0]?.idempotencyKey).to.equal(`urn:provisor:invoke:${instanceId}/process/sequence/invoke`);
+  });
+
   it('a partner that is down faults the instance with the activity path, and other instances go on', async () => {
     const bpel = plan(
       'DownPartner',
