@@ -1,12 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
-import { buildApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/db/data-source';
 import { buildDemoRepository } from '../src/drivers/local';
-import { createLogger } from '../src/log';
-import { eventually, freshEnvironment } from './support/harness';
+import { eventually, freshEnvironment, prepareDatabase } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 import { freePort, startServerProcess, waitForHealth } from './support/processes';
 
@@ -25,15 +21,12 @@ describe('when the server is killed with SIGKILL during a slow task', function (
     env = { ...environment.env, PORT: String(port), PROVISOR_POLL_MS: '50', PROVISOR_LEASE_MS: '3000', LOG_LEVEL: 'warn' };
     base = `http://127.0.0.1:${port}`;
     // Prepare users, repository and systems through the same database, then let the server have it.
-    const config = loadConfig(env);
-    const dataSource = await openDatabase(config);
-    const app = await buildApp({ config, logger: createLogger('error'), dataSource });
-    await app.users.addUser({ name: operator.username, role: 'operator', password: operator.password });
-    await app.systems.addRepository(await buildDemoRepository(path.join(environment.dataDir, 'demo-repo')));
-    await app.systems.add('slow1', 'local');
-    await app.systems.add('fast1', 'simulated');
-    await app.close();
-    await dataSource.destroy();
+    await prepareDatabase(env, async (app) => {
+      await app.users.addUser({ name: operator.username, role: 'operator', password: operator.password });
+      await app.systems.addRepository(await buildDemoRepository(path.join(environment.dataDir, 'demo-repo')));
+      await app.systems.add('slow1', 'local');
+      await app.systems.add('fast1', 'simulated');
+    });
   });
 
   after(async () => {

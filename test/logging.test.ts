@@ -1,11 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
-import { buildApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/db/data-source';
-import { createLogger } from '../src/log';
-import { freshEnvironment, eventually } from './support/harness';
+import { eventually, freshEnvironment, prepareDatabase } from './support/harness';
 import { freePort, waitForHealth } from './support/processes';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 
@@ -16,13 +12,10 @@ describe('the server log', function () {
     const environment = await freshEnvironment();
     const port = await freePort();
     const env = { ...environment.env, PORT: String(port), LOG_LEVEL: 'debug', PROVISOR_SIMULATED_MIN_MS: '10', PROVISOR_SIMULATED_MAX_MS: '10' };
-    const config = loadConfig(env);
-    const dataSource = await openDatabase(config);
-    const app = await buildApp({ config, logger: createLogger('error'), dataSource });
-    await app.users.addUser({ name: 'op', role: 'operator', password: 'very-secret-password' });
-    await app.systems.add('sim1', 'simulated');
-    await app.close();
-    await dataSource.destroy();
+    await prepareDatabase(env, async (app) => {
+      await app.users.addUser({ name: 'op', role: 'operator', password: 'very-secret-password' });
+      await app.systems.add('sim1', 'simulated');
+    });
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));

@@ -96,3 +96,20 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/**
+ * Prepares a database for a server that a test starts as a process of its
+ * own: builds the app on `env` (without listening), lets `prepare` add users,
+ * systems and repositories, and closes it again.
+ */
+export async function prepareDatabase(env: Env, prepare: (app: App) => Promise<void>): Promise<void> {
+  const config = loadConfig(env);
+  const dataSource = await openDatabase(config);
+  const app = await buildApp({ config, logger: createLogger('error'), dataSource });
+  try {
+    await prepare(app);
+  } finally {
+    await app.close();
+    await dataSource.destroy();
+  }
+}

@@ -2,11 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
-import { buildApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
-import { createLogger } from '../../src/log';
-import { eventually, freshEnvironment } from '../support/harness';
+import { eventually, freshEnvironment, prepareDatabase } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
 import { plan } from './support';
 import { freePort, startServerProcess, waitForHealth } from '../support/processes';
@@ -62,14 +60,11 @@ describe('when the server is killed with SIGKILL in the middle of a plan', funct
     const port = await freePort();
     env = { ...environment.env, PORT: String(port), PROVISOR_POLL_MS: '50', PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_SIMULATED_MIN_MS: '200', PROVISOR_SIMULATED_MAX_MS: '200', LOG_LEVEL: 'warn' };
     base = `http://127.0.0.1:${port}`;
-    const config = loadConfig(env);
-    const dataSource = await openDatabase(config);
-    const app = await buildApp({ config, logger: createLogger('error'), dataSource });
-    await app.users.addUser({ name: engine.username, role: 'engine', password: engine.password });
-    await app.systems.add('sim1', 'simulated');
-    await app.systems.add('sim2', 'simulated');
-    await app.close();
-    await dataSource.destroy();
+    await prepareDatabase(env, async (app) => {
+      await app.users.addUser({ name: engine.username, role: 'engine', password: engine.password });
+      await app.systems.add('sim1', 'simulated');
+      await app.systems.add('sim2', 'simulated');
+    });
   });
 
   after(async () => {
