@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
-import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
+import { XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { PartnerLink, QName } from '../bpel/model';
 import { BpelFault, type VariableValue } from '../bpel/values';
+import { childElements, parseElement } from '../bpel/xml';
 import type { Principal } from '../auth/principal';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
@@ -23,13 +24,6 @@ export interface PartnerBinding {
   readonly address?: string;
   readonly username?: string;
   readonly password?: string;
-}
-
-function parseElement(xml: string): Element {
-  const doc = new DOMParser().parseFromString(xml, 'text/xml');
-  const root = doc.documentElement;
-  if (root === null) throw new Error('empty XML');
-  return root;
 }
 
 function partElement(value: VariableValue | undefined, what: string): Element | undefined {
@@ -118,7 +112,7 @@ export async function invokeRemote(args: {
   } catch {
     throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} answered HTTP ${response.status} without a SOAP envelope`);
   }
-  const bodyElement = [...childElements(envelope)].find((e) => e.localName === 'Body');
+  const bodyElement = childElements(envelope).find((e) => e.localName === 'Body');
   const payload = bodyElement === undefined ? undefined : childElements(bodyElement)[0];
   if (payload === undefined) {
     if (response.ok) return undefined;
@@ -132,12 +126,6 @@ export async function invokeRemote(args: {
     throw new BpelFault(faultName, `activity ${args.activityPath}: ${args.operation} failed: ${reason}`, detailElement === undefined ? undefined : { kind: 'message', parts: new Map([['fault', detailElement]]) });
   }
   return message(payload);
-}
-
-function childElements(element: Element): Element[] {
-  const out: Element[] = [];
-  for (let n = element.firstChild; n !== null; n = n.nextSibling) if (n.nodeType === 1) out.push(n as Element);
-  return out;
 }
 
 function textOf(element: Element, local: string): string | undefined {

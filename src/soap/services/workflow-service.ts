@@ -1,4 +1,5 @@
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
+import { parseElement } from '../../bpel/xml';
 import { ProcessDefinitionError } from '../../bpel/model';
 import type { VariableValue } from '../../bpel/values';
 import { ProvisorError } from '../../errors';
@@ -25,11 +26,12 @@ function mapError(err: unknown): never {
 function partValue(content: string, field: string): Element | string {
   const trimmed = content.trim();
   if (!trimmed.startsWith('<')) return content;
-  const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level, message) => level !== 'warning' && errors.push(message) }).parseFromString(trimmed, 'text/xml');
-  if (errors.length > 0 || doc.documentElement === null) throw new ProvisorError('InvalidField', `${field} is not well-formed XML: ${errors[0] ?? 'no element'}`, field);
   if (/<!DOCTYPE|<!ENTITY/i.test(trimmed)) throw new ProvisorError('DtdForbidden', `${field} carries a DTD`, field);
-  return doc.documentElement;
+  try {
+    return parseElement(trimmed);
+  } catch (err) {
+    throw new ProvisorError('InvalidField', `${field} is not well-formed XML: ${(err as Error).message}`, field);
+  }
 }
 
 /** The WorkflowService: deploy WS-BPEL processes, start, watch, cancel and list instances. */
