@@ -569,16 +569,27 @@ export class Interpreter {
     for (const child of activity.activities) await this.exec(child, ctx);
   }
 
-  /** Runs activities concurrently; the first fault terminates the others, then is rethrown once all settled. */
-  private async concurrently(runs: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, ctx: Context): Promise<void> {
+  /**
+   * Runs activities concurrently; the first fault terminates the others, then
+   * is rethrown once all settled. `enough`, asked after each success, ends the
+   * others early without a fault (a forEach completion condition).
+   */
+  private async concurrently(runs: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, ctx: Context, enough: () => boolean = () => false): Promise<void> {
     const controller = childController(ctx.signal);
+    const early = new Error('completion condition met');
     let firstError: unknown;
     await Promise.all(
       runs.map((run) =>
-        run(controller.signal).catch((err: unknown) => {
-          if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
-          controller.abort(err);
-        }),
+        run(controller.signal).then(
+          () => {
+            if (enough()) controller.abort(early);
+          },
+          (err: unknown) => {
+            if (err instanceof Terminated && controller.signal.reason === early) return;
+            if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
+            controller.abort(err);
+          },
+        ),
       ),
     );
     if (firstError !== undefined) throw firstError;
@@ -666,25 +677,14 @@ export class Interpreter {
       }
       return;
     }
-    const controller = childController(ctx.signal);
-    let firstError: unknown;
-    const early = new Error('completion condition met');
-    await Promise.all(
-      Array.from({ length: branchCount }, (_, n) =>
-        runBranch(bounds.start + n, controller.signal).then(
-          () => {
-            completed++;
-            if (done()) controller.abort(early);
-          },
-          (err: unknown) => {
-            if (err instanceof Terminated && controller.signal.reason === early) return;
-            if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
-            controller.abort(err);
-          },
-        ),
-      ),
+    await this.concurrently(
+      Array.from({ length: branchCount }, (_, n) => async (signal: AbortSignal) => {
+        await runBranch(bounds.start + n, signal);
+        completed++;
+      }),
+      ctx,
+      done,
     );
-    if (firstError !== undefined) throw firstError;
   }
 
   // ---- scopes, handlers, compensation ------------------------------------
