@@ -12,6 +12,10 @@ export class Account {
   @Column({ type: 'varchar', length: 320, nullable: true })
   contact: string | null;
 
+  /** The storage pool (a managed system) its work orders act on; the catalog's default when null. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  storagePool: string | null;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 }

@@ -6,6 +6,10 @@ import { ManagedSystem } from './managed-system';
 import { PackageRepository } from './package-repository';
 import { ProvisioningRequest } from './provisioning-request';
 import { User } from './user';
+import { BillableEvent } from './billable-event';
+import { WorkOrder } from './work-order';
+import { WorkOrderEvent } from './work-order-event';
+import { WorkOrderType } from './work-order-type';
 import { ActivityInstance } from './activity-instance';
 import { LinkState } from './link-state';
 import { ProcessDefinition } from './process-definition';
@@ -16,8 +20,10 @@ import { ProcessVariable } from './process-variable';
 
 export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessTimer, ProcessVariable };
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, ManagedSystem, PackageRepository, ProvisioningRequest, User };
+export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export * from './user';
+export * from './work-order';
 export * from './provisioning-request';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer];
+export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];

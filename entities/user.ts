@@ -24,6 +24,11 @@ export class User {
   @Column({ type: 'int', nullable: true })
   accountId: number | null;
 
+  /** Where the user receives notifications; e-mail intake accepts orders from it (unique). */
+  @Index({ unique: true })
+  @Column({ type: 'varchar', length: 320, nullable: true })
+  email: string | null;
+
   /** Work-order permission level (customers). */
   @Column({ type: 'int', default: 0 })
   level: number;

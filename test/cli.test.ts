@@ -23,7 +23,7 @@ describe('the provisor command line', function () {
     expect(added.code, added.err).to.equal(0);
     expect(added.out).to.contain('user admin created');
     const list = run(['user', 'list']);
-    expect(list.out).to.match(/^admin\tadmin\t-\tlevel=0\tenabled$/m);
+    expect(list.out).to.match(/^admin\tadmin\t-\tlevel=0\t-\tenabled$/m);
     expect(list.out).to.not.contain('a-long-password');
   });
 
@@ -48,9 +48,9 @@ describe('the provisor command line', function () {
   it('registers accounts, customers, systems and the demo repository', () => {
     expect(run(['account', 'add', 'acme', '--contact', 'ops@acme.example']).code).to.equal(0);
     expect(run(['user', 'add', 'alice', '--role', 'customer', '--account', 'acme', '--level', '2'], 'alice-password\n').code).to.equal(0);
-    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\tenabled$/m);
+    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\t-\tenabled$/m);
     expect(run(['user', 'disable', 'alice']).code).to.equal(0);
-    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\tdisabled$/m);
+    expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=2\t-\tdisabled$/m);
     const system = run(['system', 'add', 'web1']);
     expect(system.code, system.err).to.equal(0);
     expect(run(['system', 'add', 'load1', '--driver', 'simulated', '--option', 'failureRate=0.5']).code).to.equal(0);

@@ -68,10 +68,11 @@ export function buildCli(): Command {
     .addOption(new Option('--role <role>', 'the user\'s role').choices([...ROLES]).makeOptionMandatory())
     .option('--account <account>', 'the account a customer belongs to')
     .option('--level <n>', 'work-order permission level (customers)', parseLevel)
-    .action(async (name: string, opts: { role: Role; account?: string; level?: number }) => {
+    .option('--email <address>', 'e-mail address: notifications, and e-mail intake of work orders')
+    .action(async (name: string, opts: { role: Role; account?: string; level?: number; email?: string }) => {
       const password = await readPassword();
       await withDatabase(async ({ config, dataSource }) => {
-        const created = await users(config, dataSource).addUser({ name, role: opts.role, password, account: opts.account, level: opts.level });
+        const created = await users(config, dataSource).addUser({ name, role: opts.role, password, account: opts.account, level: opts.level, email: opts.email });
         console.log(`user ${created.name} created (role ${created.role}${opts.account === undefined ? '' : `, account ${opts.account}`})`);
       });
     });
@@ -90,7 +91,7 @@ export function buildCli(): Command {
     .action(async () => {
       await withDatabase(async ({ config, dataSource }) => {
         for (const u of await users(config, dataSource).list()) {
-          console.log([u.name, u.role, u.accountName ?? '-', `level=${u.level}`, u.disabled ? 'disabled' : 'enabled'].join('\t'));
+          console.log([u.name, u.role, u.accountName ?? '-', `level=${u.level}`, u.email ?? '-', u.disabled ? 'disabled' : 'enabled'].join('\t'));
         }
       });
     });
@@ -101,9 +102,10 @@ export function buildCli(): Command {
     .command('add <name>')
     .description('create a billing account')
     .option('--contact <email>', 'contact e-mail address')
-    .action(async (name: string, opts: { contact?: string }) => {
+    .option('--pool <system>', "the storage pool (a managed system) its work orders act on; default: the catalog's")
+    .action(async (name: string, opts: { contact?: string; pool?: string }) => {
       await withDatabase(async ({ config, dataSource }) => {
-        await users(config, dataSource).addAccount(name, opts.contact);
+        await users(config, dataSource).addAccount(name, opts.contact, opts.pool);
         console.log(`account ${name} created`);
       });
     });

@@ -1,6 +1,7 @@
 import type { DataSource, Repository } from 'typeorm';
 import { Account, ROLES, User, type Role } from '../../entities';
-import { hashPassword } from './passwords';
+import { hashPassword, verifyPassword } from './passwords';
+import type { Principal } from './principal';
 import type { SecretBox } from './secret-box';
 
 export class UserError extends Error {
@@ -13,6 +14,7 @@ export interface NewUser {
   readonly password: string;
   readonly account?: string;
   readonly level?: number;
+  readonly email?: string;
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -30,11 +32,12 @@ export class UserStore {
     this.accounts = dataSource.getRepository(Account);
   }
 
-  async addAccount(name: string, contact?: string): Promise<Account> {
+  async addAccount(name: string, contact?: string, storagePool?: string): Promise<Account> {
     if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,199}$/.test(name)) throw new UserError(`account name "${name}" must be 1-200 letters, digits, '.', '_', '@' or '-'`);
     if (contact !== undefined && !/^[^\s@]+@[^\s@]+$/.test(contact)) throw new UserError(`contact "${contact}" is not an e-mail address`);
     if ((await this.accounts.findOneBy({ name })) !== null) throw new UserError(`account "${name}" already exists`);
-    return this.accounts.save(this.accounts.create({ name, contact: contact ?? null, createdAt: new Date() }));
+    if (storagePool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(storagePool)) throw new UserError(`storage pool "${storagePool}" is not a system name`);
+    return this.accounts.save(this.accounts.create({ name, contact: contact ?? null, storagePool: storagePool ?? null, createdAt: new Date() }));
   }
 
   async addUser(input: NewUser): Promise<User> {
@@ -52,12 +55,15 @@ export class UserStore {
       throw new UserError('a customer needs an account (--account NAME)');
     }
     if ((await this.users.findOneBy({ name: input.name })) !== null) throw new UserError(`user "${input.name}" already exists`);
+    const email = input.email === undefined ? null : normaliseEmail(input.email);
+    if (email !== null && (await this.users.findOneBy({ email })) !== null) throw new UserError(`the e-mail address ${email} already belongs to another user`);
     return this.users.save(
       this.users.create({
         name: input.name,
         role: input.role,
         accountId,
         level,
+        email,
         passwordHash: await hashPassword(input.password),
         digestSecret: this.secrets.encrypt(input.password),
         disabled: false,
@@ -80,4 +86,39 @@ export class UserStore {
   findByName(name: string): Promise<User | null> {
     return this.users.findOneBy({ name });
   }
+
+  /** The enabled user with this name and password (portal log-in), or null. */
+  async verify(name: string, password: string): Promise<Principal | null> {
+    const user = await this.users.findOneBy({ name });
+    if (user === null || user.disabled) {
+      await hashPassword(password); // the same time whether or not the user exists
+      return null;
+    }
+    return (await verifyPassword(password, user.passwordHash)) ? principalOf(user) : null;
+  }
+
+  /** The enabled user registered with this e-mail address (e-mail intake), or null. */
+  async findByEmail(address: string): Promise<{ principal: Principal; email: string } | null> {
+    const email = normaliseEmail(address);
+    const user = await this.users.findOneBy({ email });
+    return user === null || user.disabled ? null : { principal: principalOf(user), email };
+  }
+
+  /** A user's e-mail address and name by id (notifications), or null. */
+  async contactOf(userId: number): Promise<{ name: string; email: string | null } | null> {
+    const user = await this.users.findOneBy({ id: userId });
+    return user === null ? null : { name: user.name, email: user.email };
+  }
 }
+
+/** Addresses compare case-insensitively. */
+export function normaliseEmail(address: string): string {
+  const trimmed = address.trim().toLowerCase();
+  if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(trimmed) || trimmed.length > 320) throw new UserError(`"${address}" is not an e-mail address`);
+  return trimmed;
+}
+
+export function principalOf(user: User): Principal {
+  return { userId: user.id, name: user.name, role: user.role, accountId: user.accountId, level: user.level };
+}
+
