@@ -92,6 +92,7 @@ describe('work orders: catalog, submission, automation, admin actions and billin
       { name: 'sizeGiB', value: '10' },
       { name: 'tier', value: 'standard' },
       { name: 'fail', value: 'false' },
+      { name: 'delay', value: 'PT0S' },
     ]);
     expect(order).to.deep.include({ customer: 'alice', account: 'acme', channel: 'soap', attempt: 1 });
     expect(order.history.map((h) => `${h.fromState ?? '-'}>${h.toState}:${h.actor}`)).to.deep.equal(['->NEW:alice', 'NEW>IN_PROGRESS:automation', 'IN_PROGRESS>CLOSED:automation']);
