@@ -48,7 +48,7 @@ const MAX_RETAIN = 1000;
 class Refused extends Error {}
 
 /** Every parameter the package knows, by its environment name. */
-const PARAMETER_NAMES = ['action', 'account', 'volume', 'sizeGiB', 'tier', 'force', 'snapshot', 'host', 'access', 'interval', 'retain', 'capacityGiB'];
+const PARAMETER_NAMES = ['action', 'workOrderId', 'account', 'volume', 'sizeGiB', 'tier', 'force', 'snapshot', 'host', 'access', 'interval', 'retain', 'capacityGiB'];
 
 /** The actions: their parameters (required first, then optional) and what they do. */
 const ACTIONS = {
@@ -68,8 +68,8 @@ function main() {
   const mode = process.argv[2];
   const root = process.env.PROVISOR_SYSTEM_ROOT;
   if (!root || !path.isAbsolute(root)) throw new Refused('PROVISOR_SYSTEM_ROOT must be an absolute path');
-  const pool = new Pool(path.join(root, 'srv', 'pool'), process.env.PROVISOR_REQUEST_ID || null);
   const params = callParameters(process.env);
+  const pool = new Pool(path.join(root, 'srv', 'pool'), stampOf(process.env, params));
   if (mode === 'install') return install(pool, params);
   if (mode !== 'configure') throw new Refused(`usage: node pool.js install|configure, got ${JSON.stringify(mode)}`);
   const action = params.get('action');
@@ -81,7 +81,7 @@ function main() {
   }
   const spec = Object.prototype.hasOwnProperty.call(ACTIONS, action) ? ACTIONS[action] : undefined;
   if (spec === undefined) throw new Refused(`unknown action ${JSON.stringify(action)} (known: ${Object.keys(ACTIONS).join(', ')})`);
-  const allowed = ['action', ...spec.required, ...spec.optional];
+  const allowed = ['action', 'workOrderId', ...spec.required, ...spec.optional];
   for (const key of params.keys()) {
     if (!allowed.includes(key)) {
       throw new Refused(`${action} does not take parameter ${JSON.stringify(key)} (it takes ${[...spec.required, ...spec.optional].join(', ')})`);
@@ -92,6 +92,15 @@ function main() {
   }
   pool.requireInitialised();
   spec.run(pool, new Input(action, params));
+}
+
+/** What records say about the call that wrote them: the request, and the work order when one is named. */
+function stampOf(env, params) {
+  const workOrderId = params.get('workOrderId') ?? '';
+  if (workOrderId !== '' && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(workOrderId)) {
+    throw new Refused(`workOrderId ${JSON.stringify(workOrderId)} must be 1-128 letters, digits, '.', '_', ':' or '-'`);
+  }
+  return { requestId: env.PROVISOR_REQUEST_ID || null, workOrderId: workOrderId === '' ? null : workOrderId };
 }
 
 /** The call's parameters by their package names (unknown ones by their lower-cased variable suffix). */
@@ -170,9 +179,10 @@ class Input {
 
 /** The pool's files. Names are checked against NAME before they reach a path. */
 class Pool {
-  constructor(dir, requestId) {
+  /** @param stamp `requestId` (and `workOrderId`) recorded in every record written. */
+  constructor(dir, stamp) {
     this.dir = dir;
-    this.requestId = requestId;
+    this.stamp = stamp;
   }
 
   get configFile() {
@@ -290,7 +300,7 @@ function install(pool, params) {
   const provisioned = pool.provisionedGiB();
   if (capacityGiB < provisioned) throw new Refused(`capacityGiB ${capacityGiB} is below the ${provisioned} GiB already provisioned`);
   const now = new Date().toISOString();
-  writeJsonAtomic(pool.configFile, { capacityGiB, createdAt: existing?.createdAt ?? now, updatedAt: now, requestId: pool.requestId });
+  writeJsonAtomic(pool.configFile, { capacityGiB, createdAt: existing?.createdAt ?? now, updatedAt: now, ...pool.stamp });
   console.log(`storage-pool: pool in ${pool.dir} ready; capacity ${capacityGiB} GiB`);
 }
 
@@ -317,7 +327,7 @@ function createVolume(pool, input) {
     fs.renameSync(temporary, image);
   });
   const now = new Date().toISOString();
-  writeJsonAtomic(pool.volumeRecord(account, volume), { account, name: volume, sizeGiB, tier, createdAt: now, updatedAt: now, requestId: pool.requestId });
+  writeJsonAtomic(pool.volumeRecord(account, volume), { account, name: volume, sizeGiB, tier, createdAt: now, updatedAt: now, ...pool.stamp });
   console.log(`created volume "${volume}" (${sizeGiB} GiB, ${tier}) in account "${account}"`);
 }
 
@@ -337,7 +347,7 @@ function expandVolume(pool, input) {
   } finally {
     fs.closeSync(fd);
   }
-  writeJsonAtomic(pool.volumeRecord(account, volume), { ...record, sizeGiB, updatedAt: new Date().toISOString(), requestId: pool.requestId });
+  writeJsonAtomic(pool.volumeRecord(account, volume), { ...record, sizeGiB, updatedAt: new Date().toISOString(), ...pool.stamp });
   console.log(`expanded volume "${volume}" in account "${account}" from ${record.sizeGiB} GiB to ${sizeGiB} GiB`);
 }
 
@@ -390,7 +400,7 @@ function takeSnapshot(pool, input) {
     sizeGiB: record.sizeGiB,
     tier: record.tier,
     createdAt: new Date().toISOString(),
-    requestId: pool.requestId,
+    ...pool.stamp,
   });
   console.log(`took snapshot "${snapshot}" of volume "${volume}" (${record.sizeGiB} GiB) in account "${account}"`);
 }
@@ -421,7 +431,7 @@ function restoreSnapshot(pool, input) {
     fs.renameSync(temporary, image);
   });
   const now = new Date().toISOString();
-  writeJsonAtomic(pool.volumeRecord(account, volume), { ...record, updatedAt: now, restoredFrom: { snapshot, takenAt: taken.createdAt, restoredAt: now }, requestId: pool.requestId });
+  writeJsonAtomic(pool.volumeRecord(account, volume), { ...record, updatedAt: now, restoredFrom: { snapshot, takenAt: taken.createdAt, restoredAt: now }, ...pool.stamp });
   console.log(`restored volume "${volume}" in account "${account}" from snapshot "${snapshot}" taken ${taken.createdAt}`);
 }
 
@@ -458,13 +468,13 @@ function mapVolume(pool, input) {
       console.log(`volume "${volume}" in account "${account}" is already mapped to host "${host}" as LUN ${existing.lun} (${access}); nothing to do`);
       return;
     }
-    const hosts = mapping.hosts.map((entry) => (entry.host === host ? { ...entry, access, updatedAt: now, requestId: pool.requestId } : entry));
+    const hosts = mapping.hosts.map((entry) => (entry.host === host ? { ...entry, access, updatedAt: now, ...pool.stamp } : entry));
     writeJsonAtomic(pool.mappingFile(account, volume), { ...mapping, hosts, updatedAt: now });
     console.log(`changed access of host "${host}" to volume "${volume}" in account "${account}" from ${existing.access} to ${access} (LUN ${existing.lun})`);
     return;
   }
   const lun = freeLun(pool, account, host);
-  const hosts = [...mapping.hosts, { host, lun, access, mappedAt: now, requestId: pool.requestId }];
+  const hosts = [...mapping.hosts, { host, lun, access, mappedAt: now, ...pool.stamp }];
   writeJsonAtomic(pool.mappingFile(account, volume), { account, volume, hosts, updatedAt: now });
   console.log(`mapped volume "${volume}" in account "${account}" to host "${host}" as LUN ${lun} (${access})`);
 }
@@ -510,7 +520,7 @@ function setSnapshotSchedule(pool, input) {
     intervalSeconds: interval.seconds,
     retain,
     updatedAt: new Date().toISOString(),
-    requestId: pool.requestId,
+    ...pool.stamp,
   });
   console.log(`volume "${volume}" in account "${account}": a snapshot every ${interval.text}, keeping ${retain}`);
 }
