@@ -284,7 +284,7 @@ describe('the storage catalog\'s plans change a real storage pool', function () 
       const view = await order('CreateVolume', { volume: 'vol9', sizeGiB: '1' }, 'acme', 'no-such-pool');
       expect(view.status).to.equal('FAULTED');
       expect(view.fault?.name).to.equal('{urn:provisor:software:1}ProvisorFault');
-      expect(view.fault?.message).to.contain('no-such-pool');
+      expect(view.fault?.message).to.match(/^activity \/process\/sequence\/invoke: Configure failed: \w+: .*no-such-pool/);
       expect(view.fault?.activityPath).to.equal('/process/sequence/invoke');
     });
   });
