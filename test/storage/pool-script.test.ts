@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -51,6 +51,26 @@ describe('storage-pool\'s pool.js', function () {
     };
     walk(root);
     return found.sort();
+  }
+
+  function writeAt(file: string, offset: number, text: string): void {
+    const fd = openSync(file, 'r+');
+    try {
+      writeSync(fd, text, offset);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  function readAt(file: string, offset: number, length: number): string {
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buffer, 0, length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer.toString();
   }
 
   beforeEach(() => {
@@ -156,6 +176,36 @@ describe('storage-pool\'s pool.js', function () {
       const mapping = JSON.parse(readFileSync(path.join(root, 'srv', 'pool', 'accounts', 'acme', 'mappings', 'v.json'), 'utf8')) as { hosts: Array<Record<string, unknown>> };
       expect(mapping.hosts).to.have.length(1);
       expect(mapping.hosts[0]).to.include({ host: 'h', lun: 0, access: 'ro' });
+    });
+
+    it('restores a snapshot into a volume expanded since, keeping its new size', () => {
+      const image = path.join(root, 'srv', 'pool', 'accounts', 'acme', 'volumes', 'v.img');
+      ok({ action: 'createVolume', account: 'acme', volume: 'v', sizeGiB: '1' });
+      writeAt(image, 1000, 'snapshotted');
+      ok({ action: 'takeSnapshot', account: 'acme', volume: 'v', snapshot: 's' });
+      ok({ action: 'expandVolume', account: 'acme', volume: 'v', sizeGiB: '2' });
+      writeAt(image, 1000, 'overwritten');
+      writeAt(image, GIB + 10, 'beyond');
+      ok({ action: 'restoreSnapshot', account: 'acme', volume: 'v', snapshot: 's' });
+      expect(statSync(image).size).to.equal(2 * GIB);
+      expect(readAt(image, 1000, 11)).to.equal('snapshotted');
+      expect(readAt(image, GIB + 10, 6)).to.equal('\0'.repeat(6));
+    });
+
+    it('keeps snapshots sparse without GNU cp on the PATH', () => {
+      const image = path.join(root, 'srv', 'pool', 'accounts', 'acme', 'volumes', 'v.img');
+      ok({ action: 'createVolume', account: 'acme', volume: 'v', sizeGiB: '1' });
+      writeAt(image, 300 * 1024 * 1024, 'data in the middle');
+      const run = spawnSync(process.execPath, ['pool.js', 'configure'], {
+        cwd: PACKAGE_DIR,
+        env: { PATH: path.join(root, 'no-such-dir'), PROVISOR_SYSTEM_ROOT: root, PROVISOR_PARAM_ACTION: 'takeSnapshot', PROVISOR_PARAM_ACCOUNT: 'acme', PROVISOR_PARAM_VOLUME: 'v', PROVISOR_PARAM_SNAPSHOT: 's' },
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      const snapshot = path.join(root, 'srv', 'pool', 'accounts', 'acme', 'snapshots', 'v@s.img');
+      expect(statSync(snapshot).size).to.equal(GIB);
+      expect(statSync(snapshot).blocks * 512).to.be.at.most(2 * 1024 * 1024);
+      expect(readAt(snapshot, 300 * 1024 * 1024, 18)).to.equal('data in the middle');
     });
 
     it('removes a snapshot schedule, and says when there is none', () => {

@@ -559,6 +559,7 @@ function sparseCopy(source, target) {
     fs.rmSync(target, { force: true });
   }
   const chunk = Buffer.alloc(1024 * 1024);
+  const zeros = Buffer.alloc(chunk.length);
   const input = fs.openSync(source, 'r');
   const output = fs.openSync(target, 'wx', 0o600);
   try {
@@ -566,7 +567,7 @@ function sparseCopy(source, target) {
     for (let position = 0; position < size; ) {
       const read = fs.readSync(input, chunk, 0, chunk.length, position);
       if (read === 0) break;
-      if (chunk.subarray(0, read).some((byte) => byte !== 0)) fs.writeSync(output, chunk, 0, read, position);
+      if (!chunk.subarray(0, read).equals(zeros.subarray(0, read))) fs.writeSync(output, chunk, 0, read, position);
       position += read;
     }
     fs.ftruncateSync(output, size);
