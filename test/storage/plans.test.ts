@@ -279,6 +279,20 @@ describe('the storage catalog\'s plans change a real storage pool', function () 
     });
   });
 
+  describe('when the automation leaves out an input part', () => {
+    it('faults at the first assign with uninitializedVariable, before anything is sent', async () => {
+      const parts = inputParts(catalogType(catalog, 'CreateVolume'), { workOrderId: 'wo-partial', account: 'acme', pool: 'pool1', values: { volume: 'partial', sizeGiB: '1' } });
+      parts.delete('tier');
+      const instanceId = await server.app.workflow.start(processes.get('CreateVolume') ?? '', { kind: 'message', parts }, 'storage-automation');
+      const view = await finished(server, instanceId);
+      expect(view.status).to.equal('FAULTED');
+      expect(view.fault?.name).to.equal('{http://docs.oasis-open.org/wsbpel/2.0/process/executable}uninitializedVariable');
+      expect(view.fault?.activityPath).to.equal('/process/sequence/assign[1]');
+      expect(view.fault?.message).to.contain('tier');
+      expect(existsSync(file('acme', 'volumes', 'partial.img'))).to.equal(false);
+    });
+  });
+
   describe('when the pool system does not exist', () => {
     it('faults at the Configure invoke with Provisor\'s fault, naming the system', async () => {
       const view = await order('CreateVolume', { volume: 'vol9', sizeGiB: '1' }, 'acme', 'no-such-pool');
