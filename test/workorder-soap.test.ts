@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import type * as soap from 'soap';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { call, soapClient } from './support/soap-client';
+import { csvRecordCount, xsdDecimal } from '../src/soap/services/workorder-service';
+import { escapeXml } from '../src/soap/xml';
 import { bodyElement, HAVE_XMLLINT, validateAgainstWsdl } from './support/wsdl-schema';
 import { PASSWORD, seedCast, TEST_CATALOG, type Cast } from './support/workorders';
 
@@ -33,6 +35,23 @@ async function countOrders(server: TestServer): Promise<number> {
   const rows = (await server.dataSource.query('SELECT COUNT(*) AS n FROM work_order')) as Array<{ n: unknown }>;
   return Number(rows[0]?.n);
 }
+
+describe('WorkOrderService wrapper helpers', () => {
+  it('counts CSV records, not lines: quoted fields may hold line breaks', () => {
+    expect(csvRecordCount('a,b\r\n1,"x\r\ny"\r\n2,z\r\n')).to.equal(3);
+    expect(csvRecordCount('a,b\r\n')).to.equal(1);
+    expect(csvRecordCount('a,b\n1,2')).to.equal(2);
+    expect(csvRecordCount('')).to.equal(0);
+  });
+
+  it('writes numbers in xsd:decimal form, never with an exponent', () => {
+    expect([xsdDecimal(100), xsdDecimal(-0.5), xsdDecimal(1.5e21), xsdDecimal(-2.5e-7), xsdDecimal(undefined)]).to.deep.equal(['100', '-0.5', '1500000000000000000000', '-0.00000025', undefined]);
+  });
+
+  it('keeps a carriage return through XML as a character reference (CSV line ends)', () => {
+    expect(escapeXml('a\r\nb & c')).to.equal('a&#13;\nb &amp; c');
+  });
+});
 
 describe('WorkOrderService over SOAP', function () {
   this.timeout(120_000);

@@ -54,7 +54,13 @@ export function xsdDecimal(n: number | undefined): string | undefined {
   if (n === undefined) return undefined;
   if (!Number.isFinite(n)) throw new Error(`${n} has no xsd:decimal form`);
   const text = String(n);
-  return /e/i.test(text) ? n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 100 }) : text;
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (m === null) return text;
+  const [, sign = '', lead = '', fraction = '', exponent = '0'] = m;
+  const digits = lead + fraction;
+  const e = Number(exponent);
+  // |n| >= 1e21 has at most 17 significant digits, so the digits never outrun the exponent.
+  return e >= 0 ? sign + digits.padEnd(e + 1, '0') : `${sign}0.${'0'.repeat(-e - 1)}${digits}`;
 }
 
 function parameterDefinitionXml(p: ParameterDefinition): XmlObject {
