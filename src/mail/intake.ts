@@ -206,7 +206,8 @@ export class MailIntake {
       this.mailer.send({ to: sender.email, ...content, kind: 'reply', inReplyTo: messageId, references: referencesOf(mail), workOrderId });
     };
 
-    const order = parseOrderMail(mail.subject, mail.text);
+    // An empty body is a body without parameters; an HTML-only one (mailparser makes it text) only lacks text if conversion failed.
+    const order = parseOrderMail(mail.subject, mail.text ?? (mail.html === false ? '' : undefined));
     if (!order.ok) {
       this.rejected(sender.email, 'not in the order format', messageId, session, { problems: order.problems.map((p) => p.message) });
       reply(formatReply(subject, order.problems));
