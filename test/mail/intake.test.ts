@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { expect } from 'chai';
 import type { Principal } from '../../src/auth/principal';
 import { idempotencyKeyOf, MailIntake } from '../../src/mail/intake';
@@ -71,6 +72,23 @@ describe('the SMTP intake', () => {
     }
   });
 
+  it('answers 552 after DATA when a client that did not announce the size sends too much', async () => {
+    const { intake, port, records } = await intakeWith(() => Promise.reject(new Error('must not be called')));
+    try {
+      const answers = await rawSmtp(port, ['EHLO client.test', 'MAIL FROM:<alice@acme.example>', 'RCPT TO:<orders@provisor.test>', 'DATA'], [
+        'From: alice@acme.example',
+        'To: orders@provisor.test',
+        'Subject: Echo',
+        '',
+        ...Array.from({ length: 100 }, (_, i) => `note${i}: ${'x'.repeat(60)}`),
+      ]);
+      expect(answers.at(-1)).to.match(/^552 /);
+      expect(records).to.satisfy((all: Array<Record<string, unknown>>) => all.some((r) => r.reason === 'message too large' && r.sender === 'alice@acme.example'));
+    } finally {
+      await intake.close();
+    }
+  });
+
   it('keys a Message-ID too long for the column by its digest', () => {
     expect(idempotencyKeyOf(undefined)).to.equal(undefined);
     expect(idempotencyKeyOf(' <a@b> ')).to.equal('<a@b>');
@@ -78,3 +96,34 @@ describe('the SMTP intake', () => {
     expect(idempotencyKeyOf(long)).to.match(/^sha256:[0-9a-f]{64}$/).and.equal(idempotencyKeyOf(long));
   });
 });
+
+/** Speaks SMTP line by line: each command waits for its answer, then the message is sent and its answer read. */
+async function rawSmtp(port: number, commands: readonly string[], message: readonly string[]): Promise<string[]> {
+  const socket = net.connect(port, '127.0.0.1');
+  let buffer = '';
+  const waiters: Array<(line: string) => void> = [];
+  const lines: string[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let end: number;
+    while ((end = buffer.indexOf('\r\n')) !== -1) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      // Multi-line answers ("250-…") end with the line whose code is followed by a space.
+      if (!/^\d{3} /.test(line)) continue;
+      const waiter = waiters.shift();
+      if (waiter === undefined) lines.push(line);
+      else waiter(line);
+    }
+  });
+  const answer = (): Promise<string> => new Promise((resolve) => (lines.length > 0 ? resolve(lines.shift() as string) : waiters.push(resolve)));
+  const answers = [await answer()];
+  for (const command of commands) {
+    socket.write(`${command}\r\n`);
+    answers.push(await answer());
+  }
+  socket.write(`${message.join('\r\n')}\r\n.\r\n`);
+  answers.push(await answer());
+  socket.end('QUIT\r\n');
+  return answers;
+}
