@@ -92,7 +92,8 @@ export class MailIntake {
       onRcptTo: (address, session, callback) => callback(this.checkRecipient(address, session)),
       onData: (stream, session, callback) => this.readMessage(stream, session, callback),
     });
-    this.server.on('error', (err) => this.log.error('SMTP intake error', { err: String(err) }));
+    // Connection-level trouble (a client hanging up mid-session); the server goes on.
+    this.server.on('error', (err) => this.log.warn('SMTP intake connection error', { err: String(err) }));
   }
 
   /** The bound port once listening. */
