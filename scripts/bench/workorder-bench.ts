@@ -108,6 +108,7 @@ async function counts(db: FreshDatabase): Promise<{ closed: number; failed: numb
 async function submitAll(servers: readonly ServerProcess[], customers: readonly string[], total: number, callers: number, order: Case['order']): Promise<void> {
   const run = `${process.pid}-${Date.now()}`;
   let next = 0;
+  let firstBad: string | undefined;
   const share = (s: number): number => Math.floor(total / servers.length) + (s < total % servers.length ? 1 : 0);
   const results = await Promise.all(
     servers.map((server, s) =>
@@ -118,7 +119,11 @@ async function submitAll(servers: readonly ServerProcess[], customers: readonly 
         amount: share(s),
         timeout: 60,
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${WORKORDER_NS}#SubmitWorkOrder"` },
-        verifyBody: (body) => /workOrderId>\d+</.test(body),
+        verifyBody: (body) => {
+          const ok = /workOrderId>\d+</.test(body);
+          if (!ok) firstBad ??= body.slice(0, 1000);
+          return ok;
+        },
         requests: [
           {
             setupRequest: (request) => {
@@ -132,7 +137,7 @@ async function submitAll(servers: readonly ServerProcess[], customers: readonly 
     ),
   );
   const bad = results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0);
-  if (bad > 0) throw new Error(`${bad} submissions failed (errors, timeouts, non-2xx answers or bodies without a workOrderId)`);
+  if (bad > 0) throw new Error(`${bad} submissions failed (errors, timeouts, non-2xx answers or bodies without a workOrderId); the first: ${firstBad ?? 'no body'}`);
 }
 
 async function runCase(kind: DbKind, c: Case, total: number, callers: number, pools: number): Promise<Result> {

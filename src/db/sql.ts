@@ -65,6 +65,32 @@ export function exclusive<T>(dataSource: DataSource, work: () => Promise<T>): Pr
  * writes. MySQL gives each transaction a pooled connection of its own.
  */
 export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  if (isMysqlSource(dataSource)) return dataSource.transaction(work);
+  // READ COMMITTED takes no gap locks, so a queue's claim (SELECT … FOR
+  // UPDATE SKIP LOCKED) neither blocks nor deadlocks with concurrent inserts
+  // of new rows; the invariants are kept by unique keys and conditional updates.
+  if (isMysqlSource(dataSource)) return retryDeadlocks(() => dataSource.transaction('READ COMMITTED', work));
   return exclusive(dataSource, () => dataSource.transaction(work));
+}
+
+const DEADLOCK_ATTEMPTS = 5;
+
+/** True for MySQL's "Deadlock found when trying to get lock" (the transaction was rolled back). */
+export function isDeadlock(err: unknown): boolean {
+  const driverError = (err as { driverError?: { errno?: number } } | undefined)?.driverError ?? (err as { errno?: number } | undefined);
+  return driverError?.errno === 1213;
+}
+
+/**
+ * Runs a transaction again when MySQL chose it as a deadlock victim: the
+ * server rolled it back whole, and restarting it is what it asks for.
+ */
+export async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
 }

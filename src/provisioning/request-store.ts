@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
-import { exclusive, execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { exclusive, execute, fromSqlDate, isMysqlSource, retryDeadlocks, toSqlDate, transaction } from '../db/sql';
 
 /** A provisioning request row as the engine and the API read it. */
 export interface RequestRow {
@@ -79,7 +79,7 @@ export class RequestStore {
    * never be rolled back with one of them).
    */
   async insert(request: NewRequest): Promise<void> {
-    await exclusive(this.dataSource, () => this.dataSource.query(
+    await exclusive(this.dataSource, () => retryDeadlocks(() => this.dataSource.query(
       'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         request.id,
@@ -97,7 +97,7 @@ export class RequestStore {
         toSqlDate(request.submittedAt),
         0,
       ],
-    ));
+    )));
   }
 
   async findById(id: string, manager?: EntityManager): Promise<RequestRow | null> {
