@@ -43,7 +43,9 @@ export function dataSourceOptions(config: Config, settings: DataSourceSettings =
       // mysql2 captures a stack trace per query unless told not to: a fifth of the CPU of an insert.
       trace: false,
       poolSize: 20,
-      extra: { connectTimeout: 10_000 },
+      // The group committer sends a batch of transitions as one multi-statement
+      // query (one round trip); every statement is built with placeholders.
+      extra: { connectTimeout: 10_000, multipleStatements: true },
     };
   }
   const file = settings.sqliteFile ?? path.join(config.dataDir, 'provisor.sqlite');

@@ -12,8 +12,9 @@
  * bad statement), each caller's statements are retried in a transaction of
  * their own, so only the caller at fault sees the error.
  */
+import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
-import { transaction } from './sql';
+import { isMysqlSource, retryDeadlocks, transaction } from './sql';
 
 export type Statement = readonly [sql: string, params: readonly unknown[]];
 
@@ -33,7 +34,11 @@ export class GroupCommitter {
   commits = 0;
   writes = 0;
 
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly mysql: boolean;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.mysql = isMysqlSource(dataSource);
+  }
 
   /** Commits `statements` atomically, together with whatever other callers hand in meanwhile. */
   write(statements: readonly Statement[]): Promise<void> {
@@ -90,9 +95,28 @@ export class GroupCommitter {
   }
 
   private run(batch: readonly Pending[]): Promise<void> {
+    if (this.mysql) return retryDeadlocks(() => this.runAtOnce(batch));
     return transaction(this.dataSource, async (manager) => {
       for (const p of batch) for (const [sql, params] of p.statements) await manager.query(sql, params as unknown[]);
     });
+  }
+
+  /**
+   * MySQL: the whole transaction as one multi-statement query, one round
+   * trip. The server stops at a failing statement and leaves the transaction
+   * open, so a failure is followed by a ROLLBACK on the same connection.
+   */
+  private async runAtOnce(batch: readonly Pending[]): Promise<void> {
+    const statements = batch.flatMap((p) => p.statements.map(([sql, params]) => format(sql, params as Parameters<typeof format>[1])));
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...statements, 'COMMIT'].join(';\n'));
+    } catch (err) {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await runner.release();
+    }
   }
 }
 
