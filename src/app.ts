@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
@@ -26,6 +28,9 @@ import { Authenticator } from './soap/ws-security';
 import { ChangeManagerNotifier } from './workflow/notifier';
 import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
+import { WorkOrderAutomation } from './workorders/automation';
+import { loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
+import { WorkOrderService } from './workorders/service';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -49,6 +54,10 @@ export interface App {
   readonly metrics: Metrics;
   readonly workflow: WorkflowRuntime;
   readonly notifier: ChangeManagerNotifier;
+  readonly workOrders: WorkOrderService;
+  readonly automation: WorkOrderAutomation;
+  /** Loads (or refreshes) the work-order catalog: the configured file, or the one named. */
+  loadCatalog(file?: string): Promise<LoadSummary>;
   /** Starts the engine and listens; resolves with the bound port. */
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting work, lets running tasks finish (up to graceMs), closes the server and the database. */
@@ -104,6 +113,28 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     notifier,
     processNames,
   );
+  const workOrders = new WorkOrderService(dataSource, clock, logger.child({ component: 'workorders' }));
+  const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
+  let defaultPool = 'pool1';
+  const automation = new WorkOrderAutomation(
+    dataSource,
+    workOrders,
+    workflow,
+    () => defaultPool,
+    { enabled: config.workOrders.automation, pollMs: config.workOrders.pollMs, batchSize: config.workOrders.batchSize, restartAfterMs: config.workOrders.restartAfterMs },
+    clock,
+    logger.child({ component: 'automation' }),
+    `workorders/${process.pid}/${crypto.randomUUID()}`,
+  );
+  const loadWorkOrderCatalog = async (file = defaultCatalog): Promise<LoadSummary> => {
+    const catalog = readCatalog(file);
+    const summary = await loadCatalog(dataSource, workflow, catalog, clock);
+    defaultPool = catalog.defaultPool;
+    workOrders.invalidateTypes();
+    logger.info('work-order catalog loaded', { file, ...summary });
+    return summary;
+  };
+
   const gateway = new SoapGateway(
     [...provisioningServices, workflowService(workflow, root)],
     auth,
@@ -169,12 +200,20 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     metrics,
     workflow,
     notifier,
+    workOrders,
+    automation,
+    loadCatalog: loadWorkOrderCatalog,
     async listen(port = config.port, host = config.host) {
+      if (config.workOrders.loadCatalogOnStart) {
+        if (fs.existsSync(defaultCatalog)) await loadWorkOrderCatalog();
+        else logger.warn('no work-order catalog to load', { file: defaultCatalog });
+      }
       if (config.engine.enabled) {
         await engine.start();
         callbacks.start();
       }
       if (config.workflow.enabled) workflow.startRunner();
+      if (config.workOrders.automation) automation.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -195,6 +234,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await serverClosed;
+      await automation.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();

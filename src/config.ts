@@ -43,6 +43,17 @@ export interface Config {
     /** How long a call to a process endpoint waits for the instance's reply. */
     readonly replyTimeoutMs: number;
   };
+  readonly workOrders: {
+    /** The automation: claims NEW orders and runs their plans. */
+    readonly automation: boolean;
+    readonly pollMs: number;
+    readonly batchSize: number;
+    readonly restartAfterMs: number;
+    /** The catalog file; undefined: the project's own storage catalog. */
+    readonly catalogFile: string | undefined;
+    /** Load (or refresh) the catalog when the service starts. */
+    readonly loadCatalogOnStart: boolean;
+  };
   readonly callbacks: {
     readonly maxAttempts: number;
     readonly initialBackoffMs: number;
@@ -172,6 +183,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
       notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    },
+    workOrders: {
+      automation: bool('PROVISOR_WORKORDER_AUTOMATION', true),
+      pollMs: int('PROVISOR_WORKORDER_POLL_MS', 500, 10, 600_000),
+      batchSize: int('PROVISOR_WORKORDER_BATCH', 100, 1, 10_000),
+      restartAfterMs: int('PROVISOR_WORKORDER_RESTART_MS', 30_000, 100, 86_400_000),
+      catalogFile: raw('PROVISOR_CATALOG') === undefined ? undefined : path.resolve(cwd, raw('PROVISOR_CATALOG') ?? ''),
+      loadCatalogOnStart: bool('PROVISOR_CATALOG_LOAD', true),
     },
     callbacks: {
       maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),

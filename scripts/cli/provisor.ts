@@ -16,6 +16,7 @@ import { buildDemoRepository } from '../../src/drivers/local';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addDemoCommand } from './demo';
 import { addPlanCommands } from './plan';
+import { addWorkOrderCommands } from './workorder';
 
 class CliError extends Error {}
 
@@ -157,6 +158,7 @@ export function buildCli(): Command {
 
   addPlanCommands(program);
   addDemoCommand(program);
+  addWorkOrderCommands(program);
   return program;
 }
 

@@ -64,7 +64,7 @@ export interface TestServer {
 
 /** Builds the real app on a fresh database and listens on a free port. */
 export async function startTestServer(extra: Env = {}): Promise<TestServer> {
-  const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', ...extra });
+  const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', PROVISOR_CATALOG_LOAD: 'false', PROVISOR_WORKORDER_POLL_MS: '50', ...extra });
   const config = loadConfig(environment.env);
   const dataSource = await openDatabase(config);
   const app = await buildApp({ config, logger: createLogger(config.logLevel), dataSource });

@@ -1,0 +1,197 @@
+/**
+ * The workflow automation: polls the database for NEW orders, claims them
+ * (SKIP LOCKED on MySQL, so several Provisor processes share the work),
+ * starts each type's change plan on the workflow engine, and when the plan
+ * ends marks the order CLOSED (billed) or FAILED with the failing activity
+ * and its cause.
+ *
+ * Nothing is lost or done twice across a crash: a claim commits the order
+ * as IN_PROGRESS with a new attempt number before its plan starts, and the
+ * plan is started with the key `workorder:<id>:<attempt>`, so starting it
+ * again after a crash returns the same process instance. Orders whose plan
+ * has ended are found by joining their instance's row, whoever started it.
+ */
+import type { DataSource } from 'typeorm';
+import type { Clock } from '../clock';
+import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import type { Logger } from '../log';
+import type { WorkflowRuntime } from '../workflow/runtime';
+import type { OrderToRun, WorkOrderService } from './service';
+
+export interface AutomationSettings {
+  readonly enabled: boolean;
+  readonly pollMs: number;
+  /** Orders claimed per poll. */
+  readonly batchSize: number;
+  /** An IN_PROGRESS order whose plan was not recorded as started this long after its claim is started again (same key). */
+  readonly restartAfterMs: number;
+}
+
+export const AUTOMATION_ACTOR = 'automation';
+
+export class WorkOrderAutomation {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private readonly mysql: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orders: WorkOrderService,
+    private readonly workflow: WorkflowRuntime,
+    private readonly defaultPool: () => string,
+    private readonly settings: AutomationSettings,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly owner: string,
+  ) {
+    this.mysql = isMysqlSource(dataSource);
+    orders.starter = (order, actor) => this.startPlan(order, actor);
+    orders.canceller = async (instanceId) => {
+      await this.workflow.cancel(instanceId, false);
+    };
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.orders.onSubmitted = () => this.wake();
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.orders.onSubmitted = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Polls now (a submission in this process, or a plan that just ended). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.poll()
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            this.log.error('work-order poll failed', { err: String(err) });
+          },
+        )
+        .finally(() => {
+          this.running = undefined;
+          const more = this.again;
+          this.again = false;
+          this.schedule(more ? 0 : this.settings.pollMs);
+        });
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  /** One round: claim and start NEW orders, restart lost starts, finish ended plans. Returns how much it did. */
+  async poll(): Promise<{ started: number; finished: number }> {
+    let started = 0;
+    for (;;) {
+      const claimed = await this.claim();
+      if (claimed.length === 0) break;
+      started += claimed.length;
+      await Promise.all(claimed.map((order) => this.startPlan(order, AUTOMATION_ACTOR)));
+      if (claimed.length < this.settings.batchSize || this.stopped) break;
+    }
+    await this.restartLost();
+    const finished = await this.finishEnded();
+    if (finished === this.settings.batchSize) this.again = true;
+    return { started, finished };
+  }
+
+  /** Claims up to batchSize NEW, non-manual orders: IN_PROGRESS, next attempt, a history entry each. */
+  private async claim(): Promise<OrderToRun[]> {
+    const now = toSqlDate(this.clock.date());
+    const ids = await transaction(this.dataSource, async (manager) => {
+      const select = "SELECT id FROM work_order WHERE state = 'NEW' AND manual = 0 ORDER BY id LIMIT ?";
+      const rows = (await manager.query(this.mysql ? `${select} FOR UPDATE SKIP LOCKED` : select, [this.settings.batchSize])) as Array<{ id: unknown }>;
+      const claimed = rows.map((r) => Number(r.id));
+      if (claimed.length === 0) return [];
+      const list = claimed.map(() => '?').join(', ');
+      await execute(manager, `UPDATE work_order SET state = 'IN_PROGRESS', attempt = attempt + 1, updatedAt = ?, leaseOwner = ? WHERE state = 'NEW' AND id IN (${list})`, [now, this.owner, ...claimed]);
+      await manager.query(
+        `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES ${claimed.map(() => "(?, ?, 'NEW', 'IN_PROGRESS', ?, ?)").join(', ')}`,
+        claimed.flatMap((id) => [id, now, AUTOMATION_ACTOR, 'plan started by the automation']),
+      );
+      return claimed;
+    });
+    return this.orders.ordersToRun(ids);
+  }
+
+  /** Starts an order's plan (idempotently) and records its instance; a plan that cannot start fails the order. */
+  async startPlan(order: OrderToRun, actor: string): Promise<void> {
+    const log = this.log.child({ workOrderId: order.id, attempt: order.attempt });
+    const type = (await this.orders.allTypes()).get(order.typeName);
+    if (type === undefined) {
+      await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `work-order type ${order.typeName} no longer exists`, { attempt: order.attempt });
+      return;
+    }
+    const given = new Map(order.parameters.map((p) => [p.name, p.value]));
+    const parts = new Map<string, string>([
+      ['workOrderId', String(order.id)],
+      ['account', order.accountName],
+      ['pool', order.storagePool ?? this.defaultPool()],
+    ]);
+    for (const definition of type.parameters) parts.set(definition.name, given.get(definition.name) ?? '');
+    let instanceId: string;
+    try {
+      instanceId = await this.workflow.start(type.planName, { kind: 'message', parts }, AUTOMATION_ACTOR, `workorder:${order.id}:${order.attempt}`);
+    } catch (err) {
+      log.error('the plan of a work order could not start', { plan: type.planName, err: String(err) });
+      await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `its plan ${type.planName} could not start: ${(err as Error).message}`, { attempt: order.attempt });
+      return;
+    }
+    await this.orders.exclusive(() =>
+      execute(this.dataSource, "UPDATE work_order SET processInstanceId = ?, updatedAt = ? WHERE id = ? AND attempt = ? AND state = 'IN_PROGRESS'", [instanceId, toSqlDate(this.clock.date()), order.id, order.attempt]),
+    );
+    log.info('work-order plan started', { plan: type.planName, instanceId, actor });
+  }
+
+  /** IN_PROGRESS orders with no instance recorded well after their claim: the process died between the two. */
+  private async restartLost(): Promise<void> {
+    const before = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
+    const rows = (await this.dataSource.query("SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND processInstanceId IS NULL AND updatedAt < ? ORDER BY id LIMIT ?", [before, this.settings.batchSize])) as Array<{ id: unknown }>;
+    if (rows.length === 0) return;
+    const orders = await this.orders.ordersToRun(rows.map((r) => Number(r.id)));
+    this.log.warn('restarting work-order plans whose start was not recorded', { workOrderIds: orders.map((o) => o.id) });
+    for (const order of orders) await this.startPlan(order, AUTOMATION_ACTOR);
+  }
+
+  /** Orders whose plan has ended: CLOSED (billed) when it completed, FAILED with the fault otherwise. */
+  private async finishEnded(): Promise<number> {
+    const rows = (await this.dataSource.query(
+      "SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId WHERE wo.state = 'IN_PROGRESS' AND pi.status <> 'RUNNING' ORDER BY wo.id LIMIT ?",
+      [this.settings.batchSize],
+    )) as Array<{ id: unknown; attempt: unknown; instanceId: string; status: string }>;
+    for (const row of rows) {
+      const id = Number(row.id);
+      const attempt = Number(row.attempt);
+      if (row.status === 'COMPLETED') {
+        await this.orders.finish(id, ['IN_PROGRESS'], 'CLOSED', AUTOMATION_ACTOR, 'completed by its plan', { attempt });
+        continue;
+      }
+      const status = await this.workflow.status(row.instanceId);
+      const fault = status.fault;
+      const cause = fault === null ? `the plan ended ${status.status}` : `${fault.name}: ${fault.message}`;
+      await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined });
+    }
+    return rows.length;
+  }
+}
