@@ -40,6 +40,7 @@ export function page(options: PageOptions, ...body: Interpolation[]): Html {
 ${options.refreshSeconds !== undefined && html`<meta http-equiv="refresh" content="${options.refreshSeconds}">`}
 <title>${options.title} · Provisor</title>
 <link rel="stylesheet" href="/portal/portal.css">
+<link rel="icon" href="/portal/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header><a class="brand" href="/portal/">Provisor</a>${options.viewer !== undefined && navigation(options.viewer)}</header>

@@ -12,7 +12,7 @@ import { loginPage } from './login-page';
 import { adminPage, orderPage, ordersPage } from './order-pages';
 import { noStore, readCookies, sameOrigin, securityHeaders, setCookie } from './security';
 import { LoginTokens, randomToken, SessionStore, tokensEqual, type Session } from './sessions';
-import { PORTAL_CSS } from './style';
+import { PORTAL_CSS, PORTAL_ICON } from './style';
 import { submittedPage, taskScreen, typesPage } from './type-pages';
 
 export interface PortalDependencies {
@@ -173,6 +173,9 @@ export function portalRouter(deps: PortalDependencies): Router {
   router.use(securityHeaders);
   router.get('/portal.css', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=3600').type('css').send(PORTAL_CSS);
+  });
+  router.get('/favicon.svg', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=86400').type('image/svg+xml').send(PORTAL_ICON);
   });
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 }));
 

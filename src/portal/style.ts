@@ -21,3 +21,6 @@ button { margin-top: .6rem; }
 .state { font-weight: 700; }
 .actions input[name=reason] { width: 16rem; }
 `;
+
+/** A plain icon, so browsers do not ask for a /favicon.ico that does not exist. */
+export const PORTAL_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d3557"/><path d="M4 12V4h5a2.5 2.5 0 0 1 0 5H4" stroke="#fff" stroke-width="2" fill="none"/></svg>';

@@ -1,5 +1,6 @@
 import type { ParameterDefinition, ParameterType } from '../workorders/api';
 import { html, type Html } from './html';
+import { htmlPattern } from './html-pattern';
 
 /** What the form shows in each field: what the user entered, else the default. */
 export type FieldValues = ReadonlyMap<string, string>;
@@ -47,7 +48,8 @@ function input(definition: ParameterDefinition, id: string, value: string, descr
     case 'xsd:duration':
     case 'xsd:dateTime': {
       const placeholder = PLACEHOLDERS[definition.type];
-      return html`<input id="${id}" name="${definition.name}" type="text"${definition.pattern !== undefined && html` pattern="${definition.pattern}"`}${definition.maxLength !== undefined && html` maxlength="${definition.maxLength}"`}${placeholder !== undefined && html` placeholder="${placeholder}"`} value="${value}" aria-describedby="${described}"${required}>`;
+      const pattern = definition.pattern === undefined ? undefined : htmlPattern(definition.pattern);
+      return html`<input id="${id}" name="${definition.name}" type="text"${pattern !== undefined && html` pattern="${pattern}"`}${definition.maxLength !== undefined && html` maxlength="${definition.maxLength}"`}${placeholder !== undefined && html` placeholder="${placeholder}"`} value="${value}" aria-describedby="${described}"${required}>`;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { escapeHtml, html, raw } from '../../src/portal/html';
+import { htmlPattern } from '../../src/portal/html-pattern';
 import { LoginTokens, SessionStore, tokensEqual } from '../../src/portal/sessions';
 import { fieldId, parameterField } from '../../src/portal/task-form';
 import type { ParameterDefinition } from '../../src/workorders/api';
@@ -43,6 +44,23 @@ describe('portal rendering', () => {
       const out = field({ name: 'label', type: 'xsd:string', pattern: '[a-z]+', maxLength: 20, required: true }, new Map([['label', 'A"B']]), new Map([['label', ['must match [a-z]+']]]));
       expect(out).to.include('pattern="[a-z]+"').and.include('maxlength="20"').and.include('value="A&quot;B"').and.include(' required>');
       expect(out).to.include(`<p class="field-error" id="${fieldId('label')}-error" role="alert">must match [a-z]+</p>`);
+    });
+  });
+
+  describe('patterns for the browser', () => {
+    it('keeps patterns the browser accepts and escapes literal characters in classes that its v-flag compilation refuses', () => {
+      expect(htmlPattern('[a-z]+(-[a-z]+)*')).to.equal('[a-z]+(-[a-z]+)*');
+      expect(htmlPattern('[a-z0-9][a-z0-9._-]{0,62}')).to.equal('[a-z0-9][a-z0-9._\\-]{0,62}');
+      expect(htmlPattern('[-a(b)|/{}]x')).to.equal('[\\-a\\(b\\)\\|\\/\\{\\}]x');
+      expect(htmlPattern('[^-x]')).to.equal('[^\\-x]');
+      const escaped = htmlPattern('[a-z0-9][a-z0-9._-]{0,62}') ?? '';
+      for (const sample of ['ab-c', 'a.b_c', 'x', 'Bad', '-a', 'a b']) {
+        expect(new RegExp(`^(?:${escaped})$`, 'v').test(sample), sample).to.equal(/^(?:[a-z0-9][a-z0-9._-]{0,62})$/.test(sample));
+      }
+    });
+
+    it('leaves out a pattern that no browser could compile', () => {
+      expect(htmlPattern('(')).to.equal(undefined);
     });
   });
 
