@@ -116,7 +116,7 @@ describe('portal over HTTP', function () {
       const r = await (await as('alice')).get('/portal/types/Echo');
       expect(r.status).to.equal(200);
       expect(r.body).to.match(/<input [^>]*name="sizeGiB" type="number" step="1" min="1" max="100"[^>]* required>/);
-      expect(r.body).to.match(/<input [^>]*name="volume" type="text" pattern="\[a-z0-9\]\[a-z0-9._-\]\{0,62\}" maxlength="63"[^>]* required>/);
+      expect(r.body).to.match(/<input [^>]*name="volume" type="text" pattern="\[a-z0-9\]\[a-z0-9._\\-\]\{0,62\}" maxlength="63"[^>]* required>/);
       expect(r.body).to.match(/<select [^>]*name="tier"[\s\S]*<option value="standard" selected>standard<\/option>/);
       expect(r.body).to.match(/<select [^>]*name="fail"[\s\S]*<option value="true">Yes<\/option><option value="false" selected>No<\/option>/);
       expect(r.body).to.include('Size in GiB').and.include('name="delay" type="text"').and.include('value="PT0S"');
