@@ -25,6 +25,7 @@ import { SystemRegistry } from './provisioning/systems';
 import { SoapGateway } from './soap/gateway';
 import { fileService, requestService, softwareService } from './soap/services/provisioning-services';
 import { workflowService } from './soap/services/workflow-service';
+import { workOrderService } from './soap/services/workorder-service';
 import { Authenticator } from './soap/ws-security';
 import { ChangeManagerNotifier } from './workflow/notifier';
 import { processEndpoints } from './workflow/process-endpoints';
@@ -137,7 +138,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root)],
+    [...provisioningServices, workflowService(workflow, root), workOrderService(workOrders, root)],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
     logger.child({ component: 'soap' }),

@@ -137,7 +137,8 @@ function run_version(string $wsdl, array $exp, string $version, string $schema, 
             $r = $op . 'Response';
             check(isset($structs[$r]), "$where: __getTypes() has no struct $r");
             check($structs[$r] === names($spec['output']), "$where: struct $r has fields [" . implode(', ', $structs[$r]) . '], expected [' . implode(', ', names($spec['output'])) . ']');
-            check(($structs['ProvisorFault'] ?? null) === ['code', 'message', 'field'], "$where: struct ProvisorFault is not {code, message, field}");
+            $faultFields = isset($exp['faultDetail']) ? names($exp['faultDetail']) : ['code', 'message', 'field'];
+            check(($structs['ProvisorFault'] ?? null) === $faultFields, "$where: struct ProvisorFault is not {" . implode(', ', $faultFields) . '}');
         }
     }
 

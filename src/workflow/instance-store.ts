@@ -1,5 +1,6 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import type { DataSource } from 'typeorm';
+import { groupCommitter, type GroupCommitter, type Statement } from '../db/group-commit';
+import { fromSqlDate, isMysqlSource, toSqlDate } from '../db/sql';
 
 /** Durable state of one activity execution, as persisted. */
 export interface ActivityRecord {
@@ -33,8 +34,9 @@ export interface VariableWrite {
 
 /**
  * Reads and writes the durable state of one process instance: activity
- * executions, variables, link statuses and timers. Every transition is one
- * transaction, so a crash leaves each activity either before or after it.
+ * executions, variables, link statuses and timers. Every transition is
+ * atomic, so a crash leaves each activity either before or after it; the
+ * transitions of concurrent instances share commits (group commit).
  */
 export class InstanceStore {
   readonly activities = new Map<string, ActivityRecord>();
@@ -43,12 +45,14 @@ export class InstanceStore {
   readonly timers = new Map<string, Date>();
   private seq = 0;
   private readonly mysql: boolean;
+  private readonly committer: GroupCommitter;
 
   constructor(
     private readonly dataSource: DataSource,
     readonly instanceId: string,
   ) {
     this.mysql = isMysqlSource(dataSource);
+    this.committer = groupCommitter(dataSource);
   }
 
   static variableKey(scopeKey: string, name: string): string {
@@ -92,14 +96,8 @@ export class InstanceStore {
     if (existing !== undefined) return existing;
     const record: ActivityRecord = { key, kind, name: name ?? null, state: 'RUNNING', startedAt: at, endedAt: null, completionSeq: null, fault: null, data: data ?? null };
     this.activities.set(key, record);
-    await this.dataSource.query('INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, data) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      this.instanceId,
-      key,
-      kind,
-      record.name,
-      'RUNNING',
-      toSqlDate(at),
-      record.data,
+    await this.committer.write([
+      ['INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, data) VALUES (?, ?, ?, ?, ?, ?, ?)', [this.instanceId, key, kind, record.name, 'RUNNING', toSqlDate(at), record.data]],
     ]);
     return record;
   }
@@ -108,10 +106,7 @@ export class InstanceStore {
   async setData(key: string, data: string, writes: readonly VariableWrite[] = []): Promise<void> {
     const record = this.activities.get(key);
     if (record === undefined) throw new Error(`no activity record ${key}`);
-    await transaction(this.dataSource, async (manager) => {
-      await execute(manager, 'UPDATE activity_instance SET data = ? WHERE instanceId = ? AND `key` = ?', [data, this.instanceId, key]);
-      await this.writeVariables(manager, writes);
-    });
+    await this.committer.write([['UPDATE activity_instance SET data = ? WHERE instanceId = ? AND `key` = ?', [data, this.instanceId, key]], ...this.variableStatements(writes)]);
     record.data = data;
   }
 
@@ -124,34 +119,17 @@ export class InstanceStore {
   ): Promise<void> {
     let record = this.activities.get(key);
     const completionSeq = state === 'COMPLETED' ? ++this.seq : null;
-    await transaction(this.dataSource, async (manager) => {
-      if (record === undefined) {
-        await manager.query('INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-          this.instanceId,
-          key,
-          extra.kind ?? 'unknown',
-          extra.name ?? null,
-          state,
-          toSqlDate(at),
-          toSqlDate(at),
-          completionSeq,
-          extra.fault ?? null,
-          extra.data ?? null,
-        ]);
-      } else {
-        await execute(manager, 'UPDATE activity_instance SET state = ?, endedAt = ?, completionSeq = ?, fault = ?, data = COALESCE(?, data) WHERE instanceId = ? AND `key` = ?', [
-          state,
-          toSqlDate(at),
-          completionSeq,
-          extra.fault ?? null,
-          extra.data ?? null,
-          this.instanceId,
-          key,
-        ]);
-      }
-      await this.writeVariables(manager, extra.writes ?? []);
-      for (const [linkKey, value] of extra.links ?? []) await this.writeLink(manager, linkKey, value);
-    });
+    const activity: Statement =
+      record === undefined
+        ? [
+            'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [this.instanceId, key, extra.kind ?? 'unknown', extra.name ?? null, state, toSqlDate(at), toSqlDate(at), completionSeq, extra.fault ?? null, extra.data ?? null],
+          ]
+        : [
+            'UPDATE activity_instance SET state = ?, endedAt = ?, completionSeq = ?, fault = ?, data = COALESCE(?, data) WHERE instanceId = ? AND `key` = ?',
+            [state, toSqlDate(at), completionSeq, extra.fault ?? null, extra.data ?? null, this.instanceId, key],
+          ];
+    await this.committer.write([activity, ...this.variableStatements(extra.writes ?? []), ...(extra.links ?? []).map(([linkKey, value]) => this.linkStatement(linkKey, value))]);
     if (record === undefined) {
       record = { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null };
       this.activities.set(key, record);
@@ -168,22 +146,20 @@ export class InstanceStore {
 
   /** Marks a completed scope compensated. */
   async markCompensated(key: string, at: Date): Promise<void> {
-    await execute(this.dataSource, "UPDATE activity_instance SET state = 'COMPENSATED', endedAt = ? WHERE instanceId = ? AND `key` = ?", [toSqlDate(at), this.instanceId, key]);
+    await this.committer.write([["UPDATE activity_instance SET state = 'COMPENSATED', endedAt = ? WHERE instanceId = ? AND `key` = ?", [toSqlDate(at), this.instanceId, key]]]);
     const record = this.activities.get(key);
     if (record !== undefined) record.state = 'COMPENSATED';
   }
 
   async writeVariablesNow(writes: readonly VariableWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    await transaction(this.dataSource, (manager) => this.writeVariables(manager, writes));
+    await this.committer.write(this.variableStatements(writes));
     for (const w of writes) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
   }
 
   async setLinks(links: ReadonlyArray<[string, boolean]>): Promise<void> {
     if (links.length === 0) return;
-    await transaction(this.dataSource, async (manager) => {
-      for (const [key, value] of links) await this.writeLink(manager, key, value);
-    });
+    await this.committer.write(links.map(([key, value]) => this.linkStatement(key, value)));
     for (const [key, value] of links) this.links.set(key, value);
   }
 
@@ -191,28 +167,26 @@ export class InstanceStore {
   async timer(key: string, kind: 'wait' | 'alarm', dueAt: Date): Promise<Date> {
     const existing = this.timers.get(key);
     if (existing !== undefined) return existing;
-    await this.dataSource.query('INSERT INTO process_timer (instanceId, `key`, kind, dueAt) VALUES (?, ?, ?, ?)', [this.instanceId, key, kind, toSqlDate(dueAt)]);
+    await this.committer.write([['INSERT INTO process_timer (instanceId, `key`, kind, dueAt) VALUES (?, ?, ?, ?)', [this.instanceId, key, kind, toSqlDate(dueAt)]]]);
     this.timers.set(key, dueAt);
     return dueAt;
   }
 
   async timerFired(key: string, at: Date): Promise<void> {
-    await execute(this.dataSource, 'UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL', [toSqlDate(at), this.instanceId, key]);
+    await this.committer.write([['UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL', [toSqlDate(at), this.instanceId, key]]]);
   }
 
-  private async writeVariables(manager: EntityManager, writes: readonly VariableWrite[]): Promise<void> {
-    for (const w of writes) {
-      const sql = this.mysql
-        ? 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
-        : 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (instanceId, scopeKey, name) DO UPDATE SET value = excluded.value';
-      await manager.query(sql, [this.instanceId, w.scopeKey, w.name, w.value]);
-    }
+  private variableStatements(writes: readonly VariableWrite[]): Statement[] {
+    const sql = this.mysql
+      ? 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
+      : 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (instanceId, scopeKey, name) DO UPDATE SET value = excluded.value';
+    return writes.map((w) => [sql, [this.instanceId, w.scopeKey, w.name, w.value]]);
   }
 
-  private async writeLink(manager: EntityManager, key: string, value: boolean): Promise<void> {
+  private linkStatement(key: string, value: boolean): Statement {
     const sql = this.mysql
       ? 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON CONFLICT (instanceId, `key`) DO UPDATE SET value = excluded.value';
-    await manager.query(sql, [this.instanceId, key, value ? 1 : 0]);
+    return [sql, [this.instanceId, key, value ? 1 : 0]];
   }
 }

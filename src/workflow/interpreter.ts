@@ -163,6 +163,9 @@ function childController(parent: AbortSignal): AbortController {
   return controller;
 }
 
+/** Characters of a `<throw>`'s simple fault variable kept in the fault's message. */
+const THROW_DETAIL_LIMIT = 2000;
+
 export function serializeFault(fault: BpelFault): string {
   return JSON.stringify({ ns: fault.faultName.ns, local: fault.faultName.local, message: fault.message, path: faultPathOf(fault), data: fault.data === undefined ? undefined : serializeValue(fault.data) });
 }
@@ -560,7 +563,11 @@ export class Interpreter {
 
   private async throwFault(activity: Throw, ctx: Context): Promise<never> {
     const data = activity.faultVariable === undefined ? undefined : this.read(ctx, activity.faultVariable, activity);
-    throw new BpelFault(activity.faultName, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`} threw ${qnameKey(activity.faultName)}`, data);
+    // A simple-typed fault variable is the plan's own account of what went wrong: the message carries it
+    // (capped, since the message is stored with the fault in a TEXT column).
+    const text = data?.kind === 'simple' ? String(data.value) : '';
+    const detail = text === '' ? '' : `: ${text.length > THROW_DETAIL_LIMIT ? `${text.slice(0, THROW_DETAIL_LIMIT)}…` : text}`;
+    throw new BpelFault(activity.faultName, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`} threw ${qnameKey(activity.faultName)}${detail}`, data);
   }
 
   // ---- structured activities --------------------------------------------

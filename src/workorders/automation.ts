@@ -189,7 +189,7 @@ export class WorkOrderAutomation {
       }
       const status = await this.workflow.status(row.instanceId);
       const fault = status.fault;
-      const cause = fault === null ? `the plan ended ${status.status}` : `${fault.name}: ${fault.message}`;
+      const cause = fault === null ? `the plan ended ${status.status}` : fault.message.includes(fault.name) ? fault.message : `${fault.name}: ${fault.message}`;
       await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined });
     }
     return rows.length;

@@ -23,6 +23,7 @@ describe('demo repository', () => {
       'demo-httpd@1.1.0',
       'demo-site@1.0.0',
       'demo-slow@1.0.0',
+      'storage-pool@1.0.0',
     ]);
     const httpd = index.byName.get('demo-httpd')?.[0];
     expect(httpd?.start).to.deep.equal(['$NODE', 'server.js']);

@@ -284,6 +284,24 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
       expect(activity(view, 'boom').state).to.equal('FAULTED');
     });
 
+    it('a throw whose faultVariable is simple-typed carries its value in the fault message', async () => {
+      const view = await runPlan(
+        server,
+        plan(
+          'ThrowWithReason',
+          `<bpel:variables><bpel:variable name="reason" type="xsd:string"/></bpel:variables>
+  <bpel:sequence>
+    <bpel:assign><bpel:copy><bpel:from>concat('volume ', '"vol1"', ' does not exist')</bpel:from><bpel:to variable="reason"/></bpel:copy></bpel:assign>
+    <bpel:throw name="boom" faultName="t:broken" faultVariable="reason"/>
+  </bpel:sequence>`,
+        ),
+      );
+      expect(view.status).to.equal('FAULTED');
+      expect(view.fault?.name).to.equal('{urn:test}broken');
+      expect(view.fault?.message).to.equal('activity /process/sequence/throw "boom" threw {urn:test}broken: volume "vol1" does not exist');
+      expect(view.fault?.activityPath).to.equal('/process/sequence/throw');
+    });
+
     it('an XPath error at run time faults the instance, naming the activity', async () => {
       const view = await runPlan(
         server,

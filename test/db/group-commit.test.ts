@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { GroupCommitter } from '../../src/db/group-commit';
+import { freshEnvironment } from '../support/harness';
+
+describe('group commit', () => {
+  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  let dataSource: DataSource;
+
+  before(async () => {
+    environment = await freshEnvironment();
+    dataSource = await openDatabase(loadConfig(environment.env));
+  });
+  after(async () => {
+    await dataSource.destroy();
+    await environment.cleanup();
+  });
+
+  const insert = (key: string): readonly [string, unknown[]] => ['INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?)', ['gc-test', key, 1]];
+  const keys = async (): Promise<string[]> => ((await dataSource.query("SELECT `key` FROM link_state WHERE instanceId = 'gc-test' ORDER BY `key`")) as Array<{ key: string }>).map((r) => r.key);
+
+  it('commits the writes of concurrent callers together, each resolving after its commit', async () => {
+    const committer = new GroupCommitter(dataSource);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => committer.write([insert(`a${String(i).padStart(2, '0')}`), insert(`b${String(i).padStart(2, '0')}`)])));
+    expect(await keys()).to.have.length(100);
+    expect(committer.writes).to.equal(50);
+    expect(committer.commits).to.be.lessThan(5);
+  });
+
+  it('fails only the caller whose statements fail; the others commit, and the failed one leaves nothing', async () => {
+    const committer = new GroupCommitter(dataSource);
+    const results = await Promise.allSettled([
+      committer.write([insert('c1')]),
+      committer.write([insert('c2'), insert('a00')]), // a00 exists: a unique violation, c2 must not stay
+      committer.write([insert('c3')]),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    const present = await keys();
+    expect(present).to.include.members(['c1', 'c3']);
+    expect(present).to.not.include('c2');
+  });
+});
