@@ -13,6 +13,7 @@ import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
 import type { Logger } from './log';
+import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
 import { portalRouter } from './portal/router';
 import { projectRoot } from './project-root';
@@ -57,6 +58,8 @@ export interface App {
   readonly workflow: WorkflowRuntime;
   readonly notifier: ChangeManagerNotifier;
   readonly workOrders: WorkOrderService;
+  /** SMTP intake, replies and outcome notifications (docs/email.md). */
+  readonly email: EmailChannel;
   readonly automation: WorkOrderAutomation;
   /** Loads (or refreshes) the work-order catalog: the configured file, or the one named. */
   loadCatalog(file?: string): Promise<LoadSummary>;
@@ -118,6 +121,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const workOrders = new WorkOrderService(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
+  const email = new EmailChannel(config.mail, workOrders, users, logger);
   const automation = new WorkOrderAutomation(
     dataSource,
     workOrders,
@@ -204,6 +208,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     workflow,
     notifier,
     workOrders,
+    email,
     automation,
     loadCatalog: loadWorkOrderCatalog,
     async listen(port = config.port, host = config.host) {
@@ -217,6 +222,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       }
       if (config.workflow.enabled) workflow.startRunner();
       if (config.workOrders.automation) automation.start();
+      await email.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -230,6 +236,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     async close(graceMs = 5000) {
       if (closed) return;
       closed = true;
+      await email.stopIntake();
       // Stop accepting; let requests in flight finish (up to graceMs) before cutting connections.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -241,6 +248,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();
+      await email.closeOutgoing();
       await Promise.all([...drivers.values()].map((d) => d.close()));
       if (ownsDataSource) await dataSource.destroy();
     },

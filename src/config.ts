@@ -74,7 +74,27 @@ export interface Config {
     readonly hookTimeoutMs: number;
     readonly simulated: { readonly minMs: number; readonly maxMs: number; readonly failureRate: number };
   };
+  /** E-mail intake (SMTP) and the replies and notifications sent through a relay; see docs/email.md. */
+  readonly mail: {
+    /** The SMTP intake's port; null (the default) leaves the intake off. */
+    readonly smtpPort: number | null;
+    readonly smtpHost: string;
+    /** The recipient addresses the intake accepts (lower case); any other is refused at RCPT TO. */
+    readonly intakeAddresses: readonly string[];
+    /** Largest accepted message in bytes; a larger one is refused with 552. */
+    readonly maxMessageBytes: number;
+    /** smtp:// or smtps:// URL of the relay that carries replies and notifications; absent: they are only logged. */
+    readonly relayUrl: string | undefined;
+    /** The From of replies and notifications. */
+    readonly from: string;
+    /** Attempts per outgoing message (the first included) while the relay fails temporarily. */
+    readonly sendAttempts: number;
+    /** The wait before the second attempt; it doubles for each one after. */
+    readonly sendBackoffMs: number;
+  };
 }
+
+const EMAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -156,6 +176,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const maxMs = int('PROVISOR_SIMULATED_MAX_MS', 200, 0, 3_600_000);
   if (maxMs < minMs) throw new ConfigError('PROVISOR_SIMULATED_MAX_MS must not be below PROVISOR_SIMULATED_MIN_MS');
 
+  const intakeAddresses = (raw('PROVISOR_SMTP_ADDRESS') ?? 'orders@provisor.local').split(',').map((a) => a.trim().toLowerCase()).filter((a) => a !== '');
+  for (const address of intakeAddresses) {
+    if (!EMAIL_ADDRESS.test(address)) throw new ConfigError(`PROVISOR_SMTP_ADDRESS must be e-mail addresses separated by commas, got "${address}"`);
+  }
+  if (intakeAddresses.length === 0) throw new ConfigError('PROVISOR_SMTP_ADDRESS must name at least one address');
+  const relayUrl = raw('PROVISOR_MAIL_RELAY');
+  if (relayUrl !== undefined && !/^smtps?:\/\/[^\s/]+/.test(relayUrl)) throw new ConfigError(`PROVISOR_MAIL_RELAY must be an smtp:// or smtps:// URL, got "${relayUrl}"`);
+  const mailFrom = raw('PROVISOR_MAIL_FROM') ?? `Provisor <${intakeAddresses[0] ?? ''}>`;
+  if (!/^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(mailFrom.trim())) {
+    throw new ConfigError(`PROVISOR_MAIL_FROM must be an address or "Name <address>", got "${mailFrom}"`);
+  }
+  const smtpPort = int('PROVISOR_SMTP_PORT', 0, 0, 65535);
+
   const config: Config = {
     host: raw('HOST') ?? '127.0.0.1',
     port: int('PORT', 8080, 0, 65535),
@@ -207,6 +240,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemsDir: path.resolve(dataDir, raw('PROVISOR_SYSTEMS_DIR') ?? 'systems'),
       hookTimeoutMs: int('PROVISOR_HOOK_TIMEOUT_MS', 600_000, 100, 86_400_000),
       simulated: { minMs, maxMs, failureRate: num('PROVISOR_SIMULATED_FAILURE_RATE', 0, 0, 1) },
+    },
+    mail: {
+      smtpPort: smtpPort === 0 ? null : smtpPort,
+      smtpHost: raw('PROVISOR_SMTP_HOST') ?? '127.0.0.1',
+      intakeAddresses,
+      maxMessageBytes: int('PROVISOR_SMTP_MAX_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+      relayUrl,
+      from: mailFrom.trim(),
+      sendAttempts: int('PROVISOR_MAIL_SEND_ATTEMPTS', 4, 1, 100),
+      sendBackoffMs: int('PROVISOR_MAIL_BACKOFF_MS', 2000, 1, 3_600_000),
     },
   };
   return deepFreeze(config);

@@ -12,6 +12,10 @@ declare module 'autocannon' {
       timeout?: number;
       idReplacement?: boolean;
       verifyBody?: (body: string) => boolean;
+      /** Stop after this many requests (instead of a duration). */
+      amount?: number;
+      /** Requests cycled through; setupRequest may rewrite each one before it is sent. */
+      requests?: Array<{ method?: 'GET' | 'POST'; path?: string; headers?: Record<string, string>; body?: string; setupRequest?: (request: { body?: string; headers?: Record<string, string> }) => { body?: string; headers?: Record<string, string> } }>;
       title?: string;
     }
 

@@ -35,6 +35,12 @@ function readProcess(pid: number): number | undefined {
 }
 
 /** Pids of a running MariaDB/MySQL server on this machine (part of the system under test). */
+/** CPU milliseconds a process has used so far (user + system), or undefined when it is gone. */
+export function processCpuMs(pid: number): number | undefined {
+  const ticks = readProcess(pid);
+  return ticks === undefined ? undefined : (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 export function databaseServerPids(): number[] {
   const out: number[] = [];
   try {

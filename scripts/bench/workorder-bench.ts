@@ -18,12 +18,13 @@
  *   [--orders N (2000)] [--callers N (32)] [--pools N (32)]
  */
 import os from 'node:os';
+import autocannon from 'autocannon';
 import path from 'node:path';
 import { buildApp } from '../../src/app';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
 import { projectRoot } from '../../src/project-root';
-import { processCpuMs } from './cpu';
+import { databaseServerPids, processCpuMs } from './cpu';
 import { DB_LABEL, freshDatabase, probeMysql, type DbKind, type FreshDatabase } from './databases';
 import { startServer, type ServerProcess } from './processes';
 
@@ -99,25 +100,39 @@ async function counts(db: FreshDatabase): Promise<{ closed: number; failed: numb
   }
 }
 
+/**
+ * Submits `total` orders with autocannon (as the ingest benchmark does: a
+ * client in another event loop than the servers'), `callers` keep-alive
+ * connections split over the servers, customers in turn.
+ */
 async function submitAll(servers: readonly ServerProcess[], customers: readonly string[], total: number, callers: number, order: Case['order']): Promise<void> {
-  let next = 0;
   const run = `${process.pid}-${Date.now()}`;
-  const worker = async (w: number): Promise<void> => {
-    const server = servers[w % servers.length] as ServerProcess;
-    for (;;) {
-      const i = next++;
-      if (i >= total) return;
-      const o = order(i);
-      const response = await fetch(`${server.baseUrl}/soap/WorkOrder`, {
+  let next = 0;
+  const share = (s: number): number => Math.floor(total / servers.length) + (s < total % servers.length ? 1 : 0);
+  const results = await Promise.all(
+    servers.map((server, s) =>
+      autocannon({
+        url: `${server.baseUrl}/soap/WorkOrder`,
         method: 'POST',
+        connections: Math.max(1, Math.round(callers / servers.length)),
+        amount: share(s),
+        timeout: 60,
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: `"${WORKORDER_NS}#SubmitWorkOrder"` },
-        body: submitEnvelope(customers[i % customers.length] as string, o.type, o.parameters, `${run}-${i}`),
-      });
-      const body = await response.text();
-      if (response.status !== 200 || !/workOrderId>\d+</.test(body)) throw new Error(`submission ${i} answered ${response.status}: ${body.slice(0, 500)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: callers }, (_, w) => worker(w)));
+        verifyBody: (body) => /workOrderId>\d+</.test(body),
+        requests: [
+          {
+            setupRequest: (request) => {
+              const i = next++;
+              const o = order(i);
+              return { ...request, body: submitEnvelope(customers[i % customers.length] as string, o.type, o.parameters, `${run}-${i}`) };
+            },
+          },
+        ],
+      }),
+    ),
+  );
+  const bad = results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0);
+  if (bad > 0) throw new Error(`${bad} submissions failed (errors, timeouts, non-2xx answers or bodies without a workOrderId)`);
 }
 
 async function runCase(kind: DbKind, c: Case, total: number, callers: number, pools: number): Promise<Result> {
@@ -171,16 +186,9 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
 }
 
 function mysqlCpu(): number | undefined {
-  const pids = databasePids();
+  const pids = databaseServerPids();
   if (pids.length === 0) return undefined;
   return pids.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0), 0);
-}
-
-function databasePids(): number[] {
-  // Imported lazily: only the MariaDB cases need it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const cpu = require('./cpu') as { databaseServerPids(): number[] };
-  return cpu.databaseServerPids();
 }
 
 async function main(): Promise<void> {

@@ -1,0 +1,48 @@
+/**
+ * The e-mail channel as one part of the app: the relay mailer, the outcome
+ * notifier (always on; without a relay it only logs) and the SMTP intake
+ * (on when a port is configured).
+ */
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import type { WorkOrders } from '../workorders/api';
+import { MailIntake, type SenderDirectory } from './intake';
+import { Mailer } from './mailer';
+import { MailNotifier } from './notifier';
+
+export class EmailChannel {
+  readonly mailer: Mailer;
+  readonly notifier: MailNotifier;
+  /** Null when PROVISOR_SMTP_PORT is not set. */
+  readonly intake: MailIntake | null;
+
+  constructor(config: Config['mail'], workOrders: WorkOrders, senders: SenderDirectory, logger: Logger) {
+    this.mailer = new Mailer({ relayUrl: config.relayUrl, from: config.from, attempts: config.sendAttempts, backoffMs: config.sendBackoffMs }, logger.child({ component: 'mail' }));
+    this.notifier = new MailNotifier(this.mailer, logger.child({ component: 'mail-notifier' })).subscribe(workOrders);
+    this.intake =
+      config.smtpPort === null
+        ? null
+        : new MailIntake(
+            { host: config.smtpHost, port: config.smtpPort, addresses: config.intakeAddresses, maxMessageBytes: config.maxMessageBytes },
+            workOrders,
+            senders,
+            this.mailer,
+            logger.child({ component: 'smtp-intake' }),
+          );
+  }
+
+  /** Starts the SMTP intake, if configured. */
+  async start(): Promise<void> {
+    await this.intake?.listen();
+  }
+
+  /** Stops taking mail in; see closeOutgoing for the rest. */
+  async stopIntake(): Promise<void> {
+    await this.intake?.close();
+  }
+
+  /** Lets mails under way finish, drops the ones waiting for a retry. */
+  async closeOutgoing(): Promise<void> {
+    await this.mailer.close();
+  }
+}
