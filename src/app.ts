@@ -15,6 +15,7 @@ import { createSimulatedDriver } from './drivers/simulated';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
+import { portalRouter } from './portal/router';
 import { projectRoot } from './project-root';
 import type { ProvisioningApi } from './provisioning/api';
 import { CallbackDispatcher } from './provisioning/callbacks';
@@ -174,8 +175,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  web.use('/portal', portalRouter({ workOrders, users, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
   web.get('/', (_req, res) => {
-    res.type('text/plain').send(`Provisor\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
+    res.type('text/plain').send(`Provisor\n\nPortal (HTML, for customers and admins): /portal/\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
   });
   web.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');

@@ -60,6 +60,14 @@ export interface Config {
     readonly maxBackoffMs: number;
     readonly timeoutMs: number;
   };
+  readonly portal: {
+    /** Mark the portal's cookies Secure (set it when the portal is served over HTTPS, e.g. behind a TLS proxy). */
+    readonly secureCookies: boolean;
+    /** A session ends after this long without a request. */
+    readonly idleTimeoutMs: number;
+    /** A session ends this long after log-in, however active. */
+    readonly maxSessionMs: number;
+  };
   readonly drivers: {
     /** Where `local` systems get their roots. */
     readonly systemsDir: string;
@@ -222,6 +230,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       initialBackoffMs: int('PROVISOR_CALLBACK_BACKOFF_MS', 1000, 1, 3_600_000),
       maxBackoffMs: int('PROVISOR_CALLBACK_MAX_BACKOFF_MS', 300_000, 1, 86_400_000),
       timeoutMs: int('PROVISOR_CALLBACK_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    portal: {
+      secureCookies: bool('PROVISOR_PORTAL_SECURE_COOKIES', false),
+      idleTimeoutMs: int('PROVISOR_PORTAL_IDLE_MINUTES', 30, 1, 24 * 60) * 60_000,
+      maxSessionMs: int('PROVISOR_PORTAL_SESSION_HOURS', 12, 1, 24 * 30) * 3_600_000,
     },
     drivers: {
       systemsDir: path.resolve(dataDir, raw('PROVISOR_SYSTEMS_DIR') ?? 'systems'),

@@ -1,0 +1,71 @@
+import type { WorkOrderTypeView } from '../workorders/api';
+import { html, type Html } from './html';
+import { csrfField, page, type Viewer } from './layout';
+import { parameterField, type FieldErrors, type FieldValues } from './task-form';
+
+/** Where a type's task screen lives. */
+export function typeHref(name: string): string {
+  return `/portal/types/${encodeURIComponent(name)}`;
+}
+
+export function orderHref(id: number): string {
+  return `/portal/orders/${id}`;
+}
+
+function price(type: WorkOrderTypeView): string {
+  return `${type.price} ${type.currency}`;
+}
+
+/** The types the viewer may order. */
+export function typesPage(viewer: Viewer, types: readonly WorkOrderTypeView[]): Html {
+  return page(
+    { title: 'Order a change', viewer },
+    types.length === 0
+      ? html`<p id="no-types">There is nothing you can order yet.</p>`
+      : html`<table id="types">
+<thead><tr><th>Work order</th><th>Description</th><th>Price</th></tr></thead>
+<tbody>
+${types.map(
+  (t) => html`<tr data-type="${t.name}"><td><a href="${typeHref(t.name)}">${t.title}</a></td><td>${t.description}${t.manual && html` <em>(handled by our staff)</em>`}</td><td class="price">${price(t)}</td></tr>
+`,
+)}</tbody>
+</table>`,
+  );
+}
+
+export interface TaskScreenState {
+  readonly values: FieldValues;
+  readonly errors: FieldErrors;
+  /** Problems that name no parameter of the type (e.g. an unknown one). */
+  readonly general: readonly string[];
+  /** The idempotency key that makes a resubmitted form return the first order. */
+  readonly submissionKey: string;
+}
+
+/** The task screen: one field per parameter, validated in the browser by HTML attributes and again by the service. */
+export function taskScreen(viewer: Viewer, type: WorkOrderTypeView, state: TaskScreenState): Html {
+  const refused = state.errors.size > 0 || state.general.length > 0;
+  return page(
+    { title: type.title, viewer },
+    html`<p class="description">${type.description}</p>
+<p>Price: <span class="price" id="price">${price(type)}</span></p>
+${refused && html`<p class="error" id="error-message" role="alert">The order was not submitted: please correct the fields marked below.</p>`}
+${state.general.length > 0 && html`<ul class="error" id="general-errors">${state.general.map((g) => html`<li>${g}</li>`)}</ul>`}
+<form method="post" action="${typeHref(type.name)}" id="task-form">
+  ${csrfField(viewer.csrfToken)}
+  <input type="hidden" name="_key" value="${state.submissionKey}">
+  ${type.parameters.map((p) => parameterField(p, state.values, state.errors))}
+  <button type="submit" id="submit">Submit order</button>
+</form>
+<p><a href="/portal/types">Back to all work orders</a></p>`,
+  );
+}
+
+/** After a successful submission. */
+export function submittedPage(viewer: Viewer, type: WorkOrderTypeView, workOrderId: number): Html {
+  return page(
+    { title: 'Order submitted', viewer },
+    html`<p class="notice">Your order “${type.title}” was accepted as work order <output id="work-order-id">${workOrderId}</output>.</p>
+<p><a id="order-link" href="${orderHref(workOrderId)}">Follow its progress</a> · <a href="/portal/types">Order something else</a></p>`,
+  );
+}
