@@ -124,7 +124,7 @@ describe('WorkOrderService over SOAP', function () {
           expect(String(typeEcho.minLevel)).to.equal('1');
           expect(String(typeEcho.manual)).to.equal('false');
           const parameters = many(typeEcho.parameter);
-          expect(parameters.map((p) => p.name)).to.deep.equal(['volume', 'sizeGiB', 'tier', 'fail', 'note']);
+          expect(parameters.map((p) => p.name)).to.deep.equal(['volume', 'sizeGiB', 'tier', 'fail', 'note', 'delay']);
           const [volume, size, tier, fail] = parameters;
           expect(volume).to.deep.include({ type: 'xsd:string', pattern: '[a-z0-9][a-z0-9._-]{0,62}', help: 'A volume name' });
           expect(String(volume?.required)).to.equal('true');
@@ -165,6 +165,7 @@ describe('WorkOrderService over SOAP', function () {
             { name: 'sizeGiB', value: '7' },
             { name: 'tier', value: 'standard' },
             { name: 'fail', value: 'false' },
+            { name: 'delay', value: 'PT0S' },
           ]);
           expect(many(workOrder.history).at(0)).to.deep.include({ toState: 'NEW', actor: 'alice' });
           const closed = await settled(id);
