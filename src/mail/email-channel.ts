@@ -1,6 +1,7 @@
 /**
  * The e-mail channel as one part of the app: the relay mailer, the outcome
- * notifier (always on; without a relay it only logs) and the SMTP intake
+ * notifier (on when a relay is configured: without one there is nobody to
+ * send to, and reading each ended order for it would be wasted) and the SMTP intake
  * (on when a port is configured).
  */
 import type { Config } from '../config';
@@ -18,7 +19,9 @@ export class EmailChannel {
 
   constructor(config: Config['mail'], workOrders: WorkOrders, senders: SenderDirectory, logger: Logger) {
     this.mailer = new Mailer({ relayUrl: config.relayUrl, from: config.from, attempts: config.sendAttempts, backoffMs: config.sendBackoffMs }, logger.child({ component: 'mail' }));
-    this.notifier = new MailNotifier(this.mailer, logger.child({ component: 'mail-notifier' })).subscribe(workOrders);
+    this.notifier = new MailNotifier(this.mailer, logger.child({ component: 'mail-notifier' }));
+    if (config.relayUrl === undefined) logger.info('no mail relay (PROVISOR_MAIL_RELAY): customers are not told by e-mail when their orders end');
+    else this.notifier.subscribe(workOrders);
     this.intake =
       config.smtpPort === null
         ? null

@@ -71,9 +71,12 @@ const INPUT_SCOPE = '#input';
  * sharing one MySQL database never run one instance in two places, and a
  * crashed process's instances are resumed by whoever claims them next.
  */
+const LATEST_CACHE_MS = 1000;
+
 export class WorkflowRuntime {
   readonly owner = leaseOwnerId('wf:');
   private readonly compiled = new Map<number, Compiled>();
+  private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly local: LocalInvoker;
   private timer: NodeJS.Timeout | undefined;
@@ -132,6 +135,7 @@ export class WorkflowRuntime {
       for (const [name, content] of request.documents) await manager.getRepository(ProcessDocument).insert({ definitionId: saved.id, name, content });
       return next;
     });
+    this.latestByName.delete(process.name);
     this.log.info('process deployed', { process: process.name, version });
     return { name: process.name, version };
   }
@@ -150,9 +154,17 @@ export class WorkflowRuntime {
     return compiled;
   }
 
+  /**
+   * The latest version of a process. Remembered for a second: starts are
+   * frequent, deployments rare (this process forgets at once on its own).
+   */
   private async latest(name: string): Promise<ProcessDefinition> {
-    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
+    const now = Date.now();
+    const cached = this.latestByName.get(name);
+    if (cached !== undefined && now - cached.at < LATEST_CACHE_MS) return cached.definition;
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ select: { id: true, name: true, version: true }, where: { name }, order: { version: 'DESC' } });
     if (definition === null) throw new WorkflowError('UnknownProcess', `no process named "${name}" is deployed`);
+    this.latestByName.set(name, { at: now, definition });
     return definition;
   }
 
