@@ -16,6 +16,7 @@ import type { Clock } from '../clock';
 import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
+import type { ParameterDefinition, ParameterInput } from './api';
 import type { OrderToRun, WorkOrderService } from './service';
 
 export interface AutomationSettings {
@@ -28,6 +29,26 @@ export interface AutomationSettings {
 }
 
 export const AUTOMATION_ACTOR = 'automation';
+
+/**
+ * What a type's plan is started with: the parts `workOrderId`, `account` and
+ * `pool`, then one part per parameter of the type (an optional parameter
+ * the order left out as an empty string). A plan without an
+ * instance-creating receive gets each part in the variable of its name.
+ */
+export function planInput(
+  definitions: readonly ParameterDefinition[],
+  order: { readonly workOrderId: string; readonly account: string; readonly pool: string; readonly parameters: readonly ParameterInput[] },
+): Map<string, string> {
+  const given = new Map(order.parameters.map((p) => [p.name, p.value]));
+  const parts = new Map<string, string>([
+    ['workOrderId', order.workOrderId],
+    ['account', order.account],
+    ['pool', order.pool],
+  ]);
+  for (const definition of definitions) parts.set(definition.name, given.get(definition.name) ?? '');
+  return parts;
+}
 
 export class WorkOrderAutomation {
   private timer: NodeJS.Timeout | undefined;
@@ -143,13 +164,7 @@ export class WorkOrderAutomation {
       await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `work-order type ${order.typeName} no longer exists`, { attempt: order.attempt });
       return;
     }
-    const given = new Map(order.parameters.map((p) => [p.name, p.value]));
-    const parts = new Map<string, string>([
-      ['workOrderId', String(order.id)],
-      ['account', order.accountName],
-      ['pool', order.storagePool ?? this.defaultPool()],
-    ]);
-    for (const definition of type.parameters) parts.set(definition.name, given.get(definition.name) ?? '');
+    const parts = planInput(type.parameters, { workOrderId: String(order.id), account: order.accountName, pool: order.storagePool ?? this.defaultPool(), parameters: order.parameters });
     let instanceId: string;
     try {
       instanceId = await this.workflow.start(type.planName, { kind: 'message', parts }, AUTOMATION_ACTOR, `workorder:${order.id}:${order.attempt}`);

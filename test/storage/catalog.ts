@@ -8,22 +8,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { InstanceView } from '../../src/workflow/runtime';
+import type { ParameterDefinition } from '../../src/workorders/api';
+import { planInput } from '../../src/workorders/automation';
 import { eventually, type TestServer } from '../support/harness';
 
 export const CATALOG_FILE = path.resolve(__dirname, '..', '..', '..', 'scripts', 'catalog', 'storage.json');
-
-export interface CatalogParameter {
-  readonly name: string;
-  readonly type: string;
-  readonly required: boolean;
-  readonly allowed?: readonly string[];
-  readonly min?: number;
-  readonly max?: number;
-  readonly pattern?: string;
-  readonly maxLength?: number;
-  readonly default?: string;
-  readonly help?: string;
-}
 
 export interface CatalogType {
   readonly name: string;
@@ -33,7 +22,7 @@ export interface CatalogType {
   readonly price: string;
   readonly manual: boolean;
   readonly plan: string;
-  readonly parameters: readonly CatalogParameter[];
+  readonly parameters: readonly ParameterDefinition[];
 }
 
 export interface Catalog {
@@ -80,13 +69,8 @@ export async function deployCatalog(server: Pick<TestServer, 'app'>, catalog: Ca
  * default, or empty).
  */
 export function inputParts(type: CatalogType, order: { workOrderId: string; account: string; pool: string; values: Readonly<Record<string, string>> }): Map<string, string> {
-  const parts = new Map<string, string>([
-    ['workOrderId', order.workOrderId],
-    ['account', order.account],
-    ['pool', order.pool],
-  ]);
-  for (const parameter of type.parameters) parts.set(parameter.name, order.values[parameter.name] ?? parameter.default ?? '');
-  return parts;
+  const parameters = type.parameters.map((p) => ({ name: p.name, value: order.values[p.name] ?? p.default ?? '' }));
+  return planInput(type.parameters, { ...order, parameters });
 }
 
 /** Waits for an instance to leave RUNNING. */
