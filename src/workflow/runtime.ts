@@ -9,7 +9,7 @@ import { validateProcess, type PortTypeInfo } from '../bpel/validate';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { VariableValue } from '../bpel/values';
 import type { Clock } from '../clock';
-import { execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
+import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { SoapService } from '../soap/service';
@@ -72,6 +72,8 @@ const INPUT_SCOPE = '#input';
  * crashed process's instances are resumed by whoever claims them next.
  */
 const LATEST_CACHE_MS = 1000;
+/** Instances claimed by one statement. */
+const CLAIM_CHUNK = 200;
 
 export class WorkflowRuntime {
   readonly owner = leaseOwnerId('wf:');
@@ -349,14 +351,20 @@ export class WorkflowRuntime {
           `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner}) ORDER BY createdAt LIMIT ?`,
           [toSqlDate(now), ...dead, free],
         )) as Array<{ id: string; leaseOwner: string | null }>;
-        for (const candidate of candidates) {
-          if (this.running.has(candidate.id)) continue;
-          const claimed = await execute(
-            this.dataSource,
-            `UPDATE process_instance SET leaseOwner = ?, leaseExpiresAt = ? WHERE id = ? AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseOwner = ? OR leaseExpiresAt < ?)`,
-            [this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), candidate.id, candidate.leaseOwner ?? '', toSqlDate(now)],
+        // One conditional update claims them all; a candidate another process took meanwhile keeps its owner.
+        const ids = candidates.filter((c) => !this.running.has(c.id)).map((c) => c.id);
+        for (let i = 0; i < ids.length; i += CLAIM_CHUNK) {
+          const chunk = ids.slice(i, i + CLAIM_CHUNK);
+          const list = chunk.map(() => '?').join(', ');
+          await exclusive(this.dataSource, () =>
+            execute(
+              this.dataSource,
+              `UPDATE process_instance SET leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
+              [this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), ...chunk, toSqlDate(now), ...dead],
+            ),
           );
-          if (claimed === 1) this.launch(candidate.id);
+          const mine = (await this.dataSource.query(`SELECT id FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string }>;
+          for (const { id } of mine) if (!this.running.has(id)) this.launch(id);
         }
       }
     } catch (err) {
