@@ -96,7 +96,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, clock);
   const store = new RequestStore(dataSource);
   let engine: DeploymentEngine | undefined;
-  const signal = { wake: () => engine?.wake(), abortLocal: (id: string) => engine?.abortLocal(id) ?? false };
+  const signal = {
+    wake: () => engine?.wake(),
+    abortLocal: (id: string) => engine?.abortLocal(id) ?? false,
+    waitForEnd: (id: string, ms: number) => engine?.waitForEnd(id, ms) ?? new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  };
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal);
   const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
   engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);

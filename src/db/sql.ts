@@ -64,12 +64,19 @@ export function exclusive<T>(dataSource: DataSource, work: () => Promise<T>): Pr
  * transaction"): there they are queued one after another, with the exclusive
  * writes. MySQL gives each transaction a pooled connection of its own.
  */
-export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  // READ COMMITTED takes no gap locks, so a queue's claim (SELECT … FOR
-  // UPDATE SKIP LOCKED) neither blocks nor deadlocks with concurrent inserts
-  // of new rows; the invariants are kept by unique keys and conditional updates.
-  if (isMysqlSource(dataSource)) return retryDeadlocks(() => dataSource.transaction('READ COMMITTED', work));
+export function transaction<T>(dataSource: DataSource, work: (manager: EntityManager) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  if (isMysqlSource(dataSource)) return retryDeadlocks(() => (options.readCommitted === true ? dataSource.transaction('READ COMMITTED', work) : dataSource.transaction(work)));
   return exclusive(dataSource, () => dataSource.transaction(work));
+}
+
+export interface TransactionOptions {
+  /**
+   * MySQL: run READ COMMITTED, which takes no gap locks, so a queue's claim
+   * (SELECT … FOR UPDATE SKIP LOCKED over a range) neither blocks nor
+   * deadlocks with concurrent inserts of new rows. Other transactions keep
+   * the default (one statement less each); a deadlock restarts any of them.
+   */
+  readonly readCommitted?: boolean;
 }
 
 const DEADLOCK_ATTEMPTS = 5;

@@ -70,7 +70,8 @@ export interface ProvisioningApi {
   submitSoftware(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<string>;
   copy(submission: CopySubmission, caller: Caller): Promise<string>;
   delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
-  getRequest(requestId: string): Promise<RequestView>;
+  /** The request; with `waitMs`, not before it has ended or that time has passed (a long poll). */
+  getRequest(requestId: string, waitMs?: number): Promise<RequestView>;
   /** Cancels a queued request or aborts a running one; returns the status afterwards. */
   cancel(requestId: string, caller: Caller): Promise<RequestStatus>;
   listInstalled(system: string): Promise<ComponentView[]>;

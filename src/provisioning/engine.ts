@@ -11,6 +11,7 @@ import type { EngineSignal, StoredTask } from './provisioning-service';
 import type { RequestRow, RequestStore } from './request-store';
 import { applySoftwareResult, componentRecord, loadComponent } from './resources';
 import type { SystemRegistry } from './systems';
+import { RequestCompletions } from './completions';
 
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -52,6 +53,14 @@ export class DeploymentEngine implements EngineSignal {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {}
+
+  /** Who waits for which request to end (long-polling readers). */
+  private readonly completions = new RequestCompletions();
+
+  /** Resolves when this engine finishes the request, or after `ms`. */
+  waitForEnd(requestId: string, ms: number): Promise<void> {
+    return this.completions.wait(requestId, ms);
+  }
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -208,6 +217,7 @@ export class DeploymentEngine implements EngineSignal {
       log.warn('task finished after its lease was lost; outcome not recorded', { outcome });
       return;
     }
+    this.completions.notify(row.id);
     if (row.callbackUrl !== null) this.callbacks.wake();
     if (failure === undefined) log.info('task succeeded', { ms: ended.getTime() - started });
     else log.warn('task failed', { ms: ended.getTime() - started, type: failure.type, message: failure.message });

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { InstalledComponent, type RequestStatus } from '../../entities';
+import { InstalledComponent, TERMINAL_STATUSES, type RequestStatus } from '../../entities';
 import type { Clock } from '../clock';
 import { isUniqueViolation, transaction } from '../db/sql';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
@@ -20,7 +20,12 @@ export interface EngineSignal {
   wake(): void;
   /** Aborts a request this process is running, if it is. */
   abortLocal(requestId: string): boolean;
+  /** Resolves when this process's engine finishes the request, or after `ms`. */
+  waitForEnd(requestId: string, ms: number): Promise<void>;
 }
+
+/** How often a long-polling read looks at the row again (for requests another process performs). */
+const LONG_POLL_RECHECK_MS = 1000;
 
 /** Maps a driver's refusal at submission time to the caller's fault. */
 function submissionFault(err: unknown, field: string): ProvisorError {
@@ -169,10 +174,16 @@ export class ProvisioningService implements ProvisioningApi {
     return id;
   }
 
-  async getRequest(requestId: string): Promise<RequestView> {
-    const row = await this.store.findById(requestId);
-    if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
-    return requestView(row, this.clock.now());
+  async getRequest(requestId: string, waitMs = 0): Promise<RequestView> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const row = await this.store.findById(requestId);
+      if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
+      const left = deadline - Date.now();
+      if (TERMINAL_STATUSES.includes(row.status) || left <= 0) return requestView(row, this.clock.now());
+      // Woken by this process's engine; re-read now and then for a request another process performs.
+      await this.engine.waitForEnd(requestId, Math.min(left, LONG_POLL_RECHECK_MS));
+    }
   }
 
   async cancel(requestId: string, caller: Caller): Promise<RequestStatus> {

@@ -136,7 +136,7 @@ export class RequestStore {
         [toSqlDate(now), owner, lease, ...seqs],
       );
       return seqs;
-    });
+    }, { readCommitted: true });
     if (claimed.length === 0) return [];
     const placeholders = claimed.map(() => '?').join(', ');
     const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND seq IN (${placeholders}) ORDER BY seq`, [owner, ...claimed])) as Array<Record<string, unknown>>;

@@ -77,7 +77,7 @@ const CLAIM_CHUNK = 200;
 
 export class WorkflowRuntime {
   readonly owner = leaseOwnerId('wf:');
-  private readonly compiled = new Map<number, Compiled>();
+  private readonly compiled = new Map<number, Promise<Compiled>>();
   private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly local: LocalInvoker;
@@ -142,9 +142,22 @@ export class WorkflowRuntime {
     return { name: process.name, version };
   }
 
-  private async compile(definitionId: number): Promise<Compiled> {
-    const cached = this.compiled.get(definitionId);
-    if (cached !== undefined) return cached;
+  /**
+   * A definition parsed, with its WSDL catalog, once per process: the
+   * promise is kept, so a thousand instances launched together share one
+   * compilation instead of each parsing the documents.
+   */
+  private compile(definitionId: number): Promise<Compiled> {
+    let compiled = this.compiled.get(definitionId);
+    if (compiled === undefined) {
+      compiled = this.compileNow(definitionId);
+      this.compiled.set(definitionId, compiled);
+      void compiled.catch(() => this.compiled.delete(definitionId));
+    }
+    return compiled;
+  }
+
+  private async compileNow(definitionId: number): Promise<Compiled> {
     const definition = await this.dataSource.getRepository(ProcessDefinition).findOneByOrFail({ id: definitionId });
     const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId });
     const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`);
@@ -152,7 +165,6 @@ export class WorkflowRuntime {
     catalog.loadImports(process.imports);
     const descriptor = JSON.parse(definition.descriptor) as { bindings: PartnerBinding[] };
     const compiled: Compiled = { definition, process, catalog, bindings: new Map(descriptor.bindings.map((b) => [b.partnerLink, b])) };
-    this.compiled.set(definitionId, compiled);
     return compiled;
   }
 

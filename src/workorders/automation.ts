@@ -154,7 +154,7 @@ export class WorkOrderAutomation {
         claimed.flatMap((id) => [id, now, AUTOMATION_ACTOR, 'plan started by the automation']),
       );
       return claimed;
-    });
+    }, { readCommitted: true });
     return this.orders.ordersToRun(ids);
   }
 

@@ -100,6 +100,9 @@ export function fileService(api: ProvisioningApi, root: string): SoapService {
   };
 }
 
+/** The longest a GetStatus may wait for its request to end. */
+const MAX_WAIT_SECONDS = 60;
+
 export function requestService(api: ProvisioningApi, root: string): SoapService {
   const read = async (fields: FieldReader) => {
     const requestId = fields.string('requestId', { minLength: 1, maxLength: 64 });
@@ -114,7 +117,10 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       GetStatus: {
         roles: PROVISIONING_ROLES,
         async handle(fields) {
-          const r = await read(fields);
+          const requestId = fields.string('requestId', { minLength: 1, maxLength: 64 });
+          const waitSeconds = fields.optLong('waitSeconds', { min: 0, max: MAX_WAIT_SECONDS }) ?? 0;
+          fields.done();
+          const r = await api.getRequest(requestId, waitSeconds * 1000);
           return { status: r.status, message: r.message ?? undefined };
         },
       },
