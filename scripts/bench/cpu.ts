@@ -35,6 +35,11 @@ function readProcess(pid: number): number | undefined {
 }
 
 /** Pids of a running MariaDB/MySQL server on this machine (part of the system under test). */
+/** The machine's busy and total CPU ticks so far, for a utilisation over a window. */
+export function machineTicks(): { busy: number; total: number } | undefined {
+  return readMachine();
+}
+
 /** CPU milliseconds a process has used so far (user + system), or undefined when it is gone. */
 export function processCpuMs(pid: number): number | undefined {
   const ticks = readProcess(pid);

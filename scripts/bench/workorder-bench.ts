@@ -24,8 +24,9 @@ import { buildApp } from '../../src/app';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
 import { projectRoot } from '../../src/project-root';
-import { databaseServerPids, processCpuMs } from './cpu';
-import { DB_LABEL, freshDatabase, probeMysql, type DbKind, type FreshDatabase } from './databases';
+import mysql from 'mysql2/promise';
+import { databaseServerPids, machineTicks, processCpuMs } from './cpu';
+import { DB_LABEL, freshDatabase, mysqlBaseUrl, probeMysql, type DbKind, type FreshDatabase } from './databases';
 import { startServer, type ServerProcess } from './processes';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -58,6 +59,24 @@ interface Result {
   readonly billed: number;
   readonly serverCpuMs: number;
   readonly dbCpuMs: number | undefined;
+  /** Share of the machine's CPU in use over the run (0–1). */
+  readonly machineBusy: number | undefined;
+  /** InnoDB row-lock waits and deadlocks during the run (MariaDB). */
+  readonly lockWaits: number | undefined;
+  readonly deadlocks: number | undefined;
+}
+
+/** InnoDB's lock counters, server-wide. */
+async function lockCounters(): Promise<{ waits: number; deadlocks: number } | undefined> {
+  const url = new URL(mysqlBaseUrl());
+  const connection = await mysql.createConnection({ host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) });
+  try {
+    const [rows] = await connection.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits', 'Innodb_deadlocks')");
+    const of = (name: string): number => Number((rows as Array<{ Variable_name: string; Value: string }>).find((r) => r.Variable_name === name)?.Value ?? 0);
+    return { waits: of('Innodb_row_lock_waits'), deadlocks: of('Innodb_deadlocks') };
+  } finally {
+    await connection.end();
+  }
 }
 
 function submitEnvelope(user: string, type: string, parameters: ReadonlyArray<[string, string]>, key: string): string {
@@ -158,6 +177,8 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
     try {
       const cpuBefore = servers.map((s) => processCpuMs(s.pid) ?? 0);
       const dbBefore = kind === 'mysql' ? mysqlCpu() : undefined;
+      const locksBefore = kind === 'mysql' ? await lockCounters() : undefined;
+      const machineBefore = machineTicks();
       const started = performance.now();
       await submitAll(servers, customers, total, callers, c.order);
       const submitted = performance.now();
@@ -171,6 +192,8 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
       const ended = performance.now();
       const serverCpuMs = servers.reduce((sum, s, i) => sum + ((processCpuMs(s.pid) ?? 0) - (cpuBefore[i] ?? 0)), 0);
       const dbAfter = kind === 'mysql' ? mysqlCpu() : undefined;
+      const locksAfter = kind === 'mysql' ? await lockCounters() : undefined;
+      const machineAfter = machineTicks();
       return {
         id: c.id,
         db: kind,
@@ -181,6 +204,9 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
         billed: last.billed,
         serverCpuMs,
         dbCpuMs: dbBefore === undefined || dbAfter === undefined ? undefined : dbAfter - dbBefore,
+        machineBusy: machineBefore === undefined || machineAfter === undefined ? undefined : (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total),
+        lockWaits: locksBefore === undefined || locksAfter === undefined ? undefined : locksAfter.waits - locksBefore.waits,
+        deadlocks: locksBefore === undefined || locksAfter === undefined ? undefined : locksAfter.deadlocks - locksBefore.deadlocks,
       };
     } finally {
       for (const s of servers) await s.stop();
@@ -227,7 +253,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `[${DB_LABEL[kind]}] ${c.label}: ${r.orders} orders in ${r.totalSeconds.toFixed(1)} s = ${(r.orders / r.totalSeconds).toFixed(0)} orders/s end to end ` +
           `(submitted in ${r.submitSeconds.toFixed(1)} s = ${(r.orders / r.submitSeconds).toFixed(0)}/s); ${r.failed} failed, ${r.billed} billed; ` +
-          `server CPU ${(r.serverCpuMs / r.orders).toFixed(2)} ms/order${r.dbCpuMs === undefined ? '' : `, mariadbd ${(r.dbCpuMs / r.orders).toFixed(2)} ms/order`}\n`,
+          `server CPU ${(r.serverCpuMs / r.orders).toFixed(2)} ms/order${r.dbCpuMs === undefined ? '' : `, mariadbd ${(r.dbCpuMs / r.orders).toFixed(2)} ms/order`}` +
+          `${r.machineBusy === undefined ? '' : `; machine CPU ${(r.machineBusy * 100).toFixed(0)}% busy`}${r.lockWaits === undefined ? '' : `; InnoDB row-lock waits ${r.lockWaits}, deadlocks ${r.deadlocks ?? '?'}`}\n`,
       );
       if (r.billed !== r.orders - r.failed) throw new Error(`${c.id}: ${r.billed} billable events for ${r.orders - r.failed} closed orders`);
     }

@@ -369,7 +369,7 @@ export class WorkOrderService implements WorkOrders {
       if (row === undefined || !from.includes(row.state) || (change.attempt !== undefined && Number(row.attempt) !== change.attempt)) return false;
       const sets = ['state = ?', 'updatedAt = ?'];
       const params: unknown[] = [to, now];
-      if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0');
+      if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'leaseOwner = NULL');
       if (change.manual !== undefined) sets.push(`manual = ${change.manual ? 1 : 0}`);
       if (change.outcome !== undefined) {
         sets.push('outcome = ?');
