@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 /**
  * `npm run bench`: Provisor's benchmark suite.
  *
@@ -9,14 +11,15 @@
  *      and the cost of one claim with 1,000 and 10,000 requests queued;
  *   3. --profile: the SOAP small case with the server under --cpu-prof;
  *   4. the XML parser on one-line and multi-line documents of up to 199,000
- *      elements (under the default 1 MiB body limit).
+ *      elements (under the default 1 MiB body limit);
+ *   6. work orders end to end (workorder-bench.ts, its own options there).
  *
  * Options (after `npm run bench --`):
  *   --duration S      measured seconds per ingest case (default 10)
  *   --warmup S        warm-up seconds before each (default 2)
  *   --connections N   concurrent connections (default 50)
  *   --sqlite-only | --mysql-only
- *   --no-ingest, --no-engine, --no-claim, --no-parser   skip a part
+ *   --no-ingest, --no-engine, --no-claim, --no-parser, --no-workorders   skip a part
  *   --profile         also profile the SOAP small case (on the first database)
  *   --profile-case ID profile another ingest case instead (soap-small, soap-50,
  *                     json-small, json-50, node-soap-small); implies --profile
@@ -48,6 +51,7 @@ interface Options {
   engine: boolean;
   claim: boolean;
   parser: boolean;
+  workOrders: boolean;
   profile: boolean;
   profileCase: IngestCaseId;
   wait: boolean;
@@ -58,10 +62,10 @@ interface Options {
 /** A mistake in the command line: printed without a stack trace. */
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--no-claim] [--no-parser] [--profile] [--profile-case ID] [--no-wait] [--rounds N] [--json FILE]';
+const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--no-claim] [--no-parser] [--no-workorders] [--profile] [--profile-case ID] [--no-wait] [--rounds N] [--json FILE]';
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, claim: true, parser: true, profile: false, profileCase: 'soap-small', wait: true, rounds: 1, json: undefined };
+  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, claim: true, parser: true, workOrders: true, profile: false, profileCase: 'soap-small', wait: true, rounds: 1, json: undefined };
   const number = (flag: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}\n${USAGE}`);
@@ -96,6 +100,9 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--no-parser':
         o.parser = false;
+        break;
+      case '--no-workorders':
+        o.workOrders = false;
         break;
       case '--profile':
         o.profile = true;
@@ -277,6 +284,15 @@ async function main(): Promise<void> {
     if (options.wait) await waitForQuiet(30_000);
     parser = runParserScaling();
     say(printParserScalingTable(parser));
+    say();
+  }
+
+  if (options.workOrders) {
+    say('== 6. Work orders end to end (scripts/bench/workorder-bench.ts): SOAP submission → automation → plan → CLOSED → billed');
+    if (options.wait) await waitForQuiet(30_000);
+    const kinds = options.sqlite && options.mysql ? [] : options.sqlite ? ['--sqlite-only'] : ['--mysql-only'];
+    const run = spawnSync(process.execPath, [path.join(__dirname, 'workorder-bench.js'), ...kinds], { stdio: 'inherit' });
+    if (run.status !== 0) problems.push(`the work-order benchmark exited with ${String(run.status ?? run.signal)}`);
     say();
   }
 
