@@ -54,6 +54,9 @@ export class DeploymentEngine implements EngineSignal {
     private readonly metrics: Metrics,
   ) {}
 
+  /** Running requests whose outcome is being recorded. */
+  private readonly finishing = new Set<string>();
+
   /** Who waits for which request to end (long-polling readers). */
   private readonly completions = new RequestCompletions();
 
@@ -140,6 +143,7 @@ export class DeploymentEngine implements EngineSignal {
       })
       .finally(() => {
         this.running.delete(row.id);
+        this.finishing.delete(row.id);
         this.metrics.tasksRunning.set(this.running.size);
         // A slot is free, and a task on the same component may now be claimable.
         this.wake();
@@ -191,6 +195,8 @@ export class DeploymentEngine implements EngineSignal {
     const ended = this.clock.date();
     const outcome = failure === undefined ? 'success' : 'failure';
     this.metrics.taskDuration.labels(row.operation, outcome).observe((ended.getTime() - started) / 1000);
+    // From here the row leaves IN_PROGRESS: a renewal that no longer finds it has not lost it.
+    this.finishing.add(row.id);
     const finished = await transaction(this.dataSource, async (manager) => {
       const ok = await this.store.finish(manager, row.id, this.owner, {
         status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
@@ -231,7 +237,7 @@ export class DeploymentEngine implements EngineSignal {
       for (const id of cancel) this.abortLocal(id);
       const keptSet = new Set(kept);
       for (const id of ids) {
-        if (!keptSet.has(id) && this.running.has(id)) {
+        if (!keptSet.has(id) && this.running.has(id) && !this.finishing.has(id)) {
           this.log.warn('lease lost; aborting task', { requestId: id });
           this.abortLocal(id);
         }
