@@ -131,7 +131,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     workOrders,
     workflow,
     () => defaultPool,
-    { enabled: config.workOrders.automation, pollMs: config.workOrders.pollMs, batchSize: config.workOrders.batchSize, restartAfterMs: config.workOrders.restartAfterMs },
+    { pollMs: config.workOrders.pollMs, batchSize: config.workOrders.batchSize, restartAfterMs: config.workOrders.restartAfterMs },
     clock,
     logger.child({ component: 'automation' }),
     `workorders/${process.pid}/${crypto.randomUUID()}`,
@@ -216,10 +216,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     automation,
     loadCatalog: loadWorkOrderCatalog,
     async listen(port = config.port, host = config.host) {
-      if (config.workOrders.loadCatalogOnStart) {
-        if (fs.existsSync(defaultCatalog)) await loadWorkOrderCatalog();
-        else logger.warn('no work-order catalog to load', { file: defaultCatalog });
-      }
+      if (!fs.existsSync(defaultCatalog)) logger.warn('no work-order catalog file', { file: defaultCatalog });
+      else if (config.workOrders.loadCatalogOnStart) await loadWorkOrderCatalog();
+      else defaultPool = readCatalog(defaultCatalog).defaultPool; // loaded by someone else: only its default pool is needed here
       if (config.engine.enabled) {
         await engine.start();
         callbacks.start();

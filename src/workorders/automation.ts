@@ -20,7 +20,6 @@ import type { ParameterDefinition, ParameterInput } from './api';
 import type { OrderToRun, WorkOrderService } from './service';
 
 export interface AutomationSettings {
-  readonly enabled: boolean;
   readonly pollMs: number;
   /** Orders claimed per poll. */
   readonly batchSize: number;
