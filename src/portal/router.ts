@@ -317,9 +317,9 @@ export function portalRouter(deps: PortalDependencies): Router {
       if (!requireAdmin(res, visit)) return;
       const [failed, waiting] = await Promise.all([
         workOrders.list(visit.principal, { state: 'FAILED', limit: 100 }),
-        workOrders.list(visit.principal, { state: 'NEW', limit: 1000 }),
+        workOrders.list(visit.principal, { state: 'NEW', manual: true, limit: 100 }),
       ]);
-      send(res, 200, adminPage(visit, failed, waiting.orders.filter((o) => o.manual)));
+      send(res, 200, adminPage(visit, failed, waiting.orders));
     }),
   );
 

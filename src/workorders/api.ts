@@ -96,6 +96,8 @@ export interface WorkOrderView {
 
 export interface WorkOrderFilter {
   readonly state?: WorkOrderState;
+  /** Only the orders left for manual processing (true), or only the others (false). */
+  readonly manual?: boolean;
   /** Admins only: one account's orders. */
   readonly account?: string;
   readonly offset?: number;

@@ -217,6 +217,7 @@ export class WorkOrderService implements WorkOrders {
       where.push('wo.state = ?');
       params.push(filter.state);
     }
+    if (filter.manual !== undefined) where.push(`wo.manual = ${filter.manual ? 1 : 0}`);
     const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
     const [count] = (await this.dataSource.query(`SELECT COUNT(*) AS n FROM ${ORDER_FROM} ${clause}`, params)) as Array<{ n: unknown }>;
     const rows = (await this.dataSource.query(`SELECT ${ORDER_COLUMNS} FROM ${ORDER_FROM} ${clause} ORDER BY wo.id DESC LIMIT ? OFFSET ?`, [...params, limit, offset])) as OrderRow[];

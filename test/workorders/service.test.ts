@@ -153,6 +153,9 @@ describe('work orders: catalog, submission, automation, admin actions and billin
     const held = await server.app.workOrders.submit(cast.alice, { type: 'Echo', parameters: [{ name: 'volume', value: 'v3' }, { name: 'sizeGiB', value: '1' }], channel: 'soap' });
     const view = await server.app.workOrders.act(cast.admin, held.workOrderId, 'hold', 'customer asked us to wait');
     expect(view).to.deep.include({ state: 'NEW', manual: true });
+    const waiting = await server.app.workOrders.list(cast.admin, { state: 'NEW', manual: true });
+    expect(waiting.orders.map((o) => o.workOrderId)).to.deep.equal([held.workOrderId]);
+    expect((await server.app.workOrders.list(cast.admin, { manual: false })).orders.every((o) => !o.manual)).to.equal(true);
     server.app.automation.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await server.app.workOrders.get(cast.admin, held.workOrderId)).state).to.equal('NEW');
