@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
-import { exclusive, execute, fromSqlDate, isMysqlSource, retryDeadlocks, toSqlDate, transaction } from '../db/sql';
+import { groupCommitter } from '../db/group-commit';
+import { exclusive, execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 
 /** A provisioning request row as the engine and the API read it. */
 export interface RequestRow {
@@ -79,25 +80,31 @@ export class RequestStore {
    * never be rolled back with one of them).
    */
   async insert(request: NewRequest): Promise<void> {
-    await exclusive(this.dataSource, () => retryDeadlocks(() => this.dataSource.query(
-      'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    // Group-committed with the other writes of the moment: one commit (one
+    // disk flush on MySQL) for many concurrent submissions; it resolves
+    // once committed, and a failure (a reused idempotency key) is this
+    // caller's alone.
+    await groupCommitter(this.dataSource).write([
       [
-        request.id,
-        request.operation,
-        request.systemName,
-        request.component,
-        request.version,
-        request.task,
-        request.conflictKey,
-        'QUEUED',
-        request.submittedBy,
-        request.idempotencyKey,
-        request.requestHash,
-        request.callbackUrl,
-        toSqlDate(request.submittedAt),
-        0,
+        'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+          request.id,
+          request.operation,
+          request.systemName,
+          request.component,
+          request.version,
+          request.task,
+          request.conflictKey,
+          'QUEUED',
+          request.submittedBy,
+          request.idempotencyKey,
+          request.requestHash,
+          request.callbackUrl,
+          toSqlDate(request.submittedAt),
+          0,
+        ],
       ],
-    )));
+    ]);
   }
 
   async findById(id: string, manager?: EntityManager): Promise<RequestRow | null> {

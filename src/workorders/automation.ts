@@ -13,6 +13,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
+import { groupCommitter } from '../db/group-commit';
 import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
@@ -174,9 +175,9 @@ export class WorkOrderAutomation {
       await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `its plan ${type.planName} could not start: ${(err as Error).message}`, { attempt: order.attempt });
       return;
     }
-    await this.orders.exclusive(() =>
-      execute(this.dataSource, "UPDATE work_order SET processInstanceId = ?, updatedAt = ? WHERE id = ? AND attempt = ? AND state = 'IN_PROGRESS'", [instanceId, toSqlDate(this.clock.date()), order.id, order.attempt]),
-    );
+    await groupCommitter(this.dataSource).write([
+      ["UPDATE work_order SET processInstanceId = ?, updatedAt = ? WHERE id = ? AND attempt = ? AND state = 'IN_PROGRESS'", [instanceId, toSqlDate(this.clock.date()), order.id, order.attempt]],
+    ]);
     log.info('work-order plan started', { plan: type.planName, instanceId, actor });
   }
 

@@ -8,7 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { INTAKE_CHANNELS, WORK_ORDER_STATES, WorkOrderType, type IntakeChannel, type WorkOrderState } from '../../entities';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
-import { execute, exclusive, fromSqlDate, isMysqlSource, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
+import { execute, fromSqlDate, isMysqlSource, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import {
@@ -441,10 +441,6 @@ export class WorkOrderService implements WorkOrders {
     this.listeners.push(listener);
   }
 
-  /** For writes outside a transaction (SQLite's single connection). */
-  exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return exclusive(this.dataSource, work);
-  }
 }
 
 function csvField(value: string): string {
