@@ -107,7 +107,7 @@ export class GroupCommitter {
    * open, so a failure is followed by a ROLLBACK on the same connection.
    */
   private async runAtOnce(batch: readonly Pending[]): Promise<void> {
-    const statements = batch.flatMap((p) => p.statements.map(([sql, params]) => format(sql, params as Parameters<typeof format>[1])));
+    const statements = mergeInserts(batch.flatMap((p) => p.statements)).map(([sql, params]) => format(sql, params as Parameters<typeof format>[1]));
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...statements, 'COMMIT'].join(';\n'));
@@ -118,6 +118,37 @@ export class GroupCommitter {
       await runner.release();
     }
   }
+}
+
+/** `INSERT INTO t (a, b) VALUES (?, ?)`: one row, placeholders only, nothing after. */
+const SINGLE_ROW_INSERT = /^INSERT INTO [^()]+\([^()]*\) VALUES (\((?:\?, )*\?\))$/;
+
+/**
+ * Adjacent single-row inserts with the same text become one multi-row insert
+ * (MySQL does one statement's work for all of them). Only adjacent ones: no
+ * statement moves past another, so each caller's order is kept.
+ */
+export function mergeInserts(statements: readonly Statement[]): Statement[] {
+  const out: Statement[] = [];
+  let run: { sql: string; row: string; params: unknown[]; rows: number } | undefined;
+  const flush = (): void => {
+    if (run === undefined) return;
+    out.push([run.rows === 1 ? run.sql : `${run.sql}${`, ${run.row}`.repeat(run.rows - 1)}`, run.params]);
+    run = undefined;
+  };
+  for (const [sql, params] of statements) {
+    const row = SINGLE_ROW_INSERT.exec(sql)?.[1];
+    if (row !== undefined && run !== undefined && run.sql === sql) {
+      run.params.push(...params);
+      run.rows++;
+      continue;
+    }
+    flush();
+    if (row !== undefined) run = { sql, row, params: [...params], rows: 1 };
+    else out.push([sql, params]);
+  }
+  flush();
+  return out;
 }
 
 const committers = new WeakMap<DataSource, GroupCommitter>();

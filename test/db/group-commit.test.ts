@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
-import { GroupCommitter } from '../../src/db/group-commit';
+import { GroupCommitter, mergeInserts } from '../../src/db/group-commit';
 import { freshEnvironment } from '../support/harness';
 
 describe('group commit', () => {
@@ -40,5 +40,26 @@ describe('group commit', () => {
     const present = await keys();
     expect(present).to.include.members(['c1', 'c3']);
     expect(present).to.not.include('c2');
+  });
+
+  it('merges adjacent single-row inserts of the same text into one, and moves nothing past anything', () => {
+    const insert = 'INSERT INTO t (a, `b`) VALUES (?, ?)';
+    const upsert = 'INSERT INTO t (a, `b`) VALUES (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)';
+    expect(
+      mergeInserts([
+        [insert, [1, 2]],
+        [insert, [3, 4]],
+        ['UPDATE t SET a = ?', [5]],
+        [insert, [6, 7]],
+        [upsert, [8, 9]],
+        [upsert, [10, 11]],
+      ]),
+    ).to.deep.equal([
+      ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?)', [1, 2, 3, 4]],
+      ['UPDATE t SET a = ?', [5]],
+      [insert, [6, 7]],
+      [upsert, [8, 9]],
+      [upsert, [10, 11]],
+    ]);
   });
 });
