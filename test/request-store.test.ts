@@ -1,24 +1,19 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { loadConfig } from '../src/config';
-import { openDatabase } from '../src/db/data-source';
 import { toSqlDate, transaction } from '../src/db/sql';
 import { RequestStore } from '../src/provisioning/request-store';
-import { freshEnvironment } from './support/harness';
+import { freshDataSource } from './support/harness';
 
 describe('the request store', function () {
   this.timeout(30_000);
-  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
 
   before(async () => {
-    environment = await freshEnvironment();
-    dataSource = await openDatabase(loadConfig(environment.env));
+    fresh = await freshDataSource();
+    dataSource = fresh.dataSource;
   });
-  after(async () => {
-    await dataSource.destroy();
-    await environment.cleanup();
-  });
+  after(() => fresh.dispose());
 
   it('keeps an acknowledged insert when another transaction open at the same time rolls back (the insert that joined it was lost)', async () => {
     const store = new RequestStore(dataSource);

@@ -1,22 +1,17 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/db/data-source';
 import { GroupCommitter, mergeInserts } from '../../src/db/group-commit';
-import { freshEnvironment } from '../support/harness';
+import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
-  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
 
   before(async () => {
-    environment = await freshEnvironment();
-    dataSource = await openDatabase(loadConfig(environment.env));
+    fresh = await freshDataSource();
+    dataSource = fresh.dataSource;
   });
-  after(async () => {
-    await dataSource.destroy();
-    await environment.cleanup();
-  });
+  after(() => fresh.dispose());
 
   const insert = (key: string): readonly [string, unknown[]] => ['INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?)', ['gc-test', key, 1]];
   const keys = async (): Promise<string[]> => ((await dataSource.query("SELECT `key` FROM link_state WHERE instanceId = 'gc-test' ORDER BY `key`")) as Array<{ key: string }>).map((r) => r.key);

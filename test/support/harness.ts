@@ -62,6 +62,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A migrated DataSource on a fresh database (SQLite, or MySQL when DATABASE_URL is set), and its removal. */
+export async function freshDataSource(): Promise<{ dataSource: DataSource; dispose(): Promise<void> }> {
+  const environment = await freshEnvironment();
+  const dataSource = await openDatabase(loadConfig(environment.env));
+  return {
+    dataSource,
+    async dispose() {
+      await dataSource.destroy();
+      await environment.cleanup();
+    },
+  };
+}
+
 /** Builds the real app on a fresh database and listens on a free port. */
 export async function startTestServer(extra: Env = {}): Promise<TestServer> {
   const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', PROVISOR_CATALOG_LOAD: 'false', PROVISOR_WORKORDER_POLL_MS: '50', ...extra });
