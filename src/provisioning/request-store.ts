@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
 import { groupCommitter } from '../db/group-commit';
-import { exclusive, execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 
 /** A provisioning request row as the engine and the API read it. */
 export interface RequestRow {

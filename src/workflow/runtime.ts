@@ -302,6 +302,12 @@ export class WorkflowRuntime {
     return rows.map((r) => ({ instanceId: String(r.id), processName: String(r.processName), version: Number(r.version), status: r.status as InstanceStatus, startTime: fromSqlDate(r.createdAt) ?? new Date(0), endTime: fromSqlDate(r.endedAt) }));
   }
 
+  /** The names of the deployed processes (any version). */
+  async deployedNames(): Promise<Set<string>> {
+    const rows = (await this.dataSource.query('SELECT DISTINCT name FROM process_definition')) as Array<{ name: string }>;
+    return new Set(rows.map((r) => r.name));
+  }
+
   async definitions(): Promise<Array<{ name: string; version: number; deployedAt: Date }>> {
     const rows = await this.dataSource.getRepository(ProcessDefinition).find({ order: { name: 'ASC', version: 'ASC' } });
     return rows.map((r) => ({ name: r.name, version: r.version, deployedAt: r.deployedAt }));

@@ -165,6 +165,7 @@ function readText(file: string, error: CatalogError): string {
 export async function loadCatalog(dataSource: DataSource, workflow: WorkflowRuntime, catalog: Catalog, clock: Clock): Promise<LoadSummary> {
   const repository = dataSource.getRepository(WorkOrderType);
   const existing = new Map((await repository.find()).map((t) => [t.name, t]));
+  const deployedNames = await workflow.deployedNames();
   const deployed: string[] = [];
   for (const entry of catalog.types) {
     const bpel = fs.readFileSync(entry.planFile, 'utf8');
@@ -173,7 +174,7 @@ export async function loadCatalog(dataSource: DataSource, workflow: WorkflowRunt
     const planDigest = digest.digest('hex');
     const current = existing.get(entry.name);
     let planName = current?.planName;
-    const planDeployed = planName !== undefined && (await workflow.describe(planName)) !== undefined;
+    const planDeployed = planName !== undefined && deployedNames.has(planName);
     if (current === undefined || current.planDigest !== planDigest || !planDeployed) {
       try {
         planName = (await workflow.deploy({ bpel, documents: catalog.documents, bindings: [], deployedBy: 'catalog' })).name;
