@@ -15,7 +15,10 @@
  * billable event; the submissions alone are timed too.
  *
  * Usage: node dist/scripts/bench/workorder-bench.js [--sqlite-only|--mysql-only]
- *   [--orders N (2000)] [--callers N (32)] [--pools N (32)]
+ *   [--orders N (2000)] [--callers N (32)] [--pools N (32)] [--case ID]
+ *   [--cpu-prof DIR]
+ * `--case` runs only the case of that id (e.g. storage-1p); `--cpu-prof`
+ * writes a V8 CPU profile of each server process into DIR.
  */
 import os from 'node:os';
 import autocannon from 'autocannon';
@@ -173,7 +176,9 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
   try {
     const customers = await seed(db, c.catalog, pools);
     const servers: ServerProcess[] = [];
-    for (let p = 0; p < c.processes; p++) servers.push(await startServer({ name: `${c.id}-${p + 1}`, script: 'dist/src/main.js', env: db.env, readyPath: '/health' }));
+    const profileDir = arg('--cpu-prof');
+    const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)];
+    for (let p = 0; p < c.processes; p++) servers.push(await startServer({ name: `${c.id}-${p + 1}`, script: 'dist/src/main.js', env: db.env, nodeArgs, readyPath: '/health' }));
     try {
       const cpuBefore = servers.map((s) => processCpuMs(s.pid) ?? 0);
       const dbBefore = kind === 'mysql' ? mysqlCpu() : undefined;
@@ -247,7 +252,8 @@ async function main(): Promise<void> {
       { id: 'storage-1p', label: 'CreateVolume plan, 1 process', processes: 1, catalog: storageCatalog, order: storage },
     ];
     if (kind === 'mysql') cases.push({ id: 'storage-2p', label: 'CreateVolume plan, 2 processes', processes: 2, catalog: storageCatalog, order: storage });
-    for (const c of cases) {
+    const only = arg('--case');
+    for (const c of cases.filter((x) => only === undefined || x.id === only)) {
       const r = await runCase(kind, c, total, callers, pools);
       rows.push(r);
       process.stdout.write(

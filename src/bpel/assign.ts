@@ -177,7 +177,7 @@ function readSource(copy: Copy, working: WorkingSet, extra: EvaluationOptions, f
   const from: CopyFrom = copy.from;
   switch (from.type) {
     case 'literal':
-      return literal(from.xml);
+      return literal(from);
     case 'expression': {
       const result = evaluate(from.expression, working, extra);
       return Array.isArray(result)
@@ -217,7 +217,22 @@ function selected(nodes: Node[], what: string, ignoreMissing: boolean, fail: Fai
   return { kind: 'node', node: nodes[0] as Node };
 }
 
-function literal(xml: string): Source {
+/**
+ * A literal's parsed form, once per compiled copy: every use of a source copies
+ * its nodes (importNode, detachedCopy), so the parsed nodes are never changed.
+ */
+const literals = new WeakMap<CopyFrom, Source>();
+
+function literal(from: Extract<CopyFrom, { type: 'literal' }>): Source {
+  let parsed = literals.get(from);
+  if (parsed === undefined) {
+    parsed = parseLiteral(from.xml);
+    literals.set(from, parsed);
+  }
+  return parsed;
+}
+
+function parseLiteral(xml: string): Source {
   const wrapper = parseElement(`<literal>${xml}</literal>`);
   const nodes: Node[] = [];
   for (let n = wrapper.firstChild; n; n = n.nextSibling) nodes.push(n);

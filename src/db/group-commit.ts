@@ -14,13 +14,19 @@
  */
 import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
-import { isMysqlSource, retryDeadlocks, transaction } from './sql';
+import { execute, isMysqlSource, retryDeadlocks, transaction } from './sql';
 
-export type Statement = readonly [sql: string, params: readonly unknown[]];
+/**
+ * One statement and its parameters. `commutes` says the statement may run
+ * before any statement of the batch on another table (its caller depends on
+ * no order across tables), so it can join an earlier statement of the same
+ * text; see {@link compact}.
+ */
+export type Statement = readonly [sql: string, params: readonly unknown[], options?: { readonly commutes?: boolean }];
 
 interface Pending {
   readonly statements: readonly Statement[];
-  readonly resolve: () => void;
+  readonly resolve: (changed: number[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -40,10 +46,14 @@ export class GroupCommitter {
     this.mysql = isMysqlSource(dataSource);
   }
 
-  /** Commits `statements` atomically, together with whatever other callers hand in meanwhile. */
-  write(statements: readonly Statement[]): Promise<void> {
-    if (statements.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Commits `statements` atomically, together with whatever other callers
+   * hand in meanwhile. Resolves with the rows each statement changed (NaN
+   * for a statement that ran merged with others).
+   */
+  write(statements: readonly Statement[]): Promise<number[]> {
+    if (statements.length === 0) return Promise.resolve([]);
+    return new Promise<number[]>((resolve, reject) => {
       this.queue.push({ statements, resolve, reject });
       if (!this.busy) {
         this.busy = true;
@@ -71,10 +81,10 @@ export class GroupCommitter {
 
   private async commit(batch: readonly Pending[]): Promise<void> {
     try {
-      await this.run(batch);
+      const changed = await this.run(batch);
       this.commits++;
       this.writes += batch.length;
-      for (const p of batch) p.resolve();
+      batch.forEach((p, i) => p.resolve(changed[i] ?? []));
       return;
     } catch (err) {
       if (batch.length === 1) {
@@ -84,20 +94,27 @@ export class GroupCommitter {
     }
     for (const p of batch) {
       try {
-        await this.run([p]);
+        const [changed] = await this.run([p]);
         this.commits++;
         this.writes++;
-        p.resolve();
+        p.resolve(changed ?? []);
       } catch (err) {
         p.reject(err);
       }
     }
   }
 
-  private run(batch: readonly Pending[]): Promise<void> {
+  /** Runs the batch in one transaction; the rows changed, per caller and statement. */
+  private async run(batch: readonly Pending[]): Promise<number[][]> {
     if (this.mysql) return retryDeadlocks(() => this.runAtOnce(batch));
     return transaction(this.dataSource, async (manager) => {
-      for (const p of batch) for (const [sql, params] of p.statements) await manager.query(sql, params as unknown[]);
+      const changed: number[][] = [];
+      for (const p of batch) {
+        const mine: number[] = [];
+        for (const [sql, params] of p.statements) mine.push(await execute(manager, sql, params));
+        changed.push(mine);
+      }
+      return changed;
     });
   }
 
@@ -106,49 +123,119 @@ export class GroupCommitter {
    * trip. The server stops at a failing statement and leaves the transaction
    * open, so a failure is followed by a ROLLBACK on the same connection.
    */
-  private async runAtOnce(batch: readonly Pending[]): Promise<void> {
-    const statements = mergeInserts(batch.flatMap((p) => p.statements)).map(([sql, params]) => format(sql, params as Parameters<typeof format>[1]));
+  private async runAtOnce(batch: readonly Pending[]): Promise<number[][]> {
+    const { statements, origin } = compact(batch.map((p) => p.statements));
+    const texts = statements.map(([sql, params]) => format(sql, params as Parameters<typeof format>[1]));
     const runner = this.dataSource.createQueryRunner();
+    let results: unknown;
     try {
-      await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...statements, 'COMMIT'].join(';\n'));
+      results = await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, 'COMMIT'].join(';\n'));
     } catch (err) {
       await runner.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       await runner.release();
     }
+    const changed = batch.map((p) => p.statements.map(() => NaN));
+    const list = Array.isArray(results) ? results : [];
+    origin.forEach((from, i) => {
+      if (from.length !== 1) return;
+      const [caller, index] = from[0] as [number, number];
+      (changed[caller] as number[])[index] = affectedRows(list[i + 2]);
+    });
+    return changed;
   }
 }
 
-/** `INSERT INTO t (a, b) VALUES (?, ?)`: one row, placeholders only, nothing after. */
-const SINGLE_ROW_INSERT = /^INSERT INTO [^()]+\([^()]*\) VALUES (\((?:\?, )*\?\))$/;
+/** A MySQL result's changed-row count (an OK packet's affectedRows). */
+function affectedRows(result: unknown): number {
+  const r = result as { affectedRows?: number } | undefined;
+  return Number(r?.affectedRows ?? NaN);
+}
+
+/** `INSERT INTO t (a, b) VALUES (?, ?)`, optionally `ON DUPLICATE KEY UPDATE …`: one row, placeholders only. */
+const SINGLE_ROW_INSERT = /^INSERT INTO (\S+) \([^()]*\) VALUES (\((?:\?, )*\?\))(?: ON DUPLICATE KEY UPDATE [^;]*)?$/;
+/** The table a write statement changes. */
+const WRITTEN_TABLE = /^(?:INSERT INTO|UPDATE|DELETE FROM|REPLACE INTO)\s+(\S+)/i;
 
 /**
- * Adjacent single-row inserts with the same text become one multi-row insert
- * (MySQL does one statement's work for all of them). Only adjacent ones: no
- * statement moves past another, so each caller's order is kept.
+ * The statements of a batch (callers in order) made fewer: single-row
+ * inserts (and upserts) of the same text become one multi-row statement,
+ * which MySQL runs with one statement's overhead.
+ *
+ * - Adjacent ones always merge: nothing moves past anything.
+ * - A statement marked `commutes` also joins an earlier statement of its
+ *   text when no other text has written its table in between: it moves only
+ *   past statements on other tables, which its caller allows.
+ *
+ * `origin[i]` lists the [caller, statement] pairs that output statement `i`
+ * carries.
  */
-export function mergeInserts(statements: readonly Statement[]): Statement[] {
-  const out: Statement[] = [];
-  let run: { sql: string; row: string; params: unknown[]; rows: number } | undefined;
-  const flush = (): void => {
-    if (run === undefined) return;
-    out.push([run.rows === 1 ? run.sql : `${run.sql}${`, ${run.row}`.repeat(run.rows - 1)}`, run.params]);
-    run = undefined;
-  };
-  for (const [sql, params] of statements) {
-    const row = SINGLE_ROW_INSERT.exec(sql)?.[1];
-    if (row !== undefined && run !== undefined && run.sql === sql) {
-      run.params.push(...params);
-      run.rows++;
-      continue;
-    }
-    flush();
-    if (row !== undefined) run = { sql, row, params: [...params], rows: 1 };
-    else out.push([sql, params]);
+export function compact(callers: ReadonlyArray<readonly Statement[]>): { statements: Statement[]; origin: Array<Array<[number, number]>> } {
+  interface Group {
+    readonly sql: string;
+    readonly row: string;
+    readonly params: unknown[];
+    readonly origin: Array<[number, number]>;
   }
-  flush();
-  return out;
+  const out: Array<Group | Statement> = [];
+  const origins: Array<Array<[number, number]>> = [];
+  /** The group a statement of this text may join, by text. */
+  const open = new Map<string, Group>();
+  /** The texts with an open group, by table. */
+  const openByTable = new Map<string, Set<string>>();
+  let last: Group | undefined;
+  const close = (table: string, except?: string): void => {
+    for (const sql of openByTable.get(table) ?? []) if (sql !== except) open.delete(sql);
+    openByTable.set(table, except === undefined || !open.has(except) ? new Set() : new Set([except]));
+  };
+  callers.forEach((statements, caller) => {
+    statements.forEach(([sql, params, options], index) => {
+      const match = SINGLE_ROW_INSERT.exec(sql);
+      const table = match?.[1] ?? WRITTEN_TABLE.exec(sql)?.[1];
+      const row = match?.[2];
+      if (row !== undefined && table !== undefined) {
+        const group = last !== undefined && last.sql === sql ? last : options?.commutes === true ? open.get(sql) : undefined;
+        if (group !== undefined) {
+          group.params.push(...params);
+          group.origin.push([caller, index]);
+          last = group;
+          close(table, sql);
+          return;
+        }
+        const fresh: Group = { sql, row, params: [...params], origin: [[caller, index]] };
+        out.push(fresh);
+        origins.push(fresh.origin);
+        close(table);
+        if (options?.commutes === true) {
+          open.set(sql, fresh);
+          openByTable.get(table)?.add(sql);
+        }
+        last = fresh;
+        return;
+      }
+      // Anything else ends the groups of the table it writes (all of them when it is not a plain write).
+      if (table !== undefined) close(table);
+      else for (const t of [...openByTable.keys()]) close(t);
+      out.push([sql, params]);
+      origins.push([[caller, index]]);
+      last = undefined;
+    });
+  });
+  const statements = out.map((s): Statement => {
+    if (Array.isArray(s)) return s as Statement;
+    const g = s as Group;
+    const rows = g.origin.length;
+    if (rows === 1) return [g.sql, g.params];
+    const at = g.sql.indexOf(g.row) + g.row.length;
+    return [`${g.sql.slice(0, at)}${`, ${g.row}`.repeat(rows - 1)}${g.sql.slice(at)}`, g.params];
+  });
+  return { statements, origin: origins };
+}
+
+/** {@link compact} for one caller's statements, without the origins. */
+export function mergeInserts(statements: readonly Statement[]): Statement[] {
+  return compact([statements]).statements;
 }
 
 const committers = new WeakMap<DataSource, GroupCommitter>();

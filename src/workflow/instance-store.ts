@@ -38,6 +38,8 @@ export interface VariableWrite {
  * atomic, so a crash leaves each activity either before or after it; the
  * transitions of concurrent instances share commits (group commit).
  */
+const COMMUTES = { commutes: true } as const;
+
 export class InstanceStore {
   readonly activities = new Map<string, ActivityRecord>();
   readonly variables = new Map<string, string>();
@@ -96,9 +98,7 @@ export class InstanceStore {
     if (existing !== undefined) return existing;
     const record: ActivityRecord = { key, kind, name: name ?? null, state: 'RUNNING', startedAt: at, endedAt: null, completionSeq: null, fault: null, data: data ?? null };
     this.activities.set(key, record);
-    await this.committer.write([
-      ['INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, data) VALUES (?, ?, ?, ?, ?, ?, ?)', [this.instanceId, key, kind, record.name, 'RUNNING', toSqlDate(at), record.data]],
-    ]);
+    await this.committer.write([this.activityStatement(record)]);
     return record;
   }
 
@@ -106,7 +106,7 @@ export class InstanceStore {
   async setData(key: string, data: string, writes: readonly VariableWrite[] = []): Promise<void> {
     const record = this.activities.get(key);
     if (record === undefined) throw new Error(`no activity record ${key}`);
-    await this.committer.write([['UPDATE activity_instance SET data = ? WHERE instanceId = ? AND `key` = ?', [data, this.instanceId, key]], ...this.variableStatements(writes)]);
+    await this.committer.write([this.activityStatement({ ...record, data }), ...this.variableStatements(writes)]);
     record.data = data;
   }
 
@@ -117,38 +117,26 @@ export class InstanceStore {
     at: Date,
     extra: { fault?: string; data?: string; writes?: readonly VariableWrite[]; links?: ReadonlyArray<[string, boolean]>; kind?: string; name?: string } = {},
   ): Promise<void> {
-    let record = this.activities.get(key);
+    const record = this.activities.get(key);
     const completionSeq = state === 'COMPLETED' ? ++this.seq : null;
-    const activity: Statement =
+    const ended: ActivityRecord =
       record === undefined
-        ? [
-            'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [this.instanceId, key, extra.kind ?? 'unknown', extra.name ?? null, state, toSqlDate(at), toSqlDate(at), completionSeq, extra.fault ?? null, extra.data ?? null],
-          ]
-        : [
-            'UPDATE activity_instance SET state = ?, endedAt = ?, completionSeq = ?, fault = ?, data = COALESCE(?, data) WHERE instanceId = ? AND `key` = ?',
-            [state, toSqlDate(at), completionSeq, extra.fault ?? null, extra.data ?? null, this.instanceId, key],
-          ];
-    await this.committer.write([activity, ...this.variableStatements(extra.writes ?? []), ...(extra.links ?? []).map(([linkKey, value]) => this.linkStatement(linkKey, value))]);
-    if (record === undefined) {
-      record = { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null };
-      this.activities.set(key, record);
-    } else {
-      record.state = state;
-      record.endedAt = at;
-      record.completionSeq = completionSeq;
-      record.fault = extra.fault ?? null;
-      if (extra.data !== undefined) record.data = extra.data;
-    }
+        ? { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null }
+        : { ...record, state, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? record.data };
+    await this.committer.write([this.activityStatement(ended), ...this.variableStatements(extra.writes ?? []), ...(extra.links ?? []).map(([linkKey, value]) => this.linkStatement(linkKey, value))]);
+    if (record === undefined) this.activities.set(key, ended);
+    else Object.assign(record, ended);
     for (const w of extra.writes ?? []) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
     for (const [linkKey, value] of extra.links ?? []) this.links.set(linkKey, value);
   }
 
   /** Marks a completed scope compensated. */
   async markCompensated(key: string, at: Date): Promise<void> {
-    await this.committer.write([["UPDATE activity_instance SET state = 'COMPENSATED', endedAt = ? WHERE instanceId = ? AND `key` = ?", [toSqlDate(at), this.instanceId, key]]]);
     const record = this.activities.get(key);
-    if (record !== undefined) record.state = 'COMPENSATED';
+    if (record === undefined) return;
+    await this.committer.write([this.activityStatement({ ...record, state: 'COMPENSATED', endedAt: at })]);
+    record.state = 'COMPENSATED';
+    record.endedAt = at;
   }
 
   async writeVariablesNow(writes: readonly VariableWrite[]): Promise<void> {
@@ -176,17 +164,33 @@ export class InstanceStore {
     await this.committer.write([['UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL', [toSqlDate(at), this.instanceId, key]]]);
   }
 
+  /*
+   * Every write is an upsert of the whole row from what this store holds, so
+   * the writes of one table share one statement text: the group committer
+   * merges those of many instances into one multi-row statement. They touch
+   * only this instance's rows, so they commute with everything else.
+   */
+
+  private activityStatement(r: ActivityRecord): Statement {
+    const sql = this.mysql
+      ? 'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'ON DUPLICATE KEY UPDATE state = VALUES(state), endedAt = VALUES(endedAt), completionSeq = VALUES(completionSeq), fault = VALUES(fault), data = VALUES(data)'
+      : 'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (instanceId, `key`) DO UPDATE SET state = excluded.state, endedAt = excluded.endedAt, completionSeq = excluded.completionSeq, fault = excluded.fault, data = excluded.data';
+    return [sql, [this.instanceId, r.key, r.kind, r.name, r.state, toSqlDate(r.startedAt), r.endedAt === null ? null : toSqlDate(r.endedAt), r.completionSeq, r.fault, r.data], COMMUTES];
+  }
+
   private variableStatements(writes: readonly VariableWrite[]): Statement[] {
     const sql = this.mysql
       ? 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (instanceId, scopeKey, name) DO UPDATE SET value = excluded.value';
-    return writes.map((w) => [sql, [this.instanceId, w.scopeKey, w.name, w.value]]);
+    return writes.map((w) => [sql, [this.instanceId, w.scopeKey, w.name, w.value], COMMUTES]);
   }
 
   private linkStatement(key: string, value: boolean): Statement {
     const sql = this.mysql
       ? 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON CONFLICT (instanceId, `key`) DO UPDATE SET value = excluded.value';
-    return [sql, [this.instanceId, key, value ? 1 : 0]];
+    return [sql, [this.instanceId, key, value ? 1 : 0], COMMUTES];
   }
 }

@@ -9,6 +9,7 @@ import { validateProcess, type PortTypeInfo } from '../bpel/validate';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { VariableValue } from '../bpel/values';
 import type { Clock } from '../clock';
+import { groupCommitter, type Statement } from '../db/group-commit';
 import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
@@ -65,6 +66,14 @@ export interface WorkflowSettings {
 
 const INPUT_SCOPE = '#input';
 
+/** What this process knows of an instance it has just created. */
+interface Created {
+  readonly definitionId: number;
+  readonly startedBy: string;
+  /** The serialized input message, if any. */
+  readonly input: string | undefined;
+}
+
 /**
  * Deploys WS-BPEL processes and runs their instances durably. Instances are
  * rows claimed with a lease, like provisioning requests: several processes
@@ -86,6 +95,8 @@ export class WorkflowRuntime {
   private stopped = true;
   private polling = false;
   private inFlight: Promise<void> = Promise.resolve();
+  /** Leased starts whose insert is under way (they count against maxInstances). */
+  private starting = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -182,12 +193,22 @@ export class WorkflowRuntime {
     return definition;
   }
 
-  /** Creates an instance of the latest version; the message goes to its instance-creating receive. Returns the instance id. */
+  /**
+   * Creates an instance of the latest version; the message goes to its
+   * instance-creating receive. Returns the instance id.
+   *
+   * When this process's runner has room, the instance is created already
+   * leased to it and starts at once from what is known here (no claim, no
+   * load); otherwise it waits, unleased, for whichever runner claims it.
+   */
   async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string): Promise<string> {
     const definition = await this.latest(processName);
     const id = crypto.randomUUID();
+    const serializedInput = input === undefined ? undefined : serializeValue(input);
+    const leased = !this.stopped && this.running.size + this.starting < this.settings.maxInstances;
+    if (leased) this.starting++;
     try {
-      await this.insertInstance(id, definition, input, startedBy, idempotencyKey);
+      await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased);
     } catch (err) {
       if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
       const rows = (await this.dataSource.query('SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?', [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
@@ -195,28 +216,27 @@ export class WorkflowRuntime {
       if (first === undefined) throw err;
       if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
       return first.id;
+    } finally {
+      if (leased) this.starting--;
     }
     this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
-    this.wake();
+    // Stopped meanwhile: the lease runs out and whoever runs next claims it.
+    if (leased && !this.stopped) this.launch(id, { definitionId: definition.id, startedBy, input: serializedInput });
+    else this.wake();
     return id;
   }
 
-  private async insertInstance(id: string, definition: ProcessDefinition, input: VariableValue | undefined, startedBy: string, idempotencyKey: string | undefined): Promise<void> {
-    await transaction(this.dataSource, async (manager) => {
-      await manager.query('INSERT INTO process_instance (id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-        id,
-        definition.id,
-        definition.name,
-        'RUNNING',
-        startedBy,
-        idempotencyKey ?? null,
-        toSqlDate(this.clock.date()),
-        0,
-      ]);
-      if (input !== undefined) {
-        await manager.query('INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', serializeValue(input)]);
-      }
-    });
+  /** The instance row and its input, in one group-committed transaction. */
+  private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean): Promise<void> {
+    const now = this.clock.date();
+    const statements: Statement[] = [
+      [
+        'INSERT INTO process_instance (id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested, leaseOwner, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [id, definition.id, definition.name, 'RUNNING', startedBy, idempotencyKey ?? null, toSqlDate(now), 0, leased ? this.owner : null, leased ? toSqlDate(new Date(now.getTime() + this.settings.leaseMs)) : null],
+      ],
+    ];
+    if (input !== undefined) statements.push(['INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', input]]);
+    await groupCommitter(this.dataSource).write(statements);
   }
 
   /** The latest version of a deployed process, compiled, or undefined when none has this name. */
@@ -393,9 +413,9 @@ export class WorkflowRuntime {
     }
   }
 
-  private launch(instanceId: string): void {
+  private launch(instanceId: string, created?: Created): void {
     const abort = new AbortController();
-    const done = this.execute(instanceId, abort.signal)
+    const done = this.execute(instanceId, abort.signal, created)
       .catch((err: unknown) => {
         this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       })
@@ -406,13 +426,23 @@ export class WorkflowRuntime {
     this.running.set(instanceId, { abort, done });
   }
 
-  private async execute(instanceId: string, signal: AbortSignal): Promise<void> {
-    const rows = (await this.dataSource.query('SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
-    const row = rows[0];
+  /**
+   * Runs an instance to its end. `created` is given for an instance this
+   * process has just created: nothing of it needs reading back.
+   */
+  private async execute(instanceId: string, signal: AbortSignal, created?: Created): Promise<void> {
+    let row: { definitionId: unknown; startedBy: string; cancelRequested: unknown } | undefined;
+    if (created === undefined) {
+      const rows = (await this.dataSource.query('SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
+      row = rows[0];
+    } else {
+      row = { definitionId: created.definitionId, startedBy: created.startedBy, cancelRequested: 0 };
+    }
     if (row === undefined) return;
     const compiled = await this.compile(Number(row.definitionId));
     const store = new InstanceStore(this.dataSource, instanceId);
-    await store.load();
+    if (created === undefined) await store.load();
+    else if (created.input !== undefined) store.variables.set(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
     const log = this.log.child({ instanceId, process: compiled.definition.name });
     this.processNames.set(instanceId, compiled.definition.name);
@@ -432,8 +462,10 @@ export class WorkflowRuntime {
     log.info('instance running');
     const outcome = await interpreter.run(signal);
     if (signal.aborted && this.stopped) return;
-    const cancel = Number(((await this.dataSource.query('SELECT cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
-    if (outcome.status === 'TERMINATED' && cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
+    if (outcome.status === 'TERMINATED') {
+      const cancel = Number(((await this.dataSource.query('SELECT cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
+      if (cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
+    }
     if (outcome.status === 'FAULTED') {
       await this.finish(instanceId, 'FAULTED', serializeFault(outcome.fault), outcome.path);
       log.warn('instance faulted', { fault: outcome.fault.message, path: outcome.path });
@@ -445,18 +477,15 @@ export class WorkflowRuntime {
 
   private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
     const at = this.clock.date();
-    const changed = await execute(this.dataSource, "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [
-      status,
-      fault,
-      faultPath,
-      toSqlDate(at),
-      instanceId,
-      this.owner,
+    const [changed] = await groupCommitter(this.dataSource).write([
+      [
+        "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
+        [status, fault, faultPath, toSqlDate(at), instanceId, this.owner],
+      ],
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
     if (changed === 1) this.observer.instance({ instanceId, status, at });
   }
-
 
   private async renew(): Promise<void> {
     if (this.running.size === 0) return;

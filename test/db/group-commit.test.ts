@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { GroupCommitter, mergeInserts } from '../../src/db/group-commit';
+import { compact, GroupCommitter, mergeInserts } from '../../src/db/group-commit';
 import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -37,7 +37,7 @@ describe('group commit', () => {
     expect(present).to.not.include('c2');
   });
 
-  it('merges adjacent single-row inserts of the same text into one, and moves nothing past anything', () => {
+  it('merges adjacent single-row inserts (and upserts) of the same text into one, and moves nothing unmarked', () => {
     const insert = 'INSERT INTO t (a, `b`) VALUES (?, ?)';
     const upsert = 'INSERT INTO t (a, `b`) VALUES (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)';
     expect(
@@ -48,13 +48,60 @@ describe('group commit', () => {
         [insert, [6, 7]],
         [upsert, [8, 9]],
         [upsert, [10, 11]],
+        ['UPDATE u SET a = ?', [12]],
+        [upsert, [13, 14]],
       ]),
     ).to.deep.equal([
       ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?)', [1, 2, 3, 4]],
       ['UPDATE t SET a = ?', [5]],
       [insert, [6, 7]],
-      [upsert, [8, 9]],
-      [upsert, [10, 11]],
+      ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)', [8, 9, 10, 11]],
+      ['UPDATE u SET a = ?', [12]],
+      [upsert, [13, 14]],
     ]);
+  });
+
+  it('lets a commuting statement join an earlier one of its text past other tables, never past its own table', () => {
+    const c = { commutes: true } as const;
+    const act = 'INSERT INTO act (k, s) VALUES (?, ?) ON DUPLICATE KEY UPDATE s = VALUES(s)';
+    const vars = 'INSERT INTO vars (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)';
+    const { statements, origin } = compact([
+      [[act, ['a1', 'RUNNING'], c], [vars, ['x', '1'], c]],
+      [['UPDATE other SET n = ?', [1]]],
+      [[act, ['b1', 'DONE'], c], [vars, ['y', '2'], c]],
+      [['UPDATE act SET s = ?', ['X']]],
+      [[act, ['c1', 'DONE'], c]],
+      [[vars, ['z', '3'], c]],
+    ]);
+    expect(statements).to.deep.equal([
+      ['INSERT INTO act (k, s) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE s = VALUES(s)', ['a1', 'RUNNING', 'b1', 'DONE']],
+      ['INSERT INTO vars (k, v) VALUES (?, ?), (?, ?), (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', ['x', '1', 'y', '2', 'z', '3']],
+      ['UPDATE other SET n = ?', [1]],
+      ['UPDATE act SET s = ?', ['X']],
+      [act, ['c1', 'DONE']],
+    ]);
+    expect(origin).to.deep.equal([
+      [
+        [0, 0],
+        [2, 0],
+      ],
+      [
+        [0, 1],
+        [2, 1],
+        [5, 0],
+      ],
+      [[1, 0]],
+      [[3, 0]],
+      [[4, 0]],
+    ]);
+  });
+
+  it('tells each caller how many rows its statements changed', async () => {
+    const committer = new GroupCommitter(dataSource);
+    await committer.write([insert('d1'), insert('d2')]);
+    const update = (key: string): readonly [string, unknown[]] => ["UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ?", [key]];
+    const [first, second] = await Promise.all([committer.write([update('d1')]), committer.write([update('nothing-here')])]);
+    expect(first).to.deep.equal([1]);
+    expect(second).to.deep.equal([0]);
   });
 });
