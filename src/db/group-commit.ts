@@ -17,12 +17,40 @@ import type { DataSource } from 'typeorm';
 import { execute, isMysqlSource, retryDeadlocks, transaction } from './sql';
 
 /**
- * One statement and its parameters. `commutes` says the statement may run
- * before any statement of the batch on another table (its caller depends on
- * no order across tables), so it can join an earlier statement of the same
- * text; see {@link compact}.
+ * One statement and its parameters.
+ * - `commutes`: the statement may run before any statement of the batch on
+ *   another table (its caller depends on no order across tables), so it can
+ *   join an earlier statement of the same text; see {@link compact}.
+ * - `expectChanged`: the caller's write holds only if this statement changes
+ *   exactly that many rows (a conditional update: "still mine", "still in
+ *   that state"); otherwise none of the caller's statements commit and its
+ *   write fails with a {@link WriteConflict}.
  */
-export type Statement = readonly [sql: string, params: readonly unknown[], options?: { readonly commutes?: boolean }];
+export type Statement = readonly [sql: string, params: readonly unknown[], options?: StatementOptions];
+
+export interface StatementOptions {
+  readonly commutes?: boolean;
+  readonly expectChanged?: number;
+}
+
+/** A write whose `expectChanged` statement changed another number of rows; nothing of it was committed. */
+export class WriteConflict extends Error {
+  override readonly name = 'WriteConflict';
+  constructor(
+    readonly sql: string,
+    readonly changed: number,
+    readonly expected: number,
+  ) {
+    super(`expected ${expected} row(s) changed, not ${changed}, by: ${sql}`);
+  }
+}
+
+/** Some callers' expectations failed in a shared transaction (rolled back): by caller index. */
+class BatchConflict extends Error {
+  constructor(readonly conflicts: ReadonlyMap<number, WriteConflict>) {
+    super('write conflicts');
+  }
+}
 
 interface Pending {
   readonly statements: readonly Statement[];
@@ -80,6 +108,7 @@ export class GroupCommitter {
   }
 
   private async commit(batch: readonly Pending[]): Promise<void> {
+    let failure: unknown;
     try {
       const changed = await this.run(batch);
       this.commits++;
@@ -87,21 +116,20 @@ export class GroupCommitter {
       batch.forEach((p, i) => p.resolve(changed[i] ?? []));
       return;
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]?.reject(err);
-        return;
-      }
+      failure = err;
     }
-    for (const p of batch) {
-      try {
-        const [changed] = await this.run([p]);
-        this.commits++;
-        this.writes++;
-        p.resolve(changed ?? []);
-      } catch (err) {
-        p.reject(err);
-      }
+    if (failure instanceof BatchConflict) {
+      // Those whose expectation failed fail; the others go again without them.
+      for (const [i, conflict] of failure.conflicts) batch[i]?.reject(conflict);
+      const rest = batch.filter((_, i) => !failure.conflicts.has(i));
+      if (rest.length > 0) await this.commit(rest);
+      return;
     }
+    if (batch.length === 1) {
+      batch[0]?.reject(failure);
+      return;
+    }
+    for (const p of batch) await this.commit([p]);
   }
 
   /** Runs the batch in one transaction; the rows changed, per caller and statement. */
@@ -109,10 +137,19 @@ export class GroupCommitter {
     if (this.mysql) return retryDeadlocks(() => this.runAtOnce(batch));
     return transaction(this.dataSource, async (manager) => {
       const changed: number[][] = [];
-      for (const p of batch) {
-        const mine: number[] = [];
-        for (const [sql, params] of p.statements) mine.push(await execute(manager, sql, params));
-        changed.push(mine);
+      const conflicts = new Map<number, WriteConflict>();
+      batch.forEach(() => changed.push([]));
+      for (const [i, p] of batch.entries()) {
+        for (const [sql, params, options] of p.statements) {
+          const n = await execute(manager, sql, params);
+          (changed[i] as number[]).push(n);
+          if (options?.expectChanged !== undefined && n !== options.expectChanged) {
+            conflicts.set(i, new WriteConflict(sql, n, options.expectChanged));
+            break;
+          }
+        }
+        // Stop at the first: the transaction rolls back and the rest go again.
+        if (conflicts.size > 0) throw new BatchConflict(conflicts);
       }
       return changed;
     });
@@ -122,27 +159,40 @@ export class GroupCommitter {
    * MySQL: the whole transaction as one multi-statement query, one round
    * trip. The server stops at a failing statement and leaves the transaction
    * open, so a failure is followed by a ROLLBACK on the same connection.
+   * When a statement carries an expectation, the COMMIT waits for a second
+   * round trip, after the counts are checked.
    */
   private async runAtOnce(batch: readonly Pending[]): Promise<number[][]> {
     const { statements, origin } = compact(batch.map((p) => p.statements));
     const texts = statements.map(([sql, params]) => format(sql, params as Parameters<typeof format>[1]));
+    const guarded = batch.some((p) => p.statements.some(([, , options]) => options?.expectChanged !== undefined));
     const runner = this.dataSource.createQueryRunner();
-    let results: unknown;
+    const changed = batch.map((p) => p.statements.map(() => NaN));
     try {
-      results = await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, 'COMMIT'].join(';\n'));
+      const results = (await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, ...(guarded ? [] : ['COMMIT'])].join(';\n'))) as unknown;
+      const list = Array.isArray(results) ? results : [];
+      origin.forEach((from, i) => {
+        if (from.length !== 1) return;
+        const [caller, index] = from[0] as [number, number];
+        (changed[caller] as number[])[index] = affectedRows(list[i + 2]);
+      });
+      if (guarded) {
+        const conflicts = new Map<number, WriteConflict>();
+        batch.forEach((p, caller) =>
+          p.statements.forEach(([sql, , options], index) => {
+            const n = (changed[caller] as number[])[index] as number;
+            if (options?.expectChanged !== undefined && n !== options.expectChanged && !conflicts.has(caller)) conflicts.set(caller, new WriteConflict(sql, n, options.expectChanged));
+          }),
+        );
+        if (conflicts.size > 0) throw new BatchConflict(conflicts);
+        await runner.query('COMMIT');
+      }
     } catch (err) {
       await runner.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
       await runner.release();
     }
-    const changed = batch.map((p) => p.statements.map(() => NaN));
-    const list = Array.isArray(results) ? results : [];
-    origin.forEach((from, i) => {
-      if (from.length !== 1) return;
-      const [caller, index] = from[0] as [number, number];
-      (changed[caller] as number[])[index] = affectedRows(list[i + 2]);
-    });
     return changed;
   }
 }
@@ -191,7 +241,7 @@ export function compact(callers: ReadonlyArray<readonly Statement[]>): { stateme
   };
   callers.forEach((statements, caller) => {
     statements.forEach(([sql, params, options], index) => {
-      const match = SINGLE_ROW_INSERT.exec(sql);
+      const match = options?.expectChanged === undefined ? SINGLE_ROW_INSERT.exec(sql) : null;
       const table = match?.[1] ?? WRITTEN_TABLE.exec(sql)?.[1];
       const row = match?.[2];
       if (row !== undefined && table !== undefined) {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
+import type { Statement } from '../db/group-commit';
 import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { SOAP11 } from '../soap/envelope';
@@ -11,7 +12,13 @@ export const CALLBACK_NS = 'urn:provisor:callback:1';
 
 /** Queues a RequestCompleted notification, in the transaction that ends the request. */
 export async function queueCallback(manager: EntityManager, requestId: string, url: string, now: Date): Promise<void> {
-  await manager.query('INSERT INTO callback_delivery (requestId, url, status, attempts, nextAttemptAt) VALUES (?, ?, ?, ?, ?)', [requestId, url, 'PENDING', 0, toSqlDate(now)]);
+  const [sql, params] = callbackStatement(requestId, url, now);
+  await manager.query(sql, params as unknown[]);
+}
+
+/** The same, as a statement for a group-committed write. */
+export function callbackStatement(requestId: string, url: string, now: Date): Statement {
+  return ['INSERT INTO callback_delivery (requestId, url, status, attempts, nextAttemptAt) VALUES (?, ?, ?, ?, ?)', [requestId, url, 'PENDING', 0, toSqlDate(now)]];
 }
 
 /**

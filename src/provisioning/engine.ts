@@ -1,15 +1,17 @@
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { transaction } from '../db/sql';
+import type { InstalledComponent } from '../../entities';
+import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
+import { isMysqlSource, transaction } from '../db/sql';
 import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { queueCallback, type CallbackDispatcher } from './callbacks';
+import { callbackStatement, queueCallback, type CallbackDispatcher } from './callbacks';
 import type { EngineSignal, StoredTask } from './provisioning-service';
 import type { RequestRow, RequestStore } from './request-store';
-import { applySoftwareResult, componentRecord, loadComponent } from './resources';
+import { componentRecord, loadComponent, softwareResultStatements } from './resources';
 import type { SystemRegistry } from './systems';
 import { RequestCompletions } from './completions';
 
@@ -166,25 +168,25 @@ export class DeploymentEngine implements EngineSignal {
     let result: TaskResult | undefined;
     let failure: DriverError | undefined;
     let systemId = 0;
+    let componentRow: InstalledComponent | null = null;
     try {
       const system = await this.resolve(row.systemName);
       systemId = system.id;
       const driver = this.drivers.get(system.driver);
       if (driver === undefined) throw new DriverError('Internal', `no driver "${system.driver}" in this server`);
       let task: Task;
-      let component;
       if (stored.operation === 'Copy') {
         task = { ...stored, sourceSystem: stored.sourceSystem === undefined ? undefined : await this.resolve(stored.sourceSystem) };
       } else if (stored.operation === 'Delete') {
         task = stored;
       } else {
         task = stored;
-        component = componentRecord(await loadComponent(this.dataSource.manager, system.id, stored.component));
+        componentRow = await loadComponent(this.dataSource.manager, system.id, stored.component);
       }
       result = await driver.execute(task, {
         system,
         repositories: await this.systems.repositoryLocations(),
-        component,
+        component: componentRecord(componentRow),
         signal,
         requestId: row.id,
       });
@@ -197,16 +199,19 @@ export class DeploymentEngine implements EngineSignal {
     this.metrics.taskDuration.labels(row.operation, outcome).observe((ended.getTime() - started) / 1000);
     // From here the row leaves IN_PROGRESS: a renewal that no longer finds it has not lost it.
     this.finishing.add(row.id);
-    const finished = await transaction(this.dataSource, async (manager) => {
-      const ok = await this.store.finish(manager, row.id, this.owner, {
+    // The request's end, the resource model and the callback, in one
+    // group-committed transaction that holds only if the lease is still ours.
+    const statements: Statement[] = [
+      this.store.finishStatement(row.id, this.owner, {
         status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
         message: failure === undefined ? null : failure.message,
         output: tail(failure === undefined ? (result?.output ?? '') : failure.output),
         endedAt: ended,
-      });
-      if (!ok) return false;
-      if (failure === undefined && result !== undefined && stored.operation !== 'Copy' && stored.operation !== 'Delete') {
-        await applySoftwareResult(manager, {
+      }),
+    ];
+    if (failure === undefined && result !== undefined && stored.operation !== 'Copy' && stored.operation !== 'Delete') {
+      statements.push(
+        ...softwareResultStatements(isMysqlSource(this.dataSource), componentRow, {
           systemId,
           component: stored.component,
           operation: stored.operation,
@@ -214,11 +219,17 @@ export class DeploymentEngine implements EngineSignal {
           result,
           requestId: row.id,
           at: ended,
-        });
-      }
-      if (row.callbackUrl !== null) await queueCallback(manager, row.id, row.callbackUrl, ended);
-      return true;
-    });
+        }),
+      );
+    }
+    if (row.callbackUrl !== null) statements.push(callbackStatement(row.id, row.callbackUrl, ended));
+    let finished = true;
+    try {
+      await groupCommitter(this.dataSource).write(statements);
+    } catch (err) {
+      if (!(err instanceof WriteConflict)) throw err;
+      finished = false;
+    }
     if (!finished) {
       log.warn('task finished after its lease was lost; outcome not recorded', { outcome });
       return;

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
-import { groupCommitter } from '../db/group-commit';
+import { groupCommitter, type Statement } from '../db/group-commit';
 import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 
 /** A provisioning request row as the engine and the API read it. */
@@ -166,19 +166,16 @@ export class RequestStore {
     };
   }
 
-  /** Ends a running request held by `owner`. False when the lease was lost meanwhile. */
-  async finish(
-    manager: EntityManager,
-    id: string,
-    owner: string,
-    outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date },
-  ): Promise<boolean> {
-    const changed = await execute(
-      manager,
+  /**
+   * Ends a running request held by `owner`: a statement for the group
+   * committer, expected to change one row (none when the lease was lost).
+   */
+  finishStatement(id: string, owner: string, outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date }): Statement {
+    return [
       "UPDATE provisioning_request SET status = ?, message = ?, output = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
       [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner],
-    );
-    return changed === 1;
+      { expectChanged: 1 },
+    ];
   }
 
   /** Cancels a QUEUED request. False when it was no longer queued. */

@@ -1,5 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { ComponentEvent, InstalledComponent } from '../../entities';
+import { InstalledComponent } from '../../entities';
+import type { Statement } from '../db/group-commit';
+import { toSqlDate } from '../db/sql';
 import type { ComponentRecord, ComponentState, SoftwareOperation, TaskResult } from '../drivers/driver';
 
 /** The component's record as a driver receives it. */
@@ -13,19 +15,25 @@ export async function loadComponent(manager: EntityManager, systemId: number, na
 }
 
 /**
- * Records a successful software task in the managed-resource model: the
- * component's version, state and rollback history, plus an event row.
+ * The writes that record a successful software task in the managed-resource
+ * model: the component's version, state and rollback history, plus an event
+ * row. `existing` is the component's row as it was before the task (tasks on
+ * one component never overlap, so it is still current).
  */
-export async function applySoftwareResult(
-  manager: EntityManager,
+export function softwareResultStatements(
+  mysql: boolean,
+  existing: InstalledComponent | null,
   args: { systemId: number; component: string; operation: SoftwareOperation; requestedVersion?: string; result: TaskResult; requestId: string; at: Date },
-): Promise<void> {
-  const repo = manager.getRepository(InstalledComponent);
-  const existing = await repo.findOneBy({ systemId: args.systemId, name: args.component });
+): Statement[] {
   const history: string[] = existing === null ? [] : (JSON.parse(existing.history) as string[]);
   let version = existing?.version ?? args.result.version ?? args.requestedVersion ?? 'unknown';
   let state: ComponentState = (existing?.state as ComponentState | undefined) ?? 'INSTALLED';
   let pid = existing?.pid ?? null;
+  const event = (eventVersion: string | null, eventState: string): Statement => [
+    'INSERT INTO component_event (systemId, component, operation, version, state, requestId, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [args.systemId, args.component, args.operation, eventVersion, eventState, args.requestId, toSqlDate(args.at)],
+    COMMUTES,
+  ];
   switch (args.operation) {
     case 'Install':
       if (existing === null) {
@@ -60,31 +68,19 @@ export async function applySoftwareResult(
       pid = null;
       break;
     case 'Uninstall':
-      if (existing !== null) await repo.delete({ id: existing.id });
-      await manager.getRepository(ComponentEvent).insert({
-        systemId: args.systemId,
-        component: args.component,
-        operation: args.operation,
-        version: null,
-        state: 'UNINSTALLED',
-        requestId: args.requestId,
-        at: args.at,
-      });
-      return;
+      return [
+        ['DELETE FROM installed_component WHERE systemId = ? AND name = ?', [args.systemId, args.component]],
+        event(null, 'UNINSTALLED'),
+      ];
   }
   if (args.result.pid !== undefined) pid = args.result.pid;
-  if (existing === null) {
-    await repo.insert({ systemId: args.systemId, name: args.component, version, state, history: JSON.stringify(history), pid, updatedAt: args.at });
-  } else {
-    await repo.update({ id: existing.id }, { version, state, history: JSON.stringify(history.slice(0, 20)), pid, updatedAt: args.at });
-  }
-  await manager.getRepository(ComponentEvent).insert({
-    systemId: args.systemId,
-    component: args.component,
-    operation: args.operation,
-    version,
-    state,
-    requestId: args.requestId,
-    at: args.at,
-  });
+  const upsert = mysql
+    ? 'INSERT INTO installed_component (systemId, name, version, state, history, pid, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), history = VALUES(history), pid = VALUES(pid), updatedAt = VALUES(updatedAt)'
+    : 'INSERT INTO installed_component (systemId, name, version, state, history, pid, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (systemId, name) DO UPDATE SET version = excluded.version, state = excluded.state, history = excluded.history, pid = excluded.pid, updatedAt = excluded.updatedAt';
+  // One component's row is written by one task at a time: it commutes with every other write.
+  return [[upsert, [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, toSqlDate(args.at)], COMMUTES], event(version, state)];
 }
+
+const COMMUTES = { commutes: true } as const;

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { VariableValue } from '../bpel/values';
 import { groupCommitter, type GroupCommitter, type Statement } from '../db/group-commit';
 import { fromSqlDate, isMysqlSource, toSqlDate } from '../db/sql';
 
@@ -29,7 +30,10 @@ export type ActivityState = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'SKIPPED' | 'T
 export interface VariableWrite {
   readonly scopeKey: string;
   readonly name: string;
+  /** The value as persisted. */
   readonly value: string;
+  /** The same value in memory, when the writer has it (never changed in place afterwards). */
+  readonly parsed?: VariableValue;
 }
 
 /**

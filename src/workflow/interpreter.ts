@@ -479,7 +479,7 @@ export class Interpreter {
         if (map === undefined) pending.set(f, (map = new Map()));
         map.set(name, value);
         const existing = writes.findIndex((w) => w.scopeKey === f.key && w.name === name);
-        const write = { scopeKey: f.key, name, value: serializeValue(value) };
+        const write: VariableWrite = { scopeKey: f.key, name, value: serializeValue(value), parsed: value };
         if (existing >= 0) writes[existing] = write;
         else writes.push(write);
       },
@@ -491,7 +491,7 @@ export class Interpreter {
     for (const w of writes) {
       for (let f: Frame | undefined = frame; f !== undefined; f = f.parent) {
         if (f.key === w.scopeKey && f.declarations.has(w.name)) {
-          f.values.set(w.name, deserializeValue(w.value));
+          f.values.set(w.name, w.parsed ?? deserializeValue(w.value));
           break;
         }
       }

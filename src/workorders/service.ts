@@ -8,6 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { INTAKE_CHANNELS, WORK_ORDER_STATES, WorkOrderType, type IntakeChannel, type WorkOrderState } from '../../entities';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
+import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
 import { execute, fromSqlDate, isMysqlSource, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
@@ -353,7 +354,9 @@ export class WorkOrderService implements WorkOrders {
   /**
    * One state change in one transaction: the conditional update (the row
    * must still be in one of `from`, and on `attempt` when given), its history
-   * entry and, when billing, its billable event.
+   * entry and, when billing, its billable event. From a single state the
+   * change needs nothing read first: it is one group-committed write, shared
+   * with whatever else commits at that moment.
    */
   private async changeState(
     workOrderId: number,
@@ -364,45 +367,56 @@ export class WorkOrderService implements WorkOrders {
     change: { newAttempt?: boolean; manual?: boolean; outcome?: string; failedActivity?: string | null; attempt?: number; bill?: boolean; closed?: boolean },
   ): Promise<boolean> {
     const now = toSqlDate(this.clock.date());
+    const sets = ['state = ?', 'updatedAt = ?'];
+    const params: unknown[] = [to, now];
+    if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'leaseOwner = NULL');
+    if (change.manual !== undefined) sets.push(`manual = ${change.manual ? 1 : 0}`);
+    if (change.outcome !== undefined) {
+      sets.push('outcome = ?');
+      params.push(change.outcome.slice(0, 4000));
+    }
+    if (change.failedActivity !== undefined) {
+      sets.push('failedActivity = ?');
+      params.push(change.failedActivity === null ? null : change.failedActivity.slice(0, 500));
+    }
+    if (change.closed === true) {
+      sets.push('closedAt = ?');
+      params.push(now);
+    }
+    const only = from.length === 1 ? from[0] : undefined;
+    if (only !== undefined) {
+      const attempt = change.attempt === undefined ? '' : ' AND attempt = ?';
+      const statements: Statement[] = [
+        [`UPDATE work_order SET ${sets.join(', ')} WHERE id = ? AND state = ?${attempt}`, [...params, workOrderId, only, ...(change.attempt === undefined ? [] : [change.attempt])], { expectChanged: 1 }],
+        eventStatement(workOrderId, only, to, actor, reason, now),
+      ];
+      if (change.bill === true) statements.push([BILL, [now, workOrderId], { expectChanged: 1 }]);
+      try {
+        await groupCommitter(this.dataSource).write(statements);
+        return true;
+      } catch (err) {
+        if (!(err instanceof WriteConflict)) throw err;
+        if (err.sql === BILL) throw new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
+        return false;
+      }
+    }
     return transaction(this.dataSource, async (manager) => {
       const rows = (await manager.query(`SELECT state, attempt FROM work_order WHERE id = ?${this.mysql ? ' FOR UPDATE' : ''}`, [workOrderId])) as Array<{ state: WorkOrderState; attempt: number }>;
       const row = rows[0];
       if (row === undefined || !from.includes(row.state) || (change.attempt !== undefined && Number(row.attempt) !== change.attempt)) return false;
-      const sets = ['state = ?', 'updatedAt = ?'];
-      const params: unknown[] = [to, now];
-      if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'leaseOwner = NULL');
-      if (change.manual !== undefined) sets.push(`manual = ${change.manual ? 1 : 0}`);
-      if (change.outcome !== undefined) {
-        sets.push('outcome = ?');
-        params.push(change.outcome.slice(0, 4000));
-      }
-      if (change.failedActivity !== undefined) {
-        sets.push('failedActivity = ?');
-        params.push(change.failedActivity === null ? null : change.failedActivity.slice(0, 500));
-      }
-      if (change.closed === true) {
-        sets.push('closedAt = ?');
-        params.push(now);
-      }
       await execute(manager, `UPDATE work_order SET ${sets.join(', ')} WHERE id = ?`, [...params, workOrderId]);
       await this.insertEvent(manager, workOrderId, row.state, to, actor, reason, now);
-      if (change.bill === true) await this.bill(manager, workOrderId, now);
+      if (change.bill === true) {
+        const billed = await execute(manager, BILL, [now, workOrderId]);
+        if (billed !== 1) throw new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
+      }
       return true;
     });
   }
 
-  private async bill(manager: EntityManager, workOrderId: number, now: string): Promise<void> {
-    const billed = await execute(
-      manager,
-      'INSERT INTO billable_event (workOrderId, customerId, customerName, accountId, accountName, typeName, amountMinor, currency, createdAt) ' +
-        'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName WHERE wo.id = ?',
-      [now, workOrderId],
-    );
-    if (billed !== 1) throw new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
-  }
-
   private async insertEvent(manager: EntityManager, workOrderId: number, from: WorkOrderState | null, to: WorkOrderState, actor: string, reason: string, at: string): Promise<void> {
-    await manager.query('INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (?, ?, ?, ?, ?, ?)', [workOrderId, at, from, to, actor, reason.slice(0, 4000)]);
+    const [sql, params] = eventStatement(workOrderId, from, to, actor, reason, at);
+    await manager.query(sql, params as unknown[]);
   }
 
   // ---- billing export
@@ -499,4 +513,14 @@ function toView(r: OrderRow, history: HistoryEntry[], billing: WorkOrderView['bi
     history,
     billing,
   };
+}
+
+/** An order's billable event, from the order, its customer, account and type (one row, or none when the type is gone). */
+const BILL =
+  'INSERT INTO billable_event (workOrderId, customerId, customerName, accountId, accountName, typeName, amountMinor, currency, createdAt) ' +
+  'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName WHERE wo.id = ?';
+
+/** An order's history entry; entries of different orders are independent, so it commutes in a group commit. */
+function eventStatement(workOrderId: number, from: WorkOrderState | null, to: WorkOrderState, actor: string, reason: string, at: string): Statement {
+  return ['INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (?, ?, ?, ?, ?, ?)', [workOrderId, at, from, to, actor, reason.slice(0, 4000)], { commutes: true }];
 }

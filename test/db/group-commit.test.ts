@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { compact, GroupCommitter, mergeInserts } from '../../src/db/group-commit';
+import { compact, GroupCommitter, mergeInserts, WriteConflict, type Statement } from '../../src/db/group-commit';
 import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -103,5 +103,23 @@ describe('group commit', () => {
     const [first, second] = await Promise.all([committer.write([update('d1')]), committer.write([update('nothing-here')])]);
     expect(first).to.deep.equal([1]);
     expect(second).to.deep.equal([0]);
+  });
+
+  it('commits nothing of a write whose expected change did not happen, and fails it alone with a WriteConflict', async () => {
+    const committer = new GroupCommitter(dataSource);
+    await committer.write([insert('e1')]);
+    const claim = (key: string): Statement => ["UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ? AND value = 1", [key], { expectChanged: 1 }];
+    const results = await Promise.allSettled([
+      committer.write([insert('e2'), claim('e1')]),
+      committer.write([insert('e3'), claim('e1')]), // e1 was taken by the first: e3 must not stay
+      committer.write([insert('e4')]),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    const reason = (results[1] as PromiseRejectedResult).reason as unknown;
+    expect(reason).to.be.instanceOf(WriteConflict);
+    expect((reason as WriteConflict).changed).to.equal(0);
+    const present = await keys();
+    expect(present).to.include.members(['e1', 'e2', 'e4']);
+    expect(present).to.not.include('e3');
   });
 });
