@@ -49,4 +49,42 @@ describe('the request store', function () {
     const doomed = (await dataSource.query("SELECT COUNT(*) AS n FROM account WHERE name = 'doomed'")) as Array<{ n: unknown }>;
     expect(Number(doomed[0]?.n)).to.equal(0);
   });
+
+  describe('claiming', () => {
+    const queue = async (store: RequestStore, id: string, conflictKey: string): Promise<void> =>
+      store.insert({ id, operation: 'Configure', systemName: 's', component: conflictKey, version: null, task: '{}', conflictKey, submittedBy: 'op', idempotencyKey: null, requestHash: 'h', callbackUrl: null, submittedAt: new Date() });
+    const finish = async (store: RequestStore, id: string, owner: string): Promise<void> => {
+      const [sql, params] = store.finishStatement(id, owner, { status: 'COMPLETED_SUCCESS', message: null, output: '', endedAt: new Date() });
+      await dataSource.query(sql, params as unknown[]);
+    };
+
+    it('takes the oldest request of each conflict key, none of a key with one running, in submission order', async () => {
+      await dataSource.query('DELETE FROM provisioning_request');
+      const store = new RequestStore(dataSource);
+      for (const [id, key] of [['a1', 'k/a'], ['b1', 'k/b'], ['a2', 'k/a'], ['c1', 'k/c'], ['a3', 'k/a'], ['c2', 'k/c']] as const) await queue(store, id, key);
+      const first = await store.claim('w1', 2, new Date(), 60_000);
+      expect(first.map((r) => r.id)).to.deep.equal(['a1', 'b1']);
+      // k/a and k/b are running: only c1 is free; a2 waits for a1.
+      const second = await store.claim('w2', 10, new Date(), 60_000);
+      expect(second.map((r) => r.id)).to.deep.equal(['c1']);
+      expect(await store.claim('w2', 10, new Date(), 60_000)).to.deep.equal([]);
+      await finish(store, 'a1', 'w1');
+      const third = await store.claim('w2', 10, new Date(), 60_000);
+      expect(third.map((r) => r.id)).to.deep.equal(['a2']);
+      expect(third[0]?.leaseOwner).to.equal('w2');
+    });
+
+    it('never gives one request, or two of one key, to two claimers at once', async () => {
+      await dataSource.query('DELETE FROM provisioning_request');
+      const store = new RequestStore(dataSource);
+      for (let i = 0; i < 60; i++) await queue(store, `r${i}`, `k/${i % 20}`);
+      const claims = await Promise.all(Array.from({ length: 6 }, (_, w) => store.claim(`w${w}`, 10, new Date(), 60_000)));
+      const ids = claims.flat().map((r) => r.id);
+      expect(new Set(ids).size).to.equal(ids.length);
+      const keys = claims.flat().map((r) => r.conflictKey);
+      expect(new Set(keys).size).to.equal(keys.length);
+      // Only the heads: r0..r19, one per key.
+      expect(ids.every((id) => Number(id.slice(1)) < 20)).to.equal(true);
+    });
+  });
 });

@@ -127,15 +127,22 @@ export class RequestStore {
    * disjoint sets; SQLite has a single writer.
    */
   async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<RequestRow[]> {
-    const candidates =
-      'SELECT r.seq FROM provisioning_request r WHERE r.status = ? AND NOT EXISTS (' +
-      'SELECT 1 FROM provisioning_request o WHERE o.conflictKey = r.conflictKey AND ' +
-      "(o.status = 'IN_PROGRESS' OR (o.status = 'QUEUED' AND o.seq < r.seq))) ORDER BY r.seq LIMIT ?";
+    // The head of each conflict key's queue (one index entry per key, however
+    // long the queues behind them), unless that key has a task running.
+    const heads =
+      "SELECT q.seq FROM (SELECT conflictKey, MIN(seq) AS seq FROM provisioning_request WHERE status = 'QUEUED' GROUP BY conflictKey) q " +
+      "WHERE NOT EXISTS (SELECT 1 FROM provisioning_request o WHERE o.status = 'IN_PROGRESS' AND o.conflictKey = q.conflictKey) ORDER BY q.seq LIMIT ?";
     const lease = toSqlDate(new Date(now.getTime() + leaseMs));
     const claimed = await transaction(this.dataSource, async (manager) => {
-      const rows = (await manager.query(this.mysql ? `${candidates} FOR UPDATE SKIP LOCKED` : candidates, ['QUEUED', limit])) as Array<{ seq: unknown }>;
-      const seqs = rows.map((r) => Number(r.seq));
+      let seqs = ((await manager.query(heads, [limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
       if (seqs.length === 0) return [];
+      if (this.mysql) {
+        // Lock them (a head another process is claiming is skipped); a head
+        // that has moved on since is no longer QUEUED in the current read.
+        const locked = (await manager.query(`SELECT seq FROM provisioning_request WHERE seq IN (${seqs.map(() => '?').join(', ')}) AND status = 'QUEUED' FOR UPDATE SKIP LOCKED`, seqs)) as Array<{ seq: unknown }>;
+        seqs = locked.map((r) => Number(r.seq));
+        if (seqs.length === 0) return [];
+      }
       const placeholders = seqs.map(() => '?').join(', ');
       await execute(
         manager,
