@@ -14,7 +14,7 @@
  */
 import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
-import { execute, isMysqlSource, retryDeadlocks, transaction } from './sql';
+import { isMysqlSource, retryDeadlocks, transaction } from './sql';
 
 /**
  * One statement and its parameters.
@@ -31,7 +31,17 @@ export type Statement = readonly [sql: string, params: readonly unknown[], optio
 export interface StatementOptions {
   readonly commutes?: boolean;
   readonly expectChanged?: number;
+  /** The caller needs the statement's own result (an insert's generated id): never merged. */
+  readonly alone?: boolean;
 }
+
+/** What one statement did: rows changed (NaN when it ran merged with others) and, for an insert, the id it generated. */
+export interface StatementResult {
+  readonly changed: number;
+  readonly insertId: number;
+}
+
+const MERGED: StatementResult = { changed: NaN, insertId: NaN };
 
 /** A write whose `expectChanged` statement changed another number of rows; nothing of it was committed. */
 export class WriteConflict extends Error {
@@ -54,7 +64,7 @@ class BatchConflict extends Error {
 
 interface Pending {
   readonly statements: readonly Statement[];
-  readonly resolve: (changed: number[]) => void;
+  readonly resolve: (results: StatementResult[]) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -76,12 +86,11 @@ export class GroupCommitter {
 
   /**
    * Commits `statements` atomically, together with whatever other callers
-   * hand in meanwhile. Resolves with the rows each statement changed (NaN
-   * for a statement that ran merged with others).
+   * hand in meanwhile. Resolves with what each statement did.
    */
-  write(statements: readonly Statement[]): Promise<number[]> {
+  write(statements: readonly Statement[]): Promise<StatementResult[]> {
     if (statements.length === 0) return Promise.resolve([]);
-    return new Promise<number[]>((resolve, reject) => {
+    return new Promise<StatementResult[]>((resolve, reject) => {
       this.queue.push({ statements, resolve, reject });
       if (!this.busy) {
         this.busy = true;
@@ -133,16 +142,17 @@ export class GroupCommitter {
   }
 
   /** Runs the batch in one transaction; the rows changed, per caller and statement. */
-  private async run(batch: readonly Pending[]): Promise<number[][]> {
+  private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
     if (this.mysql) return retryDeadlocks(() => this.runAtOnce(batch));
     return transaction(this.dataSource, async (manager) => {
-      const changed: number[][] = [];
+      const changed: StatementResult[][] = [];
       const conflicts = new Map<number, WriteConflict>();
       batch.forEach(() => changed.push([]));
       for (const [i, p] of batch.entries()) {
         for (const [sql, params, options] of p.statements) {
-          const n = await execute(manager, sql, params);
-          (changed[i] as number[]).push(n);
+          const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
+          const n = result?.affected ?? 0;
+          (changed[i] as StatementResult[]).push({ changed: n, insertId: Number(result?.raw ?? NaN) });
           if (options?.expectChanged !== undefined && n !== options.expectChanged) {
             conflicts.set(i, new WriteConflict(sql, n, options.expectChanged));
             break;
@@ -162,25 +172,26 @@ export class GroupCommitter {
    * When a statement carries an expectation, the COMMIT waits for a second
    * round trip, after the counts are checked.
    */
-  private async runAtOnce(batch: readonly Pending[]): Promise<number[][]> {
+  private async runAtOnce(batch: readonly Pending[]): Promise<StatementResult[][]> {
     const { statements, origin } = compact(batch.map((p) => p.statements));
     const texts = statements.map(([sql, params]) => format(sql, params as Parameters<typeof format>[1]));
     const guarded = batch.some((p) => p.statements.some(([, , options]) => options?.expectChanged !== undefined));
     const runner = this.dataSource.createQueryRunner();
-    const changed = batch.map((p) => p.statements.map(() => NaN));
+    const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
     try {
       const results = (await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, ...(guarded ? [] : ['COMMIT'])].join(';\n'))) as unknown;
       const list = Array.isArray(results) ? results : [];
       origin.forEach((from, i) => {
         if (from.length !== 1) return;
         const [caller, index] = from[0] as [number, number];
-        (changed[caller] as number[])[index] = affectedRows(list[i + 2]);
+        const result = list[i + 2] as { affectedRows?: number; insertId?: number } | undefined;
+        (changed[caller] as StatementResult[])[index] = { changed: Number(result?.affectedRows ?? NaN), insertId: Number(result?.insertId ?? NaN) };
       });
       if (guarded) {
         const conflicts = new Map<number, WriteConflict>();
         batch.forEach((p, caller) =>
           p.statements.forEach(([sql, , options], index) => {
-            const n = (changed[caller] as number[])[index] as number;
+            const n = (changed[caller] as StatementResult[])[index]?.changed ?? NaN;
             if (options?.expectChanged !== undefined && n !== options.expectChanged && !conflicts.has(caller)) conflicts.set(caller, new WriteConflict(sql, n, options.expectChanged));
           }),
         );
@@ -195,12 +206,6 @@ export class GroupCommitter {
     }
     return changed;
   }
-}
-
-/** A MySQL result's changed-row count (an OK packet's affectedRows). */
-function affectedRows(result: unknown): number {
-  const r = result as { affectedRows?: number } | undefined;
-  return Number(r?.affectedRows ?? NaN);
 }
 
 /** `INSERT INTO t (a, b) VALUES (?, ?)`, optionally `ON DUPLICATE KEY UPDATE …`: one row, placeholders only. */
@@ -241,7 +246,7 @@ export function compact(callers: ReadonlyArray<readonly Statement[]>): { stateme
   };
   callers.forEach((statements, caller) => {
     statements.forEach(([sql, params, options], index) => {
-      const match = options?.expectChanged === undefined ? SINGLE_ROW_INSERT.exec(sql) : null;
+      const match = options?.expectChanged === undefined && options?.alone !== true ? SINGLE_ROW_INSERT.exec(sql) : null;
       const table = match?.[1] ?? WRITTEN_TABLE.exec(sql)?.[1];
       const row = match?.[2];
       if (row !== undefined && table !== undefined) {

@@ -484,7 +484,7 @@ export class WorkflowRuntime {
       ],
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
-    if (changed === 1) this.observer.instance({ instanceId, status, at });
+    if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
   }
 
   private async renew(): Promise<void> {

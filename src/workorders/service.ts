@@ -153,15 +153,21 @@ export class WorkOrderService implements WorkOrders {
     const accountId = caller.accountId;
     let id: number;
     try {
-      id = await transaction(this.dataSource, async (manager) => {
-        const result = (await manager.query(
+      // The row and its first history entry, group-committed: the entry takes
+      // the id the insert just generated, on the same connection.
+      const [inserted] = await groupCommitter(this.dataSource).write([
+        [
           'INSERT INTO work_order (typeName, customerId, accountId, parameters, state, channel, manual, attempt, idempotencyKey, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)',
           [type.name, caller.userId, accountId, parameters, 'NEW', request.channel, type.manual ? 1 : 0, key, now, now],
-        )) as unknown;
-        const inserted = await this.insertedId(manager, result);
-        await this.insertEvent(manager, inserted, null, 'NEW', caller.name, `submitted by ${request.channel}${type.manual ? ' (manual processing)' : ''}`, now);
-        return inserted;
-      });
+          { alone: true },
+        ],
+        [
+          `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (${this.mysql ? 'LAST_INSERT_ID()' : 'last_insert_rowid()'}, ?, NULL, 'NEW', ?, ?)`,
+          [now, caller.name, `submitted by ${request.channel}${type.manual ? ' (manual processing)' : ''}`],
+        ],
+      ]);
+      id = Number(inserted?.insertId);
+      if (!Number.isInteger(id) || id <= 0) throw new ProvisorError('Internal', 'the new work order was given no id');
     } catch (err) {
       if (key === null || !isUniqueViolation(err)) throw err;
       return { workOrderId: await this.replay(caller, key, type.name, parameters) };
@@ -169,12 +175,6 @@ export class WorkOrderService implements WorkOrders {
     this.log.info('work order submitted', { workOrderId: id, type: type.name, customer: caller.name, channel: request.channel });
     this.onSubmitted?.();
     return { workOrderId: id };
-  }
-
-  private async insertedId(manager: EntityManager, result: unknown): Promise<number> {
-    if (this.mysql) return Number((result as { insertId: number }).insertId);
-    const rows = (await manager.query('SELECT last_insert_rowid() AS id')) as Array<{ id: number }>;
-    return Number(rows[0]?.id);
   }
 
   /** A retried submission: the first order, when it asked for the same thing. */

@@ -178,6 +178,25 @@ describe('work orders: catalog, submission, automation, admin actions and billin
     expect(page.total).to.be.greaterThan(3);
   });
 
+  it('gives concurrent submissions (a reused key among them) their own ids, each with its own first history entry', async () => {
+    const volumes = Array.from({ length: 24 }, (_, i) => `c${i}`);
+    const results = await Promise.allSettled([
+      ...volumes.map((volume) => server.app.workOrders.submit(cast.carol, { type: 'Premium', parameters: [{ name: 'volume', value: volume }], channel: 'soap', idempotencyKey: `conc-${volume}` })),
+      server.app.workOrders.submit(cast.carol, { type: 'Premium', parameters: [{ name: 'volume', value: 'other' }], channel: 'soap', idempotencyKey: 'conc-c0' }),
+    ]);
+    const ids = results.slice(0, volumes.length).map((r) => (r.status === 'fulfilled' ? r.value.workOrderId : NaN));
+    expect(new Set(ids).size).to.equal(volumes.length);
+    expect(results[volumes.length]?.status).to.equal('rejected');
+    for (const [i, id] of ids.entries()) {
+      const rows = (await server.dataSource.query('SELECT parameters FROM work_order WHERE id = ?', [id])) as Array<{ parameters: string }>;
+      expect(JSON.parse(rows[0]?.parameters ?? '{}')).to.deep.include({ volume: volumes[i] });
+      const first = (await server.dataSource.query('SELECT fromState, toState, actor FROM work_order_event WHERE workOrderId = ? ORDER BY id LIMIT 1', [id])) as Array<{ fromState: string | null; toState: string; actor: string }>;
+      expect(first[0]).to.deep.equal({ fromState: null, toState: 'NEW', actor: 'carol' });
+    }
+    const orphans = (await server.dataSource.query('SELECT COUNT(*) AS n FROM work_order_event e LEFT JOIN work_order o ON o.id = e.workOrderId WHERE o.id IS NULL')) as Array<{ n: unknown }>;
+    expect(Number(orphans[0]?.n)).to.equal(0);
+  });
+
   it('returns the first order for a retried submission and refuses a key reused for something else', async () => {
     const first = await server.app.workOrders.submit(cast.carol, { type: 'Premium', parameters: [{ name: 'volume', value: 'k1' }], channel: 'soap', idempotencyKey: 'msg-1' });
     const again = await server.app.workOrders.submit(cast.carol, { type: 'Premium', parameters: [{ name: 'volume', value: 'k1' }], channel: 'soap', idempotencyKey: 'msg-1' });
