@@ -84,6 +84,13 @@ export class ProvisioningRequest {
   @Column({ type: 'varchar', length: 255, nullable: true })
   leaseOwner: string | null;
 
+  /**
+   * The engine of the process that queued the request: it claims it first;
+   * other engines take it once it has waited the affinity period.
+   */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  origin: string | null;
+
   @Column({ type: 'datetime', precision: 3, nullable: true })
   leaseExpiresAt: Date | null;
 

@@ -100,6 +100,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     wake: () => engine?.wake(),
     abortLocal: (id: string) => engine?.abortLocal(id) ?? false,
     waitForEnd: (id: string, ms: number) => engine?.waitForEnd(id, ms) ?? new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    origin: () => engine?.origin() ?? null,
   };
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal);
   const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);

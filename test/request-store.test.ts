@@ -86,5 +86,18 @@ describe('the request store', function () {
       // Only the heads: r0..r19, one per key.
       expect(ids.every((id) => Number(id.slice(1)) < 20)).to.equal(true);
     });
+    it('leaves a request queued for another engine to that engine for the affinity period', async () => {
+      await dataSource.query('DELETE FROM provisioning_request');
+      const store = new RequestStore(dataSource);
+      const queueFor = (id: string, key: string, origin: string, submittedAt: Date): Promise<void> =>
+        store.insert({ id, operation: 'Configure', systemName: 's', component: key, version: null, task: '{}', conflictKey: key, submittedBy: 'op', idempotencyKey: null, requestHash: 'h', callbackUrl: null, submittedAt, origin });
+      await queueFor('young', 'k/young', 'engine-b', new Date());
+      await queueFor('old', 'k/old', 'engine-b', new Date(Date.now() - 120_000));
+      await queue(store, 'anyones', 'k/any');
+      const byA = await store.claim('engine-a', 10, new Date(), 60_000, 60_000);
+      expect(byA.map((r) => r.id)).to.deep.equal(['old', 'anyones']);
+      const byB = await store.claim('engine-b', 10, new Date(), 60_000, 60_000);
+      expect(byB.map((r) => r.id)).to.deep.equal(['young']);
+    });
   });
 });

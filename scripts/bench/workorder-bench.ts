@@ -15,10 +15,14 @@
  * billable event; the submissions alone are timed too.
  *
  * Usage: node dist/scripts/bench/workorder-bench.js [--sqlite-only|--mysql-only]
- *   [--orders N (2000)] [--callers N (32)] [--pools N (32)] [--case ID]
- *   [--cpu-prof DIR]
+ *   [--orders N (2000)] [--callers N (32)] [--pools N (128)] [--case ID]
+ *   [--warmup N (1000)] [--cpu-prof DIR]
  * `--case` runs only the case of that id (e.g. storage-1p); `--cpu-prof`
  * writes a V8 CPU profile of each server process into DIR.
+ *
+ * Each case first puts `--warmup N` (1000) orders through the servers
+ * untimed, so that what is measured is the sustained rate of processes
+ * whose code the JIT has already optimised, not their start-up.
  */
 import os from 'node:os';
 import autocannon from 'autocannon';
@@ -127,9 +131,9 @@ async function counts(db: FreshDatabase): Promise<{ closed: number; failed: numb
  * client in another event loop than the servers'), `callers` keep-alive
  * connections split over the servers, customers in turn.
  */
-async function submitAll(servers: readonly ServerProcess[], customers: readonly string[], total: number, callers: number, order: Case['order']): Promise<void> {
+async function submitAll(servers: readonly ServerProcess[], customers: readonly string[], total: number, callers: number, order: Case['order'], first = 0): Promise<void> {
   const run = `${process.pid}-${Date.now()}`;
-  let next = 0;
+  let next = first;
   let firstBad: string | undefined;
   const share = (s: number): number => Math.floor(total / servers.length) + (s < total % servers.length ? 1 : 0);
   const results = await Promise.all(
@@ -162,7 +166,19 @@ async function submitAll(servers: readonly ServerProcess[], customers: readonly 
   if (bad > 0) throw new Error(`${bad} submissions failed (errors, timeouts, non-2xx answers or bodies without a workOrderId); the first: ${firstBad ?? 'no body'}`);
 }
 
-async function runCase(kind: DbKind, c: Case, total: number, callers: number, pools: number): Promise<Result> {
+/** Waits until `expected` orders have ended (10 minutes at most). */
+async function allEnded(db: FreshDatabase, expected: number): Promise<{ closed: number; failed: number; billed: number }> {
+  let last = { closed: 0, failed: 0, billed: 0 };
+  const deadline = Date.now() + 600_000;
+  while (last.closed + last.failed < expected) {
+    if (Date.now() > deadline) throw new Error(`only ${last.closed + last.failed} of ${expected} orders ended within 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    last = await counts(db);
+  }
+  return last;
+}
+
+async function runCase(kind: DbKind, c: Case, total: number, callers: number, pools: number, warmup: number): Promise<Result> {
   const db = await freshDatabase(kind, {
     PROVISOR_ENGINE: 'true',
     PROVISOR_ENGINE_CONCURRENCY: '64',
@@ -180,6 +196,11 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
     const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)];
     for (let p = 0; p < c.processes; p++) servers.push(await startServer({ name: `${c.id}-${p + 1}`, script: 'dist/src/main.js', env: db.env, nodeArgs, readyPath: '/health' }));
     try {
+      if (warmup > 0) {
+        await submitAll(servers, customers, warmup, callers, c.order, total);
+        await allEnded(db, warmup);
+      }
+      const warm = await counts(db);
       const cpuBefore = servers.map((s) => processCpuMs(s.pid) ?? 0);
       const dbBefore = kind === 'mysql' ? mysqlCpu() : undefined;
       const locksBefore = kind === 'mysql' ? await lockCounters() : undefined;
@@ -187,13 +208,8 @@ async function runCase(kind: DbKind, c: Case, total: number, callers: number, po
       const started = performance.now();
       await submitAll(servers, customers, total, callers, c.order);
       const submitted = performance.now();
-      let last = { closed: 0, failed: 0, billed: 0 };
-      const deadline = Date.now() + 600_000;
-      while (last.closed + last.failed < total) {
-        if (Date.now() > deadline) throw new Error(`only ${last.closed + last.failed} of ${total} orders ended within 10 minutes`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        last = await counts(db);
-      }
+      const ended_ = await allEnded(db, warm.closed + warm.failed + total);
+      const last = { closed: ended_.closed - warm.closed, failed: ended_.failed - warm.failed, billed: ended_.billed - warm.billed };
       const ended = performance.now();
       const serverCpuMs = servers.reduce((sum, s, i) => sum + ((processCpuMs(s.pid) ?? 0) - (cpuBefore[i] ?? 0)), 0);
       const dbAfter = kind === 'mysql' ? mysqlCpu() : undefined;
@@ -230,14 +246,15 @@ function mysqlCpu(): number | undefined {
 async function main(): Promise<void> {
   const total = Number(arg('--orders') ?? 2000);
   const callers = Number(arg('--callers') ?? 32);
-  const pools = Number(arg('--pools') ?? 32);
+  const pools = Number(arg('--pools') ?? 128);
+  const warmup = Number(arg('--warmup') ?? 1000);
   const kinds: DbKind[] = process.argv.includes('--sqlite-only') ? ['sqlite'] : process.argv.includes('--mysql-only') ? ['mysql'] : ['sqlite', 'mysql'];
   const root = projectRoot();
   const storageCatalog = path.join(root, 'scripts', 'catalog', 'storage.json');
   const testCatalog = path.join(root, 'test', 'fixtures', 'catalog', 'test-catalog.json');
   const storage = (i: number): ReturnType<Case['order']> => ({ type: 'CreateVolume', parameters: [['volume', `vol-${i}`], ['sizeGiB', String(1 + (i % 100))]] });
   const noop = (i: number): ReturnType<Case['order']> => ({ type: 'Echo', parameters: [['volume', `vol-${i}`], ['sizeGiB', '1']] });
-  process.stdout.write(`work-order benchmark on ${os.cpus().length} cores, Node ${process.version}: ${total} orders, ${callers} SOAP callers, ${pools} accounts with a simulated pool each (0 ms tasks)\n`);
+  process.stdout.write(`work-order benchmark on ${os.cpus().length} cores, Node ${process.version}: ${total} orders, ${callers} SOAP callers, ${pools} accounts with a simulated pool each (0 ms tasks), after ${warmup} untimed warm-up orders per case\n`);
   const rows: Result[] = [];
   for (const kind of kinds) {
     if (kind === 'mysql') {
@@ -254,7 +271,7 @@ async function main(): Promise<void> {
     if (kind === 'mysql') cases.push({ id: 'storage-2p', label: 'CreateVolume plan, 2 processes', processes: 2, catalog: storageCatalog, order: storage });
     const only = arg('--case');
     for (const c of cases.filter((x) => only === undefined || x.id === only)) {
-      const r = await runCase(kind, c, total, callers, pools);
+      const r = await runCase(kind, c, total, callers, pools, warmup);
       rows.push(r);
       process.stdout.write(
         `[${DB_LABEL[kind]}] ${c.label}: ${r.orders} orders in ${r.totalSeconds.toFixed(1)} s = ${(r.orders / r.totalSeconds).toFixed(0)} orders/s end to end ` +

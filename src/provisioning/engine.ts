@@ -102,6 +102,11 @@ export class DeploymentEngine implements EngineSignal {
     return true;
   }
 
+  /** The origin to give requests queued in this process: this engine's owner while it runs. */
+  origin(): string | null {
+    return this.stopped ? null : this.owner;
+  }
+
   /** Number of tasks this process is performing. */
   get activeCount(): number {
     return this.running.size;
@@ -123,7 +128,7 @@ export class DeploymentEngine implements EngineSignal {
       if (this.clock.now() - this.lastRecovery > this.config.leaseMs / 2) await this.recover(false);
       const free = this.config.concurrency - this.running.size;
       if (free > 0) {
-        const rows = await this.store.claim(this.owner, free, this.clock.date(), this.config.leaseMs);
+        const rows = await this.store.claim(this.owner, free, this.clock.date(), this.config.leaseMs, this.config.affinityMs);
         claimedAny = rows.length > 0;
         for (const row of rows) this.launch(row);
       }

@@ -22,6 +22,8 @@ export interface EngineSignal {
   abortLocal(requestId: string): boolean;
   /** Resolves when this process's engine finishes the request, or after `ms`. */
   waitForEnd(requestId: string, ms: number): Promise<void>;
+  /** The engine that should perform what this process queues (null: any engine). */
+  origin(): string | null;
 }
 
 /** How often a long-polling read looks at the row again (for requests another process performs). */
@@ -159,6 +161,7 @@ export class ProvisioningService implements ProvisioningApi {
         requestHash,
         callbackUrl: s.callback ?? null,
         submittedAt: this.clock.date(),
+        origin: this.engine.origin(),
       });
     } catch (err) {
       if (idempotencyKey === null || !isUniqueViolation(err)) throw err;

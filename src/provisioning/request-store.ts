@@ -31,7 +31,10 @@ export interface RequestRow {
 export type NewRequest = Pick<
   RequestRow,
   'id' | 'operation' | 'systemName' | 'component' | 'version' | 'task' | 'conflictKey' | 'submittedBy' | 'idempotencyKey' | 'requestHash' | 'callbackUrl' | 'submittedAt'
->;
+> & {
+  /** The engine that claims it first (see DeploymentEngine.origin); null or absent: any engine at once. */
+  readonly origin?: string | null;
+};
 
 const COLUMNS = 'seq, id, operation, systemName, component, version, task, conflictKey, status, message, output, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, startedAt, endedAt, leaseOwner, leaseExpiresAt, cancelRequested';
 
@@ -86,7 +89,7 @@ export class RequestStore {
     // caller's alone.
     await groupCommitter(this.dataSource).write([
       [
-        'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
           request.id,
           request.operation,
@@ -102,6 +105,7 @@ export class RequestStore {
           request.callbackUrl,
           toSqlDate(request.submittedAt),
           0,
+          request.origin ?? null,
         ],
       ],
     ]);
@@ -126,15 +130,17 @@ export class RequestStore {
    * candidates are locked with SKIP LOCKED, so several processes claim
    * disjoint sets; SQLite has a single writer.
    */
-  async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<RequestRow[]> {
+  async claim(owner: string, limit: number, now: Date, leaseMs: number, affinityMs = 0): Promise<RequestRow[]> {
     // The head of each conflict key's queue (one index entry per key, however
-    // long the queues behind them), unless that key has a task running.
+    // long the queues behind them), unless that key has a task running, or
+    // its head was queued for another engine less than affinityMs ago.
     const heads =
       "SELECT q.seq FROM (SELECT conflictKey, MIN(seq) AS seq FROM provisioning_request WHERE status = 'QUEUED' GROUP BY conflictKey) q " +
-      "WHERE NOT EXISTS (SELECT 1 FROM provisioning_request o WHERE o.status = 'IN_PROGRESS' AND o.conflictKey = q.conflictKey) ORDER BY q.seq LIMIT ?";
+      'JOIN provisioning_request r ON r.seq = q.seq WHERE (r.origin IS NULL OR r.origin = ? OR r.submittedAt < ?) ' +
+      "AND NOT EXISTS (SELECT 1 FROM provisioning_request o WHERE o.status = 'IN_PROGRESS' AND o.conflictKey = q.conflictKey) ORDER BY q.seq LIMIT ?";
     const lease = toSqlDate(new Date(now.getTime() + leaseMs));
     const claimed = await transaction(this.dataSource, async (manager) => {
-      let seqs = ((await manager.query(heads, [limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
+      let seqs = ((await manager.query(heads, [owner, toSqlDate(new Date(now.getTime() - affinityMs)), limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
       if (seqs.length === 0) return [];
       if (this.mysql) {
         // Lock them (a head another process is claiming is skipped); a head
