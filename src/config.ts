@@ -210,7 +210,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       concurrency: int('PROVISOR_ENGINE_CONCURRENCY', 16, 1, 1024),
       leaseMs: int('PROVISOR_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: int('PROVISOR_POLL_MS', 500, 10, 60_000),
-      affinityMs: int('PROVISOR_ENGINE_AFFINITY_MS', 1000, 0, 600_000),
+      affinityMs: int('PROVISOR_ENGINE_AFFINITY_MS', 0, 0, 600_000),
     },
     workflow: {
       enabled: bool('PROVISOR_WORKFLOW', true),
