@@ -161,6 +161,9 @@ export class FieldReader {
   parameters(name = 'parameters'): Parameter[] {
     const list = this.optRecord(name);
     if (list === undefined) return [];
+    const plain = list.plainParameters();
+    if (plain !== undefined) return plain;
+    // Something is off: read it field by field, which names the problem.
     const seen = new Set<string>();
     const out = list.repeated('parameter').map((p) => {
       const parameter = { name: p.string('name', { maxLength: 200 }), value: p.optString('value', { maxLength: 65_536 }) ?? '' };
@@ -175,6 +178,31 @@ export class FieldReader {
     return out;
   }
 
+  /**
+   * The common case of a parameter list read in one pass, without a reader
+   * per parameter: every child a `parameter` holding `name` (1–200
+   * characters) and optionally `value` (at most 64 KiB), in that order, no
+   * attributes, no nested elements, no name twice. Undefined when anything
+   * differs, for the general path to report.
+   */
+  plainParameters(): Parameter[] | undefined {
+    const out: Parameter[] = [];
+    const seen = new Set<string>();
+    for (const p of this.element.children) {
+      if (p.name !== 'parameter' || p.ns !== this.ns || hasAttributes(p) || p.text.trim() !== '') return undefined;
+      const [nameEl, valueEl, extra] = p.children;
+      if (nameEl === undefined || extra !== undefined || !isPlainField(nameEl, 'name', this.ns)) return undefined;
+      if (valueEl !== undefined && !isPlainField(valueEl, 'value', this.ns)) return undefined;
+      const parameterName = nameEl.text;
+      const value = valueEl?.text ?? '';
+      if (parameterName.length < 1 || parameterName.length > 200 || value.length > 65_536 || seen.has(parameterName)) return undefined;
+      seen.add(parameterName);
+      out.push({ name: parameterName, value });
+    }
+    for (const p of this.element.children) this.used.add(p);
+    return out;
+  }
+
   /** Rejects any element that no getter asked for. Call after reading every field. */
   done(): void {
     for (const child of this.element.children) {
@@ -186,4 +214,14 @@ export class FieldReader {
       throw new ProvisorError('InvalidField', `${where} is not a field of this request`, where);
     }
   }
+}
+
+function hasAttributes(element: XmlElement): boolean {
+  for (const key in element.attrs) if (Object.hasOwn(element.attrs, key)) return true;
+  return false;
+}
+
+/** A text-only element of that name and namespace, without attributes. */
+function isPlainField(element: XmlElement, name: string, ns: string): boolean {
+  return element.name === name && element.ns === ns && element.children.length === 0 && !hasAttributes(element);
 }

@@ -122,4 +122,18 @@ describe('group commit', () => {
     expect(present).to.include.members(['e1', 'e2', 'e4']);
     expect(present).to.not.include('e3');
   });
+
+  it('stores long values exactly, whatever they hold (quotes, backslashes, NUL, control characters, JSON, non-ASCII)', async () => {
+    const committer = new GroupCommitter(dataSource);
+    const values = [
+      `${'x'.repeat(70)}'; DROP TABLE link_state; --`,
+      `${'\\'.repeat(40)}\\'\\"\\`,
+      `nul\u0000ctrl-z\u001a tab\t cr\r lf\n backspace\b ${'.'.repeat(64)}`,
+      JSON.stringify({ parameters: Array.from({ length: 20 }, (_, i) => ({ name: `p${i}`, value: `v "${i}" \\ '${i}'` })) }),
+      `Grüße, 你好, 🚀 ${'ü'.repeat(80)}`,
+    ];
+    await Promise.all(values.map((value, i) => committer.write([['INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', ['gc-literal', '/', `v${i}`, value]]])));
+    const rows = (await dataSource.query("SELECT name, value FROM process_variable WHERE instanceId = 'gc-literal' ORDER BY name")) as Array<{ name: string; value: string }>;
+    expect(rows.map((r) => r.value)).to.deep.equal(values);
+  });
 });
