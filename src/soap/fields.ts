@@ -2,6 +2,9 @@ import { ProvisorError } from '../errors';
 import type { XmlElement } from './xml';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/** What a reader holds once done: nothing. */
+const READ: XmlElement = Object.freeze({ ns: '', name: '', attrs: Object.freeze({}), children: Object.freeze([]) as unknown as XmlElement[], text: '', line: 0 });
 const LONG_PATTERN = /^[+-]?\d{1,19}$/;
 const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
@@ -25,7 +28,7 @@ export class FieldReader {
   private readonly used = new Set<XmlElement>();
 
   constructor(
-    private readonly element: XmlElement,
+    private element: XmlElement,
     private readonly ns: string,
     private readonly path = '',
   ) {}
@@ -203,7 +206,11 @@ export class FieldReader {
     return out;
   }
 
-  /** Rejects any element that no getter asked for. Call after reading every field. */
+  /**
+   * Rejects any element that no getter asked for. Call after reading every
+   * field. The reader then lets go of the parsed request, so that a handler
+   * awaiting the database does not keep the whole tree alive meanwhile.
+   */
   done(): void {
     for (const child of this.element.children) {
       if (this.used.has(child)) continue;
@@ -213,6 +220,8 @@ export class FieldReader {
       }
       throw new ProvisorError('InvalidField', `${where} is not a field of this request`, where);
     }
+    this.element = READ;
+    this.used.clear();
   }
 }
 

@@ -191,7 +191,7 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
     // Start tag.
     const startLine = lineAt(lt);
     const qname = readName();
-    const rawAttrs: Array<[string, string]> = [];
+    let rawAttrs: Array<[string, string]> | undefined;
     let declared: Record<string, string> | undefined;
     let selfClosing = false;
     for (;;) {
@@ -228,26 +228,23 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
         if (prefix !== '' && value === '') throw new XmlError(`prefix ${prefix} bound to the empty namespace ${at()}`);
         declared[prefix] = value;
       } else {
+        rawAttrs ??= [];
         if (rawAttrs.length >= limits.maxAttributes) throw new XmlError(`more than ${limits.maxAttributes} attributes on <${qname}> ${at()}`);
         rawAttrs.push([name, value]);
       }
     }
     if (declared !== undefined) scope = declared;
-    const resolve = (q: string, isAttribute: boolean): [string, string] => {
-      const colon = q.indexOf(':');
-      if (colon === -1) return [isAttribute ? '' : (scope[''] ?? ''), q];
-      const prefix = q.slice(0, colon);
-      const uri = scope[prefix];
-      if (uri === undefined) throw new XmlError(`namespace prefix "${prefix}" of ${q} is not declared ${at()}`);
-      return [uri, q.slice(colon + 1)];
-    };
-    const [ns, name] = resolve(qname, false);
+    const ns = namespaceOf(qname, false, scope, at);
+    const name = localName(qname);
     const attrs: Record<string, string> = {};
-    for (const [attrName, value] of rawAttrs) {
-      const [attrNs, local] = resolve(attrName, true);
-      const key = attrNs === '' ? local : `{${attrNs}}${local}`;
-      if (key in attrs) throw new XmlError(`duplicate attribute ${attrName} on <${qname}> ${at()}`);
-      attrs[key] = value;
+    if (rawAttrs !== undefined) {
+      for (const [attrName, value] of rawAttrs) {
+        const attrNs = namespaceOf(attrName, true, scope, at);
+        const local = localName(attrName);
+        const key = attrNs === '' ? local : `{${attrNs}}${local}`;
+        if (key in attrs) throw new XmlError(`duplicate attribute ${attrName} on <${qname}> ${at()}`);
+        attrs[key] = value;
+      }
     }
     if (++elementCount > limits.maxElements) throw new XmlError(`more than ${limits.maxElements} elements`);
     const element: XmlElement = { ns, name, attrs, children: [], text: '', line: startLine };
@@ -268,6 +265,21 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
   if (stack.length > 0) throw new XmlError(`the document ends inside <${stack[stack.length - 1]?.qname ?? ''}>`);
   if (root === undefined) throw new XmlError('the document has no root element');
   return root;
+}
+
+/** The namespace of a qualified name in `scope` (an unprefixed attribute has none). */
+function namespaceOf(q: string, isAttribute: boolean, scope: Record<string, string>, at: () => string): string {
+  const colon = q.indexOf(':');
+  if (colon === -1) return isAttribute ? '' : (scope[''] ?? '');
+  const prefix = q.slice(0, colon);
+  const uri = scope[prefix];
+  if (uri === undefined) throw new XmlError(`namespace prefix "${prefix}" of ${q} is not declared ${at()}`);
+  return uri;
+}
+
+function localName(q: string): string {
+  const colon = q.indexOf(':');
+  return colon === -1 ? q : q.slice(colon + 1);
 }
 
 /** Escapes text for element content and attribute values. */
