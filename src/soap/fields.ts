@@ -1,5 +1,5 @@
 import { ProvisorError } from '../errors';
-import type { XmlElement } from './xml';
+import { NO_ATTRIBUTES, type XmlElement } from './xml';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
@@ -192,7 +192,7 @@ export class FieldReader {
     const out: Parameter[] = [];
     const seen = new Set<string>();
     for (const p of this.element.children) {
-      if (p.name !== 'parameter' || p.ns !== this.ns || hasAttributes(p) || p.text.trim() !== '') return undefined;
+      if (p.name !== 'parameter' || p.ns !== this.ns || hasAttributes(p) || (p.text !== '' && p.text.trim() !== '')) return undefined;
       const [nameEl, valueEl, extra] = p.children;
       if (nameEl === undefined || extra !== undefined || !isPlainField(nameEl, 'name', this.ns)) return undefined;
       if (valueEl !== undefined && !isPlainField(valueEl, 'value', this.ns)) return undefined;
@@ -226,6 +226,7 @@ export class FieldReader {
 }
 
 function hasAttributes(element: XmlElement): boolean {
+  if (element.attrs === NO_ATTRIBUTES) return false;
   for (const key in element.attrs) if (Object.hasOwn(element.attrs, key)) return true;
   return false;
 }

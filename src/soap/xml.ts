@@ -46,6 +46,9 @@ const DEFAULT_LIMITS: ParseLimits = { maxDepth: 64, maxElements: 200_000, maxAtt
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
+/** The attributes of every element that has none (one frozen object, shared). */
+export const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function isNameStart(c: number): boolean {
@@ -104,6 +107,8 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
   let root: XmlElement | undefined;
   const stack: OpenElement[] = [];
   let scope: Record<string, string> = { xml: XML_NS };
+  const names = new Map<string, { ns: string; name: string }>();
+  let namesScope = scope;
 
   // Lines are counted incrementally (positions only move forward): each newline is found once.
   let line = 1;
@@ -176,11 +181,14 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
     }
     if (c === 47 /* / */) {
       pos++;
-      const qname = readName();
+      const open = stack.pop();
+      // The usual case compared in place, without cutting the name out.
+      const same = open !== undefined && src.startsWith(open.qname, pos) && !isNameChar(src.charCodeAt(pos + open.qname.length));
+      const qname = same ? open.qname : readName();
+      if (same) pos += qname.length;
       skipSpace();
       if (src.charCodeAt(pos) !== 62) throw new XmlError(`expected '>' to close </${qname} ${at()}`);
       pos++;
-      const open = stack.pop();
       if (open === undefined || open.qname !== qname) {
         throw new XmlError(`end tag </${qname}> ${at()} does not match ${open === undefined ? 'any open element' : `<${open.qname}>`}`);
       }
@@ -234,9 +242,18 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_LIMITS): X
       }
     }
     if (declared !== undefined) scope = declared;
-    const ns = namespaceOf(qname, false, scope, at);
-    const name = localName(qname);
-    const attrs: Record<string, string> = {};
+    // Element names repeat (a list of parameters): resolve each once per set of bindings.
+    if (scope !== namesScope) {
+      names.clear();
+      namesScope = scope;
+    }
+    let resolved = names.get(qname);
+    if (resolved === undefined) {
+      resolved = { ns: namespaceOf(qname, false, scope, at), name: localName(qname) };
+      names.set(qname, resolved);
+    }
+    const { ns, name } = resolved;
+    const attrs: Record<string, string> = rawAttrs === undefined ? NO_ATTRIBUTES : {};
     if (rawAttrs !== undefined) {
       for (const [attrName, value] of rawAttrs) {
         const attrNs = namespaceOf(attrName, true, scope, at);
