@@ -23,6 +23,7 @@ import path from 'node:path';
  *   --profile         also profile the SOAP small case (on the first database)
  *   --profile-case ID profile another ingest case instead (soap-small, soap-50,
  *                     json-small, json-50, node-soap-small); implies --profile
+ *   --case ID[,ID…]   run only these ingest cases (ratios need both of their cases)
  *   --no-wait         do not wait (up to 30 s) for an idle machine before each case
  *   --rounds N        run every ingest and engine case N times, interleaved (default 1);
  *                     the tables show, per case, the round during which the rest
@@ -54,6 +55,8 @@ interface Options {
   workOrders: boolean;
   profile: boolean;
   profileCase: IngestCaseId;
+  /** The ingest cases to run (all by default). */
+  cases: readonly IngestCaseId[];
   wait: boolean;
   rounds: number;
   json: string | undefined;
@@ -62,10 +65,10 @@ interface Options {
 /** A mistake in the command line: printed without a stack trace. */
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--no-claim] [--no-parser] [--no-workorders] [--profile] [--profile-case ID] [--no-wait] [--rounds N] [--json FILE]';
+const USAGE = 'usage: npm run bench -- [--duration S] [--warmup S] [--connections N] [--sqlite-only | --mysql-only] [--no-ingest] [--no-engine] [--no-claim] [--no-parser] [--no-workorders] [--profile] [--profile-case ID] [--case ID[,ID…]] [--no-wait] [--rounds N] [--json FILE]';
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, claim: true, parser: true, workOrders: true, profile: false, profileCase: 'soap-small', wait: true, rounds: 1, json: undefined };
+  const o: Options = { durationSeconds: 10, warmupSeconds: 2, connections: 50, sqlite: true, mysql: true, ingest: true, engine: true, claim: true, parser: true, workOrders: true, profile: false, profileCase: 'soap-small', cases: INGEST_CASES.map((c) => c.id), wait: true, rounds: 1, json: undefined };
   const number = (flag: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} needs a number from ${min} to ${max}\n${USAGE}`);
@@ -113,6 +116,12 @@ function parseArgs(argv: readonly string[]): Options {
         if (spec === undefined) throw new UsageError(`--profile-case needs one of ${INGEST_CASES.map((c) => c.id).join(', ')}\n${USAGE}`);
         o.profile = true;
         o.profileCase = spec.id;
+        break;
+      }
+      case '--case': {
+        const ids = (argv[++i] ?? '').split(',');
+        for (const id of ids) if (!INGEST_CASES.some((c) => c.id === id)) throw new UsageError(`--case needs ingest case ids among ${INGEST_CASES.map((c) => c.id).join(', ')}\n${USAGE}`);
+        o.cases = ids as IngestCaseId[];
         break;
       }
       case '--no-wait':
@@ -190,7 +199,7 @@ async function main(): Promise<void> {
     say('== 1. Ingest');
     for (let round = 1; round <= options.rounds; round++) {
       for (const db of dbs) {
-        for (const spec of INGEST_CASES) {
+        for (const spec of INGEST_CASES.filter((c) => options.cases.includes(c.id))) {
           process.stdout.write(`  ${options.rounds > 1 ? `round ${round}, ` : ''}${DB_LABEL[db]}: ${spec.label} … `);
           const r = await runIngestCase(db, spec, settings);
           ingestRounds.push(r);
