@@ -101,3 +101,17 @@ export async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/**
+ * A single-row upsert in both dialects: insert the row, or set the `update`
+ * columns of the row with the same unique `key` (columns as written in SQL,
+ * backquoted where reserved). One text per table, whatever the row, so the
+ * group committer merges many of them into one multi-row statement.
+ */
+export function upsertSql(table: string, columns: readonly string[], key: readonly string[], update: readonly string[]): { readonly mysql: string; readonly sqlite: string } {
+  const insert = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  return {
+    mysql: `${insert} ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+    sqlite: `${insert} ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  };
+}

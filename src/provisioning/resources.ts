@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { InstalledComponent } from '../../entities';
 import type { Statement } from '../db/group-commit';
-import { toSqlDate } from '../db/sql';
+import { toSqlDate, upsertSql } from '../db/sql';
 import type { ComponentRecord, ComponentState, SoftwareOperation, TaskResult } from '../drivers/driver';
 
 /** The component's record as a driver receives it. */
@@ -74,13 +74,16 @@ export function softwareResultStatements(
       ];
   }
   if (args.result.pid !== undefined) pid = args.result.pid;
-  const upsert = mysql
-    ? 'INSERT INTO installed_component (systemId, name, version, state, history, pid, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
-      'ON DUPLICATE KEY UPDATE version = VALUES(version), state = VALUES(state), history = VALUES(history), pid = VALUES(pid), updatedAt = VALUES(updatedAt)'
-    : 'INSERT INTO installed_component (systemId, name, version, state, history, pid, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
-      'ON CONFLICT (systemId, name) DO UPDATE SET version = excluded.version, state = excluded.state, history = excluded.history, pid = excluded.pid, updatedAt = excluded.updatedAt';
+  const upsert = mysql ? COMPONENT_UPSERT.mysql : COMPONENT_UPSERT.sqlite;
   // One component's row is written by one task at a time: it commutes with every other write.
   return [[upsert, [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, toSqlDate(args.at)], COMMUTES], event(version, state)];
 }
 
 const COMMUTES = { commutes: true } as const;
+
+const COMPONENT_UPSERT = upsertSql(
+  'installed_component',
+  ['systemId', 'name', 'version', 'state', 'history', 'pid', 'updatedAt'],
+  ['systemId', 'name'],
+  ['version', 'state', 'history', 'pid', 'updatedAt'],
+);

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { VariableValue } from '../bpel/values';
 import { groupCommitter, type GroupCommitter, type Statement } from '../db/group-commit';
-import { fromSqlDate, isMysqlSource, toSqlDate } from '../db/sql';
+import { fromSqlDate, isMysqlSource, toSqlDate, upsertSql } from '../db/sql';
 
 /** Durable state of one activity execution, as persisted. */
 export interface ActivityRecord {
@@ -176,25 +176,28 @@ export class InstanceStore {
    */
 
   private activityStatement(r: ActivityRecord): Statement {
-    const sql = this.mysql
-      ? 'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON DUPLICATE KEY UPDATE state = VALUES(state), endedAt = VALUES(endedAt), completionSeq = VALUES(completionSeq), fault = VALUES(fault), data = VALUES(data)'
-      : 'INSERT INTO activity_instance (instanceId, `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (instanceId, `key`) DO UPDATE SET state = excluded.state, endedAt = excluded.endedAt, completionSeq = excluded.completionSeq, fault = excluded.fault, data = excluded.data';
-    return [sql, [this.instanceId, r.key, r.kind, r.name, r.state, toSqlDate(r.startedAt), r.endedAt === null ? null : toSqlDate(r.endedAt), r.completionSeq, r.fault, r.data], COMMUTES];
+    return [
+      this.mysql ? ACTIVITY_UPSERT.mysql : ACTIVITY_UPSERT.sqlite,
+      [this.instanceId, r.key, r.kind, r.name, r.state, toSqlDate(r.startedAt), r.endedAt === null ? null : toSqlDate(r.endedAt), r.completionSeq, r.fault, r.data],
+      COMMUTES,
+    ];
   }
 
   private variableStatements(writes: readonly VariableWrite[]): Statement[] {
-    const sql = this.mysql
-      ? 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
-      : 'INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (instanceId, scopeKey, name) DO UPDATE SET value = excluded.value';
+    const sql = this.mysql ? VARIABLE_UPSERT.mysql : VARIABLE_UPSERT.sqlite;
     return writes.map((w) => [sql, [this.instanceId, w.scopeKey, w.name, w.value], COMMUTES]);
   }
 
   private linkStatement(key: string, value: boolean): Statement {
-    const sql = this.mysql
-      ? 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
-      : 'INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?) ON CONFLICT (instanceId, `key`) DO UPDATE SET value = excluded.value';
-    return [sql, [this.instanceId, key, value ? 1 : 0], COMMUTES];
+    return [this.mysql ? LINK_UPSERT.mysql : LINK_UPSERT.sqlite, [this.instanceId, key, value ? 1 : 0], COMMUTES];
   }
 }
+
+const ACTIVITY_UPSERT = upsertSql(
+  'activity_instance',
+  ['instanceId', '`key`', 'kind', 'name', 'state', 'startedAt', 'endedAt', 'completionSeq', 'fault', 'data'],
+  ['instanceId', '`key`'],
+  ['state', 'endedAt', 'completionSeq', 'fault', 'data'],
+);
+const VARIABLE_UPSERT = upsertSql('process_variable', ['instanceId', 'scopeKey', 'name', 'value'], ['instanceId', 'scopeKey', 'name'], ['value']);
+const LINK_UPSERT = upsertSql('link_state', ['instanceId', '`key`', 'value'], ['instanceId', '`key`'], ['value']);
