@@ -288,11 +288,6 @@ export function compact(callers: ReadonlyArray<readonly Statement[]>): { stateme
   return { statements, origin: origins };
 }
 
-/** {@link compact} for one caller's statements, without the origins. */
-export function mergeInserts(statements: readonly Statement[]): Statement[] {
-  return compact([statements]).statements;
-}
-
 /**
  * A long string as a MySQL string literal, escaped in one native pass.
  * Inside single quotes only the quote, the backslash, NUL and Ctrl-Z need

@@ -228,14 +228,10 @@ export class DeploymentEngine implements EngineSignal {
       );
     }
     if (row.callbackUrl !== null) statements.push(callbackStatement(row.id, row.callbackUrl, ended));
-    let finished = true;
     try {
       await groupCommitter(this.dataSource).write(statements);
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err;
-      finished = false;
-    }
-    if (!finished) {
       log.warn('task finished after its lease was lost; outcome not recorded', { outcome });
       return;
     }

@@ -396,7 +396,7 @@ export class WorkOrderService implements WorkOrders {
         return true;
       } catch (err) {
         if (!(err instanceof WriteConflict)) throw err;
-        if (err.sql === BILL) throw new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
+        if (err.sql === BILL) throw unbillable(workOrderId);
         return false;
       }
     }
@@ -408,7 +408,7 @@ export class WorkOrderService implements WorkOrders {
       await this.insertEvent(manager, workOrderId, row.state, to, actor, reason, now);
       if (change.bill === true) {
         const billed = await execute(manager, BILL, [now, workOrderId]);
-        if (billed !== 1) throw new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
+        if (billed !== 1) throw unbillable(workOrderId);
       }
       return true;
     });
@@ -519,6 +519,10 @@ function toView(r: OrderRow, history: HistoryEntry[], billing: WorkOrderView['bi
 const BILL =
   'INSERT INTO billable_event (workOrderId, customerId, customerName, accountId, accountName, typeName, amountMinor, currency, createdAt) ' +
   'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName WHERE wo.id = ?';
+
+function unbillable(workOrderId: number): ProvisorError {
+  return new ProvisorError('Internal', `work order ${workOrderId} could not be billed: its type is missing`);
+}
 
 /** An order's history entry; entries of different orders are independent, so it commutes in a group commit. */
 function eventStatement(workOrderId: number, from: WorkOrderState | null, to: WorkOrderState, actor: string, reason: string, at: string): Statement {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { compact, GroupCommitter, mergeInserts, WriteConflict, type Statement } from '../../src/db/group-commit';
+import { compact, GroupCommitter, WriteConflict, type Statement } from '../../src/db/group-commit';
 import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -41,7 +41,7 @@ describe('group commit', () => {
     const insert = 'INSERT INTO t (a, `b`) VALUES (?, ?)';
     const upsert = 'INSERT INTO t (a, `b`) VALUES (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)';
     expect(
-      mergeInserts([
+      compact([[
         [insert, [1, 2]],
         [insert, [3, 4]],
         ['UPDATE t SET a = ?', [5]],
@@ -50,7 +50,7 @@ describe('group commit', () => {
         [upsert, [10, 11]],
         ['UPDATE u SET a = ?', [12]],
         [upsert, [13, 14]],
-      ]),
+      ]]).statements,
     ).to.deep.equal([
       ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?)', [1, 2, 3, 4]],
       ['UPDATE t SET a = ?', [5]],
