@@ -26,7 +26,7 @@ export async function openProvisioningCore(config: Config): Promise<Provisioning
   const drivers: Map<string, Driver> = defaultDrivers(config);
   const store = new RequestStore(dataSource);
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, systemClock);
-  const api = new ProvisioningService(dataSource, store, systems, drivers, systemClock, { wake: () => undefined, abortLocal: () => false, waitForEnd: (_id, ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)), origin: () => null });
+  const api = new ProvisioningService(dataSource, store, systems, drivers, systemClock, { wake: () => undefined, abortLocal: () => false, waitForEnd: (_id, ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)), origin: () => null }, { checkDestination: () => Promise.resolve() });
   return {
     dataSource,
     api,

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Statement } from '../db/group-commit';
 import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
+import type { OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { writeElement, writeEnvelope } from '../soap/writer';
 import type { RequestStore } from './request-store';
@@ -38,6 +39,8 @@ export class CallbackDispatcher {
     private readonly dataSource: DataSource,
     private readonly store: RequestStore,
     private readonly config: Config['callbacks'],
+    /** The policed, capped sender (the endpoint is checked again at each attempt). */
+    private readonly outbound: OutboundHttp,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly owner: string,
@@ -121,14 +124,13 @@ export class CallbackDispatcher {
     );
     let error: string | undefined;
     try {
-      const response = await fetch(d.url, {
-        method: 'POST',
+      // A redirect is not followed: it is no acknowledgement, and could point anywhere.
+      const response = await this.outbound.post({
+        url: d.url,
         headers: { 'content-type': SOAP11.contentType, soapaction: `"${CALLBACK_NS}#RequestCompleted"` },
         body,
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-        redirect: 'manual',
+        timeoutMs: this.config.timeoutMs,
       });
-      await response.arrayBuffer().catch(() => undefined);
       if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
     } catch (err) {
       error = (err as Error).message;
