@@ -289,7 +289,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     outbound: {
       maxResponseBytes: int('PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-      timeoutMs: int('PROVISOR_OUTBOUND_TIMEOUT_MS', 30_000, 100, 600_000),
+      timeoutMs: int('PROVISOR_OUTBOUND_TIMEOUT_MS', 10_000, 100, 600_000),
       allowNetworks: networks('PROVISOR_OUTBOUND_ALLOW'),
       denyNetworks: networks('PROVISOR_OUTBOUND_DENY'),
       allowOwnPorts: bool('PROVISOR_OUTBOUND_ALLOW_OWN_PORTS', false),
