@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { DestinationPolicy } from '../../src/net/destination-policy';
+import { DestinationDeniedError, DestinationPolicy } from '../../src/net/destination-policy';
 import { OutboundError, OutboundHttp } from '../../src/net/outbound-http';
 
 const MiB = 1024 * 1024;
@@ -113,6 +113,26 @@ describe('the outbound HTTP sender', function () {
       const port = (p.server.address() as AddressInfo).port;
       await sender(MiB, 10_000, { 'partner.test': '127.0.0.1' }).post({ url: `http://partner.test:${port}/soap`, headers: {}, body: '' });
       expect(host).to.equal(`partner.test:${port}`);
+    } finally {
+      p.server.close();
+    }
+  });
+
+  it('checks the destination again when it calls: a refused one is never connected to', async () => {
+    let connections = 0;
+    const p = await partner((_req, res) => res.writeHead(200).end());
+    p.server.on('connection', () => connections++);
+    try {
+      const port = (p.server.address() as AddressInfo).port;
+      // As if this were Provisor's own port: the policy refuses it before any socket is opened.
+      const policy = new DestinationPolicy({ allowNetworks: [], denyNetworks: [], allowOwnPorts: false }, () => [port]);
+      const err = await new OutboundHttp(policy, { maxResponseBytes: MiB, timeoutMs: 10_000 }).post({ url: p.url, headers: {}, body: '' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(DestinationDeniedError);
+      expect((err as Error).message).to.contain(`port ${port} on this host is one of Provisor's own listening ports`);
+      expect(connections).to.equal(0);
     } finally {
       p.server.close();
     }
