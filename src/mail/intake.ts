@@ -184,7 +184,7 @@ export class MailIntake {
   private endSession(session: SMTPServerSession): void {
     const connection = [...(this.server.connections as Set<OpenConnection>)].find((c) => c.id === session.id);
     this.log.warn('SMTP session closed: time limit reached', { smtpSession: session.id, remoteAddress: session.remoteAddress, limitMs: this.options.limits.maxSessionMs });
-    connection?.send(421, `Session time limit of ${Math.round(this.options.limits.maxSessionMs / 1000)} s reached, closing connection`);
+    connection?.send(421, `Session time limit (${this.options.limits.maxSessionMs} ms) reached, closing connection`);
   }
 
   private async checkSender(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
