@@ -44,6 +44,11 @@ export class DestinationDeniedError extends Error {
   }
 }
 
+/** A URL as messages and logs show it: without user info or query, which may carry credentials. */
+export function displayUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 /** A destination that passed the policy: connect to `address`, speak to `host`. */
 export interface CheckedDestination {
   readonly url: URL;
@@ -123,7 +128,7 @@ export class DestinationPolicy {
     } catch {
       throw new DestinationDeniedError(String(target), '', 'it is not an absolute URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DestinationDeniedError(url.href, '', `only http and https are called, not ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DestinationDeniedError(displayUrl(url), '', `only http and https are called, not ${url.protocol}`);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
     let addresses: ReadonlyArray<{ address: string; family: number }>;
@@ -134,16 +139,16 @@ export class DestinationPolicy {
       try {
         addresses = await this.resolve(host);
       } catch (err) {
-        throw new DestinationDeniedError(url.href, '', `the host name ${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+        throw new DestinationDeniedError(displayUrl(url), '', `the host name ${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
       }
-      if (addresses.length === 0) throw new DestinationDeniedError(url.href, '', `the host name ${host} has no address`);
+      if (addresses.length === 0) throw new DestinationDeniedError(displayUrl(url), '', `the host name ${host} has no address`);
     }
     for (const { address } of addresses) {
       const decision = this.decide(address, port);
-      if (!decision.allowed) throw new DestinationDeniedError(url.href, address, decision.rule);
+      if (!decision.allowed) throw new DestinationDeniedError(displayUrl(url), address, decision.rule);
     }
     const first = addresses[0];
-    if (first === undefined) throw new DestinationDeniedError(url.href, '', `the host name ${host} has no address`);
+    if (first === undefined) throw new DestinationDeniedError(displayUrl(url), '', `the host name ${host} has no address`);
     return { url, host, port, address: first.address, family: first.family === 6 ? 6 : 4 };
   }
 

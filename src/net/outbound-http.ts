@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { CheckedDestination, DestinationPolicy } from './destination-policy';
-import { DestinationDeniedError } from './destination-policy';
+import { DestinationDeniedError, displayUrl } from './destination-policy';
 
 export interface OutboundSettings {
   /** Largest answer read, in bytes. */
@@ -81,6 +81,7 @@ export class OutboundHttp {
 
   private send(destination: CheckedDestination, request: OutboundRequest): Promise<OutboundResponse> {
     const { url } = destination;
+    const shown = displayUrl(url);
     const timeoutMs = request.timeoutMs ?? this.settings.timeoutMs;
     const maxBytes = this.settings.maxResponseBytes;
     const body = Buffer.from(request.body, 'utf8');
@@ -96,11 +97,11 @@ export class OutboundHttp {
           resolve(response);
         } else {
           req.destroy();
-          reject(err ?? new OutboundError('Network', `${url.href}: the call ended without an answer`));
+          reject(err ?? new OutboundError('Network', `${shown}: the call ended without an answer`));
         }
       };
-      const onAbort = (): void => finish(new OutboundError('Aborted', `${url.href}: the call was cancelled`));
-      const timer = setTimeout(() => finish(new OutboundError('Timeout', `${url.href} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = (): void => finish(new OutboundError('Aborted', `${shown}: the call was cancelled`));
+      const timer = setTimeout(() => finish(new OutboundError('Timeout', `${shown} did not answer within ${timeoutMs} ms`)), timeoutMs);
       const req = transport.request(
         {
           protocol: url.protocol,
@@ -116,7 +117,7 @@ export class OutboundHttp {
         (res) => {
           const declared = Number(res.headers['content-length'] ?? NaN);
           if (Number.isFinite(declared) && declared > maxBytes) {
-            finish(tooLarge(url, maxBytes, declared));
+            finish(tooLarge(shown, maxBytes, declared));
             return;
           }
           const chunks: Buffer[] = [];
@@ -124,14 +125,14 @@ export class OutboundHttp {
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > maxBytes) {
-              finish(tooLarge(url, maxBytes));
+              finish(tooLarge(shown, maxBytes));
               return;
             }
             chunks.push(chunk);
           });
           res.once('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks, size) }));
-          res.once('error', (err) => finish(new OutboundError('Network', `${url.href}: the answer broke off: ${err.message}`, { cause: err })));
-          res.once('aborted', () => finish(new OutboundError('Network', `${url.href}: the answer broke off`)));
+          res.once('error', (err) => finish(new OutboundError('Network', `${shown}: the answer broke off: ${err.message}`, { cause: err })));
+          res.once('aborted', () => finish(new OutboundError('Network', `${shown}: the answer broke off`)));
         },
       );
       // Checked again once connected: the socket must have reached the address the policy admitted.
@@ -139,10 +140,10 @@ export class OutboundHttp {
         socket.once('connect', () => {
           const remote = socket.remoteAddress ?? '';
           const decision = this.policy.decide(remote, socket.remotePort ?? destination.port);
-          if (!decision.allowed) finish(new DestinationDeniedError(url.href, remote, decision.rule));
+          if (!decision.allowed) finish(new DestinationDeniedError(shown, remote, decision.rule));
         });
       });
-      req.once('error', (err) => finish(err instanceof DestinationDeniedError || err instanceof OutboundError ? err : new OutboundError('Network', `${url.href}: ${err.message}`, { cause: err })));
+      req.once('error', (err) => finish(err instanceof DestinationDeniedError || err instanceof OutboundError ? err : new OutboundError('Network', `${shown}: ${err.message}`, { cause: err })));
       if (request.signal?.aborted === true) {
         onAbort();
         return;
@@ -153,7 +154,7 @@ export class OutboundHttp {
   }
 }
 
-function tooLarge(url: URL, maxBytes: number, declared?: number): OutboundError {
+function tooLarge(shown: string, maxBytes: number, declared?: number): OutboundError {
   const what = declared === undefined ? 'went past' : `declares ${declared} bytes, over`;
-  return new OutboundError('ResponseTooLarge', `the answer of ${url.href} ${what} the limit of ${maxBytes} bytes (PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES); the connection was closed`);
+  return new OutboundError('ResponseTooLarge', `the answer of ${shown} ${what} the limit of ${maxBytes} bytes (PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES); the connection was closed`);
 }
