@@ -49,6 +49,15 @@ export function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** The same for a URL held as text (a stored callback); text that is no URL is not shown. */
+export function displayUrlText(text: string): string {
+  try {
+    return displayUrl(new URL(text));
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** A destination that passed the policy: connect to `address`, speak to `host`. */
 export interface CheckedDestination {
   readonly url: URL;

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Statement } from '../db/group-commit';
 import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
+import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { writeElement, writeEnvelope } from '../soap/writer';
@@ -123,6 +124,8 @@ export class CallbackDispatcher {
       }),
     );
     let error: string | undefined;
+    // A refused endpoint stays refused: retrying it would only repeat the refusal.
+    let retryable = true;
     try {
       // A redirect is not followed: it is no acknowledgement, and could point anywhere.
       const response = await this.outbound.post({
@@ -134,23 +137,25 @@ export class CallbackDispatcher {
       if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
     } catch (err) {
       error = (err as Error).message;
+      if (err instanceof DestinationDeniedError) retryable = false;
     }
     const attempts = d.attempts + 1;
     const log = this.log.child({ requestId: d.requestId });
     if (error === undefined) {
       await execute(this.dataSource, "UPDATE callback_delivery SET status = 'DELIVERED', attempts = ?, lastError = NULL, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, d.id]);
-      log.info('callback delivered', { url: d.url, attempts });
+      log.info('callback delivered', { url: displayUrlText(d.url), attempts });
       return;
     }
-    if (attempts >= this.config.maxAttempts) {
+    const url = displayUrlText(d.url);
+    if (!retryable || attempts >= this.config.maxAttempts) {
       await execute(this.dataSource, "UPDATE callback_delivery SET status = 'FAILED', attempts = ?, lastError = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, error, d.id]);
-      log.warn('callback given up', { url: d.url, attempts, error });
+      log.warn('callback given up', { url, attempts, error });
       return;
     }
     const backoff = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (attempts - 1));
     const next = new Date(this.clock.now() + backoff * (0.75 + Math.random() * 0.5));
     await execute(this.dataSource, 'UPDATE callback_delivery SET attempts = ?, lastError = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?', [attempts, error, toSqlDate(next), d.id]);
-    log.info('callback failed; will retry', { url: d.url, attempts, error, nextAttemptAt: next.toISOString() });
+    log.info('callback failed; will retry', { url, attempts, error, nextAttemptAt: next.toISOString() });
   }
 
   /** Delivery state of a request's callback (for tests and operators). */
