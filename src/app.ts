@@ -247,6 +247,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       });
       const address = server.address();
       boundHttpPort = typeof address === 'object' && address !== null ? address.port : port;
+      const notifyUrl = config.workflow.notifyUrl;
+      if (notifyUrl !== undefined) {
+        // Said once at start rather than only on every dropped message.
+        outbound.checkDestination(notifyUrl).catch((err: unknown) => logger.warn('the change manager endpoint is refused by the outbound policy; its messages will be dropped', { err: String(err) }));
+      }
       return boundHttpPort;
     },
     async close(graceMs = 5000) {
