@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
-import { DestinationDeniedError } from '../net/destination-policy';
+import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
 import { OutboundError, type OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { FieldReader } from '../soap/fields';
@@ -112,6 +112,7 @@ export async function invokeRemote(args: {
 }): Promise<VariableValue | undefined> {
   const input = partElement(args.input, `activity ${args.activityPath}`);
   const body = input === undefined ? '' : new XMLSerializer().serializeToString(input);
+  const shown = displayUrlText(args.binding.address);
   const header = `${securityHeader(args.binding, args.now)}<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">${escapeXml(`urn:provisor:invoke:${args.idempotencyKey}`)}</wsa:MessageID>`;
   let response: { status: number; body: Buffer };
   try {
@@ -130,7 +131,7 @@ export async function invokeRemote(args: {
     if (err instanceof OutboundError && err.reason === 'ResponseTooLarge') {
       throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.operation} failed: ${err.message}`);
     }
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} did not answer ${args.operation}: ${(err as Error).message}`);
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} did not answer ${args.operation}: ${(err as Error).message}`);
   }
   const text = response.body.toString('utf8');
   const ok = response.status >= 200 && response.status <= 299;
@@ -138,13 +139,13 @@ export async function invokeRemote(args: {
   try {
     envelope = parseElement(text);
   } catch {
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} answered HTTP ${response.status} without a SOAP envelope`);
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} answered HTTP ${response.status} without a SOAP envelope`);
   }
   const bodyElement = childElements(envelope).find((e) => e.localName === 'Body');
   const payload = bodyElement === undefined ? undefined : childElements(bodyElement)[0];
   if (payload === undefined) {
     if (ok) return undefined;
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} answered HTTP ${response.status}`);
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} answered HTTP ${response.status}`);
   }
   if (payload.localName === 'Fault') {
     const detail = childElements(payload).find((e) => e.localName === 'detail' || e.localName === 'Detail');
