@@ -116,10 +116,22 @@ describe('the outbound destination policy', () => {
       expect(() => parseNetwork('example.com/8')).to.throw('not an IPv4 or IPv6 network');
     });
 
-    it('are validated by the configuration, which names the setting', () => {
+    it('are validated by the configuration, which names the setting, with the other outbound and SMTP limits', () => {
       expect(loadConfig({ PROVISOR_OUTBOUND_ALLOW: '10.0.0.0/8, fd00::/8' }, '/tmp').outbound.allowNetworks).to.deep.equal(['10.0.0.0/8', 'fd00::/8']);
       expect(() => loadConfig({ PROVISOR_OUTBOUND_DENY: '10.0.0.0/8,nonsense' }, '/tmp')).to.throw(ConfigError, 'PROVISOR_OUTBOUND_DENY');
-      expect(loadConfig({}, '/tmp').outbound).to.deep.include({ maxResponseBytes: 4 * 1024 * 1024, allowNetworks: [], denyNetworks: [], allowOwnPorts: false });
+      expect(loadConfig({}, '/tmp').outbound).to.deep.equal({
+        maxResponseBytes: 4 * 1024 * 1024,
+        timeoutMs: 10_000,
+        allowNetworks: [],
+        denyNetworks: [],
+        allowOwnPorts: false,
+        smtpMaxConnections: 100,
+        smtpMaxConnectionsPerAddress: 10,
+        smtpMaxSessionMs: 600_000,
+        smtpIdleTimeoutMs: 60_000,
+      });
+      expect(() => loadConfig({ PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES: '10' }, '/tmp')).to.throw(ConfigError, 'PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES must be between 1024');
+      expect(() => loadConfig({ PROVISOR_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '0' }, '/tmp')).to.throw(ConfigError, 'PROVISOR_SMTP_MAX_CONNECTIONS_PER_ADDRESS');
     });
   });
 });
