@@ -15,6 +15,8 @@ import { createSimulatedDriver } from './drivers/simulated';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
+import { DestinationPolicy } from './net/destination-policy';
+import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
 import { projectRoot } from './project-root';
 import type { ProvisioningApi } from './provisioning/api';
@@ -95,6 +97,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const users = new UserStore(dataSource, secrets);
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, clock);
   const store = new RequestStore(dataSource);
+  // Provisor's own ports are refused as destinations: the configured ones, and the ones bound (port 0 picks one).
+  let boundHttpPort: number | null = null;
+  const ownPorts = (): number[] =>
+    [config.port, config.mail.smtpPort, boundHttpPort, email.intake?.port ?? null].filter((p): p is number => p !== null && p > 0);
+  const outbound = new OutboundHttp(
+    new DestinationPolicy({ allowNetworks: config.outbound.allowNetworks, denyNetworks: config.outbound.denyNetworks, allowOwnPorts: config.outbound.allowOwnPorts }, ownPorts),
+    { maxResponseBytes: config.outbound.maxResponseBytes, timeoutMs: config.outbound.timeoutMs },
+  );
   let engine: DeploymentEngine | undefined;
   const signal = {
     wake: () => engine?.wake(),
@@ -102,8 +112,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     waitForEnd: (id: string, ms: number) => engine?.waitForEnd(id, ms) ?? new Promise<void>((resolve) => setTimeout(resolve, ms)),
     origin: () => engine?.origin() ?? null,
   };
-  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal);
-  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
+  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal, outbound);
+  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, outbound, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
   engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
   const auth = new Authenticator(users, secrets, clock, {
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
@@ -112,7 +122,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const root = projectRoot();
   const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
-  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, outbound, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
   const workflow = new WorkflowRuntime(
     dataSource,
     provisioningServices,
@@ -121,12 +131,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     clock,
     logger.child({ component: 'workflow' }),
     notifier,
+    { outbound, secrets },
     processNames,
   );
   const workOrders = new WorkOrderService(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
-  const email = new EmailChannel(config.mail, workOrders, users, logger);
+  const email = new EmailChannel(config.mail, config.outbound, workOrders, users, logger);
   const automation = new WorkOrderAutomation(
     dataSource,
     workOrders,
@@ -235,7 +246,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
         });
       });
       const address = server.address();
-      return typeof address === 'object' && address !== null ? address.port : port;
+      boundHttpPort = typeof address === 'object' && address !== null ? address.port : port;
+      const notifyUrl = config.workflow.notifyUrl;
+      if (notifyUrl !== undefined) {
+        // Said once at start rather than only on every dropped message.
+        outbound.checkDestination(notifyUrl).catch((err: unknown) => logger.warn('the change manager endpoint is refused by the outbound policy; its messages will be dropped', { err: String(err) }));
+      }
+      return boundHttpPort;
     },
     async close(graceMs = 5000) {
       if (closed) return;

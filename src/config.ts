@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseNetwork } from './net/cidr';
 
 /**
  * The one configuration object. Read once from the environment (and an
@@ -93,6 +94,27 @@ export interface Config {
     readonly sendAttempts: number;
     /** The wait before the second attempt; it doubles for each one after. */
     readonly sendBackoffMs: number;
+  };
+  /** Limits on outbound calls (where Provisor may call, how much it reads) and on SMTP intake sessions; see docs/operations.md. */
+  readonly outbound: {
+    /** Largest answer read from a partner, a callback endpoint or the change manager; past it the call fails and the connection is closed. */
+    readonly maxResponseBytes: number;
+    /** Deadline of an outbound call whose own setting gives none (the change-manager feed). */
+    readonly timeoutMs: number;
+    /** Networks (CIDR, IPv4 and IPv6) outbound calls may reach; empty: any network no rule denies. An entry also admits a network denied by default. */
+    readonly allowNetworks: readonly string[];
+    /** Networks (CIDR) outbound calls never reach, whatever the allow list says; link-local and "this host" networks are denied anyway. */
+    readonly denyNetworks: readonly string[];
+    /** Allow outbound calls to Provisor's own listening ports on this host (HTTP, SMTP); off by default. */
+    readonly allowOwnPorts: boolean;
+    /** SMTP intake connections open at once; one more is answered 421 and closed. */
+    readonly smtpMaxConnections: number;
+    /** SMTP intake connections open at once from one client address; one more is answered 421 and closed. */
+    readonly smtpMaxConnectionsPerAddress: number;
+    /** Longest SMTP intake session; past it the session is answered 421 and closed. */
+    readonly smtpMaxSessionMs: number;
+    /** Longest silence of an SMTP client while Provisor waits for its next command or data; past it 421 and closed. */
+    readonly smtpIdleTimeoutMs: number;
   };
 }
 
@@ -190,6 +212,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError(`PROVISOR_MAIL_FROM must be an address or "Name <address>", got "${mailFrom}"`);
   }
   const smtpPort = int('PROVISOR_SMTP_PORT', 0, 0, 65535);
+  const networks = (name: string): string[] => {
+    const list = (raw(name) ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+    for (const network of list) {
+      try {
+        parseNetwork(network);
+      } catch (err) {
+        throw new ConfigError(`${name} must be networks in CIDR notation separated by commas: ${(err as Error).message}`);
+      }
+    }
+    return list;
+  };
 
   const config: Config = {
     host: raw('HOST') ?? '127.0.0.1',
@@ -253,6 +286,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       from: mailFrom.trim(),
       sendAttempts: int('PROVISOR_MAIL_SEND_ATTEMPTS', 4, 1, 100),
       sendBackoffMs: int('PROVISOR_MAIL_BACKOFF_MS', 2000, 1, 3_600_000),
+    },
+    outbound: {
+      maxResponseBytes: int('PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      timeoutMs: int('PROVISOR_OUTBOUND_TIMEOUT_MS', 10_000, 100, 600_000),
+      allowNetworks: networks('PROVISOR_OUTBOUND_ALLOW'),
+      denyNetworks: networks('PROVISOR_OUTBOUND_DENY'),
+      allowOwnPorts: bool('PROVISOR_OUTBOUND_ALLOW_OWN_PORTS', false),
+      smtpMaxConnections: int('PROVISOR_SMTP_MAX_CONNECTIONS', 100, 1, 100_000),
+      smtpMaxConnectionsPerAddress: int('PROVISOR_SMTP_MAX_CONNECTIONS_PER_ADDRESS', 10, 1, 100_000),
+      smtpMaxSessionMs: int('PROVISOR_SMTP_MAX_SESSION_MS', 600_000, 1000, 86_400_000),
+      smtpIdleTimeoutMs: int('PROVISOR_SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
     },
   };
   return deepFreeze(config);

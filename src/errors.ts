@@ -31,6 +31,7 @@ export const ERROR_CATALOGUE = {
   UnknownWorkOrder: { sender: true, http: 400, summary: 'No work order with this id exists in the caller\'s account.' },
   InvalidState: { sender: true, http: 409, summary: 'The work order\'s state does not allow the action.' },
   IdempotencyConflict: { sender: true, http: 400, summary: 'The idempotency key or MessageID was used before for a different request.' },
+  DestinationDenied: { sender: true, http: 400, summary: 'A callback or partner address is one the outbound policy refuses; the reason names the address and the rule.' },
   ProcessFaulted: { sender: false, http: 500, summary: 'The process instance started by this call faulted before it replied.' },
   ReplyTimeout: { sender: false, http: 504, summary: 'The process instance started by this call did not reply in time (it goes on running).' },
   Unavailable: { sender: false, http: 503, summary: 'The database or another dependency is unavailable; retry later.' },

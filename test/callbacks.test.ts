@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { expect } from 'chai';
+import { queueCallback } from '../src/provisioning/callbacks';
 import { parseXml } from '../src/soap/xml';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
@@ -89,5 +90,28 @@ describe('RequestCompleted callbacks', function () {
     }, 'a retried delivery');
     expect(state.status).to.equal('PENDING');
     expect(state.lastError).to.be.a('string').and.not.empty;
+  });
+
+  it('gives up at once on a queued callback whose endpoint the outbound policy refuses, without calling it', async () => {
+    // A delivery queued before the policy existed, aimed at this server's own port.
+    const ownPort = new URL(server.baseUrl).port;
+    let hits = 0;
+    server.app.server.on('request', (req: http.IncomingMessage) => {
+      if (req.url === '/queued-before-upgrade') hits++;
+    });
+    const r = await postRaw(
+      `${server.baseUrl}/soap/Software`,
+      envelope(`<t:Install xmlns:t="urn:provisor:software:1"><t:system>sim1</t:system><t:component>queued-before-upgrade</t:component></t:Install>`, securityHeader(operator)),
+    );
+    const requestId = /<p:requestId>([^<]*)</.exec(r.body)?.[1] ?? '';
+    await server.dataSource.transaction((manager) => queueCallback(manager, requestId, `http://127.0.0.1:${ownPort}/queued-before-upgrade`, new Date()));
+    server.app.callbacks.wake();
+    const state = await eventually(async () => {
+      const s = await server.app.callbacks.state(requestId);
+      return s?.status === 'FAILED' ? s : undefined;
+    }, 'the delivery to be given up');
+    expect(state.attempts).to.equal(1);
+    expect(state.lastError).to.contain(`port ${ownPort} on this host is one of Provisor's own listening ports`);
+    expect(hits).to.equal(0);
   });
 });

@@ -4,6 +4,8 @@ import { systemClock } from '../../src/clock';
 import type { Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import type { Driver } from '../../src/drivers/driver';
+import { DestinationPolicy } from '../../src/net/destination-policy';
+import { OutboundHttp } from '../../src/net/outbound-http';
 import type { ProvisioningApi } from '../../src/provisioning/api';
 import { ProvisioningService } from '../../src/provisioning/provisioning-service';
 import { RequestStore } from '../../src/provisioning/request-store';
@@ -21,12 +23,18 @@ export interface ProvisioningCore {
   close(): Promise<void>;
 }
 
+/** The policed sender as the app builds it (the core only checks callbacks with it; nothing listens here). */
+function outboundOf(config: Config): OutboundHttp {
+  const { allowNetworks, denyNetworks, allowOwnPorts, maxResponseBytes, timeoutMs } = config.outbound;
+  return new OutboundHttp(new DestinationPolicy({ allowNetworks, denyNetworks, allowOwnPorts }, () => [config.port]), { maxResponseBytes, timeoutMs });
+}
+
 export async function openProvisioningCore(config: Config): Promise<ProvisioningCore> {
   const dataSource = await openDatabase(config);
   const drivers: Map<string, Driver> = defaultDrivers(config);
   const store = new RequestStore(dataSource);
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, systemClock);
-  const api = new ProvisioningService(dataSource, store, systems, drivers, systemClock, { wake: () => undefined, abortLocal: () => false, waitForEnd: (_id, ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)), origin: () => null });
+  const api = new ProvisioningService(dataSource, store, systems, drivers, systemClock, { wake: () => undefined, abortLocal: () => false, waitForEnd: (_id, ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)), origin: () => null }, outboundOf(config));
   return {
     dataSource,
     api,

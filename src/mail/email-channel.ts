@@ -17,7 +17,7 @@ export class EmailChannel {
   /** Null when PROVISOR_SMTP_PORT is not set. */
   readonly intake: MailIntake | null;
 
-  constructor(config: Config['mail'], workOrders: WorkOrders, senders: SenderDirectory, logger: Logger) {
+  constructor(config: Config['mail'], limits: Config['outbound'], workOrders: WorkOrders, senders: SenderDirectory, logger: Logger) {
     this.mailer = new Mailer({ relayUrl: config.relayUrl, from: config.from, attempts: config.sendAttempts, backoffMs: config.sendBackoffMs }, logger.child({ component: 'mail' }));
     this.notifier = new MailNotifier(this.mailer, logger.child({ component: 'mail-notifier' }));
     if (config.relayUrl === undefined) logger.info('no mail relay (PROVISOR_MAIL_RELAY): customers are not told by e-mail when their orders end');
@@ -26,7 +26,18 @@ export class EmailChannel {
       config.smtpPort === null
         ? null
         : new MailIntake(
-            { host: config.smtpHost, port: config.smtpPort, addresses: config.intakeAddresses, maxMessageBytes: config.maxMessageBytes },
+            {
+              host: config.smtpHost,
+              port: config.smtpPort,
+              addresses: config.intakeAddresses,
+              maxMessageBytes: config.maxMessageBytes,
+              limits: {
+                maxConnections: limits.smtpMaxConnections,
+                maxConnectionsPerAddress: limits.smtpMaxConnectionsPerAddress,
+                maxSessionMs: limits.smtpMaxSessionMs,
+                idleTimeoutMs: limits.smtpIdleTimeoutMs,
+              },
+            },
             workOrders,
             senders,
             this.mailer,

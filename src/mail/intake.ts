@@ -12,6 +12,11 @@
  * handle it right now and the sender should try again. The Message-ID is the
  * submission's idempotency key, so a mail delivered twice creates one order.
  * Replies go out in the background through the Mailer.
+ *
+ * Sessions are bounded like HTTP requests are: so many connections at once
+ * (in all and per client address), a time limit for a whole session and one
+ * for a silent client. Past a limit the client gets 421 and the connection is
+ * closed.
  */
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +40,25 @@ export interface MailIntakeOptions {
   readonly maxMessageBytes: number;
   /** How long close() lets open sessions finish. */
   readonly closeTimeoutMs?: number;
+  readonly limits: SessionLimits;
+}
+
+/** Bounds on SMTP sessions (Config.outbound's smtp settings). */
+export interface SessionLimits {
+  /** Connections open at once; one more is answered 421. */
+  readonly maxConnections: number;
+  /** Connections open at once from one client address; one more is answered 421. */
+  readonly maxConnectionsPerAddress: number;
+  /** A session lasting longer is answered 421 and closed. */
+  readonly maxSessionMs: number;
+  /** A client silent for longer while Provisor waits for it is answered 421 and closed. */
+  readonly idleTimeoutMs: number;
+}
+
+/** The part of smtp-server's connection object the session time limit needs. */
+interface OpenConnection {
+  readonly id: string;
+  send(code: number, message: string): void;
 }
 
 /** Who may order by mail: the enabled user registered with an address. */
@@ -65,6 +89,10 @@ export class MailIntake {
   /** The sender found at MAIL FROM, per transaction (smtp-server makes a new envelope for each). */
   private readonly senders = new WeakMap<object, Sender>();
   private boundPort: number | null = null;
+  /** Open connections per client address. */
+  private readonly perAddress = new Map<string, number>();
+  /** Sessions admitted at connect, with their time-limit timers. */
+  private readonly admitted = new Map<string, { address: string; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly options: MailIntakeOptions,
@@ -83,6 +111,12 @@ export class MailIntake {
       rejectOversized: true,
       logger: false,
       closeTimeout: options.closeTimeoutMs ?? 5000,
+      // smtp-server answers the connection over this count with 421 itself.
+      maxClients: options.limits.maxConnections,
+      // ...and a client silent this long (while it owes a command or data) with 421.
+      socketTimeout: options.limits.idleTimeoutMs,
+      onConnect: (session, callback) => callback(this.admit(session)),
+      onClose: (session) => this.release(session),
       onMailFrom: (address, session, callback) => {
         this.checkSender(address, session).then(
           () => callback(),
@@ -119,6 +153,38 @@ export class MailIntake {
     if (this.boundPort === null) return;
     this.boundPort = null;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Counts the connection against its address's cap and starts its session timer; an Error (421) refuses it. */
+  private admit(session: SMTPServerSession): Error | undefined {
+    const address = session.remoteAddress;
+    const open = this.perAddress.get(address) ?? 0;
+    if (open >= this.options.limits.maxConnectionsPerAddress) {
+      this.log.warn('SMTP connection refused: too many from one address', { smtpSession: session.id, remoteAddress: address, limit: this.options.limits.maxConnectionsPerAddress });
+      return smtpError(421, `Too many connections from ${address}, try again later`);
+    }
+    this.perAddress.set(address, open + 1);
+    const timer = setTimeout(() => this.endSession(session), this.options.limits.maxSessionMs);
+    timer.unref();
+    this.admitted.set(session.id, { address, timer });
+    return undefined;
+  }
+
+  private release(session: SMTPServerSession): void {
+    const entry = this.admitted.get(session.id);
+    if (entry === undefined) return;
+    this.admitted.delete(session.id);
+    clearTimeout(entry.timer);
+    const open = (this.perAddress.get(entry.address) ?? 1) - 1;
+    if (open <= 0) this.perAddress.delete(entry.address);
+    else this.perAddress.set(entry.address, open);
+  }
+
+  /** The session time limit: 421, and smtp-server closes the connection. */
+  private endSession(session: SMTPServerSession): void {
+    const connection = [...(this.server.connections as Set<OpenConnection>)].find((c) => c.id === session.id);
+    this.log.warn('SMTP session closed: time limit reached', { smtpSession: session.id, remoteAddress: session.remoteAddress, limitMs: this.options.limits.maxSessionMs });
+    connection?.send(421, `Session time limit (${this.options.limits.maxSessionMs} ms) reached, closing connection`);
   }
 
   private async checkSender(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {

@@ -4,6 +4,8 @@ import type { Config } from '../config';
 import type { Statement } from '../db/group-commit';
 import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
+import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
+import type { OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { writeElement, writeEnvelope } from '../soap/writer';
 import type { RequestStore } from './request-store';
@@ -38,6 +40,8 @@ export class CallbackDispatcher {
     private readonly dataSource: DataSource,
     private readonly store: RequestStore,
     private readonly config: Config['callbacks'],
+    /** The policed, capped sender (the endpoint is checked again at each attempt). */
+    private readonly outbound: OutboundHttp,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly owner: string,
@@ -120,35 +124,38 @@ export class CallbackDispatcher {
       }),
     );
     let error: string | undefined;
+    // A refused endpoint stays refused: retrying it would only repeat the refusal.
+    let retryable = true;
     try {
-      const response = await fetch(d.url, {
-        method: 'POST',
+      // A redirect is not followed: it is no acknowledgement, and could point anywhere.
+      const response = await this.outbound.post({
+        url: d.url,
         headers: { 'content-type': SOAP11.contentType, soapaction: `"${CALLBACK_NS}#RequestCompleted"` },
         body,
-        signal: AbortSignal.timeout(this.config.timeoutMs),
-        redirect: 'manual',
+        timeoutMs: this.config.timeoutMs,
       });
-      await response.arrayBuffer().catch(() => undefined);
       if (response.status < 200 || response.status > 299) error = `HTTP ${response.status}`;
     } catch (err) {
       error = (err as Error).message;
+      if (err instanceof DestinationDeniedError) retryable = false;
     }
     const attempts = d.attempts + 1;
     const log = this.log.child({ requestId: d.requestId });
     if (error === undefined) {
       await execute(this.dataSource, "UPDATE callback_delivery SET status = 'DELIVERED', attempts = ?, lastError = NULL, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, d.id]);
-      log.info('callback delivered', { url: d.url, attempts });
+      log.info('callback delivered', { url: displayUrlText(d.url), attempts });
       return;
     }
-    if (attempts >= this.config.maxAttempts) {
+    const url = displayUrlText(d.url);
+    if (!retryable || attempts >= this.config.maxAttempts) {
       await execute(this.dataSource, "UPDATE callback_delivery SET status = 'FAILED', attempts = ?, lastError = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, error, d.id]);
-      log.warn('callback given up', { url: d.url, attempts, error });
+      log.warn('callback given up', { url, attempts, error });
       return;
     }
     const backoff = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (attempts - 1));
     const next = new Date(this.clock.now() + backoff * (0.75 + Math.random() * 0.5));
     await execute(this.dataSource, 'UPDATE callback_delivery SET attempts = ?, lastError = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?', [attempts, error, toSqlDate(next), d.id]);
-    log.info('callback failed; will retry', { url: d.url, attempts, error, nextAttemptAt: next.toISOString() });
+    log.info('callback failed; will retry', { url, attempts, error, nextAttemptAt: next.toISOString() });
   }
 
   /** Delivery state of a request's callback (for tests and operators). */

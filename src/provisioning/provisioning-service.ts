@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import { isUniqueViolation, transaction } from '../db/sql';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
+import { DestinationDeniedError } from '../net/destination-policy';
 import type { Caller, ComponentView, CopySubmission, DeleteSubmission, ProvisioningApi, RequestView, SoftwareSubmission, Submission } from './api';
 import type { RequestRow, RequestStore } from './request-store';
 import type { SystemRegistry } from './systems';
@@ -24,6 +25,11 @@ export interface EngineSignal {
   waitForEnd(requestId: string, ms: number): Promise<void>;
   /** The engine that should perform what this process queues (null: any engine). */
   origin(): string | null;
+}
+
+/** Checks a callback endpoint against the outbound policy; rejects with a DestinationDeniedError. */
+export interface CallbackCheck {
+  checkDestination(url: string): Promise<unknown>;
 }
 
 /** How often a long-polling read looks at the row again (for requests another process performs). */
@@ -77,6 +83,7 @@ export class ProvisioningService implements ProvisioningApi {
     private readonly drivers: ReadonlyMap<string, Driver>,
     private readonly clock: Clock,
     private readonly engine: EngineSignal,
+    private readonly callbacks: CallbackCheck,
   ) {}
 
   private async system(name: string, field: string): Promise<SystemDescriptor & { id: number }> {
@@ -143,6 +150,15 @@ export class ProvisioningService implements ProvisioningApi {
     caller: Caller,
     where: { systemName: string; component: string | null; version: string | null; conflictKey: string },
   ): Promise<string> {
+    // A refused endpoint is refused now, before the request exists; delivery checks it again.
+    if (s.callback !== undefined) {
+      try {
+        await this.callbacks.checkDestination(s.callback);
+      } catch (err) {
+        if (err instanceof DestinationDeniedError) throw new ProvisorError('DestinationDenied', `callback ${err.message}`, 'callback');
+        throw err;
+      }
+    }
     const taskJson = JSON.stringify(task);
     const requestHash = crypto.createHash('sha256').update(`${where.systemName}\u0000${taskJson}\u0000${s.callback ?? ''}`).digest('hex');
     const idempotencyKey = s.idempotencyKey ?? s.messageId ?? null;

@@ -4,26 +4,48 @@ import type { PartnerLink, QName } from '../bpel/model';
 import { BpelFault, type VariableValue } from '../bpel/values';
 import { childElements, parseElement } from '../bpel/xml';
 import type { Principal } from '../auth/principal';
+import type { Clock } from '../clock';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
+import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
+import { OutboundError, type OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { FieldReader } from '../soap/fields';
 import type { SoapService } from '../soap/service';
 import { writeElement, writeEnvelope } from '../soap/writer';
 import { parseXml, escapeXml } from '../soap/xml';
 import type { PartnerInvoker } from './interpreter';
+import type { PartnerBinding } from './partner-bindings';
 import { WsdlCatalog } from './wsdl-catalog';
 
 /** Faults the engine raises about partners, in this namespace. */
 export const WORKFLOW_NS = 'urn:provisor:workflow:1';
 
-/** How a partner link is reached: in-process (Provisor's own services) or SOAP over HTTP. */
-export interface PartnerBinding {
-  readonly partnerLink: string;
-  /** Absent: Provisor's own services, in-process. */
-  readonly address?: string;
-  readonly username?: string;
-  readonly password?: string;
+export type { PartnerBinding } from './partner-bindings';
+
+const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
+
+/** WS-Security PasswordDigest: Base64(SHA-1(nonce bytes + Created + password)). */
+export function passwordDigest(nonce: Buffer, created: string, password: string): string {
+  return crypto
+    .createHash('sha1')
+    .update(Buffer.concat([nonce, Buffer.from(created, 'utf8'), Buffer.from(password, 'utf8')]))
+    .digest('base64');
+}
+
+/** The UsernameToken header for a binding with credentials: PasswordDigest when the partner takes it, PasswordText otherwise. */
+export function securityHeader(binding: PartnerBinding, now: Date): string {
+  if (binding.username === undefined) return '';
+  const nonce = crypto.randomBytes(16);
+  const created = now.toISOString();
+  const password = binding.password ?? '';
+  const digest = binding.passwordType === 'PasswordDigest';
+  const passwordElement = digest
+    ? `<wsse:Password Type="${TOKEN_PROFILE}#PasswordDigest">${passwordDigest(nonce, created, password)}</wsse:Password>`
+    : `<wsse:Password Type="${TOKEN_PROFILE}#PasswordText">${escapeXml(password)}</wsse:Password>`;
+  return `<wsse:Security xmlns:wsse="${WSSE_NS}" xmlns:wsu="${WSU_NS}"><wsse:UsernameToken><wsse:Username>${escapeXml(binding.username)}</wsse:Username>${passwordElement}<wsse:Nonce EncodingType="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary">${nonce.toString('base64')}</wsse:Nonce><wsu:Created>${created}</wsu:Created></wsse:UsernameToken></wsse:Security>`;
 }
 
 function partElement(value: VariableValue | undefined, what: string): Element | undefined {
@@ -85,38 +107,45 @@ export async function invokeRemote(args: {
   activityPath: string;
   signal: AbortSignal;
   timeoutMs: number;
+  outbound: OutboundHttp;
+  now: Date;
 }): Promise<VariableValue | undefined> {
   const input = partElement(args.input, `activity ${args.activityPath}`);
   const body = input === undefined ? '' : new XMLSerializer().serializeToString(input);
-  const security =
-    args.binding.username === undefined
-      ? ''
-      : `<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><wsse:UsernameToken><wsse:Username>${escapeXml(args.binding.username)}</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">${escapeXml(args.binding.password ?? '')}</wsse:Password><wsse:Nonce>${crypto.randomBytes(16).toString('base64')}</wsse:Nonce><wsu:Created>${new Date().toISOString()}</wsu:Created></wsse:UsernameToken></wsse:Security>`;
-  const header = `${security}<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">${escapeXml(`urn:provisor:invoke:${args.idempotencyKey}`)}</wsa:MessageID>`;
-  let response: Response;
+  const shown = displayUrlText(args.binding.address);
+  const header = `${securityHeader(args.binding, args.now)}<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">${escapeXml(`urn:provisor:invoke:${args.idempotencyKey}`)}</wsa:MessageID>`;
+  let response: { status: number; body: Buffer };
   try {
-    response = await fetch(args.binding.address, {
-      method: 'POST',
+    response = await args.outbound.post({
+      url: args.binding.address,
       headers: { 'content-type': SOAP11.contentType, soapaction: `"${args.soapAction}"` },
       body: writeEnvelope(SOAP11, body, header),
-      signal: AbortSignal.any([args.signal, AbortSignal.timeout(args.timeoutMs)]),
+      signal: args.signal,
+      timeoutMs: args.timeoutMs,
     });
   } catch (err) {
     if (args.signal.aborted) throw err;
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} did not answer ${args.operation}: ${(err as Error).message}`);
+    if (err instanceof DestinationDeniedError) {
+      throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.operation} not sent: ${err.message}`);
+    }
+    if (err instanceof OutboundError && err.reason === 'ResponseTooLarge') {
+      throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.operation} failed: ${err.message}`);
+    }
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} did not answer ${args.operation}: ${(err as Error).message}`);
   }
-  const text = await response.text();
+  const text = response.body.toString('utf8');
+  const ok = response.status >= 200 && response.status <= 299;
   let envelope: Element;
   try {
     envelope = parseElement(text);
   } catch {
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} answered HTTP ${response.status} without a SOAP envelope`);
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} answered HTTP ${response.status} without a SOAP envelope`);
   }
   const bodyElement = childElements(envelope).find((e) => e.localName === 'Body');
   const payload = bodyElement === undefined ? undefined : childElements(bodyElement)[0];
   if (payload === undefined) {
-    if (response.ok) return undefined;
-    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${args.binding.address} answered HTTP ${response.status}`);
+    if (ok) return undefined;
+    throw new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${shown} answered HTTP ${response.status}`);
   }
   if (payload.localName === 'Fault') {
     const detail = childElements(payload).find((e) => e.localName === 'detail' || e.localName === 'Detail');
@@ -141,6 +170,8 @@ export class BindingInvoker implements PartnerInvoker {
     private readonly local: LocalInvoker,
     private readonly principal: Principal,
     private readonly log: Logger,
+    private readonly outbound: OutboundHttp,
+    private readonly clock: Clock,
     private readonly timeoutMs = 60_000,
   ) {}
 
@@ -161,6 +192,8 @@ export class BindingInvoker implements PartnerInvoker {
         activityPath: request.activityPath,
         signal: request.signal,
         timeoutMs: this.timeoutMs,
+        outbound: this.outbound,
+        now: this.clock.date(),
       });
     }
     return this.local.invoke({ portType, operation: request.operation, input: request.input, idempotencyKey: request.idempotencyKey, principal: this.principal, log: this.log, activityPath: request.activityPath });

@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import type { OutboundHttp } from '../net/outbound-http';
 import { SOAP11 } from '../soap/envelope';
 import { writeElement, writeEnvelope, type XmlObject } from '../soap/writer';
 import type { WorkflowObserver } from './interpreter';
@@ -18,6 +19,8 @@ export class ChangeManagerNotifier implements WorkflowObserver {
 
   constructor(
     private readonly endpoint: string | undefined,
+    /** The policed, capped sender; its default deadline bounds each attempt. */
+    private readonly outbound: OutboundHttp,
     private readonly log: Logger,
     private readonly processNameOf: (instanceId: string) => string,
     private readonly maxPending = 10_000,
@@ -65,8 +68,7 @@ export class ChangeManagerNotifier implements WorkflowObserver {
     this.chain = this.chain.then(async () => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': SOAP11.contentType, soapaction: `"${CHANGE_MANAGER_NS}#${operation}"` }, body, signal: AbortSignal.timeout(5000) });
-          await response.arrayBuffer();
+          const response = await this.outbound.post({ url: endpoint, headers: { 'content-type': SOAP11.contentType, soapaction: `"${CHANGE_MANAGER_NS}#${operation}"` }, body });
           if (response.status >= 200 && response.status < 300) break;
           throw new Error(`HTTP ${response.status}`);
         } catch (err) {

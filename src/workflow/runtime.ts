@@ -3,6 +3,7 @@ import { XMLSerializer } from '@xmldom/xmldom';
 import type { DataSource } from 'typeorm';
 import { ProcessDefinition, ProcessDocument } from '../../entities';
 import type { Principal } from '../auth/principal';
+import type { SecretBox } from '../auth/secret-box';
 import { ProcessDefinitionError, type PartnerLink, type Process, type QName } from '../bpel/model';
 import { parseProcess } from '../bpel/parser';
 import { validateProcess, type PortTypeInfo } from '../bpel/validate';
@@ -13,10 +14,13 @@ import { groupCommitter, type Statement } from '../db/group-commit';
 import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
+import { DestinationDeniedError } from '../net/destination-policy';
+import type { OutboundHttp } from '../net/outbound-http';
 import type { SoapService } from '../soap/service';
 import { InstanceStore } from './instance-store';
 import { Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
-import { BindingInvoker, LocalInvoker, type PartnerBinding } from './invokers';
+import { BindingInvoker, LocalInvoker } from './invokers';
+import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
 import { CatalogError, WsdlCatalog } from './wsdl-catalog';
 
 /** Instance statuses (see entities/process-instance.ts). */
@@ -25,7 +29,7 @@ export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED';
 export class WorkflowError extends Error {
   override readonly name = 'WorkflowError';
   constructor(
-    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput',
+    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied',
     message: string,
   ) {
     super(message);
@@ -56,6 +60,12 @@ interface Compiled {
   readonly process: Process;
   readonly catalog: WsdlCatalog;
   readonly bindings: ReadonlyMap<string, PartnerBinding>;
+}
+
+/** What calling remote partners needs: the policed sender, and the secret box that seals their passwords. */
+export interface PartnerAccess {
+  readonly outbound: OutboundHttp;
+  readonly secrets: SecretBox;
 }
 
 export interface WorkflowSettings {
@@ -106,6 +116,7 @@ export class WorkflowRuntime {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly observer: WorkflowObserver,
+    private readonly partners: PartnerAccess,
     /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
     private readonly processNames: Map<string, string> = new Map(),
   ) {
@@ -134,6 +145,16 @@ export class WorkflowRuntime {
       }
     }
     if (diagnostics.length > 0) throw new ProcessDefinitionError(process.name, diagnostics);
+    // Refused before anything is stored; each call checks again when it connects.
+    for (const binding of request.bindings) {
+      if (binding.address === undefined) continue;
+      try {
+        await this.partners.outbound.checkDestination(binding.address);
+      } catch (err) {
+        if (err instanceof DestinationDeniedError) throw new WorkflowError('DestinationDenied', `binding of partner link "${binding.partnerLink}": ${err.message}`);
+        throw err;
+      }
+    }
     const version = await transaction(this.dataSource, async (manager) => {
       const rows = (await manager.query('SELECT MAX(version) AS v FROM process_definition WHERE name = ?', [process.name])) as Array<{ v: unknown }>;
       const next = Number(rows[0]?.v ?? 0) + 1;
@@ -141,7 +162,7 @@ export class WorkflowRuntime {
         name: process.name,
         version: next,
         bpel: request.bpel,
-        descriptor: JSON.stringify({ bindings: request.bindings }),
+        descriptor: JSON.stringify({ bindings: sealBindings(request.bindings, this.partners.secrets) }),
         deployedBy: request.deployedBy,
         deployedAt: this.clock.date(),
       });
@@ -174,8 +195,9 @@ export class WorkflowRuntime {
     const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`);
     const catalog = new WsdlCatalog(new Map(documents.map((d) => [d.name, d.content])), this.wsdlDir);
     catalog.loadImports(process.imports);
-    const descriptor = JSON.parse(definition.descriptor) as { bindings: PartnerBinding[] };
-    const compiled: Compiled = { definition, process, catalog, bindings: new Map(descriptor.bindings.map((b) => [b.partnerLink, b])) };
+    const descriptor = JSON.parse(definition.descriptor) as { bindings: StoredBinding[] };
+    const bindings = openBindings(descriptor.bindings, this.partners.secrets, `${definition.name} v${definition.version}`);
+    const compiled: Compiled = { definition, process, catalog, bindings: new Map(bindings.map((b) => [b.partnerLink, b])) };
     return compiled;
   }
 
@@ -449,7 +471,7 @@ export class WorkflowRuntime {
     const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
     const interpreter = new Interpreter(compiled.process, store, {
       instanceId,
-      invoker: new BindingInvoker(compiled.catalog, compiled.bindings, this.local, principal, log),
+      invoker: new BindingInvoker(compiled.catalog, compiled.bindings, this.local, principal, log, this.partners.outbound, this.clock),
       observer: this.observer,
       clock: this.clock,
       log,

@@ -6,6 +6,7 @@ import type { OutgoingMail } from '../../src/mail/mailer';
 import type { SubmitRequest, WorkOrders } from '../../src/workorders/api';
 import { captureLogger, sendMail } from './support';
 
+const GENEROUS = { maxConnections: 100, maxConnectionsPerAddress: 10, maxSessionMs: 600_000, idleTimeoutMs: 60_000 };
 const ALICE: Principal = { userId: 1, name: 'alice', role: 'customer', accountId: 1, level: 1 };
 
 /** The intake alone, over real SMTP, in front of a work-order service the test controls. */
@@ -18,7 +19,7 @@ async function intakeWith(submit: (request: SubmitRequest) => Promise<{ workOrde
     listTypes: () => Promise.resolve([]),
   };
   const intake = new MailIntake(
-    { host: '127.0.0.1', port: 0, addresses: ['orders@provisor.test'], maxMessageBytes: 4096, closeTimeoutMs: 500 },
+    { host: '127.0.0.1', port: 0, addresses: ['orders@provisor.test'], maxMessageBytes: 4096, closeTimeoutMs: 500, limits: GENEROUS },
     workOrders,
     { findByEmail: (address) => Promise.resolve(address.toLowerCase() === 'alice@acme.example' ? { principal: ALICE, email: 'alice@acme.example' } : null) },
     { send: (mail) => replies.push(mail) },

@@ -53,7 +53,8 @@ describe('the WorkflowService and deployed process endpoints', function () {
   let workflow: soap.Client;
 
   before(async () => {
-    server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_SIMULATED_MIN_MS: '50', PROVISOR_SIMULATED_MAX_MS: '50' });
+    // One test calls this server as a remote partner: its own port must be allowed.
+    server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_SIMULATED_MIN_MS: '50', PROVISOR_SIMULATED_MAX_MS: '50', PROVISOR_OUTBOUND_ALLOW_OWN_PORTS: 'true' });
     await server.addUser(engine.username, 'engine', engine.password);
     await server.app.systems.add('sim1', 'simulated');
     workflow = await soapClient(server.baseUrl, 'Workflow', engine);

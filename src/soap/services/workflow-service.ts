@@ -5,7 +5,7 @@ import type { VariableValue } from '../../bpel/values';
 import { ProvisorError } from '../../errors';
 import type { InstanceStatus, WorkflowRuntime } from '../../workflow/runtime';
 import { WorkflowError } from '../../workflow/runtime';
-import type { PartnerBinding } from '../../workflow/invokers';
+import { PASSWORD_TYPES, type PartnerBinding } from '../../workflow/partner-bindings';
 import type { SoapOperation, SoapService } from '../service';
 import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
 
@@ -16,6 +16,7 @@ function mapError(err: unknown): never {
     throw new ProvisorError('InvalidProcess', `the process is not valid: ${err.diagnostics.map((d) => `line ${d.line}: ${d.message}`).join('; ')}`, 'bpel');
   }
   if (err instanceof WorkflowError) {
+    if (err.code === 'DestinationDenied') throw new ProvisorError('DestinationDenied', err.message, 'binding');
     const code = err.code === 'UnknownInstance' ? 'UnknownInstance' : err.code === 'UnknownProcess' ? 'UnknownProcess' : err.code === 'InvalidInput' ? 'InvalidField' : 'InvalidProcess';
     throw new ProvisorError(code, err.message, err.code === 'UnknownInstance' ? 'instanceId' : err.code === 'UnknownProcess' ? 'processName' : undefined);
   }
@@ -50,7 +51,13 @@ export function workflowService(runtime: WorkflowRuntime, root: string): SoapSer
           d.done();
         }
         const bindings: PartnerBinding[] = fields.repeated('binding').map((b) => {
-          const binding: PartnerBinding = { partnerLink: b.string('partnerLink', { maxLength: 200 }), address: b.optHttpUri('address'), username: b.optString('username', { maxLength: 200 }), password: b.optString('password', { maxLength: 1000 }) };
+          const binding: PartnerBinding = {
+            partnerLink: b.string('partnerLink', { maxLength: 200 }),
+            address: b.optHttpUri('address'),
+            username: b.optString('username', { maxLength: 200 }),
+            password: b.optString('password', { maxLength: 1000 }),
+            passwordType: b.optEnum('passwordType', PASSWORD_TYPES),
+          };
           b.done();
           return binding;
         });
