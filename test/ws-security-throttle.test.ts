@@ -174,6 +174,11 @@ describe('SOAP log-in throttling and lockout', function () {
     expect(answers.filter((a) => a.code === 'LoginThrottled')).to.have.length(17);
   });
 
+  it('lets in 20 requests sent at once with the right password by a client not seen before (one check serves them all)', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => call(alice)));
+    expect(answers.map((a) => a.code)).to.deep.equal(Array.from({ length: 20 }, () => 'UnknownRequest'));
+  });
+
   it('resets the failure count on a successful log-in', async () => {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 2; i++) expect((await call(wrong())).code).to.equal('AuthenticationFailed');

@@ -128,6 +128,8 @@ export class Authenticator {
   private readonly verified = new Map<string, number>();
   private readonly digestSecrets = new Map<string, string>();
   private readonly nonces = new Map<string, number>();
+  /** PasswordText checks in progress, by name and password hash. */
+  private readonly checking = new Map<string, Promise<User | null>>();
   private readonly userCacheMs: number;
   private readonly maxNonces: number;
   private readonly verifyPassword: PasswordVerifier;
@@ -175,7 +177,14 @@ export class Authenticator {
       await this.guard.admitKnownGood(attempt, cached.standing);
       principal = user;
     } else {
-      principal = await this.guard.attempt(attempt, () => this.checkText(user, token.password));
+      // A client's first requests often come in parallel with one password: one check (and one counted attempt) serves them all.
+      const key = `${token.username}\u0000${crypto.createHash('sha256').update(token.password).digest('base64')}`;
+      let check = this.checking.get(key);
+      if (check === undefined) {
+        check = this.guard.attempt(attempt, () => this.checkText(user, token.password)).finally(() => this.checking.delete(key));
+        this.checking.set(key, check);
+      }
+      principal = await check;
     }
     if (cached.standing.failures > 0 || principal === null) this.users.delete(token.username); // the standing changed: read it again
     if (principal === null) throw new ProvisorError('AuthenticationFailed', `unknown user or wrong password for "${token.username}"`);
