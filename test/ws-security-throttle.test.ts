@@ -261,6 +261,36 @@ describe('SOAP log-in throttling and lockout', function () {
   });
 });
 
+describe('the login_state store', function () {
+  this.timeout(60_000);
+
+  it('forgets failures after the reset time, and its housekeeping drops them and strangers\' locks but keeps users\' locks', async () => {
+    const environment = await freshEnvironment();
+    const config = loadConfig(environment.env);
+    const dataSource = await openDatabase(config);
+    try {
+      const users = new UserStore(dataSource, SecretBox.load(config.secretKey, config.secretKeyFile));
+      await users.addUser({ name: 'alice', role: 'operator', password: alice.password });
+      const policy = { ...config.login, lockAfterFailures: 2, resetAfterMs: 60_000 };
+      const store = new LoginStateStore(dataSource, policy);
+      const t0 = Date.now();
+      await store.claim('alice', t0);
+      await store.claim('alice', t0);
+      await store.claim('stranger', t0);
+      await store.claim('stranger', t0);
+      await store.claim('forgetful', t0);
+      expect((await store.read('forgetful', t0)).failures).to.equal(1);
+      expect((await store.read('forgetful', t0 + 60_000)).failures, 'forgotten after the reset time').to.equal(0);
+      expect(await store.prune(t0 + 60_001)).to.equal(2);
+      expect((await store.read('alice', t0 + 60_001)).lockedAt, 'a user stays locked').to.be.instanceOf(Date);
+      expect((await store.read('stranger', t0 + 60_001)).lockedAt).to.equal(null);
+    } finally {
+      await dataSource.destroy();
+      await environment.cleanup();
+    }
+  });
+});
+
 describe('SOAP log-in: the same work whether or not the user exists', function () {
   this.timeout(60_000);
 
