@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import winston from 'winston';
@@ -10,7 +12,7 @@ import { verifyPassword } from '../src/auth/passwords';
 import { SecretBox } from '../src/auth/secret-box';
 import { UserStore } from '../src/auth/users';
 import type { Clock } from '../src/clock';
-import { loadConfig, type Config } from '../src/config';
+import { ConfigError, loadConfig, type Config } from '../src/config';
 import { openDatabase } from '../src/db/data-source';
 import { createLogger } from '../src/log';
 import { Metrics } from '../src/metrics';
@@ -258,6 +260,26 @@ describe('SOAP log-in throttling and lockout', function () {
       expect((await call(wrong('someone-else'))).code).to.equal('AuthenticationFailed');
       expect((await call(wrong('someone-more'))).code).to.equal('LoginThrottled');
     });
+  });
+});
+
+describe('log-in settings', () => {
+  it('have documented defaults, and bad values stop the start with a message naming the setting', () => {
+    expect(loadConfig({}, '/tmp').login).to.deep.equal({ lockAfterFailures: 10, freeFailures: 5, initialDelayMs: 1000, maxDelayMs: 900_000, addressFreeFailures: 20, resetAfterMs: 1440 * 60_000 });
+    expect(() => loadConfig({ PROVISOR_LOGIN_LOCK_AFTER: 'ten' }, '/tmp')).to.throw(ConfigError, /PROVISOR_LOGIN_LOCK_AFTER must be an integer/);
+    expect(() => loadConfig({ PROVISOR_LOGIN_FREE_FAILURES: '-1' }, '/tmp')).to.throw(ConfigError, /PROVISOR_LOGIN_FREE_FAILURES must be between 0 and 1000/);
+    expect(() => loadConfig({ PROVISOR_LOGIN_DELAY_MS: '5000', PROVISOR_LOGIN_MAX_DELAY_MS: '1000' }, '/tmp')).to.throw(ConfigError, /PROVISOR_LOGIN_MAX_DELAY_MS must not be below PROVISOR_LOGIN_DELAY_MS/);
+    expect(Object.isFrozen(loadConfig({}, '/tmp').login)).to.equal(true);
+  });
+
+  it('are each documented in docs/operations.md under "Log-in throttling and lockout"', () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'config.ts'), 'utf8');
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### Log-in throttling and lockout'));
+    expect(doc).to.match(/^## Security$/m);
+    const names = [...new Set([...source.matchAll(/'(PROVISOR_LOGIN_[A-Z_]+)'/g)].map((m) => m[1] ?? ''))];
+    expect(names).to.have.length(6);
+    for (const name of names) expect(section, name).to.contain(`\`${name}\``);
   });
 });
 

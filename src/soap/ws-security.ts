@@ -249,15 +249,23 @@ export class Authenticator {
   }
 
   private checkDigest(user: User, token: UsernameToken, nonce: Buffer | undefined, given: Buffer): boolean {
-    if (user.digestSecret === null) return this.digestMatches(this.dummyDigestSecret, token, nonce, given) && false;
+    const password = this.digestPassword(user);
+    // Without a usable password copy the digest is still computed (over the dummy secret), then refused.
+    const matches = this.digestMatches(password ?? this.dummyDigestSecret, token, nonce, given);
+    return password !== undefined && matches;
+  }
+
+  /** The password copy PasswordDigest needs, decrypted once; undefined when the user has none this key opens. */
+  private digestPassword(user: User): string | undefined {
+    if (user.digestSecret === null) return undefined;
     let password = this.digestSecrets.get(user.digestSecret);
     if (password === undefined) {
       password = this.secrets.decrypt(user.digestSecret);
-      if (password === undefined) return this.digestMatches(this.dummyDigestSecret, token, nonce, given) && false;
+      if (password === undefined) return undefined;
       if (this.digestSecrets.size > 10_000) this.digestSecrets.clear();
       this.digestSecrets.set(user.digestSecret, password);
     }
-    return this.digestMatches(password, token, nonce, given);
+    return password;
   }
 
   private digestMatches(password: string, token: UsernameToken, nonce: Buffer | undefined, given: Buffer): boolean {
