@@ -181,6 +181,15 @@ describe('SOAP log-in throttling and lockout', function () {
     expect(answers.map((a) => a.code)).to.deep.equal(Array.from({ length: 20 }, () => 'UnknownRequest'));
   });
 
+  it('refuses a user name longer than any user\'s as a wrong password (a Client fault), however often', async () => {
+    const long = 'x'.repeat(300);
+    for (let i = 0; i < 8; i++) {
+      const r = await call(wrong(long));
+      expect(r.code).to.equal('AuthenticationFailed');
+      expect(r.reason).to.match(/^unknown user or wrong password for "x+"$/);
+    }
+  });
+
   it('resets the failure count on a successful log-in', async () => {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 2; i++) expect((await call(wrong())).code).to.equal('AuthenticationFailed');

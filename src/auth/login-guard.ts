@@ -32,6 +32,9 @@ export class LoginRefused extends ProvisorError {
   }
 }
 
+/** The longest user name (login_state.name and app_user.name are varchar(200)). */
+const MAX_NAME_LENGTH = 200;
+
 /** Failures between two sweeps of forgotten login_state rows (per process). */
 const PRUNE_EVERY = 500;
 
@@ -69,6 +72,12 @@ export class LoginGuard {
     const now = this.clock.now();
     this.checkAddress(attempt, now);
     const addressClaim = attempt.address === undefined ? undefined : this.addresses.claim(attempt.address, now);
+    if (attempt.name.length > MAX_NAME_LENGTH) {
+      // No user has such a name (nor could a row hold it): a failure by definition, after the same work as any.
+      await this.verifyReleasingOnError(verify, addressClaim);
+      this.metrics.loginFailures.labels(attempt.channel).inc();
+      return null;
+    }
     let claim: Claim;
     try {
       claim = await this.store.claim(attempt.name, now);

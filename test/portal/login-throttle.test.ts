@@ -100,6 +100,12 @@ describe('portal log-in throttling and lockout', function () {
     expect((await logIn('bob', PASSWORD)).status).to.equal(403);
   });
 
+  it('answers a user name longer than any user\'s like a wrong password (401), not with a server error', async () => {
+    const r = await logIn('y'.repeat(500), 'some-password-1');
+    expect(r.status).to.equal(401);
+    expect(r.body).to.include('Unknown user name or wrong password.');
+  });
+
   it('counts portal failures, throttles and lockouts in /metrics under channel "portal"', async () => {
     for (let i = 0; i < 3; i++) await logIn('alice', `wrong-password-${i}`);
     await logIn('alice', PASSWORD); // throttled
