@@ -12,6 +12,7 @@ import { WorkOrderEvent } from './work-order-event';
 import { WorkOrderType } from './work-order-type';
 import { ActivityInstance } from './activity-instance';
 import { LinkState } from './link-state';
+import { LoginState } from './login-state';
 import { ProcessDefinition } from './process-definition';
 import { ProcessDocument } from './process-document';
 import { ProcessInstance } from './process-instance';
@@ -19,11 +20,11 @@ import { ProcessTimer } from './process-timer';
 import { ProcessVariable } from './process-variable';
 
 export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessTimer, ProcessVariable };
-export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, ManagedSystem, PackageRepository, ProvisioningRequest, User };
+export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export * from './user';
 export * from './work-order';
 export * from './provisioning-request';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];
+export const ENTITIES = [Account, User, LoginState, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];

@@ -4,6 +4,9 @@ import http from 'node:http';
 import path from 'node:path';
 import express from 'express';
 import type { DataSource } from 'typeorm';
+import { AddressThrottle } from './auth/address-throttle';
+import { LoginGuard } from './auth/login-guard';
+import { LoginStateStore } from './auth/login-state-store';
 import { SecretBox } from './auth/secret-box';
 import { UserStore } from './auth/users';
 import { systemClock, type Clock } from './clock';
@@ -115,7 +118,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal, outbound);
   const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, outbound, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
   engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
-  const auth = new Authenticator(users, secrets, clock, {
+  const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login), clock, logger.child({ component: 'login' }), metrics);
+  const auth = new Authenticator(users, secrets, login, clock, {
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });
@@ -191,7 +195,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  web.use('/portal', portalRouter({ workOrders, users, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
+  web.use('/portal', portalRouter({ workOrders, users, login, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
   web.get('/', (_req, res) => {
     res.type('text/plain').send(`Provisor\n\nPortal (HTML, for customers and admins): /portal/\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
   });

@@ -71,6 +71,21 @@ export interface Config {
     /** A session ends this long after log-in, however active. */
     readonly maxSessionMs: number;
   };
+  /** Log-in throttling and lockout, for SOAP and the portal alike (docs/operations.md, "Log-in throttling and lockout"). */
+  readonly login: {
+    /** Consecutive failed log-ins of one user name after which the account is locked until `provisor user unlock`; 0: never locked. */
+    readonly lockAfterFailures: number;
+    /** Failed log-ins of one user name answered without a wait; after them, each failure doubles the wait before the next attempt is checked. */
+    readonly freeFailures: number;
+    /** The first wait, in milliseconds. */
+    readonly initialDelayMs: number;
+    /** The longest wait, in milliseconds. */
+    readonly maxDelayMs: number;
+    /** Failed log-ins from one client address (counted per process) answered without a wait; 0 turns the per-address throttle off. */
+    readonly addressFreeFailures: number;
+    /** Failures (of a name or an address) with none newer for this long are forgotten; locks are not. */
+    readonly resetAfterMs: number;
+  };
   readonly drivers: {
     /** Where `local` systems get their roots. */
     readonly systemsDir: string;
@@ -223,6 +238,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
     return list;
   };
+  const loginDelayMs = int('PROVISOR_LOGIN_DELAY_MS', 1000, 1, 3_600_000);
+  const loginMaxDelayMs = int('PROVISOR_LOGIN_MAX_DELAY_MS', 900_000, 1, 86_400_000);
+  if (loginMaxDelayMs < loginDelayMs) throw new ConfigError('PROVISOR_LOGIN_MAX_DELAY_MS must not be below PROVISOR_LOGIN_DELAY_MS');
 
   const config: Config = {
     host: raw('HOST') ?? '127.0.0.1',
@@ -271,6 +289,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       secureCookies: bool('PROVISOR_PORTAL_SECURE_COOKIES', false),
       idleTimeoutMs: int('PROVISOR_PORTAL_IDLE_MINUTES', 30, 1, 24 * 60) * 60_000,
       maxSessionMs: int('PROVISOR_PORTAL_SESSION_HOURS', 12, 1, 24 * 30) * 3_600_000,
+    },
+    login: {
+      lockAfterFailures: int('PROVISOR_LOGIN_LOCK_AFTER', 10, 0, 1000),
+      freeFailures: int('PROVISOR_LOGIN_FREE_FAILURES', 5, 0, 1000),
+      initialDelayMs: loginDelayMs,
+      maxDelayMs: loginMaxDelayMs,
+      addressFreeFailures: int('PROVISOR_LOGIN_ADDRESS_FREE_FAILURES', 20, 0, 100_000),
+      resetAfterMs: int('PROVISOR_LOGIN_RESET_MINUTES', 1440, 1, 525_600) * 60_000,
     },
     drivers: {
       systemsDir: path.resolve(dataDir, raw('PROVISOR_SYSTEMS_DIR') ?? 'systems'),

@@ -29,6 +29,24 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
     registers: [this.registry],
   });
+  readonly loginFailures = new Counter({
+    name: 'provisor_login_failures_total',
+    help: 'Failed log-ins (unknown user, disabled user or wrong password) by channel (soap, portal).',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  readonly loginRefusals = new Counter({
+    name: 'provisor_login_throttled_total',
+    help: 'Log-in attempts refused unchecked, by channel and reason (user: the name must wait; address: the client address must wait; locked: the account is locked).',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly loginLockouts = new Counter({
+    name: 'provisor_login_lockouts_total',
+    help: 'Accounts locked after too many failed log-ins, by the channel of the last one.',
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
   readonly tasksRunning = new Gauge({
     name: 'provisor_engine_tasks_running',
     help: 'Tasks this process is performing now.',

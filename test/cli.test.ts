@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
+import { LoginStateStore } from '../src/auth/login-state-store';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/db/data-source';
 import { freshEnvironment } from './support/harness';
 
 const bin = path.join(__dirname, '..', '..', 'scripts', 'provisor.js');
@@ -58,5 +61,28 @@ describe('the provisor command line', function () {
     const repo = run(['repository', 'add', '--demo']);
     expect(repo.code, repo.err).to.equal(0);
     expect(run(['repository', 'list']).out).to.contain('demo-repository');
+  });
+
+  it('lists a user locked after failed log-ins as locked, and unlocks it', async () => {
+    expect(run(['user', 'add', 'locky', '--role', 'operator'], 'locky-password\n').code).to.equal(0);
+    // Lock it the way failed log-ins do, with a limit of one failure.
+    const config = loadConfig(environment.env);
+    const dataSource = await openDatabase(config);
+    try {
+      const claim = await new LoginStateStore(dataSource, { ...config.login, lockAfterFailures: 1 }).claim('locky', Date.now());
+      expect(claim).to.include({ admitted: true, locks: true });
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(run(['user', 'list']).out).to.match(/^locky\toperator\t-\tlevel=0\t-\tenabled\tlocked since \d{4}-\d{2}-\d{2}T[0-9:.]+Z$/m);
+    const unlocked = run(['user', 'unlock', 'locky']);
+    expect(unlocked.code, unlocked.err).to.equal(0);
+    expect(unlocked.out).to.contain('user locky unlocked');
+    expect(run(['user', 'list']).out).to.match(/^locky\toperator\t-\tlevel=0\t-\tenabled$/m);
+    expect(run(['user', 'unlock', 'locky']).out).to.contain('user locky was not locked');
+    const nobody = run(['user', 'unlock', 'nobody']);
+    expect(nobody.code).to.not.equal(0);
+    expect(nobody.err).to.match(/user "nobody" does not exist/);
+    expect(run(['user', 'unlock', '--help']).out).to.match(/unlock a user locked after too many failed log-ins/);
   });
 });

@@ -11,11 +11,16 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as soap from 'soap';
+import { AddressThrottle } from '../../src/auth/address-throttle';
+import { LoginGuard } from '../../src/auth/login-guard';
+import { LoginStateStore } from '../../src/auth/login-state-store';
 import { SecretBox } from '../../src/auth/secret-box';
 import { UserStore } from '../../src/auth/users';
 import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
 import { ProvisorError } from '../../src/errors';
+import { createLogger } from '../../src/log';
+import { Metrics } from '../../src/metrics';
 import { projectRoot } from '../../src/project-root';
 import { Authenticator } from '../../src/soap/ws-security';
 import { exitOnSignal, openProvisioningCore } from './core';
@@ -41,7 +46,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const core = await openProvisioningCore(config);
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
-  const auth = new Authenticator(new UserStore(core.dataSource, secrets), secrets, systemClock, {
+  const login = new LoginGuard(new LoginStateStore(core.dataSource, config.login), new AddressThrottle(config.login), systemClock, createLogger(config.logLevel), new Metrics());
+  const auth = new Authenticator(new UserStore(core.dataSource, secrets), secrets, login, systemClock, {
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });

@@ -87,12 +87,23 @@ export function buildCli(): Command {
       });
     });
   user
+    .command('unlock <name>')
+    .description('unlock a user locked after too many failed log-ins (and clear its failures)')
+    .action(async (name: string) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        const wasLocked = await users(config, dataSource).unlock(name);
+        console.log(wasLocked ? `user ${name} unlocked` : `user ${name} was not locked; its failed log-ins are cleared`);
+      });
+    });
+  user
     .command('list')
-    .description('list users')
+    .description('list users (a user locked after failed log-ins has a last column "locked since …")')
     .action(async () => {
       await withDatabase(async ({ config, dataSource }) => {
         for (const u of await users(config, dataSource).list()) {
-          console.log([u.name, u.role, u.accountName ?? '-', `level=${u.level}`, u.email ?? '-', u.disabled ? 'disabled' : 'enabled'].join('\t'));
+          const columns = [u.name, u.role, u.accountName ?? '-', `level=${u.level}`, u.email ?? '-', u.disabled ? 'disabled' : 'enabled'];
+          if (u.lockedAt !== null) columns.push(`locked since ${u.lockedAt.toISOString()}`);
+          console.log(columns.join('\t'));
         }
       });
     });

@@ -28,3 +28,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
   });
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
 }
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * A hash of a random password with the current parameters: verifying
+ * against it costs what verifying a real user's password costs, so a log-in
+ * for an unknown or disabled user takes as long as a wrong password.
+ */
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(crypto.randomBytes(32).toString('base64'));
+  return dummyHash;
+}

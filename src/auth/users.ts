@@ -1,6 +1,6 @@
 import type { DataSource, Repository } from 'typeorm';
-import { Account, ROLES, User, type Role } from '../../entities';
-import { hashPassword, verifyPassword } from './passwords';
+import { Account, LoginState, ROLES, User, type Role } from '../../entities';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import type { Principal } from './principal';
 import type { SecretBox } from './secret-box';
 
@@ -23,6 +23,7 @@ export const MIN_PASSWORD_LENGTH = 8;
 export class UserStore {
   private readonly users: Repository<User>;
   private readonly accounts: Repository<Account>;
+  private readonly loginStates: Repository<LoginState>;
 
   constructor(
     dataSource: DataSource,
@@ -30,6 +31,7 @@ export class UserStore {
   ) {
     this.users = dataSource.getRepository(User);
     this.accounts = dataSource.getRepository(Account);
+    this.loginStates = dataSource.getRepository(LoginState);
   }
 
   async addAccount(name: string, contact?: string, storagePool?: string): Promise<Account> {
@@ -55,6 +57,8 @@ export class UserStore {
       throw new UserError('a customer needs an account (--account NAME)');
     }
     if ((await this.users.findOneBy({ name: input.name })) !== null) throw new UserError(`user "${input.name}" already exists`);
+    // Failures (or a lock) earned by this name while nobody had it do not carry over to the new user.
+    await this.loginStates.delete({ name: input.name });
     const email = input.email === undefined ? null : normaliseEmail(input.email);
     if (email !== null && (await this.users.findOneBy({ email })) !== null) throw new UserError(`the e-mail address ${email} already belongs to another user`);
     return this.users.save(
@@ -77,10 +81,23 @@ export class UserStore {
     if (result.affected === 0) throw new UserError(`user "${name}" does not exist`);
   }
 
-  async list(): Promise<Array<User & { accountName: string | null }>> {
-    const [users, accounts] = await Promise.all([this.users.find({ order: { name: 'ASC' } }), this.accounts.find()]);
+  /**
+   * Unlocks a user locked after failed log-ins and clears its failures.
+   * False when it was not locked.
+   */
+  async unlock(name: string): Promise<boolean> {
+    if ((await this.users.findOneBy({ name })) === null) throw new UserError(`user "${name}" does not exist`);
+    const state = await this.loginStates.findOneBy({ name });
+    await this.loginStates.delete({ name });
+    return state?.lockedAt !== null && state?.lockedAt !== undefined;
+  }
+
+  /** Every user, with its account's name and, when it is locked after failed log-ins, since when. */
+  async list(): Promise<Array<User & { accountName: string | null; lockedAt: Date | null }>> {
+    const [users, accounts, states] = await Promise.all([this.users.find({ order: { name: 'ASC' } }), this.accounts.find(), this.loginStates.find()]);
     const names = new Map(accounts.map((a) => [a.id, a.name]));
-    return users.map((u) => Object.assign(u, { accountName: u.accountId === null ? null : (names.get(u.accountId) ?? null) }));
+    const locks = new Map(states.map((s) => [s.name, s.lockedAt]));
+    return users.map((u) => Object.assign(u, { accountName: u.accountId === null ? null : (names.get(u.accountId) ?? null), lockedAt: locks.get(u.name) ?? null }));
   }
 
   findByName(name: string): Promise<User | null> {
@@ -91,7 +108,7 @@ export class UserStore {
   async verify(name: string, password: string): Promise<Principal | null> {
     const user = await this.users.findOneBy({ name });
     if (user === null || user.disabled) {
-      await hashPassword(password); // the same time whether or not the user exists
+      await verifyPassword(password, await dummyPasswordHash()); // the same work whether or not the user exists
       return null;
     }
     return (await verifyPassword(password, user.passwordHash)) ? principalOf(user) : null;

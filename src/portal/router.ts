@@ -1,5 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { WORK_ORDER_STATES, type WorkOrderState } from '../../entities';
+import { LoginRefused, type LoginGuard } from '../auth/login-guard';
+import type { Principal } from '../auth/principal';
 import { principalOf, type UserStore } from '../auth/users';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
@@ -18,6 +20,8 @@ import { submittedPage, taskScreen, typesPage } from './type-pages';
 export interface PortalDependencies {
   readonly workOrders: WorkOrders;
   readonly users: UserStore;
+  /** Throttling and lockout of log-ins, shared with the SOAP services. */
+  readonly login: LoginGuard;
   readonly config: Config['portal'];
   readonly clock: Clock;
   readonly logger: Logger;
@@ -74,7 +78,7 @@ function statusOf(err: ProvisorError): number {
   }
 }
 
-const TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Not logged in', 403: 'Forbidden', 404: 'Not found', 409: 'Not possible now', 413: 'Too large', 415: 'Unsupported form', 500: 'Something went wrong', 503: 'Unavailable' };
+const TITLES: Record<number, string> = { 400: 'Bad request', 401: 'Not logged in', 403: 'Forbidden', 404: 'Not found', 409: 'Not possible now', 413: 'Too large', 415: 'Unsupported form', 429: 'Too many attempts', 500: 'Something went wrong', 503: 'Unavailable' };
 
 /** A page only an after-log-in redirect may lead to: a portal path, never another site. */
 function safeNext(next: string | undefined): string | undefined {
@@ -87,7 +91,7 @@ function safeNext(next: string | undefined): string | undefined {
  * channel `portal`; the portal adds sessions, CSRF protection and HTML.
  */
 export function portalRouter(deps: PortalDependencies): Router {
-  const { workOrders, users, config, clock, logger } = deps;
+  const { workOrders, users, login, config, clock, logger } = deps;
   const sessions = new SessionStore(config, clock);
   const loginTokens = new LoginTokens();
   const router = express.Router();
@@ -206,7 +210,20 @@ export function portalRouter(deps: PortalDependencies): Router {
       renderLogin(req, res, 403, { name, next, error: 'The log-in form was refused: its security token is missing or out of date. Please try again.' });
       return;
     }
-    const principal = name === '' || password === '' ? null : await users.verify(name, password);
+    let principal: Principal | null = null;
+    try {
+      if (name !== '') principal = await login.attempt({ name, address: req.socket.remoteAddress, channel: 'portal' }, () => (password === '' ? Promise.resolve(null) : users.verify(name, password)));
+    } catch (err) {
+      if (!(err instanceof LoginRefused)) throw err;
+      // Refused before the password was looked at; the guard has logged and counted it.
+      if (err.retryAfterSeconds !== undefined) res.set('Retry-After', String(err.retryAfterSeconds));
+      const error =
+        err.code === 'AccountLocked'
+          ? 'This account is locked after too many failed log-ins. Ask an administrator to unlock it.'
+          : `Too many failed log-ins. Please wait ${err.retryAfterSeconds ?? 1} seconds, then try again.`;
+      renderLogin(req, res, err.code === 'AccountLocked' ? 403 : 429, { name, next, error });
+      return;
+    }
     if (principal === null) {
       logger.warn('portal: log-in failed', { user: name, ip: req.socket.remoteAddress });
       renderLogin(req, res, 401, { name, next, error: 'Unknown user name or wrong password.' });

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoginRefused } from '../auth/login-guard';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -160,7 +161,7 @@ export class SoapGateway {
             : `the body element {${element.ns}}${element.name} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
         );
       }
-      const principal = await this.auth.authenticate(readUsernameToken(envelope));
+      const principal = await this.auth.authenticate(readUsernameToken(envelope), req.socket.remoteAddress);
       log = this.log.child({ httpRequestId: httpId, user: principal.name, service: service.name, operation: operationName });
       if (!operation.roles.includes(principal.role)) {
         throw new ProvisorError('Forbidden', `role "${principal.role}" may not call ${service.name}.${operationName} (allowed: ${operation.roles.join(', ')})`);
@@ -213,6 +214,7 @@ export class SoapGateway {
     const headers: Record<string, string | number> = { 'content-type': version.contentType, 'content-length': Buffer.byteLength(fault.body) };
     // After refusing an oversized body, do not read the rest of it.
     if (error.code === 'BodyTooLarge' || error.code === 'BodyTimeout') headers.connection = 'close';
+    if (error instanceof LoginRefused && error.retryAfterSeconds !== undefined) headers['retry-after'] = error.retryAfterSeconds;
     res.writeHead(fault.status, headers);
     res.end(fault.body);
   }

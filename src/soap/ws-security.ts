@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import type { User } from '../../entities';
+import type { LoginGuard } from '../auth/login-guard';
+import type { LoginStanding } from '../auth/login-state-store';
+import { dummyPasswordHash, verifyPassword } from '../auth/passwords';
 import type { Principal } from '../auth/principal';
-import { verifyPassword } from '../auth/passwords';
 import type { SecretBox } from '../auth/secret-box';
 import type { Clock } from '../clock';
 import { ProvisorError } from '../errors';
@@ -9,19 +11,29 @@ import { child, findHeader, WSSE_NS, WSU_NS, type Envelope } from './envelope';
 
 const PASSWORD_TEXT = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText';
 const PASSWORD_DIGEST = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest';
+const BASE64_BINARY = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary';
+/** Canonical base64: the standard alphabet in groups of four, `=` padding only at the end, nothing else. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Clients send 16 to 32 random bytes; anything far longer is not a nonce. */
+export const MAX_NONCE_BYTES = 128;
 
 export interface UsernameToken {
   readonly username: string;
   readonly password: string;
   readonly digest: boolean;
-  /** Base64 as sent. */
+  /** Base64 as sent (not trimmed). */
   readonly nonce?: string;
+  /** The Nonce's EncodingType attribute, when it has one. */
+  readonly nonceEncoding?: string;
   readonly created?: string;
 }
 
 export interface UserLookup {
   findByName(name: string): Promise<User | null>;
 }
+
+/** Checks a password against a stored hash (passwords.ts's verifyPassword; tests count its calls). */
+export type PasswordVerifier = (password: string, stored: string) => Promise<boolean>;
 
 export interface AuthenticatorOptions {
   readonly maxTokenAgeSeconds: number;
@@ -30,6 +42,7 @@ export interface AuthenticatorOptions {
   readonly userCacheMs?: number;
   /** Upper bound on remembered nonces; past it the oldest are dropped first. */
   readonly maxNonces?: number;
+  readonly verifyPassword?: PasswordVerifier;
 }
 
 /** Extracts the UsernameToken from a WS-Security header, or undefined when there is none. */
@@ -47,44 +60,96 @@ export function readUsernameToken(envelope: Envelope): UsernameToken | undefined
   if (type !== PASSWORD_TEXT && type !== PASSWORD_DIGEST) {
     throw new ProvisorError('AuthenticationFailed', `password type "${type}" is not PasswordText or PasswordDigest`);
   }
+  const nonce = child(token, WSSE_NS, 'Nonce');
   return {
     username,
     password: password.text,
     digest: type === PASSWORD_DIGEST,
-    nonce: child(token, WSSE_NS, 'Nonce')?.text.trim(),
+    nonce: nonce?.text,
+    nonceEncoding: nonce?.attrs.EncodingType,
     created: (child(token, WSU_NS, 'Created') ?? child(token, WSSE_NS, 'Created'))?.text.trim(),
   };
 }
 
 /**
+ * Decodes a base64Binary value of a token strictly: XML white space at the
+ * ends is dropped (the type's whiteSpace facet), and what remains must be
+ * canonical base64 (standard alphabet, `=` padding, unused bits zero, no
+ * white space inside). Lenient decoding would let one value be written many
+ * ways, and a replayed nonce slip past the cache as a "new" one.
+ */
+export function decodeBase64Binary(text: string, what: string): Buffer {
+  const value = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  if (!BASE64.test(value)) {
+    throw new ProvisorError('AuthenticationFailed', `the ${what} is not canonical base64 (the standard alphabet A-Z a-z 0-9 + /, '=' padding to a multiple of four, no white space inside)`);
+  }
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.toString('base64') !== value) throw new ProvisorError('AuthenticationFailed', `the ${what} is not canonical base64: the unused bits of its last character must be zero`);
+  return bytes;
+}
+
+/** The token's nonce as bytes: present, canonical base64, 1 to MAX_NONCE_BYTES bytes. */
+function decodeNonce(token: UsernameToken): Buffer | undefined {
+  if (token.nonce === undefined) return undefined;
+  if (token.nonceEncoding !== undefined && token.nonceEncoding !== BASE64_BINARY) {
+    throw new ProvisorError('AuthenticationFailed', `the Nonce's EncodingType "${token.nonceEncoding}" is not ${BASE64_BINARY}`);
+  }
+  const bytes = decodeBase64Binary(token.nonce, 'Nonce');
+  if (bytes.length === 0) throw new ProvisorError('AuthenticationFailed', 'the Nonce is empty: send fresh random bytes, base64-encoded');
+  if (bytes.length > MAX_NONCE_BYTES) throw new ProvisorError('AuthenticationFailed', `the Nonce is ${bytes.length} bytes long; at most ${MAX_NONCE_BYTES} are accepted`);
+  return bytes;
+}
+
+interface CachedUser {
+  readonly user: User | null;
+  /** The name's log-in standing, read with the user row. */
+  readonly standing: LoginStanding;
+  readonly until: number;
+}
+
+/**
  * Verifies WS-Security UsernameTokens (PasswordText and PasswordDigest) with
  * replay protection: a Created outside the freshness window or a Nonce seen
- * before within it is refused.
+ * before within it is refused. Nonces are compared as the bytes they decode
+ * to, and must be canonical base64.
+ *
+ * Every log-in goes through the LoginGuard (throttling and lockout). An
+ * unknown or disabled user costs the same work as a wrong password: scrypt
+ * against a dummy hash, or a digest over a dummy secret.
  *
  * scrypt costs tens of milliseconds by design, so a verified (user, password)
  * pair is remembered for as long as the user row is: the check per request is
- * then one SHA-256. The nonce cache is per process; several processes behind
- * one address each keep their own (see docs/operations.md).
+ * then one SHA-256, and the guard judges by the standing read with the row.
+ * The nonce cache is per process; several processes behind one address each
+ * keep their own (see docs/operations.md).
  */
 export class Authenticator {
-  private readonly users = new Map<string, { user: User | null; until: number }>();
+  private readonly users = new Map<string, CachedUser>();
   private readonly verified = new Map<string, number>();
   private readonly digestSecrets = new Map<string, string>();
   private readonly nonces = new Map<string, number>();
+  /** PasswordText checks in progress, by name and password hash. */
+  private readonly checking = new Map<string, Promise<User | null>>();
   private readonly userCacheMs: number;
   private readonly maxNonces: number;
+  private readonly verifyPassword: PasswordVerifier;
+  /** Stands in for the password of an unknown or disabled user in a digest. */
+  private readonly dummyDigestSecret = crypto.randomBytes(24).toString('base64');
 
   constructor(
     private readonly lookup: UserLookup,
     private readonly secrets: SecretBox,
+    private readonly guard: LoginGuard,
     private readonly clock: Clock,
     private readonly options: AuthenticatorOptions,
   ) {
     this.userCacheMs = options.userCacheMs ?? 1000;
     this.maxNonces = options.maxNonces ?? 1_000_000;
+    this.verifyPassword = options.verifyPassword ?? verifyPassword;
   }
 
-  async authenticate(token: UsernameToken | undefined): Promise<Principal> {
+  /** Authenticates a token sent from `clientAddress` (the per-address throttle's key). */
+  async authenticate(token: UsernameToken | undefined, clientAddress?: string): Promise<Principal> {
     if (token === undefined) {
       throw new ProvisorError('AuthenticationFailed', 'authentication required: send a WS-Security UsernameToken header');
     }
@@ -93,15 +158,39 @@ export class Authenticator {
     if (token.digest && (token.nonce === undefined || token.created === undefined)) {
       throw new ProvisorError('AuthenticationFailed', 'a PasswordDigest token needs a Nonce and a Created');
     }
-    const user = await this.findUser(token.username, now);
-    if (user === null || user.disabled) {
-      throw new ProvisorError('AuthenticationFailed', `unknown user or wrong password for "${token.username}"`);
+    const nonce = decodeNonce(token);
+    const attempt = { name: token.username, address: clientAddress, channel: 'soap' as const };
+    const cached = await this.findUser(token.username, now);
+    const user = cached.user !== null && !cached.user.disabled ? cached.user : null;
+    let principal: User | null;
+    if (token.digest) {
+      const given = decodeBase64Binary(token.password, 'PasswordDigest value');
+      if (user !== null && this.checkDigest(user, token, nonce, given)) {
+        await this.guard.admitKnownGood(attempt, cached.standing);
+        principal = user;
+      } else {
+        // Same work for an unknown or disabled user: a digest over a dummy secret.
+        if (user === null) this.digestMatches(this.dummyDigestSecret, token, nonce, given);
+        principal = await this.guard.attempt(attempt, () => Promise.resolve(null));
+      }
+    } else if (user !== null && this.verified.has(this.verifiedKey(user, token.password))) {
+      await this.guard.admitKnownGood(attempt, cached.standing);
+      principal = user;
+    } else {
+      // A client's first requests often come in parallel with one password: one check (and one counted attempt) serves them all.
+      const key = `${token.username}\u0000${crypto.createHash('sha256').update(token.password).digest('base64')}`;
+      let check = this.checking.get(key);
+      if (check === undefined) {
+        check = this.guard.attempt(attempt, () => this.checkText(user, token.password)).finally(() => this.checking.delete(key));
+        this.checking.set(key, check);
+      }
+      principal = await check;
     }
-    const ok = token.digest ? this.checkDigest(user, token) : await this.checkText(user, token.password);
-    if (!ok) throw new ProvisorError('AuthenticationFailed', `unknown user or wrong password for "${token.username}"`);
+    if (cached.standing.failures > 0 || principal === null) this.users.delete(token.username); // the standing changed: read it again
+    if (principal === null) throw new ProvisorError('AuthenticationFailed', `unknown user or wrong password for "${token.username}"`);
     // The nonce is remembered only once the token is proven genuine, so a forger cannot burn a client's nonces.
-    if (token.nonce !== undefined) this.rememberNonce(token.nonce, now);
-    return { userId: user.id, name: user.name, role: user.role, accountId: user.accountId, level: user.level };
+    if (nonce !== undefined) this.rememberNonce(nonce, now);
+    return { userId: principal.id, name: principal.name, role: principal.role, accountId: principal.accountId, level: principal.level };
   }
 
   private checkCreated(created: string, now: number): void {
@@ -117,13 +206,14 @@ export class Authenticator {
     }
   }
 
-  private rememberNonce(nonce: string, now: number): void {
-    const seenUntil = this.nonces.get(nonce);
+  private rememberNonce(nonce: Buffer, now: number): void {
+    const key = nonce.toString('base64');
+    const seenUntil = this.nonces.get(key);
     if (seenUntil !== undefined && seenUntil > now) {
       throw new ProvisorError('NonceReplayed', 'this Nonce was already used: every message needs a fresh one');
     }
     // Any token carrying this nonce is outside the window after this time.
-    this.nonces.set(nonce, now + (this.options.maxTokenAgeSeconds + this.options.maxClockSkewSeconds) * 1000);
+    this.nonces.set(key, now + (this.options.maxTokenAgeSeconds + this.options.maxClockSkewSeconds) * 1000);
     if (this.nonces.size > this.maxNonces || this.nonces.size % 1024 === 0) this.pruneNonces(now);
   }
 
@@ -135,38 +225,54 @@ export class Authenticator {
     }
   }
 
-  private async findUser(name: string, now: number): Promise<User | null> {
+  private async findUser(name: string, now: number): Promise<CachedUser> {
     const cached = this.users.get(name);
-    if (cached !== undefined && cached.until > now) return cached.user;
-    const user = await this.lookup.findByName(name);
-    this.users.set(name, { user, until: now + this.userCacheMs });
+    if (cached !== undefined && cached.until > now) return cached;
+    const [user, standing] = await Promise.all([this.lookup.findByName(name), this.guard.standing(name)]);
+    const entry = { user, standing, until: now + this.userCacheMs };
+    this.users.set(name, entry);
     if (this.users.size > 10_000) this.users.clear();
+    return entry;
+  }
+
+  private verifiedKey(user: User, password: string): string {
+    return `${user.id}\u0000${user.passwordHash}\u0000${crypto.createHash('sha256').update(password).digest('base64')}`;
+  }
+
+  /** scrypt against the user's hash, or against a dummy hash of the same cost when there is no (enabled) user. */
+  private async checkText(user: User | null, password: string): Promise<User | null> {
+    const ok = await this.verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+    if (!ok || user === null) return null;
+    if (this.verified.size > 10_000) this.verified.clear();
+    this.verified.set(this.verifiedKey(user, password), 1);
     return user;
   }
 
-  private async checkText(user: User, password: string): Promise<boolean> {
-    const key = `${user.id}\u0000${user.passwordHash}\u0000${crypto.createHash('sha256').update(password).digest('base64')}`;
-    if (this.verified.has(key)) return true;
-    if (!(await verifyPassword(password, user.passwordHash))) return false;
-    if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(key, 1);
-    return true;
+  private checkDigest(user: User, token: UsernameToken, nonce: Buffer | undefined, given: Buffer): boolean {
+    const password = this.digestPassword(user);
+    // Without a usable password copy the digest is still computed (over the dummy secret), then refused.
+    const matches = this.digestMatches(password ?? this.dummyDigestSecret, token, nonce, given);
+    return password !== undefined && matches;
   }
 
-  private checkDigest(user: User, token: UsernameToken): boolean {
-    if (user.digestSecret === null) return false;
+  /** The password copy PasswordDigest needs, decrypted once; undefined when the user has none this key opens. */
+  private digestPassword(user: User): string | undefined {
+    if (user.digestSecret === null) return undefined;
     let password = this.digestSecrets.get(user.digestSecret);
     if (password === undefined) {
       password = this.secrets.decrypt(user.digestSecret);
-      if (password === undefined) return false;
+      if (password === undefined) return undefined;
       if (this.digestSecrets.size > 10_000) this.digestSecrets.clear();
       this.digestSecrets.set(user.digestSecret, password);
     }
+    return password;
+  }
+
+  private digestMatches(password: string, token: UsernameToken, nonce: Buffer | undefined, given: Buffer): boolean {
     const expected = crypto
       .createHash('sha1')
-      .update(Buffer.concat([Buffer.from(token.nonce ?? '', 'base64'), Buffer.from(token.created ?? '', 'utf8'), Buffer.from(password, 'utf8')]))
+      .update(Buffer.concat([nonce ?? Buffer.alloc(0), Buffer.from(token.created ?? '', 'utf8'), Buffer.from(password, 'utf8')]))
       .digest();
-    const given = Buffer.from(token.password.trim(), 'base64');
     return given.length === expected.length && crypto.timingSafeEqual(given, expected);
   }
 }

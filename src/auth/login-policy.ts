@@ -1,0 +1,35 @@
+/**
+ * How failed log-ins are answered: the same rules for SOAP and the portal,
+ * for a user name (shared by every process through the database) and for a
+ * client address (per process). Filled from the `login` group of the config.
+ */
+export interface LoginPolicy {
+  /** Consecutive failures of one name after which it is locked; 0: never locked. */
+  readonly lockAfterFailures: number;
+  /** Failures of one name answered without a wait; each one after doubles the wait before the next attempt. */
+  readonly freeFailures: number;
+  /** The first wait. */
+  readonly initialDelayMs: number;
+  /** The longest wait. */
+  readonly maxDelayMs: number;
+  /** Failures from one client address answered without a wait (per process); 0: no per-address throttle. */
+  readonly addressFreeFailures: number;
+  /** Failures older than this, with none since, are forgotten (locks are not). */
+  readonly resetAfterMs: number;
+}
+
+/**
+ * The wait before the next attempt after `failures` failures in a row: none
+ * for the first `free`, then `initialDelayMs`, doubling each time, up to
+ * `maxDelayMs`.
+ */
+export function delayAfter(failures: number, free: number, policy: Pick<LoginPolicy, 'initialDelayMs' | 'maxDelayMs'>): number {
+  if (failures <= free) return 0;
+  const doublings = Math.min(failures - free - 1, 40);
+  return Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** doublings);
+}
+
+/** True when this many failures in a row lock the name. */
+export function locksAt(failures: number, policy: Pick<LoginPolicy, 'lockAfterFailures'>): boolean {
+  return policy.lockAfterFailures > 0 && failures >= policy.lockAfterFailures;
+}
