@@ -1,4 +1,4 @@
-import type { Clock } from '../clock';
+import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import type { Logger } from '../log';
 import {
   qnameKey,
@@ -120,22 +120,14 @@ interface Completion {
 type Handler<A extends Activity> = (activity: A, ctx: Context, key: string) => Promise<Completion | void>;
 type HandlerTable = { readonly [K in ActivityKind]: Handler<Extract<Activity, { kind: K }>> };
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Terminated('terminated'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new Terminated('terminated'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits on the injected clock until `dueAt`, however far away; an abort ends it as Terminated. */
+async function sleepUntilDue(clock: Clock, dueAt: Date, signal: AbortSignal): Promise<void> {
+  try {
+    await sleepUntil(clock, dueAt.getTime(), signal);
+  } catch (err) {
+    if (err instanceof SleepAborted) throw new Terminated('terminated');
+    throw err;
+  }
 }
 
 function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -556,7 +548,7 @@ export class Interpreter {
       const computed = activity.for !== undefined ? new Date(this.deps.clock.now() + evaluateDuration(activity.for, view, this.opts())) : activity.until !== undefined ? evaluateDeadline(activity.until, view, this.opts()) : this.now();
       due = await this.store.timer(key, 'wait', computed);
     }
-    await sleep(due.getTime() - this.deps.clock.now(), ctx.signal);
+    await sleepUntilDue(this.deps.clock, due, ctx.signal);
     await this.store.timerFired(key, this.now());
     return {};
   }
@@ -780,7 +772,7 @@ export class Interpreter {
       const handlerRecord = this.store.activities.get(`${handlerKey}/scope`);
       if (handlerRecord === undefined) {
         try {
-          await sleep(due.getTime() - this.deps.clock.now(), disabled);
+          await sleepUntilDue(this.deps.clock, due, disabled);
         } catch (err) {
           if (err instanceof Terminated) return;
           throw err;
