@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_PLAN_LIMITS as PLAN } from './bpel/limits';
 
 /**
  * The one configuration object. Read once from the environment (and an
@@ -250,11 +251,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
     },
     planLimits: {
-      maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', 200, 10, 10_000),
-      maxParallelBranches: int('PROVISOR_PLAN_MAX_PARALLEL_BRANCHES', 1000, 1, 1_000_000),
-      maxLoopIterations: int('PROVISOR_PLAN_MAX_ITERATIONS', 10_000, 1, 100_000_000),
-      maxActivities: int('PROVISOR_PLAN_MAX_ACTIVITIES', 100_000, 10, 1_000_000_000),
-      maxVariableBytes: int('PROVISOR_PLAN_MAX_VARIABLE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', PLAN.maxNestingDepth, 10, 10_000),
+      maxParallelBranches: int('PROVISOR_PLAN_MAX_PARALLEL_BRANCHES', PLAN.maxParallelBranches, 1, 1_000_000),
+      maxLoopIterations: int('PROVISOR_PLAN_MAX_ITERATIONS', PLAN.maxLoopIterations, 1, 100_000_000),
+      maxActivities: int('PROVISOR_PLAN_MAX_ACTIVITIES', PLAN.maxActivities, 10, 1_000_000_000),
+      maxVariableBytes: int('PROVISOR_PLAN_MAX_VARIABLE_BYTES', PLAN.maxVariableBytes, 1024, 1024 * 1024 * 1024),
       crashLoopLimit: int('PROVISOR_PLAN_CRASH_LOOP_LIMIT', 3, 1, 1000),
       retentionDays: int('PROVISOR_PLAN_RETENTION_DAYS', 90, 0, 36_500),
       pruneIntervalMs: int('PROVISOR_PLAN_PRUNE_INTERVAL_MS', 3_600_000, 1000, 7 * 86_400_000),

@@ -29,6 +29,11 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
     registers: [this.registry],
   });
+  readonly workflowSuspended = new Counter({
+    name: 'provisor_workflow_instances_suspended_total',
+    help: 'Process instances suspended because their server died while running them too many times in a row.',
+    registers: [this.registry],
+  });
   readonly tasksRunning = new Gauge({
     name: 'provisor_engine_tasks_running',
     help: 'Tasks this process is performing now.',

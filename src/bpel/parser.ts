@@ -37,6 +37,7 @@ import {
   type Scope,
   type VariableDeclaration,
 } from './model';
+import { DEFAULT_PLAN_LIMITS, LIMIT_SETTINGS, tooDeep } from './limits';
 import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
@@ -106,9 +107,10 @@ type ActivityReaders = {
  *
  * @param xml the document text
  * @param documentName the name used in diagnostics (e.g. the deployed file name)
+ * @param options.maxNestingDepth the deepest element nesting accepted, checked before any recursive step reads the document
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
-export function parseProcess(xml: string, documentName: string): Process {
+export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
   const parsed = parseXml(xml);
   if ('problem' in parsed) {
     throw new ProcessDefinitionError(documentName, [
@@ -117,6 +119,13 @@ export function parseProcess(xml: string, documentName: string): Process {
   }
   const root = parsed.document.documentElement;
   if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
+  const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
+  const deep = tooDeep(root, maxDepth);
+  if (deep !== undefined) {
+    throw new ProcessDefinitionError(documentName, [
+      { line: deep.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
+    ]);
+  }
   if (root.namespaceURI !== BPEL_NS || root.localName !== 'process') {
     throw new ProcessDefinitionError(documentName, [
       {

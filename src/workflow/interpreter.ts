@@ -29,6 +29,7 @@ import {
   type Wait,
   type While,
 } from '../bpel/model';
+import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
 import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
@@ -155,6 +156,9 @@ function childController(parent: AbortSignal): AbortController {
   return controller;
 }
 
+/** Activity executions allowed to the fault handlers of an instance that reached its activity limit. */
+const ACTIVITY_LIMIT_GRACE = 100;
+
 /** Characters of a `<throw>`'s simple fault variable kept in the fault's message. */
 const THROW_DETAIL_LIMIT = 2000;
 
@@ -186,6 +190,9 @@ export class Interpreter {
   private readonly scopePaths = new Set<string>();
   private readonly scopesByPath = new Map<string, Scope>();
   private readonly root: Scope;
+  private readonly limits: PlanLimits;
+  /** Activity rows allowed; raised once the limit's fault is thrown, so fault handlers can still run. */
+  private activityLimit: number;
 
   constructor(
     private readonly process: Process,
@@ -200,8 +207,12 @@ export class Interpreter {
       readonly initialMessage?: VariableValue;
       /** Called when a `<reply>` answers the instance-creating request. */
       readonly onReply?: (message: VariableValue | undefined, fault?: QName) => void;
+      /** The run-time limits (default: DEFAULT_PLAN_LIMITS). */
+      readonly limits?: PlanLimits;
     },
   ) {
+    this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
+    this.activityLimit = this.limits.maxActivities;
     this.root = {
       kind: 'scope',
       path: '/process',
@@ -344,6 +355,7 @@ export class Interpreter {
     if (record === undefined) {
       // Activities that finish at once in one transaction (assign, empty, reply) need no RUNNING row:
       // after a crash they simply run again, all or nothing. The others are recorded as started.
+      this.countActivity(activity);
       if (!INSTANT_KINDS.has(activity.kind)) await this.store.begin(key, activity.kind, activity.name, this.now());
       this.emit(key, activity, 'RUNNING');
     }
@@ -351,6 +363,7 @@ export class Interpreter {
     try {
       const inner = activity.suppressJoinFailure === undefined ? ctx : { ...ctx, suppressJoinFailure: activity.suppressJoinFailure };
       completion = await (this.handlers[activity.kind] as Handler<Activity>)(activity, inner, key);
+      if (completion?.writes !== undefined) this.checkVariableBytes(completion.writes, activity);
     } catch (err) {
       if (err instanceof BpelFault) {
         withPath(err, activity.path);
@@ -374,6 +387,21 @@ export class Interpreter {
     this.applyWrites(ctx.frame, completion?.writes ?? []);
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'COMPLETED');
+  }
+
+  /** Refuses a new activity execution once the instance has written its allowance of activity rows. */
+  private countActivity(activity: Activity): void {
+    if (this.store.activities.size < this.activityLimit) return;
+    // The fault handlers that catch it get some room of their own; the limit trips again beyond it.
+    this.activityLimit = this.store.activities.size + ACTIVITY_LIMIT_GRACE;
+    throw withPath(limitFault('maxActivities', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: the instance has executed ${this.store.activities.size} activities`), activity.path);
+  }
+
+  /** Refuses variable writes that would take the instance's variables over their byte budget. */
+  private checkVariableBytes(writes: readonly VariableWrite[], activity: Activity): void {
+    const after = this.store.variableBytesAfter(writes);
+    if (after <= this.limits.maxVariableBytes) return;
+    throw limitFault('maxVariableBytes', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: its variable writes would bring the instance's variables to ${after} bytes`);
   }
 
   private resolveLink(ctx: Context, cellKey: string, value: boolean): void {
@@ -423,7 +451,7 @@ export class Interpreter {
   }
 
   /** Initialises declared variables that have an inline `<from>` and no stored value yet. */
-  private async initialise(frame: Frame): Promise<void> {
+  private async initialise(frame: Frame, scope: Scope): Promise<void> {
     const writes: VariableWrite[] = [];
     for (const d of frame.declarations.values()) {
       if (d.from === undefined || frame.values.get(d.name) !== undefined) continue;
@@ -432,6 +460,7 @@ export class Interpreter {
       frame.values.set(d.name, value);
       writes.push({ scopeKey: frame.key, name: d.name, value: serializeValue(value) });
     }
+    this.checkVariableBytes(writes, scope);
     await this.store.writeVariablesNow(writes);
   }
 
@@ -642,6 +671,9 @@ export class Interpreter {
         const view = this.scopeView(ctx.frame);
         const proceed = activity.kind === 'while' ? evaluateBoolean(activity.condition, view, this.opts()) : iteration === 0 || !evaluateBoolean(activity.condition, view, this.opts());
         if (!proceed) return;
+        if (iteration >= this.limits.maxLoopIterations) {
+          throw limitFault('maxLoopIterations', this.limits, `${activity.kind} ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: iteration ${iteration + 1}`);
+        }
         iteration++;
         await this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
       }
@@ -659,6 +691,14 @@ export class Interpreter {
       await this.store.setData(key, JSON.stringify(bounds));
     }
     const branchCount = Math.max(0, bounds.final - bounds.start + 1);
+    // Checked before anything is allocated per branch.
+    const label = `forEach ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+    if (activity.parallel && branchCount > this.limits.maxParallelBranches) {
+      throw limitFault('maxParallelBranches', this.limits, `${label}: ${branchCount} parallel branches (counters ${bounds.start} to ${bounds.final})`);
+    }
+    if (!activity.parallel && branchCount > this.limits.maxLoopIterations) {
+      throw limitFault('maxLoopIterations', this.limits, `${label}: ${branchCount} iterations (counters ${bounds.start} to ${bounds.final})`);
+    }
     const needed = activity.completionCondition === undefined ? branchCount : evaluateUnsignedInt(activity.completionCondition.branches, this.scopeView(ctx.frame), this.opts());
     if (needed > branchCount) throw standardFault('invalidExpressionValue', `activity ${activity.path}: completion condition asks for ${needed} of ${branchCount} branches`);
     const counterDecl: VariableDeclaration = { name: activity.counterName, line: activity.line, type: { ns: 'http://www.w3.org/2001/XMLSchema', local: 'unsignedInt' } };
@@ -690,7 +730,7 @@ export class Interpreter {
 
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
     const frame = this.newFrame(key, scope.variables, ctx.frame);
-    await this.initialise(frame);
+    await this.initialise(frame, scope);
     const controller = childController(ctx.signal);
     const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
     let alarmFault: BpelFault | undefined;

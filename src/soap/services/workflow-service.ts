@@ -9,7 +9,7 @@ import type { PartnerBinding } from '../../workflow/invokers';
 import type { SoapOperation, SoapService } from '../service';
 import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
 
-const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED'];
+const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
 
 function mapError(err: unknown): never {
   if (err instanceof ProcessDefinitionError) {
