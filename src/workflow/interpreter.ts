@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import type { Logger } from '../log';
 import {
@@ -149,11 +150,20 @@ function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function childController(parent: AbortSignal): AbortController {
+/**
+ * A controller aborted with its parent. `release` detaches it once its work is
+ * done: a loop of scopes would otherwise leave one listener per iteration on
+ * the parent signal for the rest of the instance.
+ */
+function childController(parent: AbortSignal): { readonly controller: AbortController; release(): void } {
   const controller = new AbortController();
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  return controller;
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return { controller, release: () => undefined };
+  }
+  const onAbort = (): void => controller.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { controller, release: () => parent.removeEventListener('abort', onAbort) };
 }
 
 /** Activity executions allowed to the fault handlers of an instance that reached its activity limit. */
@@ -603,23 +613,29 @@ export class Interpreter {
    * others early without a fault (a forEach completion condition).
    */
   private async concurrently(runs: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, ctx: Context, enough: () => boolean = () => false): Promise<void> {
-    const controller = childController(ctx.signal);
+    const { controller, release } = childController(ctx.signal);
+    // One listener per branch is expected here; their number is bounded by the plan limits.
+    setMaxListeners(runs.length + 10, controller.signal);
     const early = new Error('completion condition met');
     let firstError: unknown;
-    await Promise.all(
-      runs.map((run) =>
-        run(controller.signal).then(
-          () => {
-            if (enough()) controller.abort(early);
-          },
-          (err: unknown) => {
-            if (err instanceof Terminated && controller.signal.reason === early) return;
-            if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
-            controller.abort(err);
-          },
+    try {
+      await Promise.all(
+        runs.map((run) =>
+          run(controller.signal).then(
+            () => {
+              if (enough()) controller.abort(early);
+            },
+            (err: unknown) => {
+              if (err instanceof Terminated && controller.signal.reason === early) return;
+              if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
+              controller.abort(err);
+            },
+          ),
         ),
-      ),
-    );
+      );
+    } finally {
+      release();
+    }
     if (firstError !== undefined) throw firstError;
   }
 
@@ -731,7 +747,15 @@ export class Interpreter {
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
     const frame = this.newFrame(key, scope.variables, ctx.frame);
     await this.initialise(frame, scope);
-    const controller = childController(ctx.signal);
+    const { controller, release } = childController(ctx.signal);
+    try {
+      return await this.scopeBody(scope, ctx, key, frame, controller);
+    } finally {
+      release();
+    }
+  }
+
+  private async scopeBody(scope: Scope, ctx: Context, key: string, frame: Frame, controller: AbortController): Promise<Completion | void> {
     const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
     let alarmFault: BpelFault | undefined;
     const alarmsDone = new AbortController();
