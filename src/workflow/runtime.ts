@@ -442,8 +442,8 @@ export class WorkflowRuntime {
           await exclusive(this.dataSource, () =>
             execute(
               this.dataSource,
-              `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
-              [this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), ...chunk, toSqlDate(now), ...dead],
+              `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
+              [this.owner, this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), ...chunk, toSqlDate(now), ...dead],
             ),
           );
           const mine = (await this.dataSource.query(`SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
