@@ -68,6 +68,15 @@ export class Terminated extends Error {
   override readonly name = 'Terminated';
 }
 
+/**
+ * The reason to abort a run that leaves the instance as it is, to be resumed
+ * later (shutdown) or elsewhere (its lease was lost): nothing more is written
+ * for it and no termination handler runs, unlike a cancel.
+ */
+export class Detached extends Error {
+  override readonly name = 'Detached';
+}
+
 /** `<exit>`: ends the instance at once. */
 class ExitProcess extends Error {
   override readonly name = 'ExitProcess';
@@ -201,6 +210,7 @@ export class Interpreter {
   private readonly scopesByPath = new Map<string, Scope>();
   private readonly root: Scope;
   private readonly limits: PlanLimits;
+  private rootSignal: AbortSignal | undefined;
   /** Activity rows allowed; raised once the limit's fault is thrown, so fault handlers can still run. */
   private activityLimit: number;
 
@@ -274,6 +284,7 @@ export class Interpreter {
 
   /** Runs (or resumes) the instance to its end. `signal` aborts it (cancel, shutdown). */
   async run(signal: AbortSignal): Promise<InstanceOutcome> {
+    this.rootSignal = signal;
     const frame: Frame = { key: '/process', declarations: new Map(), values: new Map(), parent: undefined };
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure };
     try {
@@ -375,6 +386,7 @@ export class Interpreter {
       completion = await (this.handlers[activity.kind] as Handler<Activity>)(activity, inner, key);
       if (completion?.writes !== undefined) this.checkVariableBytes(completion.writes, activity);
     } catch (err) {
+      if (this.detached()) throw err;
       if (err instanceof BpelFault) {
         withPath(err, activity.path);
         const text = serializeFault(err);
@@ -397,6 +409,11 @@ export class Interpreter {
     this.applyWrites(ctx.frame, completion?.writes ?? []);
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'COMPLETED');
+  }
+
+  /** True once the run was aborted to leave the instance as it is (see Detached). */
+  private detached(): boolean {
+    return this.rootSignal?.aborted === true && this.rootSignal.reason instanceof Detached;
   }
 
   /** Refuses a new activity execution once the instance has written its allowance of activity rows. */
@@ -776,7 +793,7 @@ export class Interpreter {
       await Promise.all(alarms);
       const fault = err instanceof Terminated && alarmFault !== undefined ? alarmFault : err;
       if (!(fault instanceof BpelFault) || ctx.signal.aborted) {
-        if (err instanceof Terminated && scope.terminationHandler !== undefined && ctx.signal.aborted) {
+        if (err instanceof Terminated && scope.terminationHandler !== undefined && ctx.signal.aborted && !this.detached()) {
           await this.exec(scope.terminationHandler, { ...ctx, frame, handlerScope: { scope, key } }).catch(() => undefined);
         }
         throw err;

@@ -18,7 +18,7 @@ import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { SoapService } from '../soap/service';
 import { InstanceStore } from './instance-store';
-import { Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
+import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
 import { BindingInvoker, LocalInvoker, type PartnerBinding } from './invokers';
 import { InstancePruner } from './retention';
 import { CatalogError, WsdlCatalog } from './wsdl-catalog';
@@ -393,7 +393,7 @@ export class WorkflowRuntime {
     await this.pruner.stopJob();
     await this.inFlight;
     const held = [...this.running.keys()];
-    for (const r of this.running.values()) r.abort.abort(new Error('shutdown'));
+    for (const r of this.running.values()) r.abort.abort(new Detached('shutdown'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     // Let go of them in order: the next claim is a plain resume, not a recovery from a crash.
     for (let i = 0; i < held.length; i += CLAIM_CHUNK) {
@@ -569,7 +569,7 @@ export class WorkflowRuntime {
         const local = this.running.get(r.id);
         if (local === undefined) continue;
         if (Number(r.cancelRequested) > 0) local.abort.abort(new Error('cancelled'));
-        else if (r.leaseOwner !== this.owner) local.abort.abort(new Error('lease lost'));
+        else if (r.leaseOwner !== this.owner) local.abort.abort(new Detached('lease lost'));
       }
     } catch (err) {
       this.log.error('workflow lease renewal failed', { err: String(err) });
