@@ -251,7 +251,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
     },
     planLimits: {
-      maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', PLAN.maxNestingDepth, 10, 10_000),
+      maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', PLAN.maxNestingDepth, 10, 1000),
       maxParallelBranches: int('PROVISOR_PLAN_MAX_PARALLEL_BRANCHES', PLAN.maxParallelBranches, 1, 1_000_000),
       maxLoopIterations: int('PROVISOR_PLAN_MAX_ITERATIONS', PLAN.maxLoopIterations, 1, 100_000_000),
       maxActivities: int('PROVISOR_PLAN_MAX_ACTIVITIES', PLAN.maxActivities, 10, 1_000_000_000),

@@ -73,6 +73,41 @@ export function tooDeep(root: Element, maxDepth: number): { depth: number; line:
   return undefined;
 }
 
+/** Most operators in one XPath expression (the XPath compiler recurses once per operator). */
+export const MAX_EXPRESSION_OPERATORS = 1000;
+
+const OPERATOR = /^(?:!=|<=|>=|[-+*|=<>]|(?:and|or|div|mod)(?![\w.-]))/;
+
+/**
+ * Why an XPath expression is too deep or too long for the recursive XPath
+ * compiler and evaluator, or undefined when it is not: brackets nested deeper
+ * than `maxDepth`, or more than MAX_EXPRESSION_OPERATORS operators. Measured
+ * by one scan that skips string literals.
+ */
+export function expressionTooComplex(text: string, maxDepth: number): string | undefined {
+  let depth = 0;
+  let operators = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      const end = text.indexOf(c, i + 1);
+      if (end === -1) return undefined;
+      i = end;
+    } else if (c === '(' || c === '[') {
+      if (++depth > maxDepth) return `nests brackets deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})`;
+    } else if (c === ')' || c === ']') {
+      depth--;
+    } else if ((i === 0 || !/[\w.-]/.test(text[i - 1] ?? '')) || !/[a-z]/.test(c ?? '')) {
+      const match = OPERATOR.exec(text.slice(i, i + 4));
+      if (match !== null) {
+        if (++operators > MAX_EXPRESSION_OPERATORS) return `has more than ${MAX_EXPRESSION_OPERATORS} operators`;
+        i += match[0].length - 1;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** The value of an expression that is only an integer literal (`3`, `'3'`), else undefined. */
 function literalInteger(expression: Expression): number | undefined {
   const match = /^\s*(?:(\d{1,15})|'\s*(\d{1,15})\s*'|"\s*(\d{1,15})\s*")\s*$/.exec(expression.text);

@@ -37,7 +37,7 @@ import {
   type Scope,
   type VariableDeclaration,
 } from './model';
-import { DEFAULT_PLAN_LIMITS, LIMIT_SETTINGS, tooDeep } from './limits';
+import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep } from './limits';
 import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
@@ -134,7 +134,7 @@ export function parseProcess(xml: string, documentName: string, options: { reado
       },
     ]);
   }
-  const reader = new ProcessReader();
+  const reader = new ProcessReader(maxDepth);
   const process = reader.process(root);
   if (reader.diagnostics.length > 0) {
     const sorted = [...reader.diagnostics].sort((a, b) => a.line - b.line);
@@ -158,6 +158,8 @@ function siblingPaths(parentPath: string, elements: readonly Element[], alwaysIn
 
 class ProcessReader {
   readonly diagnostics: Diagnostic[] = [];
+
+  constructor(private readonly maxNestingDepth: number) {}
 
   private report(node: Node, message: string): void {
     this.diagnostics.push({ line: lineOf(node), message });
@@ -296,6 +298,12 @@ class ProcessReader {
   private expressionText(element: Element): Expression {
     const text = ownText(element).trim();
     if (text === '') this.report(element, `<${element.localName}> is empty; it needs an XPath 1.0 expression (line ${lineOf(element)})`);
+    // The XPath compiler and evaluator recurse per bracket and per operator: bound both before they see it.
+    const problem = expressionTooComplex(text, this.maxNestingDepth);
+    if (problem !== undefined) {
+      this.report(element, `<${element.localName}> expression ${problem} (line ${lineOf(element)})`);
+      return emptyExpression(lineOf(element));
+    }
     return { text, namespaces: inScopeNamespaces(element), line: lineOf(element) };
   }
 

@@ -40,6 +40,20 @@ describe('plan limits in the BPEL layer', () => {
     });
   });
 
+  describe('XPath expressions, which the XPath compiler and evaluator walk recursively', () => {
+    const condition = (expression: string): string => `<while><condition>${expression}</condition><empty/></while>`;
+
+    it('refuses brackets nested deeper than the nesting limit, naming it', () => {
+      expect(() => parse(condition(`${'('.repeat(20_000)}true()${')'.repeat(20_000)}`))).to.throw(ProcessDefinitionError, /<condition> expression nests brackets deeper than the nesting limit of 200 \(PROVISOR_PLAN_MAX_DEPTH\) \(line 2\)/);
+    });
+
+    it('refuses more than a thousand operators, string literals aside', () => {
+      expect(() => parse(condition(`${'1+'.repeat(30_000)}1 = 1`))).to.throw(ProcessDefinitionError, /<condition> expression has more than 1000 operators/);
+      expect(() => parse(condition(`${'true() and '.repeat(20_000)}true()`))).to.throw(ProcessDefinitionError, /more than 1000 operators/);
+      expect(validateProcess(parse(condition(`'${'+'.repeat(5000)}' != '' and ${'1+'.repeat(900)}1 = 901`)))).to.deep.equal([]);
+    });
+  });
+
   describe('forEach counters written as literals', () => {
     const limits = { ...DEFAULT_PLAN_LIMITS, maxParallelBranches: 10, maxLoopIterations: 20 };
 
