@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
+import { ConfigError, loadConfig } from '../../src/config';
 import { startTestServer, type TestServer } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
 import { deploy, finished, plan, runPlan } from './support';
@@ -173,5 +174,17 @@ describe('plan limits: no plan can take the workflow engine or the server down',
       expect(status.fault?.name).to.equal(`{${PV}}branchLimitExceeded`);
       expect((await runPlan(server, plan('FanOutWithin', parallelForEach(50)))).status).to.equal('COMPLETED');
     });
+  });
+});
+
+describe('the planLimits settings', () => {
+  it('have defaults, take the environment, and refuse bad values naming the setting', () => {
+    const defaults = loadConfig({}).planLimits;
+    expect(defaults).to.include({ maxNestingDepth: 200, maxParallelBranches: 1000, maxLoopIterations: 10_000, crashLoopLimit: 3, retentionDays: 90 });
+    expect(Object.isFrozen(defaults)).to.equal(true);
+    expect(loadConfig({ PROVISOR_PLAN_RETENTION_DAYS: '0', PROVISOR_PLAN_CRASH_LOOP_LIMIT: '5' }).planLimits).to.include({ retentionDays: 0, crashLoopLimit: 5 });
+    expect(() => loadConfig({ PROVISOR_PLAN_MAX_DEPTH: '5000' })).to.throw(ConfigError, /PROVISOR_PLAN_MAX_DEPTH must be between 10 and 1000/);
+    expect(() => loadConfig({ PROVISOR_PLAN_MAX_ITERATIONS: 'many' })).to.throw(ConfigError, /PROVISOR_PLAN_MAX_ITERATIONS must be an integer/);
+    expect(() => loadConfig({ PROVISOR_PLAN_PRUNE_BATCH: '500', PROVISOR_PLAN_PRUNE_MAX_PER_RUN: '100' })).to.throw(ConfigError, /PROVISOR_PLAN_PRUNE_MAX_PER_RUN must not be below PROVISOR_PLAN_PRUNE_BATCH/);
   });
 });
