@@ -5,10 +5,14 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
  * - RUNNING: being executed (by the lease holder) or waiting to be resumed;
  * - COMPLETED: the process activity completed;
  * - FAULTED: a fault reached the process level uncaught (`fault`, `faultPath`);
- * - TERMINATED: ended by `<exit>` or CancelProcess.
+ * - TERMINATED: ended by `<exit>` or CancelProcess;
+ * - SUSPENDED: it was running when its server died `crashLoopLimit` times in a
+ *   row, so it is not resumed until an admin resumes it (back to RUNNING) or
+ *   cancels it (TERMINATED).
  */
 @Entity({ name: 'process_instance' })
 @Index('idx_instance_claim', ['status', 'leaseExpiresAt'])
+@Index('idx_instance_retention', ['status', 'endedAt'])
 @Index('idx_instance_idempotency', ['startedBy', 'idempotencyKey'], { unique: true })
 export class ProcessInstance {
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -47,6 +51,18 @@ export class ProcessInstance {
 
   @Column({ type: 'datetime', precision: 3, nullable: true })
   leaseExpiresAt: Date | null;
+
+  /**
+   * Times in a row the instance was taken over from a server that died while
+   * running it (a lease that ran out, not one released at shutdown); reset
+   * when a server lets go of it in order and when an admin resumes it.
+   */
+  @Column({ type: 'int', default: 0 })
+  recoveries: number;
+
+  /** When the retention job removed the instance's activity, variable, link and timer rows. */
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  prunedAt: Date | null;
 
   /** Set by CancelProcess; 2 = cancel and compensate completed scopes. */
   @Column({ type: 'int', default: 0 })

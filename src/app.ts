@@ -131,12 +131,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dataSource,
     provisioningServices,
     path.join(root, 'wsdl'),
-    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances },
+    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,
     logger.child({ component: 'workflow' }),
     notifier,
     { outbound, secrets },
     processNames,
+    metrics,
   );
   const workOrders = new WorkOrderService(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');

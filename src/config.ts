@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_PLAN_LIMITS as PLAN } from './bpel/limits';
 import { parseNetwork } from './net/cidr';
 
 /**
@@ -45,6 +46,33 @@ export interface Config {
     readonly notifyUrl: string | undefined;
     /** How long a call to a process endpoint waits for the instance's reply. */
     readonly replyTimeoutMs: number;
+  };
+  /**
+   * Limits that keep one process plan from taking the workflow engine or the
+   * server down, and the retention of finished instances; see
+   * docs/operations.md (Security, Plan limits and retention).
+   */
+  readonly planLimits: {
+    /** Deepest element nesting of a BPEL document; deeper documents are refused at deploy, before any recursive step reads them. */
+    readonly maxNestingDepth: number;
+    /** Most branches a parallel forEach may run; more fault the instance with provisor:branchLimitExceeded (refused at deploy when the counters are literals). */
+    readonly maxParallelBranches: number;
+    /** Most iterations of one while, repeatUntil or sequential forEach; one more faults the instance with provisor:iterationLimitExceeded. */
+    readonly maxLoopIterations: number;
+    /** Most activity executions (activity rows) one instance may write; one more faults it with provisor:activityLimitExceeded. */
+    readonly maxActivities: number;
+    /** Most bytes all of an instance's variables may hold, as stored; a write beyond faults it with provisor:variableLimitExceeded. */
+    readonly maxVariableBytes: number;
+    /** An instance that was running when its server died this many times in a row is SUSPENDED instead of resumed. */
+    readonly crashLoopLimit: number;
+    /** Finished instances older than this many days lose their activity, variable, link and timer rows; 0 keeps them for ever. */
+    readonly retentionDays: number;
+    /** How often the pruning job runs. */
+    readonly pruneIntervalMs: number;
+    /** Instances pruned per transaction. */
+    readonly pruneBatchSize: number;
+    /** Most instances one run of the pruning job prunes; the rest wait for the next run. */
+    readonly pruneMaxPerRun: number;
   };
   readonly workOrders: {
     /** The automation: claims NEW orders and runs their plans. */
@@ -241,6 +269,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const loginDelayMs = int('PROVISOR_LOGIN_DELAY_MS', 1000, 1, 3_600_000);
   const loginMaxDelayMs = int('PROVISOR_LOGIN_MAX_DELAY_MS', 900_000, 1, 86_400_000);
   if (loginMaxDelayMs < loginDelayMs) throw new ConfigError('PROVISOR_LOGIN_MAX_DELAY_MS must not be below PROVISOR_LOGIN_DELAY_MS');
+  const pruneBatchSize = int('PROVISOR_PLAN_PRUNE_BATCH', 100, 1, 10_000);
+  if (int('PROVISOR_PLAN_PRUNE_MAX_PER_RUN', 2000, 1, 1_000_000) < pruneBatchSize) throw new ConfigError('PROVISOR_PLAN_PRUNE_MAX_PER_RUN must not be below PROVISOR_PLAN_PRUNE_BATCH');
 
   const config: Config = {
     host: raw('HOST') ?? '127.0.0.1',
@@ -270,6 +300,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
       notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    },
+    planLimits: {
+      maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', PLAN.maxNestingDepth, 10, 1000),
+      maxParallelBranches: int('PROVISOR_PLAN_MAX_PARALLEL_BRANCHES', PLAN.maxParallelBranches, 1, 1_000_000),
+      maxLoopIterations: int('PROVISOR_PLAN_MAX_ITERATIONS', PLAN.maxLoopIterations, 1, 100_000_000),
+      maxActivities: int('PROVISOR_PLAN_MAX_ACTIVITIES', PLAN.maxActivities, 10, 1_000_000_000),
+      maxVariableBytes: int('PROVISOR_PLAN_MAX_VARIABLE_BYTES', PLAN.maxVariableBytes, 1024, 1024 * 1024 * 1024),
+      crashLoopLimit: int('PROVISOR_PLAN_CRASH_LOOP_LIMIT', 3, 1, 1000),
+      retentionDays: int('PROVISOR_PLAN_RETENTION_DAYS', 90, 0, 36_500),
+      pruneIntervalMs: int('PROVISOR_PLAN_PRUNE_INTERVAL_MS', 3_600_000, 1000, 7 * 86_400_000),
+      pruneBatchSize,
+      pruneMaxPerRun: int('PROVISOR_PLAN_PRUNE_MAX_PER_RUN', 2000, 1, 1_000_000),
     },
     workOrders: {
       automation: bool('PROVISOR_WORKORDER_AUTOMATION', true),

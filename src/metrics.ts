@@ -47,6 +47,11 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  readonly workflowSuspended = new Counter({
+    name: 'provisor_workflow_instances_suspended_total',
+    help: 'Process instances suspended because their server died while running them too many times in a row.',
+    registers: [this.registry],
+  });
   readonly tasksRunning = new Gauge({
     name: 'provisor_engine_tasks_running',
     help: 'Tasks this process is performing now.',

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
+import { checkStaticLimits, DEFAULT_PLAN_LIMITS, type PlanLimits } from '../../src/bpel/limits';
 import { ProcessDefinitionError, type Diagnostic, type PartnerLink, type Process, type Receive } from '../../src/bpel/model';
 import { parseProcess } from '../../src/bpel/parser';
 import { validateProcess, type PortTypeInfo } from '../../src/bpel/validate';
@@ -60,13 +61,13 @@ export interface CheckedPlan {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Parses, resolves the imports of and validates a plan file, collecting every problem. */
-export function checkPlan(file: string, documents: ReadonlyMap<string, string>): CheckedPlan {
+/** Parses, resolves the imports of and validates a plan file against the plan limits, collecting every problem. */
+export function checkPlan(file: string, documents: ReadonlyMap<string, string>, limits: PlanLimits = DEFAULT_PLAN_LIMITS): CheckedPlan {
   const bpel = readText(file, 'plan');
   const catalog = new WsdlCatalog(documents, path.join(projectRoot(), 'wsdl'));
   let process: Process;
   try {
-    process = parseProcess(bpel, file);
+    process = parseProcess(bpel, file, { maxNestingDepth: limits.maxNestingDepth });
   } catch (err) {
     if (err instanceof ProcessDefinitionError) return { file, bpel, documents, process: undefined, catalog, diagnostics: err.diagnostics };
     throw err;
@@ -88,7 +89,7 @@ export function checkPlan(file: string, documents: ReadonlyMap<string, string>):
     const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
     return info === undefined ? undefined : { portType: info.name, operations: info.operations };
   };
-  diagnostics.push(...validateProcess(process, { portTypeOf }));
+  diagnostics.push(...validateProcess(process, { portTypeOf }), ...checkStaticLimits(process, limits));
   diagnostics.sort((a, b) => a.line - b.line);
   return { file, bpel, documents, process, catalog, diagnostics };
 }
@@ -107,8 +108,8 @@ export function summary(plan: CheckedPlan & { process: Process }): string {
 }
 
 /** The checked plan, or an error listing its problems (exit code 2). */
-export function validPlan(file: string, documentSpecs: readonly string[]): CheckedPlan & { process: Process } {
-  const plan = checkPlan(file, readDocuments(documentSpecs));
+export function validPlan(file: string, documentSpecs: readonly string[], limits: PlanLimits = DEFAULT_PLAN_LIMITS): CheckedPlan & { process: Process } {
+  const plan = checkPlan(file, readDocuments(documentSpecs), limits);
   if (plan.process === undefined || plan.diagnostics.length > 0) {
     throw usage(`${diagnosticLines(plan).join('\n')}\n${file}: ${plan.diagnostics.length} problem${plan.diagnostics.length === 1 ? '' : 's'}; nothing deployed`);
   }

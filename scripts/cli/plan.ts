@@ -4,16 +4,17 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { App } from '../../src/app';
+import { loadConfig } from '../../src/config';
 import type { VariableValue } from '../../src/bpel/values';
 import { pathOfKey } from '../../src/workflow/interpreter';
-import type { InstanceStatus, InstanceView } from '../../src/workflow/runtime';
+import { WorkflowError, type InstanceStatus, type InstanceView } from '../../src/workflow/runtime';
 import { action, ExitError, usage } from './exit';
 import { dateTime, duration, labelled, table } from './format';
 import { collect, diagnosticLines, checkPlan, inputMessage, readDocuments, summary, validPlan } from './plan-files';
 import { LineView, TableView, watchInstance, type ProgressView } from './progress';
 import { cliUser, withApp } from './session';
 
-const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED'];
+const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
 
 /** How long an interrupted run waits for its cancelled instance to end. */
 const CANCEL_WAIT_MS = 30_000;
@@ -91,6 +92,16 @@ export async function runWatched(app: App, processName: string, input: VariableV
   }
 }
 
+/** The instance's status; an unknown id is the caller's mistake (exit 2). */
+async function known(app: App, instanceId: string): Promise<InstanceStatus> {
+  try {
+    return (await app.workflow.status(instanceId)).status;
+  } catch (err) {
+    if (err instanceof WorkflowError && err.code === 'UnknownInstance') throw usage(err.message);
+    throw err;
+  }
+}
+
 export function addPlanCommands(program: Command): void {
   const plan = program.command('plan').description('check, deploy, run and inspect WS-BPEL change plans');
 
@@ -100,7 +111,7 @@ export function addPlanCommands(program: Command): void {
     .option('--document <name=path>', DOCUMENT_HELP, collect)
     .action(
       action(async (file: string, opts: { document?: string[] }) => {
-        const checked = checkPlan(file, readDocuments(opts.document ?? []));
+        const checked = checkPlan(file, readDocuments(opts.document ?? []), loadConfig().planLimits);
         if (checked.process === undefined || checked.diagnostics.length > 0) {
           for (const line of diagnosticLines(checked)) out(line);
           throw usage(`${file}: ${checked.diagnostics.length} problem${checked.diagnostics.length === 1 ? '' : 's'}`);
@@ -115,7 +126,7 @@ export function addPlanCommands(program: Command): void {
     .option('--document <name=path>', DOCUMENT_HELP, collect)
     .action(
       action(async (file: string, opts: { document?: string[] }) => {
-        const checked = validPlan(file, opts.document ?? []);
+        const checked = validPlan(file, opts.document ?? [], loadConfig().planLimits);
         await withApp({ run: false }, async (app) => {
           const deployed = await app.workflow.deploy({ bpel: checked.bpel, documents: checked.documents, bindings: [], deployedBy: cliUser() });
           out(`deployed ${deployed.name} version ${deployed.version}`);
@@ -138,7 +149,7 @@ export function addPlanCommands(program: Command): void {
       action(async (file: string | undefined, opts: { process?: string; document?: string[]; input?: string[]; watch: boolean }) => {
         if ((file === undefined) === (opts.process === undefined)) throw usage('give either a FILE or --process NAME');
         if (file === undefined && opts.document !== undefined) throw usage('--document goes with a FILE: a deployed process keeps the documents it was deployed with');
-        const checked = file === undefined ? undefined : validPlan(file, opts.document ?? []);
+        const checked = file === undefined ? undefined : validPlan(file, opts.document ?? [], loadConfig().planLimits);
         const input = inputMessage(opts.input ?? [], checked);
         await withApp({ run: opts.watch }, async (app) => {
           let processName = opts.process ?? '';
@@ -204,6 +215,38 @@ export function addPlanCommands(program: Command): void {
             if (a.fault !== null) rows.push(['', '', origin.get(a.fault) === a.key ? `  fault ${a.fault}` : `  the fault of ${origin.get(a.fault) ?? '?'}`]);
           }
           for (const line of table(rows)) out(`  ${line}`);
+        });
+      }),
+    );
+
+  plan
+    .command('resume <instance-id>')
+    .description('let a SUSPENDED instance (its server died running it too many times in a row) run again; a running Provisor server resumes it from where it stopped')
+    .action(
+      action(async (instanceId: string) => {
+        await withApp({ run: false }, async (app) => {
+          await known(app, instanceId);
+          try {
+            out(`instance ${instanceId} ${await app.workflow.resume(instanceId)}`);
+          } catch (err) {
+            if (err instanceof WorkflowError && err.code === 'InvalidState') throw usage(err.message);
+            throw err;
+          }
+        });
+      }),
+    );
+
+  plan
+    .command('cancel <instance-id>')
+    .description('cancel a RUNNING or SUSPENDED instance: a running one stops (with --compensate its completed scopes are compensated first), a suspended one ends TERMINATED at once')
+    .option('--compensate', 'compensate the completed scopes of a running instance, newest first')
+    .action(
+      action(async (instanceId: string, opts: { compensate?: boolean }) => {
+        await withApp({ run: false }, async (app) => {
+          const before = await known(app, instanceId);
+          if (before !== 'RUNNING' && before !== 'SUSPENDED') throw usage(`instance ${instanceId} is ${before}: only a RUNNING or SUSPENDED instance can be cancelled`);
+          const status = await app.workflow.cancel(instanceId, opts.compensate === true);
+          out(status === 'RUNNING' ? `instance ${instanceId} was asked to stop; the server running it ends it TERMINATED` : `instance ${instanceId} ${status}`);
         });
       }),
     );

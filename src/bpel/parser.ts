@@ -37,6 +37,7 @@ import {
   type Scope,
   type VariableDeclaration,
 } from './model';
+import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep } from './limits';
 import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
@@ -106,9 +107,10 @@ type ActivityReaders = {
  *
  * @param xml the document text
  * @param documentName the name used in diagnostics (e.g. the deployed file name)
+ * @param options.maxNestingDepth the deepest element nesting accepted, checked before any recursive step reads the document
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
-export function parseProcess(xml: string, documentName: string): Process {
+export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
   const parsed = parseXml(xml);
   if ('problem' in parsed) {
     throw new ProcessDefinitionError(documentName, [
@@ -117,6 +119,13 @@ export function parseProcess(xml: string, documentName: string): Process {
   }
   const root = parsed.document.documentElement;
   if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
+  const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
+  const deep = tooDeep(root, maxDepth);
+  if (deep !== undefined) {
+    throw new ProcessDefinitionError(documentName, [
+      { line: deep.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
+    ]);
+  }
   if (root.namespaceURI !== BPEL_NS || root.localName !== 'process') {
     throw new ProcessDefinitionError(documentName, [
       {
@@ -125,7 +134,7 @@ export function parseProcess(xml: string, documentName: string): Process {
       },
     ]);
   }
-  const reader = new ProcessReader();
+  const reader = new ProcessReader(maxDepth);
   const process = reader.process(root);
   if (reader.diagnostics.length > 0) {
     const sorted = [...reader.diagnostics].sort((a, b) => a.line - b.line);
@@ -149,6 +158,8 @@ function siblingPaths(parentPath: string, elements: readonly Element[], alwaysIn
 
 class ProcessReader {
   readonly diagnostics: Diagnostic[] = [];
+
+  constructor(private readonly maxNestingDepth: number) {}
 
   private report(node: Node, message: string): void {
     this.diagnostics.push({ line: lineOf(node), message });
@@ -287,6 +298,12 @@ class ProcessReader {
   private expressionText(element: Element): Expression {
     const text = ownText(element).trim();
     if (text === '') this.report(element, `<${element.localName}> is empty; it needs an XPath 1.0 expression (line ${lineOf(element)})`);
+    // The XPath compiler and evaluator recurse per bracket and per operator: bound both before they see it.
+    const problem = expressionTooComplex(text, this.maxNestingDepth);
+    if (problem !== undefined) {
+      this.report(element, `<${element.localName}> expression ${problem} (line ${lineOf(element)})`);
+      return emptyExpression(lineOf(element));
+    }
     return { text, namespaces: inScopeNamespaces(element), line: lineOf(element) };
   }
 

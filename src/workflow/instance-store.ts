@@ -49,6 +49,9 @@ export class InstanceStore {
   readonly variables = new Map<string, string>();
   readonly links = new Map<string, boolean>();
   readonly timers = new Map<string, Date>();
+  /** Bytes of each stored variable value, by variable key, and their sum (the instance's variable budget). */
+  private readonly variableSizes = new Map<string, number>();
+  private variableTotal = 0;
   private seq = 0;
   private readonly mysql: boolean;
   private readonly committer: GroupCommitter;
@@ -88,7 +91,7 @@ export class InstanceStore {
       this.activities.set(record.key, record);
       if (record.completionSeq !== null) this.seq = Math.max(this.seq, record.completionSeq);
     }
-    for (const r of variables) this.variables.set(InstanceStore.variableKey(String(r.scopeKey), String(r.name)), String(r.value));
+    for (const r of variables) this.setVariable(InstanceStore.variableKey(String(r.scopeKey), String(r.name)), String(r.value));
     for (const r of links) this.links.set(String(r.key), r.value === true || Number(r.value) === 1);
     for (const r of timers) {
       const due = fromSqlDate(r.dueAt);
@@ -130,7 +133,7 @@ export class InstanceStore {
     await this.committer.write([this.activityStatement(ended), ...this.variableStatements(extra.writes ?? []), ...(extra.links ?? []).map(([linkKey, value]) => this.linkStatement(linkKey, value))]);
     if (record === undefined) this.activities.set(key, ended);
     else Object.assign(record, ended);
-    for (const w of extra.writes ?? []) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+    for (const w of extra.writes ?? []) this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
     for (const [linkKey, value] of extra.links ?? []) this.links.set(linkKey, value);
   }
 
@@ -146,7 +149,27 @@ export class InstanceStore {
   async writeVariablesNow(writes: readonly VariableWrite[]): Promise<void> {
     if (writes.length === 0) return;
     await this.committer.write(this.variableStatements(writes));
-    for (const w of writes) this.variables.set(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+    for (const w of writes) this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+  }
+
+  /** Sets a variable's stored value as held in memory, keeping the byte total. */
+  setVariable(key: string, value: string): void {
+    const bytes = Buffer.byteLength(value);
+    this.variableTotal += bytes - (this.variableSizes.get(key) ?? 0);
+    this.variableSizes.set(key, bytes);
+    this.variables.set(key, value);
+  }
+
+  /** The bytes all variables would hold once `writes` are applied. */
+  variableBytesAfter(writes: readonly VariableWrite[]): number {
+    let total = this.variableTotal;
+    const seen = new Map<string, number>();
+    for (const w of writes) {
+      const key = InstanceStore.variableKey(w.scopeKey, w.name);
+      total += Buffer.byteLength(w.value) - (seen.get(key) ?? this.variableSizes.get(key) ?? 0);
+      seen.set(key, Buffer.byteLength(w.value));
+    }
+    return total;
   }
 
   async setLinks(links: ReadonlyArray<[string, boolean]>): Promise<void> {

@@ -1,4 +1,5 @@
-import type { Clock } from '../clock';
+import { setMaxListeners } from 'node:events';
+import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import type { Logger } from '../log';
 import {
   qnameKey,
@@ -29,6 +30,7 @@ import {
   type Wait,
   type While,
 } from '../bpel/model';
+import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
 import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
@@ -64,6 +66,15 @@ export type InstanceOutcome =
 /** An activity stopped because its scope was terminated (fault elsewhere, exit, cancel, shutdown). */
 export class Terminated extends Error {
   override readonly name = 'Terminated';
+}
+
+/**
+ * The reason to abort a run that leaves the instance as it is, to be resumed
+ * later (shutdown) or elsewhere (its lease was lost): nothing more is written
+ * for it and no termination handler runs, unlike a cancel.
+ */
+export class Detached extends Error {
+  override readonly name = 'Detached';
 }
 
 /** `<exit>`: ends the instance at once. */
@@ -120,22 +131,14 @@ interface Completion {
 type Handler<A extends Activity> = (activity: A, ctx: Context, key: string) => Promise<Completion | void>;
 type HandlerTable = { readonly [K in ActivityKind]: Handler<Extract<Activity, { kind: K }>> };
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new Terminated('terminated'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new Terminated('terminated'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits on the injected clock until `dueAt`, however far away; an abort ends it as Terminated. */
+async function sleepUntilDue(clock: Clock, dueAt: Date, signal: AbortSignal): Promise<void> {
+  try {
+    await sleepUntil(clock, dueAt.getTime(), signal);
+  } catch (err) {
+    if (err instanceof SleepAborted) throw new Terminated('terminated');
+    throw err;
+  }
 }
 
 function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -156,12 +159,24 @@ function untilSettled<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function childController(parent: AbortSignal): AbortController {
+/**
+ * A controller aborted with its parent. `release` detaches it once its work is
+ * done: a loop of scopes would otherwise leave one listener per iteration on
+ * the parent signal for the rest of the instance.
+ */
+function childController(parent: AbortSignal): { readonly controller: AbortController; release(): void } {
   const controller = new AbortController();
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
-  return controller;
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return { controller, release: () => undefined };
+  }
+  const onAbort = (): void => controller.abort(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { controller, release: () => parent.removeEventListener('abort', onAbort) };
 }
+
+/** Activity executions allowed to the fault handlers of an instance that reached its activity limit. */
+const ACTIVITY_LIMIT_GRACE = 100;
 
 /** Characters of a `<throw>`'s simple fault variable kept in the fault's message. */
 const THROW_DETAIL_LIMIT = 2000;
@@ -194,6 +209,10 @@ export class Interpreter {
   private readonly scopePaths = new Set<string>();
   private readonly scopesByPath = new Map<string, Scope>();
   private readonly root: Scope;
+  private readonly limits: PlanLimits;
+  private rootSignal: AbortSignal | undefined;
+  /** Activity rows allowed; raised once the limit's fault is thrown, so fault handlers can still run. */
+  private activityLimit: number;
 
   constructor(
     private readonly process: Process,
@@ -208,8 +227,12 @@ export class Interpreter {
       readonly initialMessage?: VariableValue;
       /** Called when a `<reply>` answers the instance-creating request. */
       readonly onReply?: (message: VariableValue | undefined, fault?: QName) => void;
+      /** The run-time limits (default: DEFAULT_PLAN_LIMITS). */
+      readonly limits?: PlanLimits;
     },
   ) {
+    this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
+    this.activityLimit = this.limits.maxActivities;
     this.root = {
       kind: 'scope',
       path: '/process',
@@ -261,6 +284,7 @@ export class Interpreter {
 
   /** Runs (or resumes) the instance to its end. `signal` aborts it (cancel, shutdown). */
   async run(signal: AbortSignal): Promise<InstanceOutcome> {
+    this.rootSignal = signal;
     const frame: Frame = { key: '/process', declarations: new Map(), values: new Map(), parent: undefined };
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure };
     try {
@@ -352,6 +376,7 @@ export class Interpreter {
     if (record === undefined) {
       // Activities that finish at once in one transaction (assign, empty, reply) need no RUNNING row:
       // after a crash they simply run again, all or nothing. The others are recorded as started.
+      this.countActivity(activity);
       if (!INSTANT_KINDS.has(activity.kind)) await this.store.begin(key, activity.kind, activity.name, this.now());
       this.emit(key, activity, 'RUNNING');
     }
@@ -359,7 +384,9 @@ export class Interpreter {
     try {
       const inner = activity.suppressJoinFailure === undefined ? ctx : { ...ctx, suppressJoinFailure: activity.suppressJoinFailure };
       completion = await (this.handlers[activity.kind] as Handler<Activity>)(activity, inner, key);
+      if (completion?.writes !== undefined) this.checkVariableBytes(completion.writes, activity);
     } catch (err) {
+      if (this.detached()) throw err;
       if (err instanceof BpelFault) {
         withPath(err, activity.path);
         const text = serializeFault(err);
@@ -382,6 +409,26 @@ export class Interpreter {
     this.applyWrites(ctx.frame, completion?.writes ?? []);
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'COMPLETED');
+  }
+
+  /** True once the run was aborted to leave the instance as it is (see Detached). */
+  private detached(): boolean {
+    return this.rootSignal?.aborted === true && this.rootSignal.reason instanceof Detached;
+  }
+
+  /** Refuses a new activity execution once the instance has written its allowance of activity rows. */
+  private countActivity(activity: Activity): void {
+    if (this.store.activities.size < this.activityLimit) return;
+    // The fault handlers that catch it get some room of their own; the limit trips again beyond it.
+    this.activityLimit = this.store.activities.size + ACTIVITY_LIMIT_GRACE;
+    throw withPath(limitFault('maxActivities', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: the instance has executed ${this.store.activities.size} activities`), activity.path);
+  }
+
+  /** Refuses variable writes that would take the instance's variables over their byte budget. */
+  private checkVariableBytes(writes: readonly VariableWrite[], activity: Activity): void {
+    const after = this.store.variableBytesAfter(writes);
+    if (after <= this.limits.maxVariableBytes) return;
+    throw limitFault('maxVariableBytes', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: its variable writes would bring the instance's variables to ${after} bytes`);
   }
 
   private resolveLink(ctx: Context, cellKey: string, value: boolean): void {
@@ -431,7 +478,7 @@ export class Interpreter {
   }
 
   /** Initialises declared variables that have an inline `<from>` and no stored value yet. */
-  private async initialise(frame: Frame): Promise<void> {
+  private async initialise(frame: Frame, scope: Scope): Promise<void> {
     const writes: VariableWrite[] = [];
     for (const d of frame.declarations.values()) {
       if (d.from === undefined || frame.values.get(d.name) !== undefined) continue;
@@ -440,6 +487,7 @@ export class Interpreter {
       frame.values.set(d.name, value);
       writes.push({ scopeKey: frame.key, name: d.name, value: serializeValue(value) });
     }
+    this.checkVariableBytes(writes, scope);
     await this.store.writeVariablesNow(writes);
   }
 
@@ -556,7 +604,7 @@ export class Interpreter {
       const computed = activity.for !== undefined ? new Date(this.deps.clock.now() + evaluateDuration(activity.for, view, this.opts())) : activity.until !== undefined ? evaluateDeadline(activity.until, view, this.opts()) : this.now();
       due = await this.store.timer(key, 'wait', computed);
     }
-    await sleep(due.getTime() - this.deps.clock.now(), ctx.signal);
+    await sleepUntilDue(this.deps.clock, due, ctx.signal);
     await this.store.timerFired(key, this.now());
     return {};
   }
@@ -582,23 +630,29 @@ export class Interpreter {
    * others early without a fault (a forEach completion condition).
    */
   private async concurrently(runs: ReadonlyArray<(signal: AbortSignal) => Promise<void>>, ctx: Context, enough: () => boolean = () => false): Promise<void> {
-    const controller = childController(ctx.signal);
+    const { controller, release } = childController(ctx.signal);
+    // One listener per branch is expected here; their number is bounded by the plan limits.
+    setMaxListeners(runs.length + 10, controller.signal);
     const early = new Error('completion condition met');
     let firstError: unknown;
-    await Promise.all(
-      runs.map((run) =>
-        run(controller.signal).then(
-          () => {
-            if (enough()) controller.abort(early);
-          },
-          (err: unknown) => {
-            if (err instanceof Terminated && controller.signal.reason === early) return;
-            if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
-            controller.abort(err);
-          },
+    try {
+      await Promise.all(
+        runs.map((run) =>
+          run(controller.signal).then(
+            () => {
+              if (enough()) controller.abort(early);
+            },
+            (err: unknown) => {
+              if (err instanceof Terminated && controller.signal.reason === early) return;
+              if (firstError === undefined || (firstError instanceof Terminated && !(err instanceof Terminated))) firstError = err;
+              controller.abort(err);
+            },
+          ),
         ),
-      ),
-    );
+      );
+    } finally {
+      release();
+    }
     if (firstError !== undefined) throw firstError;
   }
 
@@ -650,6 +704,9 @@ export class Interpreter {
         const view = this.scopeView(ctx.frame);
         const proceed = activity.kind === 'while' ? evaluateBoolean(activity.condition, view, this.opts()) : iteration === 0 || !evaluateBoolean(activity.condition, view, this.opts());
         if (!proceed) return;
+        if (iteration >= this.limits.maxLoopIterations) {
+          throw limitFault('maxLoopIterations', this.limits, `${activity.kind} ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: iteration ${iteration + 1}`);
+        }
         iteration++;
         await this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
       }
@@ -667,6 +724,14 @@ export class Interpreter {
       await this.store.setData(key, JSON.stringify(bounds));
     }
     const branchCount = Math.max(0, bounds.final - bounds.start + 1);
+    // Checked before anything is allocated per branch.
+    const label = `forEach ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+    if (activity.parallel && branchCount > this.limits.maxParallelBranches) {
+      throw limitFault('maxParallelBranches', this.limits, `${label}: ${branchCount} parallel branches (counters ${bounds.start} to ${bounds.final})`);
+    }
+    if (!activity.parallel && branchCount > this.limits.maxLoopIterations) {
+      throw limitFault('maxLoopIterations', this.limits, `${label}: ${branchCount} iterations (counters ${bounds.start} to ${bounds.final})`);
+    }
     const needed = activity.completionCondition === undefined ? branchCount : evaluateUnsignedInt(activity.completionCondition.branches, this.scopeView(ctx.frame), this.opts());
     if (needed > branchCount) throw standardFault('invalidExpressionValue', `activity ${activity.path}: completion condition asks for ${needed} of ${branchCount} branches`);
     const counterDecl: VariableDeclaration = { name: activity.counterName, line: activity.line, type: { ns: 'http://www.w3.org/2001/XMLSchema', local: 'unsignedInt' } };
@@ -698,8 +763,16 @@ export class Interpreter {
 
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
     const frame = this.newFrame(key, scope.variables, ctx.frame);
-    await this.initialise(frame);
-    const controller = childController(ctx.signal);
+    await this.initialise(frame, scope);
+    const { controller, release } = childController(ctx.signal);
+    try {
+      return await this.scopeBody(scope, ctx, key, frame, controller);
+    } finally {
+      release();
+    }
+  }
+
+  private async scopeBody(scope: Scope, ctx: Context, key: string, frame: Frame, controller: AbortController): Promise<Completion | void> {
     const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
     let alarmFault: BpelFault | undefined;
     const alarmsDone = new AbortController();
@@ -720,7 +793,7 @@ export class Interpreter {
       await Promise.all(alarms);
       const fault = err instanceof Terminated && alarmFault !== undefined ? alarmFault : err;
       if (!(fault instanceof BpelFault) || ctx.signal.aborted) {
-        if (err instanceof Terminated && scope.terminationHandler !== undefined && ctx.signal.aborted) {
+        if (err instanceof Terminated && scope.terminationHandler !== undefined && ctx.signal.aborted && !this.detached()) {
           await this.exec(scope.terminationHandler, { ...ctx, frame, handlerScope: { scope, key } }).catch(() => undefined);
         }
         throw err;
@@ -780,7 +853,7 @@ export class Interpreter {
       const handlerRecord = this.store.activities.get(`${handlerKey}/scope`);
       if (handlerRecord === undefined) {
         try {
-          await sleep(due.getTime() - this.deps.clock.now(), disabled);
+          await sleepUntilDue(this.deps.clock, due, disabled);
         } catch (err) {
           if (err instanceof Terminated) return;
           throw err;

@@ -10,6 +10,9 @@ import { validateProcess, type PortTypeInfo } from '../bpel/validate';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { VariableValue } from '../bpel/values';
 import type { Clock } from '../clock';
+import type { Config } from '../config';
+import { checkStaticLimits } from '../bpel/limits';
+import type { Metrics } from '../metrics';
 import { groupCommitter, type Statement } from '../db/group-commit';
 import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
@@ -18,18 +21,19 @@ import { DestinationDeniedError } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
 import type { SoapService } from '../soap/service';
 import { InstanceStore } from './instance-store';
-import { Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
+import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
 import { BindingInvoker, LocalInvoker } from './invokers';
 import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
+import { InstancePruner } from './retention';
 import { CatalogError, WsdlCatalog } from './wsdl-catalog';
 
 /** Instance statuses (see entities/process-instance.ts). */
-export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED';
+export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED' | 'SUSPENDED';
 
 export class WorkflowError extends Error {
   override readonly name = 'WorkflowError';
   constructor(
-    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied',
+    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied' | 'InvalidState',
     message: string,
   ) {
     super(message);
@@ -72,6 +76,8 @@ export interface WorkflowSettings {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly maxInstances: number;
+  /** What a plan may use, the crash-loop limit and the retention of finished instances (docs/operations.md). */
+  readonly planLimits: Config['planLimits'];
 }
 
 const INPUT_SCOPE = '#input';
@@ -119,13 +125,18 @@ export class WorkflowRuntime {
     private readonly partners: PartnerAccess,
     /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
     private readonly processNames: Map<string, string> = new Map(),
+    private readonly metrics?: Metrics,
   ) {
     this.local = new LocalInvoker(services);
+    this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }
+
+  /** The retention job (runs with the runner; `pruneOnce` runs one pass at once). */
+  readonly pruner: InstancePruner;
 
   /** Parses, resolves and validates a process, then stores it as the next version of its name. */
   async deploy(request: DeployRequest): Promise<{ name: string; version: number }> {
-    const process = parseProcess(request.bpel, 'process.bpel');
+    const process = parseProcess(request.bpel, 'process.bpel', { maxNestingDepth: this.settings.planLimits.maxNestingDepth });
     const catalog = new WsdlCatalog(request.documents, this.wsdlDir);
     try {
       catalog.loadImports(process.imports);
@@ -138,7 +149,7 @@ export class WorkflowRuntime {
       const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
       return info === undefined ? undefined : { portType: info.name, operations: info.operations };
     };
-    const diagnostics = validateProcess(process, { portTypeOf: portTypeInfo });
+    const diagnostics = [...validateProcess(process, { portTypeOf: portTypeInfo }), ...checkStaticLimits(process, this.settings.planLimits)];
     for (const binding of request.bindings) {
       if (!process.partnerLinks.some((p) => p.name === binding.partnerLink)) {
         diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });
@@ -192,7 +203,7 @@ export class WorkflowRuntime {
   private async compileNow(definitionId: number): Promise<Compiled> {
     const definition = await this.dataSource.getRepository(ProcessDefinition).findOneByOrFail({ id: definitionId });
     const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId });
-    const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`);
+    const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`, { maxNestingDepth: this.settings.planLimits.maxNestingDepth });
     const catalog = new WsdlCatalog(new Map(documents.map((d) => [d.name, d.content])), this.wsdlDir);
     catalog.loadImports(process.imports);
     const descriptor = JSON.parse(definition.descriptor) as { bindings: StoredBinding[] };
@@ -357,6 +368,13 @@ export class WorkflowRuntime {
 
   /** Asks a running instance to stop (and compensate its completed scopes when asked). Returns the status afterwards. */
   async cancel(instanceId: string, compensate: boolean): Promise<InstanceStatus> {
+    // A suspended instance runs nowhere: it ends at once, without compensation (its plan is what is in doubt).
+    const ended = await execute(this.dataSource, "UPDATE process_instance SET status = 'TERMINATED', endedAt = ?, cancelRequested = ? WHERE id = ? AND status = 'SUSPENDED'", [toSqlDate(this.clock.date()), compensate ? 2 : 1, instanceId]);
+    if (ended === 1) {
+      this.log.warn('suspended instance cancelled', { instanceId });
+      this.observer.instance({ instanceId, status: 'TERMINATED', at: this.clock.date() });
+      return 'TERMINATED';
+    }
     const changed = await execute(this.dataSource, "UPDATE process_instance SET cancelRequested = ? WHERE id = ? AND status = 'RUNNING'", [compensate ? 2 : 1, instanceId]);
     if (changed === 1) {
       const local = this.running.get(instanceId);
@@ -366,6 +384,19 @@ export class WorkflowRuntime {
     return (await this.status(instanceId)).status;
   }
 
+  /**
+   * Lets a SUSPENDED instance run again (its crash count starts over); the
+   * next claim resumes it from its rows. Returns the status afterwards.
+   */
+  async resume(instanceId: string): Promise<InstanceStatus> {
+    const changed = await execute(this.dataSource, "UPDATE process_instance SET status = 'RUNNING', recoveries = 0, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'SUSPENDED'", [instanceId]);
+    const status = (await this.status(instanceId)).status;
+    if (changed === 0) throw new WorkflowError('InvalidState', `instance ${instanceId} is ${status}: only a SUSPENDED instance can be resumed`);
+    this.log.warn('suspended instance resumed by an admin', { instanceId });
+    this.wake();
+    return status;
+  }
+
   // ---- the runner --------------------------------------------------------
 
   startRunner(): void {
@@ -373,6 +404,7 @@ export class WorkflowRuntime {
     this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.settings.leaseMs / 3)));
     this.renewTimer.unref();
     this.schedule(0);
+    this.pruner.start();
   }
 
   /** Stops claiming instances and stops running ones (they stay RUNNING and are resumed later). */
@@ -380,9 +412,20 @@ export class WorkflowRuntime {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    await this.pruner.stopJob();
     await this.inFlight;
-    for (const r of this.running.values()) r.abort.abort(new Error('shutdown'));
+    const held = [...this.running.keys()];
+    for (const r of this.running.values()) r.abort.abort(new Detached('shutdown'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Let go of them in order: the next claim is a plain resume, not a recovery from a crash.
+    for (let i = 0; i < held.length; i += CLAIM_CHUNK) {
+      const chunk = held.slice(i, i + CLAIM_CHUNK);
+      try {
+        await execute(this.dataSource, `UPDATE process_instance SET leaseOwner = NULL, leaseExpiresAt = NULL, recoveries = 0 WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${chunk.map(() => '?').join(', ')})`, [this.owner, ...chunk]);
+      } catch (err) {
+        this.log.warn('releasing instances at shutdown failed; their leases run out instead', { err: String(err) });
+      }
+    }
   }
 
   wake(): void {
@@ -416,15 +459,21 @@ export class WorkflowRuntime {
         for (let i = 0; i < ids.length; i += CLAIM_CHUNK) {
           const chunk = ids.slice(i, i + CLAIM_CHUNK);
           const list = chunk.map(() => '?').join(', ');
+          // Taking an instance from a holder that did not let go of it (a lease run out, a dead
+          // process) counts as a recovery; recoveries is assigned first, while leaseOwner is still the old one.
           await exclusive(this.dataSource, () =>
             execute(
               this.dataSource,
-              `UPDATE process_instance SET leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
-              [this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), ...chunk, toSqlDate(now), ...dead],
+              `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
+              [this.owner, this.owner, toSqlDate(new Date(now.getTime() + this.settings.leaseMs)), ...chunk, toSqlDate(now), ...dead],
             ),
           );
-          const mine = (await this.dataSource.query(`SELECT id FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string }>;
-          for (const { id } of mine) if (!this.running.has(id)) this.launch(id);
+          const mine = (await this.dataSource.query(`SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
+          for (const { id, recoveries } of mine) {
+            if (this.running.has(id)) continue;
+            if (Number(recoveries) >= this.settings.planLimits.crashLoopLimit) await this.suspend(id, Number(recoveries));
+            else this.launch(id);
+          }
         }
       }
     } catch (err) {
@@ -433,6 +482,23 @@ export class WorkflowRuntime {
       this.polling = false;
       if (!this.stopped) this.schedule(this.settings.pollMs);
     }
+  }
+
+  /**
+   * An instance its servers died running `crashLoopLimit` times in a row is
+   * not resumed blindly: it is SUSPENDED until an admin resumes or cancels it.
+   */
+  private async suspend(instanceId: string, recoveries: number): Promise<void> {
+    const changed = await exclusive(this.dataSource, () =>
+      execute(this.dataSource, "UPDATE process_instance SET status = 'SUSPENDED', leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [instanceId, this.owner]),
+    );
+    if (changed !== 1) return;
+    this.metrics?.workflowSuspended.inc();
+    this.log.error('instance suspended: its server died while running it too many times in a row; resume or cancel it (provisor plan resume|cancel)', {
+      instanceId,
+      recoveries,
+      limit: this.settings.planLimits.crashLoopLimit,
+    });
   }
 
   private launch(instanceId: string, created?: Created): void {
@@ -464,7 +530,7 @@ export class WorkflowRuntime {
     const compiled = await this.compile(Number(row.definitionId));
     const store = new InstanceStore(this.dataSource, instanceId);
     if (created === undefined) await store.load();
-    else if (created.input !== undefined) store.variables.set(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
+    else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
     const log = this.log.child({ instanceId, process: compiled.definition.name });
     this.processNames.set(instanceId, compiled.definition.name);
@@ -476,6 +542,7 @@ export class WorkflowRuntime {
       clock: this.clock,
       log,
       initialMessage: input === undefined ? undefined : deserializeValue(input),
+      limits: this.settings.planLimits,
     });
     if (Number(row.cancelRequested) > 0) {
       await this.finish(instanceId, 'TERMINATED', null, null);
@@ -524,7 +591,7 @@ export class WorkflowRuntime {
         const local = this.running.get(r.id);
         if (local === undefined) continue;
         if (Number(r.cancelRequested) > 0) local.abort.abort(new Error('cancelled'));
-        else if (r.leaseOwner !== this.owner) local.abort.abort(new Error('lease lost'));
+        else if (r.leaseOwner !== this.owner) local.abort.abort(new Detached('lease lost'));
       }
     } catch (err) {
       this.log.error('workflow lease renewal failed', { err: String(err) });

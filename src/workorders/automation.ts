@@ -191,12 +191,12 @@ export class WorkOrderAutomation {
     for (const order of orders) await this.startPlan(order, AUTOMATION_ACTOR);
   }
 
-  /** Orders whose plan has ended: CLOSED (billed) when it completed, FAILED with the fault otherwise. */
+  /** Orders whose plan has ended: CLOSED (billed) when it completed, FAILED with the fault otherwise (a SUSPENDED plan has not ended: an admin resumes or cancels it). */
   private async finishEnded(): Promise<number> {
     // Each process finishes the orders it claimed; those of an owner gone quiet (or started by an admin) are anybody's after a while.
     const quietSince = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
     const rows = (await this.dataSource.query(
-      "SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId WHERE wo.state = 'IN_PROGRESS' AND pi.status <> 'RUNNING' AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
+      "SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
       [this.owner, quietSince, this.settings.batchSize],
     )) as Array<{ id: unknown; attempt: unknown; instanceId: string; status: string }>;
     const finishOne = async (row: (typeof rows)[number]): Promise<void> => {

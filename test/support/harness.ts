@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise';
 import type { DataSource } from 'typeorm';
 import { buildApp, type App } from '../../src/app';
 import type { Role } from '../../entities';
+import type { Clock } from '../../src/clock';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
@@ -75,12 +76,12 @@ export async function freshDataSource(): Promise<{ dataSource: DataSource; dispo
   };
 }
 
-/** Builds the real app on a fresh database and listens on a free port. */
-export async function startTestServer(extra: Env = {}): Promise<TestServer> {
+/** Builds the real app on a fresh database and listens on a free port; `clock` replaces the system clock. */
+export async function startTestServer(extra: Env = {}, options: { clock?: Clock } = {}): Promise<TestServer> {
   const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', PROVISOR_CATALOG_LOAD: 'false', PROVISOR_WORKORDER_POLL_MS: '50', ...extra });
   const config = loadConfig(environment.env);
   const dataSource = await openDatabase(config);
-  const app = await buildApp({ config, logger: createLogger(config.logLevel), dataSource });
+  const app = await buildApp({ config, logger: createLogger(config.logLevel), dataSource, clock: options.clock });
   const port = await app.listen(0, '127.0.0.1');
   return {
     app,

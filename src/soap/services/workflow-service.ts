@@ -9,7 +9,7 @@ import { PASSWORD_TYPES, type PartnerBinding } from '../../workflow/partner-bind
 import type { SoapOperation, SoapService } from '../service';
 import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
 
-const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED'];
+const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
 
 function mapError(err: unknown): never {
   if (err instanceof ProcessDefinitionError) {

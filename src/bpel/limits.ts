@@ -1,0 +1,141 @@
+/**
+ * The limits a process plan runs under, so that no plan can take the
+ * workflow engine or the server down: checked at deploy where the plan shows
+ * them (nesting depth, forEach counters written as literals), and while an
+ * instance runs where it does not. A limit reached at run time is a BPEL
+ * fault of the instance (docs/bpel.md, "Plan limits"), never an exception
+ * of the engine.
+ */
+import type { Element } from '@xmldom/xmldom';
+import type { Diagnostic, Expression, ForEach, Process } from './model';
+import { BpelFault } from './values';
+import { allActivities } from './walk';
+import { lineOf, NodeType } from './xml';
+
+export interface PlanLimits {
+  /** Deepest element nesting of a BPEL document. */
+  readonly maxNestingDepth: number;
+  /** Most branches of one parallel forEach. */
+  readonly maxParallelBranches: number;
+  /** Most iterations of one while, repeatUntil or sequential forEach. */
+  readonly maxLoopIterations: number;
+  /** Most activity executions (activity rows) of one instance. */
+  readonly maxActivities: number;
+  /** Most bytes all variables of one instance may hold, as stored. */
+  readonly maxVariableBytes: number;
+}
+
+export const DEFAULT_PLAN_LIMITS: PlanLimits = {
+  maxNestingDepth: 200,
+  maxParallelBranches: 1000,
+  maxLoopIterations: 10_000,
+  maxActivities: 100_000,
+  maxVariableBytes: 16 * 1024 * 1024,
+};
+
+/** The setting behind each limit, named in every message about it. */
+export const LIMIT_SETTINGS: { readonly [K in keyof PlanLimits]: string } = {
+  maxNestingDepth: 'PROVISOR_PLAN_MAX_DEPTH',
+  maxParallelBranches: 'PROVISOR_PLAN_MAX_PARALLEL_BRANCHES',
+  maxLoopIterations: 'PROVISOR_PLAN_MAX_ITERATIONS',
+  maxActivities: 'PROVISOR_PLAN_MAX_ACTIVITIES',
+  maxVariableBytes: 'PROVISOR_PLAN_MAX_VARIABLE_BYTES',
+};
+
+/** Namespace of the faults Provisor's engine raises itself (WS-BPEL has no standard fault for a resource limit). */
+export const PROVISOR_FAULT_NS = 'urn:provisor:workflow:1';
+
+/** The fault raised for each limit reached at run time. */
+export const LIMIT_FAULTS = {
+  maxParallelBranches: 'branchLimitExceeded',
+  maxLoopIterations: 'iterationLimitExceeded',
+  maxActivities: 'activityLimitExceeded',
+  maxVariableBytes: 'variableLimitExceeded',
+} as const satisfies Partial<Record<keyof PlanLimits, string>>;
+
+export type RuntimeLimit = keyof typeof LIMIT_FAULTS;
+
+/** The fault of a run-time limit, its message naming the activity, the limit and its setting. */
+export function limitFault(limit: RuntimeLimit, limits: PlanLimits, what: string): BpelFault {
+  return new BpelFault({ ns: PROVISOR_FAULT_NS, local: LIMIT_FAULTS[limit] }, `${what}: over the limit of ${limits[limit]} (${LIMIT_SETTINGS[limit]})`);
+}
+
+/**
+ * The first element nested deeper than `maxDepth` (the document element is
+ * depth 1), found without recursion so that no depth can overflow the stack.
+ */
+export function tooDeep(root: Element, maxDepth: number): { depth: number; line: number } | undefined {
+  const stack: Array<{ node: Element; depth: number }> = [{ node: root, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.depth > maxDepth) return { depth: top.depth, line: lineOf(top.node) };
+    for (let n = top.node.firstChild; n; n = n.nextSibling) if (n.nodeType === NodeType.ELEMENT) stack.push({ node: n as Element, depth: top.depth + 1 });
+  }
+  return undefined;
+}
+
+/** Most operators in one XPath expression (the XPath compiler recurses once per operator). */
+export const MAX_EXPRESSION_OPERATORS = 1000;
+
+const OPERATOR = /^(?:!=|<=|>=|[-+*|=<>]|(?:and|or|div|mod)(?![\w.-]))/;
+
+/**
+ * Why an XPath expression is too deep or too long for the recursive XPath
+ * compiler and evaluator, or undefined when it is not: brackets nested deeper
+ * than `maxDepth`, or more than MAX_EXPRESSION_OPERATORS operators. Measured
+ * by one scan that skips string literals.
+ */
+export function expressionTooComplex(text: string, maxDepth: number): string | undefined {
+  let depth = 0;
+  let operators = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'") {
+      const end = text.indexOf(c, i + 1);
+      if (end === -1) return undefined;
+      i = end;
+    } else if (c === '(' || c === '[') {
+      if (++depth > maxDepth) return `nests brackets deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})`;
+    } else if (c === ')' || c === ']') {
+      depth--;
+    } else if ((i === 0 || !/[\w.-]/.test(text[i - 1] ?? '')) || !/[a-z]/.test(c ?? '')) {
+      const match = OPERATOR.exec(text.slice(i, i + 4));
+      if (match !== null) {
+        if (++operators > MAX_EXPRESSION_OPERATORS) return `has more than ${MAX_EXPRESSION_OPERATORS} operators`;
+        i += match[0].length - 1;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The value of an expression that is only an integer literal (`3`, `'3'`), else undefined. */
+function literalInteger(expression: Expression): number | undefined {
+  const match = /^\s*(?:(\d{1,15})|'\s*(\d{1,15})\s*'|"\s*(\d{1,15})\s*")\s*$/.exec(expression.text);
+  const digits = match?.[1] ?? match?.[2] ?? match?.[3];
+  return digits === undefined ? undefined : Number(digits);
+}
+
+function forEachProblem(activity: ForEach, limits: PlanLimits): Diagnostic | undefined {
+  const start = literalInteger(activity.startCounter);
+  const final = literalInteger(activity.finalCounter);
+  if (start === undefined || final === undefined) return undefined;
+  const count = Math.max(0, final - start + 1);
+  const limit: RuntimeLimit = activity.parallel ? 'maxParallelBranches' : 'maxLoopIterations';
+  if (count <= limits[limit]) return undefined;
+  const what = activity.parallel ? 'parallel branches' : 'iterations';
+  return {
+    line: activity.line,
+    message: `forEach ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`} runs ${count} ${what} (counters ${start} to ${final}): over the limit of ${limits[limit]} (${LIMIT_SETTINGS[limit]})`,
+  };
+}
+
+/** The limits a plan breaks on its face: forEach counters given as literals. */
+export function checkStaticLimits(process: Process, limits: PlanLimits): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const activity of allActivities(process)) {
+    if (activity.kind !== 'forEach') continue;
+    const problem = forEachProblem(activity, limits);
+    if (problem !== undefined) out.push(problem);
+  }
+  return out;
+}
