@@ -83,6 +83,17 @@ export function defaultDrivers(config: Config): Map<string, Driver> {
   ]);
 }
 
+/**
+ * True when an Authorization header carries `Bearer <token>` whose SHA-256
+ * is `expected`. Hashing both sides first makes the comparison constant-time
+ * whatever the lengths.
+ */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  const given = crypto.createHash('sha256').update(match?.[1] ?? '').digest();
+  return crypto.timingSafeEqual(given, expected) && match !== null;
+}
+
 /** The composition root: wires every part from its dependencies. Listening is separate (main.ts). */
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config, logger } = deps;
@@ -171,7 +182,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       res.status(503).json({ status: 'unavailable', db: databaseKind(config) });
     }
   });
-  web.get('/metrics', async (_req, res) => {
+  const metricsToken = config.metrics.token === undefined ? undefined : crypto.createHash('sha256').update(config.metrics.token).digest();
+  web.get('/metrics', async (req, res) => {
+    if (metricsToken !== undefined && !bearerMatches(req.headers.authorization, metricsToken)) {
+      logger.warn('metrics: request without the metrics token refused', { remote: req.socket.remoteAddress });
+      res.status(401).set('www-authenticate', 'Bearer realm="metrics"').type('text/plain').send('/metrics needs an Authorization: Bearer header with the metrics token\n');
+      return;
+    }
     try {
       const counts = await store.countByStatus();
       for (const [status, n] of Object.entries(counts)) metrics.queueDepth.labels(status).set(n);
