@@ -32,7 +32,7 @@ import { ChangeManagerNotifier } from './workflow/notifier';
 import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
 import { WorkOrderAutomation } from './workorders/automation';
-import { loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
+import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService } from './workorders/service';
 
 export interface AppDependencies {
@@ -153,12 +153,15 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     const summary = await loadCatalog(dataSource, workflow, catalog, clock);
     defaultPool = catalog.defaultPool;
     workOrders.invalidateTypes();
-    logger.info('work-order catalog loaded', { file, ...summary });
+    for (const plan of summary.repaired) {
+      logger.warn('a catalog plan had been replaced by another process of its name; the catalog redeployed its own', { file, ...plan });
+    }
+    logger.info('work-order catalog loaded', { file, types: summary.types, deployed: summary.deployed, deactivated: summary.deactivated, repaired: summary.repaired.map((p) => p.type) });
     return summary;
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root), workOrderService(workOrders, root)],
+    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root)],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
     logger.child({ component: 'soap' }),

@@ -14,6 +14,7 @@ import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate, transact
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { SoapService } from '../soap/service';
+import { definitionDigest } from './definition-digest';
 import { InstanceStore } from './instance-store';
 import { Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
 import { BindingInvoker, LocalInvoker, type PartnerBinding } from './invokers';
@@ -142,6 +143,7 @@ export class WorkflowRuntime {
         version: next,
         bpel: request.bpel,
         descriptor: JSON.stringify({ bindings: request.bindings }),
+        digest: definitionDigest(request.bpel, request.documents),
         deployedBy: request.deployedBy,
         deployedAt: this.clock.date(),
       });

@@ -3,6 +3,7 @@ import { Workflow1795324057113 } from './1795324057113-Workflow';
 import { QueueIndexes1795327472023 } from './1795327472023-QueueIndexes';
 import { WorkOrders1795337930306 } from './1795337930306-WorkOrders';
 import { EngineAffinity1796541913471 } from './1796541913471-EngineAffinity';
+import { PlanDigests1796593258549 } from './1796593258549-PlanDigests';
 
 /** Every migration, in order. New ones are written by `scripts/generate-migration.ts`. */
-export const MIGRATIONS: Function[] = [Initial1795321598023, Workflow1795324057113, QueueIndexes1795327472023, WorkOrders1795337930306, EngineAffinity1796541913471];
+export const MIGRATIONS: Function[] = [Initial1795321598023, Workflow1795324057113, QueueIndexes1795327472023, WorkOrders1795337930306, EngineAffinity1796541913471, PlanDigests1796593258549];
