@@ -67,6 +67,10 @@ describe('the HTTP surface refuses callers\' mistakes as their faults', function
         const post = await postRaw(`${server.baseUrl}/soap/processes/${bad}`, envelope('<x:Go xmlns:x="urn:x"/>', securityHeader(operator)));
         expect(post.status, bad).to.equal(400);
       }
+      for (const elsewhere of ['/portal/%E0%A4%A', '/%E0%A4%A', '/soap/%E0%A4%A']) {
+        const status = (await fetch(`${server.baseUrl}${elsewhere}`)).status;
+        expect(status, elsewhere).to.be.below(500);
+      }
       expect((await fetch(`${server.baseUrl}/health`)).status).to.equal(200);
       expect((await fetch(`${server.baseUrl}/soap/processes/${encodeURIComponent('Nö such')}?wsdl`)).status).to.equal(404);
     });
