@@ -182,9 +182,12 @@ export class RootFiles {
             await mkdir(name).catch((e: unknown) => {
               if (errorCode(e) !== 'EEXIST') throw e;
             });
-            next = await open(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW).catch((e: unknown) => {
-              throw errorCode(e) === 'ELOOP' || errorCode(e) === 'ENOTDIR' ? this.linkOrFile(reached) : e;
-            });
+            try {
+              next = await open(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            } catch (e) {
+              // A link planted between the mkdir and the open.
+              throw errorCode(e) === 'ELOOP' || errorCode(e) === 'ENOTDIR' ? await this.linkOrFile(reached) : e;
+            }
           } else if (code === 'ENOENT') {
             await handle.close();
             return undefined;
