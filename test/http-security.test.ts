@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../src/config';
 import { startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 
@@ -16,6 +17,14 @@ function faultOf(body: string): { code: string; reason: string } {
 
 describe('the HTTP surface refuses callers\' mistakes as their faults', function () {
   this.timeout(60_000);
+
+  it('refuses a metrics token that is short or has spaces at start-up, naming the setting', () => {
+    for (const token of ['short', 'has spaces in it 0123456789']) {
+      expect(() => loadConfig({ PROVISOR_METRICS_TOKEN: token }, '/tmp'), token).to.throw(ConfigError, /PROVISOR_METRICS_TOKEN/);
+    }
+    expect(loadConfig({}, '/tmp').metrics.token).to.equal(undefined);
+    expect(loadConfig({ PROVISOR_METRICS_TOKEN: METRICS_TOKEN }, '/tmp').metrics.token).to.equal(METRICS_TOKEN);
+  });
 
   describe('when PROVISOR_METRICS_TOKEN is set', () => {
     let server: TestServer;
