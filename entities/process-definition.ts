@@ -20,6 +20,15 @@ export class ProcessDefinition {
   @Column({ type: 'text' })
   descriptor: string;
 
+  /**
+   * sha-256 of the process and the documents deployed with it (see
+   * src/workflow/definition-digest.ts): a catalog plan's version is
+   * billable only when it matches the catalog's file. Null for versions
+   * deployed before digests were recorded.
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  digest: string | null;
+
   @Column({ type: 'varchar', length: 200 })
   deployedBy: string;
 

@@ -54,6 +54,14 @@ export class WorkOrder {
   @Column({ type: 'varchar', length: 64, nullable: true })
   processInstanceId: string | null;
 
+  /** The version of its type's plan the order's last finished run executed. */
+  @Column({ type: 'int', nullable: true })
+  planVersion: number | null;
+
+  /** The digest of that plan version; billing requires the catalog's. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  planDigest: string | null;
+
   /** Why it failed or how it was closed. */
   @Column({ type: 'text', nullable: true })
   outcome: string | null;

@@ -37,7 +37,7 @@ import { ChangeManagerNotifier } from './workflow/notifier';
 import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
 import { WorkOrderAutomation } from './workorders/automation';
-import { loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
+import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService } from './workorders/service';
 
 export interface AppDependencies {
@@ -86,6 +86,17 @@ export function defaultDrivers(config: Config): Map<string, Driver> {
       }),
     ],
   ]);
+}
+
+/**
+ * True when an Authorization header carries `Bearer <token>` whose SHA-256
+ * is `expected`. Hashing both sides first makes the comparison constant-time
+ * whatever the lengths.
+ */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  const given = crypto.createHash('sha256').update(match?.[1] ?? '').digest();
+  return crypto.timingSafeEqual(given, expected) && match !== null;
 }
 
 /** The composition root: wires every part from its dependencies. Listening is separate (main.ts). */
@@ -158,12 +169,15 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     const summary = await loadCatalog(dataSource, workflow, catalog, clock);
     defaultPool = catalog.defaultPool;
     workOrders.invalidateTypes();
-    logger.info('work-order catalog loaded', { file, ...summary });
+    for (const plan of summary.repaired) {
+      logger.warn('a catalog plan had been replaced by another process of its name; the catalog redeployed its own', { file, ...plan });
+    }
+    logger.info('work-order catalog loaded', { file, types: summary.types, deployed: summary.deployed, deactivated: summary.deactivated, repaired: summary.repaired.map((p) => p.type) });
     return summary;
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root), workOrderService(workOrders, root)],
+    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root)],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
     logger.child({ component: 'soap' }),
@@ -187,7 +201,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       res.status(503).json({ status: 'unavailable', db: databaseKind(config) });
     }
   });
-  web.get('/metrics', async (_req, res) => {
+  const metricsToken = config.metrics.token === undefined ? undefined : crypto.createHash('sha256').update(config.metrics.token).digest();
+  web.get('/metrics', async (req, res) => {
+    if (metricsToken !== undefined && !bearerMatches(req.headers.authorization, metricsToken)) {
+      logger.warn('metrics: request without the metrics token refused', { remote: req.socket.remoteAddress });
+      res.status(401).set('www-authenticate', 'Bearer realm="metrics"').type('text/plain').send('/metrics needs an Authorization: Bearer header with the metrics token\n');
+      return;
+    }
     try {
       const counts = await store.countByStatus();
       for (const [status, n] of Object.entries(counts)) metrics.queueDepth.labels(status).set(n);

@@ -120,6 +120,15 @@ export interface Config {
     readonly hookTimeoutMs: number;
     readonly simulated: { readonly minMs: number; readonly maxMs: number; readonly failureRate: number };
   };
+  /** The Prometheus endpoint `GET /metrics`. */
+  readonly metrics: {
+    /**
+     * A bearer token `/metrics` requires (`Authorization: Bearer <token>`,
+     * PROVISOR_METRICS_TOKEN, at least 16 characters); undefined leaves
+     * `/metrics` open to anyone who reaches the port.
+     */
+    readonly token: string | undefined;
+  };
   /** E-mail intake (SMTP) and the replies and notifications sent through a relay; see docs/email.md. */
   readonly mail: {
     /** The SMTP intake's port; null (the default) leaves the intake off. */
@@ -271,6 +280,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (loginMaxDelayMs < loginDelayMs) throw new ConfigError('PROVISOR_LOGIN_MAX_DELAY_MS must not be below PROVISOR_LOGIN_DELAY_MS');
   const pruneBatchSize = int('PROVISOR_PLAN_PRUNE_BATCH', 100, 1, 10_000);
   if (int('PROVISOR_PLAN_PRUNE_MAX_PER_RUN', 2000, 1, 1_000_000) < pruneBatchSize) throw new ConfigError('PROVISOR_PLAN_PRUNE_MAX_PER_RUN must not be below PROVISOR_PLAN_PRUNE_BATCH');
+  const metricsToken = raw('PROVISOR_METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
+    throw new ConfigError('PROVISOR_METRICS_TOKEN must be 16 to 512 printable characters without spaces');
+  }
 
   const config: Config = {
     host: raw('HOST') ?? '127.0.0.1',
@@ -345,6 +358,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       hookTimeoutMs: int('PROVISOR_HOOK_TIMEOUT_MS', 600_000, 100, 86_400_000),
       simulated: { minMs, maxMs, failureRate: num('PROVISOR_SIMULATED_FAILURE_RATE', 0, 0, 1) },
     },
+    metrics: { token: metricsToken },
     mail: {
       smtpPort: smtpPort === 0 ? null : smtpPort,
       smtpHost: raw('PROVISOR_SMTP_HOST') ?? '127.0.0.1',

@@ -16,6 +16,7 @@ import { buildDemoRepository } from '../../src/drivers/local';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addDemoCommand } from './demo';
 import { addPlanCommands } from './plan';
+import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
 import { addWorkOrderCommands } from './workorder';
 
 class CliError extends Error {}
@@ -27,6 +28,17 @@ async function readPassword(): Promise<string> {
   const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
   if (password === '') throw new CliError('no password on standard input (e.g. echo "$PASSWORD" | provisor user add …)');
   return password;
+}
+
+/** A URL as given; a folder checked against the system and Provisor folders it may not expose, as its real path. */
+function repositoryLocation(location: string, config: Config): string {
+  if (/^https?:\/\//i.test(location)) return location;
+  try {
+    return checkRepositoryFolder(location, config);
+  } catch (err) {
+    if (err instanceof RepositoryLocationError) throw new CliError(err.message);
+    throw err;
+  }
 }
 
 async function withDatabase<T>(fn: (ctx: { config: Config; dataSource: DataSource }) => Promise<T>): Promise<T> {
@@ -148,12 +160,12 @@ export function buildCli(): Command {
   const repository = program.command('repository').description('manage package repositories');
   repository
     .command('add [location]')
-    .description('register a package repository (a folder or an http(s) URL)')
+    .description('register a package repository (a folder or an http(s) URL); system folders, Provisor\'s data and any folder containing them are refused')
     .option('--demo', 'build and register the demo repository (demo-httpd, demo-site, …)')
     .action(async (location: string | undefined, opts: { demo?: boolean }) => {
       if ((location === undefined) === (opts.demo !== true)) throw new CliError('give either a LOCATION or --demo');
       await withDatabase(async ({ config, dataSource }) => {
-        const where = opts.demo === true ? await buildDemoRepository(path.join(config.dataDir, 'demo-repository')) : (location as string);
+        const where = opts.demo === true ? await buildDemoRepository(path.join(config.dataDir, 'demo-repository')) : repositoryLocation(location as string, config);
         await registry(config, dataSource).addRepository(where);
         console.log(`repository ${where} registered`);
       });

@@ -55,6 +55,7 @@ export function addWorkOrderCommands(program: Command): void {
           try {
             const summary = await app.loadCatalog(file);
             out(`${summary.types} types loaded; plans deployed for: ${summary.deployed.join(', ') || 'none (unchanged)'}${summary.deactivated.length > 0 ? `; no longer offered: ${summary.deactivated.join(', ')}` : ''}`);
+            for (const plan of summary.repaired) out(`plan ${plan.plan} of ${plan.type} had been replaced (version ${plan.version}, deployed by ${plan.deployedBy}): the catalog's plan was deployed again`);
           } catch (err) {
             if (err instanceof CatalogError) throw usage(err.message);
             throw err;

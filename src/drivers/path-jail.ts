@@ -19,6 +19,10 @@ import { DriverError } from './driver';
 
 /** How deep a chain of dangling symbolic links is followed before giving up. */
 const MAX_LINK_HOPS = 40;
+/** The longest file name (one path segment) Linux file systems take, in bytes (NAME_MAX). */
+export const MAX_SEGMENT_BYTES = 255;
+/** The longest relative path a task may name, in bytes; with the root it stays under PATH_MAX (4096). */
+export const MAX_PATH_BYTES = 3072;
 
 /**
  * Normalises `requested` as a path relative to a root and refuses any that
@@ -42,6 +46,7 @@ export function toJailedRelativePath(requested: string, where: string): string {
       `path ${JSON.stringify(requested)} is absolute; paths are relative to ${where}`,
     );
   }
+  checkPathLength(requested);
   const normalized = path.posix.normalize(requested).replace(/\/+$/, '');
   if (normalized === '..' || normalized.startsWith('../')) {
     throw new DriverError('PathOutsideRoot', `path ${JSON.stringify(requested)} leaves ${where}`);
@@ -50,6 +55,24 @@ export function toJailedRelativePath(requested: string, where: string): string {
     throw new DriverError('InvalidParameter', `path ${JSON.stringify(requested)} names ${where} itself`);
   }
   return normalized;
+}
+
+/**
+ * Refuses paths the file system would refuse with ENAMETOOLONG, so the
+ * caller hears about it when the request is submitted.
+ * @throws DriverError `InvalidParameter` naming the segment (shortened) and the limit.
+ */
+export function checkPathLength(requested: string): void {
+  const total = Buffer.byteLength(requested, 'utf8');
+  if (total > MAX_PATH_BYTES) {
+    throw new DriverError('InvalidParameter', `path ${JSON.stringify(`${requested.slice(0, 60)}…`)} is ${total} bytes long; paths are at most ${MAX_PATH_BYTES} bytes`);
+  }
+  for (const segment of requested.split('/')) {
+    const bytes = Buffer.byteLength(segment, 'utf8');
+    if (bytes > MAX_SEGMENT_BYTES) {
+      throw new DriverError('InvalidParameter', `path segment ${JSON.stringify(`${segment.slice(0, 40)}…`)} is ${bytes} bytes long; a file name is at most ${MAX_SEGMENT_BYTES} bytes`);
+    }
+  }
 }
 
 /** Options of {@link resolveInsideRoot}. */

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { InstalledComponent, TERMINAL_STATUSES, type RequestStatus } from '../../entities';
 import type { Clock } from '../clock';
 import { isUniqueViolation, transaction } from '../db/sql';
+import { checkPathLength } from '../drivers/path-jail';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
 import { DestinationDeniedError } from '../net/destination-policy';
@@ -35,6 +36,15 @@ export interface CallbackCheck {
 /** How often a long-polling read looks at the row again (for requests another process performs). */
 const LONG_POLL_RECHECK_MS = 1000;
 
+/** A path field the file system could not take (ENAMETOOLONG), refused with the field's name, whatever the driver. */
+function checkPathField(value: string, field: string): void {
+  try {
+    checkPathLength(value);
+  } catch (err) {
+    throw submissionFault(err, field);
+  }
+}
+
 /** Maps a driver's refusal at submission time to the caller's fault. */
 function submissionFault(err: unknown, field: string): ProvisorError {
   if (err instanceof DriverError) {
@@ -44,7 +54,8 @@ function submissionFault(err: unknown, field: string): ProvisorError {
       case 'PathOutsideRoot':
         return new ProvisorError('PathOutsideRoot', err.message, field);
       case 'InvalidParameter':
-        return new ProvisorError('InvalidField', err.message, 'parameters');
+        // A software task's refused values are its parameters; a file task's are the path named.
+        return new ProvisorError('InvalidField', err.message, field === 'component' || field === 'version' ? 'parameters' : field);
       case 'NotFound':
         return new ProvisorError('InvalidField', err.message, field);
       default:
@@ -113,6 +124,8 @@ export class ProvisioningService implements ProvisioningApi {
   }
 
   async copy(s: CopySubmission, caller: Caller): Promise<string> {
+    checkPathField(s.sourcePath, 'sourcePath');
+    checkPathField(s.targetPath, 'targetPath');
     const target = await this.system(s.targetSystem, 'targetSystem');
     const source = s.sourceSystem === undefined ? undefined : await this.system(s.sourceSystem, 'sourceSystem');
     const driver = this.driverFor(target);
@@ -134,6 +147,7 @@ export class ProvisioningService implements ProvisioningApi {
   }
 
   async delete(s: DeleteSubmission, caller: Caller): Promise<string> {
+    checkPathField(s.path, 'path');
     const system = await this.system(s.system, 'system');
     try {
       await this.driverFor(system).validate({ operation: 'Delete', path: s.path }, { system, repositories: [] });

@@ -60,9 +60,14 @@ export class SoapGateway {
     }
   }
 
-  /** Serves paths under `prefix` with endpoints resolved per request (a deployed process's WSDL and operations). */
-  serveDynamic(prefix: string, resolve: (name: string) => Promise<{ service: SoapService; wsdl: string } | undefined>): void {
-    this.dynamic = async (path) => (path.startsWith(prefix) && path.length > prefix.length ? resolve(decodeURIComponent(path.slice(prefix.length))) : undefined);
+  /**
+   * Serves paths under `prefix` with endpoints resolved per request (a
+   * deployed process's WSDL and operations). `resolve` gets the rest of the
+   * path as sent, still percent-encoded; a {@link ProvisorError} it throws is
+   * answered with its HTTP status and message.
+   */
+  serveDynamic(prefix: string, resolve: (encodedName: string) => Promise<{ service: SoapService; wsdl: string } | undefined>): void {
+    this.dynamic = async (path) => (path.startsWith(prefix) && path.length > prefix.length ? resolve(path.slice(prefix.length)) : undefined);
   }
 
   /** The paths served, e.g. `/soap/Software`. */
@@ -89,6 +94,12 @@ export class SoapGateway {
           }
         },
         (err: unknown) => {
+          if (err instanceof ProvisorError && err.sender) {
+            this.log.info('dynamic endpoint refused', { path: path.slice(0, 300), code: err.code, reason: err.message });
+            res.writeHead(err.httpStatus, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(`${err.code}: ${err.message}\n`);
+            return;
+          }
           this.log.error('dynamic endpoint lookup failed', { path, err: String(err) });
           res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
           res.end('internal error\n');

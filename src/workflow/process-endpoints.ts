@@ -31,8 +31,9 @@ export function elementToXml(element: XmlElement): string {
  * starts an instance; when the process `reply`s to it, the reply is the
  * response, otherwise the call is one-way (HTTP 202).
  */
-export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: number): (name: string) => Promise<Endpoint | undefined> {
-  return async (name) => {
+export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: number): (encodedName: string) => Promise<Endpoint | undefined> {
+  return async (encodedName) => {
+    const name = processNameOf(encodedName);
     const described = await runtime.describe(name);
     if (described === undefined) return undefined;
     const { process, catalog, documents } = described;
@@ -66,6 +67,20 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
     const wsdl = withBinding(catalog.documentText(portType.document) ?? documents.get(portType.document) ?? '', portType.name.local, name, [...portType.operations.values()].map((o) => ({ name: o.name, output: o.output !== undefined })), portType.name.ns);
     return { service: { name: `processes/${name}`, namespace: portType.name.ns, wsdlFile: '', operations }, wsdl };
   };
+}
+
+/**
+ * The process name in `/soap/processes/<name>`, percent-decoded.
+ * @throws ProvisorError `InvalidField` (HTTP 400) naming the path when an
+ *   escape is malformed or decodes to something that is not UTF-8.
+ */
+export function processNameOf(encodedName: string): string {
+  try {
+    return decodeURIComponent(encodedName);
+  } catch {
+    const shown = encodedName.length > 200 ? `${encodedName.slice(0, 200)}…` : encodedName;
+    throw new ProvisorError('InvalidField', `path /soap/processes/${shown} is not a valid process name: a % escape is malformed or not UTF-8`, 'path');
+  }
 }
 
 /** Adds a SOAP 1.1 document/literal binding and a service at this endpoint to the WSDL defining the port type. */

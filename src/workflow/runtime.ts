@@ -20,6 +20,7 @@ import type { Logger } from '../log';
 import { DestinationDeniedError } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
 import type { SoapService } from '../soap/service';
+import { definitionDigest } from './definition-digest';
 import { InstanceStore } from './instance-store';
 import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
 import { BindingInvoker, LocalInvoker } from './invokers';
@@ -174,6 +175,7 @@ export class WorkflowRuntime {
         version: next,
         bpel: request.bpel,
         descriptor: JSON.stringify({ bindings: sealBindings(request.bindings, this.partners.secrets) }),
+        digest: definitionDigest(request.bpel, request.documents),
         deployedBy: request.deployedBy,
         deployedAt: this.clock.date(),
       });

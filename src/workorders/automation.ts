@@ -29,6 +29,20 @@ export interface AutomationSettings {
 }
 
 export const AUTOMATION_ACTOR = 'automation';
+
+/** An IN_PROGRESS order whose plan instance has ended, with the plan version it ran and the catalog's digest. */
+interface EndedRun {
+  readonly id: unknown;
+  readonly attempt: unknown;
+  readonly instanceId: string;
+  readonly status: string;
+  readonly planName: string;
+  readonly planVersion: unknown;
+  readonly ranDigest: string | null;
+  readonly deployedBy: string;
+  /** Null when the order's type is gone. */
+  readonly catalogDigest: string | null;
+}
 /** Ended orders finished at once. */
 const FINISH_CONCURRENCY = 8;
 
@@ -196,20 +210,30 @@ export class WorkOrderAutomation {
     // Each process finishes the orders it claimed; those of an owner gone quiet (or started by an admin) are anybody's after a while.
     const quietSince = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
     const rows = (await this.dataSource.query(
-      "SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
+      'SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status, pd.name AS planName, pd.version AS planVersion, pd.digest AS ranDigest, pd.deployedBy, t.planDigest AS catalogDigest ' +
+        'FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId JOIN process_definition pd ON pd.id = pi.definitionId LEFT JOIN work_order_type t ON t.name = wo.typeName ' +
+        "WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
       [this.owner, quietSince, this.settings.batchSize],
-    )) as Array<{ id: unknown; attempt: unknown; instanceId: string; status: string }>;
+    )) as EndedRun[];
     const finishOne = async (row: (typeof rows)[number]): Promise<void> => {
       const id = Number(row.id);
       const attempt = Number(row.attempt);
+      const plan = { version: Number(row.planVersion), digest: row.ranDigest ?? null };
       if (row.status === 'COMPLETED') {
-        await this.orders.finish(id, ['IN_PROGRESS'], 'CLOSED', AUTOMATION_ACTOR, 'completed by its plan', { attempt });
+        // Billing requires the catalog's plan: a version deployed in its place proves nothing was delivered.
+        if (row.ranDigest === null || row.ranDigest !== row.catalogDigest) {
+          const cause = `its plan ${row.planName} completed, but the version it ran (${Number(row.planVersion)}, deployed by ${row.deployedBy}) is not the catalog's plan: not billed; an admin may retry it once the catalog is loaded again`;
+          this.log.warn('a work order ran a plan that is not the catalog\'s; failed, not billed', { workOrderId: id, attempt, plan: row.planName, version: Number(row.planVersion), deployedBy: row.deployedBy });
+          await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, plan });
+          return;
+        }
+        await this.orders.finish(id, ['IN_PROGRESS'], 'CLOSED', AUTOMATION_ACTOR, 'completed by its plan', { attempt, plan });
         return;
       }
       const status = await this.workflow.status(row.instanceId);
       const fault = status.fault;
       const cause = fault === null ? `the plan ended ${status.status}` : fault.message.includes(fault.name) ? fault.message : `${fault.name}: ${fault.message}`;
-      await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined });
+      await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined, plan });
     };
     // Each order is its own transaction; a few at a time keep the round trips overlapping (MySQL has a pool).
     let next = 0;

@@ -4,11 +4,13 @@
  * a plan is redeployed only when it or its documents changed, and a type
  * that left the file is deactivated, not deleted (its orders keep it).
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
-import { WorkOrderType } from '../../entities';
+import { IsNull, type DataSource } from 'typeorm';
+import { ProcessDefinition, ProcessDocument, WorkOrderType } from '../../entities';
+import type { Principal } from '../auth/principal';
+import { ProvisorError } from '../errors';
+import { definitionDigest } from '../workflow/definition-digest';
 import { exclusive, isUniqueViolation } from '../db/sql';
 import type { Clock } from '../clock';
 import type { WorkflowRuntime } from '../workflow/runtime';
@@ -44,7 +46,12 @@ export interface LoadSummary {
   readonly types: number;
   readonly deployed: readonly string[];
   readonly deactivated: readonly string[];
+  /** Plans found replaced by another process of the same name, and redeployed. */
+  readonly repaired: readonly RepairedPlan[];
 }
+
+/** The deployedBy of the plans the catalog deploys. */
+export const CATALOG_DEPLOYER = 'catalog';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -158,30 +165,46 @@ function readText(file: string, error: CatalogError): string {
   }
 }
 
+/** A catalog plan whose deployed version was not the catalog's: redeployed by the load. */
+export interface RepairedPlan {
+  readonly type: string;
+  readonly plan: string;
+  /** The version found in place of the catalog's, and who deployed it. */
+  readonly version: number;
+  readonly deployedBy: string;
+}
+
 /**
- * Puts a catalog into the database: deploys each changed plan on the
- * workflow engine and inserts or updates its type.
+ * Puts a catalog into the database: deploys each plan whose latest deployed
+ * version is not the catalog's (by digest: the plan changed in the file, or
+ * someone deployed another process under its name) and inserts or updates
+ * its type. The catalog owns its plans' names, so a replaced plan is
+ * redeployed, not refused, and reported in `repaired`.
  */
 export async function loadCatalog(dataSource: DataSource, workflow: WorkflowRuntime, catalog: Catalog, clock: Clock): Promise<LoadSummary> {
   const repository = dataSource.getRepository(WorkOrderType);
   const existing = new Map((await repository.find()).map((t) => [t.name, t]));
-  const deployedNames = await workflow.deployedNames();
   const deployed: string[] = [];
+  const repaired: RepairedPlan[] = [];
   for (const entry of catalog.types) {
     const bpel = fs.readFileSync(entry.planFile, 'utf8');
-    const digest = crypto.createHash('sha256').update(bpel);
-    for (const [name, content] of [...catalog.documents].sort(([a], [b]) => a.localeCompare(b))) digest.update(`\0${name}\0${content}`);
-    const planDigest = digest.digest('hex');
+    const planDigest = definitionDigest(bpel, catalog.documents);
     const current = existing.get(entry.name);
     let planName = current?.planName;
-    const planDeployed = planName !== undefined && deployedNames.has(planName);
-    if (current === undefined || current.planDigest !== planDigest || !planDeployed) {
+    const latest = planName === undefined || planName === '' ? undefined : await latestDefinition(dataSource, planName);
+    if (current === undefined || latest === undefined || latest.digest !== planDigest) {
+      if (current !== undefined && latest !== undefined && current.planDigest === planDigest) {
+        repaired.push({ type: entry.name, plan: current.planName, version: latest.version, deployedBy: latest.deployedBy });
+      }
       try {
-        planName = (await workflow.deploy({ bpel, documents: catalog.documents, bindings: [], deployedBy: 'catalog' })).name;
+        planName = (await workflow.deploy({ bpel, documents: catalog.documents, bindings: [], deployedBy: CATALOG_DEPLOYER })).name;
       } catch (err) {
         throw new CatalogError(`type ${entry.name}: its plan ${path.basename(entry.planFile)} cannot be deployed: ${(err as Error).message}`, { cause: err });
       }
       deployed.push(entry.name);
+    } else if (latest.recorded === null) {
+      // Deployed before digests were recorded: its digest is what billing compares.
+      await exclusive(dataSource, () => dataSource.getRepository(ProcessDefinition).update({ id: latest.id, digest: IsNull() }, { digest: latest.digest }));
     }
     const row = {
       name: entry.name,
@@ -214,5 +237,27 @@ export async function loadCatalog(dataSource: DataSource, workflow: WorkflowRunt
   const names = new Set(catalog.types.map((t) => t.name));
   const deactivated = [...existing.values()].filter((t) => t.active && !names.has(t.name)).map((t) => t.name);
   for (const name of deactivated) await exclusive(dataSource, () => repository.update({ name }, { active: false, updatedAt: clock.date() }));
-  return { types: catalog.types.length, deployed, deactivated };
+  return { types: catalog.types.length, deployed, deactivated, repaired };
+}
+
+/** The latest deployed version of a process, with the digest of what is stored (computed, and as recorded). */
+async function latestDefinition(dataSource: DataSource, name: string): Promise<{ id: number; version: number; deployedBy: string; digest: string; recorded: string | null } | undefined> {
+  const definition = await dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
+  if (definition === null) return undefined;
+  const documents = await dataSource.getRepository(ProcessDocument).findBy({ definitionId: definition.id });
+  const digest = definitionDigest(definition.bpel, new Map(documents.map((d) => [d.name, d.content])));
+  return { id: definition.id, version: definition.version, deployedBy: definition.deployedBy, digest, recorded: definition.digest };
+}
+
+/**
+ * The rule on catalog plans' names: only an admin may deploy a process
+ * under the name of a work-order type's plan (customers are billed for
+ * what that plan does).
+ * @throws ProvisorError `Forbidden` naming the type and the rule.
+ */
+export async function assertMayDeploy(dataSource: DataSource, processName: string, caller: Pick<Principal, 'name' | 'role'>): Promise<void> {
+  if (caller.role === 'admin') return;
+  const owner = await dataSource.getRepository(WorkOrderType).findOne({ select: { name: true }, where: { planName: processName } });
+  if (owner === null) return;
+  throw new ProvisorError('Forbidden', `process "${processName}" is the plan of work-order type ${owner.name} in the catalog: only an admin may deploy under a catalog plan's name (role "${caller.role}" may not)`, 'bpel');
 }

@@ -46,6 +46,13 @@ export interface OrderToRun {
   readonly parameters: readonly ParameterInput[];
 }
 
+/** The plan version an order's run executed (recorded when it ends). */
+export interface RanPlan {
+  readonly version: number;
+  /** Null for a version deployed before digests were recorded. */
+  readonly digest: string | null;
+}
+
 /** Starts an order's plan (the automation); resolves with the process instance id. */
 export type PlanStarter = (order: OrderToRun, actor: string) => Promise<void>;
 /** Stops an order's running plan (closing or failing it by hand). */
@@ -323,8 +330,8 @@ export class WorkOrderService implements WorkOrders {
   }
 
   /** Ends an order (CLOSED bills it); false when it was no longer in one of `from` (or on another attempt). */
-  async finish(workOrderId: number, from: readonly WorkOrderState[], to: 'CLOSED' | 'FAILED', actor: string, outcome: string, opts: { attempt?: number; failedActivity?: string }): Promise<boolean> {
-    const done = await this.changeState(workOrderId, from, to, actor, outcome, { outcome, failedActivity: opts.failedActivity ?? null, attempt: opts.attempt, bill: to === 'CLOSED', closed: true });
+  async finish(workOrderId: number, from: readonly WorkOrderState[], to: 'CLOSED' | 'FAILED', actor: string, outcome: string, opts: { attempt?: number; failedActivity?: string; plan?: RanPlan }): Promise<boolean> {
+    const done = await this.changeState(workOrderId, from, to, actor, outcome, { outcome, failedActivity: opts.failedActivity ?? null, attempt: opts.attempt, bill: to === 'CLOSED', closed: true, plan: opts.plan });
     if (done) {
       this.log.info(`work order ${to === 'CLOSED' ? 'closed' : 'failed'}`, { workOrderId, actor, outcome });
       void this.announce(workOrderId);
@@ -364,12 +371,12 @@ export class WorkOrderService implements WorkOrders {
     to: WorkOrderState,
     actor: string,
     reason: string,
-    change: { newAttempt?: boolean; manual?: boolean; outcome?: string; failedActivity?: string | null; attempt?: number; bill?: boolean; closed?: boolean },
+    change: { newAttempt?: boolean; manual?: boolean; outcome?: string; failedActivity?: string | null; attempt?: number; bill?: boolean; closed?: boolean; plan?: RanPlan },
   ): Promise<boolean> {
     const now = toSqlDate(this.clock.date());
     const sets = ['state = ?', 'updatedAt = ?'];
     const params: unknown[] = [to, now];
-    if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'leaseOwner = NULL');
+    if (change.newAttempt === true) sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'leaseOwner = NULL', 'planVersion = NULL', 'planDigest = NULL');
     if (change.manual !== undefined) sets.push(`manual = ${change.manual ? 1 : 0}`);
     if (change.outcome !== undefined) {
       sets.push('outcome = ?');
@@ -378,6 +385,10 @@ export class WorkOrderService implements WorkOrders {
     if (change.failedActivity !== undefined) {
       sets.push('failedActivity = ?');
       params.push(change.failedActivity === null ? null : change.failedActivity.slice(0, 500));
+    }
+    if (change.plan !== undefined) {
+      sets.push('planVersion = ?', 'planDigest = ?');
+      params.push(change.plan.version, change.plan.digest);
     }
     if (change.closed === true) {
       sets.push('closedAt = ?');

@@ -9,13 +9,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DriverError } from '../driver';
-import { errorCode } from '../path-jail';
-import { writeFileAtomic } from './atomic-file';
 import { OutputTail } from './output-tail';
+import type { RootFiles } from './root-files';
 
 /** A started process as its pid file records it. */
 export interface ProcessRecord {
@@ -34,6 +32,8 @@ export interface LaunchSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly logFile: string;
   readonly pidFile: string;
+  /** Opens, writes and removes the log and pid files without following links. */
+  readonly files: RootFiles;
   /** How long the process must stay up for the start to count. */
   readonly startupGraceMs: number;
   /** Bytes of log kept in an error's output. */
@@ -52,9 +52,7 @@ const KILL_WAIT_MS = 2000;
 export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
   const [file, ...args] = spec.command;
   if (file === undefined) throw new DriverError('InvalidState', `${spec.label} has an empty start command`);
-  await mkdir(path.dirname(spec.logFile), { recursive: true });
-  await mkdir(path.dirname(spec.pidFile), { recursive: true });
-  const log = await open(spec.logFile, 'a');
+  const log = await spec.files.openForAppend(spec.logFile);
   let child: ChildProcess;
   let logOffset: number;
   let exited!: Promise<string>;
@@ -84,11 +82,11 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
   const pid = child.pid as number;
   const startTime = await processStartTime(pid);
   const record: ProcessRecord = startTime === undefined ? { pid } : { pid, startTime };
-  await writeFileAtomic(spec.pidFile, `${pid}\n${startTime ?? ''}\n`);
+  await spec.files.writeFile(spec.pidFile, `${pid}\n${startTime ?? ''}\n`);
   const early = await Promise.race([exited, delay(spec.startupGraceMs, undefined)]);
   if (early !== undefined) {
-    await rm(spec.pidFile, { force: true });
-    const tail = await readLogTail(spec.logFile, logOffset, spec.outputLimit);
+    await spec.files.remove(spec.pidFile);
+    const tail = await readLogTail(spec.files, spec.logFile, logOffset, spec.outputLimit);
     const detail = tail.lastLine();
     throw new DriverError(
       'HookFailed',
@@ -101,14 +99,9 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
 }
 
 /** The pid file's record; undefined when there is none (or it is unreadable garbage). */
-export async function readPidFile(pidFile: string): Promise<ProcessRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(pidFile, 'utf8');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+export async function readPidFile(files: RootFiles, pidFile: string): Promise<ProcessRecord | undefined> {
+  const text = await files.readFile(pidFile);
+  if (text === undefined) return undefined;
   const [pidLine, startLine] = text.split('\n');
   const pid = Number(pidLine);
   if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
@@ -155,9 +148,10 @@ export async function terminate(record: ProcessRecord, timeoutMs: number, label:
 }
 
 /** The end of a log file from `offset` on, at most `limit` bytes. */
-export async function readLogTail(logFile: string, offset: number, limit: number): Promise<OutputTail> {
+export async function readLogTail(files: RootFiles, logFile: string, offset: number, limit: number): Promise<OutputTail> {
   const tail = new OutputTail(limit);
-  const handle = await open(logFile, 'r');
+  const handle = await files.openForReading(logFile);
+  if (handle === undefined) return tail;
   try {
     const { size } = await handle.stat();
     const start = Math.max(offset, size - limit);

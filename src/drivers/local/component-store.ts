@@ -18,10 +18,7 @@
  * The manifest of each installed version is kept so its hooks and start
  * command work without the repository.
  */
-import { readFile } from 'node:fs/promises';
 import { DriverError } from '../driver';
-import { errorCode } from '../path-jail';
-import { writeFileAtomic } from './atomic-file';
 import { type PackageManifest, manifestDocument, parsePackageManifest } from './package-manifest';
 import type { ComponentPaths } from './system-layout';
 
@@ -48,14 +45,8 @@ const FORMAT = 1;
 
 /** Reads the component's state; undefined when it is not installed. */
 export async function readInstallation(paths: ComponentPaths): Promise<ComponentInstallation | undefined> {
-  let text: string;
-  try {
-    text = await readFile(paths.stateFile, 'utf8');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-  return parseInstallation(text, paths.stateFile);
+  const text = await paths.files.readFile(paths.stateFile);
+  return text === undefined ? undefined : parseInstallation(text, paths.stateFile);
 }
 
 /** Replaces the component's state atomically. */
@@ -67,7 +58,7 @@ export async function writeInstallation(paths: ComponentPaths, installation: Com
     ]),
   );
   const document = { format: FORMAT, ...installation, versions };
-  await writeFileAtomic(paths.stateFile, `${JSON.stringify(document, null, 2)}\n`);
+  await paths.files.writeFile(paths.stateFile, `${JSON.stringify(document, null, 2)}\n`);
 }
 
 /** The record of the active version. */

@@ -18,6 +18,11 @@
  *                                      serves srv/www) or put there by Copy
  * ```
  *
+ * The driver follows no symbolic link in these paths (root-files.ts): a
+ * software task refuses with `PathOutsideRoot` naming the path when any
+ * directory or file on the way is a link, and every read and write checks
+ * again as it opens, so a link planted mid-task is refused too.
+ *
  * Operations:
  * - Install unpacks the package (from the first repository that has the
  *   version, or the highest version anywhere) and runs its `install` hook.

@@ -9,7 +9,7 @@
  * previous configuration, and a failed switch of versions (Update,
  * Rollback) switches back and restarts the old version if it was running.
  */
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DriverError,
@@ -18,8 +18,6 @@ import {
   type TaskContext,
   type TaskResult,
 } from '../driver';
-import { errorCode } from '../path-jail';
-import { writeFileAtomic } from './atomic-file';
 import {
   type ComponentInstallation,
   type InstalledVersion,
@@ -35,7 +33,8 @@ import { tailOf } from './output-tail';
 import { type HookName, NAME_PATTERN, type PackageManifest, formatDependency } from './package-manifest';
 import type { PackageRepositories, ResolvedPackage } from './package-repositories';
 import { unpackArchive } from './archive';
-import { type ComponentPaths, componentPaths } from './system-layout';
+import { RootFiles } from './root-files';
+import { type ComponentPaths, allComponentPaths, componentPaths } from './system-layout';
 import { compareVersions } from './version-order';
 
 /** What the software operations need from the driver. */
@@ -80,16 +79,19 @@ export async function executeSoftwareTask(
   root: string,
   deps: SoftwareTaskDependencies,
 ): Promise<TaskResult> {
+  const system = JSON.stringify(ctx.system.name);
   const job: Job = {
     task,
     ctx,
     deps,
-    paths: componentPaths(root, task.component),
-    system: JSON.stringify(ctx.system.name),
+    paths: componentPaths(new RootFiles(root, system), task.component),
+    system,
     transcript: [],
   };
   const limit = deps.settings.outputLimitBytes;
   try {
+    // Refused before anything changes; each file operation checks again as it goes.
+    await job.paths.files.assertNoLinks(allComponentPaths(job.paths));
     const outcome = await HANDLERS[task.operation](job);
     return { output: tailOf(job.transcript.join('\n'), limit), ...outcome };
   } catch (error) {
@@ -131,7 +133,7 @@ async function install(job: Job): Promise<Outcome> {
     });
   } catch (error) {
     // Nothing else of this component exists: leave no trace of the attempt.
-    await rm(paths.componentDir, { recursive: true, force: true });
+    await paths.files.remove(paths.componentDir);
     throw error;
   }
   note(job, `installed ${task.component} ${version} on system ${job.system} from ${resolved.repository}`);
@@ -149,7 +151,7 @@ async function update(job: Job): Promise<Outcome> {
   }
   await checkDependencies(job, resolved.manifest);
   const kept = current.versions[target];
-  const reuse = kept !== undefined && (await exists(paths.versionDir(target)));
+  const reuse = kept !== undefined && (await paths.files.exists(paths.versionDir(target)));
   const record = reuse ? kept : await unpack(job, resolved);
   const next: ComponentInstallation = {
     ...current,
@@ -173,7 +175,7 @@ async function rollback(job: Job): Promise<Outcome> {
       `${task.component} on system ${job.system} has no ${wanted} to roll back to (previous versions: ${history})`,
     );
   }
-  if (current.versions[target] === undefined || !(await exists(job.paths.versionDir(target)))) {
+  if (current.versions[target] === undefined || !(await job.paths.files.exists(job.paths.versionDir(target)))) {
     throw new DriverError('InvalidState', `the files of ${task.component} ${target} are gone from system ${job.system}`);
   }
   const next: ComponentInstallation = { ...current, active: target, history: current.history.slice(index + 1) };
@@ -193,14 +195,16 @@ async function uninstall(job: Job): Promise<Outcome> {
   const running = await runningProcess(job);
   if (running !== undefined) await stopProcess(job, current, running);
   await runPackageHook(job, 'uninstall', current.active, activeVersion(current));
-  await rm(paths.configDir, { recursive: true, force: true });
-  await rm(paths.logFile, { force: true });
-  await rm(paths.pidFile, { force: true });
+  await paths.files.remove(paths.configDir);
+  await paths.files.remove(paths.logFile);
+  await paths.files.remove(paths.pidFile);
   // Renaming first makes the state file vanish at once: a crash mid-removal
   // leaves either an installed component or debris, never half of one.
-  const debris = await mkdtemp(path.join(path.dirname(paths.componentDir), `.removing-${task.component}-`));
-  await rename(paths.componentDir, path.join(debris, 'component'));
-  await rm(debris, { recursive: true, force: true });
+  await paths.files.inDirectory(path.dirname(paths.componentDir), false, async (opt) => {
+    const debris = await mkdtemp(`${opt}/.removing-${task.component}-`);
+    await rename(`${opt}/${path.basename(paths.componentDir)}`, `${debris}/component`);
+    await rm(debris, { recursive: true, force: true });
+  });
   note(job, `uninstalled ${task.component} ${current.active} from system ${job.system}`);
   return {};
 }
@@ -208,7 +212,7 @@ async function uninstall(job: Job): Promise<Outcome> {
 async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> {
   const { task, paths } = job;
   const current = await requireInstallation(job);
-  const previous = await readConfig(paths.configFile);
+  const previous = await readConfig(paths);
   if (mode === 'merge' && previous !== undefined && previous.values === undefined) {
     throw new DriverError(
       'InvalidState',
@@ -217,12 +221,12 @@ async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> 
   }
   const values: Record<string, unknown> = mode === 'merge' ? { ...previous?.values } : {};
   for (const parameter of task.parameters) values[parameter.name] = parameter.value;
-  await writeFileAtomic(paths.configFile, `${JSON.stringify(values, null, 2)}\n`);
+  await paths.files.writeFile(paths.configFile, `${JSON.stringify(values, null, 2)}\n`);
   try {
     await runPackageHook(job, 'configure', current.active, activeVersion(current));
   } catch (error) {
-    if (previous === undefined) await rm(paths.configFile, { force: true });
-    else await writeFileAtomic(paths.configFile, previous.text);
+    if (previous === undefined) await paths.files.remove(paths.configFile);
+    else await paths.files.writeFile(paths.configFile, previous.text);
     throw error;
   }
   const names = Object.keys(values);
@@ -249,7 +253,7 @@ async function stop(job: Job): Promise<Outcome> {
   const current = await requireInstallation(job);
   const running = await runningProcess(job);
   if (running === undefined) {
-    await rm(job.paths.pidFile, { force: true });
+    await job.paths.files.remove(job.paths.pidFile);
     note(job, `${job.task.component} is not running on system ${job.system}; nothing to stop`);
     return { pid: null };
   }
@@ -299,7 +303,7 @@ async function switchBack(
     await writeInstallation(job.paths, current);
     await activate(job, current, signal);
     if (restart) await startProcess(job, current, signal);
-    if (unpackedNow !== undefined) await rm(job.paths.versionDir(unpackedNow), { recursive: true, force: true });
+    if (unpackedNow !== undefined) await job.paths.files.remove(job.paths.versionDir(unpackedNow));
   } catch (error) {
     note(job, `switching back failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -309,7 +313,7 @@ async function switchBack(
 async function activate(job: Job, installation: ComponentInstallation, signal: AbortSignal): Promise<void> {
   const record = activeVersion(installation);
   await runPackageHook(job, 'install', installation.active, record, signal);
-  if (await exists(job.paths.configFile)) {
+  if (await job.paths.files.exists(job.paths.configFile)) {
     await runPackageHook(job, 'configure', installation.active, record, signal);
   }
 }
@@ -335,6 +339,7 @@ async function startProcess(
     env: environment(job, version),
     logFile: paths.logFile,
     pidFile: paths.pidFile,
+    files: paths.files,
     startupGraceMs: job.deps.settings.startupGraceMs,
     outputLimit: job.deps.settings.outputLimitBytes,
   });
@@ -348,7 +353,7 @@ async function startProcess(
 async function stopProcess(job: Job, installation: ComponentInstallation, running: ProcessRecord): Promise<void> {
   const label = `${job.task.component} ${installation.active}`;
   const how = await terminate(running, job.deps.settings.stopTimeoutMs, label);
-  await rm(job.paths.pidFile, { force: true });
+  await job.paths.files.remove(job.paths.pidFile);
   const killed = how === 'killed' ? ', killed after the stop timeout' : '';
   note(job, `stopped ${label} on system ${job.system} (pid ${running.pid}${killed})`);
   await runPackageHook(job, 'stop', installation.active, activeVersion(installation), new AbortController().signal);
@@ -356,7 +361,7 @@ async function stopProcess(job: Job, installation: ComponentInstallation, runnin
 
 /** The component's process when it is running (by its pid file). */
 async function runningProcess(job: Job): Promise<ProcessRecord | undefined> {
-  const record = await readPidFile(job.paths.pidFile);
+  const record = await readPidFile(job.paths.files, job.paths.pidFile);
   return record !== undefined && (await isRunning(record)) ? record : undefined;
 }
 
@@ -392,17 +397,19 @@ async function unpack(job: Job, resolved: ResolvedPackage): Promise<InstalledVer
   const { paths, ctx } = job;
   const { version } = resolved.manifest;
   const archive = await job.deps.repositories.archiveOf(resolved, ctx.signal);
-  await mkdir(paths.componentDir, { recursive: true });
-  // Version names never start with a dot, so staging names cannot collide.
-  const staging = await mkdtemp(path.join(paths.componentDir, `.unpack-${version}-`));
-  try {
-    await unpackArchive(archive, staging, ctx.signal);
-    await rm(paths.versionDir(version), { recursive: true, force: true });
-    await rename(staging, paths.versionDir(version));
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
+  // The directory stays open while the version is unpacked into it: a link swapped in meanwhile is not followed.
+  await paths.files.inDirectory(paths.componentDir, true, async (dir) => {
+    // Version names never start with a dot, so staging names cannot collide.
+    const staging = await mkdtemp(`${dir}/.unpack-${version}-`);
+    try {
+      await unpackArchive(archive, staging, ctx.signal);
+      await rm(`${dir}/${version}`, { recursive: true, force: true });
+      await rename(staging, `${dir}/${version}`);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  });
   note(job, `unpacked ${resolved.manifest.archive} into opt/${job.task.component}/${version}`);
   return { installedAt: new Date().toISOString(), repository: resolved.repository, package: resolved.manifest };
 }
@@ -410,7 +417,7 @@ async function unpack(job: Job, resolved: ResolvedPackage): Promise<InstalledVer
 /** Dependencies must already be installed (and active at the minimum version) on the system. */
 async function checkDependencies(job: Job, manifest: PackageManifest): Promise<void> {
   for (const dependency of manifest.dependencies) {
-    const installed = await readInstallation(componentPaths(job.paths.root, dependency.name));
+    const installed = await readInstallation(componentPaths(job.paths.files, dependency.name));
     const needs = `${manifest.name} ${manifest.version} depends on ${formatDependency(dependency)}`;
     if (installed === undefined) {
       throw new DriverError('InvalidState', `${needs}, which is not installed on system ${job.system}`);
@@ -424,16 +431,10 @@ async function checkDependencies(job: Job, manifest: PackageManifest): Promise<v
 /** Uninstall refuses to pull a component from under another that depends on it. */
 async function checkNoDependents(job: Job): Promise<void> {
   const { component } = job.task;
-  let names: string[];
-  try {
-    names = await readdir(path.join(job.paths.root, 'opt'));
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return;
-    throw error;
-  }
+  const names = await job.paths.files.list(path.join(job.paths.root, 'opt'));
   for (const name of names.sort()) {
     if (name === component || !NAME_PATTERN.test(name)) continue;
-    const other = await readInstallation(componentPaths(job.paths.root, name));
+    const other = await readInstallation(componentPaths(job.paths.files, name));
     if (other === undefined) continue;
     if (activeVersion(other).package.dependencies.some((dependency) => dependency.name === component)) {
       throw new DriverError(
@@ -466,14 +467,9 @@ function environment(job: Job, version: string): Record<string, string> {
 }
 
 /** The current configuration: its text, and its values when it is a JSON object. */
-async function readConfig(file: string): Promise<{ text: string; values?: Record<string, unknown> } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+async function readConfig(paths: ComponentPaths): Promise<{ text: string; values?: Record<string, unknown> } | undefined> {
+  const text = await paths.files.readFile(paths.configFile);
+  if (text === undefined) return undefined;
   try {
     const values: unknown = JSON.parse(text);
     if (typeof values === 'object' && values !== null && !Array.isArray(values)) {
@@ -487,14 +483,4 @@ async function readConfig(file: string): Promise<{ text: string; values?: Record
 
 function note(job: Job, line: string): void {
   job.transcript.push(line);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw error;
-  }
 }

@@ -5,11 +5,14 @@
 import path from 'node:path';
 import { DriverError, type SystemDescriptor } from '../driver';
 import { NAME_PATTERN } from './package-manifest';
+import type { RootFiles } from './root-files';
 
 /** The files of one component on one system. */
 export interface ComponentPaths {
   /** The real path of the system root. */
   readonly root: string;
+  /** Link-free operations on these paths: every read and write of them goes through it. */
+  readonly files: RootFiles;
   /** `opt/<component>`: unpacked versions and `state.json`. */
   readonly componentDir: string;
   /** `opt/<component>/state.json`: active version, history, installed versions. */
@@ -26,12 +29,14 @@ export interface ComponentPaths {
   versionDir(version: string): string;
 }
 
-/** The paths of `component` under the real system root `root`. */
-export function componentPaths(root: string, component: string): ComponentPaths {
+/** The paths of `component` under the real system root of `files`. */
+export function componentPaths(files: RootFiles, component: string): ComponentPaths {
+  const { root } = files;
   const componentDir = path.join(root, 'opt', component);
   const configDir = path.join(root, 'etc', component);
   return {
     root,
+    files,
     componentDir,
     stateFile: path.join(componentDir, 'state.json'),
     configDir,
@@ -40,6 +45,11 @@ export function componentPaths(root: string, component: string): ComponentPaths 
     pidFile: path.join(root, 'var', 'run', `${component}.pid`),
     versionDir: (version) => path.join(componentDir, version),
   };
+}
+
+/** Every path of a component that the driver reads or writes (checked for links before a task). */
+export function allComponentPaths(paths: ComponentPaths): string[] {
+  return [paths.componentDir, paths.stateFile, paths.configDir, paths.configFile, paths.logFile, paths.pidFile];
 }
 
 /** The top-level directories `prepareSystem` creates. */

@@ -1,6 +1,8 @@
 import type { Element } from '@xmldom/xmldom';
 import { parseElement } from '../../bpel/xml';
+import type { Principal } from '../../auth/principal';
 import { ProcessDefinitionError } from '../../bpel/model';
+import { parseProcess } from '../../bpel/parser';
 import type { VariableValue } from '../../bpel/values';
 import { ProvisorError } from '../../errors';
 import type { InstanceStatus, WorkflowRuntime } from '../../workflow/runtime';
@@ -35,8 +37,14 @@ function partValue(content: string, field: string): Element | string {
   }
 }
 
+/**
+ * Whether a caller may deploy a process of this name (the catalog reserves
+ * its plans' names for admins); throws a ProvisorError when not.
+ */
+export type DeployRule = (processName: string, caller: Principal) => Promise<void>;
+
 /** The WorkflowService: deploy WS-BPEL processes, start, watch, cancel and list instances. */
-export function workflowService(runtime: WorkflowRuntime, root: string): SoapService {
+export function workflowService(runtime: WorkflowRuntime, root: string, mayDeploy: DeployRule): SoapService {
   const op = (handle: SoapOperation['handle']): SoapOperation => ({ roles: PROVISIONING_ROLES, handle });
   return {
     name: 'Workflow',
@@ -63,6 +71,7 @@ export function workflowService(runtime: WorkflowRuntime, root: string): SoapSer
         });
         fields.done();
         try {
+          await mayDeploy(parseProcess(bpel, 'process.bpel').name, ctx.principal);
           const deployed = await runtime.deploy({ bpel, documents, bindings, deployedBy: ctx.principal.name });
           return { processName: deployed.name, version: deployed.version, endpoint: `/soap/processes/${encodeURIComponent(deployed.name)}` };
         } catch (err) {
