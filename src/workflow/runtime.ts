@@ -47,6 +47,8 @@ export interface DeployRequest {
   readonly documents: ReadonlyMap<string, string>;
   readonly bindings: readonly PartnerBinding[];
   readonly deployedBy: string;
+  /** Asked with the process's name once it is parsed, before anything is stored; throws to refuse the deploy. */
+  readonly authorize?: (processName: string) => Promise<void>;
 }
 
 export interface InstanceView {
@@ -138,6 +140,7 @@ export class WorkflowRuntime {
   /** Parses, resolves and validates a process, then stores it as the next version of its name. */
   async deploy(request: DeployRequest): Promise<{ name: string; version: number }> {
     const process = parseProcess(request.bpel, 'process.bpel', { maxNestingDepth: this.settings.planLimits.maxNestingDepth });
+    await request.authorize?.(process.name);
     const catalog = new WsdlCatalog(request.documents, this.wsdlDir);
     try {
       catalog.loadImports(process.imports);

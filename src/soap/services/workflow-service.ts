@@ -2,7 +2,6 @@ import type { Element } from '@xmldom/xmldom';
 import { parseElement } from '../../bpel/xml';
 import type { Principal } from '../../auth/principal';
 import { ProcessDefinitionError } from '../../bpel/model';
-import { parseProcess } from '../../bpel/parser';
 import type { VariableValue } from '../../bpel/values';
 import { ProvisorError } from '../../errors';
 import type { InstanceStatus, WorkflowRuntime } from '../../workflow/runtime';
@@ -71,8 +70,7 @@ export function workflowService(runtime: WorkflowRuntime, root: string, mayDeplo
         });
         fields.done();
         try {
-          await mayDeploy(parseProcess(bpel, 'process.bpel').name, ctx.principal);
-          const deployed = await runtime.deploy({ bpel, documents, bindings, deployedBy: ctx.principal.name });
+          const deployed = await runtime.deploy({ bpel, documents, bindings, deployedBy: ctx.principal.name, authorize: (name) => mayDeploy(name, ctx.principal) });
           return { processName: deployed.name, version: deployed.version, endpoint: `/soap/processes/${encodeURIComponent(deployed.name)}` };
         } catch (err) {
           return mapError(err);
