@@ -1,5 +1,5 @@
 import { ProvisorError } from '../errors';
-import { parseXml, XmlError, type XmlElement } from './xml';
+import { DEFAULT_PARSE_LIMITS, parseXml, XmlError, type ParseLimits, type XmlElement } from './xml';
 
 /** The two SOAP versions, with what differs between them on the wire. */
 export const SOAP11 = {
@@ -38,10 +38,10 @@ export function versionFromContentType(contentType: string | undefined): SoapVer
 }
 
 /** Parses and checks a SOAP envelope. Throws ProvisorError with the fault to send. */
-export function readEnvelope(xml: string, fallback: SoapVersion): { envelope?: Envelope; version: SoapVersion; error?: ProvisorError } {
+export function readEnvelope(xml: string, fallback: SoapVersion, limits: ParseLimits = DEFAULT_PARSE_LIMITS): { envelope?: Envelope; version: SoapVersion; error?: ProvisorError } {
   let root: XmlElement;
   try {
-    root = parseXml(xml);
+    root = parseXml(xml, limits);
   } catch (err) {
     if (err instanceof XmlError) {
       return { version: fallback, error: new ProvisorError(err.forbidden ? 'DtdForbidden' : 'MalformedXml', `malformed request: ${err.message}`) };

@@ -9,12 +9,15 @@ import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, type 
 import { renderFault } from './fault';
 import { FieldReader } from './fields';
 import type { SoapService } from './service';
+import type { ParseLimits } from './xml';
 import { writeElement, writeEnvelope } from './writer';
 import { readUsernameToken, type Authenticator } from './ws-security';
 
 export interface GatewayOptions {
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
+  /** The XML parser's limits (config.xml). */
+  readonly xml: ParseLimits;
 }
 
 export interface Endpoint {
@@ -143,7 +146,7 @@ export class SoapGateway {
         throw new ProvisorError('UnsupportedMediaType', `charset "${charset}" is not supported; send UTF-8`);
       }
       const body = await readBody(req, this.options.maxBodyBytes, this.options.bodyTimeoutMs);
-      const read = readEnvelope(body.toString('utf8'), version);
+      const read = readEnvelope(body.toString('utf8'), version, this.options.xml);
       version = read.version;
       if (read.error !== undefined || read.envelope === undefined) throw read.error ?? new ProvisorError('MalformedXml', 'unreadable envelope');
       const envelope = read.envelope;
