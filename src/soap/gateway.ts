@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProvisorError } from '../errors';
+import { clipInput, ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { readBody } from './body';
 import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, type SoapVersion } from './envelope';
-import { renderFault } from './fault';
+import { faultReason, renderFault } from './fault';
 import { FieldReader } from './fields';
 import type { SoapService } from './service';
 import type { ParseLimits } from './xml';
@@ -159,8 +159,8 @@ export class SoapGateway {
         throw new ProvisorError(
           'UnknownOperation',
           element.ns === service.namespace
-            ? `${service.name}Service has no operation "${element.name}" (it has ${known === '' ? 'none' : known})`
-            : `the body element {${element.ns}}${element.name} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
+            ? `${service.name}Service has no operation "${clipInput(element.name)}" (it has ${known === '' ? 'none' : known})`
+            : `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
         );
       }
       const principal = await this.auth.authenticate(readUsernameToken(envelope));
@@ -199,7 +199,7 @@ export class SoapGateway {
     if (err instanceof ProvisorError) {
       error = err;
       if (error.code === 'Internal' || error.code === 'Unavailable') log.error('soap call failed', { httpRequestId: httpId, code: error.code, err: String(error.cause ?? error.message) });
-      else log.info('soap fault', { httpRequestId: httpId, service: service.name, operation, code: error.code, field: error.field, reason: error.message });
+      else log.info('soap fault', { httpRequestId: httpId, service: service.name, operation, code: error.code, field: error.field === undefined ? undefined : clipInput(error.field), reason: faultReason(error) });
     } else if (isConnectionError(err)) {
       error = new ProvisorError('Unavailable', `the database is unavailable; retry later (reference ${httpId})`);
       log.error('database unavailable', { httpRequestId: httpId, err: String(err) });
