@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../src/config';
 import { startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 import { PASSWORD, seedCast, TEST_CATALOG } from './support/workorders';
@@ -125,5 +126,45 @@ describe('SOAP faults on untrusted input', function () {
     const f = await post(`${server.baseUrl}/soap/Software`, envelope(`<t:Install xmlns:t="${SW}">${declarations}</t:Install>`), '1.1');
     expect([f.code, f.clientFault]).to.deep.equal(['MalformedXml', true]);
     expect(f.body).to.contain('more than 10000 namespace declarations');
+  });
+});
+
+describe('the xml group of the configuration', function () {
+  this.timeout(60_000);
+
+  it('has the parser limits with their defaults, each read from its setting and validated', () => {
+    expect(loadConfig({}, '/').xml).to.deep.equal({ maxDepth: 64, maxElements: 200_000, maxAttributes: 64, maxNamespaceDeclarations: 10_000 });
+    const set = loadConfig({ PROVISOR_XML_MAX_DEPTH: '12', PROVISOR_XML_MAX_ELEMENTS: '5000', PROVISOR_XML_MAX_ATTRIBUTES: '16', PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS: '100' }, '/').xml;
+    expect(set).to.deep.equal({ maxDepth: 12, maxElements: 5000, maxAttributes: 16, maxNamespaceDeclarations: 100 });
+    expect(() => loadConfig({ PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS: 'many' }, '/')).to.throw(ConfigError, /PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS must be an integer/);
+    expect(() => loadConfig({ PROVISOR_XML_MAX_DEPTH: '2' }, '/')).to.throw(ConfigError, /PROVISOR_XML_MAX_DEPTH must be between 8 and 10000/);
+  });
+
+  it('the gateway parses with the configured limits', async () => {
+    const server = await startTestServer({ PROVISOR_ENGINE: 'false', PROVISOR_XML_MAX_DEPTH: '8', PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS: '16' });
+    try {
+      const url = `${server.baseUrl}/soap/Software`;
+      const deep = await post(url, envelope(`<t:Install xmlns:t="${SW}">${'<t:a>'.repeat(8)}${'</t:a>'.repeat(8)}</t:Install>`), '1.1');
+      expect([deep.code, deep.clientFault]).to.deep.equal(['MalformedXml', true]);
+      expect(deep.body).to.contain('nested deeper than 8');
+      const declarations = await post(url, envelope(`<t:Install xmlns:t="${SW}">${'<c xmlns:q="urn:q"/>'.repeat(16)}</t:Install>`), '1.1');
+      expect(declarations.body).to.contain('more than 16 namespace declarations');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('deployed-process paths', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ PROVISOR_ENGINE: 'false' });
+  });
+  after(() => server.close());
+
+  it('a process path that is not valid percent-encoding → 404, not a server error', async () => {
+    const r = await fetch(`${server.baseUrl}/soap/processes/%E0%A4%A`);
+    expect(r.status).to.equal(404);
   });
 });

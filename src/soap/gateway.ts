@@ -64,7 +64,11 @@ export class SoapGateway {
 
   /** Serves paths under `prefix` with endpoints resolved per request (a deployed process's WSDL and operations). */
   serveDynamic(prefix: string, resolve: (name: string) => Promise<{ service: SoapService; wsdl: string } | undefined>): void {
-    this.dynamic = async (path) => (path.startsWith(prefix) && path.length > prefix.length ? resolve(decodeURIComponent(path.slice(prefix.length))) : undefined);
+    this.dynamic = async (path) => {
+      if (!path.startsWith(prefix) || path.length <= prefix.length) return undefined;
+      const name = decodedPathPart(path.slice(prefix.length));
+      return name === undefined ? undefined : resolve(name);
+    };
   }
 
   /** The paths served, e.g. `/soap/Software`. */
@@ -218,6 +222,15 @@ export class SoapGateway {
     if (error.code === 'BodyTooLarge' || error.code === 'BodyTimeout') headers.connection = 'close';
     res.writeHead(fault.status, headers);
     res.end(fault.body);
+  }
+}
+
+/** A percent-encoded path segment decoded, or undefined when the caller's encoding is broken (no process has that name). */
+function decodedPathPart(encoded: string): string | undefined {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
   }
 }
 
