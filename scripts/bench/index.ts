@@ -298,7 +298,7 @@ async function main(): Promise<void> {
     parser = runParserScaling();
     say(printParserScalingTable(parser));
     say();
-    say('== 4b. XML parser under adversarial shapes, 16 KiB to 1 MiB (best of 3): ns/byte should stay flat');
+    say('== 4b. XML parser under adversarial shapes, 16 KiB to 1 MiB (CPU time, best of 5): ns/byte should stay flat');
     adversarial = runAdversarialShapes();
     say(printAdversarialTable(adversarial));
     for (const shape of new Set(adversarial.map((r) => r.shape))) {
