@@ -34,7 +34,7 @@ const INTENDED: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string; 
 const XMLDOM_STRICTER: ReadonlyArray<{ readonly error: RegExp; readonly document: RegExp; readonly why: string }> = [
   {
     error: /xml declaration is not well-formed|Invalid processing instruction/,
-    document: /^\ufeff?<\?xml[^?]*(\s\s|\s=|=\s|[\t\n])/,
+    document: /^\ufeff?<\?xml[^?]*(\s\s|\s=|=\s|[\t\n]|\s\?>)/,
     why: "any white space between the XML declaration's parts, and around its '=', is allowed (XML 1.0 §2.8: S, Eq); xmldom wants single spaces",
   },
 ];
