@@ -9,12 +9,6 @@ export interface RenderedFault {
   readonly body: string;
 }
 
-/**
- * A SOAP Fault in the request's own version. The fault class follows the
- * catalogue (Client/Sender for a caller's mistake, Server/Receiver
- * otherwise); the detail is the service's typed `ProvisorFault` element, with
- * a `problem` per parameter problem for an InvalidParameter fault.
- */
 /** The longest fault reason sent; a longer one (many problems, or input quoted whole) is cut with its length. */
 export const MAX_FAULT_REASON = 4000;
 /** The most `problem` elements an InvalidParameter fault lists. */
@@ -29,6 +23,13 @@ export function faultReason(error: ProvisorError): string {
   return clipInput(error.message, MAX_FAULT_REASON);
 }
 
+/**
+ * A SOAP Fault in the request's own version. The fault class follows the
+ * catalogue (Client/Sender for a caller's mistake, Server/Receiver
+ * otherwise); the detail is the service's typed `ProvisorFault` element, with
+ * a `problem` per parameter problem (the first MAX_FAULT_PROBLEMS) for an
+ * InvalidParameter fault. Reason, field and problems are bounded in length.
+ */
 export function renderFault(version: SoapVersion, error: ProvisorError, detailNs: string): RenderedFault {
   const sender = ERROR_CATALOGUE[error.code].sender;
   const reason = faultReason(error);
