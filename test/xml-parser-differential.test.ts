@@ -22,6 +22,7 @@ const INTENDED: ReadonlyArray<{ readonly pattern: RegExp; readonly why: string; 
   { pattern: /duplicate attribute/, why: 'two attributes with the same expanded name (or a prefix declared twice) are refused (Namespaces §6.3); xmldom only checks raw names' },
   { pattern: /the xml prefix and its namespace/, why: 'the xml prefix and the xml and xmlns namespaces cannot be rebound (Namespaces §3); xmldom accepts it' },
   { pattern: /'--' inside a comment/, why: "'--' inside a comment is not well-formed (§2.5)" },
+  { pattern: /undeclared entity/, why: 'a reference to any entity but the five predefined ones is refused (no DTD may declare it); xmldom refuses most, but keeps some, such as &:lt;, as text' },
   { pattern: /does not match any open element/, why: 'an end tag after the root has closed is not well-formed; xmldom ignores it' },
   {
     pattern: /text outside the root element/,
@@ -104,16 +105,24 @@ function fromDom(e: DomElement): Tree {
   return { ns: e.namespaceURI ?? '', name: e.localName ?? e.nodeName, attrs, text, children };
 }
 
-/** Checks the two parsers agree on `xml` (up to the intended differences). */
+/** Whatever the SOAP parser accepts, xmldom accepts too (but where xmldom departs from XML), and reads the same tree. */
+function neverMoreLenient(xml: string): void {
+  const a = ours(xml);
+  if (!a.ok) return;
+  const b = theirs(xml);
+  if (b.ok) {
+    expect(a.tree, xml).to.deep.equal(b.tree);
+  } else if (!XMLDOM_STRICTER.some((d) => d.error.test(b.error) && d.document.test(xml))) {
+    expect.fail(`the SOAP parser accepts what xmldom refuses (${b.error.split('\n')[0] ?? ''}): ${JSON.stringify(xml)}`);
+  }
+}
+
+/** Checks the two parsers agree on `xml`, up to the intended differences. */
 function agree(xml: string): void {
+  neverMoreLenient(xml);
   const a = ours(xml);
   const b = theirs(xml);
-  if (a.ok && b.ok) {
-    expect(a.tree, xml).to.deep.equal(b.tree);
-  } else if (a.ok && !b.ok) {
-    if (XMLDOM_STRICTER.some((d) => d.error.test(b.error) && d.document.test(xml))) return;
-    expect.fail(`the SOAP parser accepts what xmldom refuses (${b.error.split('\n')[0] ?? ''}): ${JSON.stringify(xml)}`);
-  } else if (!a.ok && b.ok) {
+  if (!a.ok && b.ok) {
     const intended = INTENDED.some((d) => d.pattern.test(a.error) && (d.document === undefined || d.document.test(xml)));
     if (!intended) expect.fail(`the SOAP parser refuses what xmldom accepts (${a.error}): ${JSON.stringify(xml)}`);
   }
@@ -254,21 +263,14 @@ describe('the SOAP XML parser against xmldom (property tests)', function () {
     fc.assert(fc.property(documentText, agree), { numRuns: 1500 });
   });
 
-  it('agrees with xmldom on documents with one character deleted, inserted or a slice repeated', () => {
-    fc.assert(fc.property(mutated, agree), { numRuns: 1500 });
+  // On broken documents xmldom recovers from much that XML calls fatal (stray characters in tags, end tags after the root, unknown
+  // references kept as text); only one direction is checked there: the SOAP parser never accepts what xmldom refuses.
+  it('accepts only what xmldom accepts, with the same tree, on documents with one character deleted, inserted or a slice repeated', () => {
+    fc.assert(fc.property(mutated, neverMoreLenient), { numRuns: 1500 });
   });
 
   it('accepts only what xmldom accepts, with the same tree, on documents glued from XML tokens', () => {
-    fc.assert(
-      fc.property(tokenSoup, (xml) => {
-        const a = ours(xml);
-        if (!a.ok) return;
-        const b = theirs(xml);
-        if (!b.ok) expect.fail(`the SOAP parser accepts what xmldom refuses (${b.error.split('\n')[0] ?? ''}): ${JSON.stringify(xml)}`);
-        expect(a.tree, xml).to.deep.equal(b.tree);
-      }),
-      { numRuns: 3000 },
-    );
+    fc.assert(fc.property(tokenSoup, neverMoreLenient), { numRuns: 3000 });
   });
 
   describe('the intended differences: the SOAP parser refuses, xmldom accepts', () => {
@@ -284,6 +286,7 @@ describe('the SOAP XML parser against xmldom (property tests)', function () {
       ['two attributes with one expanded name', '<a xmlns:p="urn:u" xmlns:q="urn:u" p:x="1" q:x="2"/>'],
       ['the xml prefix rebound', '<a xmlns:xml="urn:other"/>'],
       ['a no-break space after the root', '<a/>\u00a0'],
+      ['a reference to an entity named with a colon', '<a>&:lt;</a>'],
     ];
     for (const [what, xml] of cases) {
       it(`${what}: ${JSON.stringify(xml)}`, () => {

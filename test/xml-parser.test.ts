@@ -146,3 +146,10 @@ describe('the SOAP XML parser: disagreements with xmldom found by the property t
     expect(parseXml('<?xml version = "1.0" encoding = "UTF-8" ?><a/>').name).to.equal('a');
   });
 });
+
+describe('the SOAP XML parser: start tags', () => {
+  it('names a stray character in a start tag (<a//>, <a =1>)', () => {
+    expect(() => parseXml('<a//>')).to.throw(XmlError, /unexpected "\/" in the start tag <a>/);
+    expect(() => parseXml('<a x="1" =1>')).to.throw(XmlError, /unexpected "=" in the start tag <a>/);
+  });
+});

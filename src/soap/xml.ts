@@ -342,6 +342,7 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMI
         break;
       }
       if (pos >= len) throw new XmlError(`unterminated start tag <${show(qname)} ${at()}`);
+      if (!isNameStart(ch)) throw new XmlError(`unexpected ${JSON.stringify(String.fromCharCode(ch))} in the start tag <${show(qname)}> ${at()}`);
       if (pos === before) throw new XmlError(`expected whitespace before an attribute of <${show(qname)}> ${at()}`);
       const name = readName();
       skipSpace();
