@@ -179,7 +179,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const gateway = new SoapGateway(
     [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root)],
     auth,
-    { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs },
+    { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs, xml: config.xml },
     logger.child({ component: 'soap' }),
     metrics,
     [

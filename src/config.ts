@@ -28,6 +28,17 @@ export interface Config {
     /** How long a request may take to arrive in full. */
     readonly bodyTimeoutMs: number;
   };
+  /** Limits of the SOAP XML parser, which reads every request before it is authenticated; see docs/operations.md, "SOAP parser limits". */
+  readonly xml: {
+    /** Deepest nesting of elements in a request (PROVISOR_XML_MAX_DEPTH, default 64). */
+    readonly maxDepth: number;
+    /** Most elements in one request (PROVISOR_XML_MAX_ELEMENTS, default 200,000). */
+    readonly maxElements: number;
+    /** Most attributes on one element, its namespace declarations included (PROVISOR_XML_MAX_ATTRIBUTES, default 64). */
+    readonly maxAttributes: number;
+    /** Most namespace declarations in one request, all elements together (PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS, default 10,000). */
+    readonly maxNamespaceDeclarations: number;
+  };
   readonly engine: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -298,6 +309,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxTokenAgeSeconds: int('PROVISOR_TOKEN_MAX_AGE_SECONDS', 300, 1, 86_400),
       maxClockSkewSeconds: int('PROVISOR_TOKEN_MAX_SKEW_SECONDS', 60, 0, 3_600),
       bodyTimeoutMs: int('PROVISOR_BODY_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    xml: {
+      maxDepth: int('PROVISOR_XML_MAX_DEPTH', 64, 8, 10_000),
+      maxElements: int('PROVISOR_XML_MAX_ELEMENTS', 200_000, 100, 10_000_000),
+      maxAttributes: int('PROVISOR_XML_MAX_ATTRIBUTES', 64, 8, 100_000),
+      maxNamespaceDeclarations: int('PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS', 10_000, 16, 10_000_000),
     },
     engine: {
       enabled: bool('PROVISOR_ENGINE', true),

@@ -68,3 +68,19 @@ export class ProvisorError extends Error {
 export function isProvisorError(err: unknown): err is ProvisorError {
   return err instanceof ProvisorError;
 }
+
+/** The longest piece of a caller's input that a fault quotes. */
+export const MAX_QUOTED_INPUT = 200;
+
+/**
+ * A caller's input as a fault (or a log line) may quote it: at most `max`
+ * characters, and when cut, an ellipsis and the original length, so a
+ * 500,000-character name comes back as a short reason that still says what
+ * was sent.
+ */
+export function clipInput(text: string, max: number = MAX_QUOTED_INPUT): string {
+  if (text.length <= max) return text;
+  // Do not cut a surrogate pair in two.
+  const end = (text.charCodeAt(max - 1) & 0xfc00) === 0xd800 ? max - 1 : max;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+}

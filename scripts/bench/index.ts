@@ -11,7 +11,10 @@ import path from 'node:path';
  *      and the cost of one claim with 1,000 and 10,000 requests queued;
  *   3. --profile: the SOAP small case with the server under --cpu-prof;
  *   4. the XML parser on one-line and multi-line documents of up to 199,000
- *      elements (under the default 1 MiB body limit);
+ *      elements (under the default 1 MiB body limit), and on adversarial
+ *      shapes (many namespace declarations at the root and per child, deep
+ *      nesting, many attributes, long names, long text, many references) of
+ *      16 KiB to 1 MiB, whose time per byte must stay flat;
  *   6. work orders end to end (workorder-bench.ts, its own options there).
  *
  * Options (after `npm run bench --`):
@@ -38,7 +41,7 @@ import { DB_LABEL, probeMysql, type DbKind } from './databases';
 import { printClaimDepthTable, runClaimDepth, type ClaimDepthResult } from './claim-depth';
 import { printEngineTable, runEngineCase, type EngineResult } from './engine-bench';
 import { INGEST_CASES, makeProfileDir, printIngestRatios, printIngestTable, runIngestCase, type IngestCaseId, type IngestResult, type IngestSettings } from './ingest';
-import { printParserScalingTable, runParserScaling, type ParserScalingResult } from './parser-scaling';
+import { printAdversarialTable, printParserScalingTable, runAdversarialShapes, runParserScaling, type AdversarialResult, type ParserScalingResult } from './parser-scaling';
 import { newestProfile, printProfile, summarizeProfile, type ProfileSummary } from './profile';
 import { fmt } from './table';
 
@@ -288,11 +291,25 @@ async function main(): Promise<void> {
   }
 
   let parser: ParserScalingResult[] = [];
+  let adversarial: AdversarialResult[] = [];
   if (options.parser) {
     say('== 4. XML parser (src/soap/xml.ts parseXml): the same elements on one line and one per line');
     if (options.wait) await waitForQuiet(30_000);
     parser = runParserScaling();
     say(printParserScalingTable(parser));
+    say();
+    say('== 4b. XML parser under adversarial shapes, 16 KiB to 1 MiB (CPU time, best of 5): ns/byte should stay flat');
+    adversarial = runAdversarialShapes();
+    say(printAdversarialTable(adversarial));
+    for (const shape of new Set(adversarial.map((r) => r.shape))) {
+      const rows = adversarial.filter((r) => r.shape === shape);
+      const first = rows[0];
+      const last = rows[rows.length - 1];
+      // Linear work keeps ns/byte within a small factor (caches and GC move it); quadratic work multiplies it by the size ratio, 64 here.
+      if (first !== undefined && last !== undefined && last.nsPerByte > 8 * Math.max(first.nsPerByte, 10)) {
+        problems.push(`parser shape ${shape}: ${fmt(last.nsPerByte, 1)} ns/byte at ${fmt(last.kib)} KiB against ${fmt(first.nsPerByte, 1)} at ${fmt(first.kib)} KiB: not linear`);
+      }
+    }
     say();
   }
 
@@ -310,7 +327,7 @@ async function main(): Promise<void> {
   if (options.json !== undefined) {
     fs.writeFileSync(
       options.json,
-      `${JSON.stringify({ node: process.version, cpus: cpus.length, mariadb: mariadbVersion, options, ingest, engine, ingestRounds, engineRounds, claims, profile, parser, seconds, problems }, null, 2)}\n`,
+      `${JSON.stringify({ node: process.version, cpus: cpus.length, mariadb: mariadbVersion, options, ingest, engine, ingestRounds, engineRounds, claims, profile, parser, adversarial, seconds, problems }, null, 2)}\n`,
     );
   }
   if (problems.length > 0) {

@@ -1,5 +1,5 @@
-import { ProvisorError } from '../errors';
-import { parseXml, XmlError, type XmlElement } from './xml';
+import { clipInput, ProvisorError } from '../errors';
+import { DEFAULT_PARSE_LIMITS, parseXml, XmlError, type ParseLimits, type XmlElement } from './xml';
 
 /** The two SOAP versions, with what differs between them on the wire. */
 export const SOAP11 = {
@@ -38,10 +38,10 @@ export function versionFromContentType(contentType: string | undefined): SoapVer
 }
 
 /** Parses and checks a SOAP envelope. Throws ProvisorError with the fault to send. */
-export function readEnvelope(xml: string, fallback: SoapVersion): { envelope?: Envelope; version: SoapVersion; error?: ProvisorError } {
+export function readEnvelope(xml: string, fallback: SoapVersion, limits: ParseLimits = DEFAULT_PARSE_LIMITS): { envelope?: Envelope; version: SoapVersion; error?: ProvisorError } {
   let root: XmlElement;
   try {
-    root = parseXml(xml);
+    root = parseXml(xml, limits);
   } catch (err) {
     if (err instanceof XmlError) {
       return { version: fallback, error: new ProvisorError(err.forbidden ? 'DtdForbidden' : 'MalformedXml', `malformed request: ${err.message}`) };
@@ -50,18 +50,18 @@ export function readEnvelope(xml: string, fallback: SoapVersion): { envelope?: E
   }
   const version = root.ns === SOAP12.envelopeNs ? SOAP12 : root.ns === SOAP11.envelopeNs ? SOAP11 : undefined;
   if (version === undefined || root.name !== 'Envelope') {
-    const what = root.name === 'Envelope' ? `an Envelope in namespace "${root.ns}"` : `<${root.name}>`;
+    const what = root.name === 'Envelope' ? `an Envelope in namespace "${clipInput(root.ns)}"` : `<${clipInput(root.name)}>`;
     return { version: fallback, error: new ProvisorError('VersionMismatch', `the request root is ${what}, not a SOAP 1.1 or 1.2 Envelope`) };
   }
   let header: XmlElement | undefined;
   let body: XmlElement | undefined;
   for (const child of root.children) {
     if (child.ns !== version.envelopeNs) {
-      return { version, error: new ProvisorError('MalformedXml', `unexpected <${child.name}> in the Envelope (only Header and Body belong there)`) };
+      return { version, error: new ProvisorError('MalformedXml', `unexpected <${clipInput(child.name)}> in the Envelope (only Header and Body belong there)`) };
     }
     if (child.name === 'Header' && header === undefined && body === undefined) header = child;
     else if (child.name === 'Body' && body === undefined) body = child;
-    else return { version, error: new ProvisorError('MalformedXml', `unexpected or repeated <${child.name}> in the Envelope`) };
+    else return { version, error: new ProvisorError('MalformedXml', `unexpected or repeated <${clipInput(child.name)}> in the Envelope`) };
   }
   if (body === undefined) return { version, error: new ProvisorError('MalformedXml', 'the Envelope has no Body') };
   const [operation, ...extra] = body.children;
@@ -71,7 +71,7 @@ export function readEnvelope(xml: string, fallback: SoapVersion): { envelope?: E
   for (const block of headers) {
     const flag = block.attrs[`{${version.envelopeNs}}mustUnderstand`];
     if ((flag === '1' || flag === 'true') && !UNDERSTOOD_HEADER_NS.has(block.ns)) {
-      return { version, error: new ProvisorError('MustUnderstand', `header {${block.ns}}${block.name} is marked mustUnderstand and Provisor does not process it`) };
+      return { version, error: new ProvisorError('MustUnderstand', `header {${clipInput(block.ns)}}${clipInput(block.name)} is marked mustUnderstand and Provisor does not process it`) };
     }
   }
   return { version, envelope: { version, headers, operation } };

@@ -1,4 +1,4 @@
-import { ProvisorError } from '../errors';
+import { clipInput, ProvisorError } from '../errors';
 import { NO_ATTRIBUTES, type XmlElement } from './xml';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -48,8 +48,10 @@ export class FieldReader {
     this.used.add(found);
     const nil = found.attrs[`{${XSI_NS}}nil`];
     if (nil === 'true' || nil === '1') return undefined;
-    if (found.children.length > 0 && found.text.trim() === '' && !this.isComplex(name)) {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must hold text, not elements`, this.fieldPath(name));
+    // A simple-typed field holds text only: `<system>web<b>x</b>01</system>` is refused, not read as "web01".
+    const inner = found.children[0];
+    if (inner !== undefined && !this.isComplex(name)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must hold text only, not elements (it holds <${clipInput(inner.name)}>)`, this.fieldPath(name));
     }
     return found;
   }
@@ -91,10 +93,10 @@ export class FieldReader {
     try {
       url = new URL(value.trim());
     } catch {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${value}" is not an absolute URI`, this.fieldPath(name));
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(value)}" is not an absolute URI`, this.fieldPath(name));
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must be an http or https URL, got ${url.protocol}`, this.fieldPath(name));
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must be an http or https URL, got ${clipInput(url.protocol)}`, this.fieldPath(name));
     }
     return url.toString();
   }
@@ -105,7 +107,7 @@ export class FieldReader {
     const text = el.text.trim();
     const n = Number(text);
     if (!LONG_PATTERN.test(text) || !Number.isSafeInteger(n)) {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an integer`, this.fieldPath(name));
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(el.text)}" is not an integer`, this.fieldPath(name));
     }
     if ((range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
       throw new ProvisorError('InvalidField', `${this.fieldPath(name)} ${n} is outside ${range.min ?? '-∞'}..${range.max ?? '∞'}`, this.fieldPath(name));
@@ -119,7 +121,7 @@ export class FieldReader {
     const text = el.text.trim();
     if (text === 'true' || text === '1') return true;
     if (text === 'false' || text === '0') return false;
-    throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an xsd:boolean`, this.fieldPath(name));
+    throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(el.text)}" is not an xsd:boolean`, this.fieldPath(name));
   }
 
   optDateTime(name: string): Date | undefined {
@@ -128,7 +130,7 @@ export class FieldReader {
     const text = el.text.trim();
     const date = new Date(text);
     if (!DATETIME_PATTERN.test(text) || Number.isNaN(date.getTime())) {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${el.text}" is not an xsd:dateTime`, this.fieldPath(name));
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(el.text)}" is not an xsd:dateTime`, this.fieldPath(name));
     }
     return date;
   }
@@ -137,7 +139,7 @@ export class FieldReader {
     const value = this.optString(name);
     if (value === undefined) return undefined;
     if (!(values as readonly string[]).includes(value)) {
-      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${value}" is not one of ${values.join(', ')}`, this.fieldPath(name));
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(value)}" is not one of ${values.join(', ')}`, this.fieldPath(name));
     }
     return value as T;
   }
@@ -172,7 +174,7 @@ export class FieldReader {
       const parameter = { name: p.string('name', { maxLength: 200 }), value: p.optString('value', { maxLength: 65_536 }) ?? '' };
       p.done();
       if (seen.has(parameter.name)) {
-        throw new ProvisorError('InvalidField', `${this.fieldPath(name)}: parameter "${parameter.name}" is given twice`, this.fieldPath(name));
+        throw new ProvisorError('InvalidField', `${this.fieldPath(name)}: parameter "${clipInput(parameter.name)}" is given twice`, this.fieldPath(name));
       }
       seen.add(parameter.name);
       return parameter;
@@ -214,9 +216,9 @@ export class FieldReader {
   done(): void {
     for (const child of this.element.children) {
       if (this.used.has(child)) continue;
-      const where = this.fieldPath(child.name);
+      const where = this.fieldPath(clipInput(child.name));
       if (child.ns !== this.ns) {
-        throw new ProvisorError('InvalidField', `element ${where} is in namespace "${child.ns}"; request fields are qualified with "${this.ns}"`, where);
+        throw new ProvisorError('InvalidField', `element ${where} is in namespace "${clipInput(child.ns)}"; request fields are qualified with "${this.ns}"`, where);
       }
       throw new ProvisorError('InvalidField', `${where} is not a field of this request`, where);
     }

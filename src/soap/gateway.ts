@@ -2,20 +2,23 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoginRefused } from '../auth/login-guard';
-import { ProvisorError } from '../errors';
+import { clipInput, ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { readBody } from './body';
 import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, type SoapVersion } from './envelope';
-import { renderFault } from './fault';
+import { faultReason, renderFault } from './fault';
 import { FieldReader } from './fields';
 import type { SoapService } from './service';
+import type { ParseLimits } from './xml';
 import { writeElement, writeEnvelope } from './writer';
 import { readUsernameToken, type Authenticator } from './ws-security';
 
 export interface GatewayOptions {
   readonly maxBodyBytes: number;
   readonly bodyTimeoutMs: number;
+  /** The XML parser's limits (config.xml). */
+  readonly xml: ParseLimits;
 }
 
 export interface Endpoint {
@@ -155,7 +158,7 @@ export class SoapGateway {
         throw new ProvisorError('UnsupportedMediaType', `charset "${charset}" is not supported; send UTF-8`);
       }
       const body = await readBody(req, this.options.maxBodyBytes, this.options.bodyTimeoutMs);
-      const read = readEnvelope(body.toString('utf8'), version);
+      const read = readEnvelope(body.toString('utf8'), version, this.options.xml);
       version = read.version;
       if (read.error !== undefined || read.envelope === undefined) throw read.error ?? new ProvisorError('MalformedXml', 'unreadable envelope');
       const envelope = read.envelope;
@@ -168,8 +171,8 @@ export class SoapGateway {
         throw new ProvisorError(
           'UnknownOperation',
           element.ns === service.namespace
-            ? `${service.name}Service has no operation "${element.name}" (it has ${known === '' ? 'none' : known})`
-            : `the body element {${element.ns}}${element.name} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
+            ? `${service.name}Service has no operation "${clipInput(element.name)}" (it has ${known === '' ? 'none' : known})`
+            : `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
         );
       }
       const principal = await this.auth.authenticate(readUsernameToken(envelope), req.socket.remoteAddress);
@@ -208,7 +211,7 @@ export class SoapGateway {
     if (err instanceof ProvisorError) {
       error = err;
       if (error.code === 'Internal' || error.code === 'Unavailable') log.error('soap call failed', { httpRequestId: httpId, code: error.code, err: String(error.cause ?? error.message) });
-      else log.info('soap fault', { httpRequestId: httpId, service: service.name, operation, code: error.code, field: error.field, reason: error.message });
+      else log.info('soap fault', { httpRequestId: httpId, service: service.name, operation, code: error.code, field: error.field === undefined ? undefined : clipInput(error.field), reason: faultReason(error) });
     } else if (isConnectionError(err)) {
       error = new ProvisorError('Unavailable', `the database is unavailable; retry later (reference ${httpId})`);
       log.error('database unavailable', { httpRequestId: httpId, err: String(err) });

@@ -5,6 +5,7 @@
  * makes the same row whichever channel it came through.
  */
 import { parseDeadline, parseDuration } from '../bpel/xsd-time';
+import { clipInput } from '../errors';
 import type { ParameterDefinition, ParameterInput, ParameterProblem } from './api';
 
 const INT_RANGE = { min: -2_147_483_648, max: 2_147_483_647 };
@@ -44,11 +45,11 @@ export function checkValue(definition: ParameterDefinition, value: string): stri
   const normalised = normaliseByType(definition, value);
   if (typeof normalised !== 'string') return normalised;
   if (definition.allowed !== undefined && !definition.allowed.includes(normalised)) {
-    return { problem: `"${value}" is not one of the allowed values (${definition.allowed.join(', ')})` };
+    return { problem: `"${clipInput(value)}" is not one of the allowed values (${definition.allowed.join(', ')})` };
   }
   if (definition.maxLength !== undefined && normalised.length > definition.maxLength) return { problem: `is longer than ${definition.maxLength} characters` };
   if (definition.pattern !== undefined && !new RegExp(`^(?:${definition.pattern})$`, 'u').test(normalised)) {
-    return { problem: `"${value}" does not match the pattern ${definition.pattern}` };
+    return { problem: `"${clipInput(value)}" does not match the pattern ${definition.pattern}` };
   }
   return normalised;
 }
@@ -62,27 +63,27 @@ function normaliseByType(definition: ParameterDefinition, value: string): string
     case 'xsd:long':
       return integer(definition, value, LONG_RANGE, 'an integer (xsd:long)');
     case 'xsd:decimal': {
-      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(value)) return { problem: `"${value}" is not a decimal number` };
+      if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(value)) return { problem: `"${clipInput(value)}" is not a decimal number` };
       return inRange(definition, Number(value), canonicalDecimal(value));
     }
     case 'xsd:boolean': {
       if (value === 'true' || value === '1') return 'true';
       if (value === 'false' || value === '0') return 'false';
-      return { problem: `"${value}" is not a boolean (true or false)` };
+      return { problem: `"${clipInput(value)}" is not a boolean (true or false)` };
     }
     case 'xsd:duration':
-      return parseDuration(value) === undefined ? { problem: `"${value}" is not an xsd:duration (e.g. PT24H, P7D)` } : value;
+      return parseDuration(value) === undefined ? { problem: `"${clipInput(value)}" is not an xsd:duration (e.g. PT24H, P7D)` } : value;
     case 'xsd:dateTime': {
       const date = parseDeadline(value);
-      return date === undefined ? { problem: `"${value}" is not an xsd:dateTime with a time zone (e.g. 2026-12-01T02:00:00Z)` } : date.toISOString();
+      return date === undefined ? { problem: `"${clipInput(value)}" is not an xsd:dateTime with a time zone (e.g. 2026-12-01T02:00:00Z)` } : date.toISOString();
     }
   }
 }
 
 function integer(definition: ParameterDefinition, value: string, range: { min: number; max: number }, what: string): string | { problem: string } {
-  if (!/^[+-]?\d+$/.test(value)) return { problem: `"${value}" is not ${what}` };
+  if (!/^[+-]?\d+$/.test(value)) return { problem: `"${clipInput(value)}" is not ${what}` };
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) return { problem: `${value} is out of the range of ${what}` };
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) return { problem: `${clipInput(value)} is out of the range of ${what}` };
   return inRange(definition, n, String(n));
 }
 
