@@ -14,10 +14,23 @@ export function formatAmount(minor: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-/** An order's billable event, from the order, its customer, account and type (one row, or none when the type is gone). */
+/**
+ * An order's billable event, from the order, its customer, account and type
+ * (one row, or none when the type is gone); parameters: the time, the order
+ * id twice. It writes nothing for an order already billed: on MySQL a group
+ * commit runs all of a caller's statements before it checks the guarded
+ * update, so an end refused because another one won must not reach the
+ * unique key as a duplicate (the unique key still holds billing to once).
+ */
 export const BILL =
   'INSERT INTO billable_event (workOrderId, customerId, customerName, accountId, accountName, typeName, amountMinor, currency, createdAt) ' +
-  'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName WHERE wo.id = ?';
+  'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName ' +
+  'WHERE wo.id = ? AND NOT EXISTS (SELECT 1 FROM billable_event b WHERE b.workOrderId = ?)';
+
+/** The parameters of {@link BILL}. */
+export function billParams(at: string, workOrderId: number): unknown[] {
+  return [at, workOrderId, workOrderId];
+}
 
 /** A close that found nothing to bill: it is rolled back. */
 export function unbillable(workOrderId: number): ProvisorError {

@@ -17,7 +17,7 @@ import { groupCommitter, WriteConflict, type Statement } from '../db/group-commi
 import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 import { ProvisorError } from '../errors';
 import type { AdminAction } from './api';
-import { BILL, unbillable } from './billing';
+import { BILL, billParams, unbillable } from './billing';
 
 /**
  * What a move does besides changing the state:
@@ -188,7 +188,7 @@ export class WorkOrderStates {
       [`UPDATE work_order SET ${sets} WHERE id = ? AND state = ?${guard}`, [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt])], { expectChanged: 1 }],
       eventStatement(id, from, rule.to, actor, reason, now),
     ];
-    if (rule.to === 'CLOSED') statements.push([BILL, [now, id], { expectChanged: 1 }]);
+    if (rule.to === 'CLOSED') statements.push([BILL, billParams(now, id), { expectChanged: 1 }]);
     try {
       await groupCommitter(this.dataSource).write(statements);
       return true;
@@ -216,7 +216,7 @@ export class WorkOrderStates {
       orders.flatMap((o) => [o.id, now, o.state, rule.to, actor, reason.slice(0, 4000)]),
     );
     if (rule.to === 'CLOSED') {
-      for (const id of ids) if ((await execute(manager, BILL, [now, id])) !== 1) throw unbillable(id);
+      for (const id of ids) if ((await execute(manager, BILL, billParams(now, id))) !== 1) throw unbillable(id);
     }
     return ids;
   }
