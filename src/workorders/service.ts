@@ -18,7 +18,7 @@ import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import { AdminActions, type PlanRunner } from './admin-actions';
-import type { AdminAction, OrderOutcome, SubmitRequest, WorkOrderFilter, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from './api';
+import type { AdminAction, SubmitRequest, WorkOrderFilter, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from './api';
 import { BillingExport } from './billing';
 import { WorkOrderOutcomes, type OutcomeListener } from './outcomes';
 import { WorkOrderQueries } from './queries';
@@ -122,8 +122,7 @@ export class WorkOrderService implements WorkOrders {
     return this.billing.billingCsv(from, to);
   }
 
-  onOutcome(listener: (outcome: OrderOutcome) => void | Promise<void>): void {
-    const registered: OutcomeListener = listener;
-    this.parts.outcomes.onOutcome(registered);
+  onOutcome(listener: OutcomeListener): void {
+    this.parts.outcomes.onOutcome(listener);
   }
 }
