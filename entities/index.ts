@@ -25,6 +25,9 @@ export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export * from './user';
 export * from './work-order';
 export * from './provisioning-request';
+export { ACTIVITY_STATES, type ActivityState } from './activity-instance';
+export { COMPONENT_STATES, type ComponentState } from './installed-component';
+export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
 export const ENTITIES = [Account, User, LoginState, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];

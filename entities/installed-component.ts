@@ -1,5 +1,18 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
+/** An installed component's lifecycle state, each documented where it is declared. */
+export const COMPONENT_STATES = [
+  /** Its files are in place; not configured yet. */
+  'INSTALLED',
+  /** Installed and configured (InitialConfigure or Configure ran); not running. */
+  'CONFIGURED',
+  /** Its process was started (Start) and has not been stopped. */
+  'RUNNING',
+  /** Not running: stopped (Stop), or an Update or Rollback replaced the running version. */
+  'STOPPED',
+] as const;
+export type ComponentState = (typeof COMPONENT_STATES)[number];
+
 /** A software component installed on a managed system, as the engine last recorded it. */
 @Entity({ name: 'installed_component' })
 @Index(['systemId', 'name'], { unique: true })
@@ -16,9 +29,8 @@ export class InstalledComponent {
   @Column({ type: 'varchar', length: 100 })
   version: string;
 
-  /** INSTALLED, CONFIGURED, RUNNING or STOPPED. */
   @Column({ type: 'varchar', length: 16 })
-  state: string;
+  state: ComponentState;
 
   /** Previous versions, most recent first, as a JSON array (for Rollback). */
   @Column({ type: 'text' })

@@ -1,15 +1,25 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
-/**
- * A running or finished process instance:
- * - RUNNING: being executed (by the lease holder) or waiting to be resumed;
- * - COMPLETED: the process activity completed;
- * - FAULTED: a fault reached the process level uncaught (`fault`, `faultPath`);
- * - TERMINATED: ended by `<exit>` or CancelProcess;
- * - SUSPENDED: it was running when its server died `crashLoopLimit` times in a
- *   row, so it is not resumed until an admin resumes it (back to RUNNING) or
- *   cancels it (TERMINATED).
- */
+/** A process instance's status, each documented where it is declared. */
+export const INSTANCE_STATUSES = [
+  /** Being executed (by the lease holder) or waiting to be resumed. */
+  'RUNNING',
+  /** The process activity completed. */
+  'COMPLETED',
+  /** A fault reached the process level uncaught (`fault`, `faultPath`). */
+  'FAULTED',
+  /** Ended by `<exit>` or CancelProcess. */
+  'TERMINATED',
+  /**
+   * It was running when its server died `crashLoopLimit` times in a row, so it
+   * is not resumed until an admin resumes it (back to RUNNING) or cancels it
+   * (TERMINATED).
+   */
+  'SUSPENDED',
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** A running or finished process instance (its status: {@link INSTANCE_STATUSES}). */
 @Entity({ name: 'process_instance' })
 @Index('idx_instance_claim', ['status', 'leaseExpiresAt'])
 @Index('idx_instance_retention', ['status', 'endedAt'])
@@ -25,7 +35,7 @@ export class ProcessInstance {
   processName: string;
 
   @Column({ type: 'varchar', length: 16 })
-  status: string;
+  status: InstanceStatus;
 
   @Column({ type: 'varchar', length: 200 })
   startedBy: string;

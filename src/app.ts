@@ -38,7 +38,7 @@ import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
 import { WorkOrderAutomation } from './workorders/automation';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
-import { WorkOrderService } from './workorders/service';
+import { WorkOrderService, workOrderParts } from './workorders/service';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -150,13 +150,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     processNames,
     metrics,
   );
-  const workOrders = new WorkOrderService(dataSource, clock, logger.child({ component: 'workorders' }));
+  const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
-  const email = new EmailChannel(config.mail, config.outbound, workOrders, users, logger);
   const automation = new WorkOrderAutomation(
-    dataSource,
-    workOrders,
+    orderParts,
     workflow,
     () => defaultPool,
     { pollMs: config.workOrders.pollMs, batchSize: config.workOrders.batchSize, restartAfterMs: config.workOrders.restartAfterMs },
@@ -164,6 +162,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     logger.child({ component: 'automation' }),
     `workorders/${process.pid}/${crypto.randomUUID()}`,
   );
+  const workOrders = new WorkOrderService(orderParts, { plans: automation, onSubmitted: () => automation.wake() });
+  const email = new EmailChannel(config.mail, config.outbound, workOrders, users, logger);
   const loadWorkOrderCatalog = async (file = defaultCatalog): Promise<LoadSummary> => {
     const catalog = readCatalog(file);
     const summary = await loadCatalog(dataSource, workflow, catalog, clock);

@@ -17,6 +17,7 @@
  * - serialisation of conflicting tasks: the engine never runs two tasks on
  *   the same component of the same system at once.
  */
+import type { ComponentState } from '../../entities';
 
 /** The provisioning operations a driver performs. */
 export const TASK_OPERATIONS = [
@@ -59,8 +60,8 @@ export interface SystemDescriptor {
   readonly options: Readonly<Record<string, string>>;
 }
 
-/** Lifecycle state of an installed component. */
-export type ComponentState = 'INSTALLED' | 'CONFIGURED' | 'RUNNING' | 'STOPPED';
+/** Lifecycle state of an installed component, declared and documented with the entity. */
+export type { ComponentState } from '../../entities';
 
 /** What the engine last recorded about a component, handed to the driver. */
 export interface ComponentRecord {

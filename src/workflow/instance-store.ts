@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { ActivityState } from '../../entities';
 import type { VariableValue } from '../bpel/values';
 import { groupCommitter, type GroupCommitter, type Statement } from '../db/group-commit';
 import { fromSqlDate, isMysqlSource, toSqlDate, upsertSql } from '../db/sql';
@@ -16,15 +17,8 @@ export interface ActivityRecord {
   data: string | null;
 }
 
-/**
- * - RUNNING: started, not finished (re-entered on resume);
- * - COMPLETED: finished normally (skipped on resume);
- * - FAULTED: ended with a fault (re-thrown on resume, so handlers see it again);
- * - SKIPPED: dead path or a false join condition with suppressJoinFailure;
- * - TERMINATED: stopped by a fault elsewhere, exit or cancel;
- * - COMPENSATED: a completed scope whose compensation handler ran.
- */
-export type ActivityState = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'SKIPPED' | 'TERMINATED' | 'COMPENSATED';
+/** Activity states, declared and documented with the entity. */
+export type { ActivityState } from '../../entities';
 
 /** A variable write to persist with an activity transition. */
 export interface VariableWrite {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { XMLSerializer } from '@xmldom/xmldom';
 import type { DataSource } from 'typeorm';
-import { ProcessDefinition, ProcessDocument } from '../../entities';
+import { ProcessDefinition, ProcessDocument, type InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
 import type { SecretBox } from '../auth/secret-box';
 import { ProcessDefinitionError, type PartnerLink, type Process, type QName } from '../bpel/model';
@@ -28,8 +28,8 @@ import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } f
 import { InstancePruner } from './retention';
 import { CatalogError, WsdlCatalog } from './wsdl-catalog';
 
-/** Instance statuses (see entities/process-instance.ts). */
-export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED' | 'SUSPENDED';
+/** Instance statuses, declared and documented with the entity. */
+export type { InstanceStatus } from '../../entities';
 
 export class WorkflowError extends Error {
   override readonly name = 'WorkflowError';

@@ -14,11 +14,13 @@
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
-import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
+import type { PlanRunner } from './admin-actions';
 import type { ParameterDefinition, ParameterInput } from './api';
-import type { OrderToRun, WorkOrderService } from './service';
+import type { OrderToRun } from './queries';
+import type { WorkOrderParts } from './service';
 
 export interface AutomationSettings {
   readonly pollMs: number;
@@ -66,16 +68,15 @@ export function planInput(
   return parts;
 }
 
-export class WorkOrderAutomation {
+export class WorkOrderAutomation implements PlanRunner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
-  private readonly mysql: boolean;
+  private readonly dataSource: DataSource;
 
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly orders: WorkOrderService,
+    private readonly orders: WorkOrderParts,
     private readonly workflow: WorkflowRuntime,
     private readonly defaultPool: () => string,
     private readonly settings: AutomationSettings,
@@ -83,29 +84,23 @@ export class WorkOrderAutomation {
     private readonly log: Logger,
     private readonly owner: string,
   ) {
-    this.mysql = isMysqlSource(dataSource);
-    orders.starter = (order, actor) => this.startPlan(order, actor);
-    orders.canceller = async (instanceId) => {
-      await this.workflow.cancel(instanceId, false);
-    };
+    this.dataSource = orders.dataSource;
   }
 
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.orders.onSubmitted = () => this.wake();
     this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.orders.onSubmitted = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
   }
 
-  /** Polls now (a submission in this process, or a plan that just ended). */
+  /** Polls now (a submission in this process, or a plan that just ended); nothing while stopped. */
   wake(): void {
     if (this.stopped) return;
     if (this.running !== undefined) {
@@ -155,29 +150,21 @@ export class WorkOrderAutomation {
 
   /** Claims up to batchSize NEW, non-manual orders: IN_PROGRESS, next attempt, a history entry each. */
   private async claim(): Promise<OrderToRun[]> {
-    const now = toSqlDate(this.clock.date());
-    const ids = await transaction(this.dataSource, async (manager) => {
-      const select = "SELECT id FROM work_order WHERE state = 'NEW' AND manual = 0 ORDER BY id LIMIT ?";
-      const rows = (await manager.query(this.mysql ? `${select} FOR UPDATE SKIP LOCKED` : select, [this.settings.batchSize])) as Array<{ id: unknown }>;
-      const claimed = rows.map((r) => Number(r.id));
-      if (claimed.length === 0) return [];
-      const list = claimed.map(() => '?').join(', ');
-      await execute(manager, `UPDATE work_order SET state = 'IN_PROGRESS', attempt = attempt + 1, updatedAt = ?, leaseOwner = ? WHERE state = 'NEW' AND id IN (${list})`, [now, this.owner, ...claimed]);
-      await manager.query(
-        `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES ${claimed.map(() => "(?, ?, 'NEW', 'IN_PROGRESS', ?, ?)").join(', ')}`,
-        claimed.flatMap((id) => [id, now, AUTOMATION_ACTOR, 'plan started by the automation']),
-      );
-      return claimed;
-    }, { readCommitted: true });
-    return this.orders.ordersToRun(ids);
+    const ids = await this.orders.states.claim(this.settings.batchSize, this.owner, AUTOMATION_ACTOR, 'plan started by the automation');
+    return this.orders.queries.ordersToRun(ids);
+  }
+
+  /** Stops an order's running plan (an admin closed or failed the order). */
+  async cancelPlan(processInstanceId: string): Promise<void> {
+    await this.workflow.cancel(processInstanceId, false);
   }
 
   /** Starts an order's plan (idempotently) and records its instance; a plan that cannot start fails the order. */
   async startPlan(order: OrderToRun, actor: string): Promise<void> {
     const log = this.log.child({ workOrderId: order.id, attempt: order.attempt });
-    const type = (await this.orders.allTypes()).get(order.typeName);
+    const type = (await this.orders.types.all()).get(order.typeName);
     if (type === undefined) {
-      await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `work-order type ${order.typeName} no longer exists`, { attempt: order.attempt });
+      await this.orders.outcomes.end(order.id, 'fault', AUTOMATION_ACTOR, `work-order type ${order.typeName} no longer exists`, { attempt: order.attempt });
       return;
     }
     const parts = planInput(type.parameters, { workOrderId: String(order.id), account: order.accountName, pool: order.storagePool ?? this.defaultPool(), parameters: order.parameters });
@@ -186,7 +173,7 @@ export class WorkOrderAutomation {
       instanceId = await this.workflow.start(type.planName, { kind: 'message', parts }, AUTOMATION_ACTOR, `workorder:${order.id}:${order.attempt}`);
     } catch (err) {
       log.error('the plan of a work order could not start', { plan: type.planName, err: String(err) });
-      await this.orders.finish(order.id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, `its plan ${type.planName} could not start: ${(err as Error).message}`, { attempt: order.attempt });
+      await this.orders.outcomes.end(order.id, 'fault', AUTOMATION_ACTOR, `its plan ${type.planName} could not start: ${(err as Error).message}`, { attempt: order.attempt });
       return;
     }
     await groupCommitter(this.dataSource).write([
@@ -200,7 +187,7 @@ export class WorkOrderAutomation {
     const before = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
     const rows = (await this.dataSource.query("SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND processInstanceId IS NULL AND updatedAt < ? ORDER BY id LIMIT ?", [before, this.settings.batchSize])) as Array<{ id: unknown }>;
     if (rows.length === 0) return;
-    const orders = await this.orders.ordersToRun(rows.map((r) => Number(r.id)));
+    const orders = await this.orders.queries.ordersToRun(rows.map((r) => Number(r.id)));
     this.log.warn('restarting work-order plans whose start was not recorded', { workOrderIds: orders.map((o) => o.id) });
     for (const order of orders) await this.startPlan(order, AUTOMATION_ACTOR);
   }
@@ -224,16 +211,16 @@ export class WorkOrderAutomation {
         if (row.ranDigest === null || row.ranDigest !== row.catalogDigest) {
           const cause = `its plan ${row.planName} completed, but the version it ran (${Number(row.planVersion)}, deployed by ${row.deployedBy}) is not the catalog's plan: not billed; an admin may retry it once the catalog is loaded again`;
           this.log.warn('a work order ran a plan that is not the catalog\'s; failed, not billed', { workOrderId: id, attempt, plan: row.planName, version: Number(row.planVersion), deployedBy: row.deployedBy });
-          await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, plan });
+          await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, plan });
           return;
         }
-        await this.orders.finish(id, ['IN_PROGRESS'], 'CLOSED', AUTOMATION_ACTOR, 'completed by its plan', { attempt, plan });
+        await this.orders.outcomes.end(id, 'finish', AUTOMATION_ACTOR, 'completed by its plan', { attempt, plan });
         return;
       }
       const status = await this.workflow.status(row.instanceId);
       const fault = status.fault;
       const cause = fault === null ? `the plan ended ${status.status}` : fault.message.includes(fault.name) ? fault.message : `${fault.name}: ${fault.message}`;
-      await this.orders.finish(id, ['IN_PROGRESS'], 'FAILED', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined, plan });
+      await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined, plan });
     };
     // Each order is its own transaction; a few at a time keep the round trips overlapping (MySQL has a pool).
     let next = 0;

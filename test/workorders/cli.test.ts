@@ -43,8 +43,8 @@ describe('the provisor command line for work orders and billing', function () {
       process.execPath,
       [
         '-e',
-        `const { loadConfig } = require('./dist/src/config'); const { openDatabase } = require('./dist/src/db/data-source'); const { WorkOrderService } = require('./dist/src/workorders/service'); const { systemClock } = require('./dist/src/clock'); const { createLogger } = require('./dist/src/log');
-         (async () => { const config = loadConfig(); const ds = await openDatabase(config); const s = new WorkOrderService(ds, systemClock, createLogger('error'));
+        `const { loadConfig } = require('./dist/src/config'); const { openDatabase } = require('./dist/src/db/data-source'); const { WorkOrderService, workOrderParts } = require('./dist/src/workorders/service'); const { systemClock } = require('./dist/src/clock'); const { createLogger } = require('./dist/src/log');
+         (async () => { const config = loadConfig(); const ds = await openDatabase(config); const s = new WorkOrderService(workOrderParts(ds, systemClock, createLogger('error')));
          const [u] = await ds.query("SELECT id, accountId FROM app_user WHERE name = 'alice'");
          const r = await s.submit({ userId: u.id, name: 'alice', role: 'customer', accountId: u.accountId, level: 1 }, { type: 'Echo', parameters: [{ name: 'volume', value: 'v1' }, { name: 'sizeGiB', value: '5' }], channel: 'soap' });
          console.log(r.workOrderId); await ds.destroy(); })();`,

@@ -1,0 +1,258 @@
+/**
+ * The work-order state machine as one table: every move an order makes,
+ * who makes it, the states it may start from and the state it ends in. The
+ * table is the documentation, the guard and the error message: a new state
+ * or action is added here (and to `WORK_ORDER_STATES` in the entity), and
+ * {@link WorkOrderStates.transition} does the rest.
+ *
+ * Each transition is one transaction: the guarded update (`… WHERE id IN
+ * (…) AND state IN (allowed sources)`), one history row per order moved
+ * (work_order_event, with the state it left) and, into CLOSED, the order's
+ * billable event, which the database keeps unique per order.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import type { WorkOrderState } from '../../entities';
+import type { Clock } from '../clock';
+import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
+import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { ProvisorError } from '../errors';
+import type { AdminAction } from './api';
+import { BILL, billParams, unbillable } from './billing';
+
+/**
+ * What a move does besides changing the state:
+ * - `run`: a new attempt of the order's plan (attempt + 1, the previous
+ *   run's instance, outcome and plan forgotten, no longer manual);
+ * - `hold`: left for manual processing;
+ * - `end`: the outcome (the reason) and failing activity recorded,
+ *   `closedAt` set; into CLOSED, billed.
+ */
+export type TransitionEffect = 'run' | 'hold' | 'end';
+
+export interface ActionRule {
+  /** The states the move may start from. */
+  readonly from: readonly WorkOrderState[];
+  readonly to: WorkOrderState;
+  readonly effect: TransitionEffect;
+  /** Refused for an order held for manual processing (only an admin moves those). */
+  readonly notHeld: boolean;
+  /** The past participle for messages: "it cannot be closed". */
+  readonly done: string;
+  /** Who makes this move. */
+  readonly by: 'automation' | 'admin';
+}
+
+/**
+ * Every move a work order makes. An order is created NEW by a submission
+ * (any channel); from then on only these actions move it.
+ */
+export const WORK_ORDER_ACTIONS = {
+  /** The automation takes a NEW order that is not held and starts its plan. */
+  claim: { from: ['NEW'], to: 'IN_PROGRESS', effect: 'run', notHeld: true, done: 'claimed', by: 'automation' },
+  /** An admin leaves a NEW order for manual processing (again, when it already is). */
+  hold: { from: ['NEW'], to: 'NEW', effect: 'hold', notHeld: false, done: 'held', by: 'admin' },
+  /** An admin starts the plan of a NEW order now, held or not. */
+  process: { from: ['NEW'], to: 'IN_PROGRESS', effect: 'run', notHeld: false, done: 'processed', by: 'admin' },
+  /** An admin starts a FAILED order's plan again. */
+  retry: { from: ['FAILED'], to: 'IN_PROGRESS', effect: 'run', notHeld: false, done: 'retried', by: 'admin' },
+  /** An admin closes an order by hand (billed); its running plan, if any, is cancelled. */
+  close: { from: ['NEW', 'IN_PROGRESS', 'FAILED'], to: 'CLOSED', effect: 'end', notHeld: false, done: 'closed', by: 'admin' },
+  /** An admin fails an order by hand; its running plan, if any, is cancelled. */
+  fail: { from: ['NEW', 'IN_PROGRESS'], to: 'FAILED', effect: 'end', notHeld: false, done: 'failed', by: 'admin' },
+  /** The automation closes an order whose plan completed (billed). */
+  finish: { from: ['IN_PROGRESS'], to: 'CLOSED', effect: 'end', notHeld: false, done: 'finished', by: 'automation' },
+  /** The automation fails an order whose plan faulted, ended otherwise, could not start, or was not the catalog's. */
+  fault: { from: ['IN_PROGRESS'], to: 'FAILED', effect: 'end', notHeld: false, done: 'faulted', by: 'automation' },
+} as const satisfies Record<string, ActionRule>;
+
+export type WorkOrderAction = keyof typeof WORK_ORDER_ACTIONS;
+export const WORK_ORDER_ACTION_NAMES = Object.keys(WORK_ORDER_ACTIONS) as WorkOrderAction[];
+
+/** The table's move for an admin action: each admin action is one (this fails to compile otherwise). */
+export function adminMove(action: AdminAction): WorkOrderAction {
+  return action;
+}
+
+export function ruleOf(action: WorkOrderAction): ActionRule {
+  return WORK_ORDER_ACTIONS[action];
+}
+
+/** Whether the table lets `action` move an order in `state` (held: left for manual processing). */
+export function allows(action: WorkOrderAction, state: WorkOrderState, held: boolean): boolean {
+  const rule = ruleOf(action);
+  return rule.from.includes(state) && !(rule.notHeld && held && state === 'NEW');
+}
+
+/** The table's refusal: names the order's state and the ones the action allows. */
+export function refusal(workOrderId: number, action: WorkOrderAction, state: WorkOrderState, held: boolean): ProvisorError {
+  const rule = ruleOf(action);
+  const heldNote = held && state === 'NEW' ? ' (held for manual processing)' : '';
+  const sources = rule.from.join(' or ');
+  const allowed = `only ${/^[AEIOU]/.test(sources) ? 'an' : 'a'} ${sources} order${rule.notHeld ? ' not held for manual processing' : ''} can be`;
+  return new ProvisorError('InvalidState', `work order ${workOrderId} is ${state}${heldNote}: it cannot be ${rule.done}; ${allowed}`, 'workOrderId');
+}
+
+/** The plan version an order's run executed (recorded when it ends). */
+export interface RanPlan {
+  readonly version: number;
+  /** Null for a version deployed before digests were recorded. */
+  readonly digest: string | null;
+}
+
+export interface TransitionOptions {
+  /** Only an order still on this attempt moves (the automation ending the run it started). */
+  readonly attempt?: number;
+  /** `end`: the activity that failed. */
+  readonly failedActivity?: string;
+  /** `end`: the plan version the run executed. */
+  readonly plan?: RanPlan;
+  /** `run`: the process that owns the run (the claiming automation); none otherwise. */
+  readonly leaseOwner?: string;
+}
+
+/** An order as it was before a move: its id and the state it leaves. */
+interface Leaving {
+  readonly id: number;
+  readonly state: WorkOrderState;
+}
+
+export class WorkOrderStates {
+  private readonly mysql: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {
+    this.mysql = isMysqlSource(dataSource);
+  }
+
+  /**
+   * Moves the orders `ids` by `action`, each only when the table allows it
+   * from the state the order is in (and on `options.attempt`, when given),
+   * recording `actor` and `reason` in its history; resolves with the ids
+   * that moved, in the order given. One order from a single source state is
+   * one group-committed conditional write that needs nothing read first;
+   * otherwise the orders are read (and locked) first, since the history row
+   * needs the state each one left.
+   */
+  async transition(ids: readonly number[], action: WorkOrderAction, actor: string, reason: string, options: TransitionOptions = {}): Promise<number[]> {
+    const rule = ruleOf(action);
+    const only = rule.from.length === 1 ? rule.from[0] : undefined;
+    const [single] = ids;
+    if (ids.length === 1 && single !== undefined && only !== undefined) return (await this.moveOne(single, only, action, actor, reason, options)) ? [single] : [];
+    if (ids.length === 0) return [];
+    return transaction(this.dataSource, async (manager) => {
+      const list = ids.map(() => '?').join(', ');
+      const rows = (await manager.query(`SELECT id, state, attempt, manual FROM work_order WHERE id IN (${list})${this.mysql ? ' FOR UPDATE' : ''}`, [...ids])) as Array<{ id: unknown; state: WorkOrderState; attempt: unknown; manual: unknown }>;
+      const movable = rows
+        .filter((r) => allows(action, r.state, Boolean(Number(r.manual))) && (options.attempt === undefined || Number(r.attempt) === options.attempt))
+        .map((r): Leaving => ({ id: Number(r.id), state: r.state }));
+      const moved = await this.apply(manager, movable, action, actor, reason, options);
+      return ids.filter((id) => moved.includes(id));
+    });
+  }
+
+  /**
+   * The automation's claim: up to `limit` NEW orders not held, oldest
+   * first, moved by `claim` for `owner` in one transaction. On MySQL the
+   * orders another process is claiming are skipped (SKIP LOCKED), so
+   * several processes share the queue.
+   */
+  async claim(limit: number, owner: string, actor: string, reason: string): Promise<number[]> {
+    return transaction(
+      this.dataSource,
+      async (manager) => {
+        const select = "SELECT id FROM work_order WHERE state = 'NEW' AND manual = 0 ORDER BY id LIMIT ?";
+        const rows = (await manager.query(this.mysql ? `${select} FOR UPDATE SKIP LOCKED` : select, [limit])) as Array<{ id: unknown }>;
+        return this.apply(manager, rows.map((r): Leaving => ({ id: Number(r.id), state: 'NEW' })), 'claim', actor, reason, { leaseOwner: owner });
+      },
+      { readCommitted: true },
+    );
+  }
+
+  /** The table's refusal for an order that did not move, from the state it is in now. */
+  async refusal(workOrderId: number, action: WorkOrderAction): Promise<ProvisorError> {
+    const rows = (await this.dataSource.query('SELECT state, manual FROM work_order WHERE id = ?', [workOrderId])) as Array<{ state: WorkOrderState; manual: unknown }>;
+    const row = rows[0];
+    if (row === undefined) return new ProvisorError('UnknownWorkOrder', `there is no work order ${workOrderId}`, 'workOrderId');
+    return refusal(workOrderId, action, row.state, Boolean(Number(row.manual)));
+  }
+
+  /** One order from the action's one source state: the group-committed fast path. */
+  private async moveOne(id: number, from: WorkOrderState, action: WorkOrderAction, actor: string, reason: string, options: TransitionOptions): Promise<boolean> {
+    const rule = ruleOf(action);
+    const now = toSqlDate(this.clock.date());
+    const { sets, params } = assignments(rule, reason, now, options);
+    const guard = `${options.attempt === undefined ? '' : ' AND attempt = ?'}${rule.notHeld ? ' AND manual = 0' : ''}`;
+    const statements: Statement[] = [
+      [`UPDATE work_order SET ${sets} WHERE id = ? AND state = ?${guard}`, [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt])], { expectChanged: 1 }],
+      eventStatement(id, from, rule.to, actor, reason, now),
+    ];
+    if (rule.to === 'CLOSED') statements.push([BILL, billParams(now, id), { expectChanged: 1 }]);
+    try {
+      await groupCommitter(this.dataSource).write(statements);
+      return true;
+    } catch (err) {
+      if (!(err instanceof WriteConflict)) throw err;
+      if (err.sql === BILL) throw unbillable(id);
+      return false;
+    }
+  }
+
+  /** Moves orders known (and locked) to be in the states given, inside `manager`'s transaction; the ids that moved. */
+  private async apply(manager: EntityManager, orders: readonly Leaving[], action: WorkOrderAction, actor: string, reason: string, options: TransitionOptions): Promise<number[]> {
+    if (orders.length === 0) return [];
+    const rule = ruleOf(action);
+    const now = toSqlDate(this.clock.date());
+    const { sets, params } = assignments(rule, reason, now, options);
+    const ids = orders.map((o) => o.id);
+    const list = ids.map(() => '?').join(', ');
+    const sources = rule.from.map(() => '?').join(', ');
+    const changed = await execute(manager, `UPDATE work_order SET ${sets} WHERE id IN (${list}) AND state IN (${sources})${rule.notHeld ? ' AND manual = 0' : ''}`, [...params, ...ids, ...rule.from]);
+    // The orders were read under lock in this transaction, so every one of them moves.
+    if (changed !== ids.length) throw new ProvisorError('Internal', `work orders ${ids.join(', ')} changed under a lock: ${changed} of ${ids.length} moved`);
+    await manager.query(
+      `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES ${orders.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      orders.flatMap((o) => [o.id, now, o.state, rule.to, actor, reason.slice(0, 4000)]),
+    );
+    if (rule.to === 'CLOSED') {
+      for (const id of ids) if ((await execute(manager, BILL, billParams(now, id))) !== 1) throw unbillable(id);
+    }
+    return ids;
+  }
+}
+
+/** The SET clause of a move: the state, the time, and what its effect changes. */
+function assignments(rule: ActionRule, reason: string, now: string, options: TransitionOptions): { sets: string; params: unknown[] } {
+  const sets = ['state = ?', 'updatedAt = ?'];
+  const params: unknown[] = [rule.to, now];
+  switch (rule.effect) {
+    case 'run':
+      sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'planVersion = NULL', 'planDigest = NULL');
+      if (options.leaseOwner === undefined) sets.push('leaseOwner = NULL');
+      else {
+        sets.push('leaseOwner = ?');
+        params.push(options.leaseOwner);
+      }
+      break;
+    case 'hold':
+      sets.push('manual = 1');
+      break;
+    case 'end':
+      sets.push('outcome = ?', 'failedActivity = ?');
+      params.push(reason.slice(0, 4000), options.failedActivity === undefined ? null : options.failedActivity.slice(0, 500));
+      if (options.plan !== undefined) {
+        sets.push('planVersion = ?', 'planDigest = ?');
+        params.push(options.plan.version, options.plan.digest);
+      }
+      sets.push('closedAt = ?');
+      params.push(now);
+      break;
+  }
+  return { sets: sets.join(', '), params };
+}
+
+/** An order's history entry; entries of different orders are independent, so it commutes in a group commit. */
+function eventStatement(workOrderId: number, from: WorkOrderState, to: WorkOrderState, actor: string, reason: string, at: string): Statement {
+  return ['INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (?, ?, ?, ?, ?, ?)', [workOrderId, at, from, to, actor, reason.slice(0, 4000)], { commutes: true }];
+}
