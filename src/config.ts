@@ -94,6 +94,13 @@ export interface Config {
     /** The wait before the second attempt; it doubles for each one after. */
     readonly sendBackoffMs: number;
   };
+  /** The change manager's scheduler; see docs/scheduler.md. */
+  readonly scheduler: {
+    /** Time budget of one plan in milliseconds, checking and bounds included (PROVISOR_SCHEDULER_TIME_LIMIT_MS, default 1000). */
+    readonly timeLimitMs: number;
+    /** Seed of the scheduler's search: the same seed and problem give the same plan under a schedule budget (PROVISOR_SCHEDULER_SEED, default 1). */
+    readonly seed: number;
+  };
 }
 
 const EMAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
@@ -253,6 +260,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       from: mailFrom.trim(),
       sendAttempts: int('PROVISOR_MAIL_SEND_ATTEMPTS', 4, 1, 100),
       sendBackoffMs: int('PROVISOR_MAIL_BACKOFF_MS', 2000, 1, 3_600_000),
+    },
+    scheduler: {
+      timeLimitMs: int('PROVISOR_SCHEDULER_TIME_LIMIT_MS', 1000, 1, 3_600_000),
+      seed: int('PROVISOR_SCHEDULER_SEED', 1, 0, 0xffff_ffff),
     },
   };
   return deepFreeze(config);
