@@ -38,8 +38,10 @@ export interface SearchResult {
 
 const POPULATION = 40;
 const MUTATION_RATE = 0.05;
+/** Most forward-backward passes per child. */
+const JUSTIFY_PASSES = 4;
 /** Generations without a better best before the population is drawn afresh. */
-const STALL_GENERATIONS = 40;
+const STALL_GENERATIONS = 20;
 
 class Stop extends Error {
   constructor(readonly reason: StopReason) {
@@ -104,12 +106,21 @@ export class GeneticSearch {
     const plain = decoder.evaluate(start);
     this.backup.set(start);
     this.backupList.set(list);
-    decoder.justify(start, list);
-    let evaluation = decoder.evaluate(start);
-    if (better(plain, evaluation)) {
-      start.set(this.backup);
-      list.set(this.backupList);
-      evaluation = plain;
+    let evaluation = plain;
+    // Justify again while it helps; keep the last improvement.
+    for (let pass = 0; pass < JUSTIFY_PASSES; pass++) {
+      decoder.justify(start, list);
+      const justified = decoder.evaluate(start);
+      if (better(evaluation, justified)) {
+        start.set(this.backup);
+        list.set(this.backupList);
+        break;
+      }
+      const improved = better(justified, evaluation);
+      evaluation = justified;
+      if (!improved) break;
+      this.backup.set(start);
+      this.backupList.set(list);
     }
     const individual = { list, start, evaluation };
     if (this.best === undefined || better(evaluation, this.best.evaluation)) this.best = { list: list.slice(), start: start.slice(), evaluation };
@@ -131,7 +142,7 @@ export class GeneticSearch {
       for (const j of eligible) least = Math.min(least, tail[j] as number);
       let total = 0;
       const weights = eligible.map((j) => {
-        const w = ((tail[j] as number) - least + 1) ** 2;
+        const w = ((tail[j] as number) - least + 1) ** 1;
         total += w;
         return w;
       });
@@ -182,15 +193,9 @@ export class GeneticSearch {
     return this.survivors(population);
   }
 
-  /** After a stall: the best list, mutated copies of it, and fresh samples. */
+  /** After a stall: a fresh population, so the search leaves the basin it converged in (the best so far is kept aside). */
   private restart(): Individual[] {
-    const best = this.best as Individual;
-    const population: Individual[] = [{ list: best.list.slice(), start: best.start.slice(), evaluation: best.evaluation }];
-    while (population.length < POPULATION / 2) {
-      const list = best.list.slice();
-      this.mutate(list, 4 * MUTATION_RATE);
-      population.push(this.evaluate(list));
-    }
+    const population: Individual[] = [];
     while (population.length < POPULATION) population.push(this.evaluate(this.sampledList()));
     return this.survivors(population);
   }
@@ -260,10 +265,12 @@ export class GeneticSearch {
       .map((individual, i) => ({ individual, i }))
       .sort((x, y) => x.individual.evaluation.objective - y.individual.evaluation.objective || x.individual.evaluation.makespan - y.individual.evaluation.makespan || x.i - y.i)
       .map((x) => x.individual);
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     const kept: Individual[] = [];
     for (const individual of ranked) {
-      const key = individual.start.join(',');
+      // A hash of the starts; a rare collision only drops one candidate.
+      let key = 0x811c9dc5;
+      for (let j = 0; j < individual.start.length; j++) key = Math.imul(key ^ (individual.start[j] as number), 0x01000193);
       if (seen.has(key)) continue;
       seen.add(key);
       kept.push(individual);

@@ -15,10 +15,16 @@ export interface CapacityWindow {
 }
 
 export class Profile {
+  /** Segments in use; the arrays grow by doubling and are never shrunk, so a reused profile allocates nothing. */
+  private length: number;
+
   private constructor(
-    private times: number[],
-    private free: number[],
-  ) {}
+    private times: Float64Array,
+    private free: Float64Array,
+    length: number,
+  ) {
+    this.length = length;
+  }
 
   /** The profile of a resource with `capacity`, lowered to each window's capacity within it (the lowest where windows overlap). */
   static of(capacity: number, windows: readonly CapacityWindow[]): Profile {
@@ -32,29 +38,30 @@ export class Profile {
       times.push(t);
       free.push(level);
     }
-    return new Profile(times, free);
+    return new Profile(Float64Array.from(times), Float64Array.from(free), times.length);
   }
 
   copy(): Profile {
-    return new Profile(this.times.slice(), this.free.slice());
+    return new Profile(this.times.slice(), this.free.slice(), this.length);
   }
 
   /** Makes this profile equal to `other` again (reusing its arrays). */
   resetTo(other: Profile): void {
-    const n = other.times.length;
-    this.times.length = n;
-    this.free.length = n;
-    for (let k = 0; k < n; k++) {
-      this.times[k] = other.times[k] as number;
-      this.free[k] = other.free[k] as number;
+    const n = other.length;
+    if (this.times.length < n) {
+      this.times = new Float64Array(other.times.length);
+      this.free = new Float64Array(other.times.length);
     }
+    this.times.set(other.times.subarray(0, n));
+    this.free.set(other.free.subarray(0, n));
+    this.length = n;
   }
 
   /** The index of the segment holding time `t`. */
   private segment(t: number): number {
     const times = this.times;
     let lo = 0;
-    let hi = times.length - 1;
+    let hi = this.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       if ((times[mid] as number) <= t) lo = mid;
@@ -72,13 +79,14 @@ export class Profile {
     if (duration === 0 || demand === 0) return t;
     const times = this.times;
     const free = this.free;
+    const n = this.length;
     let k = this.segment(t);
     let start = t;
     for (;;) {
       const end = start + duration;
       let i = k;
       let moved = false;
-      while (i < times.length && (times[i] as number) < end) {
+      while (i < n && (times[i] as number) < end) {
         if ((free[i] as number) < demand) {
           start = times[i + 1] as number;
           k = i + 1;
@@ -96,12 +104,13 @@ export class Profile {
     if (duration === 0 || demand === 0) return t;
     const times = this.times;
     const free = this.free;
+    const n = this.length;
     let start = t;
     for (;;) {
       let i = this.segment(start + duration - 1);
       let moved = false;
       while (i >= 0) {
-        const segmentEnd = i + 1 < times.length ? (times[i + 1] as number) : Infinity;
+        const segmentEnd = i + 1 < n ? (times[i + 1] as number) : Infinity;
         if (segmentEnd <= start) break;
         if ((free[i] as number) < demand) {
           start = (times[i] as number) - duration;
@@ -119,15 +128,32 @@ export class Profile {
     if (duration === 0 || demand === 0) return;
     const first = this.split(start);
     const last = this.split(start + duration);
-    for (let k = first; k < last; k++) this.free[k] = (this.free[k] as number) - demand;
+    const free = this.free;
+    for (let k = first; k < last; k++) free[k] = (free[k] as number) - demand;
   }
 
   /** Makes `t` a segment boundary; returns the index of the segment starting at `t`. */
   private split(t: number): number {
     const k = this.segment(t);
     if (this.times[k] === t) return k;
-    this.times.splice(k + 1, 0, t);
-    this.free.splice(k + 1, 0, this.free[k] as number);
+    if (this.length === this.times.length) {
+      const times = new Float64Array(this.length * 2);
+      const free = new Float64Array(this.length * 2);
+      times.set(this.times);
+      free.set(this.free);
+      this.times = times;
+      this.free = free;
+    }
+    const times = this.times;
+    const free = this.free;
+    // A plain loop: the profiles are short, and copyWithin's call costs more there.
+    for (let i = this.length; i > k + 1; i--) {
+      times[i] = times[i - 1] as number;
+      free[i] = free[i - 1] as number;
+    }
+    times[k + 1] = t;
+    free[k + 1] = free[k] as number;
+    this.length++;
     return k + 1;
   }
 
@@ -147,7 +173,7 @@ export class Profile {
     let t = from;
     for (;;) {
       const level = this.free[k] as number;
-      const end = k + 1 < this.times.length ? (this.times[k + 1] as number) : Infinity;
+      const end = k + 1 < this.length ? (this.times[k + 1] as number) : Infinity;
       if (level > 0 && t + left / level <= end) return t + Math.ceil(left / level);
       if (end === Infinity) return Infinity;
       left -= level * (end - t);

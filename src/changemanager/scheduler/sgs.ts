@@ -28,6 +28,10 @@ class TaskHeap {
     return this.items.length;
   }
 
+  clear(): void {
+    this.items.length = 0;
+  }
+
   push(task: number): void {
     const items = this.items;
     const key = this.key;
@@ -78,10 +82,12 @@ export class Decoder {
   private readonly key: Float64Array;
   private readonly waiting: Int32Array;
   private readonly other: Int32Array;
+  private readonly heap: TaskHeap;
 
   constructor(private readonly instance: Instance) {
     this.work = instance.profiles.map((p) => p.copy());
     this.key = new Float64Array(instance.size);
+    this.heap = new TaskHeap(this.key);
     this.waiting = new Int32Array(instance.size);
     this.other = new Int32Array(instance.size);
   }
@@ -184,7 +190,8 @@ export class Decoder {
     const { size, successors, predecessors } = this.instance;
     const before = reverse ? successors : predecessors;
     const after = reverse ? predecessors : successors;
-    const heap = new TaskHeap(this.key);
+    const heap = this.heap;
+    heap.clear();
     for (let j = 0; j < size; j++) {
       const n = (before[j] as readonly Edge[]).length;
       this.waiting[j] = n;
