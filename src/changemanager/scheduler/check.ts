@@ -42,24 +42,38 @@ export function checkSchedule(problem: SchedulingProblem, starts: Readonly<Recor
     }
   }
 
+  // A sweep over each resource's changes in time: usage rises only where a
+  // task starts and capacity drops only where a window opens, so those are
+  // the instants to check.
+  const users = new Map<string, { id: string; start: number; end: number; amount: number }[]>();
+  for (const t of problem.tasks) {
+    if (t.duration === 0) continue;
+    for (const [rid, amount] of Object.entries(t.demands ?? {})) {
+      if (amount === 0) continue;
+      const start = starts[t.id] as number;
+      const list = users.get(rid) ?? [];
+      list.push({ id: t.id, start, end: start + t.duration, amount });
+      users.set(rid, list);
+    }
+  }
   for (const resource of problem.resources ?? []) {
-    const users = problem.tasks.filter((t) => t.duration > 0 && (t.demands?.[resource.id] ?? 0) > 0);
-    const points = new Set<number>();
-    for (const t of users) points.add(starts[t.id] as number);
-    for (const w of resource.unavailable ?? []) points.add(w.from);
-    for (const at of [...points].sort((a, b) => a - b)) {
+    const changes: { at: number; usage: number }[] = [];
+    for (const u of users.get(resource.id) ?? []) changes.push({ at: u.start, usage: u.amount }, { at: u.end, usage: -u.amount });
+    const windows = resource.unavailable ?? [];
+    for (const w of windows) changes.push({ at: w.from, usage: 0 });
+    changes.sort((a, b) => a.at - b.at || a.usage - b.usage);
+    let used = 0;
+    for (let k = 0; k < changes.length; k++) {
+      const change = changes[k] as { at: number; usage: number };
+      used += change.usage;
+      const next = changes[k + 1];
+      if (next !== undefined && next.at === change.at) continue;
       let capacity = resource.capacity;
-      for (const w of resource.unavailable ?? []) if (w.from <= at && at < w.to) capacity = Math.min(capacity, w.capacity ?? 0);
-      let used = 0;
-      const running: string[] = [];
-      for (const t of users) {
-        const start = starts[t.id] as number;
-        if (start <= at && at < start + t.duration) {
-          used += t.demands?.[resource.id] ?? 0;
-          running.push(t.id);
-        }
+      for (const w of windows) if (w.from <= change.at && change.at < w.to) capacity = Math.min(capacity, w.capacity ?? 0);
+      if (used > capacity) {
+        const running = (users.get(resource.id) ?? []).filter((u) => u.start <= change.at && change.at < u.end);
+        violations.push(`resource "${resource.id}" holds ${used} at time ${change.at}, over its capacity ${capacity} there (tasks ${running.map((u) => u.id).join(', ')})`);
       }
-      if (used > capacity) violations.push(`resource "${resource.id}" holds ${used} at time ${at}, over its capacity ${capacity} there (tasks ${running.join(', ')})`);
     }
   }
   return violations;
