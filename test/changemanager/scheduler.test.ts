@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { parsePsplib, psplibProblem } from '../../src/changemanager/psplib';
 import { checkSchedule, schedule, SchedulingError, type Plan, type PrecedenceType, type SchedulingProblem } from '../../src/changemanager/scheduler';
+import { loadConfig } from '../../src/config';
 import { projectRoot } from '../../src/project-root';
 
 const fixtures = path.join(projectRoot(), 'test', 'fixtures', 'psplib');
@@ -366,5 +367,31 @@ describe('the change manager scheduler', () => {
         expect(plan.makespan).to.equal(OPTIMA[name]);
       });
     }
+  });
+});
+
+describe('docs/scheduler.md', () => {
+  const doc = fs.readFileSync(path.join(projectRoot(), 'docs', 'scheduler.md'), 'utf8');
+
+  it('runs its example, which returns a feasible plan with the lateness it promises', () => {
+    const block = /```ts\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const literal = /schedule\((\{[\s\S]*\})\);/.exec(block)?.[1];
+    expect(literal, 'the example calls schedule({...})').to.be.a('string');
+    // The example's argument is a plain object literal: evaluate it as such.
+    const problem = new Function(`return (${(literal as string).replace(/\/\/.*$/gm, '')});`)() as SchedulingProblem;
+    const plan = schedule(problem, repeatable(500));
+    feasible(problem, plan);
+    // db1 is in maintenance until 120: install 120–420, start 420–440, web1 from 430 to 670, 70 after its deadline.
+    expect(plan.starts).to.deep.equal({ 'db1.install': 120, 'db1.start': 420, 'web1.install': 430 });
+    expect(plan.lateness?.max).to.equal(70);
+    expect(plan.provenOptimal).to.equal(true);
+  });
+
+  it('documents the scheduler settings with their defaults', () => {
+    expect(doc).to.contain('| `PROVISOR_SCHEDULER_TIME_LIMIT_MS` | `1000` |');
+    expect(doc).to.contain('| `PROVISOR_SCHEDULER_SEED` | `1` |');
+    expect(loadConfig({}).scheduler).to.deep.equal({ timeLimitMs: 1000, seed: 1 });
+    expect(loadConfig({ PROVISOR_SCHEDULER_TIME_LIMIT_MS: '250', PROVISOR_SCHEDULER_SEED: '9' }).scheduler).to.deep.equal({ timeLimitMs: 250, seed: 9 });
+    expect(() => loadConfig({ PROVISOR_SCHEDULER_TIME_LIMIT_MS: '0' })).to.throw('PROVISOR_SCHEDULER_TIME_LIMIT_MS must be between 1 and 3600000, got 0');
   });
 });
