@@ -37,7 +37,7 @@ export interface SearchResult {
 }
 
 const POPULATION = 40;
-const MUTATION_RATE = 0.05;
+const MUTATION_RATE = 0.1;
 /** Most forward-backward passes per child. */
 const JUSTIFY_PASSES = 4;
 /** Generations without a better best before the population is drawn afresh. */
@@ -56,6 +56,7 @@ export class GeneticSearch {
   private readonly backup: Int32Array;
   private readonly backupList: Int32Array;
   private readonly taken: Uint8Array;
+  private readonly position: Int32Array;
 
   constructor(
     private readonly instance: Instance,
@@ -66,6 +67,7 @@ export class GeneticSearch {
     this.backup = new Int32Array(instance.size);
     this.backupList = new Int32Array(instance.size);
     this.taken = new Uint8Array(instance.size);
+    this.position = new Int32Array(instance.size);
   }
 
   run(): SearchResult {
@@ -245,16 +247,33 @@ export class GeneticSearch {
     return this.evaluate(list);
   }
 
-  /** Swaps neighbours not linked by a precedence, each pair with probability `rate`. */
+  /**
+   * Moves tasks, each with probability `rate`, to a random place between
+   * their last predecessor and first successor in the list.
+   */
   private mutate(list: Int32Array, rate: number): void {
-    const { size, adjacent } = this.instance;
-    for (let k = 0; k + 1 < size; k++) {
+    const { size, predecessors, successors } = this.instance;
+    const position = this.position;
+    for (let k = 0; k < size; k++) position[list[k] as number] = k;
+    for (let k = 0; k < size; k++) {
       if (this.random.next() >= rate) continue;
-      const a = list[k] as number;
-      const b = list[k + 1] as number;
-      if (adjacent.has(a * size + b)) continue;
-      list[k] = b;
-      list[k + 1] = a;
+      const j = list[k] as number;
+      let low = 0;
+      let high = size - 1;
+      for (const e of predecessors[j] ?? []) low = Math.max(low, (position[e.task] as number) + 1);
+      for (const e of successors[j] ?? []) high = Math.min(high, (position[e.task] as number) - 1);
+      if (high <= low) continue;
+      const to = low + this.random.below(high - low + 1);
+      if (to > k) for (let i = k; i < to; i++) {
+        list[i] = list[i + 1] as number;
+        position[list[i] as number] = i;
+      }
+      else for (let i = k; i > to; i--) {
+        list[i] = list[i - 1] as number;
+        position[list[i] as number] = i;
+      }
+      list[to] = j;
+      position[j] = to;
     }
   }
 
