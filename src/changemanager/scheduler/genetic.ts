@@ -1,11 +1,12 @@
 /**
  * The search: a genetic algorithm on activity lists (Hartmann, Naval
  * Research Logistics 45, 1998) decoded by the serial SGS, with two-point
- * crossover, adjacent-swap mutation and ranking selection, every child
- * improved by forward-backward justification (the improved order goes back
- * into the child), the first population drawn by regret-based biased random
- * sampling on the latest-finish priority, and a fresh population around the
- * best list when the search stalls.
+ * crossover, a mutation that moves tasks within their precedence-feasible
+ * range, and ranking selection; every child is improved by forward-backward
+ * justification (the improved order goes back into the child), the first
+ * population is drawn by regret-based biased random sampling on the
+ * latest-finish priority, and a stalled search starts a fresh population.
+ * The constants were tuned on PSPLIB J30 at a fixed schedule budget.
  */
 import type { Instance } from './instance';
 import type { Random } from './random';
@@ -38,10 +39,8 @@ export interface SearchResult {
 
 const POPULATION = 40;
 const MUTATION_RATE = 0.1;
-/** Most forward-backward passes per child. */
-const JUSTIFY_PASSES = 4;
 /** Generations without a better best before the population is drawn afresh. */
-const STALL_GENERATIONS = 20;
+const STALL_GENERATIONS = 40;
 
 class Stop extends Error {
   constructor(readonly reason: StopReason) {
@@ -114,20 +113,14 @@ export class GeneticSearch {
     this.backup.set(start);
     this.backupList.set(list);
     let evaluation = plain;
-    // Justify again while it helps; keep the last improvement.
-    for (let pass = 0; pass < JUSTIFY_PASSES && !this.outOfTime(); pass++) {
+    if (!this.outOfTime()) {
       decoder.justify(start, list);
       const justified = decoder.evaluate(start);
-      if (better(evaluation, justified)) {
+      // An equal schedule after justification is kept: it is the compacted one.
+      if (better(plain, justified)) {
         start.set(this.backup);
         list.set(this.backupList);
-        break;
-      }
-      const improved = better(justified, evaluation);
-      evaluation = justified;
-      if (!improved) break;
-      this.backup.set(start);
-      this.backupList.set(list);
+      } else evaluation = justified;
     }
     const individual = { list, start, evaluation };
     if (this.best === undefined || better(evaluation, this.best.evaluation)) this.best = { list: list.slice(), start: start.slice(), evaluation };
@@ -154,7 +147,7 @@ export class GeneticSearch {
       for (const j of eligible) least = Math.min(least, tail[j] as number);
       let total = 0;
       const weights = eligible.map((j) => {
-        const w = ((tail[j] as number) - least + 1) ** 1;
+        const w = Math.sqrt((tail[j] as number) - least + 1);
         total += w;
         return w;
       });
