@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatPsplib, parseMakespanTable, type PsplibInstance, type PsplibJob } from '../../src/changemanager/psplib';
+import { formatPsplib, parseMakespanTable, parsePsplib, type PsplibInstance, type PsplibJob } from '../../src/changemanager/psplib';
 import { schedule, type Precedence, type Resource, type SchedulingProblem, type Task } from '../../src/changemanager/scheduler';
 import { projectRoot } from '../../src/project-root';
 
@@ -150,6 +150,18 @@ function generateInstance(n: number, factor: number, strength: number, seed: num
   return { jobs, capacities, horizon: duration.reduce((a, b) => a + b, 0) };
 }
 
+/** The critical-path bound of an instance: the longest path through its durations, resources ignored. */
+function criticalPath(instance: PsplibInstance): number {
+  const finish = new Map<number, number>();
+  const start = new Map<number, number>();
+  for (const job of instance.jobs) {
+    const f = (start.get(job.number) ?? 0) + job.duration;
+    finish.set(job.number, f);
+    for (const s of job.successors) start.set(s, Math.max(start.get(s) ?? 0, f));
+  }
+  return Math.max(...finish.values());
+}
+
 async function j120(): Promise<void> {
   const dir = path.join(root, 'data', 'bench', 'psplib-j120');
   fs.rmSync(dir, { recursive: true, force: true });
@@ -176,12 +188,14 @@ async function j120(): Promise<void> {
   process.stderr.write(`  long budget (${long} s each)\n`);
   const longer = await scheduleFiles(files, long, 2);
   const best = short.map((s, i) => Math.min(s.makespan, (longer[i] as CliLine).makespan));
+  const cpm = files.map((f) => criticalPath(parsePsplib(fs.readFileSync(f, 'latin1'))));
+  const fromCpm = (ls: readonly CliLine[]): number => mean(ls.map((l, i) => (l.makespan - (cpm[i] as number)) / (cpm[i] as number)));
   const fromBound = (ls: readonly CliLine[]): number => mean(ls.map((l) => (l.makespan - l.lowerBound) / l.lowerBound));
   console.log(`\n### Generated 120-activity instances (${count}, in ${path.relative(root, dir)}/)\n`);
-  console.log('| budget | mean deviation from the lower bound | mean deviation from the best found | mean schedules per instance | mean time per instance | load average before → after |');
-  console.log('|---|---|---|---|---|---|');
-  console.log(`| ${timeLimit} s | ${pct(fromBound(short))} | ${pct(mean(short.map((s, i) => (s.makespan - (best[i] as number)) / (best[i] as number))))} | ${mean(short.map((s) => s.schedules)).toFixed(0)} | ${mean(short.map((s) => s.elapsedMs)).toFixed(0)} ms | ${loadBefore} → ${load()} |`);
-  console.log(`| ${long} s (seed 2) | ${pct(fromBound(longer))} | ${pct(mean(longer.map((s, i) => (s.makespan - (best[i] as number)) / (best[i] as number))))} | ${mean(longer.map((s) => s.schedules)).toFixed(0)} | ${mean(longer.map((s) => s.elapsedMs)).toFixed(0)} ms | |`);
+  console.log('| budget | mean deviation from the critical-path bound | mean deviation from the reported lower bound | mean deviation from the best found | mean schedules per instance | mean time per instance | load average before → after |');
+  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| ${timeLimit} s | ${pct(fromCpm(short))} | ${pct(fromBound(short))} | ${pct(mean(short.map((s, i) => (s.makespan - (best[i] as number)) / (best[i] as number))))} | ${mean(short.map((s) => s.schedules)).toFixed(0)} | ${mean(short.map((s) => s.elapsedMs)).toFixed(0)} ms | ${loadBefore} → ${load()} |`);
+  console.log(`| ${long} s (seed 2) | ${pct(fromCpm(longer))} | ${pct(fromBound(longer))} | ${pct(mean(longer.map((s, i) => (s.makespan - (best[i] as number)) / (best[i] as number))))} | ${mean(longer.map((s) => s.schedules)).toFixed(0)} | ${mean(longer.map((s) => s.elapsedMs)).toFixed(0)} ms | |`);
 }
 
 /**

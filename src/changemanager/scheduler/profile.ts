@@ -157,11 +157,6 @@ export class Profile {
     return k + 1;
   }
 
-  /** Units free at time `t`. */
-  freeAt(t: number): number {
-    return this.free[this.segment(t)] as number;
-  }
-
   /**
    * The earliest time `T` ≥ `from` by which the capacity offered in
    * `[from, T)` adds up to `energy` (capacity × time).
