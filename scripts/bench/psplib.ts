@@ -64,7 +64,7 @@ function scheduleFiles(files: readonly string[], seconds: number, seed = 1): Pro
 }
 
 const load = (): string => os.loadavg().map((l) => l.toFixed(1)).join(' / ');
-const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+const pct = (x: number, digits = 2): string => `${(100 * x).toFixed(digits)}%`;
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 async function j30(): Promise<void> {
@@ -93,7 +93,7 @@ async function j30(): Promise<void> {
   console.log('| mean deviation from the optimum | solved optimally | proven optimal by the lower bound | mean / max time per instance | mean schedules per instance | load average before → after |');
   console.log('|---|---|---|---|---|---|');
   console.log(
-    `| ${pct(mean(deviations))} | ${optimal}/${lines.length} (${pct(optimal / lines.length)}) | ${proven} | ${mean(lines.map((l) => l.elapsedMs)).toFixed(0)} ms / ${Math.max(...lines.map((l) => l.elapsedMs))} ms | ${mean(lines.map((l) => l.schedules)).toFixed(0)} | ${loadBefore} → ${load()} |`,
+    `| ${pct(mean(deviations), 3)} | ${optimal}/${lines.length} (${pct(optimal / lines.length)}) | ${proven} | ${mean(lines.map((l) => l.elapsedMs)).toFixed(0)} ms / ${Math.max(...lines.map((l) => l.elapsedMs))} ms | ${mean(lines.map((l) => l.schedules)).toFixed(0)} | ${loadBefore} → ${load()} |`,
   );
   console.log(`\nWorst: ${worst.map((w) => `${w.file} +${pct(w.dev)}`).join(', ')}; wall time ${wall.toFixed(0)} s.`);
 }

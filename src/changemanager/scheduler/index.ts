@@ -74,9 +74,11 @@ export function schedule(problem: SchedulingProblem, options: ScheduleOptions = 
   const bounds = lowerBounds(instance);
   const target = instance.objective === 'lateness' && bounds.lateness !== undefined ? bounds.lateness : bounds.makespan;
   const decoder = new Decoder(instance);
+  const limit = options.timeLimitMs ?? 1000;
   const search = new GeneticSearch(instance, decoder, new Random(seed), {
     maxSchedules: options.maxSchedules ?? Infinity,
-    until: began + (options.timeLimitMs ?? 1000),
+    // The search ends a little early (2% of the budget, at most 50 ms) so that the feasibility check and the answer fit in it.
+    until: began + limit - Math.min(50, 0.02 * limit),
     now,
     target,
   });
