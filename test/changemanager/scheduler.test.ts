@@ -245,7 +245,7 @@ describe('the change manager scheduler', () => {
     it('without deadlines a plan reports no lateness', () => {
       const plan = schedule({ tasks: [{ id: 'a', duration: 1 }] }, repeatable(10));
       expect(plan.lateness).to.equal(null);
-      expect(plan.lowerBound.lateness).to.equal(undefined);
+      expect(plan.lowerBound.lateness).to.equal(null);
     });
   });
 

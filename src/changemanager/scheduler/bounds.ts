@@ -17,8 +17,8 @@ export interface LowerBounds {
    * the earliest head, their durations and the shortest tail add up.
    */
   readonly disjunctive: number;
-  /** With deadlines: the least possible largest lateness; undefined without. */
-  readonly lateness: number | undefined;
+  /** With deadlines: the least possible largest lateness; null without. */
+  readonly lateness: number | null;
 }
 
 /** Above this many tasks the disjunctive bound (quadratic in tasks) is left out. */
@@ -104,17 +104,17 @@ export function lowerBounds(instance: Instance): LowerBounds {
   const resource = energyBound(instance);
   const disjunctive = disjunctiveBound(instance);
   const makespan = Math.max(criticalPath, resource, disjunctive);
-  let lateness: number | undefined;
+  let lateness: number | null = null;
   if (hasDeadlines) {
-    lateness = -Infinity;
+    // No task finishes before its head plus its duration…
+    let bound = -Infinity;
     for (let j = 0; j < size; j++) {
       if (deadline[j] === Infinity) continue;
-      // A task whose deadline is the problem's also bounds the makespan's lateness.
-      const finish = (head[j] as number) + (duration[j] as number);
-      lateness = Math.max(lateness, finish - (deadline[j] as number));
+      bound = Math.max(bound, (head[j] as number) + (duration[j] as number) - (deadline[j] as number));
     }
-    const common = Math.max(...deadline.filter((d) => d !== Infinity));
-    if (deadline.every((d) => d !== Infinity)) lateness = Math.max(lateness, makespan - common);
+    // …and when every task has a deadline, the last one to finish is at least the makespan bound minus the latest deadline late.
+    if (deadline.every((d) => d !== Infinity)) bound = Math.max(bound, makespan - Math.max(...deadline));
+    lateness = bound;
   }
   return { makespan, criticalPath, resource, disjunctive, lateness };
 }

@@ -72,7 +72,7 @@ export function schedule(problem: SchedulingProblem, options: ScheduleOptions = 
   const seed = options.seed ?? 1;
   const instance = compile(problem);
   const bounds = lowerBounds(instance);
-  const target = instance.objective === 'lateness' && bounds.lateness !== undefined ? bounds.lateness : bounds.makespan;
+  const target = instance.objective === 'lateness' && bounds.lateness !== null ? bounds.lateness : bounds.makespan;
   const decoder = new Decoder(instance);
   const limit = options.timeLimitMs ?? 1000;
   const search = new GeneticSearch(instance, decoder, new Random(seed), {
