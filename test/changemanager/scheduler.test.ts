@@ -4,6 +4,8 @@ import { expect } from 'chai';
 import { parsePsplib, psplibProblem } from '../../src/changemanager/psplib';
 import { checkSchedule, schedule, SchedulingError, type Plan, type PrecedenceType, type SchedulingProblem } from '../../src/changemanager/scheduler';
 import { loadConfig } from '../../src/config';
+import { compile } from '../../src/changemanager/scheduler/instance';
+import { Decoder } from '../../src/changemanager/scheduler/sgs';
 import { projectRoot } from '../../src/project-root';
 
 const fixtures = path.join(projectRoot(), 'test', 'fixtures', 'psplib');
@@ -343,6 +345,43 @@ describe('the change manager scheduler', () => {
         expect(plan.lowerBound.makespan, `instance ${seed}`).to.be.at.most(plan.makespan);
       }
     });
+  });
+
+  it('schedules the same on time grids as on segment lists, windows, releases and every precedence type included', () => {
+    let state = 99;
+    const next = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return (state >>> 8) % n;
+    };
+    const types: readonly PrecedenceType[] = ['FS', 'SS', 'FF', 'SF'];
+    for (let round = 0; round < 20; round++) {
+      const size = 14;
+      const problem: SchedulingProblem = {
+        tasks: Array.from({ length: size }, (_, i) => ({ id: `t${i}`, duration: next(6), earliestStart: next(3) === 0 ? next(10) : undefined, demands: { A: next(4), B: next(3) } })),
+        precedences: Array.from({ length: size * size }, (_, k) => ({ i: Math.floor(k / size), j: k % size }))
+          .filter(({ i, j }) => i < j && next(6) === 0)
+          .map(({ i, j }) => ({ from: `t${i}`, to: `t${j}`, type: types[next(4)], lag: next(3) })),
+        resources: [
+          { id: 'A', capacity: 4, unavailable: [{ from: 3 + next(5), to: 12 + next(5), capacity: next(3) }] },
+          { id: 'B', capacity: 3, unavailable: [{ from: next(20), to: 25, capacity: 1 }] },
+        ],
+      };
+      const instance = compile(problem);
+      expect(instance.gridSpan).to.be.a('number');
+      const grid = new Decoder(instance);
+      const segments = new Decoder(instance, false);
+      const list = Int32Array.from(instance.order);
+      const [a, b] = [new Int32Array(size), new Int32Array(size)];
+      grid.forward(list, a);
+      segments.forward(list, b);
+      expect([...a], `forward, round ${round}`).to.deep.equal([...b]);
+      const [la, lb] = [new Int32Array(size), new Int32Array(size)];
+      grid.justify(a, la);
+      segments.justify(b, lb);
+      expect([...a], `justified, round ${round}`).to.deep.equal([...b]);
+      const starts = Object.fromEntries(instance.ids.map((id, j) => [id, a[j] as number]));
+      expect(checkSchedule(problem, starts), `round ${round}`).to.deep.equal([]);
+    }
   });
 
   describe('on PSPLIB J30 instances', () => {

@@ -42,6 +42,36 @@ export interface Instance {
   readonly tail: readonly number[];
   /** `adjacent.has(i * size + j)`: a precedence links i and j directly, either way. */
   readonly adjacent: ReadonlySet<number>;
+  /**
+   * Half the width of a time grid holding every start a forward or backward
+   * pass can produce, when such a grid is small enough to schedule on;
+   * undefined when it is not (long horizons or long tasks).
+   */
+  readonly gridSpan: number | undefined;
+}
+
+/** Grids are used up to this many cells in all, and for tasks up to this long. */
+const GRID_MAX_CELLS = 4_000_000;
+const GRID_MAX_DURATION = 64;
+
+/**
+ * Every start of a forward pass lies below the latest release or window end
+ * plus, for each task, its duration and its largest distance; a backward pass
+ * stays as far below zero. Twice that, to be safe.
+ */
+function gridSpan(duration: readonly number[], release: readonly number[], successors: readonly (readonly Edge[])[], predecessors: readonly (readonly Edge[])[], windowEnd: number, resources: number): number | undefined {
+  let reach = Math.max(windowEnd, ...release);
+  let longest = 0;
+  duration.forEach((p, j) => {
+    let distance = 0;
+    for (const e of successors[j] ?? []) distance = Math.max(distance, Math.abs(e.distance));
+    for (const e of predecessors[j] ?? []) distance = Math.max(distance, Math.abs(e.distance));
+    reach += p + distance;
+    longest = Math.max(longest, p);
+  });
+  const span = 2 * (reach + longest) + 16;
+  if (resources === 0 || longest > GRID_MAX_DURATION || 2 * span * resources > GRID_MAX_CELLS) return undefined;
+  return span;
 }
 
 /** `start[to] - start[from]` at least, for a precedence of `type` with `lag`. */
@@ -189,6 +219,7 @@ export function compile(problem: SchedulingProblem): Instance {
     head,
     tail,
     adjacent,
+    gridSpan: gridSpan(duration, release, successors, predecessors, Math.max(0, ...resources.flatMap((r) => (r.unavailable ?? []).map((w) => w.to))), resources.length),
   };
 }
 

@@ -14,7 +14,19 @@ export interface CapacityWindow {
   readonly capacity: number;
 }
 
-export class Profile {
+/** What a schedule generation pass needs of a resource's capacity over time. */
+export interface CapacityProfile {
+  /** Back to the resource's capacity with nothing scheduled. */
+  reset(): void;
+  earliestFit(t: number, duration: number, demand: number): number;
+  latestFit(t: number, duration: number, demand: number): number;
+  reserve(start: number, duration: number, demand: number): void;
+}
+
+export class Profile implements CapacityProfile {
+  /** The profile `reset` returns to; this one itself when none. */
+  private origin: Profile = this;
+
   /** Segments in use; the arrays grow by doubling and are never shrunk, so a reused profile allocates nothing. */
   private length: number;
 
@@ -43,6 +55,17 @@ export class Profile {
 
   copy(): Profile {
     return new Profile(this.times.slice(), this.free.slice(), this.length);
+  }
+
+  /** A copy to schedule on, which `reset` returns to this profile. */
+  workCopy(): Profile {
+    const copy = this.copy();
+    copy.origin = this;
+    return copy;
+  }
+
+  reset(): void {
+    if (this.origin !== this) this.resetTo(this.origin);
   }
 
   /** Makes this profile equal to `other` again (reusing its arrays). */
@@ -155,6 +178,11 @@ export class Profile {
     free[k + 1] = free[k] as number;
     this.length++;
     return k + 1;
+  }
+
+  /** Units free at time `t`. */
+  freeAt(t: number): number {
+    return this.free[this.segment(t)] as number;
   }
 
   /**

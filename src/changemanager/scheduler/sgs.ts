@@ -7,7 +7,8 @@
  * possible and back as early as possible, which often shortens the schedule.
  */
 import type { Demand, Edge, Instance } from './instance';
-import type { Profile } from './profile';
+import { GridProfile } from './grid-profile';
+import type { CapacityProfile } from './profile';
 
 /** Orders lexicographically: the objective, then the makespan. */
 export interface Evaluation {
@@ -78,14 +79,19 @@ class TaskHeap {
 export class Decoder {
   /** Schedules generated so far (each forward or backward pass counts one). */
   schedules = 0;
-  private readonly work: Profile[];
+  private readonly work: CapacityProfile[];
   private readonly key: Float64Array;
   private readonly waiting: Int32Array;
   private readonly other: Int32Array;
   private readonly heap: TaskHeap;
 
-  constructor(private readonly instance: Instance) {
-    this.work = instance.profiles.map((p) => p.copy());
+  /** `grid`: schedule on time grids (when the instance allows them) rather than segment lists; both give the same schedules. */
+  constructor(
+    private readonly instance: Instance,
+    grid = true,
+  ) {
+    const span = grid ? instance.gridSpan : undefined;
+    this.work = instance.profiles.map((p) => (span === undefined ? p.workCopy() : new GridProfile(p, span)));
     this.key = new Float64Array(instance.size);
     this.heap = new TaskHeap(this.key);
     this.waiting = new Int32Array(instance.size);
@@ -93,8 +99,8 @@ export class Decoder {
   }
 
   private reset(): void {
-    const profiles = this.instance.profiles;
-    for (let r = 0; r < profiles.length; r++) (this.work[r] as Profile).resetTo(profiles[r] as Profile);
+    const work = this.work;
+    for (let r = 0; r < work.length; r++) (work[r] as CapacityProfile).reset();
   }
 
   private earliest(demands: readonly Demand[], duration: number, t: number): number {
@@ -103,7 +109,7 @@ export class Decoder {
       settled = 0;
       for (let d = 0; d < demands.length; d++) {
         const demand = demands[d] as Demand;
-        const fit = (this.work[demand.resource] as Profile).earliestFit(start, duration, demand.amount);
+        const fit = (this.work[demand.resource] as CapacityProfile).earliestFit(start, duration, demand.amount);
         if (fit === start) settled++;
         else {
           start = fit;
@@ -120,7 +126,7 @@ export class Decoder {
       settled = 0;
       for (let d = 0; d < demands.length; d++) {
         const demand = demands[d] as Demand;
-        const fit = (this.work[demand.resource] as Profile).latestFit(start, duration, demand.amount);
+        const fit = (this.work[demand.resource] as CapacityProfile).latestFit(start, duration, demand.amount);
         if (fit === start) settled++;
         else {
           start = fit;
@@ -134,7 +140,7 @@ export class Decoder {
   private take(demands: readonly Demand[], duration: number, start: number): void {
     for (let d = 0; d < demands.length; d++) {
       const demand = demands[d] as Demand;
-      (this.work[demand.resource] as Profile).reserve(start, duration, demand.amount);
+      (this.work[demand.resource] as CapacityProfile).reserve(start, duration, demand.amount);
     }
   }
 
