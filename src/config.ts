@@ -179,6 +179,13 @@ export interface Config {
     /** Longest silence of an SMTP client while Provisor waits for its next command or data; past it 421 and closed. */
     readonly smtpIdleTimeoutMs: number;
   };
+  /** The change manager's scheduler; see docs/scheduler.md. */
+  readonly scheduler: {
+    /** Time budget of one plan in milliseconds, checking and bounds included (PROVISOR_SCHEDULER_TIME_LIMIT_MS, default 1000). */
+    readonly timeLimitMs: number;
+    /** Seed of the scheduler's search: the same seed and problem give the same plan under a schedule budget (PROVISOR_SCHEDULER_SEED, default 1). */
+    readonly seed: number;
+  };
 }
 
 const EMAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
@@ -396,6 +403,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       smtpMaxConnectionsPerAddress: int('PROVISOR_SMTP_MAX_CONNECTIONS_PER_ADDRESS', 10, 1, 100_000),
       smtpMaxSessionMs: int('PROVISOR_SMTP_MAX_SESSION_MS', 600_000, 1000, 86_400_000),
       smtpIdleTimeoutMs: int('PROVISOR_SMTP_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    },
+    scheduler: {
+      timeLimitMs: int('PROVISOR_SCHEDULER_TIME_LIMIT_MS', 1000, 1, 3_600_000),
+      seed: int('PROVISOR_SCHEDULER_SEED', 1, 0, 0xffff_ffff),
     },
   };
   return deepFreeze(config);

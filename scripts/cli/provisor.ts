@@ -17,6 +17,7 @@ import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addDemoCommand } from './demo';
 import { addPlanCommands } from './plan';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
+import { addScheduleCommand } from './schedule';
 import { addWorkOrderCommands } from './workorder';
 
 class CliError extends Error {}
@@ -71,7 +72,7 @@ function parseOption(value: string, previous: Record<string, string>): Record<st
 }
 
 export function buildCli(): Command {
-  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo').exitOverride();
+  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo, the scheduler').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const user = program.command('user').description('manage users (the password is read from standard input)');
@@ -182,6 +183,7 @@ export function buildCli(): Command {
   addPlanCommands(program);
   addDemoCommand(program);
   addWorkOrderCommands(program);
+  addScheduleCommand(program);
   return program;
 }
 
