@@ -18,6 +18,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { buildApp } from '../../src/app';
 import { createLogger } from '../../src/log';
 import { projectRoot } from '../../src/project-root';
@@ -117,41 +118,72 @@ function field(body: string, name: string): string | undefined {
   return new RegExp(`<(?:\\w+:)?${name}>([^<]*)</(?:\\w+:)?${name}>`).exec(body)?.[1];
 }
 
-/** Asks /health every `everyMs` until stopped; keeps every latency. */
-function healthProber(baseUrl: string, everyMs = 20): { stop(): Promise<number[]>; failures(): string[] } {
+/**
+ * Asks /health every `everyMs` until stopped and keeps every latency. It runs
+ * in a worker thread of its own, so the attacks this process builds and sends
+ * (megabyte strings, hundreds of sockets) cannot delay a probe: what it
+ * measures is the server alone.
+ */
+function healthProber(baseUrl: string, everyMs = 20): { ready: Promise<void>; stop(): Promise<number[]>; failures(): string[] } {
+  const worker = new Worker(__filename, { workerData: { probe: { baseUrl, everyMs, from: FROM.customer } } });
+  let result: { latencies: number[]; failures: string[] } | undefined;
+  let started: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: 'ready' | { latencies: number[]; failures: string[] }) => {
+      if (message === 'ready') {
+        started();
+        return;
+      }
+      result = message;
+      resolve();
+    });
+    worker.once('error', reject);
+  });
+  return {
+    ready,
+    async stop() {
+      worker.postMessage('stop');
+      await done;
+      await worker.terminate();
+      return result?.latencies ?? [];
+    },
+    failures: () => result?.failures ?? [],
+  };
+}
+
+/** The prober's loop, in its worker thread. */
+async function probeLoop(options: { baseUrl: string; everyMs: number; from: string }): Promise<void> {
   const latencies: number[] = [];
   const failures: string[] = [];
   let running = true;
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      try {
-        // A new connection each time: a flood of held connections must not keep anyone else out.
-        const status = await new Promise<number>((resolve, reject) => {
-          const req = http.get(`${baseUrl}/health`, { agent: false, localAddress: FROM.customer }, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          });
-          req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
-          req.on('error', reject);
+  parentPort?.once('message', () => {
+    running = false;
+  });
+  while (running) {
+    const started = performance.now();
+    try {
+      // A new connection each time: a flood of held connections must not keep anyone else out.
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.get(`${options.baseUrl}/health`, { agent: false, localAddress: options.from }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
         });
-        if (status !== 200) failures.push(`HTTP ${status}`);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-      const ms = performance.now() - started;
-      latencies.push(ms);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, everyMs - ms)));
+        req.setTimeout(5_000, () => req.destroy(new Error('no answer within 5 s')));
+        req.on('error', reject);
+      });
+      if (status !== 200) failures.push(`HTTP ${status}`);
+    } catch (err) {
+      failures.push((err as Error).message);
     }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return latencies;
-    },
-    failures: () => failures,
-  };
+    const ms = performance.now() - started;
+    if (latencies.length === 0) parentPort?.postMessage('ready');
+    latencies.push(ms);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, options.everyMs - ms)));
+  }
+  parentPort?.postMessage({ latencies, failures });
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -498,6 +530,7 @@ async function main(): Promise<void> {
   const server = await startServer({ name: 'provisor', script: 'dist/src/main.js', env: { ...db.env, ...env }, readyPath: '/health' });
   const attack = new Attack(server, operator, admin, victim, customer);
   const prober = healthProber(server.baseUrl);
+  await prober.ready;
   process.stdout.write(`Attack run on ${kind}: server ${server.baseUrl}, SMTP ${smtpPort}\n`);
   const started = Date.now();
   let exitCode = 0;
@@ -566,7 +599,11 @@ async function main(): Promise<void> {
   process.exit(exitCode);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+} else {
+  void probeLoop((workerData as { probe: { baseUrl: string; everyMs: number; from: string } }).probe);
+}

@@ -73,6 +73,69 @@ export function tooDeep(root: Element, maxDepth: number): { depth: number; line:
   return undefined;
 }
 
+/**
+ * The first element nested deeper than `maxDepth` in the document's text
+ * (the document element is depth 1, as for {@link tooDeep}),
+ * found in one pass over it before any parser builds a tree: the DOM parser
+ * spends time growing with the square of the depth (a plan 5,000 deep took
+ * 100 ms of the event loop before the tree could be measured).
+ */
+export function tooDeepText(text: string, maxDepth: number): { depth: number; line: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let counted = 0;
+  const lineAt = (index: number): number => {
+    for (let i = text.indexOf('\n', counted); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) {
+      line++;
+      counted = i + 1;
+    }
+    return line;
+  };
+  for (let lt = text.indexOf('<'); lt !== -1; lt = text.indexOf('<', lt + 1)) {
+    const next = text.charCodeAt(lt + 1);
+    if (text.startsWith('<!--', lt)) {
+      const end = text.indexOf('-->', lt + 4);
+      if (end === -1) return undefined;
+      lt = end + 2;
+    } else if (text.startsWith('<![CDATA[', lt)) {
+      const end = text.indexOf(']]>', lt + 9);
+      if (end === -1) return undefined;
+      lt = end + 2;
+    } else if (next === 0x3f /* ? */) {
+      const end = text.indexOf('?>', lt + 2);
+      if (end === -1) return undefined;
+      lt = end + 1;
+    } else if (next === 0x21 /* ! */) {
+      const end = text.indexOf('>', lt + 2);
+      if (end === -1) return undefined;
+      lt = end;
+    } else if (next === 0x2f /* / */) {
+      depth--;
+    } else {
+      // A start tag: find its end outside quoted attribute values.
+      let i = lt + 1;
+      let quote = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (quote !== 0) {
+          if (c === quote) quote = 0;
+        } else if (c === 0x22 || c === 0x27) {
+          quote = c;
+        } else if (c === 0x3e /* > */) {
+          break;
+        }
+      }
+      if (i >= text.length) return undefined;
+      // An empty-element tag sits one level down without opening one.
+      const empty = text.charCodeAt(i - 1) === 0x2f; /* / */
+      if (depth + 1 > maxDepth) return { depth: depth + 1, line: lineAt(lt) };
+      if (!empty) depth++;
+      lt = i;
+    }
+  }
+  return undefined;
+}
+
 /** Most operators in one XPath expression (the XPath compiler recurses once per operator). */
 export const MAX_EXPRESSION_OPERATORS = 1000;
 

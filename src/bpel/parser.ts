@@ -37,7 +37,7 @@ import {
   type Scope,
   type VariableDeclaration,
 } from './model';
-import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep } from './limits';
+import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep, tooDeepText } from './limits';
 import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
@@ -111,6 +111,13 @@ type ActivityReaders = {
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
 export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
+  const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
+  const deepText = tooDeepText(xml, maxDepth);
+  if (deepText !== undefined) {
+    throw new ProcessDefinitionError(documentName, [
+      { line: deepText.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
+    ]);
+  }
   const parsed = parseXml(xml);
   if ('problem' in parsed) {
     throw new ProcessDefinitionError(documentName, [
@@ -119,7 +126,6 @@ export function parseProcess(xml: string, documentName: string, options: { reado
   }
   const root = parsed.document.documentElement;
   if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
-  const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
   const deep = tooDeep(root, maxDepth);
   if (deep !== undefined) {
     throw new ProcessDefinitionError(documentName, [

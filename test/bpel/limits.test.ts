@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { checkStaticLimits, DEFAULT_PLAN_LIMITS } from '../../src/bpel/limits';
+import { checkStaticLimits, DEFAULT_PLAN_LIMITS, tooDeep, tooDeepText } from '../../src/bpel/limits';
 import { ProcessDefinitionError } from '../../src/bpel/model';
 import { parseProcess } from '../../src/bpel/parser';
 import { validateProcess } from '../../src/bpel/validate';
+import { parseXml } from '../../src/bpel/xml';
 import { bpel, parse } from './fixtures';
 
 function nested(depth: number): string {
@@ -18,6 +19,36 @@ function forEach(start: string, final: string, parallel: boolean): string {
 }
 
 describe('plan limits in the BPEL layer', () => {
+  describe('nesting depth in the text, before a tree is built (the DOM parser took 100 ms for 5,000 levels)', () => {
+    it('counts start tags only: empty elements, end tags, comments, CDATA, processing instructions and quoted ">" do not nest', () => {
+      const text = [
+        '<?xml version="1.0"?>',
+        '<a><!-- <b><b><b> -->',
+        '  <b x="1 > 0" y=\'/>\'><![CDATA[<c><c><c>]]>',
+        '    <c/><c></c><?pi <d><d>?>',
+        '    <c><d/></c>',
+        '  </b>',
+        '</a>',
+      ].join('\n');
+      expect(tooDeepText(text, 4)).to.equal(undefined);
+      expect(tooDeepText(text, 3)).to.deep.equal({ depth: 4, line: 5 });
+      expect(tooDeepText(text, 2)).to.deep.equal({ depth: 3, line: 4 });
+    });
+
+    it('agrees with the depth measured on the tree, for documents of every depth around the limit', () => {
+      for (let depth = 1; depth <= 12; depth++) {
+        const text = bpel(nested(depth));
+        const parsed = parseXml(text);
+        if ('problem' in parsed) throw new Error(parsed.problem.message);
+        const root = parsed.document.documentElement;
+        if (root === null) throw new Error('no root');
+        for (const limit of [5, 8, 11]) {
+          expect(tooDeepText(text, limit)?.depth, `depth ${depth}, limit ${limit}`).to.equal(tooDeep(root, limit)?.depth);
+        }
+      }
+    });
+  });
+
   describe('nesting depth', () => {
     it('refuses a document nested 50,000 deep with the nesting limit and its line, not a stack overflow', () => {
       let error: unknown;
