@@ -60,6 +60,8 @@ export interface InstanceView {
   readonly endTime: Date | null;
   readonly fault: { readonly name: string; readonly message: string; readonly activityPath?: string } | null;
   readonly activities: ReadonlyArray<{ key: string; kind: string; name: string | null; state: string; startTime: Date; endTime: Date | null; fault: string | null }>;
+  /** How many activities the instance has in all (more than `activities` holds when a page was asked for). */
+  readonly activityCount: number;
 }
 
 interface Compiled {
@@ -312,14 +314,27 @@ export class WorkflowRuntime {
     }
   }
 
-  async status(instanceId: string): Promise<InstanceView> {
+  /**
+   * The instance and its activities in the order they started: all of them,
+   * or the page asked for (an instance that looped may have a hundred
+   * thousand; reading and sending them all would hold the process up).
+   */
+  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
     const rows = (await this.dataSource.query(
       'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
       [instanceId],
     )) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
-    const activities = (await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id', [instanceId])) as Array<Record<string, unknown>>;
+    const activities = (
+      page === undefined
+        ? await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id', [instanceId])
+        : await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?', [instanceId, page.limit, page.offset])
+    ) as Array<Record<string, unknown>>;
+    const activityCount =
+      page === undefined || (activities.length < page.limit && (page.offset === 0 || activities.length > 0))
+        ? (page?.offset ?? 0) + activities.length
+        : Number(((await this.dataSource.query('SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?', [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
     const fault = row.fault === null || row.fault === undefined ? null : (JSON.parse(String(row.fault)) as { ns: string; local: string; message: string });
     return {
       instanceId,
@@ -338,6 +353,7 @@ export class WorkflowRuntime {
         endTime: fromSqlDate(a.endedAt),
         fault: a.fault === null || a.fault === undefined ? null : describeFault(String(a.fault)),
       })),
+      activityCount,
     };
   }
 

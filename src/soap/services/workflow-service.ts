@@ -10,6 +10,9 @@ import { PASSWORD_TYPES, type PartnerBinding } from '../../workflow/partner-bind
 import type { SoapOperation, SoapService } from '../service';
 import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
 
+/** The most activities one GetProcessStatus answer carries (the WSDL's ActivityLimit). */
+const MAX_STATUS_ACTIVITIES = 1000;
+
 const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
 
 function mapError(err: unknown): never {
@@ -100,9 +103,11 @@ export function workflowService(runtime: WorkflowRuntime, root: string, mayDeplo
       }),
       GetProcessStatus: op(async (fields) => {
         const instanceId = fields.string('instanceId', { maxLength: 64 });
+        const offset = fields.optLong('activityOffset', { min: 0, max: 2_147_483_647 }) ?? 0;
+        const limit = fields.optLong('activityLimit', { min: 1, max: MAX_STATUS_ACTIVITIES }) ?? MAX_STATUS_ACTIVITIES;
         fields.done();
         try {
-          const view = await runtime.status(instanceId);
+          const view = await runtime.status(instanceId, { offset, limit });
           return {
             instanceId: view.instanceId,
             processName: view.processName,
@@ -111,6 +116,8 @@ export function workflowService(runtime: WorkflowRuntime, root: string, mayDeplo
             endTime: view.endTime ?? undefined,
             fault: view.fault === null ? undefined : { name: view.fault.name, message: view.fault.message, activityPath: view.fault.activityPath },
             activity: view.activities.map((a) => ({ path: a.key, kind: a.kind, name: a.name ?? undefined, state: a.state, startTime: a.startTime, endTime: a.endTime ?? undefined, fault: a.fault ?? undefined })),
+            // Only when the answer does not hold them all, so that answers about ordinary plans stay as they were.
+            activityCount: offset === 0 && view.activities.length === view.activityCount ? undefined : view.activityCount,
           };
         } catch (err) {
           return mapError(err);
