@@ -12,6 +12,7 @@
  * nothing else is billed.
  *
  * Usage: npm run attack [-- --db sqlite|mysql] [--orders N] [--only parser,logins,plans,paths,slow,bodies,smtp,endless]
+ * ATTACK_PROF=DIR writes a CPU profile of the server under attack into DIR.
  * Exit code 0 when every check passes, 1 otherwise.
  */
 import crypto from 'node:crypto';
@@ -527,7 +528,7 @@ async function main(): Promise<void> {
     await seedApp.close(0);
   }
 
-  const server = await startServer({ name: 'provisor', script: 'dist/src/main.js', env: { ...db.env, ...env }, readyPath: '/health' });
+  const server = await startServer({ name: 'provisor', script: 'dist/src/main.js', env: { ...db.env, ...env }, readyPath: '/health', nodeArgs: process.env.ATTACK_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir=' + process.env.ATTACK_PROF] });
   const attack = new Attack(server, operator, admin, victim, customer);
   const prober = healthProber(server.baseUrl);
   await prober.ready;
