@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { expect } from 'chai';
 import { queueCallback } from '../src/provisioning/callbacks';
-import { parseXml } from '../src/soap/xml';
+import { parseXml } from '../src/xml/parser';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 

@@ -4,7 +4,7 @@ import type * as soap from 'soap';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { call, soapClient } from './support/soap-client';
 import { csvRecordCount, xsdDecimal } from '../src/soap/services/workorder-service';
-import { escapeXml } from '../src/soap/xml';
+import { escapeXml } from '../src/xml/escape';
 import { bodyElement, HAVE_XMLLINT, validateAgainstWsdl } from './support/wsdl-schema';
 import { PASSWORD, seedCast, TEST_CATALOG, type Cast } from './support/workorders';
 

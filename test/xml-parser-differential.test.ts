@@ -1,7 +1,7 @@
 import { DOMParser, type Element as DomElement, type Node as DomNode } from '@xmldom/xmldom';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseXml, XmlError, type XmlElement } from '../src/soap/xml';
+import { parseXml, XmlError, type XmlElement } from '../src/xml/parser';
 
 /**
  * Differential property tests: the SOAP parser (src/soap/xml.ts) against

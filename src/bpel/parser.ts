@@ -38,7 +38,7 @@ import {
   type VariableDeclaration,
 } from './model';
 import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep } from './limits';
-import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
+import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseDom, resolveQName, serializeNode } from '../xml/dom';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
 const BPEL_ELEMENTS = new Set([
@@ -111,7 +111,7 @@ type ActivityReaders = {
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
 export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
-  const parsed = parseXml(xml);
+  const parsed = parseDom(xml);
   if ('problem' in parsed) {
     throw new ProcessDefinitionError(documentName, [
       { line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` },

@@ -6,8 +6,8 @@ import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
-import { SOAP11 } from '../soap/envelope';
-import { writeElement, writeEnvelope } from '../soap/writer';
+import { SOAP11, writeEnvelope } from '../soap/envelope';
+import { writeElement } from '../xml/writer';
 import type { RequestStore } from './request-store';
 
 export const CALLBACK_NS = 'urn:provisor:callback:1';

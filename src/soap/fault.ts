@@ -1,8 +1,8 @@
 import { clipInput, ERROR_CATALOGUE, MAX_QUOTED_INPUT, ProvisorError } from '../errors';
 import { InvalidParametersError } from '../workorders/api';
-import { SOAP11, type SoapVersion } from './envelope';
-import { writeElement, writeEnvelope } from './writer';
-import { escapeXml } from './xml';
+import { escapeXml } from '../xml/escape';
+import { writeElement } from '../xml/writer';
+import { SOAP11, writeEnvelope, type SoapVersion } from './envelope';
 
 export interface RenderedFault {
   readonly status: number;

@@ -1,5 +1,5 @@
 import { clipInput, ProvisorError } from '../errors';
-import { NO_ATTRIBUTES, type XmlElement } from './xml';
+import { NO_ATTRIBUTES, type XmlElement } from '../xml/parser';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import type { OutboundHttp } from '../net/outbound-http';
-import { SOAP11 } from '../soap/envelope';
-import { writeElement, writeEnvelope, type XmlObject } from '../soap/writer';
+import { SOAP11, writeEnvelope } from '../soap/envelope';
+import { writeElement, type XmlObject } from '../xml/writer';
 import type { WorkflowObserver } from './interpreter';
 
 export const CHANGE_MANAGER_NS = 'urn:provisor:changemanager:1';

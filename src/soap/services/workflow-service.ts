@@ -1,5 +1,5 @@
 import type { Element } from '@xmldom/xmldom';
-import { parseElement } from '../../bpel/xml';
+import { parseElement } from '../../xml/dom';
 import type { Principal } from '../../auth/principal';
 import { ProcessDefinitionError } from '../../bpel/model';
 import type { VariableValue } from '../../bpel/values';

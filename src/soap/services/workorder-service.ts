@@ -4,7 +4,7 @@ import { ProvisorError } from '../../errors';
 import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from '../../workorders/api';
 import type { FieldReader } from '../fields';
 import type { SoapOperation, SoapService } from '../service';
-import type { XmlObject } from '../writer';
+import type { XmlObject } from '../../xml/writer';
 import { wsdlPath } from './provisioning-services';
 
 /** Who may list types, submit and follow orders; the API limits a customer to its own account. */

@@ -1,5 +1,4 @@
-import { escapeXml } from './xml';
-import type { SoapVersion } from './envelope';
+import { escapeXml } from './escape';
 
 /**
  * A response value: element content in schema order. Objects become nested
@@ -35,13 +34,4 @@ export function writeElement(ns: string, name: string, content: XmlObject): stri
   for (const [key, value] of Object.entries(content)) writeValue('p', key, value, out);
   out.push(`</p:${name}>`);
   return out.join('');
-}
-
-/** A complete envelope in the request's SOAP version. */
-export function writeEnvelope(version: SoapVersion, body: string, headers = ''): string {
-  return (
-    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${version.envelopeNs}">` +
-    (headers === '' ? '' : `<soap:Header>${headers}</soap:Header>`) +
-    `<soap:Body>${body}</soap:Body></soap:Envelope>`
-  );
 }
