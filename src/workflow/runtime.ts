@@ -19,12 +19,11 @@ import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import { DestinationDeniedError } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
-import type { SoapService } from '../soap/service';
 import { definitionDigest } from './definition-digest';
 import { InstanceStore } from './instance-store';
 import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
-import { BindingInvoker, LocalInvoker } from './invokers';
 import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
+import type { PartnerInvokers } from './partners';
 import { InstancePruner } from './retention';
 import { CatalogError, WsdlCatalog } from './wsdl-catalog';
 
@@ -108,7 +107,6 @@ export class WorkflowRuntime {
   private readonly compiled = new Map<number, Promise<Compiled>>();
   private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private readonly local: LocalInvoker;
   private timer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -119,7 +117,8 @@ export class WorkflowRuntime {
 
   constructor(
     private readonly dataSource: DataSource,
-    services: readonly SoapService[],
+    /** Reaches the partners each instance invokes. */
+    private readonly invokers: PartnerInvokers,
     private readonly wsdlDir: string,
     private readonly settings: WorkflowSettings,
     private readonly clock: Clock,
@@ -130,7 +129,6 @@ export class WorkflowRuntime {
     private readonly processNames: Map<string, string> = new Map(),
     private readonly metrics?: Metrics,
   ) {
-    this.local = new LocalInvoker(services);
     this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }
 
@@ -542,7 +540,7 @@ export class WorkflowRuntime {
     const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
     const interpreter = new Interpreter(compiled.process, store, {
       instanceId,
-      invoker: new BindingInvoker(compiled.catalog, compiled.bindings, this.local, principal, log, this.partners.outbound, this.clock),
+      invoker: this.invokers.forInstance(compiled, principal, log),
       observer: this.observer,
       clock: this.clock,
       log,

@@ -1,10 +1,10 @@
-import type { Role } from '../../../entities';
-import { WORK_ORDER_STATES } from '../../../entities';
-import { ProvisorError } from '../../errors';
-import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from '../../workorders/api';
-import type { FieldReader } from '../fields';
-import type { SoapOperation, SoapService } from '../service';
-import type { XmlObject } from '../../xml/writer';
+import type { Role } from '../../entities';
+import { WORK_ORDER_STATES } from '../../entities';
+import { ProvisorError } from '../errors';
+import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from '../workorders/api';
+import type { FieldReader } from '../soap/fields';
+import type { SoapOperation, SoapService } from '../soap/service';
+import type { XmlObject } from '../xml/writer';
 import { wsdlPath } from './provisioning-services';
 
 /** Who may list types, submit and follow orders; the API limits a customer to its own account. */

@@ -4,10 +4,10 @@ import { allActivities } from '../bpel/walk';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
 import type { SoapOperation } from '../soap/service';
-import { PROVISIONING_ROLES } from '../soap/services/provisioning-services';
+import { PROVISIONING_ROLES } from './provisioning-services';
 import { toDom } from '../xml/convert';
-import type { WorkflowRuntime } from './runtime';
-import { WsdlCatalog } from './wsdl-catalog';
+import type { WorkflowRuntime } from '../workflow/runtime';
+import { WsdlCatalog } from '../workflow/wsdl-catalog';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';

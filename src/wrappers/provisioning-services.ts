@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { Role } from '../../../entities';
-import { REQUEST_STATUSES } from '../../../entities';
-import { SOFTWARE_OPERATIONS, type SoftwareOperation } from '../../drivers/driver';
-import type { ProvisioningApi, Submission } from '../../provisioning/api';
-import type { FieldReader } from '../fields';
-import type { OperationContext, SoapOperation, SoapService } from '../service';
+import type { Role } from '../../entities';
+import { REQUEST_STATUSES } from '../../entities';
+import { SOFTWARE_OPERATIONS, type SoftwareOperation } from '../drivers/driver';
+import type { ProvisioningApi, Submission } from '../provisioning/api';
+import type { FieldReader } from '../soap/fields';
+import type { OperationContext, SoapOperation, SoapService } from '../soap/service';
 
 /** Roles that may provision (the contract: operator, engine or admin). */
 export const PROVISIONING_ROLES: readonly Role[] = ['operator', 'engine', 'admin'];
