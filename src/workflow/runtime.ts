@@ -25,7 +25,7 @@ import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './
 import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
 import type { PartnerInvokers } from './partners';
 import { InstancePruner } from './retention';
-import { CatalogError, WsdlCatalog } from './wsdl-catalog';
+import { WsdlCatalogError, WsdlCatalog } from './wsdl-catalog';
 
 /** Instance statuses (see entities/process-instance.ts). */
 export type InstanceStatus = 'RUNNING' | 'COMPLETED' | 'FAULTED' | 'TERMINATED' | 'SUSPENDED';
@@ -143,7 +143,7 @@ export class WorkflowRuntime {
     try {
       catalog.loadImports(process.imports);
     } catch (err) {
-      if (err instanceof CatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
+      if (err instanceof WsdlCatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
       throw err;
     }
     const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
