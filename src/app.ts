@@ -38,7 +38,9 @@ import { CallbackDispatcher } from './wrappers/callback-sender';
 import { ChangeManagerNotifier } from './wrappers/change-manager-feed';
 import { SoapPartners } from './wrappers/partner-invoker';
 import { processEndpoints } from './wrappers/process-endpoints';
-import { fileService, requestService, softwareService } from './wrappers/provisioning-services';
+import { fileService } from './wrappers/file-service';
+import { requestService } from './wrappers/request-service';
+import { softwareService } from './wrappers/software-service';
 import { workflowService } from './wrappers/workflow-service';
 import { workOrderService } from './wrappers/workorder-service';
 

@@ -13,9 +13,10 @@ import type { PartnerInvoker } from '../workflow/interpreter';
 import type { PartnerBinding } from '../workflow/partner-bindings';
 import type { PartnerInvokers } from '../workflow/partners';
 import type { WsdlCatalog } from '../workflow/wsdl-catalog';
-import { parseElement, serializeNode } from '../xml/dom';
-import { parseXml } from '../xml/parser';
-import { writeElement } from '../xml/writer';
+import { fromDom } from '../xml/convert';
+import { serializeNode } from '../xml/dom';
+import { NO_ATTRIBUTES } from '../xml/parser';
+import { writeDomElement } from '../xml/writer';
 
 /** Faults the engine raises about partners, in this namespace. */
 export const WORKFLOW_NS = 'urn:provisor:workflow:1';
@@ -37,7 +38,8 @@ function message(element: Element, part = 'parameters'): VariableValue {
 /**
  * Invokes Provisor's own SOAP services in-process: the same operation
  * handlers as over HTTP (the same validation, the same faults), without the
- * network. The idempotency key travels as the call's MessageID, so the
+ * network and without XML text: the plan's element is handed over as the
+ * scanner's tree and the result built as a DOM element. The idempotency key travels as the call's MessageID, so the
  * provisioning API returns the first requestId when a resumed instance
  * invokes again.
  */
@@ -55,13 +57,14 @@ export class LocalInvoker {
       throw new BpelFault({ ns: WORKFLOW_NS, local: 'unknownOperation' }, `activity ${args.activityPath}: Provisor has no operation ${args.operation} in ${args.portType.ns}`);
     }
     const input = partElement(args.input, `activity ${args.activityPath}`);
-    const request = parseXml(input === undefined ? `<p:${args.operation} xmlns:p="${service.namespace}"/>` : serializeNode(input));
+    // The plan's element goes to the handler as the scanner's tree, and the result comes back as a DOM element, without writing and parsing XML.
+    const request = input === undefined ? { ns: service.namespace, name: args.operation, attrs: NO_ATTRIBUTES, children: [], text: '', line: 1 } : fromDom(input);
     try {
       const result = await operation.handle(new FieldReader(request, service.namespace), { principal: args.principal, messageId: args.idempotencyKey.slice(0, 255), log: args.log });
-      return message(parseElement(writeElement(service.namespace, `${args.operation}Response`, result)));
+      return message(writeDomElement(service.namespace, `${args.operation}Response`, result));
     } catch (err) {
       if (err instanceof ProvisorError) {
-        const detail = parseElement(writeElement(service.namespace, 'ProvisorFault', { code: err.code, message: err.message, field: err.field }));
+        const detail = writeDomElement(service.namespace, 'ProvisorFault', { code: err.code, message: err.message, field: err.field });
         throw new BpelFault({ ns: service.namespace, local: 'ProvisorFault' }, `activity ${args.activityPath}: ${args.operation} failed: ${err.code}: ${err.message}`, { kind: 'message', parts: new Map([['fault', detail]]) });
       }
       throw err;

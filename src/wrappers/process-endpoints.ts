@@ -4,7 +4,7 @@ import { allActivities } from '../bpel/walk';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
 import type { SoapOperation } from '../soap/service';
-import { PROVISIONING_ROLES } from './provisioning-services';
+import { PROVISIONING_ROLES } from './provisioning-fields';
 import { toDom } from '../xml/convert';
 import type { WorkflowRuntime } from '../workflow/runtime';
 import { WsdlCatalog } from '../workflow/wsdl-catalog';

@@ -8,7 +8,7 @@ import type { InstanceStatus, WorkflowRuntime } from '../workflow/runtime';
 import { WorkflowError } from '../workflow/runtime';
 import { PASSWORD_TYPES, type PartnerBinding } from '../workflow/partner-bindings';
 import type { SoapOperation, SoapService } from '../soap/service';
-import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
+import { PROVISIONING_ROLES, wsdlPath } from './provisioning-fields';
 
 const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
 

@@ -5,7 +5,7 @@ import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, Wo
 import type { FieldReader } from '../soap/fields';
 import type { SoapOperation, SoapService } from '../soap/service';
 import type { XmlObject } from '../xml/writer';
-import { wsdlPath } from './provisioning-services';
+import { wsdlPath } from './provisioning-fields';
 
 /** Who may list types, submit and follow orders; the API limits a customer to its own account. */
 export const WORK_ORDER_ROLES: readonly Role[] = ['customer', 'admin'];
