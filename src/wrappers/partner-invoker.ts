@@ -39,9 +39,9 @@ function message(element: Element, part = 'parameters'): VariableValue {
  * Invokes Provisor's own SOAP services in-process: the same operation
  * handlers as over HTTP (the same validation, the same faults), without the
  * network and without XML text: the plan's element is handed over as the
- * scanner's tree and the result built as a DOM element. The idempotency key travels as the call's MessageID, so the
- * provisioning API returns the first requestId when a resumed instance
- * invokes again.
+ * scanner's tree and the result built as a DOM element. The idempotency key
+ * travels as the call's MessageID, so the provisioning API returns the first
+ * requestId when a resumed instance invokes again.
  */
 export class LocalInvoker {
   private readonly byNamespace: ReadonlyMap<string, SoapService>;
@@ -57,7 +57,6 @@ export class LocalInvoker {
       throw new BpelFault({ ns: WORKFLOW_NS, local: 'unknownOperation' }, `activity ${args.activityPath}: Provisor has no operation ${args.operation} in ${args.portType.ns}`);
     }
     const input = partElement(args.input, `activity ${args.activityPath}`);
-    // The plan's element goes to the handler as the scanner's tree, and the result comes back as a DOM element, without writing and parsing XML.
     const request = input === undefined ? { ns: service.namespace, name: args.operation, attrs: NO_ATTRIBUTES, children: [], text: '', line: 1 } : fromDom(input);
     try {
       const result = await operation.handle(new FieldReader(request, service.namespace), { principal: args.principal, messageId: args.idempotencyKey.slice(0, 255), log: args.log });
