@@ -2,6 +2,23 @@
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
+// The layers (README, "Architecture"): src/xml at the bottom; above it, side
+// by side, src/soap (the protocol) and the core parts, which do not import
+// each other; src/wrappers (one file per SOAP service and the outbound
+// senders) on top, wired together by src/app.ts. Imports only run downward.
+const CORE = ['provisioning', 'workflow', 'bpel', 'workorders', 'drivers', 'db', 'auth', 'mail', 'portal', 'net', 'changemanager'].map((d) => `./src/${d}`);
+// The SOAP layer may use two core folders that sit below it: auth (WS-Security
+// checks a UsernameToken against the users, their passwords and the login
+// throttle) and net (the one SOAP client sends through the policed, capped
+// HTTP sender). Everything else of the core is above it.
+const ABOVE_SOAP = CORE.filter((d) => d !== './src/auth' && d !== './src/net');
+const LAYERS = [
+  { target: './src/xml', from: './src', except: ['./xml', './errors.ts'], message: 'src/xml is the bottom layer: it imports nothing of the project but src/errors.ts.' },
+  { target: './src/xml', from: './entities', message: 'src/xml is the bottom layer: it imports nothing of the project but src/errors.ts.' },
+  { target: CORE, from: ['./src/soap', './src/wrappers'], message: 'Core parts do not import the SOAP or wrapper layers: expose an interface and let a wrapper adapt it (src/app.ts wires it in).' },
+  { target: './src/soap', from: [...ABOVE_SOAP, './src/wrappers'], message: 'src/soap is the protocol layer: it imports src/xml, auth, net and the shared modules, never the core parts or the wrappers.' },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'scripts/demo-repo/**', 'scripts/wsdl-check/**', 'scripts/provisor.js', 'eslint.config.mjs', '.scratch/**'] },
   {
@@ -17,6 +34,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/no-explicit-any': 'error',
       'import-x/no-cycle': ['error', { maxDepth: 10 }],
+      'import-x/no-restricted-paths': ['error', { zones: LAYERS }],
     },
   },
 );

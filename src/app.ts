@@ -23,22 +23,26 @@ import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
 import { projectRoot } from './project-root';
 import type { ProvisioningApi } from './provisioning/api';
-import { CallbackDispatcher } from './provisioning/callbacks';
 import { DeploymentEngine } from './provisioning/engine';
 import { ProvisioningService } from './provisioning/provisioning-service';
 import { RequestStore } from './provisioning/request-store';
 import { SystemRegistry } from './provisioning/systems';
+import { SoapClient } from './soap/client';
 import { SoapGateway } from './soap/gateway';
-import { fileService, requestService, softwareService } from './soap/services/provisioning-services';
-import { workflowService } from './soap/services/workflow-service';
-import { workOrderService } from './soap/services/workorder-service';
 import { Authenticator } from './soap/ws-security';
-import { ChangeManagerNotifier } from './workflow/notifier';
-import { processEndpoints } from './workflow/process-endpoints';
 import { WorkflowRuntime } from './workflow/runtime';
 import { WorkOrderAutomation } from './workorders/automation';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService, workOrderParts } from './workorders/service';
+import { CallbackDispatcher } from './wrappers/callback-sender';
+import { ChangeManagerNotifier } from './wrappers/change-manager-feed';
+import { SoapPartners } from './wrappers/partner-invoker';
+import { processEndpoints } from './wrappers/process-endpoints';
+import { fileService } from './wrappers/file-service';
+import { requestService } from './wrappers/request-service';
+import { softwareService } from './wrappers/software-service';
+import { workflowService } from './wrappers/workflow-service';
+import { workOrderService } from './wrappers/workorder-service';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -119,6 +123,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     new DestinationPolicy({ allowNetworks: config.outbound.allowNetworks, denyNetworks: config.outbound.denyNetworks, allowOwnPorts: config.outbound.allowOwnPorts }, ownPorts),
     { maxResponseBytes: config.outbound.maxResponseBytes, timeoutMs: config.outbound.timeoutMs },
   );
+  // The one outbound SOAP client: callbacks, the change-manager feed and partner invokes.
+  const soapClient = new SoapClient(outbound, clock);
   let engine: DeploymentEngine | undefined;
   const signal = {
     wake: () => engine?.wake(),
@@ -127,7 +133,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     origin: () => engine?.origin() ?? null,
   };
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal, outbound);
-  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, outbound, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
+  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
   engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
   const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login), clock, logger.child({ component: 'login' }), metrics);
   const auth = new Authenticator(users, secrets, login, clock, {
@@ -137,10 +143,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const root = projectRoot();
   const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
-  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, outbound, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
   const workflow = new WorkflowRuntime(
     dataSource,
-    provisioningServices,
+    new SoapPartners(provisioningServices, soapClient),
     path.join(root, 'wsdl'),
     { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,

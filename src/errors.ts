@@ -65,6 +65,23 @@ export class ProvisorError extends Error {
   }
 }
 
+/** One problem with one named parameter of a request. */
+export interface ParameterProblem {
+  /** The parameter's name as submitted. */
+  readonly parameter: string;
+  readonly message: string;
+}
+
+/**
+ * A request whose parameters are wrong: every problem, the first one's name as
+ * the field. The SOAP fault lists the problems (an `InvalidParameter` fault).
+ */
+export class InvalidParametersError extends ProvisorError {
+  constructor(readonly problems: readonly ParameterProblem[]) {
+    super('InvalidParameter', problems.map((p) => `${p.parameter}: ${p.message}`).join('; '), problems[0]?.parameter);
+  }
+}
+
 export function isProvisorError(err: unknown): err is ProvisorError {
   return err instanceof ProvisorError;
 }

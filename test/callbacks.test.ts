@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { expect } from 'chai';
 import { queueCallback } from '../src/provisioning/callbacks';
-import { parseXml } from '../src/soap/xml';
+import { parseXml } from '../src/xml/parser';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 
@@ -62,7 +62,11 @@ describe('RequestCompleted callbacks', function () {
     expect(message.status).to.equal('COMPLETED_SUCCESS');
     expect(message.operation).to.equal('Install');
     expect(attempts).to.equal(3);
-    const state = await server.app.callbacks.state(requestId ?? '');
+    // The endpoint has the message before the sender records the acknowledgement: wait for the row.
+    const state = await eventually(async () => {
+      const s = await server.app.callbacks.state(requestId ?? '');
+      return s?.status === 'PENDING' ? undefined : s;
+    }, 'the delivery to be recorded');
     expect(state?.status).to.equal('DELIVERED');
     expect(state?.attempts).to.equal(3);
   });

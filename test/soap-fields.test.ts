@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ProvisorError } from '../src/errors';
 import { FieldReader } from '../src/soap/fields';
-import { parseXml } from '../src/soap/xml';
+import { parseXml } from '../src/xml/parser';
 
 const NS = 'urn:test:fields';
 

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import type * as soap from 'soap';
 import { eventually, startTestServer, type TestServer } from './support/harness';
 import { call, soapClient } from './support/soap-client';
-import { csvRecordCount, xsdDecimal } from '../src/soap/services/workorder-service';
-import { escapeXml } from '../src/soap/xml';
+import { csvRecordCount, xsdDecimal } from '../src/wrappers/workorder-service';
+import { escapeXml } from '../src/xml/escape';
 import { bodyElement, HAVE_XMLLINT, validateAgainstWsdl } from './support/wsdl-schema';
 import { PASSWORD, seedCast, TEST_CATALOG, type Cast } from './support/workorders';
 

@@ -1,10 +1,10 @@
 import { DOMParser, type Element as DomElement, type Node as DomNode } from '@xmldom/xmldom';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseXml, XmlError, type XmlElement } from '../src/soap/xml';
+import { parseXml, XmlError, type XmlElement } from '../src/xml/parser';
 
 /**
- * Differential property tests: the SOAP parser (src/soap/xml.ts) against
+ * Differential property tests: the SOAP parser (src/xml/parser.ts) against
  * @xmldom/xmldom on generated documents. Where both accept a document they
  * must read the same tree; where one refuses, the other must too, except for
  * the intended differences below, where the SOAP parser is the stricter one.

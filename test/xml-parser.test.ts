@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseXml, XmlError } from '../src/soap/xml';
+import { parseXml, XmlError } from '../src/xml/parser';
 
 describe('the SOAP XML parser', () => {
   it('reports the line of a problem', () => {

@@ -293,7 +293,7 @@ async function main(): Promise<void> {
   let parser: ParserScalingResult[] = [];
   let adversarial: AdversarialResult[] = [];
   if (options.parser) {
-    say('== 4. XML parser (src/soap/xml.ts parseXml): the same elements on one line and one per line');
+    say('== 4. XML parser (src/xml/parser.ts parseXml): the same elements on one line and one per line');
     if (options.wait) await waitForQuiet(30_000);
     parser = runParserScaling();
     say(printParserScalingTable(parser));

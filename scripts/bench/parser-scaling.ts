@@ -1,4 +1,4 @@
-import { parseXml, type ParseLimits } from '../../src/soap/xml';
+import { parseXml, type ParseLimits } from '../../src/xml/parser';
 import { fmt, formatTable } from './table';
 
 export interface ParserScalingResult {

@@ -70,7 +70,7 @@ export function categorize(frame: CallFrame): string {
   if (name === '(garbage collector)') return 'GC';
   if (name === '(idle)') return 'idle';
   if (name === '(program)') return 'V8/native (program)';
-  if (url.includes('src/soap/xml')) return 'XML parser (src/soap/xml)';
+  if (url.includes('src/xml/parser')) return 'XML parser (src/xml/parser)';
   if (url.includes('src/soap/ws-security') || url.includes('src/auth/')) return 'WS-Security / auth';
   if (url.includes('src/soap/')) return 'SOAP layer (envelope, fields, writer, gateway)';
   if (url.includes('src/provisioning/') || url.includes('src/drivers/')) return 'provisioning service';

@@ -14,7 +14,7 @@ import { validateProcess, type PortTypeInfo } from '../../src/bpel/validate';
 import type { VariableValue } from '../../src/bpel/values';
 import { allActivities } from '../../src/bpel/walk';
 import { projectRoot } from '../../src/project-root';
-import { CatalogError, WsdlCatalog } from '../../src/workflow/wsdl-catalog';
+import { WsdlCatalogError, WsdlCatalog } from '../../src/workflow/wsdl-catalog';
 import { usage } from './exit';
 
 /** Reads a text file; a missing or unreadable one is the caller's mistake, named with `what`. */
@@ -78,7 +78,7 @@ export function checkPlan(file: string, documents: ReadonlyMap<string, string>, 
     try {
       catalog.loadImports([imp]);
     } catch (err) {
-      if (!(err instanceof CatalogError)) throw err;
+      if (!(err instanceof WsdlCatalogError)) throw err;
       const name = imp.location === undefined ? undefined : path.posix.basename(imp.location.split('?')[0] ?? imp.location);
       const hint = name !== undefined && !documents.has(name) && !documents.has(imp.location ?? '') ? `; give it with --document ${name}=PATH` : '';
       diagnostics.push({ line: imp.line, message: `${err.message.replace(/^line \d+: /, '')}${hint}` });

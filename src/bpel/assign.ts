@@ -25,7 +25,7 @@ import type { Assign, Copy, CopyFrom, Expression, QName, VariableDeclaration } f
 import { evaluate, evaluateQuery, numberToString, type EvaluationOptions, type VariableScope } from './expression';
 import { standardFault, type VariableValue } from './values';
 import { cloneValue } from './variable-value';
-import { NodeType, detachedCopy, newDocument, parseElement, stringValue } from './xml';
+import { NodeType, detachedCopy, newDocument, parseElement, stringValue } from '../xml/dom';
 
 /** A variable scope an assign can write to. */
 export interface MutableVariableScope extends VariableScope {

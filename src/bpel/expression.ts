@@ -13,7 +13,7 @@
 import type { Document, Node } from '@xmldom/xmldom';
 import { BPEL_NS, type Expression, type VariableDeclaration } from './model';
 import { BpelFault, standardFault, type VariableValue } from './values';
-import { newDocument, XML_NS } from './xml';
+import { newDocument, XML_NS } from '../xml/dom';
 import { durationMillis, formatDateTime, parseDeadline, parseDuration } from './xsd-time';
 
 /** Namespace of Provisor's XPath functions (`xmlns:pv="urn:provisor:bpel:functions"`). */

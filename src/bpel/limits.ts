@@ -10,7 +10,7 @@ import type { Element } from '@xmldom/xmldom';
 import type { Diagnostic, Expression, ForEach, Process } from './model';
 import { BpelFault } from './values';
 import { allActivities } from './walk';
-import { lineOf, NodeType } from './xml';
+import { lineOf, NodeType } from '../xml/dom';
 
 export interface PlanLimits {
   /** Deepest element nesting of a BPEL document. */

@@ -8,14 +8,12 @@
  * rejected by the parser with its element name and line.
  */
 
+import type { QName } from '../xml/dom';
 export const BPEL_NS = 'http://docs.oasis-open.org/wsbpel/2.0/process/executable';
 export const PLNK_NS = 'http://docs.oasis-open.org/wsbpel/2.0/plnktype';
 export const XPATH1_LANGUAGE = 'urn:oasis:names:tc:wsbpel:2.0:sublang:xpath1.0';
 
-export interface QName {
-  readonly ns: string;
-  readonly local: string;
-}
+export type { QName };
 
 export function qnameKey(q: QName): string {
   return q.ns === '' ? q.local : `{${q.ns}}${q.local}`;

@@ -38,7 +38,7 @@ import {
   type VariableDeclaration,
 } from './model';
 import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep, tooDeepText } from './limits';
-import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseXml, resolveQName, serializeNode } from './xml';
+import { NodeType, XML_NS, inScopeNamespaces, lineOf, ownText, parseDom, resolveQName, serializeNode } from '../xml/dom';
 
 /** Every element name of the WS-BPEL 2.0 executable schema (to tell "unsupported" from "unknown"). */
 const BPEL_ELEMENTS = new Set([
@@ -118,7 +118,7 @@ export function parseProcess(xml: string, documentName: string, options: { reado
       { line: deepText.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
     ]);
   }
-  const parsed = parseXml(xml);
+  const parsed = parseDom(xml);
   if ('problem' in parsed) {
     throw new ProcessDefinitionError(documentName, [
       { line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` },

@@ -8,7 +8,7 @@
  */
 import type { Element } from '@xmldom/xmldom';
 import type { VariableValue } from './values';
-import { detachedCopy, parseElement, serializeNode } from './xml';
+import { detachedCopy, parseElement, serializeNode } from '../xml/dom';
 
 /** A message value from its parts: an element for an element part, text for a simple-typed part. */
 export function messageValue(parts: Readonly<Record<string, Element | string>>): VariableValue {

@@ -27,4 +27,4 @@ export {
 } from './expression';
 export { executeAssign, executeCopy, initialValue, type MutableVariableScope } from './assign';
 export { cloneValue, deserializeValue, elementValue, messageValue, serializeValue, simpleValue } from './variable-value';
-export { parseElement } from './xml';
+export { parseElement } from '../xml/dom';

@@ -8,7 +8,7 @@ import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskRe
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { callbackStatement, queueCallback, type CallbackDispatcher } from './callbacks';
+import { callbackStatement, queueCallback, type CallbackWaker } from './callbacks';
 import type { EngineSignal, StoredTask } from './provisioning-service';
 import type { RequestRow, RequestStore } from './request-store';
 import { componentRecord, loadComponent, softwareResultStatements } from './resources';
@@ -49,7 +49,7 @@ export class DeploymentEngine implements EngineSignal {
     private readonly store: RequestStore,
     private readonly systems: SystemRegistry,
     private readonly drivers: ReadonlyMap<string, Driver>,
-    private readonly callbacks: CallbackDispatcher,
+    private readonly callbacks: CallbackWaker,
     private readonly config: Config['engine'],
     private readonly clock: Clock,
     private readonly log: Logger,

@@ -1,5 +1,5 @@
 import { clipInput, ProvisorError } from '../errors';
-import { DEFAULT_PARSE_LIMITS, parseXml, XmlError, type ParseLimits, type XmlElement } from './xml';
+import { DEFAULT_PARSE_LIMITS, parseXml, XmlError, type ParseLimits, type XmlElement } from '../xml/parser';
 
 /** The two SOAP versions, with what differs between them on the wire. */
 export const SOAP11 = {
@@ -85,4 +85,13 @@ export function findHeader(envelope: Envelope, ns: string, name: string): XmlEle
 /** The first child with this namespace and name. */
 export function child(element: XmlElement, ns: string, name: string): XmlElement | undefined {
   return element.children.find((c) => c.ns === ns && c.name === name);
+}
+
+/** A complete envelope in the request's SOAP version. */
+export function writeEnvelope(version: SoapVersion, body: string, headers = ''): string {
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${version.envelopeNs}">` +
+    (headers === '' ? '' : `<soap:Header>${headers}</soap:Header>`) +
+    `<soap:Body>${body}</soap:Body></soap:Envelope>`
+  );
 }

@@ -1,8 +1,7 @@
-import { clipInput, ERROR_CATALOGUE, MAX_QUOTED_INPUT, ProvisorError } from '../errors';
-import { InvalidParametersError } from '../workorders/api';
-import { SOAP11, type SoapVersion } from './envelope';
-import { writeElement, writeEnvelope } from './writer';
-import { escapeXml } from './xml';
+import { clipInput, ERROR_CATALOGUE, InvalidParametersError, MAX_QUOTED_INPUT, ProvisorError } from '../errors';
+import { escapeXml } from '../xml/escape';
+import { writeElement } from '../xml/writer';
+import { SOAP11, writeEnvelope, type SoapVersion } from './envelope';
 
 export interface RenderedFault {
   readonly status: number;
@@ -33,7 +32,7 @@ export function faultReason(error: ProvisorError): string {
 export function renderFault(version: SoapVersion, error: ProvisorError, detailNs: string): RenderedFault {
   const sender = ERROR_CATALOGUE[error.code].sender;
   const reason = faultReason(error);
-  // An InvalidParameter fault (only the WorkOrder service, whose schema declares them) lists its problems after the standard fields.
+  // An InvalidParameter fault (only services whose schema declares them, today the WorkOrder service) lists its problems after the standard fields.
   const problem =
     error instanceof InvalidParametersError
       ? error.problems.slice(0, MAX_FAULT_PROBLEMS).map((p) => ({ parameter: clipInput(p.parameter), message: clipInput(p.message, 2 * MAX_QUOTED_INPUT) }))

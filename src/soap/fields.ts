@@ -1,5 +1,5 @@
 import { clipInput, ProvisorError } from '../errors';
-import { NO_ATTRIBUTES, type XmlElement } from './xml';
+import { NO_ATTRIBUTES, type XmlElement } from '../xml/parser';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
@@ -8,7 +8,12 @@ const READ: XmlElement = Object.freeze({ ns: '', name: '', attrs: Object.freeze(
 const LONG_PATTERN = /^[+-]?\d{1,19}$/;
 const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
-export interface Parameter {
+/**
+ * One `parameter` of a request's `parameters` list as read from the wire: a
+ * name and its value (the driver's Parameter has the same shape; the SOAP
+ * layer does not import the drivers).
+ */
+export interface NameValuePair {
   readonly name: string;
   readonly value: string;
 }
@@ -163,7 +168,7 @@ export class FieldReader {
   }
 
   /** The contract's `parameters` list: repeated `parameter` with `name` and `value`. */
-  parameters(name = 'parameters'): Parameter[] {
+  parameters(name = 'parameters'): NameValuePair[] {
     const list = this.optRecord(name);
     if (list === undefined) return [];
     const plain = list.plainParameters();
@@ -190,8 +195,8 @@ export class FieldReader {
    * attributes, no nested elements, no name twice. Undefined when anything
    * differs, for the general path to report.
    */
-  plainParameters(): Parameter[] | undefined {
-    const out: Parameter[] = [];
+  plainParameters(): NameValuePair[] | undefined {
+    const out: NameValuePair[] = [];
     const seen = new Set<string>();
     for (const p of this.element.children) {
       if (p.name !== 'parameter' || p.ns !== this.ns || hasAttributes(p) || (p.text !== '' && p.text.trim() !== '')) return undefined;

@@ -5,13 +5,13 @@ import { LoginRefused } from '../auth/login-guard';
 import { clipInput, ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import type { ParseLimits } from '../xml/parser';
+import { writeElement } from '../xml/writer';
 import { readBody } from './body';
-import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, type SoapVersion } from './envelope';
+import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, writeEnvelope, type SoapVersion } from './envelope';
 import { faultReason, renderFault } from './fault';
 import { FieldReader } from './fields';
 import type { SoapService } from './service';
-import type { ParseLimits } from './xml';
-import { writeElement, writeEnvelope } from './writer';
 import { readUsernameToken, type Authenticator } from './ws-security';
 
 export interface GatewayOptions {

@@ -2,8 +2,8 @@ import type { Role } from '../../entities';
 import type { Principal } from '../auth/principal';
 import type { Logger } from '../log';
 import type { FieldReader } from './fields';
-import type { XmlObject } from './writer';
-import type { XmlElement } from './xml';
+import type { XmlObject } from '../xml/writer';
+import type { XmlElement } from '../xml/parser';
 
 export interface OperationContext {
   readonly principal: Principal;

@@ -19,14 +19,13 @@ import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import { DestinationDeniedError } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
-import type { SoapService } from '../soap/service';
 import { definitionDigest } from './definition-digest';
 import { InstanceStore } from './instance-store';
 import { Detached, Interpreter, serializeFault, type WorkflowObserver } from './interpreter';
-import { BindingInvoker, LocalInvoker } from './invokers';
 import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
+import type { PartnerInvokers } from './partners';
 import { InstancePruner } from './retention';
-import { CatalogError, WsdlCatalog } from './wsdl-catalog';
+import { WsdlCatalogError, WsdlCatalog } from './wsdl-catalog';
 
 /** Instance statuses, declared and documented with the entity. */
 export type { InstanceStatus } from '../../entities';
@@ -110,7 +109,6 @@ export class WorkflowRuntime {
   private readonly compiled = new Map<number, Promise<Compiled>>();
   private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private readonly local: LocalInvoker;
   private timer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -121,7 +119,8 @@ export class WorkflowRuntime {
 
   constructor(
     private readonly dataSource: DataSource,
-    services: readonly SoapService[],
+    /** Reaches the partners each instance invokes. */
+    private readonly invokers: PartnerInvokers,
     private readonly wsdlDir: string,
     private readonly settings: WorkflowSettings,
     private readonly clock: Clock,
@@ -132,7 +131,6 @@ export class WorkflowRuntime {
     private readonly processNames: Map<string, string> = new Map(),
     private readonly metrics?: Metrics,
   ) {
-    this.local = new LocalInvoker(services);
     this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }
 
@@ -147,7 +145,7 @@ export class WorkflowRuntime {
     try {
       catalog.loadImports(process.imports);
     } catch (err) {
-      if (err instanceof CatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
+      if (err instanceof WsdlCatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
       throw err;
     }
     const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
@@ -558,7 +556,7 @@ export class WorkflowRuntime {
     const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
     const interpreter = new Interpreter(compiled.process, store, {
       instanceId,
-      invoker: new BindingInvoker(compiled.catalog, compiled.bindings, this.local, principal, log, this.partners.outbound, this.clock),
+      invoker: this.invokers.forInstance(compiled, principal, log),
       observer: this.observer,
       clock: this.clock,
       log,

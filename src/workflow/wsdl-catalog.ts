@@ -33,8 +33,8 @@ export const PROVISOR_WSDLS: ReadonlyArray<{ readonly service: string; readonly 
   { service: 'Callback', file: 'callback.wsdl', namespace: 'urn:provisor:callback:1' },
 ];
 
-export class CatalogError extends Error {
-  override readonly name = 'CatalogError';
+export class WsdlCatalogError extends Error {
+  override readonly name = 'WsdlCatalogError';
   constructor(
     message: string,
     /** The line of the process's import that failed, when it was one. */
@@ -45,12 +45,12 @@ export class CatalogError extends Error {
 }
 
 function qname(element: Element, value: string | null, what: string): QName {
-  if (value === null || value === '') throw new CatalogError(`${what}: missing QName`);
+  if (value === null || value === '') throw new WsdlCatalogError(`${what}: missing QName`);
   const colon = value.indexOf(':');
   const prefix = colon === -1 ? null : value.slice(0, colon);
   const local = colon === -1 ? value : value.slice(colon + 1);
   const ns = element.lookupNamespaceURI(prefix);
-  if (ns === null && prefix !== null) throw new CatalogError(`${what}: prefix "${prefix}" of ${value} is not declared`);
+  if (ns === null && prefix !== null) throw new WsdlCatalogError(`${what}: prefix "${prefix}" of ${value} is not declared`);
   return { ns: ns ?? '', local };
 }
 
@@ -83,18 +83,18 @@ export class WsdlCatalog {
     return `{${q.ns}}${q.local}`;
   }
 
-  /** Loads every import of the process. Throws CatalogError naming the import that cannot be resolved. */
+  /** Loads every import of the process. Throws WsdlCatalogError naming the import that cannot be resolved. */
   loadImports(imports: readonly Import[]): void {
     for (const imp of imports) {
       if (imp.importType !== 'http://schemas.xmlsoap.org/wsdl/') continue;
       const resolved = this.resolve(imp.location, imp.namespace);
       if (resolved === undefined) {
-        throw new CatalogError(`import ${imp.location ?? imp.namespace ?? ''} is neither a document sent with the process nor one of Provisor's WSDLs`, imp.line);
+        throw new WsdlCatalogError(`import ${imp.location ?? imp.namespace ?? ''} is neither a document sent with the process nor one of Provisor's WSDLs`, imp.line);
       }
       try {
         this.load(resolved.name, resolved.text);
       } catch (err) {
-        if (err instanceof CatalogError && err.line === undefined) throw new CatalogError(err.message, imp.line);
+        if (err instanceof WsdlCatalogError && err.line === undefined) throw new WsdlCatalogError(err.message, imp.line);
         throw err;
       }
     }
@@ -123,12 +123,12 @@ export class WsdlCatalog {
     const doc = new DOMParser({ onError: (level, message) => level !== 'warning' && errors.push(message) }).parseFromString(text, 'text/xml');
     const root = doc.documentElement;
     if (errors.length > 0 || root === null || root.namespaceURI !== WSDL_NS || root.localName !== 'definitions') {
-      throw new CatalogError(`document ${name} is not a WSDL 1.1 definitions document${errors.length > 0 ? `: ${errors[0]}` : ''}`);
+      throw new WsdlCatalogError(`document ${name} is not a WSDL 1.1 definitions document${errors.length > 0 ? `: ${errors[0]}` : ''}`);
     }
     const tns = root.getAttribute('targetNamespace') ?? '';
     for (const imp of childrenNS(root, WSDL_NS, 'import')) {
       const resolved = this.resolve(imp.getAttribute('location') ?? undefined, imp.getAttribute('namespace') ?? undefined);
-      if (resolved === undefined) throw new CatalogError(`document ${name}: wsdl:import ${imp.getAttribute('location') ?? imp.getAttribute('namespace') ?? ''} cannot be resolved`);
+      if (resolved === undefined) throw new WsdlCatalogError(`document ${name}: wsdl:import ${imp.getAttribute('location') ?? imp.getAttribute('namespace') ?? ''} cannot be resolved`);
       this.load(resolved.name, resolved.text);
     }
     for (const message of childrenNS(root, WSDL_NS, 'message')) {

@@ -5,7 +5,6 @@
  */
 import type { IntakeChannel, WorkOrderState } from '../../entities';
 import type { Principal } from '../auth/principal';
-import { ProvisorError } from '../errors';
 
 export const PARAMETER_TYPES = ['xsd:string', 'xsd:int', 'xsd:long', 'xsd:boolean', 'xsd:decimal', 'xsd:duration', 'xsd:dateTime'] as const;
 export type ParameterType = (typeof PARAMETER_TYPES)[number];
@@ -46,11 +45,7 @@ export interface ParameterInput {
   readonly value: string;
 }
 
-export interface ParameterProblem {
-  /** The parameter's name as submitted. */
-  readonly parameter: string;
-  readonly message: string;
-}
+export type { ParameterProblem } from '../errors';
 
 export interface SubmitRequest {
   readonly type: string;
@@ -149,9 +144,5 @@ export interface WorkOrders {
   onOutcome(listener: (outcome: OrderOutcome) => void | Promise<void>): void;
 }
 
-/** A submission whose parameters are wrong: every problem, the first one's name as the field. */
-export class InvalidParametersError extends ProvisorError {
-  constructor(readonly problems: readonly ParameterProblem[]) {
-    super('InvalidParameter', problems.map((p) => `${p.parameter}: ${p.message}`).join('; '), problems[0]?.parameter);
-  }
-}
+/** A submission whose parameters are wrong (the error lives with the fault layer's errors). */
+export { InvalidParametersError } from '../errors';

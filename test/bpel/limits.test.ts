@@ -7,7 +7,7 @@ import { checkStaticLimits, DEFAULT_PLAN_LIMITS, tooDeep, tooDeepText } from '..
 import { ProcessDefinitionError } from '../../src/bpel/model';
 import { parseProcess } from '../../src/bpel/parser';
 import { validateProcess } from '../../src/bpel/validate';
-import { parseXml } from '../../src/bpel/xml';
+import { parseDom } from '../../src/xml/dom';
 import { bpel, parse } from './fixtures';
 
 function nested(depth: number): string {
@@ -38,7 +38,7 @@ describe('plan limits in the BPEL layer', () => {
     it('agrees with the depth measured on the tree, for documents of every depth around the limit', () => {
       for (let depth = 1; depth <= 12; depth++) {
         const text = bpel(nested(depth));
-        const parsed = parseXml(text);
+        const parsed = parseDom(text);
         if ('problem' in parsed) throw new Error(parsed.problem.message);
         const root = parsed.document.documentElement;
         if (root === null) throw new Error('no root');

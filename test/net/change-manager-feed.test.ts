@@ -3,13 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { DestinationPolicy } from '../../src/net/destination-policy';
 import { OutboundHttp } from '../../src/net/outbound-http';
-import { ChangeManagerNotifier } from '../../src/workflow/notifier';
+import { systemClock } from '../../src/clock';
+import { SoapClient } from '../../src/soap/client';
+import { ChangeManagerNotifier } from '../../src/wrappers/change-manager-feed';
 import { captureLogger } from '../mail/support';
 
 const CAP = 16 * 1024;
 
-function sender(ownPorts: number[] = []): OutboundHttp {
-  return new OutboundHttp(new DestinationPolicy({ allowNetworks: [], denyNetworks: [], allowOwnPorts: false }, () => ownPorts), { maxResponseBytes: CAP, timeoutMs: 5000 });
+function sender(ownPorts: number[] = []): SoapClient {
+  return new SoapClient(new OutboundHttp(new DestinationPolicy({ allowNetworks: [], denyNetworks: [], allowOwnPorts: false }, () => ownPorts), { maxResponseBytes: CAP, timeoutMs: 5000 }), systemClock);
 }
 
 async function listen(server: http.Server): Promise<string> {

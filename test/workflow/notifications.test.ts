@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { expect } from 'chai';
-import { parseXml } from '../../src/soap/xml';
+import { parseXml } from '../../src/xml/parser';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { plan, runPlan } from './support';
 

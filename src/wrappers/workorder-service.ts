@@ -1,11 +1,11 @@
-import type { Role } from '../../../entities';
-import { WORK_ORDER_STATES } from '../../../entities';
-import { ProvisorError } from '../../errors';
-import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from '../../workorders/api';
-import type { FieldReader } from '../fields';
-import type { SoapOperation, SoapService } from '../service';
-import type { XmlObject } from '../writer';
-import { wsdlPath } from './provisioning-services';
+import type { Role } from '../../entities';
+import { WORK_ORDER_STATES } from '../../entities';
+import { ProvisorError } from '../errors';
+import type { AdminAction, HistoryEntry, ParameterDefinition, ParameterInput, WorkOrderPage, WorkOrders, WorkOrderTypeView, WorkOrderView } from '../workorders/api';
+import type { FieldReader } from '../soap/fields';
+import type { SoapOperation, SoapService } from '../soap/service';
+import type { XmlObject } from '../xml/writer';
+import { wsdlPath } from './provisioning-fields';
 
 /** Who may list types, submit and follow orders; the API limits a customer to its own account. */
 export const WORK_ORDER_ROLES: readonly Role[] = ['customer', 'admin'];

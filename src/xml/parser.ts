@@ -1,6 +1,6 @@
 /**
- * A strict, namespace-aware XML parser for SOAP envelopes, and the escaping
- * used by the response writer.
+ * A strict, namespace-aware XML parser for SOAP envelopes: the scanner every
+ * request goes through (escaping is in ./escape, the DOM for plans in ./dom).
  *
  * Why not sax (node-soap's parser): it tokenises at about 7 MB/s here, some
  * 170 µs for a 1 KB envelope, the largest single cost of a request; this
@@ -416,19 +416,4 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMI
   if (stack.length > 0) throw new XmlError(`the document ends inside <${show(stack[stack.length - 1]?.qname ?? '')}>`);
   if (root === undefined) throw new XmlError('the document has no root element');
   return root;
-}
-
-/** Escapes text for element content and attribute values. */
-export function escapeXml(text: string): string {
-  // Fast path: most values need no escaping.
-  if (!/[<>&"'\r\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(text)) return text;
-  return text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '\uFFFD')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    // After &: a literal CR would reach the reader as LF (XML end-of-line handling); a character reference keeps it (CSV's CRLF).
-    .replace(/\r/g, '&#13;');
 }

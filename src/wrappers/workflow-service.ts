@@ -1,14 +1,14 @@
 import type { Element } from '@xmldom/xmldom';
-import { parseElement } from '../../bpel/xml';
-import type { Principal } from '../../auth/principal';
-import { ProcessDefinitionError } from '../../bpel/model';
-import type { VariableValue } from '../../bpel/values';
-import { ProvisorError } from '../../errors';
-import type { InstanceStatus, WorkflowRuntime } from '../../workflow/runtime';
-import { WorkflowError } from '../../workflow/runtime';
-import { PASSWORD_TYPES, type PartnerBinding } from '../../workflow/partner-bindings';
-import type { SoapOperation, SoapService } from '../service';
-import { PROVISIONING_ROLES, wsdlPath } from './provisioning-services';
+import { parseElement } from '../xml/dom';
+import type { Principal } from '../auth/principal';
+import { ProcessDefinitionError } from '../bpel/model';
+import type { VariableValue } from '../bpel/values';
+import { ProvisorError } from '../errors';
+import type { InstanceStatus, WorkflowRuntime } from '../workflow/runtime';
+import { WorkflowError } from '../workflow/runtime';
+import { PASSWORD_TYPES, type PartnerBinding } from '../workflow/partner-bindings';
+import type { SoapOperation, SoapService } from '../soap/service';
+import { PROVISIONING_ROLES, wsdlPath } from './provisioning-fields';
 
 /** The most activities one GetProcessStatus answer carries (the WSDL's ActivityLimit). */
 const MAX_STATUS_ACTIVITIES = 1000;

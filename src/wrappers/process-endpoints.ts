@@ -1,28 +1,16 @@
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Receive } from '../bpel/model';
 import { allActivities } from '../bpel/walk';
-import { parseElement } from '../bpel/xml';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
 import type { SoapOperation } from '../soap/service';
-import { PROVISIONING_ROLES } from '../soap/services/provisioning-services';
-import { escapeXml, type XmlElement } from '../soap/xml';
-import type { WorkflowRuntime } from './runtime';
-import { WsdlCatalog } from './wsdl-catalog';
+import { PROVISIONING_ROLES } from './provisioning-fields';
+import { toDom } from '../xml/convert';
+import type { WorkflowRuntime } from '../workflow/runtime';
+import { WsdlCatalog } from '../workflow/wsdl-catalog';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
-
-/** Serialises a parsed request element (each element declares its own namespace). */
-export function elementToXml(element: XmlElement): string {
-  const attrs = Object.entries(element.attrs)
-    .filter(([key]) => !key.startsWith('{'))
-    .map(([key, value]) => ` ${key}="${escapeXml(value)}"`)
-    .join('');
-  const ns = element.ns === '' ? '' : ` xmlns="${escapeXml(element.ns)}"`;
-  const inner = element.children.length > 0 ? element.children.map(elementToXml).join('') : escapeXml(element.text);
-  return `<${element.name}${ns}${attrs}>${inner}</${element.name}>`;
-}
 
 /**
  * Serves deployed processes at `/soap/processes/<name>`: the WSDL of the port
@@ -53,7 +41,7 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
         roles: PROVISIONING_ROLES,
         handle: () => Promise.reject(new Error('raw operation')),
         async handleRaw(element, ctx) {
-          const input = parseElement(elementToXml(element));
+          const input = toDom(element);
           const instanceId = await runtime.start(name, { kind: 'message', parts: new Map([[partName ?? 'parameters', input]]) }, ctx.principal.name, ctx.messageId);
           ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: receive.operation });
           if (!replies) return undefined;

@@ -1,8 +1,7 @@
 import type { Logger } from '../log';
-import type { OutboundHttp } from '../net/outbound-http';
-import { SOAP11 } from '../soap/envelope';
-import { writeElement, writeEnvelope, type XmlObject } from '../soap/writer';
-import type { WorkflowObserver } from './interpreter';
+import type { SoapClient } from '../soap/client';
+import type { WorkflowObserver } from '../workflow/interpreter';
+import { writeElement, type XmlObject } from '../xml/writer';
 
 export const CHANGE_MANAGER_NS = 'urn:provisor:changemanager:1';
 
@@ -19,8 +18,8 @@ export class ChangeManagerNotifier implements WorkflowObserver {
 
   constructor(
     private readonly endpoint: string | undefined,
-    /** The policed, capped sender; its default deadline bounds each attempt. */
-    private readonly outbound: OutboundHttp,
+    /** The SOAP client (policed, capped; the sender's default deadline bounds each attempt). */
+    private readonly client: SoapClient,
     private readonly log: Logger,
     private readonly processNameOf: (instanceId: string) => string,
     private readonly maxPending = 10_000,
@@ -63,14 +62,13 @@ export class ChangeManagerNotifier implements WorkflowObserver {
       return;
     }
     const endpoint = this.endpoint;
-    const body = writeEnvelope(SOAP11, writeElement(CHANGE_MANAGER_NS, operation, content));
+    const body = writeElement(CHANGE_MANAGER_NS, operation, content);
     this.pending++;
     this.chain = this.chain.then(async () => {
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const response = await this.outbound.post({ url: endpoint, headers: { 'content-type': SOAP11.contentType, soapaction: `"${CHANGE_MANAGER_NS}#${operation}"` }, body });
-          if (response.status >= 200 && response.status < 300) break;
-          throw new Error(`HTTP ${response.status}`);
+          await this.client.notify({ url: endpoint, action: `${CHANGE_MANAGER_NS}#${operation}`, body });
+          break;
         } catch (err) {
           if (attempt === 3) this.log.warn('change manager notification failed', { operation, err: String(err) });
           else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));

@@ -1,14 +1,19 @@
 /**
- * The XML layer under the BPEL parser and the variable values: a safe parse
+ * The DOM side of the XML layer, under the BPEL parser and the variable values: a safe parse
  * (no DTD, no entity declarations, every problem with its line), in-scope
  * namespace bindings, QName resolution and serialisation.
  *
- * xmldom is used rather than the SOAP layer's scanner because BPEL needs a
+ * xmldom is used rather than the scanner of ./parser because BPEL needs a
  * real DOM: XPath runs over it and `<copy>` edits it.
  */
 import { DOMImplementation, DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
-import type { QName } from './model';
+
+/** A namespace-qualified name (the BPEL model's QName has this shape). */
+export interface QName {
+  readonly ns: string;
+  readonly local: string;
+}
 
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
@@ -67,7 +72,7 @@ function lineAt(text: string, offset: number): number {
  * Parses an XML document, refusing DTDs and entity declarations. Never throws:
  * the first problem is returned with its line.
  */
-export function parseXml(text: string): XmlParseResult {
+export function parseDom(text: string): XmlParseResult {
   const declaration = findDeclaration(text);
   if (declaration) {
     return {
@@ -102,7 +107,7 @@ export function parseXml(text: string): XmlParseResult {
 
 /** Parses one element (a variable value, a literal), throwing an Error naming the problem. */
 export function parseElement(xml: string): Element {
-  const result = parseXml(xml);
+  const result = parseDom(xml);
   if ('problem' in result) throw new Error(`invalid XML (line ${result.problem.line}): ${result.problem.message}`);
   const root = result.document.documentElement;
   if (!root) throw new Error('invalid XML: missing root element');
