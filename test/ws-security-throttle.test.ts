@@ -263,6 +263,16 @@ describe('SOAP log-in throttling and lockout', function () {
       expect((await call(alice)).code).to.equal('UnknownRequest');
     });
 
+    it('lets in the first log-ins of many users sent at once from one address (attempts in flight are not failures)', async () => {
+      const users = Array.from({ length: 12 }, (_, i) => ({ username: `user-${i}`, password: `user-${i}-secret-password` }));
+      for (const user of users) await node.app.users.addUser({ name: user.username, role: 'operator', password: user.password });
+      const answers = await Promise.all(users.map((user) => call(user)));
+      expect(answers.map((a) => a.code)).to.deep.equal(users.map(() => 'UnknownRequest'));
+      // The guesses that follow are still counted and throttled.
+      for (let i = 0; i < 4; i++) expect((await call(wrong(`someone-${i}`))).code).to.equal('AuthenticationFailed');
+      expect((await call(wrong('someone-more'))).code).to.equal('LoginThrottled');
+    });
+
     it('is not cleared by a successful log-in from the same address', async () => {
       for (let i = 0; i < 3; i++) expect((await call(wrong(`someone-${i}`))).code).to.equal('AuthenticationFailed');
       expect((await call(alice)).code).to.equal('UnknownRequest');

@@ -75,6 +75,7 @@ export class LoginGuard {
     if (attempt.name.length > MAX_NAME_LENGTH) {
       // No user has such a name (nor could a row hold it): a failure by definition, after the same work as any.
       await this.verifyReleasingOnError(verify, addressClaim);
+      this.addresses.fail(addressClaim, now);
       this.metrics.loginFailures.labels(attempt.channel).inc();
       return null;
     }
@@ -95,6 +96,7 @@ export class LoginGuard {
       this.addresses.release(addressClaim);
       return result;
     }
+    this.addresses.fail(addressClaim, now);
     this.metrics.loginFailures.labels(attempt.channel).inc();
     if (claim.locks) {
       this.metrics.loginLockouts.labels(attempt.channel).inc();
