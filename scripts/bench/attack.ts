@@ -12,12 +12,15 @@
  * nothing else is billed.
  *
  * Usage: npm run attack [-- --db sqlite|mysql] [--orders N] [--only parser,logins,plans,paths,slow,bodies,smtp,endless]
+ * The attacking thread runs at nice 19 (it stands in for another machine and
+ * must not take the server's cores); the server and the prober do not.
  * ATTACK_PROF=DIR writes a CPU profile of the server under attack into DIR.
  * Exit code 0 when every check passes, 1 otherwise.
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { buildApp } from '../../src/app';
@@ -159,6 +162,7 @@ function healthProber(baseUrl: string, everyMs = 20): { ready: Promise<void>; st
 async function probeLoop(options: { baseUrl: string; everyMs: number; from: string }): Promise<void> {
   const latencies: number[] = [];
   const failures: string[] = [];
+  let firstAt = 0;
   let running = true;
   parentPort?.once('message', () => {
     running = false;
@@ -180,7 +184,11 @@ async function probeLoop(options: { baseUrl: string; everyMs: number; from: stri
       failures.push((err as Error).message);
     }
     const ms = performance.now() - started;
-    if (latencies.length === 0) parentPort?.postMessage('ready');
+    if (ms >= 100) failures.push(`a probe took ${ms.toFixed(0)} ms, ${((started - firstAt) / 1000).toFixed(2)} s into the run`);
+    if (latencies.length === 0) {
+      firstAt = started;
+      parentPort?.postMessage('ready');
+    }
     latencies.push(ms);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, options.everyMs - ms)));
   }
@@ -532,6 +540,9 @@ async function main(): Promise<void> {
   const attack = new Attack(server, operator, admin, victim, customer);
   const prober = healthProber(server.baseUrl);
   await prober.ready;
+  // The attacker would be another machine: here it shares the server's two cores, so its own thread
+  // yields them first (nice 19; the server and the prober's thread, started before, keep their priority).
+  os.setPriority(19);
   process.stdout.write(`Attack run on ${kind}: server ${server.baseUrl}, SMTP ${smtpPort}\n`);
   const started = Date.now();
   let exitCode = 0;
@@ -590,8 +601,8 @@ async function main(): Promise<void> {
     const max = latencies[latencies.length - 1] ?? NaN;
     attack.record(
       `/health every 20 ms for ${((Date.now() - started) / 1000).toFixed(0)} s`,
-      alive && max < 100 && prober.failures().length === 0,
-      `${latencies.length} probes: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${max.toFixed(1)} ms; ${prober.failures().length} failed; server ${alive ? 'up' : 'DOWN'}`,
+      alive && prober.failures().length === 0,
+      `${latencies.length} probes: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${max.toFixed(1)} ms; server ${alive ? 'up' : 'DOWN'}${prober.failures().length === 0 ? '' : `; ${prober.failures().join('; ')}`}`,
     );
     const failed = attack.outcomes.filter((o) => !o.ok);
     process.stdout.write(`\n${attack.outcomes.length - failed.length} passed, ${failed.length} failed\n`);
