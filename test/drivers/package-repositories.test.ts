@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PackageRepositories } from '../../src/drivers/local/package-repositories';
 import { type FixturePackage, buildFixtureRepository, expectDriverError, freePort, makeTempDir, removeDir, serveDirectory } from './fixtures';
@@ -13,8 +14,8 @@ describe('package repositories', function () {
   const signal = new AbortController().signal;
 
   const pkg = (name: string, version: string): FixturePackage => ({ name, version, files: { 'README.txt': `${name} ${version}` } });
-  const repositories = (ttl = 10_000): PackageRepositories =>
-    new PackageRepositories({ cacheDir: path.join(base, 'cache'), indexTtlMs: ttl, fetchTimeoutMs: 5000, now: () => now });
+  const repositories = (ttl = 10_000, caps: { maxIndexBytes?: number; maxArchiveBytes?: number } = {}): PackageRepositories =>
+    new PackageRepositories({ cacheDir: path.join(base, 'cache'), indexTtlMs: ttl, fetchTimeoutMs: 5000, now: () => now, ...caps });
 
   before(async () => {
     base = await makeTempDir('repositories');
@@ -126,6 +127,50 @@ describe('package repositories', function () {
         await rm(first);
         await repos.archiveOf(resolved, signal);
         expect(server.requests.filter((p) => p.endsWith('tool-1.9.0.tar.gz'))).to.have.length(2);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('stops reading an index.json past its cap (a repository answered endlessly was read whole)', async () => {
+      let sent = 0;
+      const endless = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(16 * 1024, 0x20);
+        const pump = (): void => {
+          while (sent < 64 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        res.on('close', () => res.removeAllListeners('drain'));
+        pump();
+      });
+      const port = await freePort();
+      await new Promise<void>((resolve) => endless.listen(port, '127.0.0.1', resolve));
+      try {
+        const error = await expectDriverError(repositories(10_000, { maxIndexBytes: 256 * 1024 }).resolve([`http://127.0.0.1:${port}/repo`], 'tool'), 'Internal');
+        expect(error.message).to.match(/index\.json is larger than 262144 bytes/);
+        expect(sent).to.be.below(64 * 1024 * 1024);
+      } finally {
+        endless.closeAllConnections();
+        await new Promise<void>((resolve) => endless.close(() => resolve()));
+      }
+    });
+
+    it('stops a download past the archive cap and leaves nothing in the cache', async () => {
+      const server = await serveDirectory(repoA);
+      try {
+        await rm(path.join(base, 'cache'), { recursive: true, force: true });
+        const repos = repositories(10_000, { maxArchiveBytes: 16 });
+        const resolved = await repos.resolve([server.url], 'tool', '1.9.0');
+        const error = await expectDriverError(repos.archiveOf(resolved, signal), 'Internal');
+        expect(error.message).to.match(/larger than 16 bytes; the download was stopped/);
+        expect(await readdir(path.join(base, 'cache'))).to.deep.equal([]);
       } finally {
         await server.close();
       }

@@ -45,6 +45,26 @@ export interface PackageRepositoriesOptions {
   readonly fetchTimeoutMs: number;
   /** The clock, in milliseconds. */
   readonly now: () => number;
+  /** Largest index.json read from an HTTP repository (default 16 MiB); past it the read stops and the load fails. */
+  readonly maxIndexBytes?: number;
+  /** Largest archive downloaded from an HTTP repository (default 1 GiB); past it the download stops and fails. */
+  readonly maxArchiveBytes?: number;
+}
+
+const DEFAULT_MAX_INDEX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
+
+/** Thrown inside a capped read when the cap is passed. */
+class TooLarge extends Error {}
+
+/** Counts the bytes going through and fails the stream past `max`. */
+async function* capped(source: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.byteLength;
+    if (total > max) throw new TooLarge(`more than ${max} bytes`);
+    yield chunk;
+  }
 }
 
 type Location = { readonly kind: 'directory'; readonly dir: string } | { readonly kind: 'http'; readonly base: URL };
@@ -215,11 +235,21 @@ export class PackageRepositories {
     } else {
       const label = `package repository ${repository}`;
       const response = await this.get(new URL('index.json', location.base), undefined, label);
-      if (!response.ok) {
+      if (!response.ok || response.body === null) {
         await response.body?.cancel();
         throw httpFailure(`package repository ${repository} cannot be read: index.json`, response.status);
       }
-      text = await response.text();
+      const max = this.options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES;
+      const chunks: Uint8Array[] = [];
+      const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+      try {
+        for await (const chunk of capped(body, max)) chunks.push(chunk);
+      } catch (error) {
+        body.destroy();
+        if (error instanceof TooLarge) throw new DriverError('Internal', `package repository ${repository}: index.json is larger than ${max} bytes; the read was stopped`);
+        throw new DriverError('Internal', `package repository ${repository} cannot be read: index.json: ${String(error)}`, { retryable: true, cause: error });
+      }
+      text = Buffer.concat(chunks).toString('utf8');
     }
     let document: unknown;
     try {
@@ -243,10 +273,12 @@ export class PackageRepositories {
       await response.body?.cancel();
       throw httpFailure(`${label} cannot be fetched from ${url.href}`, response.status);
     }
+    const max = this.options.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
     try {
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), createWriteStream(file));
+      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), (source: AsyncIterable<Uint8Array>) => capped(source, max), createWriteStream(file));
     } catch (error) {
       if (signal.aborted) throw new DriverError('Cancelled', `fetching ${label} was cancelled`, { cause: error });
+      if (error instanceof TooLarge) throw new DriverError('Internal', `${label} from ${url.href} is larger than ${max} bytes; the download was stopped`, { cause: error });
       throw new DriverError('Internal', `${label} could not be fetched from ${url.href}: ${String(error)}`, {
         retryable: true,
         cause: error,
