@@ -1,22 +1,12 @@
+import type { Config } from '../config';
+
 /**
  * How failed log-ins are answered: the same rules for SOAP and the portal,
  * for a user name (shared by every process through the database) and for a
- * client address (per process). Filled from the `login` group of the config.
+ * client address (per process): the `login` group of the config, whose
+ * fields are documented there.
  */
-export interface LoginPolicy {
-  /** Consecutive failures of one name after which it is locked; 0: never locked. */
-  readonly lockAfterFailures: number;
-  /** Failures of one name answered without a wait; each one after doubles the wait before the next attempt. */
-  readonly freeFailures: number;
-  /** The first wait. */
-  readonly initialDelayMs: number;
-  /** The longest wait. */
-  readonly maxDelayMs: number;
-  /** Failures from one client address answered without a wait (per process); 0: no per-address throttle. */
-  readonly addressFreeFailures: number;
-  /** Failures older than this, with none since, are forgotten (locks are not). */
-  readonly resetAfterMs: number;
-}
+export type LoginPolicy = Config['login'];
 
 /**
  * The wait before the next attempt after `failures` failures in a row: none
