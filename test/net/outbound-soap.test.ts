@@ -5,20 +5,10 @@ import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { call, envelope, postRaw, securityHeader, soapClient } from '../support/soap-client';
-import { plan } from '../workflow/support';
+import { remoteInstallPlan } from '../workflow/support';
 
 const operator = { username: 'op', password: 'operator-secret-1' };
 const CAP = 64 * 1024;
-
-const INSTALL_PLAN = (name: string): string =>
-  plan(
-    name,
-    `<bpel:variables><bpel:variable name="req" messageType="sw:InstallRequest"/><bpel:variable name="res" messageType="sw:InstallResponse"/></bpel:variables>
-  <bpel:sequence>
-    <bpel:assign><bpel:copy><bpel:from><bpel:literal><sw:Install><sw:system>sim1</sw:system><sw:component>c</sw:component></sw:Install></bpel:literal></bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
-    <bpel:invoke name="remoteInstall" partnerLink="software" operation="Install" inputVariable="req" outputVariable="res"/>
-  </bpel:sequence>`,
-  );
 
 /** An endpoint on loopback that answers every call with an answer without end. */
 async function endlessEndpoint(): Promise<{ url: string; close(): void; cut: Promise<void> }> {
@@ -97,7 +87,7 @@ describe('outbound calls: destination policy and answer cap, end to end', functi
   it('refuses a DeployProcess whose partner address is Provisor\'s own port, storing nothing', async () => {
     try {
       await call(workflow, 'DeployProcess', {
-        bpel: INSTALL_PLAN('SelfPartner'),
+        bpel: remoteInstallPlan('SelfPartner'),
         document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }],
         binding: [{ partnerLink: 'software', address: `http://localhost:${port}/soap/Software` }],
       });
@@ -136,7 +126,7 @@ describe('outbound calls: destination policy and answer cap, end to end', functi
   it('faults the invoke of a partner that answers without end, naming the cap', async () => {
     const endpoint = await endlessEndpoint();
     try {
-      await call(workflow, 'DeployProcess', { bpel: INSTALL_PLAN('EndlessPartner'), document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }], binding: [{ partnerLink: 'software', address: endpoint.url }] });
+      await call(workflow, 'DeployProcess', { bpel: remoteInstallPlan('EndlessPartner'), document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }], binding: [{ partnerLink: 'software', address: endpoint.url }] });
       const { instanceId } = await call<{ instanceId: string }>(workflow, 'StartProcess', { processName: 'EndlessPartner' });
       const status = await eventually(async () => {
         const s = await call<{ status: string; fault?: { name: string; message: string } }>(workflow, 'GetProcessStatus', { instanceId });

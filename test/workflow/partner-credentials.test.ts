@@ -6,20 +6,10 @@ import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
-import { plan } from './support';
+import { remoteInstallPlan } from './support';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
 const PARTNER_PASSWORD = 'partner-secret-<&>-1';
-
-const INSTALL_PLAN = (name: string): string =>
-  plan(
-    name,
-    `<bpel:variables><bpel:variable name="req" messageType="sw:InstallRequest"/><bpel:variable name="res" messageType="sw:InstallResponse"/></bpel:variables>
-  <bpel:sequence>
-    <bpel:assign><bpel:copy><bpel:from><bpel:literal><sw:Install><sw:system>sim1</sw:system><sw:component>c</sw:component></sw:Install></bpel:literal></bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
-    <bpel:invoke name="remoteInstall" partnerLink="software" operation="Install" inputVariable="req" outputVariable="res"/>
-  </bpel:sequence>`,
-  );
 
 interface Token {
   readonly username: string;
@@ -93,7 +83,7 @@ describe('partner link credentials', function () {
 
   it('stores the partner password sealed, never in clear', async () => {
     await call(workflow, 'DeployProcess', {
-      bpel: INSTALL_PLAN('SealedPartner'),
+      bpel: remoteInstallPlan('SealedPartner'),
       document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }],
       binding: [{ partnerLink: 'software', address: partnerUrl, username: 'remote', password: PARTNER_PASSWORD }],
     });
@@ -111,7 +101,7 @@ describe('partner link credentials', function () {
 
   it('sends a PasswordDigest with Nonce and Created when the partner is configured to take it, and no clear password', async () => {
     await call(workflow, 'DeployProcess', {
-      bpel: INSTALL_PLAN('DigestPartner'),
+      bpel: remoteInstallPlan('DigestPartner'),
       document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }],
       binding: [{ partnerLink: 'software', address: partnerUrl, username: 'remote', password: PARTNER_PASSWORD, passwordType: 'PasswordDigest' }],
     });
@@ -130,7 +120,7 @@ describe('partner link credentials', function () {
   it('refuses an unknown passwordType as a client fault naming the field', async () => {
     try {
       await call(workflow, 'DeployProcess', {
-        bpel: INSTALL_PLAN('BadType'),
+        bpel: remoteInstallPlan('BadType'),
         document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }],
         binding: [{ partnerLink: 'software', address: partnerUrl, username: 'remote', password: 'x', passwordType: 'Plain' }],
       });
@@ -143,7 +133,7 @@ describe('partner link credentials', function () {
   });
 
   it('still calls with a password stored in clear by an earlier version', async () => {
-    await call(workflow, 'DeployProcess', { bpel: INSTALL_PLAN('LegacyPartner'), document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }], binding: [{ partnerLink: 'software', address: partnerUrl }] });
+    await call(workflow, 'DeployProcess', { bpel: remoteInstallPlan('LegacyPartner'), document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }], binding: [{ partnerLink: 'software', address: partnerUrl }] });
     // What the descriptor looked like before passwords were sealed.
     const legacy = JSON.stringify({ bindings: [{ partnerLink: 'software', address: partnerUrl, username: 'remote', password: 'legacy-clear-1' }] });
     await server.dataSource.query("UPDATE process_definition SET descriptor = ? WHERE name = 'LegacyPartner'", [legacy]);

@@ -24,6 +24,17 @@ ${body}
 </bpel:process>`;
 }
 
+/** A plan that installs component c on sim1 through its software partner link (bound remotely by the test). */
+export const remoteInstallPlan = (name: string): string =>
+  plan(
+    name,
+    `<bpel:variables><bpel:variable name="req" messageType="sw:InstallRequest"/><bpel:variable name="res" messageType="sw:InstallResponse"/></bpel:variables>
+  <bpel:sequence>
+    <bpel:assign><bpel:copy><bpel:from><bpel:literal><sw:Install><sw:system>sim1</sw:system><sw:component>c</sw:component></sw:Install></bpel:literal></bpel:from><bpel:to variable="req" part="parameters"/></bpel:copy></bpel:assign>
+    <bpel:invoke name="remoteInstall" partnerLink="software" operation="Install" inputVariable="req" outputVariable="res"/>
+  </bpel:sequence>`,
+  );
+
 export async function deploy(server: Pick<TestServer, 'app'>, bpel: string): Promise<string> {
   const deployed = await server.app.workflow.deploy({ bpel, documents: new Map([[PARTNERS_WSDL_NAME, partnersWsdl()]]), bindings: [], deployedBy: 'tester' });
   return deployed.name;
