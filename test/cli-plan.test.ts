@@ -231,7 +231,12 @@ describe('provisor plan and provisor demo', function () {
   describe('on a terminal', () => {
     it('redraws a table in place, indented by depth, folding iterations, at most ten times a second', async () => {
       const frames: string[] = [];
-      const table = new TableView({ columns: 80, rows: 20, write: (text: string) => frames.push(text), hasColors: () => true }, 'CliLoop v1', 'instance-1');
+      let tick: (() => void) | undefined;
+      const table = new TableView({ columns: 80, rows: 20, write: (text: string) => frames.push(text), hasColors: () => true }, 'CliLoop v1', 'instance-1', Date.now, (ms, fn) => {
+        expect(ms).to.equal(100);
+        tick = fn;
+        return () => (tick = undefined);
+      });
       const model = new ProgressModel(table);
       const at = new Date();
       const event = (key: string, kind: string, state: 'RUNNING' | 'COMPLETED' | 'FAULTED', name?: string, fault?: string): void =>
@@ -243,11 +248,13 @@ describe('provisor plan and provisor demo', function () {
         event(`/process/while#${i}/invoke`, 'invoke', 'COMPLETED', 'poll');
       }
       event('/process/while', 'while', 'FAULTED', undefined, '{urn:test}broken: no');
-      await new Promise((resolve) => setTimeout(resolve, 350));
+      // 350 ms: three frames of the timer, then the close.
+      for (let i = 0; i < 3; i++) tick?.();
       table.close();
+      expect(tick, 'the timer is stopped on close').to.equal(undefined);
       const output = frames.join('');
       const redraws = output.split('\x1b[J').length - 1;
-      // Three or four timer frames in 350 ms, and the last one on close; never one per event.
+      // At most one frame per tick, and the last one on close; never one per event.
       expect(redraws).to.be.within(2, 6);
       expect(output).to.match(/\x1b\[\d+F/);
       const last = (output.split('\x1b[J').at(-2) ?? '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');

@@ -36,12 +36,12 @@ describe('provisioning over SOAP with the local driver', function () {
   after(async () => {
     for (const system of ['web1', 'web2']) {
       try {
-        await call(software, 'Stop', { system, component: 'demo-httpd' });
+        const { requestId } = await call<{ requestId: string }>(software, 'Stop', { system, component: 'demo-httpd' });
+        await waitDone(request, requestId);
       } catch {
         // already stopped
       }
     }
-    await new Promise((r) => setTimeout(r, 500));
     await server.close();
   });
 

@@ -1,5 +1,6 @@
 import zlib from 'node:zlib';
 import { expect } from 'chai';
+import { ManualClock } from '../src/clock';
 import { startTestServer, type TestServer } from './support/harness';
 import { envelope, postRaw, securityHeader } from './support/soap-client';
 import { bodyElement, HAVE_XMLLINT, validateAgainstWsdl } from './support/wsdl-schema';
@@ -163,14 +164,22 @@ describe('SOAP bad input and security', function () {
       expect(faultCode(r.body)).to.equal('UnknownRequest');
     });
 
-    it('a disabled user is refused', async () => {
-      await server.app.users.addUser({ name: 'temp', role: 'operator', password: 'temporary-secret' });
-      const ok = await postRaw(url, envelope(install('<t:system>sim1</t:system><t:component>c</t:component>'), securityHeader({ username: 'temp', password: 'temporary-secret' })));
-      expect(ok.status).to.equal(200);
-      await server.app.users.disable('temp');
-      await new Promise((resolve) => setTimeout(resolve, 1100));
-      const refused = await postRaw(url, envelope(install('<t:system>sim1</t:system><t:component>c</t:component>'), securityHeader({ username: 'temp', password: 'temporary-secret' })));
-      expect(faultCode(refused.body)).to.equal('AuthenticationFailed');
+    it('a disabled user is refused once the user cache time (1 s, on the clock) has passed', async () => {
+      const clock = new ManualClock(Date.now());
+      const own = await startTestServer({ PROVISOR_ENGINE: 'false', PROVISOR_WORKFLOW: 'false', PROVISOR_WORKORDER_AUTOMATION: 'false' }, { clock });
+      try {
+        await own.app.systems.add('sim1', 'simulated');
+        await own.app.users.addUser({ name: 'temp', role: 'operator', password: 'temporary-secret' });
+        const ownUrl = `${own.baseUrl}/soap/Software`;
+        const send = (): Promise<{ status: number; body: string }> =>
+          postRaw(ownUrl, envelope(install('<t:system>sim1</t:system><t:component>c</t:component>'), securityHeader({ username: 'temp', password: 'temporary-secret' }, { created: clock.date() })));
+        expect((await send()).status).to.equal(200);
+        await own.app.users.disable('temp');
+        clock.advance(1001);
+        expect(faultCode((await send()).body)).to.equal('AuthenticationFailed');
+      } finally {
+        await own.close();
+      }
     });
   });
 

@@ -20,6 +20,13 @@ const POLL_MS = 200;
 /** The terminal table is redrawn at most this often. */
 const FRAME_MS = 100;
 
+/** A real interval that does not keep the process alive. */
+function everyInterval(ms: number, tick: () => void): () => void {
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Activity states (entities/activity-instance.ts), ranked so that a stale read never moves one back. */
 const RANK: Readonly<Record<string, number>> = { RUNNING: 0, COMPLETED: 1, FAULTED: 1, SKIPPED: 1, TERMINATED: 1, COMPENSATED: 2 };
 
@@ -181,7 +188,7 @@ export class TableView implements ProgressView {
   private drawnLines = 0;
   private frame = 0;
   private dirty = true;
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopTimer: () => void;
   private readonly colours: boolean;
   private readonly restoreCursor = (): void => void this.out.write('\x1b[?25h');
 
@@ -191,12 +198,13 @@ export class TableView implements ProgressView {
     private readonly heading: string,
     private readonly instanceId: string,
     private readonly now: () => number = Date.now,
+    /** Calls `tick` every `ms` until the returned function is called (tests pass their own, to frame by hand). */
+    every: (ms: number, tick: () => void) => () => void = everyInterval,
   ) {
     this.colours = out.hasColors?.() ?? false;
     this.out.write('\x1b[?25l');
     process.once('exit', this.restoreCursor);
-    this.timer = setInterval(() => this.draw(), FRAME_MS);
-    this.timer.unref();
+    this.stopTimer = every(FRAME_MS, () => this.draw());
   }
 
   transition(r: ActivityRecord): void {
@@ -226,7 +234,7 @@ export class TableView implements ProgressView {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.stopTimer();
     this.dirty = true;
     this.draw();
     this.restoreCursor();

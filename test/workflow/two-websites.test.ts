@@ -32,9 +32,10 @@ describe('the original design\'s two-website change plan', function () {
 
   after(async () => {
     for (const system of ['web1', 'web2', 'web3', 'web4']) {
-      await call(software, 'Stop', { system, component: 'demo-httpd' }).catch(() => undefined);
+      const stop = await call<{ requestId: string }>(software, 'Stop', { system, component: 'demo-httpd' }).catch(() => undefined);
+      // The stop's end: the server may close once the demo server it started is gone.
+      if (stop !== undefined) await server.app.api.getRequest(stop.requestId, 30_000);
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
     await server.close();
   });
 

@@ -141,7 +141,8 @@ describe('work orders: catalog, submission, automation, admin actions and billin
 
   it('leaves manual types for an admin, who processes them; hold keeps an order from the automation', async () => {
     const { workOrderId } = await server.app.workOrders.submit(cast.alice, { type: 'Manual', parameters: [], channel: 'portal' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A whole pass of the automation (claims, starts, finishes) leaves it alone.
+    await server.app.automation.poll();
     expect((await server.app.workOrders.get(cast.alice, workOrderId)).state).to.equal('NEW');
     const refused = await rejection(server.app.workOrders.act(cast.alice, workOrderId, 'process', 'me'));
     expect(refused.code).to.equal('Forbidden');
@@ -157,7 +158,7 @@ describe('work orders: catalog, submission, automation, admin actions and billin
     expect(waiting.orders.map((o) => o.workOrderId)).to.deep.equal([held.workOrderId]);
     expect((await server.app.workOrders.list(cast.admin, { manual: false })).orders.every((o) => !o.manual)).to.equal(true);
     server.app.automation.start();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await server.app.automation.poll();
     expect((await server.app.workOrders.get(cast.admin, held.workOrderId)).state).to.equal('NEW');
     const failed = await server.app.workOrders.act(cast.admin, held.workOrderId, 'fail', 'customer cancelled');
     expect(failed).to.deep.include({ state: 'FAILED', outcome: 'failed by hand: customer cancelled' });
