@@ -137,12 +137,8 @@ export class GeneticSearch {
 
   /** Regret-based biased random sampling: among the tasks whose predecessors are placed, a longer tail is likelier first. */
   private sampledList(): Int32Array {
-    const { size, predecessors, successors, tail } = this.instance;
-    const waiting = predecessors.map((p) => p.length);
-    const eligible: number[] = [];
-    for (let j = 0; j < size; j++) if (waiting[j] === 0) eligible.push(j);
-    const list = new Int32Array(size);
-    for (let k = 0; k < size; k++) {
+    const { tail } = this.instance;
+    return this.precedenceList((eligible) => {
       let least = Infinity;
       for (const j of eligible) least = Math.min(least, tail[j] as number);
       let total = 0;
@@ -152,35 +148,33 @@ export class GeneticSearch {
         return w;
       });
       let pick = this.random.next() * total;
-      let chosen = eligible.length - 1;
       for (let e = 0; e < eligible.length; e++) {
         pick -= weights[e] as number;
-        if (pick < 0) {
-          chosen = e;
-          break;
-        }
+        if (pick < 0) return e;
       }
-      const j = eligible[chosen] as number;
-      eligible.splice(chosen, 1);
-      list[k] = j;
-      for (const edge of successors[j] ?? []) {
-        waiting[edge.task] = (waiting[edge.task] as number) - 1;
-        if (waiting[edge.task] === 0) eligible.push(edge.task);
-      }
-    }
-    return list;
+      return eligible.length - 1;
+    });
   }
 
   /** The latest-finish list: the longest tail first among eligible tasks. */
   private priorityList(): Int32Array {
-    const { size, predecessors, successors, tail } = this.instance;
+    const { tail } = this.instance;
+    return this.precedenceList((eligible) => {
+      let chosen = 0;
+      for (let e = 1; e < eligible.length; e++) if ((tail[eligible[e] as number] as number) > (tail[eligible[chosen] as number] as number)) chosen = e;
+      return chosen;
+    });
+  }
+
+  /** An activity list in precedence order: at each step `choose` names (by index) the next of the tasks whose predecessors are all placed. */
+  private precedenceList(choose: (eligible: readonly number[]) => number): Int32Array {
+    const { size, predecessors, successors } = this.instance;
     const waiting = predecessors.map((p) => p.length);
     const eligible: number[] = [];
     for (let j = 0; j < size; j++) if (waiting[j] === 0) eligible.push(j);
     const list = new Int32Array(size);
     for (let k = 0; k < size; k++) {
-      let chosen = 0;
-      for (let e = 1; e < eligible.length; e++) if ((tail[eligible[e] as number] as number) > (tail[eligible[chosen] as number] as number)) chosen = e;
+      const chosen = choose(eligible);
       const j = eligible[chosen] as number;
       eligible.splice(chosen, 1);
       list[k] = j;
