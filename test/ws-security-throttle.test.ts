@@ -11,7 +11,7 @@ import { LoginStateStore } from '../src/auth/login-state-store';
 import { verifyPassword } from '../src/auth/passwords';
 import { SecretBox } from '../src/auth/secret-box';
 import { UserStore } from '../src/auth/users';
-import type { Clock } from '../src/clock';
+import { ManualClock } from '../src/clock';
 import { ConfigError, loadConfig, type Config } from '../src/config';
 import { openDatabase } from '../src/db/data-source';
 import { createLogger } from '../src/log';
@@ -20,19 +20,6 @@ import { Authenticator, type UsernameToken } from '../src/soap/ws-security';
 import { freshEnvironment } from './support/harness';
 import { envelope, securityHeader, type Credentials } from './support/soap-client';
 
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  constructor(private at: number) {}
-  now(): number {
-    return this.at;
-  }
-  date(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 const LOGIN_SETTINGS = {
   PROVISOR_LOGIN_FREE_FAILURES: '2',

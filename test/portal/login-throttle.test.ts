@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { buildApp, type App } from '../../src/app';
-import type { Clock } from '../../src/clock';
+import { ManualClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
@@ -10,18 +10,6 @@ import { PortalClient, type PortalResponse } from '../support/portal-client';
 import { envelope, securityHeader } from '../support/soap-client';
 import { PASSWORD, seedCast } from '../support/workorders';
 
-class ManualClock implements Clock {
-  constructor(private at: number) {}
-  now(): number {
-    return this.at;
-  }
-  date(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 describe('portal log-in throttling and lockout', function () {
   this.timeout(60_000);
