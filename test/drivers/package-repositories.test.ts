@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import http from 'node:http';
 import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PackageRepositories } from '../../src/drivers/local/package-repositories';
+import { endlessServer } from '../support/endless-server';
 import { type FixturePackage, buildFixtureRepository, expectDriverError, freePort, makeTempDir, removeDir, serveDirectory } from './fixtures';
 
 describe('package repositories', function () {
@@ -133,32 +133,14 @@ describe('package repositories', function () {
     });
 
     it('stops reading an index.json past its cap (a repository answered endlessly was read whole)', async () => {
-      let sent = 0;
-      const endless = http.createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(16 * 1024, 0x20);
-        const pump = (): void => {
-          while (sent < 64 * 1024 * 1024) {
-            sent += chunk.length;
-            if (!res.write(chunk)) {
-              res.once('drain', pump);
-              return;
-            }
-          }
-          res.end();
-        };
-        res.on('close', () => res.removeAllListeners('drain'));
-        pump();
-      });
-      const port = await freePort();
-      await new Promise<void>((resolve) => endless.listen(port, '127.0.0.1', resolve));
+      const endless = await endlessServer('/repo/index.json', 'application/json');
       try {
-        const error = await expectDriverError(repositories(10_000, { maxIndexBytes: 256 * 1024 }).resolve([`http://127.0.0.1:${port}/repo`], 'tool'), 'Internal');
+        const error = await expectDriverError(repositories(10_000, { maxIndexBytes: 256 * 1024 }).resolve([endless.url.replace(/index\.json$/, '')], 'tool'), 'Internal');
         expect(error.message).to.match(/index\.json is larger than 262144 bytes/);
-        expect(sent).to.be.below(64 * 1024 * 1024);
+        await endless.cut;
+        expect(endless.sent()).to.be.below(64 * 1024 * 1024);
       } finally {
-        endless.closeAllConnections();
-        await new Promise<void>((resolve) => endless.close(() => resolve()));
+        await endless.close();
       }
     });
 

@@ -1,40 +1,13 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type * as soap from 'soap';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../../scripts/demo/two-websites';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { call, envelope, postRaw, securityHeader, soapClient } from '../support/soap-client';
+import { endlessServer } from '../support/endless-server';
 import { remoteInstallPlan } from '../workflow/support';
 
 const operator = { username: 'op', password: 'operator-secret-1' };
 const CAP = 64 * 1024;
-
-/** An endpoint on loopback that answers every call with an answer without end. */
-async function endlessEndpoint(): Promise<{ url: string; close(): void; cut: Promise<void> }> {
-  let cut!: () => void;
-  const cutPromise = new Promise<void>((resolve) => (cut = resolve));
-  const server = http.createServer((req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'text/xml' });
-    const chunk = Buffer.alloc(16 * 1024, '<');
-    const pump = (): void => {
-      while (!res.destroyed && res.write(chunk));
-      if (!res.destroyed) res.once('drain', pump);
-    };
-    res.once('close', cut);
-    pump();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/endpoint`,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-    cut: cutPromise,
-  };
-}
 
 function unescape(text: string): string {
   return text.replace(/&apos;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -103,7 +76,7 @@ describe('outbound calls: destination policy and answer cap, end to end', functi
   });
 
   it('cuts off a callback endpoint that answers without end, records the cap as the error, and /health keeps answering', async () => {
-    const endpoint = await endlessEndpoint();
+    const endpoint = await endlessServer('/endpoint');
     try {
       const r = await postRaw(
         `${server.baseUrl}/soap/Software`,
@@ -119,12 +92,12 @@ describe('outbound calls: destination policy and answer cap, end to end', functi
       const health = await fetch(`${server.baseUrl}/health`);
       expect(health.status).to.equal(200);
     } finally {
-      endpoint.close();
+      await endpoint.close();
     }
   });
 
   it('faults the invoke of a partner that answers without end, naming the cap', async () => {
-    const endpoint = await endlessEndpoint();
+    const endpoint = await endlessServer('/endpoint');
     try {
       await call(workflow, 'DeployProcess', { bpel: remoteInstallPlan('EndlessPartner'), document: [{ name: PARTNERS_WSDL_NAME, content: partnersWsdl() }], binding: [{ partnerLink: 'software', address: endpoint.url }] });
       const { instanceId } = await call<{ instanceId: string }>(workflow, 'StartProcess', { processName: 'EndlessPartner' });
@@ -137,7 +110,7 @@ describe('outbound calls: destination policy and answer cap, end to end', functi
       expect(status.fault?.message).to.contain(`went past the limit of ${CAP} bytes (PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES)`);
       await endpoint.cut;
     } finally {
-      endpoint.close();
+      await endpoint.close();
     }
   });
 });
