@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { DestinationDeniedError, DestinationPolicy } from '../../src/net/destination-policy';
 import { OutboundError, OutboundHttp } from '../../src/net/outbound-http';
+import { endlessServer } from '../support/endless-server';
 
 const MiB = 1024 * 1024;
 
@@ -35,29 +36,16 @@ describe('the outbound HTTP sender', function () {
   this.timeout(30_000);
 
   it('stops reading an endless answer at the cap and closes the connection, naming the cap', async () => {
-    let serverSawClose!: () => void;
-    const socketClosed = new Promise<void>((resolve) => (serverSawClose = resolve));
-    let sent = 0;
-    const p = await partner((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/xml' });
-      const chunk = Buffer.alloc(64 * 1024, 'x');
-      // Writes for as long as the socket takes it: an answer without end.
-      const pump = (): void => {
-        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      res.once('close', serverSawClose);
-      pump();
-    });
+    const p = await endlessServer('/soap');
     try {
       const err = await failure(sender(1 * MiB).post({ url: p.url, headers: {}, body: '<x/>' }));
       expect(err.reason).to.equal('ResponseTooLarge');
       expect(err.message).to.equal(`the answer of ${p.url} went past the limit of ${MiB} bytes (PROVISOR_OUTBOUND_MAX_RESPONSE_BYTES); the connection was closed`);
-      await socketClosed;
+      await p.cut;
       // The partner was cut off near the cap, not left to stream on (socket buffers account for the rest).
-      expect(sent).to.be.below(64 * MiB);
+      expect(p.sent()).to.be.below(64 * MiB);
     } finally {
-      p.server.close();
+      await p.close();
     }
   });
 
