@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 // by side, src/soap (the protocol) and the core parts, which do not import
 // each other; src/wrappers (one file per SOAP service and the outbound
 // senders) on top, wired together by src/app.ts. Imports only run downward.
-const CORE = ['provisioning', 'workflow', 'bpel', 'workorders', 'drivers', 'db', 'auth', 'mail', 'portal', 'net', 'changemanager'].map((d) => `./src/${d}`);
+const CORE = ['provisioning', 'workflow', 'bpel', 'workorders', 'drivers', 'db', 'auth', 'mail', 'portal', 'net', 'changemanager', 'packaging'].map((d) => `./src/${d}`);
 // The SOAP layer may use two core folders that sit below it: auth (WS-Security
 // checks a UsernameToken against the users, their passwords and the login
 // throttle) and net (the one SOAP client sends through the policed, capped

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { compareVersions, sortVersionsDescending } from '../../src/drivers/local/version-order';
+import { compareVersions, sortVersionsDescending } from '../../src/packaging/versions';
 
 describe('version order', () => {
   const ordered: [string, string][] = [

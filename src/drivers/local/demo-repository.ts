@@ -11,7 +11,7 @@ import { errorCode } from '../path-jail';
 import { packDirectory, sha256OfFile } from './archive';
 import { writeFileAtomic } from './atomic-file';
 import { parseRepositoryIndex } from './package-manifest';
-import { compareVersions } from './version-order';
+import { compareVersions } from '../../packaging/versions';
 
 /** Where the sources live, relative to the project root. */
 const SOURCES = path.join('scripts', 'demo-repo');

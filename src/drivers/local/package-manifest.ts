@@ -37,7 +37,7 @@
  */
 import path from 'node:path';
 import { DriverError } from '../driver';
-import { compareVersions } from './version-order';
+import { compareVersions } from '../../packaging/versions';
 
 /** The lifecycle steps a package may hook into. */
 export const HOOK_NAMES = ['install', 'configure', 'start', 'stop', 'uninstall'] as const;

@@ -26,7 +26,7 @@ import { DriverError } from '../driver';
 import { errorCode, resolveInsideRoot, toJailedRelativePath } from '../path-jail';
 import { sha256OfFile } from './archive';
 import { type PackageManifest, type RepositoryIndex, parseRepositoryIndex } from './package-manifest';
-import { compareVersions } from './version-order';
+import { compareVersions } from '../../packaging/versions';
 
 /** A package version found in a repository. */
 export interface ResolvedPackage {

@@ -35,7 +35,7 @@ import type { PackageRepositories, ResolvedPackage } from './package-repositorie
 import { unpackArchive } from './archive';
 import { RootFiles } from './root-files';
 import { type ComponentPaths, allComponentPaths, componentPaths } from './system-layout';
-import { compareVersions } from './version-order';
+import { compareVersions } from '../../packaging/versions';
 
 /** What the software operations need from the driver. */
 export interface SoftwareTaskDependencies {
