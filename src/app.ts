@@ -18,6 +18,7 @@ import { createSimulatedDriver } from './drivers/simulated';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
+import { ConnectionLimiter } from './net/connection-limit';
 import { DestinationPolicy } from './net/destination-policy';
 import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
@@ -237,6 +238,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     res.once('close', () => active--);
     if (!gateway.handle(req, res)) web(req, res);
   });
+  new ConnectionLimiter(config.http, {
+    clock,
+    logger: logger.child({ component: 'http' }),
+    onRefused: (reason) => metrics.connectionsRefused.labels(reason).inc(),
+  }).attach(server);
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 65_000;
