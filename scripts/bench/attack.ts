@@ -367,7 +367,7 @@ class Attack {
       this.record(name, false, 'StartProcess gave no instance id');
       return;
     }
-    const status = await this.untilEnded(id, 60_000);
+    const status = await this.untilEnded(id, 180_000);
     this.record(name, status === 'FAULTED' || status === 'FAILED', `instance ${id} ended ${String(status)}`);
   }
 
