@@ -84,11 +84,41 @@ export async function detectMysqlFlavour(databaseUrl: string): Promise<'mysql' |
   }
 }
 
+/** The database server's settings make it unusable for Provisor; the message says which and how to fix it. */
+export class DatabaseSettingsError extends Error {
+  override readonly name = 'DatabaseSettingsError';
+}
+
+/**
+ * Refuses a MySQL/MariaDB server whose SQL mode has NO_BACKSLASH_ESCAPES:
+ * the client library writes values into statements (the group committer's
+ * batches) escaping quotes with a backslash, which that mode reads as a
+ * literal backslash followed by the end of the string. Checked on a
+ * connection of `dataSource`'s own pool; SQLite needs no check.
+ */
+export async function assertUsableSqlMode(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'mysql' && dataSource.options.type !== 'mariadb') return;
+  const rows = (await dataSource.query('SELECT @@SESSION.sql_mode AS mode')) as Array<{ mode: unknown }>;
+  const mode = String(rows[0]?.mode ?? '');
+  if (mode.split(',').includes('NO_BACKSLASH_ESCAPES')) {
+    throw new DatabaseSettingsError(
+      `the database server's sql_mode contains NO_BACKSLASH_ESCAPES (${mode}); Provisor's statements escape with backslashes and would store wrong values. ` +
+        'Remove it from the server\'s sql_mode (e.g. SET GLOBAL sql_mode = REPLACE(@@GLOBAL.sql_mode, \'NO_BACKSLASH_ESCAPES\', \'\') and in the server\'s configuration file) and start again.',
+    );
+  }
+}
+
 /** Creates and initialises the DataSource and brings the schema up to date. */
 export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
   const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
   const dataSource = new DataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
   await dataSource.initialize();
+  try {
+    await assertUsableSqlMode(dataSource);
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
   if (settings.synchronize !== true) await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;
 }
