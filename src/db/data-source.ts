@@ -43,9 +43,8 @@ export function dataSourceOptions(config: Config, settings: DataSourceSettings =
       // mysql2 captures a stack trace per query unless told not to: a fifth of the CPU of an insert.
       trace: false,
       poolSize: 20,
-      // The group committer sends a batch of transitions as one multi-statement
-      // query (one round trip); every statement is built with placeholders.
-      extra: { connectTimeout: 10_000, multipleStatements: true },
+      // One statement per query: only the group committer's own pool (ProvisorDataSource.batchPool) takes several.
+      extra: { connectTimeout: 10_000 },
     };
   }
   const file = settings.sqliteFile ?? path.join(config.dataDir, 'provisor.sqlite');
@@ -108,11 +107,51 @@ export async function assertUsableSqlMode(dataSource: DataSource): Promise<void>
   }
 }
 
+/**
+ * The service's DataSource. On MySQL/MariaDB it carries a second, small pool
+ * whose connections take several statements per query: the group committer
+ * sends a batch of writes as one query (one round trip) through it, every
+ * value escaped. The main pool takes one statement per query, so a mistake
+ * in any other statement can never run a second one.
+ */
+export class ProvisorDataSource extends DataSource {
+  batchPool: mysql.Pool | undefined;
+
+  override async destroy(): Promise<void> {
+    const pool = this.batchPool;
+    this.batchPool = undefined;
+    await pool?.end().catch(() => undefined);
+    await super.destroy();
+  }
+}
+
+/** The batch pool of `dataSource` when it has one (MySQL/MariaDB, opened by {@link openDatabase}). */
+export function batchPoolOf(dataSource: DataSource): mysql.Pool | undefined {
+  return dataSource instanceof ProvisorDataSource ? dataSource.batchPool : undefined;
+}
+
+function createBatchPool(databaseUrl: string): mysql.Pool {
+  const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+  return mysql.createPool({
+    host: url.hostname,
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.replace(/^\//, ''),
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    connectTimeout: 10_000,
+    connectionLimit: 4,
+    multipleStatements: true,
+  });
+}
+
 /** Creates and initialises the DataSource and brings the schema up to date. */
 export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
   const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
-  const dataSource = new DataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
+  const dataSource = new ProvisorDataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
   await dataSource.initialize();
+  if (config.databaseUrl !== undefined) dataSource.batchPool = createBatchPool(config.databaseUrl);
   try {
     await assertUsableSqlMode(dataSource);
   } catch (err) {
