@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config';
 import { ENTITIES } from '../../entities';
+import { isLongText } from '../../entities/long-text';
 import { MIGRATIONS } from './migrations';
 
 export interface DataSourceSettings {
@@ -116,6 +117,17 @@ export async function assertUsableSqlMode(dataSource: DataSource): Promise<void>
  */
 export class ProvisorDataSource extends DataSource {
   batchPool: mysql.Pool | undefined;
+
+  /** On MySQL/MariaDB, the columns marked `@LongText()` are `longtext` (see entities/long-text.ts). */
+  protected override async buildMetadatas(): Promise<void> {
+    await super.buildMetadatas();
+    if (this.options.type !== 'mysql' && this.options.type !== 'mariadb') return;
+    for (const entity of this.entityMetadatas) {
+      for (const column of entity.columns) {
+        if (column.type === 'text' && isLongText(entity.targetName, column.propertyName)) column.type = 'longtext';
+      }
+    }
+  }
 
   override async destroy(): Promise<void> {
     const pool = this.batchPool;
