@@ -18,7 +18,8 @@
  * 5. The end state is checked: every requirement that held before (or of a
  *    component the plan touches) holds after, no conflict is placed.
  */
-import { highestSatisfying, satisfies } from '../../packaging/versions';
+import { highestSatisfying } from '../../packaging/versions';
+import { satisfies } from './ranges';
 import type { DesiredChange, PlannedPrecedence, PlannedTask, TaskReason } from '../change-plan';
 import type { PackageVersionFacts, SoftwareOperation } from '../planning-model';
 import type { PrecedenceType } from '../scheduler/model';
@@ -273,6 +274,7 @@ export class GraphBuilder {
   // ---- 2. states ------------------------------------------------------------
 
   private apply(state: SystemsState, a: Action): void {
+    this.view.forget(state, a.system);
     let on = state.get(a.system);
     if (on === undefined) state.set(a.system, (on = new Map()));
     const placed = on.get(a.component);
@@ -379,14 +381,16 @@ export class GraphBuilder {
   /**
    * Dependents of a changed component are stopped (quiesced when they can be)
    * before its change and started after. A dependent the plan updates itself
-   * uses its own Stop and Start. A member of a cluster that depends on the
-   * component only through a role keeps running: a cluster is there to ride
-   * out changes of what it uses, and stopping every member at once would
-   * take it down against cluster-unavailability.
+   * uses its own Stop and Start. Through a role, clusters change this: a
+   * member of a cluster keeps running while what it uses through a role
+   * changes (a cluster is there to ride out such changes, and stopping every
+   * member at once would take it down against cluster-unavailability), and
+   * nothing is stopped for a change of a cluster member (the other members
+   * keep serving the role while it is updated, wave by wave).
    */
-  private stopDependents(c: { system: string; component: string; operation: SoftwareOperation; first: string; last: string }): void {
+  private stopDependents(c: { system: string; component: string; operation: SoftwareOperation; first: string; last: string; cluster: string | null }): void {
     for (const dep of this.dependentsOf(c.system, c.component)) {
-      if (dep.throughRole && this.view.systems.get(dep.system)?.cluster != null) continue;
+      if (dep.throughRole && (c.cluster !== null || this.view.systems.get(dep.system)?.cluster != null)) continue;
       const k = key(dep.system, dep.component);
       const own = this.ownStopStart.get(k);
       let depStop = own?.stop ?? this.dependentStop.get(k);

@@ -3,7 +3,7 @@
  * is installed where, at which version), on what shaping did while the graph
  * was built, and on the schedule (capacities, windows, unavailability).
  */
-import { satisfies } from '../../packaging/versions';
+import { satisfies } from './ranges';
 import type { PlannedTask, PolicyCheck } from '../change-plan';
 import type { ShapingRecord } from './graph';
 import type { ModelView, SystemsState } from './model-view';

@@ -150,19 +150,41 @@ describe('the change planner', function () {
 
   describe('when a component others depend on is updated', () => {
     it('stops its dependents before (quiesced when they can be) and starts them after', () => {
-      const m = threeTier({ packages: [pkg('demo-web', '1.0.0', { requires: [onRole('demo-app', '*', 'app-server')], quiesce: { hook: 'drain', timeoutSeconds: 7 }, durations: { Stop: 3 } })] });
+      const clustered = threeTier({ packages: [pkg('demo-web', '1.0.0', { requires: [onRole('demo-app', '*', 'app-server')], quiesce: { hook: 'drain', timeoutSeconds: 7 }, durations: { Stop: 3 } })] });
+      // Application servers on their own, not in a cluster.
+      const m = { ...clustered, systems: clustered.systems.map((s) => ({ ...s, cluster: null })) };
       const plan = planned(planChange(m, { changes: [{ operation: 'Update', component: 'demo-app', version: '2.0.0', target: { kind: 'system', system: 'app1' } }, { operation: 'Update', component: 'demo-db', version: '2.0.0', target: { kind: 'system', system: 'db1' } }] }, [], repeatable));
       const stop = task(plan, 'web1.demo-web.Stop');
       expect(stop.reason).to.equal('dependent');
       expect(stop.quiesce).to.equal(true);
       expect(stop.duration).to.equal(3 + 7);
-      // One Stop and one Start, around every app server's change.
+      // One Stop and one Start.
       expect(plan.tasks.filter((t) => t.system === 'web1').map((t) => t.operation)).to.deep.equal(['Stop', 'Start']);
-      for (const app of ['app1', 'app2', 'app3', 'app4']) {
-        expect(at(plan, 'web1.demo-web.Stop').finish).to.be.at.most(at(plan, `${app}.demo-app.Stop`).start);
-        expect(at(plan, `${app}.demo-app.Start`).finish).to.be.at.most(at(plan, 'web1.demo-web.Start').start);
+      expect(at(plan, 'web1.demo-web.Stop').finish).to.be.at.most(at(plan, 'app1.demo-app.Stop').start);
+      expect(at(plan, 'app1.demo-app.Start').finish).to.be.at.most(at(plan, 'web1.demo-web.Start').start);
+      // The other application servers use the database through a role and are not in a cluster: stopped around its update.
+      for (const app of ['app2', 'app3', 'app4']) {
+        expect(task(plan, `${app}.demo-app.Stop`).reason).to.equal('dependent');
+        expect(task(plan, `${app}.demo-app.Stop`).quiesce).to.equal(true);
+        expect(at(plan, `${app}.demo-app.Stop`).finish).to.be.at.most(at(plan, 'db1.demo-db.Stop').start);
+        expect(at(plan, 'db1.demo-db.Start').finish).to.be.at.most(at(plan, `${app}.demo-app.Start`).start);
       }
       expect(task(plan, 'app1.demo-app.Update').undo).to.deep.equal({ operation: 'Rollback', version: '1.0.0' });
+    });
+
+    it('does not stop what depends through a role on a cluster being updated in waves: the other members keep serving', () => {
+      const plan = planned(planChange(threeTier(), upgradeApps, [], repeatable));
+      expect(plan.tasks.filter((t) => t.system === 'web1')).to.deep.equal([]);
+      // Nor the members, for the database they use through a role.
+      expect(plan.tasks.filter((t) => t.reason === 'dependent')).to.deep.equal([]);
+    });
+
+    it('stops a same-system dependent around the change, even in a cluster', () => {
+      const m = threeTier({ packages: [pkg('demo-plugin', '1.0.0', { requires: [sameSystem('demo-app', '*')] })], installed: [installed('app2', 'demo-plugin', '1.0.0')] });
+      const plan = planned(planChange(m, { changes: [upgradeApps.changes[0] as ChangeRequest['changes'][number], { operation: 'Update', component: 'demo-app', version: '2.0.0', target: { kind: 'system', system: 'app2' } }] }, [], repeatable));
+      expect(task(plan, 'app2.demo-plugin.Stop').reason).to.equal('dependent');
+      expect(at(plan, 'app2.demo-plugin.Stop').finish).to.be.at.most(at(plan, 'app2.demo-app.Stop').start);
+      expect(at(plan, 'app2.demo-app.Start').finish).to.be.at.most(at(plan, 'app2.demo-plugin.Start').start);
     });
 
     it('rejects an update that leaves a dependent without what it requires', () => {
