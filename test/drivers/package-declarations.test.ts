@@ -4,6 +4,7 @@
  * same-system checks and drain reading the same declarations.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Driver, SoftwareOperation, SystemDescriptor } from '../../src/drivers/driver';
 import { createLocalDriver } from '../../src/drivers/local';
@@ -41,6 +42,15 @@ describe('package declarations', function () {
       // What state.json keeps reads back the same.
       const again = parsePackageManifest(JSON.parse(JSON.stringify(manifestDocument(manifest))), 'state');
       expect(again).to.deep.equal(manifest);
+    });
+
+    it('reads the example manifest of docs/packages.md', () => {
+      const text = readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'packages.md'), 'utf8');
+      const example = /```json\n([\s\S]*?)```/.exec(text)?.[1];
+      expect(example, 'a json example').to.be.a('string');
+      const manifest = parsePackageManifest(JSON.parse(example as string), 'docs/packages.md');
+      expect(requirementsOf(manifest).map((r) => r.component)).to.deep.equal(['demo-runtime', 'demo-db']);
+      expect(manifest.quiesce?.timeoutSeconds).to.equal(30);
     });
 
     it('defaults every declaration to nothing', () => {
