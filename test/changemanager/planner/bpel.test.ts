@@ -77,7 +77,7 @@ describe('the generated WS-BPEL change plan', function () {
     expect(update).to.contain("<bpel:for>'PT210S'</bpel:for>");
     expect(update).to.contain(`<bpel:until>'${new Date(T0.getTime() + (plan.schedule.tasks.find((t) => t.id === 'db1.demo-db.Update')?.start ?? 0) * 1000).toISOString()}'</bpel:until>`);
     // A quiesced stop says so to the driver.
-    expect(slot(doc, 'app1.demo-app.Stop')).to.contain('<sw:parameters><sw:parameter><sw:name>quiesce</sw:name><sw:value>true</sw:value></sw:parameter></sw:parameters>');
+    expect(slot(doc, 'app1.demo-app.Stop')).to.contain('<sw:parameters><sw:parameter><sw:name>drain</sw:name><sw:value>true</sw:value></sw:parameter></sw:parameters>');
     expect(doc).to.match(/<bpel:faultHandlers>\s*<bpel:catchAll>\s*<bpel:sequence name="rollBack">[\s\S]*<bpel:compensate name="undoCompletedTasks"\/>\s*<bpel:rethrow name="failChange"\/>/);
     expect(doc).to.contain("<bpel:until>'2030-01-07T01:00:00.000Z'</bpel:until>");
   });
