@@ -11,7 +11,7 @@ import { SecretBox } from './auth/secret-box';
 import { UserStore } from './auth/users';
 import { systemClock, type Clock } from './clock';
 import { databaseKind, type Config } from './config';
-import { openDatabase } from './db/data-source';
+import { openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
@@ -196,7 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   web.disable('x-powered-by');
   web.get('/health', async (_req, res) => {
     try {
-      await dataSource.query('SELECT 1');
+      await pingDatabase(dataSource);
       res.json({ status: 'ok', db: databaseKind(config) });
     } catch (err) {
       logger.warn('health check: database unreachable', { err: String(err) });

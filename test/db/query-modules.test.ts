@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
+import { AUTH_SQL } from '../../src/auth/sql';
 import type { RowShape } from '../../src/db/group-commit';
 import { dialectOf, forDialect, isMysqlSource, type Dialect, type QuerySet } from '../../src/db/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from '../../src/provisioning/sql';
@@ -8,6 +9,7 @@ import { WORK_ORDER_ROWS, WORK_ORDER_SQL, type MoveShape } from '../../src/worko
 import { freshDataSource } from '../support/harness';
 
 const MODULES: ReadonlyArray<readonly [string, QuerySet, Readonly<Record<string, RowShape>>]> = [
+  ['auth', AUTH_SQL, {}],
   ['provisioning', PROVISIONING_SQL, PROVISIONING_ROWS],
   ['workflow', WORKFLOW_SQL, WORKFLOW_ROWS],
   ['workorders', WORK_ORDER_SQL, WORK_ORDER_ROWS],
