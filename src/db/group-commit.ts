@@ -32,7 +32,7 @@ export interface RowShape {
   readonly onConflict?: { readonly key: readonly string[]; readonly update: readonly string[] };
   /** The single-row statement in each dialect. */
   readonly text: { readonly mysql: string; readonly sqlite: string };
-  /** The text before the row's tuple (`INSERT INTO t (a, b) VALUES `), the tuple (`(?, ?)`) and what follows it (the upsert clause), per dialect. */
+  /** The text before the row's tuple (`INSERT INTO t (a, b) VALUES `), the tuple (`(?, ?)`), and what follows it in each dialect (the upsert clause): a multi-row statement repeats the tuple. */
   readonly head: string;
   readonly tuple: string;
   readonly tail: { readonly mysql: string; readonly sqlite: string };
@@ -156,13 +156,13 @@ export class GroupCommitter {
   }
 
   /**
-   * Commits `statements` atomically, together with whatever other callers
-   * hand in meanwhile. Resolves with what each statement did.
+   * Commits `writes` atomically, together with whatever other callers
+   * hand in meanwhile. Resolves with what each write did, in order.
    */
-  write(statements: readonly Write[]): Promise<StatementResult[]> {
-    if (statements.length === 0) return Promise.resolve([]);
+  write(writes: readonly Write[]): Promise<StatementResult[]> {
+    if (writes.length === 0) return Promise.resolve([]);
     return new Promise<StatementResult[]>((resolve, reject) => {
-      this.queue.push({ statements, resolve, reject });
+      this.queue.push({ statements: writes, resolve, reject });
       if (!this.busy) {
         this.busy = true;
         // Let the callers that are ready in this turn of the event loop join.
