@@ -19,6 +19,11 @@ const LAYERS = [
   { target: './src/soap', from: [...ABOVE_SOAP, './src/wrappers'], message: 'src/soap is the protocol layer: it imports src/xml, auth, net and the shared modules, never the core parts or the wrappers.' },
 ];
 
+// SQL lives in each part's query module, src/<part>/sql.ts (README, "Where new code goes"),
+// and in src/db (the database layer itself: connections, the group committer, migrations).
+const SQL_START = '/^(SELECT|INSERT INTO|UPDATE \\S+ SET|DELETE FROM|REPLACE INTO) /';
+const SQL_MESSAGE = "SQL text belongs in the part's query module (src/<part>/sql.ts): name the statement there and document it.";
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'scripts/demo-repo/**', 'scripts/wsdl-check/**', 'scripts/provisor.js', 'eslint.config.mjs', '.scratch/**'] },
   {
@@ -35,6 +40,17 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'import-x/no-cycle': ['error', { maxDepth: 10 }],
       'import-x/no-restricted-paths': ['error', { zones: LAYERS }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/sql.ts', 'src/db/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: `Literal[value=${SQL_START}]`, message: SQL_MESSAGE },
+        { selector: `TemplateLiteral > TemplateElement:first-child[value.raw=${SQL_START}]`, message: SQL_MESSAGE },
+      ],
     },
   },
 );

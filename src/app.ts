@@ -11,7 +11,7 @@ import { SecretBox } from './auth/secret-box';
 import { UserStore } from './auth/users';
 import { systemClock, type Clock } from './clock';
 import { databaseKind, type Config } from './config';
-import { openDatabase } from './db/data-source';
+import { openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
@@ -24,6 +24,7 @@ import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
 import { projectRoot } from './project-root';
 import type { ProvisioningApi } from './provisioning/api';
+import { CallbackDeliveries } from './provisioning/callbacks';
 import { DeploymentEngine } from './provisioning/engine';
 import { ProvisioningService } from './provisioning/provisioning-service';
 import { RequestStore } from './provisioning/request-store';
@@ -126,7 +127,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   );
   // The one outbound SOAP client: callbacks, the change-manager feed and partner invokes.
   const soapClient = new SoapClient(outbound, clock);
-  const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
+  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
   const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
   // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
@@ -195,7 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   web.disable('x-powered-by');
   web.get('/health', async (_req, res) => {
     try {
-      await dataSource.query('SELECT 1');
+      await pingDatabase(dataSource);
       res.json({ status: 'ok', db: databaseKind(config) });
     } catch (err) {
       logger.warn('health check: database unreachable', { err: String(err) });

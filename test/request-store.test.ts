@@ -54,7 +54,7 @@ describe('the request store', function () {
     const queue = async (store: RequestStore, id: string, conflictKey: string): Promise<void> =>
       store.insert({ id, operation: 'Configure', systemName: 's', component: conflictKey, version: null, task: '{}', conflictKey, submittedBy: 'op', idempotencyKey: null, requestHash: 'h', callbackUrl: null, submittedAt: new Date() });
     const finish = async (store: RequestStore, id: string, owner: string): Promise<void> => {
-      const [sql, params] = store.finishStatement(id, owner, { status: 'COMPLETED_SUCCESS', message: null, output: '', endedAt: new Date() });
+      const { sql, params } = store.finishStatement(id, owner, { status: 'COMPLETED_SUCCESS', message: null, output: '', endedAt: new Date() });
       await dataSource.query(sql, params as unknown[]);
     };
 

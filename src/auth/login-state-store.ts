@@ -2,6 +2,7 @@ import type { DataSource, Repository } from 'typeorm';
 import { LoginState } from '../../entities';
 import { exclusive, execute, isUniqueViolation, toSqlDate } from '../db/sql';
 import { delayAfter, locksAt, type LoginPolicy } from './login-policy';
+import { AUTH_SQL } from './sql';
 
 /** What a name's row says now: failures forgotten after the reset time count as none. */
 export interface LoginStanding {
@@ -72,7 +73,7 @@ export class LoginStateStore {
         }
         const changed = await execute(
           this.dataSource,
-          'UPDATE login_state SET failures = ?, lastFailureAt = ?, notBefore = ?, lockedAt = ? WHERE name = ? AND failures = ? AND lockedAt IS NULL',
+          AUTH_SQL.countFailure,
           [failures, toSqlDate(new Date(now)), next.notBefore === null ? null : toSqlDate(next.notBefore), next.lockedAt === null ? null : toSqlDate(next.lockedAt), name, row.failures],
         );
         if (changed === 1) return { admitted: true, failures, locks, standing: next };
@@ -84,7 +85,7 @@ export class LoginStateStore {
 
   /** A correct password: the name's failures (and a lock set by this very attempt) are cleared. */
   async succeeded(name: string): Promise<void> {
-    await exclusive(this.dataSource, () => execute(this.dataSource, 'DELETE FROM login_state WHERE name = ?', [name]));
+    await exclusive(this.dataSource, () => execute(this.dataSource, AUTH_SQL.forgetName, [name]));
   }
 
   /**
@@ -93,13 +94,7 @@ export class LoginStateStore {
    */
   async prune(now: number): Promise<number> {
     const before = toSqlDate(new Date(now - this.policy.resetAfterMs));
-    return exclusive(this.dataSource, () =>
-      execute(
-        this.dataSource,
-        'DELETE FROM login_state WHERE lastFailureAt < ? AND (lockedAt IS NULL OR name NOT IN (SELECT name FROM app_user))',
-        [before],
-      ),
-    );
+    return exclusive(this.dataSource, () => execute(this.dataSource, AUTH_SQL.pruneLoginStates, [before]));
   }
 
   private standingOf(row: LoginState | null, now: number): LoginStanding {

@@ -96,6 +96,11 @@ export class DatabaseSettingsError extends Error {
  * literal backslash followed by the end of the string. Checked on a
  * connection of `dataSource`'s own pool; SQLite needs no check.
  */
+/** Resolves once the database answers a statement (the health check's probe). */
+export async function pingDatabase(dataSource: DataSource): Promise<void> {
+  await dataSource.query('SELECT 1');
+}
+
 export async function assertUsableSqlMode(dataSource: DataSource): Promise<void> {
   if (dataSource.options.type !== 'mysql' && dataSource.options.type !== 'mariadb') return;
   const rows = (await dataSource.query('SELECT @@SESSION.sql_mode AS mode')) as Array<{ mode: unknown }>;

@@ -16,25 +16,91 @@ import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
 import type mysql from 'mysql2/promise';
 import { batchPoolOf } from './data-source';
-import { isMysqlSource, retryDeadlocks, transaction } from './sql';
+import { dialectOf, isMysqlSource, retryDeadlocks, transaction, type Dialect } from './sql';
 
 /**
- * One statement and its parameters.
- * - `commutes`: the statement may run before any statement of the batch on
+ * The rows of one table as the committer inserts them: the table, its
+ * columns in the order of a write's values and, for an upsert, the unique
+ * key and the columns a duplicate row takes from the new one. A query
+ * module declares each shape once ({@link rowShape}); the committer writes
+ * the SQL of both dialects from it, and merges single-row writes of one
+ * shape into one multi-row statement without reading any SQL.
+ */
+export interface RowShape {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly onConflict?: { readonly key: readonly string[]; readonly update: readonly string[] };
+  /** The single-row statement in each dialect. */
+  readonly text: { readonly mysql: string; readonly sqlite: string };
+  /** The text before the row's tuple (`INSERT INTO t (a, b) VALUES `), the tuple (`(?, ?)`), and what follows it in each dialect (the upsert clause): a multi-row statement repeats the tuple. */
+  readonly head: string;
+  readonly tuple: string;
+  readonly tail: { readonly mysql: string; readonly sqlite: string };
+}
+
+/** Identifiers are quoted with backquotes, which MySQL and SQLite both read (`key` is reserved in MySQL). */
+function quote(name: string): string {
+  return `\`${name}\``;
+}
+
+/**
+ * A row shape: an insert into `table` of `columns`, or with `onConflict`
+ * an upsert (insert, or set the `update` columns of the row with the same
+ * unique `key`).
+ */
+export function rowShape(table: string, columns: readonly string[], onConflict?: { readonly key: readonly string[]; readonly update: readonly string[] }): RowShape {
+  const head = `INSERT INTO ${table} (${columns.map(quote).join(', ')}) VALUES `;
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  const tail =
+    onConflict === undefined
+      ? { mysql: '', sqlite: '' }
+      : {
+          mysql: ` ON DUPLICATE KEY UPDATE ${onConflict.update.map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ')}`,
+          sqlite: ` ON CONFLICT (${onConflict.key.map(quote).join(', ')}) DO UPDATE SET ${onConflict.update.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`,
+        };
+  return Object.freeze({ table, columns, onConflict, head, tuple, tail, text: { mysql: head + tuple + tail.mysql, sqlite: head + tuple + tail.sqlite } });
+}
+
+/**
+ * One row of a {@link RowShape}, its values in the shape's column order.
+ * - `commutes`: the row may be written before any statement of the batch on
  *   another table (its caller depends on no order across tables), so it can
- *   join an earlier statement of the same text; see {@link compact}.
+ *   join an earlier row of its shape; see {@link compact}.
+ * - `alone`: the caller needs this insert's own result (its generated id),
+ *   so it is never merged.
+ */
+export interface RowWrite {
+  readonly row: RowShape;
+  readonly values: readonly unknown[];
+  readonly commutes?: boolean;
+  readonly alone?: boolean;
+}
+
+/**
+ * Any other write, as SQL of the caller's dialect, never merged.
+ * - `table`: the one table it writes; rows of that table never move past it.
  * - `expectChanged`: the caller's write holds only if this statement changes
  *   exactly that many rows (a conditional update: "still mine", "still in
- *   that state"); otherwise none of the caller's statements commit and its
+ *   that state"); otherwise none of the caller's writes commit and its
  *   write fails with a {@link WriteConflict}.
  */
-export type Statement = readonly [sql: string, params: readonly unknown[], options?: StatementOptions];
-
-export interface StatementOptions {
-  readonly commutes?: boolean;
+export interface SqlWrite {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly table: string;
   readonly expectChanged?: number;
-  /** The caller needs the statement's own result (an insert's generated id): never merged. */
-  readonly alone?: boolean;
+}
+
+/** What callers hand the committer: rows it may merge, and statements it runs as they are. */
+export type Write = RowWrite | SqlWrite;
+
+function isRow(write: Write): write is RowWrite {
+  return 'row' in write;
+}
+
+/** A write's statement in `dialect` (a row on its own). */
+export function statementOf(write: Write, dialect: Dialect): { sql: string; params: readonly unknown[] } {
+  return isRow(write) ? { sql: write.row.text[dialect], params: write.values } : { sql: write.sql, params: write.params };
 }
 
 /** What one statement did: rows changed (NaN when it ran merged with others) and, for an insert, the id it generated. */
@@ -65,7 +131,7 @@ class BatchConflict extends Error {
 }
 
 interface Pending {
-  readonly statements: readonly Statement[];
+  readonly statements: readonly Write[];
   readonly resolve: (results: StatementResult[]) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -82,19 +148,21 @@ export class GroupCommitter {
 
   /** MySQL/MariaDB: the pool that takes a whole batch as one query; without one (a DataSource not opened by openDatabase) batches run statement by statement. */
   private readonly batchPool: mysql.Pool | undefined;
+  private readonly dialect: Dialect;
 
   constructor(private readonly dataSource: DataSource) {
     this.batchPool = isMysqlSource(dataSource) ? batchPoolOf(dataSource) : undefined;
+    this.dialect = dialectOf(dataSource);
   }
 
   /**
-   * Commits `statements` atomically, together with whatever other callers
-   * hand in meanwhile. Resolves with what each statement did.
+   * Commits `writes` atomically, together with whatever other callers
+   * hand in meanwhile. Resolves with what each write did, in order.
    */
-  write(statements: readonly Statement[]): Promise<StatementResult[]> {
-    if (statements.length === 0) return Promise.resolve([]);
+  write(writes: readonly Write[]): Promise<StatementResult[]> {
+    if (writes.length === 0) return Promise.resolve([]);
     return new Promise<StatementResult[]>((resolve, reject) => {
-      this.queue.push({ statements, resolve, reject });
+      this.queue.push({ statements: writes, resolve, reject });
       if (!this.busy) {
         this.busy = true;
         // Let the callers that are ready in this turn of the event loop join.
@@ -153,12 +221,14 @@ export class GroupCommitter {
       const conflicts = new Map<number, WriteConflict>();
       batch.forEach(() => changed.push([]));
       for (const [i, p] of batch.entries()) {
-        for (const [sql, params, options] of p.statements) {
+        for (const write of p.statements) {
+          const { sql, params } = statementOf(write, this.dialect);
           const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
           const n = result?.affected ?? 0;
           (changed[i] as StatementResult[]).push({ changed: n, insertId: Number(result?.raw ?? NaN) });
-          if (options?.expectChanged !== undefined && n !== options.expectChanged) {
-            conflicts.set(i, new WriteConflict(sql, n, options.expectChanged));
+          const expected = expectationOf(write);
+          if (expected !== undefined && n !== expected) {
+            conflicts.set(i, new WriteConflict(sql, n, expected));
             break;
           }
         }
@@ -179,7 +249,7 @@ export class GroupCommitter {
   private async runAtOnce(pool: mysql.Pool, batch: readonly Pending[]): Promise<StatementResult[][]> {
     const { statements, origin } = compact(batch.map((p) => p.statements));
     const texts = statements.map(([sql, params]) => format(sql, params.map(literal) as Parameters<typeof format>[1]));
-    const guarded = batch.some((p) => p.statements.some(([, , options]) => options?.expectChanged !== undefined));
+    const guarded = batch.some((p) => p.statements.some((write) => expectationOf(write) !== undefined));
     const runner = await pool.getConnection();
     const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
     try {
@@ -194,9 +264,10 @@ export class GroupCommitter {
       if (guarded) {
         const conflicts = new Map<number, WriteConflict>();
         batch.forEach((p, caller) =>
-          p.statements.forEach(([sql, , options], index) => {
+          p.statements.forEach((write, index) => {
             const n = (changed[caller] as StatementResult[])[index]?.changed ?? NaN;
-            if (options?.expectChanged !== undefined && n !== options.expectChanged && !conflicts.has(caller)) conflicts.set(caller, new WriteConflict(sql, n, options.expectChanged));
+            const expected = expectationOf(write);
+            if (expected !== undefined && n !== expected && !conflicts.has(caller)) conflicts.set(caller, new WriteConflict(statementOf(write, 'mysql').sql, n, expected));
           }),
         );
         if (conflicts.size > 0) throw new BatchConflict(conflicts);
@@ -212,82 +283,75 @@ export class GroupCommitter {
   }
 }
 
-/** `INSERT INTO t (a, b) VALUES (?, ?)`, optionally `ON DUPLICATE KEY UPDATE …`: one row, placeholders only. */
-const SINGLE_ROW_INSERT = /^INSERT INTO (\S+) \([^()]*\) VALUES (\((?:\?, )*\?\))(?: ON DUPLICATE KEY UPDATE [^;]*)?$/;
-/** The table a write statement changes. */
-const WRITTEN_TABLE = /^(?:INSERT INTO|UPDATE|DELETE FROM|REPLACE INTO)\s+(\S+)/i;
+function expectationOf(write: Write): number | undefined {
+  return isRow(write) ? undefined : write.expectChanged;
+}
 
 /**
- * The statements of a batch (callers in order) made fewer: single-row
- * inserts (and upserts) of the same text become one multi-row statement,
- * which MySQL runs with one statement's overhead.
+ * The writes of a batch (callers in order) as MySQL statements, fewer: rows
+ * of one shape become one multi-row statement, which MySQL runs with one
+ * statement's overhead.
  *
- * - Adjacent ones always merge: nothing moves past anything.
- * - A statement marked `commutes` also joins an earlier statement of its
- *   text when no other text has written its table in between: it moves only
- *   past statements on other tables, which its caller allows.
+ * - Adjacent rows of one shape always merge: nothing moves past anything.
+ * - A row marked `commutes` also joins an earlier row of its shape when no
+ *   other write has touched its table in between: it moves only past
+ *   writes on other tables, which its caller allows.
  *
- * `origin[i]` lists the [caller, statement] pairs that output statement `i`
+ * `origin[i]` lists the [caller, write] pairs that output statement `i`
  * carries.
  */
-export function compact(callers: ReadonlyArray<readonly Statement[]>): { statements: Statement[]; origin: Array<Array<[number, number]>> } {
+export function compact(callers: ReadonlyArray<readonly Write[]>): { statements: Array<readonly [string, readonly unknown[]]>; origin: Array<Array<[number, number]>> } {
   interface Group {
-    readonly sql: string;
-    readonly row: string;
+    readonly shape: RowShape;
     readonly params: unknown[];
     readonly origin: Array<[number, number]>;
   }
-  const out: Array<Group | Statement> = [];
+  const out: Array<Group | readonly [string, readonly unknown[]]> = [];
   const origins: Array<Array<[number, number]>> = [];
-  /** The group a statement of this text may join, by text. */
-  const open = new Map<string, Group>();
-  /** The texts with an open group, by table. */
-  const openByTable = new Map<string, Set<string>>();
+  /** The group a commuting row of this shape may join. */
+  const open = new Map<RowShape, Group>();
+  /** The shapes with an open group, by table. */
+  const openByTable = new Map<string, Set<RowShape>>();
   let last: Group | undefined;
-  const close = (table: string, except?: string): void => {
-    for (const sql of openByTable.get(table) ?? []) if (sql !== except) open.delete(sql);
+  const close = (table: string, except?: RowShape): void => {
+    for (const shape of openByTable.get(table) ?? []) if (shape !== except) open.delete(shape);
     openByTable.set(table, except === undefined || !open.has(except) ? new Set() : new Set([except]));
   };
-  callers.forEach((statements, caller) => {
-    statements.forEach(([sql, params, options], index) => {
-      const match = options?.expectChanged === undefined && options?.alone !== true ? SINGLE_ROW_INSERT.exec(sql) : null;
-      const table = match?.[1] ?? WRITTEN_TABLE.exec(sql)?.[1];
-      const row = match?.[2];
-      if (row !== undefined && table !== undefined) {
-        const group = last !== undefined && last.sql === sql ? last : options?.commutes === true ? open.get(sql) : undefined;
+  callers.forEach((writes, caller) => {
+    writes.forEach((write, index) => {
+      if (isRow(write) && write.alone !== true) {
+        const shape = write.row;
+        const group = last !== undefined && last.shape === shape ? last : write.commutes === true ? open.get(shape) : undefined;
         if (group !== undefined) {
-          group.params.push(...params);
+          group.params.push(...write.values);
           group.origin.push([caller, index]);
           last = group;
-          close(table, sql);
+          close(shape.table, shape);
           return;
         }
-        const fresh: Group = { sql, row, params: [...params], origin: [[caller, index]] };
+        const fresh: Group = { shape, params: [...write.values], origin: [[caller, index]] };
         out.push(fresh);
         origins.push(fresh.origin);
-        close(table);
-        if (options?.commutes === true) {
-          open.set(sql, fresh);
-          openByTable.get(table)?.add(sql);
+        close(shape.table);
+        if (write.commutes === true) {
+          open.set(shape, fresh);
+          openByTable.get(shape.table)?.add(shape);
         }
         last = fresh;
         return;
       }
-      // Anything else ends the groups of the table it writes (all of them when it is not a plain write).
-      if (table !== undefined) close(table);
-      else for (const t of [...openByTable.keys()]) close(t);
+      // Anything else ends the groups of the table it writes.
+      const { sql, params } = statementOf(write, 'mysql');
+      close(isRow(write) ? write.row.table : write.table);
       out.push([sql, params]);
       origins.push([[caller, index]]);
       last = undefined;
     });
   });
-  const statements = out.map((s): Statement => {
-    if (Array.isArray(s)) return s as Statement;
-    const g = s as Group;
-    const rows = g.origin.length;
-    if (rows === 1) return [g.sql, g.params];
-    const at = g.sql.indexOf(g.row) + g.row.length;
-    return [`${g.sql.slice(0, at)}${`, ${g.row}`.repeat(rows - 1)}${g.sql.slice(at)}`, g.params];
+  const statements = out.map((s): readonly [string, readonly unknown[]] => {
+    if (Array.isArray(s)) return s as readonly [string, readonly unknown[]];
+    const { shape, params, origin } = s as Group;
+    return [`${shape.head}${shape.tuple}${`, ${shape.tuple}`.repeat(origin.length - 1)}${shape.tail.mysql}`, params];
   });
   return { statements, origin: origins };
 }

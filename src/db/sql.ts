@@ -102,16 +102,46 @@ export async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The SQL dialect a DataSource speaks: MySQL/MariaDB or SQLite. */
+export type Dialect = 'mysql' | 'sqlite';
+
+export function dialectOf(dataSource: DataSource): Dialect {
+  return isMysqlSource(dataSource) ? 'mysql' : 'sqlite';
+}
+
 /**
- * A single-row upsert in both dialects: insert the row, or set the `update`
- * columns of the row with the same unique `key` (columns as written in SQL,
- * backquoted where reserved). One text per table, whatever the row, so the
- * group committer merges many of them into one multi-row statement.
+ * One statement's text: the same in both dialects, or one text for each.
+ * A query module writes each statement once, with its dialect difference
+ * (if any) right there; callers get the text of their dialect from
+ * {@link forDialect} and never branch on the dialect themselves.
  */
-export function upsertSql(table: string, columns: readonly string[], key: readonly string[], update: readonly string[]): { readonly mysql: string; readonly sqlite: string } {
-  const insert = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
-  return {
-    mysql: `${insert} ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
-    sqlite: `${insert} ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-  };
+export type DialectText = string | { readonly mysql: string; readonly sqlite: string };
+
+/** A statement whose text depends on a count (the `?` of an `IN (…)` list) or on which optional conditions apply. */
+export type DialectTemplate = (...args: never[]) => DialectText;
+
+/** A query module: named statements and templates. */
+export type QuerySet = Readonly<Record<string, DialectText | DialectTemplate>>;
+
+/** A query module's statements in one dialect: texts stay texts, templates return texts. */
+export type Resolved<Q extends QuerySet> = {
+  readonly [K in keyof Q]: Q[K] extends (...args: infer A) => DialectText ? (...args: A) => string : string;
+};
+
+function pick(text: DialectText, dialect: Dialect): string {
+  return typeof text === 'string' ? text : text[dialect];
+}
+
+/** The statements of a query module in `dialect` (resolved once, by the store that runs them). */
+export function forDialect<Q extends QuerySet>(queries: Q, dialect: Dialect): Resolved<Q> {
+  const out: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(queries)) {
+    out[name] = typeof entry === 'function' ? (...args: never[]) => pick((entry as (...a: never[]) => DialectText)(...args), dialect) : pick(entry, dialect);
+  }
+  return Object.freeze(out) as Resolved<Q>;
+}
+
+/** `?, ?, ?`: the placeholders of an `IN (…)` list of `count` values. */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
 }

@@ -2,8 +2,8 @@ import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { InstalledComponent } from '../../entities';
-import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
-import { isMysqlSource, transaction } from '../db/sql';
+import { groupCommitter, WriteConflict, type Write } from '../db/group-commit';
+import { transaction } from '../db/sql';
 import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
@@ -206,7 +206,7 @@ export class DeploymentEngine implements EngineSignal {
     this.finishing.add(row.id);
     // The request's end, the resource model and the callback, in one
     // group-committed transaction that holds only if the lease is still ours.
-    const statements: Statement[] = [
+    const statements: Write[] = [
       this.store.finishStatement(row.id, this.owner, {
         status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
         message: failure === undefined ? null : failure.message,
@@ -216,7 +216,7 @@ export class DeploymentEngine implements EngineSignal {
     ];
     if (failure === undefined && result !== undefined && stored.operation !== 'Copy' && stored.operation !== 'Delete') {
       statements.push(
-        ...softwareResultStatements(isMysqlSource(this.dataSource), componentRow, {
+        ...softwareResultStatements(componentRow, {
           systemId,
           component: stored.component,
           operation: stored.operation,

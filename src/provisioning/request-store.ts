@@ -1,7 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
-import { groupCommitter, type Statement } from '../db/group-commit';
-import { execute, fromSqlDate, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { groupCommitter, type SqlWrite } from '../db/group-commit';
+import { dialectOf, execute, forDialect, fromSqlDate, toSqlDate, transaction, type Resolved } from '../db/sql';
+import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
 /** A provisioning request row as the engine and the API read it. */
 export interface RequestRow {
@@ -36,8 +37,6 @@ export type NewRequest = Pick<
   readonly origin?: string | null;
 };
 
-const COLUMNS = 'seq, id, operation, systemName, component, version, task, conflictKey, status, message, output, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, startedAt, endedAt, leaseOwner, leaseExpiresAt, cancelRequested';
-
 function toRow(raw: Record<string, unknown>): RequestRow {
   return {
     seq: Number(raw.seq),
@@ -65,15 +64,16 @@ function toRow(raw: Record<string, unknown>): RequestRow {
 }
 
 /**
- * SQL for provisioning requests. Every status change is one conditional
- * UPDATE headed by its precondition (`WHERE status = …`, and the lease owner
- * for a worker's writes): zero rows changed means someone else moved it.
+ * Provisioning requests' rows (the statements are in `./sql`). Every status
+ * change is one conditional UPDATE headed by its precondition (`WHERE
+ * status = …`, and the lease owner for a worker's writes): zero rows
+ * changed means someone else moved it.
  */
 export class RequestStore {
-  private readonly mysql: boolean;
+  private readonly sql: Resolved<typeof PROVISIONING_SQL>;
 
   constructor(private readonly dataSource: DataSource) {
-    this.mysql = isMysqlSource(dataSource);
+    this.sql = forDialect(PROVISIONING_SQL, dialectOf(dataSource));
   }
 
   /**
@@ -88,9 +88,9 @@ export class RequestStore {
     // once committed, and a failure (a reused idempotency key) is this
     // caller's alone.
     await groupCommitter(this.dataSource).write([
-      [
-        'INSERT INTO provisioning_request (id, operation, systemName, component, version, task, conflictKey, status, submittedBy, idempotencyKey, requestHash, callbackUrl, submittedAt, cancelRequested, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [
+      {
+        row: PROVISIONING_ROWS.request,
+        values: [
           request.id,
           request.operation,
           request.systemName,
@@ -107,18 +107,18 @@ export class RequestStore {
           0,
           request.origin ?? null,
         ],
-      ],
+      },
     ]);
   }
 
   async findById(id: string, manager?: EntityManager): Promise<RequestRow | null> {
-    const rows = (await (manager ?? this.dataSource).query(`SELECT ${COLUMNS} FROM provisioning_request WHERE id = ?`, [id])) as Array<Record<string, unknown>>;
+    const rows = (await (manager ?? this.dataSource).query(this.sql.requestById, [id])) as Array<Record<string, unknown>>;
     const first = rows[0];
     return first === undefined ? null : toRow(first);
   }
 
   async findByKey(submittedBy: string, idempotencyKey: string): Promise<RequestRow | null> {
-    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE submittedBy = ? AND idempotencyKey = ?`, [submittedBy, idempotencyKey])) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(this.sql.requestByKey, [submittedBy, idempotencyKey])) as Array<Record<string, unknown>>;
     const first = rows[0];
     return first === undefined ? null : toRow(first);
   }
@@ -131,48 +131,27 @@ export class RequestStore {
    * disjoint sets; SQLite has a single writer.
    */
   async claim(owner: string, limit: number, now: Date, leaseMs: number, affinityMs = 0): Promise<RequestRow[]> {
-    // The head of each conflict key's queue (one index entry per key, however
-    // long the queues behind them), unless that key has a task running, or
-    // its head was queued for another engine less than affinityMs ago.
-    const heads =
-      "SELECT q.seq FROM (SELECT conflictKey, MIN(seq) AS seq FROM provisioning_request WHERE status = 'QUEUED' GROUP BY conflictKey) q " +
-      'JOIN provisioning_request r ON r.seq = q.seq WHERE (r.origin IS NULL OR r.origin = ? OR r.submittedAt < ?) ' +
-      "AND NOT EXISTS (SELECT 1 FROM provisioning_request o WHERE o.status = 'IN_PROGRESS' AND o.conflictKey = q.conflictKey) ORDER BY q.seq LIMIT ?";
     const lease = toSqlDate(new Date(now.getTime() + leaseMs));
     const claimed = await transaction(this.dataSource, async (manager) => {
-      let seqs = ((await manager.query(heads, [owner, toSqlDate(new Date(now.getTime() - affinityMs)), limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
+      const heads = ((await manager.query(this.sql.queueHeads, [owner, toSqlDate(new Date(now.getTime() - affinityMs)), limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
+      if (heads.length === 0) return [];
+      // Lock them (on MySQL a head another process is claiming is skipped); a
+      // head that has moved on since is no longer QUEUED in the current read.
+      const seqs = ((await manager.query(this.sql.lockQueued(heads.length), heads)) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
       if (seqs.length === 0) return [];
-      if (this.mysql) {
-        // Lock them (a head another process is claiming is skipped); a head
-        // that has moved on since is no longer QUEUED in the current read.
-        const locked = (await manager.query(`SELECT seq FROM provisioning_request WHERE seq IN (${seqs.map(() => '?').join(', ')}) AND status = 'QUEUED' FOR UPDATE SKIP LOCKED`, seqs)) as Array<{ seq: unknown }>;
-        seqs = locked.map((r) => Number(r.seq));
-        if (seqs.length === 0) return [];
-      }
-      const placeholders = seqs.map(() => '?').join(', ');
-      await execute(
-        manager,
-        `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = ?, leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders})`,
-        [toSqlDate(now), owner, lease, ...seqs],
-      );
+      await execute(manager, this.sql.startRequests(seqs.length), [toSqlDate(now), owner, lease, ...seqs]);
       return seqs;
     }, { readCommitted: true });
     if (claimed.length === 0) return [];
-    const placeholders = claimed.map(() => '?').join(', ');
-    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND seq IN (${placeholders}) ORDER BY seq`, [owner, ...claimed])) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(this.sql.startedRequests(claimed.length), [owner, ...claimed])) as Array<Record<string, unknown>>;
     return rows.map(toRow);
   }
 
   /** Extends the leases of `owner`'s running requests; returns the ids whose cancellation was asked for. */
   async renew(owner: string, ids: readonly string[], now: Date, leaseMs: number): Promise<{ kept: string[]; cancel: string[] }> {
     if (ids.length === 0) return { kept: [], cancel: [] };
-    const placeholders = ids.map(() => '?').join(', ');
-    await execute(
-      this.dataSource,
-      `UPDATE provisioning_request SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders})`,
-      [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...ids],
-    );
-    const rows = (await this.dataSource.query(`SELECT id, cancelRequested FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders})`, [owner, ...ids])) as Array<{ id: string; cancelRequested: unknown }>;
+    await execute(this.dataSource, this.sql.renewLeases(ids.length), [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...ids]);
+    const rows = (await this.dataSource.query(this.sql.heldRequests(ids.length), [owner, ...ids])) as Array<{ id: string; cancelRequested: unknown }>;
     return {
       kept: rows.map((r) => r.id),
       cancel: rows.filter((r) => r.cancelRequested === true || Number(r.cancelRequested) === 1).map((r) => r.id),
@@ -183,50 +162,46 @@ export class RequestStore {
    * Ends a running request held by `owner`: a statement for the group
    * committer, expected to change one row (none when the lease was lost).
    */
-  finishStatement(id: string, owner: string, outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date }): Statement {
-    return [
-      "UPDATE provisioning_request SET status = ?, message = ?, output = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
-      [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner],
-      { expectChanged: 1 },
-    ];
+  finishStatement(id: string, owner: string, outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date }): SqlWrite {
+    return {
+      sql: this.sql.finishRequest,
+      params: [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner],
+      table: 'provisioning_request',
+      expectChanged: 1,
+    };
   }
 
   /** Cancels a QUEUED request. False when it was no longer queued. */
   async cancelQueued(manager: EntityManager, id: string, message: string, now: Date): Promise<boolean> {
-    const changed = await execute(manager, "UPDATE provisioning_request SET status = 'COMPLETED_FAILURE', message = ?, endedAt = ? WHERE id = ? AND status = 'QUEUED'", [message, toSqlDate(now), id]);
+    const changed = await execute(manager, this.sql.cancelQueued, [message, toSqlDate(now), id]);
     return changed === 1;
   }
 
   async requestCancel(id: string): Promise<boolean> {
-    const changed = await execute(this.dataSource, "UPDATE provisioning_request SET cancelRequested = 1 WHERE id = ? AND status = 'IN_PROGRESS'", [id]);
+    const changed = await execute(this.dataSource, this.sql.requestCancel, [id]);
     return changed === 1;
   }
 
   /** IN_PROGRESS requests whose lease has expired (their worker is gone), or that a named owner held. */
   async findLost(now: Date, owners: readonly string[] = []): Promise<RequestRow[]> {
-    const byOwner = owners.length === 0 ? '' : ` OR leaseOwner IN (${owners.map(() => '?').join(', ')})`;
-    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM provisioning_request WHERE status = 'IN_PROGRESS' AND (leaseExpiresAt < ?${byOwner})`, [toSqlDate(now), ...owners])) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(this.sql.lostRequests(owners.length), [toSqlDate(now), ...owners])) as Array<Record<string, unknown>>;
     return rows.map(toRow);
   }
 
   /** Lease owners of running requests matching a LIKE pattern (this host's). */
   async ownersLike(pattern: string): Promise<string[]> {
-    const rows = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM provisioning_request WHERE status = 'IN_PROGRESS' AND leaseOwner LIKE ?", [pattern])) as Array<{ leaseOwner: string }>;
+    const rows = (await this.dataSource.query(this.sql.runningOwnersLike, [pattern])) as Array<{ leaseOwner: string }>;
     return rows.map((r) => r.leaseOwner);
   }
 
   /** Marks a lost request UNKNOWN, if it is still held by the same lease. */
   async markUnknown(manager: EntityManager, row: RequestRow, message: string, now: Date): Promise<boolean> {
-    const changed = await execute(
-      manager,
-      "UPDATE provisioning_request SET status = 'UNKNOWN', message = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
-      [message, toSqlDate(now), row.id, row.leaseOwner],
-    );
+    const changed = await execute(manager, this.sql.markUnknown, [message, toSqlDate(now), row.id, row.leaseOwner]);
     return changed === 1;
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows = (await this.dataSource.query("SELECT status, COUNT(*) AS n FROM provisioning_request WHERE status IN ('QUEUED', 'IN_PROGRESS') GROUP BY status")) as Array<{ status: string; n: unknown }>;
+    const rows = (await this.dataSource.query(this.sql.countActive)) as Array<{ status: string; n: unknown }>;
     const out: Record<string, number> = { QUEUED: 0, IN_PROGRESS: 0 };
     for (const r of rows) out[r.status] = Number(r.n);
     return out;

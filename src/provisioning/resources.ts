@@ -1,8 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import { InstalledComponent } from '../../entities';
-import type { Statement } from '../db/group-commit';
-import { toSqlDate, upsertSql } from '../db/sql';
+import type { RowWrite, Write } from '../db/group-commit';
+import { toSqlDate } from '../db/sql';
 import type { ComponentRecord, ComponentState, Parameter, SoftwareOperation, TaskResult } from '../drivers/driver';
+import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
 /** The component's record as a driver receives it. */
 export function componentRecord(row: InstalledComponent | null): ComponentRecord | undefined {
@@ -24,20 +25,19 @@ export async function loadComponent(manager: EntityManager, systemId: number, na
  * driver), so a Configure can be undone by configuring the previous ones.
  */
 export function softwareResultStatements(
-  mysql: boolean,
   existing: InstalledComponent | null,
   args: { systemId: number; component: string; operation: SoftwareOperation; requestedVersion?: string; parameters?: readonly Parameter[]; result: TaskResult; requestId: string; at: Date },
-): Statement[] {
+): Write[] {
   const history: string[] = existing === null ? [] : (JSON.parse(existing.history) as string[]);
   let version = existing?.version ?? args.result.version ?? args.requestedVersion ?? 'unknown';
   let state: ComponentState = (existing?.state as ComponentState | undefined) ?? 'INSTALLED';
   let pid = existing?.pid ?? null;
   let parameters: string | null = existing?.parameters ?? null;
-  const event = (eventVersion: string | null, eventState: string): Statement => [
-    'INSERT INTO component_event (systemId, component, operation, version, state, requestId, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    [args.systemId, args.component, args.operation, eventVersion, eventState, args.requestId, toSqlDate(args.at)],
-    COMMUTES,
-  ];
+  const event = (eventVersion: string | null, eventState: string): RowWrite => ({
+    row: PROVISIONING_ROWS.componentEvent,
+    values: [args.systemId, args.component, args.operation, eventVersion, eventState, args.requestId, toSqlDate(args.at)],
+    commutes: true,
+  });
   switch (args.operation) {
     case 'Install':
       if (existing === null) {
@@ -76,25 +76,12 @@ export function softwareResultStatements(
       pid = null;
       break;
     case 'Uninstall':
-      return [
-        ['DELETE FROM installed_component WHERE systemId = ? AND name = ?', [args.systemId, args.component]],
-        event(null, 'UNINSTALLED'),
-      ];
+      return [{ sql: PROVISIONING_SQL.deleteComponent, params: [args.systemId, args.component], table: 'installed_component' }, event(null, 'UNINSTALLED')];
   }
   if (args.result.pid !== undefined) pid = args.result.pid;
-  const upsert = mysql ? COMPONENT_UPSERT.mysql : COMPONENT_UPSERT.sqlite;
   // One component's row is written by one task at a time: it commutes with every other write.
-  return [[upsert, [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, parameters, toSqlDate(args.at)], COMMUTES], event(version, state)];
+  return [{ row: PROVISIONING_ROWS.component, values: [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, parameters, toSqlDate(args.at)], commutes: true }, event(version, state)];
 }
-
-const COMMUTES = { commutes: true } as const;
-
-const COMPONENT_UPSERT = upsertSql(
-  'installed_component',
-  ['systemId', 'name', 'version', 'state', 'history', 'pid', 'parameters', 'updatedAt'],
-  ['systemId', 'name'],
-  ['version', 'state', 'history', 'pid', 'parameters', 'updatedAt'],
-);
 
 /** A recorded `parameters` column as an object of strings ({} when null or unreadable). */
 export function parseParameters(text: string | null): Record<string, string> {

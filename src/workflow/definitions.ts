@@ -20,6 +20,7 @@ import type { OutboundHttp } from '../net/outbound-http';
 import { definitionDigest } from './definition-digest';
 import { WorkflowError } from './errors';
 import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
+import { WORKFLOW_SQL } from './sql';
 import { WsdlCatalogError, WsdlCatalog } from './wsdl-catalog';
 
 export interface DeployRequest {
@@ -97,7 +98,7 @@ export class ProcessDefinitions {
       }
     }
     const version = await transaction(this.dataSource, async (manager) => {
-      const rows = (await manager.query('SELECT MAX(version) AS v FROM process_definition WHERE name = ?', [process.name])) as Array<{ v: unknown }>;
+      const rows = (await manager.query(WORKFLOW_SQL.latestVersionNumber, [process.name])) as Array<{ v: unknown }>;
       const next = Number(rows[0]?.v ?? 0) + 1;
       const saved = await manager.getRepository(ProcessDefinition).save({
         name: process.name,
@@ -167,7 +168,7 @@ export class ProcessDefinitions {
 
   /** The names of the deployed processes (any version). */
   async names(): Promise<Set<string>> {
-    const rows = (await this.dataSource.query('SELECT DISTINCT name FROM process_definition')) as Array<{ name: string }>;
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.definitionNames)) as Array<{ name: string }>;
     return new Set(rows.map((r) => r.name));
   }
 

@@ -1,8 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { ActivityState } from '../../entities';
 import type { VariableValue } from '../bpel/values';
-import { groupCommitter, type GroupCommitter, type Statement } from '../db/group-commit';
-import { fromSqlDate, isMysqlSource, toSqlDate, upsertSql } from '../db/sql';
+import { groupCommitter, type GroupCommitter, type RowWrite, type SqlWrite } from '../db/group-commit';
+import { fromSqlDate, toSqlDate } from '../db/sql';
+import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
 
 /** Durable state of one activity execution, as persisted. */
 export interface ActivityRecord {
@@ -39,8 +40,6 @@ export interface VariableWrite {
 /** The scope key under which an instance's input message is stored (variable `message`), written with the instance row. */
 export const INPUT_SCOPE = '#input';
 
-const COMMUTES = { commutes: true } as const;
-
 export class InstanceStore {
   readonly activities = new Map<string, ActivityRecord>();
   readonly variables = new Map<string, string>();
@@ -50,14 +49,12 @@ export class InstanceStore {
   private readonly variableSizes = new Map<string, number>();
   private variableTotal = 0;
   private seq = 0;
-  private readonly mysql: boolean;
   private readonly committer: GroupCommitter;
 
   constructor(
     private readonly dataSource: DataSource,
     readonly instanceId: string,
   ) {
-    this.mysql = isMysqlSource(dataSource);
     this.committer = groupCommitter(dataSource);
   }
 
@@ -68,10 +65,10 @@ export class InstanceStore {
   async load(): Promise<void> {
     const id = this.instanceId;
     const [activities, variables, links, timers] = (await Promise.all([
-      this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data FROM activity_instance WHERE instanceId = ?', [id]),
-      this.dataSource.query('SELECT scopeKey, name, value FROM process_variable WHERE instanceId = ?', [id]),
-      this.dataSource.query('SELECT `key`, value FROM link_state WHERE instanceId = ?', [id]),
-      this.dataSource.query('SELECT `key`, dueAt FROM process_timer WHERE instanceId = ?', [id]),
+      this.dataSource.query(WORKFLOW_SQL.loadActivities, [id]),
+      this.dataSource.query(WORKFLOW_SQL.loadVariables, [id]),
+      this.dataSource.query(WORKFLOW_SQL.loadLinks, [id]),
+      this.dataSource.query(WORKFLOW_SQL.loadTimers, [id]),
     ])) as [Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>];
     for (const r of activities) {
       const record: ActivityRecord = {
@@ -179,13 +176,14 @@ export class InstanceStore {
   async timer(key: string, kind: 'wait' | 'alarm', dueAt: Date): Promise<Date> {
     const existing = this.timers.get(key);
     if (existing !== undefined) return existing;
-    await this.committer.write([['INSERT INTO process_timer (instanceId, `key`, kind, dueAt) VALUES (?, ?, ?, ?)', [this.instanceId, key, kind, toSqlDate(dueAt)]]]);
+    await this.committer.write([{ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, kind, toSqlDate(dueAt)] }]);
     this.timers.set(key, dueAt);
     return dueAt;
   }
 
   async timerFired(key: string, at: Date): Promise<void> {
-    await this.committer.write([['UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL', [toSqlDate(at), this.instanceId, key]]]);
+    const fired: SqlWrite = { sql: WORKFLOW_SQL.timerFired, params: [toSqlDate(at), this.instanceId, key], table: 'process_timer' };
+    await this.committer.write([fired]);
   }
 
   /*
@@ -195,29 +193,19 @@ export class InstanceStore {
    * only this instance's rows, so they commute with everything else.
    */
 
-  private activityStatement(r: ActivityRecord): Statement {
-    return [
-      this.mysql ? ACTIVITY_UPSERT.mysql : ACTIVITY_UPSERT.sqlite,
-      [this.instanceId, r.key, r.kind, r.name, r.state, toSqlDate(r.startedAt), r.endedAt === null ? null : toSqlDate(r.endedAt), r.completionSeq, r.fault, r.data],
-      COMMUTES,
-    ];
+  private activityStatement(r: ActivityRecord): RowWrite {
+    return {
+      row: WORKFLOW_ROWS.activity,
+      values: [this.instanceId, r.key, r.kind, r.name, r.state, toSqlDate(r.startedAt), r.endedAt === null ? null : toSqlDate(r.endedAt), r.completionSeq, r.fault, r.data],
+      commutes: true,
+    };
   }
 
-  private variableStatements(writes: readonly VariableWrite[]): Statement[] {
-    const sql = this.mysql ? VARIABLE_UPSERT.mysql : VARIABLE_UPSERT.sqlite;
-    return writes.map((w) => [sql, [this.instanceId, w.scopeKey, w.name, w.value], COMMUTES]);
+  private variableStatements(writes: readonly VariableWrite[]): RowWrite[] {
+    return writes.map((w) => ({ row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true }));
   }
 
-  private linkStatement(key: string, value: boolean): Statement {
-    return [this.mysql ? LINK_UPSERT.mysql : LINK_UPSERT.sqlite, [this.instanceId, key, value ? 1 : 0], COMMUTES];
+  private linkStatement(key: string, value: boolean): RowWrite {
+    return { row: WORKFLOW_ROWS.link, values: [this.instanceId, key, value ? 1 : 0], commutes: true };
   }
 }
-
-const ACTIVITY_UPSERT = upsertSql(
-  'activity_instance',
-  ['instanceId', '`key`', 'kind', 'name', 'state', 'startedAt', 'endedAt', 'completionSeq', 'fault', 'data'],
-  ['instanceId', '`key`'],
-  ['state', 'endedAt', 'completionSeq', 'fault', 'data'],
-);
-const VARIABLE_UPSERT = upsertSql('process_variable', ['instanceId', 'scopeKey', 'name', 'value'], ['instanceId', 'scopeKey', 'name'], ['value']);
-const LINK_UPSERT = upsertSql('link_state', ['instanceId', '`key`', 'value'], ['instanceId', '`key`'], ['value']);

@@ -11,7 +11,7 @@ import type { InstanceStatus, ProcessDefinition } from '../../entities';
 import type { VariableValue } from '../bpel/values';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
-import { groupCommitter, type Statement } from '../db/group-commit';
+import { groupCommitter, type Write } from '../db/group-commit';
 import { execute, fromSqlDate, isUniqueViolation, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import type { ProcessDefinitions } from './definitions';
@@ -20,6 +20,7 @@ import { describeStoredFault, readStoredFault } from './fault-codec';
 import { INPUT_SCOPE } from './instance-store';
 import type { WorkflowObserver } from './interpreter';
 import type { InstanceRunner } from './runner';
+import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
 
 export interface InstanceView {
   readonly instanceId: string;
@@ -61,7 +62,7 @@ export class ProcessInstances {
       await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased);
     } catch (err) {
       if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
-      const rows = (await this.dataSource.query('SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?', [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceByKey, [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
       const first = rows[0];
       if (first === undefined) throw err;
       if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
@@ -78,13 +79,13 @@ export class ProcessInstances {
   /** The instance row and its input, in one group-committed transaction. */
   private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean): Promise<void> {
     const now = this.clock.date();
-    const statements: Statement[] = [
-      [
-        'INSERT INTO process_instance (id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested, leaseOwner, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [id, definition.id, definition.name, 'RUNNING', startedBy, idempotencyKey ?? null, toSqlDate(now), 0, leased ? this.runner.owner : null, leased ? toSqlDate(this.runner.leaseUntil(now)) : null],
-      ],
+    const statements: Write[] = [
+      {
+        row: WORKFLOW_ROWS.instance,
+        values: [id, definition.id, definition.name, 'RUNNING', startedBy, idempotencyKey ?? null, toSqlDate(now), 0, leased ? this.runner.owner : null, leased ? toSqlDate(this.runner.leaseUntil(now)) : null],
+      },
     ];
-    if (input !== undefined) statements.push(['INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', input]]);
+    if (input !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'message', input] });
     await groupCommitter(this.dataSource).write(statements);
   }
 
@@ -95,7 +96,7 @@ export class ProcessInstances {
   async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      const rows = (await this.dataSource.query("SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' ORDER BY id LIMIT 1", [instanceId])) as Array<{ data: string | null }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.firstReply, [instanceId])) as Array<{ data: string | null }>;
       const data = rows[0]?.data;
       if (data !== undefined && data !== null) {
         const parsed = JSON.parse(data) as { message?: string };
@@ -104,7 +105,7 @@ export class ProcessInstances {
         const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
         return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part) };
       }
-      const instance = (await this.dataSource.query('SELECT status, fault FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string; fault: string | null }>;
+      const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
       const state = instance[0];
       if (state !== undefined && state.status !== 'RUNNING') {
         return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
@@ -120,21 +121,18 @@ export class ProcessInstances {
    * thousand; reading and sending them all would hold the process up).
    */
   async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
-    const rows = (await this.dataSource.query(
-      'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
-      [instanceId],
-    )) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceView, [instanceId])) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
     const activities = (
       page === undefined
-        ? await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id', [instanceId])
-        : await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?', [instanceId, page.limit, page.offset])
+        ? await this.dataSource.query(WORKFLOW_SQL.activitiesOf, [instanceId])
+        : await this.dataSource.query(WORKFLOW_SQL.activityPage, [instanceId, page.limit, page.offset])
     ) as Array<Record<string, unknown>>;
     const activityCount =
       page === undefined || (activities.length < page.limit && (page.offset === 0 || activities.length > 0))
         ? (page?.offset ?? 0) + activities.length
-        : Number(((await this.dataSource.query('SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?', [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
+        : Number(((await this.dataSource.query(WORKFLOW_SQL.activityCount, [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
     const fault = row.fault === null || row.fault === undefined ? null : readStoredFault(String(row.fault));
     return {
       instanceId,
@@ -158,34 +156,24 @@ export class ProcessInstances {
   }
 
   async list(filter: { processName?: string; status?: InstanceStatus; limit?: number } = {}): Promise<Array<{ instanceId: string; processName: string; version: number; status: InstanceStatus; startTime: Date; endTime: Date | null }>> {
-    const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.processName !== undefined) {
-      where.push('i.processName = ?');
-      params.push(filter.processName);
-    }
-    if (filter.status !== undefined) {
-      where.push('i.status = ?');
-      params.push(filter.status);
-    }
+    if (filter.processName !== undefined) params.push(filter.processName);
+    if (filter.status !== undefined) params.push(filter.status);
     params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
-    const rows = (await this.dataSource.query(
-      `SELECT i.id, i.processName, i.status, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY i.createdAt DESC LIMIT ?`,
-      params,
-    )) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.listInstances(filter.processName !== undefined, filter.status !== undefined), params)) as Array<Record<string, unknown>>;
     return rows.map((r) => ({ instanceId: String(r.id), processName: String(r.processName), version: Number(r.version), status: r.status as InstanceStatus, startTime: fromSqlDate(r.createdAt) ?? new Date(0), endTime: fromSqlDate(r.endedAt) }));
   }
 
   /** Asks a running instance to stop (and compensate its completed scopes when asked). Returns the status afterwards. */
   async cancel(instanceId: string, compensate: boolean): Promise<InstanceStatus> {
     // A suspended instance runs nowhere: it ends at once, without compensation (its plan is what is in doubt).
-    const ended = await execute(this.dataSource, "UPDATE process_instance SET status = 'TERMINATED', endedAt = ?, cancelRequested = ? WHERE id = ? AND status = 'SUSPENDED'", [toSqlDate(this.clock.date()), compensate ? 2 : 1, instanceId]);
+    const ended = await execute(this.dataSource, WORKFLOW_SQL.terminateSuspended, [toSqlDate(this.clock.date()), compensate ? 2 : 1, instanceId]);
     if (ended === 1) {
       this.log.warn('suspended instance cancelled', { instanceId });
       this.observer.instance({ instanceId, status: 'TERMINATED', at: this.clock.date() });
       return 'TERMINATED';
     }
-    const changed = await execute(this.dataSource, "UPDATE process_instance SET cancelRequested = ? WHERE id = ? AND status = 'RUNNING'", [compensate ? 2 : 1, instanceId]);
+    const changed = await execute(this.dataSource, WORKFLOW_SQL.requestCancel, [compensate ? 2 : 1, instanceId]);
     if (changed === 1) await this.runner.abortLocal(instanceId, new Error('cancelled'));
     return (await this.status(instanceId)).status;
   }
@@ -195,7 +183,7 @@ export class ProcessInstances {
    * next claim resumes it from its rows. Returns the status afterwards.
    */
   async resume(instanceId: string): Promise<InstanceStatus> {
-    const changed = await execute(this.dataSource, "UPDATE process_instance SET status = 'RUNNING', recoveries = 0, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'SUSPENDED'", [instanceId]);
+    const changed = await execute(this.dataSource, WORKFLOW_SQL.resumeSuspended, [instanceId]);
     const status = (await this.status(instanceId)).status;
     if (changed === 0) throw new WorkflowError('InvalidState', `instance ${instanceId} is ${status}: only a SUSPENDED instance can be resumed`);
     this.log.warn('suspended instance resumed by an admin', { instanceId });

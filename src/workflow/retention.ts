@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import { exclusive, execute, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
+import { DETAIL_TABLES, WORKFLOW_SQL, type DetailTable } from './sql';
 
 export interface RetentionSettings {
   /** Finished instances older than this many days lose their detail rows; 0 turns the job off. */
@@ -16,9 +17,6 @@ export interface RetentionSettings {
 const DAY_MS = 86_400_000;
 /** Rows removed by one DELETE. */
 const ROW_CHUNK = 2000;
-/** The tables holding an instance's execution detail, all keyed by instanceId. */
-const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer'] as const;
-const FINISHED = "status IN ('COMPLETED', 'FAULTED', 'TERMINATED')";
 
 /**
  * The retention job: finished instances (COMPLETED, FAULTED, TERMINATED)
@@ -75,27 +73,25 @@ export class InstancePruner {
     let pruned = 0;
     while (pruned < this.settings.pruneMaxPerRun) {
       const limit = Math.min(this.settings.pruneBatchSize, this.settings.pruneMaxPerRun - pruned);
-      const rows = (await this.dataSource.query(`SELECT id FROM process_instance WHERE ${FINISHED} AND endedAt < ? AND prunedAt IS NULL ORDER BY endedAt LIMIT ?`, [toSqlDate(cutoff), limit])) as Array<{ id: string }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.prunable, [toSqlDate(cutoff), limit])) as Array<{ id: string }>;
       if (rows.length === 0) break;
       const ids = rows.map((r) => r.id);
       let deleted = 0;
       for (const table of DETAIL_TABLES) deleted += await this.deleteDetail(table, ids);
-      const list = ids.map(() => '?').join(', ');
-      await exclusive(this.dataSource, () => execute(this.dataSource, `UPDATE process_instance SET prunedAt = ? WHERE id IN (${list}) AND ${FINISHED}`, [toSqlDate(this.clock.date()), ...ids]));
+      await exclusive(this.dataSource, () => execute(this.dataSource, WORKFLOW_SQL.markPruned(ids.length), [toSqlDate(this.clock.date()), ...ids]));
       pruned += ids.length;
       this.log.info('pruned finished instances', { instances: ids.length, rows: deleted, endedBefore: cutoff.toISOString(), firstInstanceId: ids[0] });
     }
     return pruned;
   }
 
-  private async deleteDetail(table: (typeof DETAIL_TABLES)[number], ids: readonly string[]): Promise<number> {
-    const list = ids.map(() => '?').join(', ');
+  private async deleteDetail(table: DetailTable, ids: readonly string[]): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const rows = (await this.dataSource.query(`SELECT id FROM ${table} WHERE instanceId IN (${list}) LIMIT ?`, [...ids, ROW_CHUNK])) as Array<{ id: unknown }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.detailRows(table, ids.length), [...ids, ROW_CHUNK])) as Array<{ id: unknown }>;
       if (rows.length === 0) return deleted;
       const rowIds = rows.map((r) => Number(r.id));
-      deleted += await exclusive(this.dataSource, () => execute(this.dataSource, `DELETE FROM ${table} WHERE id IN (${rowIds.map(() => '?').join(', ')})`, rowIds));
+      deleted += await exclusive(this.dataSource, () => execute(this.dataSource, WORKFLOW_SQL.deleteDetailRows(table, rowIds.length), rowIds));
     }
   }
 }

@@ -23,6 +23,7 @@ import { serializeFault } from './fault-codec';
 import { INPUT_SCOPE, InstanceStore } from './instance-store';
 import { Detached, Interpreter, type WorkflowObserver } from './interpreter';
 import type { PartnerInvokers } from './partners';
+import { WORKFLOW_SQL } from './sql';
 
 export interface WorkflowSettings {
   readonly leaseMs: number;
@@ -89,7 +90,7 @@ export class InstanceRunner {
     for (let i = 0; i < held.length; i += CLAIM_CHUNK) {
       const chunk = held.slice(i, i + CLAIM_CHUNK);
       try {
-        await execute(this.dataSource, `UPDATE process_instance SET leaseOwner = NULL, leaseExpiresAt = NULL, recoveries = 0 WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${chunk.map(() => '?').join(', ')})`, [this.owner, ...chunk]);
+        await execute(this.dataSource, WORKFLOW_SQL.releaseInstances(chunk.length), [this.owner, ...chunk]);
       } catch (err) {
         this.log.warn('releasing instances at shutdown failed; their leases run out instead', { err: String(err) });
       }
@@ -158,28 +159,19 @@ export class InstanceRunner {
       const now = this.clock.date();
       const free = this.settings.maxInstances - this.running.size;
       if (free > 0) {
-        const owners = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM process_instance WHERE status = 'RUNNING' AND leaseOwner LIKE ?", [localOwnerPattern('wf:')])) as Array<{ leaseOwner: string }>;
+        const owners = (await this.dataSource.query(WORKFLOW_SQL.runningOwnersLike, [localOwnerPattern('wf:')])) as Array<{ leaseOwner: string }>;
         const dead = deadLocalOwners(owners.map((o) => o.leaseOwner), this.owner, 'wf:');
-        const byOwner = dead.length === 0 ? '' : ` OR leaseOwner IN (${dead.map(() => '?').join(', ')})`;
-        const candidates = (await this.dataSource.query(
-          `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner}) ORDER BY createdAt LIMIT ?`,
-          [toSqlDate(now), ...dead, free],
-        )) as Array<{ id: string; leaseOwner: string | null }>;
+        const candidates = (await this.dataSource.query(WORKFLOW_SQL.claimCandidates(dead.length), [toSqlDate(now), ...dead, free])) as Array<{ id: string; leaseOwner: string | null }>;
         // One conditional update claims them all; a candidate another process took meanwhile keeps its owner.
         const ids = candidates.filter((c) => !this.running.has(c.id)).map((c) => c.id);
         for (let i = 0; i < ids.length; i += CLAIM_CHUNK) {
           const chunk = ids.slice(i, i + CLAIM_CHUNK);
-          const list = chunk.map(() => '?').join(', ');
           // Taking an instance from a holder that did not let go of it (a lease run out, a dead
           // process) counts as a recovery; recoveries is assigned first, while leaseOwner is still the old one.
           await exclusive(this.dataSource, () =>
-            execute(
-              this.dataSource,
-              `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
-              [this.owner, this.owner, toSqlDate(this.leaseUntil(now)), ...chunk, toSqlDate(now), ...dead],
-            ),
+            execute(this.dataSource, WORKFLOW_SQL.claimInstances(chunk.length, dead.length), [this.owner, this.owner, toSqlDate(this.leaseUntil(now)), ...chunk, toSqlDate(now), ...dead]),
           );
-          const mine = (await this.dataSource.query(`SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
+          const mine = (await this.dataSource.query(WORKFLOW_SQL.heldWithRecoveries(chunk.length), [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
           for (const { id, recoveries } of mine) {
             if (this.running.has(id)) continue;
             if (Number(recoveries) >= this.settings.planLimits.crashLoopLimit) await this.suspend(id, Number(recoveries));
@@ -201,7 +193,7 @@ export class InstanceRunner {
    */
   private async suspend(instanceId: string, recoveries: number): Promise<void> {
     const changed = await exclusive(this.dataSource, () =>
-      execute(this.dataSource, "UPDATE process_instance SET status = 'SUSPENDED', leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [instanceId, this.owner]),
+      execute(this.dataSource, WORKFLOW_SQL.suspend, [instanceId, this.owner]),
     );
     if (changed !== 1) return;
     this.metrics?.workflowSuspended.inc();
@@ -232,7 +224,7 @@ export class InstanceRunner {
   private async execute(instanceId: string, signal: AbortSignal, created?: Created): Promise<void> {
     let row: { definitionId: unknown; startedBy: string; cancelRequested: unknown } | undefined;
     if (created === undefined) {
-      const rows = (await this.dataSource.query('SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceToRun, [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
       row = rows[0];
     } else {
       row = { definitionId: created.definitionId, startedBy: created.startedBy, cancelRequested: 0 };
@@ -263,7 +255,7 @@ export class InstanceRunner {
     const outcome = await interpreter.run(signal);
     if (signal.aborted && this.stopped) return;
     if (outcome.status === 'TERMINATED') {
-      const cancel = Number(((await this.dataSource.query('SELECT cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
+      const cancel = Number(((await this.dataSource.query(WORKFLOW_SQL.cancelRequested, [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
       if (cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
     }
     if (outcome.status === 'FAULTED') {
@@ -278,10 +270,7 @@ export class InstanceRunner {
   private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
     const at = this.clock.date();
     const [changed] = await groupCommitter(this.dataSource).write([
-      [
-        "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
-        [status, fault, faultPath, toSqlDate(at), instanceId, this.owner],
-      ],
+      { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance' },
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
     if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
@@ -291,13 +280,12 @@ export class InstanceRunner {
     if (this.running.size === 0) return;
     const ids = [...this.running.keys()];
     try {
-      const placeholders = ids.map(() => '?').join(', ');
-      await execute(this.dataSource, `UPDATE process_instance SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders})`, [
+      await execute(this.dataSource, WORKFLOW_SQL.renewLeases(ids.length), [
         toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
         this.owner,
         ...ids,
       ]);
-      const rows = (await this.dataSource.query(`SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders})`, ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.leaseStates(ids.length), ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
       for (const r of rows) {
         const local = this.running.get(r.id);
         if (local === undefined) continue;

@@ -15,6 +15,7 @@ import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
 import { toSqlDate } from '../db/sql';
+import { WORK_ORDER_SQL } from './sql';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
 import type { PlanRunner } from './admin-actions';
@@ -177,7 +178,7 @@ export class WorkOrderAutomation implements PlanRunner {
       return;
     }
     await groupCommitter(this.dataSource).write([
-      ["UPDATE work_order SET processInstanceId = ?, updatedAt = ? WHERE id = ? AND attempt = ? AND state = 'IN_PROGRESS'", [instanceId, toSqlDate(this.clock.date()), order.id, order.attempt]],
+      { sql: WORK_ORDER_SQL.recordInstance, params: [instanceId, toSqlDate(this.clock.date()), order.id, order.attempt], table: 'work_order' },
     ]);
     log.info('work-order plan started', { plan: type.planName, instanceId, actor });
   }
@@ -185,7 +186,7 @@ export class WorkOrderAutomation implements PlanRunner {
   /** IN_PROGRESS orders with no instance recorded well after their claim: the process died between the two. */
   private async restartLost(): Promise<void> {
     const before = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
-    const rows = (await this.dataSource.query("SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND processInstanceId IS NULL AND updatedAt < ? ORDER BY id LIMIT ?", [before, this.settings.batchSize])) as Array<{ id: unknown }>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.unstarted, [before, this.settings.batchSize])) as Array<{ id: unknown }>;
     if (rows.length === 0) return;
     const orders = await this.orders.queries.ordersToRun(rows.map((r) => Number(r.id)));
     this.log.warn('restarting work-order plans whose start was not recorded', { workOrderIds: orders.map((o) => o.id) });
@@ -196,12 +197,7 @@ export class WorkOrderAutomation implements PlanRunner {
   private async finishEnded(): Promise<number> {
     // Each process finishes the orders it claimed; those of an owner gone quiet (or started by an admin) are anybody's after a while.
     const quietSince = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
-    const rows = (await this.dataSource.query(
-      'SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status, pd.name AS planName, pd.version AS planVersion, pd.digest AS ranDigest, pd.deployedBy, t.planDigest AS catalogDigest ' +
-        'FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId JOIN process_definition pd ON pd.id = pi.definitionId LEFT JOIN work_order_type t ON t.name = wo.typeName ' +
-        "WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
-      [this.owner, quietSince, this.settings.batchSize],
-    )) as EndedRun[];
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.endedRuns, [this.owner, quietSince, this.settings.batchSize])) as EndedRun[];
     const finishOne = async (row: (typeof rows)[number]): Promise<void> => {
       const id = Number(row.id);
       const attempt = Number(row.attempt);

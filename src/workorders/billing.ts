@@ -6,30 +6,13 @@ import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { fromSqlDate, toSqlDate } from '../db/sql';
 import { ProvisorError } from '../errors';
+import { WORK_ORDER_SQL } from './sql';
 
 /** Minor units as a decimal string in major units: 1250 → "12.50". */
 export function formatAmount(minor: number): string {
   const sign = minor < 0 ? '-' : '';
   const abs = Math.abs(minor);
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
-
-/**
- * An order's billable event, from the order, its customer, account and type
- * (one row, or none when the type is gone); parameters: the time, the order
- * id twice. It writes nothing for an order already billed: on MySQL a group
- * commit runs all of a caller's statements before it checks the guarded
- * update, so an end refused because another one won must not reach the
- * unique key as a duplicate (the unique key still holds billing to once).
- */
-export const BILL =
-  'INSERT INTO billable_event (workOrderId, customerId, customerName, accountId, accountName, typeName, amountMinor, currency, createdAt) ' +
-  'SELECT wo.id, wo.customerId, u.name, wo.accountId, a.name, wo.typeName, t.priceMinor, t.currency, ? FROM work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId JOIN work_order_type t ON t.name = wo.typeName ' +
-  'WHERE wo.id = ? AND NOT EXISTS (SELECT 1 FROM billable_event b WHERE b.workOrderId = ?)';
-
-/** The parameters of {@link BILL}. */
-export function billParams(at: string, workOrderId: number): unknown[] {
-  return [at, workOrderId, workOrderId];
 }
 
 /** A close that found nothing to bill: it is rolled back. */
@@ -49,10 +32,7 @@ export class BillingExport {
   /** Billable events created in [from, to), oldest first, as CSV (RFC 4180) with a header line. */
   async billingCsv(from: Date, to: Date): Promise<string> {
     if (!(from.getTime() < to.getTime())) throw new ProvisorError('InvalidField', `the period is empty: from ${from.toISOString()} is not before to ${to.toISOString()}`, 'to');
-    const rows = (await this.dataSource.query(
-      'SELECT id, workOrderId, createdAt, customerId, customerName, accountId, accountName, typeName, amountMinor, currency FROM billable_event WHERE createdAt >= ? AND createdAt < ? ORDER BY createdAt, id',
-      [toSqlDate(from), toSqlDate(to)],
-    )) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.billingExport, [toSqlDate(from), toSqlDate(to)])) as Array<Record<string, unknown>>;
     const lines = [['eventId', 'workOrderId', 'time', 'customerId', 'customer', 'accountId', 'account', 'type', 'amount', 'currency']];
     for (const r of rows) {
       lines.push([

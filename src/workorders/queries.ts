@@ -10,6 +10,7 @@ import { fromSqlDate } from '../db/sql';
 import { ProvisorError } from '../errors';
 import type { HistoryEntry, ParameterInput, WorkOrderFilter, WorkOrderPage, WorkOrderView } from './api';
 import { formatAmount } from './billing';
+import { WORK_ORDER_SQL, type OrderFilterShape } from './sql';
 
 /** What the automation needs to start an order's plan. */
 export interface OrderToRun {
@@ -20,10 +21,6 @@ export interface OrderToRun {
   readonly storagePool: string | null;
   readonly parameters: readonly ParameterInput[];
 }
-
-const ORDER_COLUMNS =
-  'wo.id, wo.typeName, wo.customerId, wo.accountId, wo.parameters, wo.state, wo.channel, wo.manual, wo.attempt, wo.processInstanceId, wo.outcome, wo.failedActivity, wo.createdAt, wo.updatedAt, wo.closedAt, u.name AS customerName, a.name AS accountName';
-const ORDER_FROM = 'work_order wo JOIN app_user u ON u.id = wo.customerId JOIN account a ON a.id = wo.accountId';
 
 export class WorkOrderQueries {
   constructor(private readonly dataSource: DataSource) {}
@@ -43,24 +40,15 @@ export class WorkOrderQueries {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ProvisorError('InvalidField', `limit must be from 1 to 1000, got ${limit}`, 'limit');
     if (!Number.isInteger(offset) || offset < 0) throw new ProvisorError('InvalidField', `offset must be 0 or more, got ${offset}`, 'offset');
     if (filter.state !== undefined && !WORK_ORDER_STATES.includes(filter.state)) throw new ProvisorError('InvalidField', `unknown state "${String(filter.state)}"`, 'state');
-    const where: string[] = [];
     const params: unknown[] = [];
     if (caller.role !== 'admin') {
       if (caller.accountId === null) return { orders: [], total: 0, offset, limit };
-      where.push('wo.accountId = ?');
       params.push(caller.accountId);
-    } else if (filter.account !== undefined) {
-      where.push('a.name = ?');
-      params.push(filter.account);
-    }
-    if (filter.state !== undefined) {
-      where.push('wo.state = ?');
-      params.push(filter.state);
-    }
-    if (filter.manual !== undefined) where.push(`wo.manual = ${filter.manual ? 1 : 0}`);
-    const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-    const [count] = (await this.dataSource.query(`SELECT COUNT(*) AS n FROM ${ORDER_FROM} ${clause}`, params)) as Array<{ n: unknown }>;
-    const rows = (await this.dataSource.query(`SELECT ${ORDER_COLUMNS} FROM ${ORDER_FROM} ${clause} ORDER BY wo.id DESC LIMIT ? OFFSET ?`, [...params, limit, offset])) as OrderRow[];
+    } else if (filter.account !== undefined) params.push(filter.account);
+    if (filter.state !== undefined) params.push(filter.state);
+    const shape: OrderFilterShape = { accountId: caller.role !== 'admin', accountName: caller.role === 'admin' && filter.account !== undefined, state: filter.state !== undefined, manual: filter.manual };
+    const [count] = (await this.dataSource.query(WORK_ORDER_SQL.countOrders(shape), params)) as Array<{ n: unknown }>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.orderPage(shape), [...params, limit, offset])) as OrderRow[];
     const billing = await this.billingOf(rows.map((r) => Number(r.id)));
     return { orders: rows.map((r) => toView(r, [], billing.get(Number(r.id)) ?? null)), total: Number(count?.n ?? 0), offset, limit };
   }
@@ -68,11 +56,11 @@ export class WorkOrderQueries {
   /** One order with its history and billing, whoever owns it. */
   async view(workOrderId: number, withHistory: boolean): Promise<WorkOrderView | undefined> {
     if (!Number.isSafeInteger(workOrderId) || workOrderId < 1) return undefined;
-    const rows = (await this.dataSource.query(`SELECT ${ORDER_COLUMNS} FROM ${ORDER_FROM} WHERE wo.id = ?`, [workOrderId])) as OrderRow[];
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.orderView, [workOrderId])) as OrderRow[];
     const row = rows[0];
     if (row === undefined) return undefined;
     const history = withHistory
-      ? ((await this.dataSource.query('SELECT at, fromState, toState, actor, reason FROM work_order_event WHERE workOrderId = ? ORDER BY id', [workOrderId])) as Array<Record<string, unknown>>).map(
+      ? ((await this.dataSource.query(WORK_ORDER_SQL.history, [workOrderId])) as Array<Record<string, unknown>>).map(
           (e): HistoryEntry => ({ at: fromSqlDate(e.at) ?? new Date(0), fromState: (e.fromState ?? null) as WorkOrderState | null, toState: e.toState as WorkOrderState, actor: String(e.actor), reason: (e.reason ?? null) as string | null }),
         )
       : [];
@@ -83,10 +71,7 @@ export class WorkOrderQueries {
   /** The plan inputs of orders (IN_PROGRESS ones, as the automation claims them). */
   async ordersToRun(ids: readonly number[]): Promise<OrderToRun[]> {
     if (ids.length === 0) return [];
-    const rows = (await this.dataSource.query(
-      `SELECT wo.id, wo.attempt, wo.typeName, wo.parameters, a.name AS accountName, a.storagePool FROM work_order wo JOIN account a ON a.id = wo.accountId WHERE wo.id IN (${ids.map(() => '?').join(', ')}) ORDER BY wo.id`,
-      [...ids],
-    )) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.ordersToRun(ids.length), [...ids])) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
       id: Number(r.id),
       attempt: Number(r.attempt),
@@ -99,13 +84,13 @@ export class WorkOrderQueries {
 
   /** The e-mail address of an order's customer, when one is registered. */
   async customerEmail(customerId: number): Promise<string | null> {
-    const rows = (await this.dataSource.query('SELECT email FROM app_user WHERE id = ?', [customerId])) as Array<{ email: string | null }>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.customerEmail, [customerId])) as Array<{ email: string | null }>;
     return rows[0]?.email ?? null;
   }
 
   private async billingOf(ids: readonly number[]): Promise<Map<number, WorkOrderView['billing']>> {
     if (ids.length === 0) return new Map();
-    const rows = (await this.dataSource.query(`SELECT workOrderId, amountMinor, currency, createdAt FROM billable_event WHERE workOrderId IN (${ids.map(() => '?').join(', ')})`, [...ids])) as Array<Record<string, unknown>>;
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.billingOf(ids.length), [...ids])) as Array<Record<string, unknown>>;
     return new Map(rows.map((r) => [Number(r.workOrderId), { amount: formatAmount(Number(r.amountMinor)), currency: String(r.currency), at: fromSqlDate(r.createdAt) ?? new Date(0) }]));
   }
 }

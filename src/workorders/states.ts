@@ -13,21 +13,14 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { WorkOrderState } from '../../entities';
 import type { Clock } from '../clock';
-import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
-import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
+import { groupCommitter, WriteConflict, type RowWrite, type Write } from '../db/group-commit';
+import { dialectOf, execute, forDialect, toSqlDate, transaction, type Resolved } from '../db/sql';
 import { ProvisorError } from '../errors';
 import { ADMIN_ACTIONS, type AdminAction } from './api';
-import { BILL, billParams, unbillable } from './billing';
+import { unbillable } from './billing';
+import { billParams, WORK_ORDER_ROWS, WORK_ORDER_SQL, type MoveShape, type TransitionEffect } from './sql';
 
-/**
- * What a move does besides changing the state:
- * - `run`: a new attempt of the order's plan (attempt + 1, the previous
- *   run's instance, outcome and plan forgotten, no longer manual);
- * - `hold`: left for manual processing;
- * - `end`: the outcome (the reason) and failing activity recorded,
- *   `closedAt` set; into CLOSED, billed.
- */
-export type TransitionEffect = 'run' | 'hold' | 'end';
+export type { TransitionEffect } from './sql';
 
 export interface ActionRule {
   /** The states the move may start from. */
@@ -130,13 +123,13 @@ interface Leaving {
 }
 
 export class WorkOrderStates {
-  private readonly mysql: boolean;
+  private readonly sql: Resolved<typeof WORK_ORDER_SQL>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
   ) {
-    this.mysql = isMysqlSource(dataSource);
+    this.sql = forDialect(WORK_ORDER_SQL, dialectOf(dataSource));
   }
 
   /**
@@ -155,8 +148,7 @@ export class WorkOrderStates {
     if (ids.length === 1 && single !== undefined && only !== undefined) return (await this.moveOne(single, only, action, actor, reason, options)) ? [single] : [];
     if (ids.length === 0) return [];
     return transaction(this.dataSource, async (manager) => {
-      const list = ids.map(() => '?').join(', ');
-      const rows = (await manager.query(`SELECT id, state, attempt, manual FROM work_order WHERE id IN (${list})${this.mysql ? ' FOR UPDATE' : ''}`, [...ids])) as Array<{ id: unknown; state: WorkOrderState; attempt: unknown; manual: unknown }>;
+      const rows = (await manager.query(this.sql.lockOrders(ids.length), [...ids])) as Array<{ id: unknown; state: WorkOrderState; attempt: unknown; manual: unknown }>;
       const movable = rows
         .filter((r) => allows(action, r.state, Boolean(Number(r.manual))) && (options.attempt === undefined || Number(r.attempt) === options.attempt))
         .map((r): Leaving => ({ id: Number(r.id), state: r.state }));
@@ -175,8 +167,7 @@ export class WorkOrderStates {
     return transaction(
       this.dataSource,
       async (manager) => {
-        const select = "SELECT id FROM work_order WHERE state = 'NEW' AND manual = 0 ORDER BY id LIMIT ?";
-        const rows = (await manager.query(this.mysql ? `${select} FOR UPDATE SKIP LOCKED` : select, [limit])) as Array<{ id: unknown }>;
+        const rows = (await manager.query(this.sql.claimable, [limit])) as Array<{ id: unknown }>;
         return this.apply(manager, rows.map((r): Leaving => ({ id: Number(r.id), state: 'NEW' })), 'claim', actor, reason, { leaseOwner: owner });
       },
       { readCommitted: true },
@@ -185,7 +176,7 @@ export class WorkOrderStates {
 
   /** The table's refusal for an order that did not move, from the state it is in now. */
   async refusal(workOrderId: number, action: WorkOrderAction): Promise<ProvisorError> {
-    const rows = (await this.dataSource.query('SELECT state, manual FROM work_order WHERE id = ?', [workOrderId])) as Array<{ state: WorkOrderState; manual: unknown }>;
+    const rows = (await this.dataSource.query(this.sql.orderState, [workOrderId])) as Array<{ state: WorkOrderState; manual: unknown }>;
     const row = rows[0];
     if (row === undefined) return new ProvisorError('UnknownWorkOrder', `there is no work order ${workOrderId}`, 'workOrderId');
     return refusal(workOrderId, action, row.state, Boolean(Number(row.manual)));
@@ -195,19 +186,18 @@ export class WorkOrderStates {
   private async moveOne(id: number, from: WorkOrderState, action: WorkOrderAction, actor: string, reason: string, options: TransitionOptions): Promise<boolean> {
     const rule = ruleOf(action);
     const now = toSqlDate(this.clock.date());
-    const { sets, params } = assignments(rule, reason, now, options);
-    const guard = `${options.attempt === undefined ? '' : ' AND attempt = ?'}${rule.notHeld ? ' AND manual = 0' : ''}`;
-    const statements: Statement[] = [
-      [`UPDATE work_order SET ${sets} WHERE id = ? AND state = ?${guard}`, [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt])], { expectChanged: 1 }],
+    const { move, params } = assignments(rule, reason, now, options);
+    const statements: Write[] = [
+      { sql: this.sql.moveOne(move, options.attempt !== undefined, rule.notHeld), params: [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt])], table: 'work_order', expectChanged: 1 },
       eventStatement(id, from, rule.to, actor, reason, now),
     ];
-    if (rule.to === 'CLOSED') statements.push([BILL, billParams(now, id), { expectChanged: 1 }]);
+    if (rule.to === 'CLOSED') statements.push({ sql: this.sql.bill, params: billParams(now, id), table: 'billable_event', expectChanged: 1 });
     try {
       await groupCommitter(this.dataSource).write(statements);
       return true;
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err;
-      if (err.sql === BILL) throw unbillable(id);
+      if (err.sql === this.sql.bill) throw unbillable(id);
       return false;
     }
   }
@@ -217,55 +207,42 @@ export class WorkOrderStates {
     if (orders.length === 0) return [];
     const rule = ruleOf(action);
     const now = toSqlDate(this.clock.date());
-    const { sets, params } = assignments(rule, reason, now, options);
+    const { move, params } = assignments(rule, reason, now, options);
     const ids = orders.map((o) => o.id);
-    const list = ids.map(() => '?').join(', ');
-    const sources = rule.from.map(() => '?').join(', ');
-    const changed = await execute(manager, `UPDATE work_order SET ${sets} WHERE id IN (${list}) AND state IN (${sources})${rule.notHeld ? ' AND manual = 0' : ''}`, [...params, ...ids, ...rule.from]);
+    const changed = await execute(manager, this.sql.moveMany(move, ids.length, rule.from.length, rule.notHeld), [...params, ...ids, ...rule.from]);
     // The orders were read under lock in this transaction, so every one of them moves.
     if (changed !== ids.length) throw new ProvisorError('Internal', `work orders ${ids.join(', ')} changed under a lock: ${changed} of ${ids.length} moved`);
     await manager.query(
-      `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES ${orders.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      this.sql.events(orders.length),
       orders.flatMap((o) => [o.id, now, o.state, rule.to, actor, reason.slice(0, 4000)]),
     );
     if (rule.to === 'CLOSED') {
-      for (const id of ids) if ((await execute(manager, BILL, billParams(now, id))) !== 1) throw unbillable(id);
+      for (const id of ids) if ((await execute(manager, this.sql.bill, billParams(now, id))) !== 1) throw unbillable(id);
     }
     return ids;
   }
 }
 
-/** The SET clause of a move: the state, the time, and what its effect changes. */
-function assignments(rule: ActionRule, reason: string, now: string, options: TransitionOptions): { sets: string; params: unknown[] } {
-  const sets = ['state = ?', 'updatedAt = ?'];
+/** A move's shape (which SET clause) and that clause's parameters: the state, the time, and what its effect changes (see MoveShape). */
+function assignments(rule: ActionRule, reason: string, now: string, options: TransitionOptions): { move: MoveShape; params: unknown[] } {
+  const move: MoveShape = { effect: rule.effect, leased: rule.effect === 'run' && options.leaseOwner !== undefined, withPlan: rule.effect === 'end' && options.plan !== undefined };
   const params: unknown[] = [rule.to, now];
   switch (rule.effect) {
     case 'run':
-      sets.push('attempt = attempt + 1', 'processInstanceId = NULL', 'outcome = NULL', 'failedActivity = NULL', 'manual = 0', 'planVersion = NULL', 'planDigest = NULL');
-      if (options.leaseOwner === undefined) sets.push('leaseOwner = NULL');
-      else {
-        sets.push('leaseOwner = ?');
-        params.push(options.leaseOwner);
-      }
+      if (options.leaseOwner !== undefined) params.push(options.leaseOwner);
       break;
     case 'hold':
-      sets.push('manual = 1');
       break;
     case 'end':
-      sets.push('outcome = ?', 'failedActivity = ?');
       params.push(reason.slice(0, 4000), options.failedActivity === undefined ? null : options.failedActivity.slice(0, 500));
-      if (options.plan !== undefined) {
-        sets.push('planVersion = ?', 'planDigest = ?');
-        params.push(options.plan.version, options.plan.digest);
-      }
-      sets.push('closedAt = ?');
+      if (options.plan !== undefined) params.push(options.plan.version, options.plan.digest);
       params.push(now);
       break;
   }
-  return { sets: sets.join(', '), params };
+  return { move, params };
 }
 
 /** An order's history entry; entries of different orders are independent, so it commutes in a group commit. */
-function eventStatement(workOrderId: number, from: WorkOrderState, to: WorkOrderState, actor: string, reason: string, at: string): Statement {
-  return ['INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (?, ?, ?, ?, ?, ?)', [workOrderId, at, from, to, actor, reason.slice(0, 4000)], { commutes: true }];
+function eventStatement(workOrderId: number, from: WorkOrderState, to: WorkOrderState, actor: string, reason: string, at: string): RowWrite {
+  return { row: WORK_ORDER_ROWS.event, values: [workOrderId, at, from, to, actor, reason.slice(0, 4000)], commutes: true };
 }

@@ -8,7 +8,8 @@ import { INTAKE_CHANNELS } from '../../entities';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
-import { isMysqlSource, isUniqueViolation, toSqlDate } from '../db/sql';
+import { dialectOf, forDialect, isUniqueViolation, toSqlDate, type Resolved } from '../db/sql';
+import { WORK_ORDER_ROWS, WORK_ORDER_SQL } from './sql';
 import { ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import { InvalidParametersError, type SubmitRequest } from './api';
@@ -16,7 +17,7 @@ import { checkParameters } from './parameters';
 import type { OrderTypes } from './types';
 
 export class Submissions {
-  private readonly mysql: boolean;
+  private readonly sql: Resolved<typeof WORK_ORDER_SQL>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -26,7 +27,7 @@ export class Submissions {
     /** Called after a new order commits, so an in-process automation picks it up at once. */
     private readonly onSubmitted: () => void,
   ) {
-    this.mysql = isMysqlSource(dataSource);
+    this.sql = forDialect(WORK_ORDER_SQL, dialectOf(dataSource));
   }
 
   async submit(caller: Principal, request: SubmitRequest): Promise<{ workOrderId: number }> {
@@ -44,15 +45,8 @@ export class Submissions {
       // The row and its first history entry, group-committed: the entry takes
       // the id the insert just generated, on the same connection.
       const [inserted] = await groupCommitter(this.dataSource).write([
-        [
-          'INSERT INTO work_order (typeName, customerId, accountId, parameters, state, channel, manual, attempt, idempotencyKey, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)',
-          [type.name, caller.userId, accountId, parameters, 'NEW', request.channel, type.manual ? 1 : 0, key, now, now],
-          { alone: true },
-        ],
-        [
-          `INSERT INTO work_order_event (workOrderId, at, fromState, toState, actor, reason) VALUES (${this.mysql ? 'LAST_INSERT_ID()' : 'last_insert_rowid()'}, ?, NULL, 'NEW', ?, ?)`,
-          [now, caller.name, `submitted by ${request.channel}${type.manual ? ' (manual processing)' : ''}`],
-        ],
+        { row: WORK_ORDER_ROWS.order, values: [type.name, caller.userId, accountId, parameters, 'NEW', request.channel, type.manual ? 1 : 0, 0, key, now, now], alone: true },
+        { sql: this.sql.firstEvent, params: [now, caller.name, `submitted by ${request.channel}${type.manual ? ' (manual processing)' : ''}`], table: 'work_order_event' },
       ]);
       id = Number(inserted?.insertId);
       if (!Number.isInteger(id) || id <= 0) throw new ProvisorError('Internal', 'the new work order was given no id');
@@ -67,7 +61,7 @@ export class Submissions {
 
   /** A retried submission: the first order, when it asked for the same thing. */
   private async replay(caller: Principal, key: string, typeName: string, parameters: string): Promise<number> {
-    const rows = (await this.dataSource.query('SELECT id, typeName, parameters FROM work_order WHERE customerId = ? AND idempotencyKey = ?', [caller.userId, key])) as Array<{ id: number; typeName: string; parameters: string }>;
+    const rows = (await this.dataSource.query(this.sql.orderByKey, [caller.userId, key])) as Array<{ id: number; typeName: string; parameters: string }>;
     const first = rows[0];
     if (first === undefined) throw new ProvisorError('Internal', 'an idempotent submission collided with an order that cannot be found');
     if (first.typeName !== typeName || first.parameters !== parameters) {

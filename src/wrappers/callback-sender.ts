@@ -1,10 +1,8 @@
-import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { execute, fromSqlDate, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
-import { CALLBACK_NS, type CallbackWaker } from '../provisioning/callbacks';
+import { CALLBACK_NS, type CallbackDeliveries, type CallbackDelivery, type CallbackWaker } from '../provisioning/callbacks';
 import type { RequestStore } from '../provisioning/request-store';
 import type { SoapClient } from '../soap/client';
 import { writeElement } from '../xml/writer';
@@ -23,7 +21,7 @@ export class CallbackDispatcher implements CallbackWaker {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly deliveries: CallbackDeliveries,
     private readonly store: RequestStore,
     private readonly config: Config['callbacks'],
     /** The SOAP client (the endpoint is checked again at each attempt). */
@@ -75,26 +73,12 @@ export class CallbackDispatcher implements CallbackWaker {
     }
   }
 
-  private async claim(limit: number): Promise<Array<{ id: number; requestId: string; url: string; attempts: number }>> {
+  private claim(limit: number): Promise<CallbackDelivery[]> {
     const now = this.clock.date();
-    const rows = (await this.dataSource.query(
-      "SELECT id, requestId, url, attempts FROM callback_delivery WHERE status = 'PENDING' AND nextAttemptAt <= ? AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?) ORDER BY nextAttemptAt LIMIT ?",
-      [toSqlDate(now), toSqlDate(now), limit],
-    )) as Array<{ id: unknown; requestId: string; url: string; attempts: unknown }>;
-    const claimed = [];
-    for (const row of rows) {
-      const lease = toSqlDate(new Date(now.getTime() + this.config.timeoutMs * 2));
-      const got = await execute(
-        this.dataSource,
-        "UPDATE callback_delivery SET leaseOwner = ?, leaseExpiresAt = ? WHERE id = ? AND status = 'PENDING' AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?)",
-        [this.owner, lease, Number(row.id), toSqlDate(now)],
-      );
-      if (got === 1) claimed.push({ id: Number(row.id), requestId: row.requestId, url: row.url, attempts: Number(row.attempts) });
-    }
-    return claimed;
+    return this.deliveries.lease(this.owner, now, new Date(now.getTime() + this.config.timeoutMs * 2), limit);
   }
 
-  private async deliver(d: { id: number; requestId: string; url: string; attempts: number }): Promise<void> {
+  private async deliver(d: CallbackDelivery): Promise<void> {
     const request = await this.store.findById(d.requestId);
     if (request === null) return;
     const body = writeElement(CALLBACK_NS, 'RequestCompleted', {
@@ -119,26 +103,24 @@ export class CallbackDispatcher implements CallbackWaker {
     const attempts = d.attempts + 1;
     const log = this.log.child({ requestId: d.requestId });
     if (error === undefined) {
-      await execute(this.dataSource, "UPDATE callback_delivery SET status = 'DELIVERED', attempts = ?, lastError = NULL, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, d.id]);
+      await this.deliveries.delivered(d.id, attempts);
       log.info('callback delivered', { url: displayUrlText(d.url), attempts });
       return;
     }
     const url = displayUrlText(d.url);
     if (!retryable || attempts >= this.config.maxAttempts) {
-      await execute(this.dataSource, "UPDATE callback_delivery SET status = 'FAILED', attempts = ?, lastError = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?", [attempts, error, d.id]);
+      await this.deliveries.failed(d.id, attempts, error);
       log.warn('callback given up', { url, attempts, error });
       return;
     }
     const backoff = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (attempts - 1));
     const next = new Date(this.clock.now() + backoff * (0.75 + Math.random() * 0.5));
-    await execute(this.dataSource, 'UPDATE callback_delivery SET attempts = ?, lastError = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?', [attempts, error, toSqlDate(next), d.id]);
+    await this.deliveries.retryLater(d.id, attempts, error, next);
     log.info('callback failed; will retry', { url, attempts, error, nextAttemptAt: next.toISOString() });
   }
 
   /** Delivery state of a request's callback (for tests and operators). */
-  async state(requestId: string): Promise<{ status: string; attempts: number; lastError: string | null; nextAttemptAt: Date | null } | null> {
-    const rows = (await this.dataSource.query('SELECT status, attempts, lastError, nextAttemptAt FROM callback_delivery WHERE requestId = ?', [requestId])) as Array<Record<string, unknown>>;
-    const r = rows[0];
-    return r === undefined ? null : { status: String(r.status), attempts: Number(r.attempts), lastError: (r.lastError as string | null) ?? null, nextAttemptAt: fromSqlDate(r.nextAttemptAt) };
+  state(requestId: string): ReturnType<CallbackDeliveries['state']> {
+    return this.deliveries.state(requestId);
   }
 }

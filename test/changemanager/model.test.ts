@@ -14,7 +14,7 @@ import { loadPlanningModel } from '../../src/changemanager/model-loader';
 import { SystemFactsStore } from '../../src/changemanager/system-facts';
 import { parseWindow } from '../../src/changemanager/windows';
 import { ManualClock } from '../../src/clock';
-import { isMysqlSource } from '../../src/db/sql';
+import { groupCommitter } from '../../src/db/group-commit';
 import { buildDemoRepository, PackageRepositories } from '../../src/drivers/local';
 import { ProvisorError } from '../../src/errors';
 import { softwareResultStatements } from '../../src/provisioning/resources';
@@ -143,7 +143,7 @@ describe('the change manager model', function () {
     async function record(component: string, operation: SoftwareOperation, parameters: Record<string, string> = {}, version?: string): Promise<void> {
       const system = await dataSource.getRepository(ManagedSystem).findOneByOrFail({ name: 'db1' });
       const existing = await dataSource.getRepository(InstalledComponent).findOneBy({ systemId: system.id, name: component });
-      const statements = softwareResultStatements(isMysqlSource(dataSource), existing, {
+      const writes = softwareResultStatements(existing, {
         systemId: system.id,
         component,
         operation,
@@ -152,7 +152,7 @@ describe('the change manager model', function () {
         requestId: `r-${operation}`,
         at: clock.date(),
       });
-      for (const [sql, params] of statements) await dataSource.query(sql, params as unknown[]);
+      await groupCommitter(dataSource).write(writes);
     }
 
     it('are replaced by InitialConfigure, merged by Configure, and kept by Start and Update (whose result has no pid here, so it ends STOPPED)', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { compact, GroupCommitter, WriteConflict, type Statement } from '../../src/db/group-commit';
+import { compact, GroupCommitter, rowShape, WriteConflict, type RowWrite, type SqlWrite, type Write } from '../../src/db/group-commit';
 import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -13,7 +13,8 @@ describe('group commit', () => {
   });
   after(() => fresh.dispose());
 
-  const insert = (key: string): readonly [string, unknown[]] => ['INSERT INTO link_state (instanceId, `key`, value) VALUES (?, ?, ?)', ['gc-test', key, 1]];
+  const link = rowShape('link_state', ['instanceId', 'key', 'value']);
+  const insert = (key: string): RowWrite => ({ row: link, values: ['gc-test', key, 1] });
   const keys = async (): Promise<string[]> => ((await dataSource.query("SELECT `key` FROM link_state WHERE instanceId = 'gc-test' ORDER BY `key`")) as Array<{ key: string }>).map((r) => r.key);
 
   it('commits the writes of concurrent callers together, each resolving after its commit', async () => {
@@ -37,48 +38,71 @@ describe('group commit', () => {
     expect(present).to.not.include('c2');
   });
 
-  it('merges adjacent single-row inserts (and upserts) of the same text into one, and moves nothing unmarked', () => {
-    const insert = 'INSERT INTO t (a, `b`) VALUES (?, ?)';
-    const upsert = 'INSERT INTO t (a, `b`) VALUES (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)';
-    expect(
-      compact([[
-        [insert, [1, 2]],
-        [insert, [3, 4]],
-        ['UPDATE t SET a = ?', [5]],
-        [insert, [6, 7]],
-        [upsert, [8, 9]],
-        [upsert, [10, 11]],
-        ['UPDATE u SET a = ?', [12]],
-        [upsert, [13, 14]],
-      ]]).statements,
-    ).to.deep.equal([
-      ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?)', [1, 2, 3, 4]],
-      ['UPDATE t SET a = ?', [5]],
-      [insert, [6, 7]],
-      ['INSERT INTO t (a, `b`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE a = VALUES(a)', [8, 9, 10, 11]],
-      ['UPDATE u SET a = ?', [12]],
-      [upsert, [13, 14]],
+  it('writes the single-row statement of each dialect from a row shape, quoting every column', () => {
+    const plain = rowShape('t', ['a', 'key']);
+    expect(plain.text).to.deep.equal({ mysql: 'INSERT INTO t (`a`, `key`) VALUES (?, ?)', sqlite: 'INSERT INTO t (`a`, `key`) VALUES (?, ?)' });
+    const upsert = rowShape('t', ['a', 'key', 'v'], { key: ['a', 'key'], update: ['v'] });
+    expect(upsert.text.mysql).to.equal('INSERT INTO t (`a`, `key`, `v`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE `v` = VALUES(`v`)');
+    expect(upsert.text.sqlite).to.equal('INSERT INTO t (`a`, `key`, `v`) VALUES (?, ?, ?) ON CONFLICT (`a`, `key`) DO UPDATE SET `v` = excluded.`v`');
+  });
+
+  it('upserts through a row shape on this database: a second write of the same key replaces the update columns', async () => {
+    const committer = new GroupCommitter(dataSource);
+    const variable = rowShape('process_variable', ['instanceId', 'scopeKey', 'name', 'value'], { key: ['instanceId', 'scopeKey', 'name'], update: ['value'] });
+    await committer.write([{ row: variable, values: ['gc-upsert', '/', 'x', 'first'] }]);
+    await Promise.all([committer.write([{ row: variable, values: ['gc-upsert', '/', 'x', 'second'], commutes: true }]), committer.write([{ row: variable, values: ['gc-upsert', '/', 'y', 'other'], commutes: true }])]);
+    const rows = (await dataSource.query("SELECT name, value FROM process_variable WHERE instanceId = 'gc-upsert' ORDER BY name")) as Array<{ name: string; value: string }>;
+    expect(rows).to.deep.equal([
+      { name: 'x', value: 'second' },
+      { name: 'y', value: 'other' },
     ]);
   });
 
-  it('lets a commuting statement join an earlier one of its text past other tables, never past its own table', () => {
-    const c = { commutes: true } as const;
-    const act = 'INSERT INTO act (k, s) VALUES (?, ?) ON DUPLICATE KEY UPDATE s = VALUES(s)';
-    const vars = 'INSERT INTO vars (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)';
+  const t = rowShape('t', ['a', 'b']);
+  const tUpsert = rowShape('t', ['a', 'b'], { key: ['a'], update: ['b'] });
+  const sqlOn = (table: string, sql: string, params: unknown[]): SqlWrite => ({ sql, params, table });
+
+  it('merges adjacent rows of one shape into one statement, and moves nothing unmarked', () => {
+    const row = (shape: typeof t, a: number, b: number): RowWrite => ({ row: shape, values: [a, b] });
+    expect(
+      compact([[row(t, 1, 2), row(t, 3, 4), sqlOn('t', 'UPDATE t SET a = ?', [5]), row(t, 6, 7), row(tUpsert, 8, 9), row(tUpsert, 10, 11), sqlOn('u', 'UPDATE u SET a = ?', [12]), row(tUpsert, 13, 14)]]).statements,
+    ).to.deep.equal([
+      ['INSERT INTO t (`a`, `b`) VALUES (?, ?), (?, ?)', [1, 2, 3, 4]],
+      ['UPDATE t SET a = ?', [5]],
+      [t.text.mysql, [6, 7]],
+      ['INSERT INTO t (`a`, `b`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE `b` = VALUES(`b`)', [8, 9, 10, 11]],
+      ['UPDATE u SET a = ?', [12]],
+      [tUpsert.text.mysql, [13, 14]],
+    ]);
+  });
+
+  it('never merges a row whose caller needs its own insert id', () => {
+    const { statements, origin } = compact([[{ row: t, values: [1, 2], alone: true }, { row: t, values: [3, 4] }], [{ row: t, values: [5, 6] }]]);
+    expect(statements).to.deep.equal([
+      [t.text.mysql, [1, 2]],
+      ['INSERT INTO t (`a`, `b`) VALUES (?, ?), (?, ?)', [3, 4, 5, 6]],
+    ]);
+    expect(origin).to.deep.equal([[[0, 0]], [[0, 1], [1, 0]]]);
+  });
+
+  it('lets a commuting row join an earlier one of its shape past other tables, never past its own table', () => {
+    const act = rowShape('act', ['k', 's'], { key: ['k'], update: ['s'] });
+    const vars = rowShape('vars', ['k', 'v'], { key: ['k'], update: ['v'] });
+    const c = (shape: typeof act, a: string, b: string): Write => ({ row: shape, values: [a, b], commutes: true });
     const { statements, origin } = compact([
-      [[act, ['a1', 'RUNNING'], c], [vars, ['x', '1'], c]],
-      [['UPDATE other SET n = ?', [1]]],
-      [[act, ['b1', 'DONE'], c], [vars, ['y', '2'], c]],
-      [['UPDATE act SET s = ?', ['X']]],
-      [[act, ['c1', 'DONE'], c]],
-      [[vars, ['z', '3'], c]],
+      [c(act, 'a1', 'RUNNING'), c(vars, 'x', '1')],
+      [sqlOn('other', 'UPDATE other SET n = ?', [1])],
+      [c(act, 'b1', 'DONE'), c(vars, 'y', '2')],
+      [sqlOn('act', 'UPDATE act SET s = ?', ['X'])],
+      [c(act, 'c1', 'DONE')],
+      [c(vars, 'z', '3')],
     ]);
     expect(statements).to.deep.equal([
-      ['INSERT INTO act (k, s) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE s = VALUES(s)', ['a1', 'RUNNING', 'b1', 'DONE']],
-      ['INSERT INTO vars (k, v) VALUES (?, ?), (?, ?), (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', ['x', '1', 'y', '2', 'z', '3']],
+      ['INSERT INTO act (`k`, `s`) VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE `s` = VALUES(`s`)', ['a1', 'RUNNING', 'b1', 'DONE']],
+      ['INSERT INTO vars (`k`, `v`) VALUES (?, ?), (?, ?), (?, ?) ON DUPLICATE KEY UPDATE `v` = VALUES(`v`)', ['x', '1', 'y', '2', 'z', '3']],
       ['UPDATE other SET n = ?', [1]],
       ['UPDATE act SET s = ?', ['X']],
-      [act, ['c1', 'DONE']],
+      [act.text.mysql, ['c1', 'DONE']],
     ]);
     expect(origin).to.deep.equal([
       [
@@ -99,7 +123,7 @@ describe('group commit', () => {
   it('tells each caller how many rows its statements changed', async () => {
     const committer = new GroupCommitter(dataSource);
     await committer.write([insert('d1'), insert('d2')]);
-    const update = (key: string): readonly [string, unknown[]] => ["UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ?", [key]];
+    const update = (key: string): SqlWrite => ({ sql: "UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ?", params: [key], table: 'link_state' });
     const [first, second] = await Promise.all([committer.write([update('d1')]), committer.write([update('nothing-here')])]);
     expect(first?.map((r) => r.changed)).to.deep.equal([1]);
     expect(second?.map((r) => r.changed)).to.deep.equal([0]);
@@ -108,7 +132,7 @@ describe('group commit', () => {
   it('commits nothing of a write whose expected change did not happen, and fails it alone with a WriteConflict', async () => {
     const committer = new GroupCommitter(dataSource);
     await committer.write([insert('e1')]);
-    const claim = (key: string): Statement => ["UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ? AND value = 1", [key], { expectChanged: 1 }];
+    const claim = (key: string): SqlWrite => ({ sql: "UPDATE link_state SET value = 0 WHERE instanceId = 'gc-test' AND `key` = ? AND value = 1", params: [key], table: 'link_state', expectChanged: 1 });
     const results = await Promise.allSettled([
       committer.write([insert('e2'), claim('e1')]),
       committer.write([insert('e3'), claim('e1')]), // e1 was taken by the first: e3 must not stay
@@ -132,7 +156,8 @@ describe('group commit', () => {
       JSON.stringify({ parameters: Array.from({ length: 20 }, (_, i) => ({ name: `p${i}`, value: `v "${i}" \\ '${i}'` })) }),
       `Grüße, 你好, 🚀 ${'ü'.repeat(80)}`,
     ];
-    await Promise.all(values.map((value, i) => committer.write([['INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', ['gc-literal', '/', `v${i}`, value]]])));
+    const variable = rowShape('process_variable', ['instanceId', 'scopeKey', 'name', 'value']);
+    await Promise.all(values.map((value, i) => committer.write([{ row: variable, values: ['gc-literal', '/', `v${i}`, value] }])));
     const rows = (await dataSource.query("SELECT name, value FROM process_variable WHERE instanceId = 'gc-literal' ORDER BY name")) as Array<{ name: string; value: string }>;
     expect(rows.map((r) => r.value)).to.deep.equal(values);
   });

@@ -1,0 +1,180 @@
+/**
+ * Every SQL statement of the workflow engine, on its tables:
+ * `process_definition`, `process_instance`, `activity_instance`,
+ * `process_variable`, `link_state` and `process_timer`.
+ *
+ * Each statement is named after what it does and documented like a command
+ * script: what it does, its parameters in order, and what it returns or
+ * changes; writes that move an instance are headed by their precondition
+ * (`WHERE … AND status = 'RUNNING' AND leaseOwner = ?`), so zero rows
+ * changed means someone else moved it. A text that differs between MySQL and
+ * SQLite says so here, once; the engine's files take their dialect's texts
+ * with `forDialect` and never branch on the dialect. Templates take the
+ * length of an `IN (…)` list.
+ */
+import { rowShape } from '../db/group-commit';
+import { placeholders, type QuerySet } from '../db/sql';
+
+/** The instance states from which retention may prune an instance's detail rows. */
+const FINISHED = "status IN ('COMPLETED', 'FAULTED', 'TERMINATED')";
+
+/** The tables holding an instance's execution detail, all keyed by instanceId (and with an `id` column). */
+export const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer'] as const;
+export type DetailTable = (typeof DETAIL_TABLES)[number];
+
+/**
+ * Rows the group committer writes (and merges across instances). Every
+ * activity, variable and link write is an upsert of the whole row, so the
+ * writes of one table share one shape whatever the row.
+ */
+export const WORKFLOW_ROWS = {
+  /** An instance row: id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested, leaseOwner, leaseExpiresAt. */
+  instance: rowShape('process_instance', ['id', 'definitionId', 'processName', 'status', 'startedBy', 'idempotencyKey', 'createdAt', 'cancelRequested', 'leaseOwner', 'leaseExpiresAt']),
+  /** An activity execution, replaced whole: instanceId, key, kind, name, state, startedAt, endedAt, completionSeq, fault, data. */
+  activity: rowShape('activity_instance', ['instanceId', 'key', 'kind', 'name', 'state', 'startedAt', 'endedAt', 'completionSeq', 'fault', 'data'], {
+    key: ['instanceId', 'key'],
+    update: ['state', 'endedAt', 'completionSeq', 'fault', 'data'],
+  }),
+  /** A variable's value: instanceId, scopeKey, name, value. */
+  variable: rowShape('process_variable', ['instanceId', 'scopeKey', 'name', 'value'], { key: ['instanceId', 'scopeKey', 'name'], update: ['value'] }),
+  /** A link's status: instanceId, key, value (1 true, 0 false). */
+  link: rowShape('link_state', ['instanceId', 'key', 'value'], { key: ['instanceId', 'key'], update: ['value'] }),
+  /** A durable timer, written once: instanceId, key, kind (`wait` | `alarm`), dueAt. */
+  timer: rowShape('process_timer', ['instanceId', 'key', 'kind', 'dueAt']),
+} as const;
+
+export const WORKFLOW_SQL = {
+  // ── definitions ────────────────────────────────────────────────────────
+
+  /** The highest version deployed under a name. Params: name. Rows: v (NULL when none). */
+  latestVersionNumber: 'SELECT MAX(version) AS v FROM process_definition WHERE name = ?',
+
+  /** The names of the deployed processes, any version. Rows: name. */
+  definitionNames: 'SELECT DISTINCT name FROM process_definition',
+
+  // ── one instance's state (the instance store) ──────────────────────────
+
+  /** An instance's activity executions. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, completionSeq, fault, data. */
+  loadActivities: 'SELECT `key`, kind, name, state, startedAt, endedAt, completionSeq, fault, data FROM activity_instance WHERE instanceId = ?',
+
+  /** An instance's variables. Params: instanceId. Rows: scopeKey, name, value. */
+  loadVariables: 'SELECT scopeKey, name, value FROM process_variable WHERE instanceId = ?',
+
+  /** An instance's link statuses. Params: instanceId. Rows: key, value. */
+  loadLinks: 'SELECT `key`, value FROM link_state WHERE instanceId = ?',
+
+  /** An instance's timers. Params: instanceId. Rows: key, dueAt. */
+  loadTimers: 'SELECT `key`, dueAt FROM process_timer WHERE instanceId = ?',
+
+  /** Records that a timer fired, once. Params: firedAt, instanceId, key. Changes: the timer, if it had not fired. */
+  timerFired: 'UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL',
+
+  // ── instances as callers see them ──────────────────────────────────────
+
+  /** The instance a caller started under an idempotency key. Params: startedBy, idempotencyKey. Rows: id, processName. */
+  instanceByKey: 'SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?',
+
+  /** An instance's first completed reply, if any. Params: instanceId. Rows: data. */
+  firstReply: "SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' ORDER BY id LIMIT 1",
+
+  /** An instance's status and fault. Params: id. Rows: status, fault. */
+  instanceOutcome: 'SELECT status, fault FROM process_instance WHERE id = ?',
+
+  /** An instance with its definition's version. Params: id. Rows: id, processName, status, fault, faultPath, createdAt, endedAt, version. */
+  instanceView: 'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
+
+  /** Every activity of an instance in the order they started. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, fault. */
+  activitiesOf: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id',
+
+  /** A page of them. Params: instanceId, limit, offset. Rows: as `activitiesOf`. */
+  activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
+
+  /** How many activities an instance has. Params: instanceId. Rows: n. */
+  activityCount: 'SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?',
+
+  /**
+   * The newest instances, optionally of one process and in one status.
+   * Params: processName (when `byName`), status (when `byStatus`), limit.
+   * Rows: id, processName, status, createdAt, endedAt, version.
+   */
+  listInstances: (byName: boolean, byStatus: boolean) => {
+    const where = [...(byName ? ['i.processName = ?'] : []), ...(byStatus ? ['i.status = ?'] : [])];
+    return `SELECT i.id, i.processName, i.status, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')} `}ORDER BY i.createdAt DESC LIMIT ?`;
+  },
+
+  /**
+   * Ends a SUSPENDED instance at once (it runs nowhere). Precondition: SUSPENDED.
+   * Params: endedAt, cancelRequested (1 cancel, 2 cancel and compensate), id.
+   */
+  terminateSuspended: "UPDATE process_instance SET status = 'TERMINATED', endedAt = ?, cancelRequested = ? WHERE id = ? AND status = 'SUSPENDED'",
+
+  /** Asks a RUNNING instance's runner to stop it. Precondition: RUNNING. Params: cancelRequested (1 or 2), id. */
+  requestCancel: "UPDATE process_instance SET cancelRequested = ? WHERE id = ? AND status = 'RUNNING'",
+
+  /** Lets a SUSPENDED instance run again, its crash count started over. Precondition: SUSPENDED. Params: id. */
+  resumeSuspended: "UPDATE process_instance SET status = 'RUNNING', recoveries = 0, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'SUSPENDED'",
+
+  // ── the runner: claim, lease, end ──────────────────────────────────────
+
+  /** Lease owners of running instances matching a LIKE pattern (this host's). Params: pattern. Rows: leaseOwner. */
+  runningOwnersLike: "SELECT DISTINCT leaseOwner FROM process_instance WHERE status = 'RUNNING' AND leaseOwner LIKE ?",
+
+  /**
+   * RUNNING instances nobody holds: unleased, lease run out, or held by one
+   * of `deadOwners` dead processes; oldest first.
+   * Params: now, ...deadOwners, limit. Rows: id, leaseOwner.
+   */
+  claimCandidates: (deadOwners: number) =>
+    `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`}) ORDER BY createdAt LIMIT ?`,
+
+  /**
+   * Claims `count` candidates for `owner`, each only if still nobody's (the
+   * candidates' precondition again). Taking one from a holder that did not
+   * let go of it counts as a recovery (assigned first, while leaseOwner is
+   * still the old one).
+   * Params: owner, owner, leaseExpiresAt, ...ids, now, ...deadOwners.
+   */
+  claimInstances: (count: number, deadOwners: number) =>
+    `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${placeholders(count)}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`})`,
+
+  /** Which of `count` instances `owner` holds now, with their crash counts. Params: owner, ...ids. Rows: id, recoveries. */
+  heldWithRecoveries: (count: number) => `SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders(count)})`,
+
+  /** Suspends a crash-looping instance. Precondition: RUNNING, held by owner. Params: id, owner. */
+  suspend: "UPDATE process_instance SET status = 'SUSPENDED', leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
+
+  /** What a runner needs to resume an instance. Params: id. Rows: definitionId, startedBy, cancelRequested. */
+  instanceToRun: 'SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?',
+
+  /** An instance's cancellation request (0 none, 1 cancel, 2 cancel and compensate). Params: id. Rows: cancelRequested. */
+  cancelRequested: 'SELECT cancelRequested FROM process_instance WHERE id = ?',
+
+  /**
+   * Ends an instance. Precondition: RUNNING, held by owner (only the lease
+   * holder records the end). Params: status, fault, faultPath, endedAt, id, owner.
+   */
+  finishInstance: "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
+
+  /** Extends the leases of `count` instances `owner` holds. Params: leaseExpiresAt, owner, ...ids. */
+  renewLeases: (count: number) => `UPDATE process_instance SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders(count)})`,
+
+  /** Holder and cancellation request of `count` instances. Params: ...ids. Rows: id, leaseOwner, cancelRequested. */
+  leaseStates: (count: number) => `SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders(count)})`,
+
+  /** Lets go of `count` instances at shutdown; the next claim is a plain resume. Precondition: RUNNING, held by owner. Params: owner, ...ids. */
+  releaseInstances: (count: number) => `UPDATE process_instance SET leaseOwner = NULL, leaseExpiresAt = NULL, recoveries = 0 WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders(count)})`,
+
+  // ── retention ──────────────────────────────────────────────────────────
+
+  /** Finished instances that ended before a cutoff and still have detail rows, oldest first. Params: cutoff, limit. Rows: id. */
+  prunable: `SELECT id FROM process_instance WHERE ${FINISHED} AND endedAt < ? AND prunedAt IS NULL ORDER BY endedAt LIMIT ?`,
+
+  /** Marks `count` finished instances pruned (their rows stay). Params: prunedAt, ...ids. */
+  markPruned: (count: number) => `UPDATE process_instance SET prunedAt = ? WHERE id IN (${placeholders(count)}) AND ${FINISHED}`,
+
+  /** Up to `limit` detail rows of `count` instances in one detail table. Params: ...instanceIds, limit. Rows: id. */
+  detailRows: (table: DetailTable, count: number) => `SELECT id FROM ${table} WHERE instanceId IN (${placeholders(count)}) LIMIT ?`,
+
+  /** Deletes `count` detail rows by id. Params: ...ids. */
+  deleteDetailRows: (table: DetailTable, count: number) => `DELETE FROM ${table} WHERE id IN (${placeholders(count)})`,
+} satisfies QuerySet;
