@@ -1,0 +1,63 @@
+import crypto from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { exclusive, execute, isMysqlSource, toSqlDate } from '../db/sql';
+
+/** Rows deleted by one prune at most: a prune is one short indexed statement, never a long lock. */
+const PRUNE_BATCH = 5000;
+
+/** Nonces remembered by this process between two prunes. */
+const PRUNE_EVERY = 2000;
+
+/**
+ * The WS-Security nonces of genuine tokens, in the database (`ws_nonce`), so
+ * that every process sharing it refuses a replay, whichever of them the
+ * first use reached. A nonce is keyed by the SHA-256 of its decoded bytes;
+ * the insert that creates its row is what decides "not seen before", so two
+ * processes given the same nonce at the same moment cannot both accept it.
+ * A row outlives the freshness window of any token that carries it, then
+ * it is pruned (a batch every few thousand nonces, by expiry order).
+ */
+export class NonceStore {
+  private readonly insertSql: string;
+  private readonly pruneSql: string;
+  private sincePrune = 0;
+
+  constructor(private readonly dataSource: DataSource) {
+    const mysql = isMysqlSource(dataSource);
+    // Insert-if-absent: one changed row means the nonce is new.
+    this.insertSql = mysql ? 'INSERT IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)' : 'INSERT OR IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)';
+    this.pruneSql = mysql
+      ? `DELETE FROM ws_nonce WHERE expiresAt <= ? ORDER BY expiresAt LIMIT ${PRUNE_BATCH}`
+      : `DELETE FROM ws_nonce WHERE hash IN (SELECT hash FROM ws_nonce WHERE expiresAt <= ? ORDER BY expiresAt LIMIT ${PRUNE_BATCH})`;
+  }
+
+  /** The key a nonce is stored under: the SHA-256 of its bytes, hex. */
+  static keyOf(nonce: Buffer): string {
+    return crypto.createHash('sha256').update(nonce).digest('hex');
+  }
+
+  /**
+   * Records a nonce as used until `expiresAt`. True when it was not in use
+   * (this call took it), false when some process had recorded it and its
+   * time has not run out: a replay.
+   */
+  async remember(nonce: Buffer, expiresAt: number, now: number): Promise<boolean> {
+    const key = NonceStore.keyOf(nonce);
+    const until = toSqlDate(new Date(expiresAt));
+    let fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, this.insertSql, [key, until]))) === 1;
+    if (!fresh) {
+      // A row whose time ran out (not pruned yet) no longer counts: take it over, guarded so that only one taker wins.
+      fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, 'UPDATE ws_nonce SET expiresAt = ? WHERE hash = ? AND expiresAt <= ?', [until, key, toSqlDate(new Date(now))]))) === 1;
+    }
+    if (++this.sincePrune >= PRUNE_EVERY) {
+      this.sincePrune = 0;
+      await this.prune(now);
+    }
+    return fresh;
+  }
+
+  /** Deletes up to one batch of nonces whose time ran out; returns how many. */
+  prune(now: number): Promise<number> {
+    return exclusive(this.dataSource, () => execute(this.dataSource, this.pruneSql, [toSqlDate(new Date(now))]));
+  }
+}
