@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { GroupCommitter } from '../db/group-commit';
 import { exclusive, execute, isMysqlSource, toSqlDate } from '../db/sql';
 
 /** Rows deleted by one prune at most: a prune is one short indexed statement, never a long lock. */
@@ -16,13 +17,21 @@ const PRUNE_EVERY = 2000;
  * processes given the same nonce at the same moment cannot both accept it.
  * A row outlives the freshness window of any token that carries it, then
  * it is pruned (a batch every few thousand nonces, by expiry order).
+ *
+ * Every PasswordDigest call pays for this insert, so the inserts of calls
+ * arriving together go to the database together: a group committer of the
+ * store's own sends them in one transaction (one round trip on MySQL), each
+ * insert on its own so that each call learns whether its row went in.
  */
 export class NonceStore {
   private readonly insertSql: string;
   private readonly pruneSql: string;
+  private readonly committer: GroupCommitter;
   private sincePrune = 0;
 
   constructor(private readonly dataSource: DataSource) {
+    // Its own: nonce inserts neither wait behind nor delay the workflow engine's batches.
+    this.committer = new GroupCommitter(dataSource);
     const mysql = isMysqlSource(dataSource);
     // Insert-if-absent: one changed row means the nonce is new.
     this.insertSql = mysql ? 'INSERT IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)' : 'INSERT OR IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)';
@@ -44,7 +53,8 @@ export class NonceStore {
   async remember(nonce: Buffer, expiresAt: number, now: number): Promise<boolean> {
     const key = NonceStore.keyOf(nonce);
     const until = toSqlDate(new Date(expiresAt));
-    let fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, this.insertSql, [key, until]))) === 1;
+    const [inserted] = await this.committer.write([[this.insertSql, [key, until], { alone: true }]]);
+    let fresh = inserted?.changed === 1;
     if (!fresh) {
       // A row whose time ran out (not pruned yet) no longer counts: take it over, guarded so that only one taker wins.
       fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, 'UPDATE ws_nonce SET expiresAt = ? WHERE hash = ? AND expiresAt <= ?', [until, key, toSqlDate(new Date(now))]))) === 1;
