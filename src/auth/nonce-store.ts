@@ -19,20 +19,22 @@ const PRUNE_EVERY = 2000;
  * it is pruned (a batch every few thousand nonces, by expiry order).
  *
  * Every PasswordDigest call pays for this insert, so the inserts of calls
- * arriving together go to the database together: a group committer of the
- * store's own sends them in one transaction (one round trip on MySQL), each
- * insert on its own so that each call learns whether its row went in.
+ * arriving together go to MySQL together: a group committer of the store's
+ * own sends them in one transaction and one round trip, each insert on its
+ * own so that each call learns whether its row went in. SQLite runs each
+ * insert alone (a commit there costs no round trip).
  */
 export class NonceStore {
   private readonly insertSql: string;
   private readonly pruneSql: string;
-  private readonly committer: GroupCommitter;
+  /** MySQL only: on SQLite a commit costs no round trip, and one statement alone is cheapest. */
+  private readonly committer: GroupCommitter | undefined;
   private sincePrune = 0;
 
   constructor(private readonly dataSource: DataSource) {
-    // Its own: nonce inserts neither wait behind nor delay the workflow engine's batches.
-    this.committer = new GroupCommitter(dataSource);
     const mysql = isMysqlSource(dataSource);
+    // Its own: nonce inserts neither wait behind nor delay the workflow engine's batches.
+    this.committer = mysql ? new GroupCommitter(dataSource) : undefined;
     // Insert-if-absent: one changed row means the nonce is new.
     this.insertSql = mysql ? 'INSERT IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)' : 'INSERT OR IGNORE INTO ws_nonce (hash, expiresAt) VALUES (?, ?)';
     this.pruneSql = mysql
@@ -53,8 +55,13 @@ export class NonceStore {
   async remember(nonce: Buffer, expiresAt: number, now: number): Promise<boolean> {
     const key = NonceStore.keyOf(nonce);
     const until = toSqlDate(new Date(expiresAt));
-    const [inserted] = await this.committer.write([[this.insertSql, [key, until], { alone: true }]]);
-    let fresh = inserted?.changed === 1;
+    let fresh: boolean;
+    if (this.committer !== undefined) {
+      const [inserted] = await this.committer.write([[this.insertSql, [key, until], { alone: true }]]);
+      fresh = inserted?.changed === 1;
+    } else {
+      fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, this.insertSql, [key, until]))) === 1;
+    }
     if (!fresh) {
       // A row whose time ran out (not pruned yet) no longer counts: take it over, guarded so that only one taker wins.
       fresh = (await exclusive(this.dataSource, () => execute(this.dataSource, 'UPDATE ws_nonce SET expiresAt = ? WHERE hash = ? AND expiresAt <= ?', [until, key, toSqlDate(new Date(now))]))) === 1;
