@@ -14,7 +14,10 @@ import { WorkOrderEvent } from './work-order-event';
 import { WorkOrderType } from './work-order-type';
 import { ActivityInstance } from './activity-instance';
 import { LinkState } from './link-state';
+import { LoginAddress } from './login-address';
 import { LoginState } from './login-state';
+import { PortalSession } from './portal-session';
+import { WsNonce } from './ws-nonce';
 import { ProcessDefinition } from './process-definition';
 import { ProcessDocument } from './process-document';
 import { ProcessInstance } from './process-instance';
@@ -25,6 +28,7 @@ export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, Proces
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export { MaintenanceWindowRow, SystemRole };
+export { LoginAddress, PortalSession, WsNonce };
 export * from './user';
 export * from './work-order';
 export * from './provisioning-request';
@@ -33,4 +37,4 @@ export { COMPONENT_STATES, type ComponentState } from './installed-component';
 export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, LoginState, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];
+export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];

@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import { AddressThrottle } from './auth/address-throttle';
 import { LoginGuard } from './auth/login-guard';
 import { LoginStateStore } from './auth/login-state-store';
+import { NonceStore } from './auth/nonce-store';
 import { SecretBox } from './auth/secret-box';
 import { UserStore } from './auth/users';
 import { systemClock, type Clock } from './clock';
@@ -22,6 +23,7 @@ import { ConnectionLimiter } from './net/connection-limit';
 import { DestinationPolicy } from './net/destination-policy';
 import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
+import { LoginTokens, SessionStore } from './portal/sessions';
 import { projectRoot } from './project-root';
 import type { ProvisioningApi } from './provisioning/api';
 import { CallbackDeliveries } from './provisioning/callbacks';
@@ -131,8 +133,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
   // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
-  const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login), clock, logger.child({ component: 'login' }), metrics);
+  const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login, dataSource), clock, logger.child({ component: 'login' }), metrics);
   const auth = new Authenticator(users, secrets, login, clock, {
+    nonces: new NonceStore(dataSource),
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });
@@ -218,7 +221,18 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  web.use('/portal', portalRouter({ workOrders, users, login, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
+  web.use(
+    '/portal',
+    portalRouter({
+      workOrders,
+      users,
+      login,
+      sessions: new SessionStore(dataSource, config.portal, clock),
+      loginTokens: new LoginTokens(secrets.deriveKey('portal login form'), clock),
+      config: config.portal,
+      logger: logger.child({ component: 'portal' }),
+    }),
+  );
   web.get('/', (_req, res) => {
     res.type('text/plain').send(`Provisor\n\nPortal (HTML, for customers and admins): /portal/\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
   });

@@ -127,7 +127,7 @@ export interface Config {
     readonly initialDelayMs: number;
     /** The longest wait, in milliseconds. */
     readonly maxDelayMs: number;
-    /** Failed log-ins from one client address (counted per process) answered without a wait; 0 turns the per-address throttle off. */
+    /** Failed log-ins from one client address (counted by all processes together) answered without a wait; 0 turns the per-address throttle off. */
     readonly addressFreeFailures: number;
     /** Failures (of a name or an address) with none newer for this long are forgotten; locks are not. */
     readonly resetAfterMs: number;

@@ -8,6 +8,7 @@ import { buildApp, type App } from '../src/app';
 import { AddressThrottle } from '../src/auth/address-throttle';
 import { LoginGuard } from '../src/auth/login-guard';
 import { LoginStateStore } from '../src/auth/login-state-store';
+import { NonceStore } from '../src/auth/nonce-store';
 import { verifyPassword } from '../src/auth/passwords';
 import { SecretBox } from '../src/auth/secret-box';
 import { UserStore } from '../src/auth/users';
@@ -333,9 +334,10 @@ describe('SOAP log-in: the same work whether or not the user exists', function (
       await users.addUser({ name: 'gone', role: 'operator', password: 'gone-secret-password' });
       await users.disable('gone');
       const clock = { now: () => Date.now(), date: () => new Date() };
-      const guard = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login), clock, createLogger('error'), new Metrics());
+      const guard = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login, dataSource), clock, createLogger('error'), new Metrics());
       const hashes: string[] = [];
       const auth = new Authenticator(users, secrets, guard, clock, {
+        nonces: new NonceStore(dataSource),
         maxTokenAgeSeconds: 300,
         maxClockSkewSeconds: 60,
         verifyPassword: (password, stored) => {

@@ -4,7 +4,8 @@ import path from 'node:path';
  * `npm run bench`: Provisor's benchmark suite.
  *
  *   1. ingest: Software.Install over SOAP 1.1 (small and 50-parameter
- *      envelopes) against Provisor as a child process, next to a plain
+ *      envelopes, and small with a PasswordDigest token whose nonce is fresh
+ *      each request) against Provisor as a child process, next to a plain
  *      express JSON endpoint doing the same insert and node-soap's stock
  *      server, on SQLite and on MariaDB;
  *   2. engine: 1,000 queued Install requests run by the deployment engine,
@@ -24,7 +25,7 @@ import path from 'node:path';
  *   --sqlite-only | --mysql-only
  *   --no-ingest, --no-engine, --no-claim, --no-parser, --no-workorders   skip a part
  *   --profile         also profile the SOAP small case (on the first database)
- *   --profile-case ID profile another ingest case instead (soap-small, soap-50,
+ *   --profile-case ID profile another ingest case instead (soap-small, soap-digest, soap-50,
  *                     json-small, json-50, node-soap-small); implies --profile
  *   --case ID[,ID…]   run only these ingest cases (ratios need both of their cases)
  *   --no-wait         do not wait (up to 30 s) for an idle machine before each case

@@ -4,13 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { cpuWindow, databaseServerPids, waitForQuiet } from './cpu';
 import { DB_LABEL, freshDatabase, total, type DbKind } from './databases';
-import { benchParameters, installEnvelope, installJson, JSON_HEADERS, SOAP_HEADERS, withId } from './envelopes';
+import { benchParameters, installEnvelope, installJson, JSON_HEADERS, SOAP_HEADERS, withFreshToken, withId } from './envelopes';
 import { measure, type LoadResult } from './load';
 import { startServer } from './processes';
 import { BENCH_SYSTEM, benchCredentials, seed } from './setup';
 import { fmt, formatTable, ratio } from './table';
 
-export type IngestCaseId = 'soap-small' | 'soap-50' | 'json-small' | 'json-50' | 'node-soap-small';
+export type IngestCaseId = 'soap-small' | 'soap-digest' | 'soap-50' | 'json-small' | 'json-50' | 'node-soap-small';
 
 interface CaseSpec {
   readonly id: IngestCaseId;
@@ -20,10 +20,13 @@ interface CaseSpec {
   readonly path: string;
   readonly kind: 'soap' | 'json';
   readonly parameters: number;
+  /** A PasswordDigest token with a fresh nonce per request instead of PasswordText without one. */
+  readonly digest?: boolean;
 }
 
 export const INGEST_CASES: readonly CaseSpec[] = [
   { id: 'soap-small', label: 'Provisor SOAP Install, small', script: 'dist/src/main.js', readyPath: '/health', path: '/soap/Software', kind: 'soap', parameters: 0 },
+  { id: 'soap-digest', label: 'Provisor SOAP Install, small, PasswordDigest', script: 'dist/src/main.js', readyPath: '/health', path: '/soap/Software', kind: 'soap', parameters: 0, digest: true },
   { id: 'soap-50', label: 'Provisor SOAP Install, 50 parameters', script: 'dist/src/main.js', readyPath: '/health', path: '/soap/Software', kind: 'soap', parameters: 50 },
   { id: 'json-small', label: 'express JSON baseline, small', script: 'dist/scripts/bench/baseline-server.js', readyPath: '/health', path: '/install', kind: 'json', parameters: 0 },
   { id: 'json-50', label: 'express JSON baseline, 50 parameters', script: 'dist/scripts/bench/baseline-server.js', readyPath: '/health', path: '/install', kind: 'json', parameters: 50 },
@@ -68,7 +71,8 @@ export async function runIngestCase(db: DbKind, spec: CaseSpec, settings: Ingest
     await seed(database, credentials);
     const parameters = benchParameters(spec.parameters);
     const component = 'demo-httpd';
-    const body = spec.kind === 'soap' ? installEnvelope(credentials, BENCH_SYSTEM, component, parameters) : installJson(BENCH_SYSTEM, component, parameters);
+    const body = spec.kind === 'soap' ? installEnvelope(credentials, BENCH_SYSTEM, component, parameters, spec.digest === true) : installJson(BENCH_SYSTEM, component, parameters);
+    const prepare = spec.digest === true ? (text: string): string => withFreshToken(text, credentials) : undefined;
     const headers = spec.kind === 'soap' ? SOAP_HEADERS : JSON_HEADERS;
     // Wait for a quiet machine before the server starts, not between its start and the load.
     // A server left idle for up to half a minute (the wait after the small case, while MariaDB
@@ -88,7 +92,8 @@ export async function runIngestCase(db: DbKind, spec: CaseSpec, settings: Ingest
     try {
       const url = `${server.baseUrl}${spec.path}`;
       // One request by hand first: it must succeed and carry a requestId.
-      const sample = await fetch(url, { method: 'POST', headers: { ...headers }, body: withId(body, `sample-${crypto.randomUUID()}`) });
+      const sampleBody = withId(body, `sample-${crypto.randomUUID()}`);
+      const sample = await fetch(url, { method: 'POST', headers: { ...headers }, body: prepare === undefined ? sampleBody : prepare(sampleBody) });
       const sampleText = await sample.text();
       if (!sample.ok || !REQUEST_ID.test(sampleText)) {
         throw new Error(`${spec.label} on ${DB_LABEL[db]}: the sample request got HTTP ${sample.status}:\n${sampleText.slice(0, 2000)}`);
@@ -99,6 +104,7 @@ export async function runIngestCase(db: DbKind, spec: CaseSpec, settings: Ingest
         url,
         body,
         headers,
+        prepare,
         connections: settings.connections,
         durationSeconds: settings.durationSeconds,
         warmupSeconds: settings.warmupSeconds,
@@ -119,7 +125,7 @@ export async function runIngestCase(db: DbKind, spec: CaseSpec, settings: Ingest
     // Requests in flight when autocannon stops may still be inserted: at most one per connection per run.
     if (rows < expectedRows) problems.push(`only ${rows} rows for ${expectedRows} successful responses`);
     if (rows > expectedRows + 2 * settings.connections) problems.push(`${rows} rows for ${expectedRows} successful responses (more than the in-flight requests explain)`);
-    return { ...load, db, id: spec.id, label: spec.label, requestBytes: Buffer.byteLength(withId(body, crypto.randomUUID())), rows, expectedRows, problems, before };
+    return { ...load, db, id: spec.id, label: spec.label, requestBytes: Buffer.byteLength(prepare === undefined ? withId(body, crypto.randomUUID()) : prepare(body)), rows, expectedRows, problems, before };
   } finally {
     await database.dispose();
   }
@@ -173,6 +179,7 @@ export function printIngestRatios(results: readonly IngestResult[]): string {
     const get = (id: IngestCaseId): number => results.find((r) => r.db === db && r.id === id)?.rps ?? NaN;
     rows.push([DB_LABEL[db], 'SOAP small / JSON baseline small', ratio(get('soap-small'), get('json-small')), '≥ 1.00×']);
     rows.push([DB_LABEL[db], 'SOAP 50-param / SOAP small', ratio(get('soap-50'), get('soap-small')), '≥ 0.40×']);
+    rows.push([DB_LABEL[db], 'SOAP small PasswordDigest / PasswordText', ratio(get('soap-digest'), get('soap-small')), '']);
     rows.push([DB_LABEL[db], 'JSON 50-param / JSON small', ratio(get('json-50'), get('json-small')), '']);
     rows.push([DB_LABEL[db], 'SOAP 50-param / JSON 50-param', ratio(get('soap-50'), get('json-50')), '']);
     rows.push([DB_LABEL[db], 'node-soap small / Provisor SOAP small', ratio(get('node-soap-small'), get('soap-small')), '']);

@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly warmupSeconds: number;
   /** A response counts as good only if this holds (e.g. it carries a requestId). */
   readonly verify: (body: string) => boolean;
+  /** Rewrites the body before each request is sent (a fresh token); the body's `[<id>]` is then its job too. */
+  readonly prepare?: (body: string) => string;
   /** Started with the measured run (not the warm-up), stopped when it ends. */
   readonly cpu?: () => CpuWindow;
 }
@@ -34,7 +36,9 @@ export interface LoadResult {
 }
 
 async function once(options: LoadOptions, seconds: number): Promise<autocannon.Result> {
+  const prepare = options.prepare;
   return autocannon({
+    ...(prepare === undefined ? {} : { requests: [{ method: 'POST' as const, body: options.body, setupRequest: (request) => ({ ...request, body: prepare(options.body) }) }] }),
     url: options.url,
     method: 'POST',
     headers: { ...options.headers },

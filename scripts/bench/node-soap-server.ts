@@ -12,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import * as soap from 'soap';
 import { AddressThrottle } from '../../src/auth/address-throttle';
+import { NonceStore } from '../../src/auth/nonce-store';
 import { LoginGuard } from '../../src/auth/login-guard';
 import { LoginStateStore } from '../../src/auth/login-state-store';
 import { SecretBox } from '../../src/auth/secret-box';
@@ -46,8 +47,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const core = await openProvisioningCore(config);
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
-  const login = new LoginGuard(new LoginStateStore(core.dataSource, config.login), new AddressThrottle(config.login), systemClock, createLogger(config.logLevel), new Metrics());
+  const login = new LoginGuard(new LoginStateStore(core.dataSource, config.login), new AddressThrottle(config.login, core.dataSource), systemClock, createLogger(config.logLevel), new Metrics());
   const auth = new Authenticator(new UserStore(core.dataSource, secrets), secrets, login, systemClock, {
+    nonces: new NonceStore(core.dataSource),
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });

@@ -35,15 +35,22 @@ export class LoginRefused extends ProvisorError {
 /** The longest user name (login_state.name and app_user.name are varchar(200)). */
 const MAX_NAME_LENGTH = 200;
 
-/** Failures between two sweeps of forgotten login_state rows (per process). */
+/** Failures between two sweeps of forgotten login_state and login_address rows (per process). */
 const PRUNE_EVERY = 500;
+
+/**
+ * How old an address's failures as this process last read them may be when a
+ * log-in with a password known to be right is judged (as old as the cached
+ * user row it comes with): such calls do not read the database each time.
+ */
+const KNOWN_GOOD_ADDRESS_MAX_AGE_MS = 1000;
 
 /**
  * Throttling and lockout of log-ins, for SOAP and the portal alike. Per user
  * name (in the database, shared by every process): the first failures are
  * free, then each one doubles the wait before the next attempt is checked,
  * and at the limit the name is locked until an administrator unlocks it.
- * Per client address (in memory, per process): the same growing waits,
+ * Per client address (in the database too): the same growing waits,
  * never a lock. A refused attempt is answered without checking its password.
  */
 export class LoginGuard {
@@ -70,12 +77,12 @@ export class LoginGuard {
    */
   async attempt<T>(attempt: LoginAttempt, verify: () => Promise<T | null>): Promise<T | null> {
     const now = this.clock.now();
-    this.checkAddress(attempt, now);
-    const addressClaim = attempt.address === undefined ? undefined : this.addresses.claim(attempt.address, now);
+    await this.checkAddress(attempt, now, 0);
+    const addressClaim = attempt.address === undefined ? undefined : this.addresses.claim(attempt.address);
     if (attempt.name.length > MAX_NAME_LENGTH) {
       // No user has such a name (nor could a row hold it): a failure by definition, after the same work as any.
       await this.verifyReleasingOnError(verify, addressClaim);
-      this.addresses.fail(addressClaim, now);
+      await this.addresses.fail(addressClaim, now);
       this.metrics.loginFailures.labels(attempt.channel).inc();
       return null;
     }
@@ -96,7 +103,7 @@ export class LoginGuard {
       this.addresses.release(addressClaim);
       return result;
     }
-    this.addresses.fail(addressClaim, now);
+    await this.addresses.fail(addressClaim, now);
     this.metrics.loginFailures.labels(attempt.channel).inc();
     if (claim.locks) {
       this.metrics.loginLockouts.labels(attempt.channel).inc();
@@ -105,6 +112,7 @@ export class LoginGuard {
     if (++this.failuresSincePrune >= PRUNE_EVERY) {
       this.failuresSincePrune = 0;
       await this.store.prune(now);
+      await this.addresses.prune(now);
     }
     return null;
   }
@@ -117,7 +125,7 @@ export class LoginGuard {
    */
   async admitKnownGood(attempt: LoginAttempt, standing: LoginStanding): Promise<void> {
     const now = this.clock.now();
-    this.checkAddress(attempt, now);
+    await this.checkAddress(attempt, now, KNOWN_GOOD_ADDRESS_MAX_AGE_MS);
     if (standing.lockedAt !== null) throw this.refusal(attempt, { admitted: false, reason: 'locked', standing }, now);
     if (standing.notBefore !== null && standing.notBefore.getTime() > now) throw this.refusal(attempt, { admitted: false, reason: 'throttled', retryAt: standing.notBefore, standing }, now);
     if (standing.failures > 0) await this.store.succeeded(attempt.name);
@@ -133,9 +141,9 @@ export class LoginGuard {
     }
   }
 
-  private checkAddress(attempt: LoginAttempt, now: number): void {
+  private async checkAddress(attempt: LoginAttempt, now: number, maxAgeMs: number): Promise<void> {
     if (attempt.address === undefined || !this.addresses.enabled) return;
-    const retryAt = this.addresses.retryAt(attempt.address, now);
+    const retryAt = await this.addresses.retryAt(attempt.address, now, maxAgeMs);
     if (retryAt === undefined) return;
     const seconds = secondsUntil(retryAt, now);
     this.metrics.loginRefusals.labels(attempt.channel, 'address').inc();

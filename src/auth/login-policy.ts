@@ -3,7 +3,7 @@ import type { Config } from '../config';
 /**
  * How failed log-ins are answered: the same rules for SOAP and the portal,
  * for a user name (shared by every process through the database) and for a
- * client address (per process): the `login` group of the config, whose
+ * client address (shared the same way): the `login` group of the config, whose
  * fields are documented there.
  */
 export type LoginPolicy = Config['login'];

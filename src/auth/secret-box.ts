@@ -32,6 +32,15 @@ export class SecretBox {
     }
   }
 
+  /**
+   * A 32-byte key for one purpose, derived from the secret key (HKDF-SHA256),
+   * so every process sharing the key derives the same one and none of them
+   * is the secret key itself.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(crypto.hkdfSync('sha256', this.key, Buffer.alloc(0), `provisor:${purpose}`, 32));
+  }
+
   encrypt(plain: string): string {
     const iv = crypto.randomBytes(12);
     const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);

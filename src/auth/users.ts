@@ -1,5 +1,5 @@
 import type { DataSource, Repository } from 'typeorm';
-import { Account, LoginState, ROLES, User, type Role } from '../../entities';
+import { Account, LoginState, PortalSession, ROLES, User, type Role } from '../../entities';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import type { Principal } from './principal';
 import type { SecretBox } from './secret-box';
@@ -24,6 +24,7 @@ export class UserStore {
   private readonly users: Repository<User>;
   private readonly accounts: Repository<Account>;
   private readonly loginStates: Repository<LoginState>;
+  private readonly portalSessions: Repository<PortalSession>;
 
   constructor(
     dataSource: DataSource,
@@ -32,6 +33,7 @@ export class UserStore {
     this.users = dataSource.getRepository(User);
     this.accounts = dataSource.getRepository(Account);
     this.loginStates = dataSource.getRepository(LoginState);
+    this.portalSessions = dataSource.getRepository(PortalSession);
   }
 
   async addAccount(name: string, contact?: string, storagePool?: string): Promise<Account> {
@@ -59,6 +61,7 @@ export class UserStore {
     if ((await this.users.findOneBy({ name: input.name })) !== null) throw new UserError(`user "${input.name}" already exists`);
     // Failures (or a lock) earned by this name while nobody had it do not carry over to the new user.
     await this.loginStates.delete({ name: input.name });
+    await this.portalSessions.delete({ userName: input.name });
     const email = input.email === undefined ? null : normaliseEmail(input.email);
     if (email !== null && (await this.users.findOneBy({ email })) !== null) throw new UserError(`the e-mail address ${email} already belongs to another user`);
     return this.users.save(
@@ -76,9 +79,11 @@ export class UserStore {
     );
   }
 
+  /** Disables a user: every log-in is refused from now on, and its portal sessions end at once (on every process). */
   async disable(name: string): Promise<void> {
     const result = await this.users.update({ name }, { disabled: true });
     if (result.affected === 0) throw new UserError(`user "${name}" does not exist`);
+    await this.portalSessions.delete({ userName: name });
   }
 
   /**

@@ -3,7 +3,6 @@ import { WORK_ORDER_STATES, type WorkOrderState } from '../../entities';
 import { LoginRefused, type LoginGuard } from '../auth/login-guard';
 import type { Principal } from '../auth/principal';
 import { principalOf, type UserStore } from '../auth/users';
-import type { Clock } from '../clock';
 import type { Config } from '../config';
 import { isProvisorError, type ProvisorError } from '../errors';
 import type { Logger } from '../log';
@@ -13,7 +12,7 @@ import { errorPage, type Viewer } from './layout';
 import { loginPage } from './login-page';
 import { adminPage, orderPage, ordersPage } from './order-pages';
 import { noStore, readCookies, sameOrigin, securityHeaders, setCookie } from './security';
-import { LoginTokens, randomToken, SessionStore, tokensEqual, type Session } from './sessions';
+import { LOGIN_FORM_TTL_MS, randomToken, tokensEqual, type LoginTokens, type Session, type SessionStore } from './sessions';
 import { PORTAL_CSS, PORTAL_ICON } from './style';
 import { submittedPage, taskScreen, typesPage } from './type-pages';
 
@@ -22,8 +21,11 @@ export interface PortalDependencies {
   readonly users: UserStore;
   /** Throttling and lockout of log-ins, shared with the SOAP services. */
   readonly login: LoginGuard;
+  /** Sessions in the database: any process serves any of them. */
+  readonly sessions: SessionStore;
+  /** The log-in form's tokens, keyed from the shared secret key: a form from any process posts to any other. */
+  readonly loginTokens: LoginTokens;
   readonly config: Config['portal'];
-  readonly clock: Clock;
   readonly logger: Logger;
 }
 
@@ -91,9 +93,7 @@ function safeNext(next: string | undefined): string | undefined {
  * channel `portal`; the portal adds sessions, CSRF protection and HTML.
  */
 export function portalRouter(deps: PortalDependencies): Router {
-  const { workOrders, users, login, config, clock, logger } = deps;
-  const sessions = new SessionStore(config, clock);
-  const loginTokens = new LoginTokens();
+  const { workOrders, users, login, sessions, loginTokens, config, logger } = deps;
   const router = express.Router();
 
   const fail = (res: Response, status: number, message: string, viewer?: Viewer, back?: { href: string; label: string }): void => {
@@ -105,11 +105,11 @@ export function portalRouter(deps: PortalDependencies): Router {
   const currentVisit = async (req: Request): Promise<Visit | undefined> => {
     const id = readCookies(req).get(SESSION_COOKIE);
     if (id === undefined) return undefined;
-    const session = sessions.touch(id);
+    const session = await sessions.touch(id);
     if (session === undefined) return undefined;
     const user = await users.findByName(session.userName);
     if (user === null || user.disabled || !PORTAL_ROLES.has(user.role)) {
-      sessions.delete(session.id);
+      await sessions.delete(session.id);
       return undefined;
     }
     return { principal: principalOf(user), csrfToken: session.csrfToken, session };
@@ -164,11 +164,11 @@ export function portalRouter(deps: PortalDependencies): Router {
   const renderLogin = (req: Request, res: Response, status: number, options: { name?: string; error?: string; next?: string }): void => {
     let cookie = readCookies(req).get(LOGIN_COOKIE);
     let token: string;
-    if (cookie !== undefined && cookie !== '') {
+    if (loginTokens.usable(cookie)) {
       token = loginTokens.tokenFor(cookie);
     } else {
       ({ cookie, token } = loginTokens.issue());
-      setCookie(res, LOGIN_COOKIE, cookie, { secure: config.secureCookies, maxAgeSeconds: 3600 });
+      setCookie(res, LOGIN_COOKIE, cookie, { secure: config.secureCookies, maxAgeSeconds: LOGIN_FORM_TTL_MS / 1000 });
     }
     noStore(res);
     send(res, status, loginPage(token, options));
@@ -236,8 +236,8 @@ export function portalRouter(deps: PortalDependencies): Router {
     }
     // A new id on every log-in, so a session id planted before it is worth nothing after.
     const previous = readCookies(req).get(SESSION_COOKIE);
-    if (previous !== undefined) sessions.delete(previous);
-    const session = sessions.create(principal.name);
+    if (previous !== undefined) await sessions.delete(previous);
+    const session = await sessions.create(principal.name);
     setCookie(res, SESSION_COOKIE, session.id, { secure: config.secureCookies });
     setCookie(res, LOGIN_COOKIE, '', { secure: config.secureCookies, maxAgeSeconds: 0 });
     logger.info('portal: logged in', { user: principal.name, role: principal.role });
@@ -247,7 +247,7 @@ export function portalRouter(deps: PortalDependencies): Router {
   router.post(
     '/logout',
     action(async (_req, res, visit) => {
-      sessions.delete(visit.session.id);
+      await sessions.delete(visit.session.id);
       setCookie(res, SESSION_COOKIE, '', { secure: config.secureCookies, maxAgeSeconds: 0 });
       logger.info('portal: logged out', { user: visit.principal.name });
       res.redirect(303, '/portal/login');

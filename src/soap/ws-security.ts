@@ -35,12 +35,23 @@ export interface UserLookup {
 /** Checks a password against a stored hash (passwords.ts's verifyPassword; tests count its calls). */
 export type PasswordVerifier = (password: string, stored: string) => Promise<boolean>;
 
+/**
+ * Where nonces are recorded so that every process refuses a replay
+ * (auth/nonce-store.ts keeps them in the database).
+ */
+export interface NonceRegistry {
+  /** Records the nonce as used until `expiresAt`; false when it already was (a replay). */
+  remember(nonce: Buffer, expiresAt: number, now: number): Promise<boolean>;
+}
+
 export interface AuthenticatorOptions {
+  /** The shared record of used nonces: it decides; this process's own map only answers known replays sooner. */
+  readonly nonces: NonceRegistry;
   readonly maxTokenAgeSeconds: number;
   readonly maxClockSkewSeconds: number;
   /** How long a user row is trusted before it is read again (disable takes effect within this). */
   readonly userCacheMs?: number;
-  /** Upper bound on remembered nonces; past it the oldest are dropped first. */
+  /** Upper bound on nonces this process remembers itself; past it the oldest are dropped first. */
   readonly maxNonces?: number;
   readonly verifyPassword?: PasswordVerifier;
 }
@@ -100,6 +111,10 @@ function decodeNonce(token: UsernameToken): Buffer | undefined {
   return bytes;
 }
 
+function nonceReplayed(): ProvisorError {
+  return new ProvisorError('NonceReplayed', 'this Nonce was already used: every message needs a fresh one');
+}
+
 interface CachedUser {
   readonly user: User | null;
   /** The name's log-in standing, read with the user row. */
@@ -120,8 +135,9 @@ interface CachedUser {
  * scrypt costs tens of milliseconds by design, so a verified (user, password)
  * pair is remembered for as long as the user row is: the check per request is
  * then one SHA-256, and the guard judges by the standing read with the row.
- * The nonce cache is per process; several processes behind one address each
- * keep their own (see docs/operations.md).
+ * Nonces are recorded in the shared registry (the database), so a replay is
+ * refused by every process on it; this process also remembers the ones it
+ * saw, to refuse their replays without asking the database.
  */
 export class Authenticator {
   private readonly users = new Map<string, CachedUser>();
@@ -189,7 +205,7 @@ export class Authenticator {
     if (cached.standing.failures > 0 || principal === null) this.users.delete(token.username); // the standing changed: read it again
     if (principal === null) throw new ProvisorError('AuthenticationFailed', `unknown user or wrong password for "${token.username}"`);
     // The nonce is remembered only once the token is proven genuine, so a forger cannot burn a client's nonces.
-    if (nonce !== undefined) this.rememberNonce(nonce, now);
+    if (nonce !== undefined) await this.rememberNonce(nonce, now);
     return { userId: principal.id, name: principal.name, role: principal.role, accountId: principal.accountId, level: principal.level };
   }
 
@@ -206,14 +222,14 @@ export class Authenticator {
     }
   }
 
-  private rememberNonce(nonce: Buffer, now: number): void {
+  private async rememberNonce(nonce: Buffer, now: number): Promise<void> {
     const key = nonce.toString('base64');
     const seenUntil = this.nonces.get(key);
-    if (seenUntil !== undefined && seenUntil > now) {
-      throw new ProvisorError('NonceReplayed', 'this Nonce was already used: every message needs a fresh one');
-    }
+    if (seenUntil !== undefined && seenUntil > now) throw nonceReplayed();
     // Any token carrying this nonce is outside the window after this time.
-    this.nonces.set(key, now + (this.options.maxTokenAgeSeconds + this.options.maxClockSkewSeconds) * 1000);
+    const until = now + (this.options.maxTokenAgeSeconds + this.options.maxClockSkewSeconds) * 1000;
+    if (!(await this.options.nonces.remember(nonce, until, now))) throw nonceReplayed();
+    this.nonces.set(key, until);
     if (this.nonces.size > this.maxNonces || this.nonces.size % 1024 === 0) this.pruneNonces(now);
   }
 

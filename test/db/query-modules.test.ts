@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { AUTH_SQL } from '../../src/auth/sql';
 import type { RowShape } from '../../src/db/group-commit';
 import { dialectOf, forDialect, isMysqlSource, type Dialect, type QuerySet } from '../../src/db/sql';
+import { PORTAL_SQL } from '../../src/portal/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from '../../src/provisioning/sql';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from '../../src/workflow/sql';
 import { WORK_ORDER_ROWS, WORK_ORDER_SQL, type MoveShape } from '../../src/workorders/sql';
@@ -10,6 +11,7 @@ import { freshDataSource } from '../support/harness';
 
 const MODULES: ReadonlyArray<readonly [string, QuerySet, Readonly<Record<string, RowShape>>]> = [
   ['auth', AUTH_SQL, {}],
+  ['portal', PORTAL_SQL, {}],
   ['provisioning', PROVISIONING_SQL, PROVISIONING_ROWS],
   ['workflow', WORKFLOW_SQL, WORKFLOW_ROWS],
   ['workorders', WORK_ORDER_SQL, WORK_ORDER_ROWS],
@@ -25,6 +27,7 @@ const hold: MoveShape = { effect: 'hold', leased: false, withPlan: false };
  * variants listed.
  */
 const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>> = {
+  'auth.pruneNonces': [[5000]],
   'provisioning.lockQueued': [[1], [3]],
   'provisioning.startRequests': [[2]],
   'provisioning.startedRequests': [[2]],

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { escapeHtml, html, raw } from '../../src/portal/html';
 import { htmlPattern } from '../../src/portal/html-pattern';
-import { LoginTokens, SessionStore, tokensEqual } from '../../src/portal/sessions';
+import { tokensEqual } from '../../src/portal/sessions';
 import { fieldId, parameterField } from '../../src/portal/task-form';
 import type { ParameterDefinition } from '../../src/workorders/api';
 
@@ -64,44 +64,12 @@ describe('portal rendering', () => {
     });
   });
 
-  describe('sessions', () => {
-    let now = 0;
-    const clock = { now: () => now, date: () => new Date(now) };
-
-    it('end after the idle timeout and after the maximum lifetime however active', () => {
-      now = 0;
-      const store = new SessionStore({ idleTimeoutMs: 1000, maxSessionMs: 5000 }, clock);
-      const idle = store.create('alice');
-      now = 1000;
-      expect(store.touch(idle.id)).to.equal(undefined);
-      const busy = store.create('bob');
-      for (now = 1500; now < 6000; now += 500) expect(store.touch(busy.id), `at ${now}`).to.not.equal(undefined);
-      now = 6000;
-      expect(store.touch(busy.id)).to.equal(undefined);
-    });
-
-    it('have 32-byte random ids and tokens', () => {
-      const store = new SessionStore({ idleTimeoutMs: 1000, maxSessionMs: 5000 }, clock);
-      const a = store.create('alice');
-      expect(Buffer.from(a.id, 'base64url')).to.have.length(32);
-      expect(Buffer.from(a.csrfToken, 'base64url')).to.have.length(32);
-      expect(a.id).to.not.equal(store.create('alice').id);
-    });
-
+  describe('tokens', () => {
     it('compare tokens exactly, and an empty token never matches', () => {
       expect(tokensEqual('abc', 'abc')).to.equal(true);
       expect(tokensEqual('abd', 'abc')).to.equal(false);
       expect(tokensEqual('abcd', 'abc')).to.equal(false);
       expect(tokensEqual('', '')).to.equal(false);
-    });
-
-    it('accept a log-in form token only with the pre-session cookie it was issued for', () => {
-      const tokens = new LoginTokens();
-      const { cookie, token } = tokens.issue();
-      expect(tokens.verify(cookie, token)).to.equal(true);
-      expect(tokens.verify(tokens.issue().cookie, token)).to.equal(false);
-      expect(tokens.verify(undefined, token)).to.equal(false);
-      expect(tokens.verify(cookie, undefined)).to.equal(false);
     });
   });
 });

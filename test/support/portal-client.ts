@@ -13,10 +13,11 @@ export interface PortalResponse {
 }
 
 export class PortalClient {
-  /** Cookie name → value, as the browser would keep them for /portal. */
-  readonly cookies = new Map<string, string>();
-
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    /** Cookie name → value, as the browser would keep them for /portal; clients given one jar act as one browser. */
+    readonly cookies = new Map<string, string>(),
+  ) {}
 
   /** The value of the first `_csrf` field of a page. */
   static csrfOf(body: string): string {
