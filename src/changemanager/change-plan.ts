@@ -41,6 +41,48 @@ export interface ChangeRequest {
   readonly dryRun?: boolean;
   /** Default `makespan`; `lateness` when a deadline is given and meeting it matters more. */
   readonly objective?: ChangeObjective;
+  /** Saved fragments to instantiate, each with its arguments; their tasks join the request's changes. */
+  readonly fragments?: readonly FragmentUse[];
+}
+
+/**
+ * A saved, parameterised task graph (a reusable change plan). Texts of its
+ * tasks may hold placeholders `${name}`, each a declared parameter, filled
+ * when a request instantiates it. Storing fragments is the service's part;
+ * `instantiateFragment` (planner) checks and fills them.
+ */
+export interface GraphFragment {
+  readonly name: string;
+  readonly description?: string;
+  /** Names of the placeholders, e.g. `system`, `version`. */
+  readonly parameters: readonly string[];
+  readonly tasks: readonly FragmentTask[];
+  readonly precedences: readonly FragmentPrecedence[];
+}
+
+/** One task of a fragment: a desired change on one system, known in the fragment by `key`. */
+export interface FragmentTask {
+  readonly key: string;
+  readonly operation: SoftwareOperation;
+  /** A system name or a placeholder, e.g. `${system}`. */
+  readonly system: string;
+  readonly component: string;
+  readonly version?: string;
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+/** A precedence between two tasks of a fragment (by key), with its type and minimum lag in seconds. */
+export interface FragmentPrecedence {
+  readonly from: string;
+  readonly to: string;
+  readonly type?: PrecedenceType;
+  readonly lag?: number;
+}
+
+/** A fragment named in a request, with a value for each of its parameters. */
+export interface FragmentUse {
+  readonly fragment: GraphFragment;
+  readonly arguments: Readonly<Record<string, string>>;
 }
 
 /** The life of a change. */
