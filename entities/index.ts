@@ -2,7 +2,9 @@ import { Account } from './account';
 import { CallbackDelivery } from './callback-delivery';
 import { ComponentEvent } from './component-event';
 import { InstalledComponent } from './installed-component';
+import { MaintenanceWindowRow } from './maintenance-window';
 import { ManagedSystem } from './managed-system';
+import { SystemRole } from './system-role';
 import { PackageRepository } from './package-repository';
 import { ProvisioningRequest } from './provisioning-request';
 import { User } from './user';
@@ -25,6 +27,7 @@ export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, Proces
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export { ChangeFragmentRow, ChangePlanPart, ChangePolicyRow, ChangeRequestRow };
+export { MaintenanceWindowRow, SystemRole };
 export * from './user';
 export * from './work-order';
 export * from './provisioning-request';
@@ -33,4 +36,4 @@ export { COMPONENT_STATES, type ComponentState } from './installed-component';
 export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, LoginState, ManagedSystem, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow];
+export const ENTITIES = [Account, User, LoginState, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow];

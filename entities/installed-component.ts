@@ -39,6 +39,14 @@ export class InstalledComponent {
   @Column({ type: 'int', nullable: true })
   pid: number | null;
 
+  /**
+   * The parameters of its current configuration as a JSON object of
+   * strings (what InitialConfigure set, with every later Configure merged
+   * in); null until it is configured.
+   */
+  @Column({ type: 'text', nullable: true })
+  parameters: string | null;
+
   @Column({ type: 'datetime', precision: 3 })
   updatedAt: Date;
 }

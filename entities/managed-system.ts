@@ -19,4 +19,22 @@ export class ManagedSystem {
 
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
+
+  /** The cluster it belongs to (systems of one cluster are changed in waves); null: none. */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  cluster: string | null;
+
+  /** How many provisioning tasks the change manager runs on it at once (at least 1). */
+  @Column({ type: 'int', default: 1 })
+  capacity: number;
+
+  /** Hardware facts, declared by an operator; null where unknown. */
+  @Column({ type: 'int', nullable: true })
+  cpus: number | null;
+
+  @Column({ type: 'int', nullable: true })
+  memoryMb: number | null;
+
+  @Column({ type: 'int', nullable: true })
+  diskGb: number | null;
 }

@@ -221,6 +221,7 @@ export class DeploymentEngine implements EngineSignal {
           component: stored.component,
           operation: stored.operation,
           requestedVersion: stored.version,
+          parameters: stored.parameters,
           result,
           requestId: row.id,
           at: ended,

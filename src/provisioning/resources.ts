@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { InstalledComponent } from '../../entities';
 import type { Statement } from '../db/group-commit';
 import { toSqlDate, upsertSql } from '../db/sql';
-import type { ComponentRecord, ComponentState, SoftwareOperation, TaskResult } from '../drivers/driver';
+import type { ComponentRecord, ComponentState, Parameter, SoftwareOperation, TaskResult } from '../drivers/driver';
 
 /** The component's record as a driver receives it. */
 export function componentRecord(row: InstalledComponent | null): ComponentRecord | undefined {
@@ -18,17 +18,21 @@ export async function loadComponent(manager: EntityManager, systemId: number, na
  * The writes that record a successful software task in the managed-resource
  * model: the component's version, state and rollback history, plus an event
  * row. `existing` is the component's row as it was before the task (tasks on
- * one component never overlap, so it is still current).
+ * one component never overlap, so it is still current). The configuration
+ * parameters are recorded too: InitialConfigure replaces them, Configure
+ * merges its own into them (a later parameter of one name wins, as in the
+ * driver), so a Configure can be undone by configuring the previous ones.
  */
 export function softwareResultStatements(
   mysql: boolean,
   existing: InstalledComponent | null,
-  args: { systemId: number; component: string; operation: SoftwareOperation; requestedVersion?: string; result: TaskResult; requestId: string; at: Date },
+  args: { systemId: number; component: string; operation: SoftwareOperation; requestedVersion?: string; parameters?: readonly Parameter[]; result: TaskResult; requestId: string; at: Date },
 ): Statement[] {
   const history: string[] = existing === null ? [] : (JSON.parse(existing.history) as string[]);
   let version = existing?.version ?? args.result.version ?? args.requestedVersion ?? 'unknown';
   let state: ComponentState = (existing?.state as ComponentState | undefined) ?? 'INSTALLED';
   let pid = existing?.pid ?? null;
+  let parameters: string | null = existing?.parameters ?? null;
   const event = (eventVersion: string | null, eventState: string): Statement => [
     'INSERT INTO component_event (systemId, component, operation, version, state, requestId, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     [args.systemId, args.component, args.operation, eventVersion, eventState, args.requestId, toSqlDate(args.at)],
@@ -57,9 +61,13 @@ export function softwareResultStatements(
       break;
     }
     case 'InitialConfigure':
-    case 'Configure':
+    case 'Configure': {
       if (state !== 'RUNNING') state = 'CONFIGURED';
+      const values: Record<string, string> = args.operation === 'Configure' ? parseParameters(parameters) : {};
+      for (const parameter of args.parameters ?? []) values[parameter.name] = parameter.value;
+      parameters = JSON.stringify(values);
       break;
+    }
     case 'Start':
       state = 'RUNNING';
       break;
@@ -76,14 +84,26 @@ export function softwareResultStatements(
   if (args.result.pid !== undefined) pid = args.result.pid;
   const upsert = mysql ? COMPONENT_UPSERT.mysql : COMPONENT_UPSERT.sqlite;
   // One component's row is written by one task at a time: it commutes with every other write.
-  return [[upsert, [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, toSqlDate(args.at)], COMMUTES], event(version, state)];
+  return [[upsert, [args.systemId, args.component, version, state, JSON.stringify(history.slice(0, 20)), pid, parameters, toSqlDate(args.at)], COMMUTES], event(version, state)];
 }
 
 const COMMUTES = { commutes: true } as const;
 
 const COMPONENT_UPSERT = upsertSql(
   'installed_component',
-  ['systemId', 'name', 'version', 'state', 'history', 'pid', 'updatedAt'],
+  ['systemId', 'name', 'version', 'state', 'history', 'pid', 'parameters', 'updatedAt'],
   ['systemId', 'name'],
-  ['version', 'state', 'history', 'pid', 'updatedAt'],
+  ['version', 'state', 'history', 'pid', 'parameters', 'updatedAt'],
 );
+
+/** A recorded `parameters` column as an object of strings ({} when null or unreadable). */
+export function parseParameters(text: string | null): Record<string, string> {
+  if (text === null) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}

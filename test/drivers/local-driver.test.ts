@@ -104,7 +104,7 @@ describe('local driver', function () {
 
     it('refuses demo-site before its dependency demo-httpd is installed', async () => {
       const error = await expectDriverError(run(system, software('Install', 'demo-site')), 'InvalidState');
-      expect(error.message).to.include('demo-site 1.0.0 depends on demo-httpd>=1.0.0').and.to.include('"web"');
+      expect(error.message).to.include('demo-site 1.0.0 requires demo-httpd >=1.0.0 on the same system').and.to.include('"web"');
       expect(existsSync(path.join(root, 'opt/demo-site'))).to.equal(false);
     });
 

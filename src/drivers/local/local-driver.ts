@@ -26,12 +26,16 @@
  * Operations:
  * - Install unpacks the package (from the first repository that has the
  *   version, or the highest version anywhere) and runs its `install` hook.
- *   Its dependencies must already be installed: the driver never installs a
- *   component the engine did not ask for, so the engine's records stay true.
+ *   Its same-system requirements (`dependencies`, and `requires` placed on
+ *   `same-system`) must already be installed at a version in range, and
+ *   nothing installed may conflict with it either way (`conflicts`): the
+ *   driver never installs a component the engine did not ask for, so the
+ *   engine's records stay true. Role placements are not checked here.
  *   Installing the installed version (or no version) again succeeds doing
  *   nothing; another version is refused (`InvalidState`: use Update).
  * - Update unpacks the new version beside the old one, runs its `install`
  *   hook (and `configure` hook if the component is configured), switches,
+ *   (the new version's requirements and conflicts are checked first)
  *   and pushes the old version onto the history. A running component is
  *   stopped first and started again on the new version. Rollback switches
  *   back to the most recent previous version (or the named one) the same
@@ -45,7 +49,11 @@
  * - Start runs the `start` hook, if any, then launches the manifest's start
  *   command detached; it must stay up for the start-up grace period. Stop
  *   ends the process group (SIGTERM, then SIGKILL) and then runs the `stop`
- *   hook. Both succeed doing nothing when there is nothing to do.
+ *   hook. Both succeed doing nothing when there is nothing to do. Stop with
+ *   the parameter `drain=true` first runs the package's `quiesce` hook
+ *   (bounded by its `timeoutSeconds`; a failure or timeout fails the Stop
+ *   and leaves the process running); a package without one refuses it
+ *   (`InvalidParameter`).
  * - Copy and Delete work on the roots of local systems and on directory
  *   repositories; see file-tasks.ts.
  *

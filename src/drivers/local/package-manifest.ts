@@ -13,7 +13,12 @@
  *       "description": "Content for demo-httpd",
  *       "dependencies": ["demo-httpd>=1.0.0"],
  *       "hooks": { "install": "hooks/install.sh", "configure": "hooks/configure.sh" },
- *       "start": ["$NODE", "server.js"]
+ *       "start": ["$NODE", "server.js"],
+ *       "requires": [{ "component": "demo-db", "range": ">=1.0 <2", "placement": "role:db-server" }],
+ *       "conflicts": [{ "component": "demo-legacy", "range": "*" }],
+ *       "provides": ["web"],
+ *       "quiesce": { "hook": "hooks/quiesce.sh", "timeoutSeconds": 30 },
+ *       "durations": { "Install": 4, "Start": 2 }
  *     }
  *   ]
  * }
@@ -33,11 +38,30 @@
  * - `start` is the argv of the component's long-running process, run from
  *   the unpacked package; the element `$NODE` stands for the Node.js binary
  *   running Provisor. Packages without `start` (content) cannot be started.
+ * - `requires` lists components that must be present for this one to work:
+ *   `component`, `range` (a version range as `src/packaging/versions.ts`
+ *   reads it; `*` when absent) and `placement`: `same-system` (the default)
+ *   or `role:<name>` (on some system with that role). The older
+ *   `dependencies` entries are same-system requirements too
+ *   (`name>=v` reads as range `>=v`); see {@link requirementsOf}.
+ * - `conflicts` lists components (`component`, `range`) that must not be
+ *   installed on the same system.
+ * - `provides` lists the roles a system has while the package is installed
+ *   (e.g. `db-server`).
+ * - `quiesce` says how the running component is drained before a stop:
+ *   `hook` (a script inside the package, run like the other hooks) and
+ *   `timeoutSeconds` (1–3600). Only packages with `start` can have one.
+ * - `durations` estimates each software operation in seconds (keys are
+ *   SoftwareService operation names, values 0–86400).
+ * - The local driver checks same-system requirements and conflicts; role
+ *   placements are the change manager's to order.
  * - Unknown fields are ignored, so repositories can carry more.
  */
 import path from 'node:path';
 import { DriverError } from '../driver';
-import { compareVersions } from '../../packaging/versions';
+import type { Conflict, Placement, QuiesceSpec, Requirement, SoftwareOperation } from '../../changemanager/planning-model';
+import { SOFTWARE_OPERATIONS } from '../../changemanager/planning-model';
+import { VersionRangeError, compareVersions, parseVersionRange } from '../../packaging/versions';
 
 /** The lifecycle steps a package may hook into. */
 export const HOOK_NAMES = ['install', 'configure', 'start', 'stop', 'uninstall'] as const;
@@ -66,7 +90,23 @@ export interface PackageManifest {
   readonly hooks: Readonly<Partial<Record<HookName, string>>>;
   /** The argv of the component's process, if it has one. */
   readonly start?: readonly string[];
+  /** Requirements declared under `requires` (the `dependencies` are in {@link requirementsOf}). */
+  readonly requires: readonly Requirement[];
+  readonly conflicts: readonly Conflict[];
+  /** Roles a system has while this package is installed on it. */
+  readonly provides: readonly string[];
+  /** How to drain the running component; absent when it cannot be. */
+  readonly quiesce?: QuiesceSpec;
+  /** Estimated seconds per software operation. */
+  readonly durations: Readonly<Partial<Record<SoftwareOperation, number>>>;
 }
+
+/** Role names: what `provides`, `role:` placements and systems' roles use. */
+export const ROLE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const MAX_DECLARATIONS = 100;
+const MAX_QUIESCE_SECONDS = 3600;
+const MAX_DURATION_SECONDS = 86_400;
 
 /** A parsed `index.json` with its packages grouped by name, highest version first. */
 export interface RepositoryIndex {
@@ -109,6 +149,7 @@ export function parsePackageManifest(entry: unknown, where: string): PackageMani
   const name = requireName(entry.name, where, 'name');
   const version = requireName(entry.version, where, 'version');
   const archive = requireRelativePath(entry.archive, where, 'archive');
+  const named = `${where} (${name} ${version})`;
   const sha256 = optionalString(entry.sha256, where, 'sha256');
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw invalid(where, '"sha256" must be 64 hex digits');
   const description = optionalString(entry.description, where, 'description');
@@ -121,12 +162,41 @@ export function parsePackageManifest(entry: unknown, where: string): PackageMani
     dependencies: parseDependencies(entry.dependencies, where),
     hooks: parseHooks(entry.hooks, where),
     ...parseStart(entry.start, where),
+    requires: parseRequires(entry.requires, named),
+    conflicts: parseConflicts(entry.conflicts, named),
+    provides: parseProvides(entry.provides, named),
+    ...parseQuiesce(entry.quiesce, entry.start !== undefined, named),
+    durations: parseDurations(entry.durations, named),
   };
+}
+
+/**
+ * Every requirement of the package: the `dependencies` (same-system, at
+ * least their minimum version) followed by the `requires`.
+ */
+export function requirementsOf(manifest: PackageManifest): Requirement[] {
+  const fromDependencies = manifest.dependencies.map(
+    (dependency): Requirement => ({
+      component: dependency.name,
+      range: dependency.minVersion === undefined ? '*' : `>=${dependency.minVersion}`,
+      placement: { kind: 'same-system' },
+    }),
+  );
+  return [...fromDependencies, ...manifest.requires];
+}
+
+/** `same-system` or `role:<name>`, as manifests write a placement. */
+export function formatPlacement(placement: Placement): string {
+  return placement.kind === 'same-system' ? 'same-system' : `role:${placement.role}`;
 }
 
 /** A manifest as `index.json` writes it (what {@link parsePackageManifest} reads back). */
 export function manifestDocument(manifest: PackageManifest): Record<string, unknown> {
-  return { ...manifest, dependencies: manifest.dependencies.map(formatDependency) };
+  return {
+    ...manifest,
+    dependencies: manifest.dependencies.map(formatDependency),
+    requires: manifest.requires.map((r) => ({ component: r.component, range: r.range, placement: formatPlacement(r.placement) })),
+  };
 }
 
 /** Renders a dependency the way manifests write it. */
@@ -147,6 +217,90 @@ function parseDependencies(value: unknown, where: string): PackageDependency[] {
     }
     return minVersion === undefined ? { name } : { name, minVersion };
   });
+}
+
+function declarationList(value: unknown, where: string, field: string): unknown[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid(where, `"${field}" must be an array`);
+  if (value.length > MAX_DECLARATIONS) throw invalid(where, `"${field}" has more than ${MAX_DECLARATIONS} entries`);
+  return value as unknown[];
+}
+
+function parseRange(value: unknown, where: string, field: string): string {
+  if (value === undefined) return '*';
+  if (typeof value !== 'string') throw invalid(where, `"${field}" must be a version range string`);
+  try {
+    return parseVersionRange(value).text;
+  } catch (error) {
+    if (error instanceof VersionRangeError) throw invalid(where, `"${field}" is not a version range: ${error.message}`);
+    throw error;
+  }
+}
+
+function parsePlacement(value: unknown, where: string, field: string): Placement {
+  if (value === undefined || value === 'same-system') return { kind: 'same-system' };
+  if (typeof value === 'string' && value.startsWith('role:') && ROLE_PATTERN.test(value.slice(5))) {
+    return { kind: 'role', role: value.slice(5) };
+  }
+  throw invalid(where, `"${field}" must be "same-system" or "role:<name>" (${ROLE_PATTERN.source}), got ${JSON.stringify(value)}`);
+}
+
+function parseRequires(value: unknown, where: string): Requirement[] {
+  return declarationList(value, where, 'requires').map((item, i) => {
+    const field = `requires[${i}]`;
+    if (!isRecord(item)) throw invalid(where, `"${field}" must be an object with "component", "range" and "placement"`);
+    return {
+      component: requireName(item.component, where, `${field}.component`),
+      range: parseRange(item.range, where, `${field}.range`),
+      placement: parsePlacement(item.placement, where, `${field}.placement`),
+    };
+  });
+}
+
+function parseConflicts(value: unknown, where: string): Conflict[] {
+  return declarationList(value, where, 'conflicts').map((item, i) => {
+    const field = `conflicts[${i}]`;
+    if (!isRecord(item)) throw invalid(where, `"${field}" must be an object with "component" and "range"`);
+    return { component: requireName(item.component, where, `${field}.component`), range: parseRange(item.range, where, `${field}.range`) };
+  });
+}
+
+function parseProvides(value: unknown, where: string): string[] {
+  const roles = declarationList(value, where, 'provides').map((role, i) => {
+    if (typeof role !== 'string' || !ROLE_PATTERN.test(role)) {
+      throw invalid(where, `"provides[${i}]" must be a role name matching ${ROLE_PATTERN.source}, got ${JSON.stringify(role)}`);
+    }
+    return role;
+  });
+  return [...new Set(roles)];
+}
+
+function parseQuiesce(value: unknown, startable: boolean, where: string): { quiesce?: QuiesceSpec } {
+  if (value === undefined) return {};
+  if (!isRecord(value)) throw invalid(where, '"quiesce" must be an object with "hook" and "timeoutSeconds"');
+  if (!startable) throw invalid(where, '"quiesce" needs a "start" command: only a running component can be drained');
+  const hook = requireRelativePath(value.hook, where, 'quiesce.hook');
+  const timeoutSeconds = value.timeoutSeconds;
+  if (typeof timeoutSeconds !== 'number' || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_QUIESCE_SECONDS) {
+    throw invalid(where, `"quiesce.timeoutSeconds" must be a whole number from 1 to ${MAX_QUIESCE_SECONDS}, got ${JSON.stringify(timeoutSeconds)}`);
+  }
+  return { quiesce: { hook, timeoutSeconds } };
+}
+
+function parseDurations(value: unknown, where: string): Partial<Record<SoftwareOperation, number>> {
+  if (value === undefined) return {};
+  if (!isRecord(value)) throw invalid(where, '"durations" must be an object of seconds per operation');
+  const durations: Partial<Record<SoftwareOperation, number>> = {};
+  for (const [operation, seconds] of Object.entries(value)) {
+    if (!(SOFTWARE_OPERATIONS as readonly string[]).includes(operation)) {
+      throw invalid(where, `"durations" names unknown operation ${JSON.stringify(operation)} (known: ${SOFTWARE_OPERATIONS.join(', ')})`);
+    }
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_DURATION_SECONDS) {
+      throw invalid(where, `"durations.${operation}" must be a number of seconds from 0 to ${MAX_DURATION_SECONDS}, got ${JSON.stringify(seconds)}`);
+    }
+    durations[operation as SoftwareOperation] = seconds;
+  }
+  return durations;
 }
 
 function parseHooks(value: unknown, where: string): Partial<Record<HookName, string>> {

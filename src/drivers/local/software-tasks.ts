@@ -30,12 +30,12 @@ import { hookEnvironment } from './hook-environment';
 import { runHook } from './hook-runner';
 import type { LocalSettings } from './local-settings';
 import { tailOf } from './output-tail';
-import { type HookName, NAME_PATTERN, type PackageManifest, formatDependency } from './package-manifest';
+import { type HookName, NAME_PATTERN, type PackageManifest, requirementsOf } from './package-manifest';
 import type { PackageRepositories, ResolvedPackage } from './package-repositories';
 import { unpackArchive } from './archive';
 import { RootFiles } from './root-files';
 import { type ComponentPaths, allComponentPaths, componentPaths } from './system-layout';
-import { compareVersions } from '../../packaging/versions';
+import { satisfies } from '../../packaging/versions';
 
 /** What the software operations need from the driver. */
 export interface SoftwareTaskDependencies {
@@ -122,6 +122,7 @@ async function install(job: Job): Promise<Outcome> {
   const resolved = await job.deps.repositories.resolve(ctx.repositories, task.component, task.version);
   const { version } = resolved.manifest;
   await checkDependencies(job, resolved.manifest);
+  await checkConflicts(job, resolved.manifest);
   const record = await unpack(job, resolved);
   try {
     await runPackageHook(job, 'install', version, record);
@@ -150,6 +151,7 @@ async function update(job: Job): Promise<Outcome> {
     return { version: target };
   }
   await checkDependencies(job, resolved.manifest);
+  await checkConflicts(job, resolved.manifest);
   const kept = current.versions[target];
   const reuse = kept !== undefined && (await paths.files.exists(paths.versionDir(target)));
   const record = reuse ? kept : await unpack(job, resolved);
@@ -251,7 +253,21 @@ async function start(job: Job): Promise<Outcome> {
 
 async function stop(job: Job): Promise<Outcome> {
   const current = await requireInstallation(job);
+  const drain = drainRequested(job);
+  const quiesce = activeVersion(current).package.quiesce;
+  if (drain && quiesce === undefined) {
+    throw new DriverError(
+      'InvalidParameter',
+      `${job.task.component} ${current.active} cannot be drained (drain=true): its package declares no quiesce hook`,
+    );
+  }
   const running = await runningProcess(job);
+  if (running !== undefined && drain && quiesce !== undefined) {
+    await runPackageHook(job, 'quiesce', current.active, activeVersion(current), job.ctx.signal, {
+      script: quiesce.hook,
+      timeoutMs: quiesce.timeoutSeconds * 1000,
+    });
+  }
   if (running === undefined) {
     await job.paths.files.remove(job.paths.pidFile);
     note(job, `${job.task.component} is not running on system ${job.system}; nothing to stop`);
@@ -365,14 +381,27 @@ async function runningProcess(job: Job): Promise<ProcessRecord | undefined> {
   return record !== undefined && (await isRunning(record)) ? record : undefined;
 }
 
+/**
+ * The Stop parameter `drain`: `true` drains the component through its
+ * quiesce hook before it is stopped; `false` or absent stops it at once.
+ */
+function drainRequested(job: Job): boolean {
+  const values = job.task.parameters.filter((p) => p.name === 'drain').map((p) => p.value);
+  const value = values[values.length - 1];
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new DriverError('InvalidParameter', `Stop parameter drain must be "true" or "false", got ${JSON.stringify(value)}`);
+}
+
 async function runPackageHook(
   job: Job,
-  hook: HookName,
+  hook: HookName | 'quiesce',
   version: string,
   record: InstalledVersion,
   signal: AbortSignal = job.ctx.signal,
+  declared?: { readonly script: string; readonly timeoutMs: number },
 ): Promise<void> {
-  const script = record.package.hooks[hook];
+  const script = declared?.script ?? (hook === 'quiesce' ? undefined : record.package.hooks[hook]);
   if (script === undefined) return;
   const label = `${job.task.component} ${version}`;
   const output = await runHook({
@@ -381,7 +410,7 @@ async function runPackageHook(
     packageDir: job.paths.versionDir(version),
     script,
     env: environment(job, version),
-    timeoutMs: job.deps.settings.hookTimeoutMs,
+    timeoutMs: declared?.timeoutMs ?? job.deps.settings.hookTimeoutMs,
     outputLimit: job.deps.settings.outputLimitBytes,
     signal,
   });
@@ -414,35 +443,76 @@ async function unpack(job: Job, resolved: ResolvedPackage): Promise<InstalledVer
   return { installedAt: new Date().toISOString(), repository: resolved.repository, package: resolved.manifest };
 }
 
-/** Dependencies must already be installed (and active at the minimum version) on the system. */
+/**
+ * Same-system requirements (the `dependencies` and the `requires` placed on
+ * `same-system`) must already be installed, active at a version in range.
+ * Role placements are the change manager's to order, not checked here.
+ */
 async function checkDependencies(job: Job, manifest: PackageManifest): Promise<void> {
-  for (const dependency of manifest.dependencies) {
-    const installed = await readInstallation(componentPaths(job.paths.files, dependency.name));
-    const needs = `${manifest.name} ${manifest.version} depends on ${formatDependency(dependency)}`;
+  for (const requirement of requirementsOf(manifest)) {
+    if (requirement.placement.kind !== 'same-system') continue;
+    const installed = await readInstallation(componentPaths(job.paths.files, requirement.component));
+    const range = requirement.range === '*' ? '' : ` ${requirement.range}`;
+    const needs = `${manifest.name} ${manifest.version} requires ${requirement.component}${range} on the same system`;
     if (installed === undefined) {
       throw new DriverError('InvalidState', `${needs}, which is not installed on system ${job.system}`);
     }
-    if (dependency.minVersion !== undefined && compareVersions(installed.active, dependency.minVersion) < 0) {
-      throw new DriverError('InvalidState', `${needs}; system ${job.system} has ${dependency.name} ${installed.active}`);
+    if (!satisfies(installed.active, requirement.range)) {
+      throw new DriverError('InvalidState', `${needs}; system ${job.system} has ${requirement.component} ${installed.active}`);
     }
   }
 }
 
-/** Uninstall refuses to pull a component from under another that depends on it. */
-async function checkNoDependents(job: Job): Promise<void> {
-  const { component } = job.task;
-  const names = await job.paths.files.list(path.join(job.paths.root, 'opt'));
-  for (const name of names.sort()) {
-    if (name === component || !NAME_PATTERN.test(name)) continue;
-    const other = await readInstallation(componentPaths(job.paths.files, name));
-    if (other === undefined) continue;
-    if (activeVersion(other).package.dependencies.some((dependency) => dependency.name === component)) {
+/**
+ * Neither the package nor a component installed beside it may declare a
+ * conflict with the other (at the version in question).
+ */
+async function checkConflicts(job: Job, manifest: PackageManifest): Promise<void> {
+  for (const { name, installation } of await otherInstallations(job)) {
+    const other = activeVersion(installation).package;
+    const ours = manifest.conflicts.find((c) => c.component === name && satisfies(installation.active, c.range));
+    if (ours !== undefined) {
       throw new DriverError(
         'InvalidState',
-        `${component} is needed by ${name} ${other.active} on system ${job.system}; uninstall ${name} first`,
+        `${manifest.name} ${manifest.version} conflicts with ${name} ${ours.range}, and system ${job.system} has ${name} ${installation.active}`,
+      );
+    }
+    const theirs = other.conflicts.find((c) => c.component === manifest.name && satisfies(manifest.version, c.range));
+    if (theirs !== undefined) {
+      throw new DriverError(
+        'InvalidState',
+        `${name} ${installation.active} on system ${job.system} conflicts with ${manifest.name} ${theirs.range}, so ${manifest.name} ${manifest.version} cannot be installed beside it`,
       );
     }
   }
+}
+
+/** Uninstall refuses to pull a component from under another that requires it on the same system. */
+async function checkNoDependents(job: Job): Promise<void> {
+  const { component } = job.task;
+  for (const { name, installation } of await otherInstallations(job)) {
+    const needs = requirementsOf(activeVersion(installation).package).some(
+      (requirement) => requirement.component === component && requirement.placement.kind === 'same-system',
+    );
+    if (needs) {
+      throw new DriverError(
+        'InvalidState',
+        `${component} is needed by ${name} ${installation.active} on system ${job.system}; uninstall ${name} first`,
+      );
+    }
+  }
+}
+
+/** The other components installed on the system, by name. */
+async function otherInstallations(job: Job): Promise<{ name: string; installation: ComponentInstallation }[]> {
+  const found: { name: string; installation: ComponentInstallation }[] = [];
+  const names = await job.paths.files.list(path.join(job.paths.root, 'opt'));
+  for (const name of names.sort()) {
+    if (name === job.task.component || !NAME_PATTERN.test(name)) continue;
+    const installation = await readInstallation(componentPaths(job.paths.files, name));
+    if (installation !== undefined) found.push({ name, installation });
+  }
+  return found;
 }
 
 async function requireInstallation(job: Job): Promise<ComponentInstallation> {
