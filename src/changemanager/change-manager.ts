@@ -26,18 +26,15 @@ import { clipInput, ProvisorError } from '../errors';
 import { leaseOwnerId } from '../lease';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
-import type { ChangeRequest, ChangeState, PlanOutcome } from './change-plan';
+import type { ChangeRequest, ChangeState, FragmentUse, PlanOutcome } from './change-plan';
 import { ChangeStore, MAX_PLAN_CHARS, type ChangeRecord, type ChangeSummary } from './change-store';
 import type { PlanningModel } from './planning-model';
-import { PolicyStore, type NewPolicy, type StoredFragment, type StoredPolicy } from './policy-store';
+import { validateChangeRequest } from './planner/validate-request';
+import { PolicyStore, type NewPolicy, type StoredPolicy } from './policy-store';
 import { checkChangeRequest, encodeChangeRequest, requestDigest } from './request-rules';
 
 /** What the change manager needs from the planner and the model (src/changemanager/planner, the model's loader). */
 export interface ChangePlanner {
-  /** Judges the request beyond its limits (the planner's own rules); throws a ProvisorError naming the field. */
-  validate(request: ChangeRequest): void;
-  /** Judges a policy an admin adds (a kind the planner knows, its parameters); throws a ProvisorError naming the field. */
-  checkPolicy(policy: NewPolicy): void;
   /** The snapshot a plan starts from, taken now. */
   loadModel(): Promise<PlanningModel>;
   /** Plans within `timeBudgetMs`; a request it cannot plan is a REJECTED outcome, not an exception. */
@@ -48,8 +45,8 @@ export interface PlanningInput {
   readonly changeId: string;
   readonly model: PlanningModel;
   readonly request: ChangeRequest;
+  /** The admins' policies in force (the planner adds its built-in ones). */
   readonly policies: readonly StoredPolicy[];
-  readonly fragments: readonly StoredFragment[];
   readonly timeBudgetMs: number;
   /** Derived from the change id: the same change plans the same way from the same model. */
   readonly seed: number;
@@ -115,7 +112,8 @@ export class ChangeManager {
    */
   async submit(request: ChangeRequest, caller: string, submission: Submission = {}): Promise<string> {
     checkChangeRequest(request);
-    this.planner.validate(request);
+    const issues = validateChangeRequest(request);
+    if (issues.length > 0) throw new ProvisorError('InvalidField', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues[0]?.path);
     const encoded = encodeChangeRequest(request);
     const digest = requestDigest(encoded);
     const idempotencyKey = (submission.idempotencyKey ?? submission.messageId)?.slice(0, 255);
@@ -195,8 +193,18 @@ export class ChangeManager {
     }
   }
 
+  /** Saved fragments named in a request, with their arguments, as the request carries them; InvalidField naming one not saved. */
+  async fragmentUses(uses: ReadonlyArray<{ readonly name: string; readonly arguments: Readonly<Record<string, string>> }>): Promise<FragmentUse[]> {
+    const out: FragmentUse[] = [];
+    for (const [i, use] of uses.entries()) {
+      const stored = await this.policies.fragment(use.name);
+      if (stored === undefined) throw new ProvisorError('InvalidField', `fragments/fragment[${i + 1}]: no fragment named "${clipInput(use.name)}" is saved`, `fragments/fragment[${i + 1}]/name`);
+      out.push({ fragment: stored.fragment, arguments: use.arguments });
+    }
+    return out;
+  }
+
   async addPolicy(policy: NewPolicy, caller: string): Promise<StoredPolicy> {
-    this.planner.checkPolicy(policy);
     const added = await this.policies.add(policy, caller, this.clock.date());
     this.log.info('change policy added', { policy: policy.name, kind: policy.kind, caller });
     return added;
@@ -279,13 +287,12 @@ export class ChangeManager {
   private async planOne(change: ChangeRecord): Promise<void> {
     const started = Date.now();
     try {
-      const [model, policies, fragments] = await Promise.all([this.planner.loadModel(), this.policies.list(), this.policies.fragments()]);
+      const [model, policies] = await Promise.all([this.planner.loadModel(), this.policies.list()]);
       const outcome = await this.planner.plan({
         changeId: change.id,
         model,
         request: change.request,
         policies: policies.filter((p) => p.enabled),
-        fragments,
         timeBudgetMs: this.settings.planTimeBudgetMs,
         seed: seedOf(change.id),
       });

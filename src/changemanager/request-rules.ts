@@ -13,6 +13,8 @@ import { SOFTWARE_OPERATIONS } from './planning-model';
 export const CHANGE_LIMITS = {
   /** Desired changes in one request. */
   maxChanges: 200,
+  /** Saved fragments one request instantiates. */
+  maxFragments: 20,
   /** Parameters of one desired change. */
   maxParameters: 50,
   /** A component, system, role, cluster or parameter name. */
@@ -85,7 +87,8 @@ function checkChange(change: DesiredChange, field: string): void {
  * components, versions — is the planner's to judge).
  */
 export function checkChangeRequest(request: ChangeRequest): void {
-  if (request.changes.length === 0) throw new ProvisorError('MissingField', 'changes must hold at least one change', 'changes');
+  if (request.changes.length === 0 && (request.fragments ?? []).length === 0) throw new ProvisorError('MissingField', 'changes must hold at least one change (or the request must name a fragment)', 'changes');
+  if ((request.fragments ?? []).length > CHANGE_LIMITS.maxFragments) throw invalid('fragments', `names ${(request.fragments ?? []).length} fragments, more than the ${CHANGE_LIMITS.maxFragments} allowed`);
   if (request.changes.length > CHANGE_LIMITS.maxChanges) throw invalid('changes', `has ${request.changes.length} changes, more than the ${CHANGE_LIMITS.maxChanges} allowed`);
   request.changes.forEach((change, i) => checkChange(change, `changes/change[${i + 1}]`));
   if (request.earliestStart !== undefined) checkDate(request.earliestStart, 'earliestStart');
@@ -121,6 +124,7 @@ export function encodeChangeRequest(request: ChangeRequest): string {
     priority: request.priority,
     dryRun: request.dryRun,
     objective: request.objective,
+    fragments: request.fragments,
   });
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > CHANGE_LIMITS.maxRequestBytes) throw invalid('changes', `make a request of ${bytes} bytes, more than the ${CHANGE_LIMITS.maxRequestBytes} allowed: split it into several requests`);
@@ -135,6 +139,7 @@ interface StoredRequest {
   priority?: number;
   dryRun?: boolean;
   objective?: ChangeRequest['objective'];
+  fragments?: ChangeRequest['fragments'];
 }
 
 /** The request back from its stored form. */
@@ -148,6 +153,7 @@ export function decodeChangeRequest(text: string): ChangeRequest {
     priority: stored.priority,
     dryRun: stored.dryRun,
     objective: stored.objective,
+    fragments: stored.fragments,
   };
 }
 

@@ -6,6 +6,7 @@ const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 /** What a reader holds once done: nothing. */
 const READ: XmlElement = Object.freeze({ ns: '', name: '', attrs: Object.freeze({}), children: Object.freeze([]) as unknown as XmlElement[], text: '', line: 0 });
 const LONG_PATTERN = /^[+-]?\d{1,19}$/;
+const DECIMAL_PATTERN = /^[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})$/;
 const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
 /**
@@ -116,6 +117,21 @@ export class FieldReader {
     }
     if ((range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
       throw new ProvisorError('InvalidField', `${this.fieldPath(name)} ${n} is outside ${range.min ?? '-∞'}..${range.max ?? '∞'}`, this.fieldPath(name));
+    }
+    return n;
+  }
+
+  /** An xsd:decimal within (minExclusive, maxInclusive] when given. */
+  optDecimal(name: string, range: { minExclusive?: number; maxInclusive?: number } = {}): number | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    const text = el.text.trim();
+    const n = Number(text);
+    if (!DECIMAL_PATTERN.test(text) || !Number.isFinite(n)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(el.text)}" is not an xsd:decimal`, this.fieldPath(name));
+    }
+    if ((range.minExclusive !== undefined && n <= range.minExclusive) || (range.maxInclusive !== undefined && n > range.maxInclusive)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} ${text} must be more than ${range.minExclusive ?? '-∞'} and at most ${range.maxInclusive ?? '∞'}`, this.fieldPath(name));
     }
     return n;
   }
