@@ -122,6 +122,10 @@ export class GraphBuilder {
   /** Stop and Start tasks of dependents, shared between the changes that need them. */
   private readonly dependentStop = new Map<string, string>();
   private readonly dependentStart = new Map<string, string>();
+  /** Stop and Start of components the plan updates or rolls back, which also serve when they are dependents. */
+  private readonly ownStopStart = new Map<string, { stop: string; start: string }>();
+  /** Updates and rollbacks, whose dependents are stopped around them once every chain is built. */
+  private readonly changed: Array<{ system: string; component: string; operation: SoftwareOperation; first: string; last: string; cluster: string | null }> = [];
 
   constructor(
     private readonly view: ModelView,
@@ -152,6 +156,7 @@ export class GraphBuilder {
       previousOnComponent.set(k, chain.last);
       this.lastOf.set(k, chain.last);
     }
+    for (const c of this.changed) this.stopDependents(c);
     for (const chain of chains) {
       const a = chain.action;
       if ((a.operation === 'Install' || a.operation === 'Update' || a.operation === 'Rollback') && a.version !== undefined) {
@@ -366,26 +371,42 @@ export class GraphBuilder {
     const last = ids[ids.length - 1] ?? main;
     if (cluster !== null) this.blocks.push({ cluster, system: a.system, tasks: ids });
 
-    // Dependents: stopped (quiesced when they can be) before, started after.
-    for (const dep of this.dependentsOf(a.system, a.component)) {
+    if (running && stop !== undefined) this.ownStopStart.set(key(a.system, a.component), { stop, start: last });
+    this.changed.push({ system: a.system, component: a.component, operation: a.operation, first, last, cluster });
+    return { action: a, main, first, last };
+  }
+
+  /**
+   * Dependents of a changed component are stopped (quiesced when they can be)
+   * before its change and started after. A dependent the plan updates itself
+   * uses its own Stop and Start. A member of a cluster that depends on the
+   * component only through a role keeps running: a cluster is there to ride
+   * out changes of what it uses, and stopping every member at once would
+   * take it down against cluster-unavailability.
+   */
+  private stopDependents(c: { system: string; component: string; operation: SoftwareOperation; first: string; last: string }): void {
+    for (const dep of this.dependentsOf(c.system, c.component)) {
+      if (dep.throughRole && this.view.systems.get(dep.system)?.cluster != null) continue;
       const k = key(dep.system, dep.component);
+      const own = this.ownStopStart.get(k);
+      let depStop = own?.stop ?? this.dependentStop.get(k);
+      let depStart = own?.start ?? this.dependentStart.get(k);
       const depFacts = this.view.factsOf(dep.component, dep.placed.version);
-      let depStop = this.dependentStop.get(k);
       if (depStop === undefined) {
         const quiesce = depFacts?.quiesce != null ? true : undefined;
         depStop = this.add({ system: dep.system, component: dep.component, reason: 'dependent', operation: 'Stop', quiesce, duration: this.duration(depFacts, 'Stop', quiesce === true), undo: { operation: 'Start' } });
         this.dependentStop.set(k, depStop);
       }
-      let depStart = this.dependentStart.get(k);
       if (depStart === undefined) {
         depStart = this.add({ system: dep.system, component: dep.component, reason: 'dependent', operation: 'Start', duration: this.duration(depFacts, 'Start'), undo: { operation: 'Stop' } });
         this.dependentStart.set(k, depStart);
         this.link(depStop, depStart, 'FS', 0, `${dep.component} on ${dep.system} is down while what it depends on changes`);
       }
-      this.link(depStop, first, 'FS', 0, `${dep.component} on ${dep.system} depends on ${a.component} on ${a.system}: stopped before its ${a.operation}`);
-      this.link(last, depStart, 'FS', 0, `${dep.component} on ${dep.system} depends on ${a.component} on ${a.system}: started after its ${a.operation}`);
+      this.link(depStop, c.first, 'FS', 0, `${dep.component} on ${dep.system} depends on ${c.component} on ${c.system}: stopped before its ${c.operation}`);
+      this.link(c.last, depStart, 'FS', 0, `${dep.component} on ${dep.system} depends on ${c.component} on ${c.system}: started after its ${c.operation}`);
+      const k2 = key(dep.system, dep.component);
+      if (!this.lastOf.has(k2)) this.lastOf.set(k2, depStart);
     }
-    return { action: a, main, first, last };
   }
 
   private quiescePolicyFor(a: Action, current: PackageVersionFacts | undefined, cluster: string | null): string | undefined {
@@ -398,17 +419,17 @@ export class GraphBuilder {
   }
 
   /** Running components whose requirements name `component` on `system` (same system, or through a role the system has). */
-  private dependentsOf(system: string, component: string): Array<{ system: string; component: string; placed: Placed }> {
+  private dependentsOf(system: string, component: string): Array<{ system: string; component: string; placed: Placed; throughRole: boolean }> {
     const roles = this.view.rolesIn(this.initial, system);
-    const out: Array<{ system: string; component: string; placed: Placed }> = [];
+    const out: Array<{ system: string; component: string; placed: Placed; throughRole: boolean }> = [];
     for (const [other, on] of this.initial) {
       for (const [name, placed] of on) {
         if (placed.state !== 'RUNNING' || (other === system && name === component)) continue;
         const facts = this.view.factsOf(name, placed.version);
         if (facts === undefined || !facts.startable) continue;
-        const depends = facts.requires.some((r) => r.component === component && (r.placement.kind === 'same-system' ? other === system : roles.has(r.placement.role)));
-        // A dependent the request itself changes keeps its own chain; it is still stopped around this one.
-        if (depends) out.push({ system: other, component: name, placed });
+        const sameSystem = other === system && facts.requires.some((r) => r.component === component && r.placement.kind === 'same-system');
+        const throughRole = facts.requires.some((r) => r.component === component && r.placement.kind === 'role' && roles.has(r.placement.role));
+        if (sameSystem || throughRole) out.push({ system: other, component: name, placed, throughRole: !sameSystem });
       }
     }
     return out;

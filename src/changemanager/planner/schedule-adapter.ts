@@ -203,7 +203,21 @@ export function taskStarts(adapted: Adapted, plan: Plan): Map<string, number> {
  * exactly when the critical task starts on the same system. Delaying any of
  * them delays the end of the plan unless something else moves.
  */
-export function criticalTasks(tasks: readonly PlannedTask[], precedences: readonly PlannedPrecedence[], starts: ReadonlyMap<string, number>): Set<string> {
+export function criticalTasks(
+  tasks: readonly PlannedTask[],
+  precedences: readonly PlannedPrecedence[],
+  starts: ReadonlyMap<string, number>,
+  /** The limited resources a task holds: its system, and its cluster's availability for a member's down block. */
+  resourcesOf: (task: PlannedTask) => readonly string[] = (t) => [`system:${t.system}`],
+  /** Down blocks: their tasks run back to back, and a precedence into one of them holds the whole block (as the adapter schedules it). */
+  blocks: readonly MemberDownBlock[] = [],
+): Set<string> {
+  const blockOfFirst = new Map<string, readonly string[]>();
+  const inBlock = new Set<string>();
+  for (const b of blocks) {
+    if (b.tasks[0] !== undefined) blockOfFirst.set(b.tasks[0], b.tasks);
+    for (const t of b.tasks) inBlock.add(t);
+  }
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const finish = (t: PlannedTask): number => (starts.get(t.id) ?? 0) + t.duration;
   const makespan = tasks.reduce((m, t) => Math.max(m, finish(t)), 0);
@@ -211,8 +225,10 @@ export function criticalTasks(tasks: readonly PlannedTask[], precedences: readon
   for (const p of precedences) into.set(p.to, [...(into.get(p.to) ?? []), p]);
   const finishingAt = new Map<string, PlannedTask[]>();
   for (const t of tasks) {
-    const k = `${t.system}\u0000${finish(t)}`;
-    finishingAt.set(k, [...(finishingAt.get(k) ?? []), t]);
+    for (const r of resourcesOf(t)) {
+      const k = `${r}\u0000${finish(t)}`;
+      finishingAt.set(k, [...(finishingAt.get(k) ?? []), t]);
+    }
   }
   const critical = new Set<string>();
   const work: PlannedTask[] = tasks.filter((t) => finish(t) === makespan);
@@ -223,9 +239,25 @@ export function criticalTasks(tasks: readonly PlannedTask[], precedences: readon
     const preds: PlannedTask[] = [];
     for (const p of into.get(s.id) ?? []) {
       const f = byId.get(p.from);
-      if (f !== undefined && start === (starts.get(f.id) ?? 0) + distance(p.type, p.lag, f.duration, s.duration)) preds.push(f);
+      if (f !== undefined && !inBlock.has(s.id) && start === (starts.get(f.id) ?? 0) + distance(p.type, p.lag, f.duration, s.duration)) preds.push(f);
     }
-    preds.push(...(finishingAt.get(`${s.system}\u0000${start}`) ?? []));
+    for (const member of blockOfFirst.get(s.id) ?? []) {
+      for (const p of into.get(member) ?? []) {
+        const f = byId.get(p.from);
+        if (f === undefined || inBlock.has(f.id) && blockOfFirst.get(s.id)?.includes(f.id) === true) continue;
+        const fromAtFinish = p.type === 'FS' || p.type === 'FF';
+        if (start === (starts.get(f.id) ?? 0) + (fromAtFinish ? f.duration : 0) + p.lag) preds.push(f);
+      }
+    }
+    if (inBlock.has(s.id) && !blockOfFirst.has(s.id)) {
+      // Inside a block, the task before it holds it up.
+      for (const b of blocks) {
+        const i = b.tasks.indexOf(s.id);
+        const before = i > 0 ? byId.get(b.tasks[i - 1] as string) : undefined;
+        if (before !== undefined) preds.push(before);
+      }
+    }
+    for (const r of resourcesOf(s)) preds.push(...(finishingAt.get(`${r}\u0000${start}`) ?? []));
     for (const f of preds) {
       if (critical.has(f.id) || f.duration === 0) continue;
       critical.add(f.id);
@@ -235,8 +267,20 @@ export function criticalTasks(tasks: readonly PlannedTask[], precedences: readon
   return critical;
 }
 
-export function toChangeSchedule(tasks: readonly PlannedTask[], precedences: readonly PlannedPrecedence[], starts: ReadonlyMap<string, number>, plan: Plan, plannedStart: number): ChangeSchedule {
-  const critical = criticalTasks(tasks, precedences, starts);
+export function toChangeSchedule(
+  tasks: readonly PlannedTask[],
+  precedences: readonly PlannedPrecedence[],
+  blocks: readonly MemberDownBlock[],
+  starts: ReadonlyMap<string, number>,
+  plan: Plan,
+  plannedStart: number,
+): ChangeSchedule {
+  const clusterOf = new Map<string, string>();
+  for (const b of blocks) for (const t of b.tasks) clusterOf.set(t, `cluster:${b.cluster}`);
+  const critical = criticalTasks(tasks, precedences, starts, (t) => {
+    const c = clusterOf.get(t.id);
+    return c === undefined ? [`system:${t.system}`] : [`system:${t.system}`, c];
+  }, blocks);
   const scheduled = tasks
     .map((t) => ({ id: t.id, start: starts.get(t.id) ?? 0, finish: (starts.get(t.id) ?? 0) + t.duration, critical: critical.has(t.id) }))
     .sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
