@@ -201,6 +201,16 @@ export class PackageRepositories {
     throw new DriverError('NotFound', `path ${JSON.stringify(sourcePath)} is in no package repository`);
   }
 
+  /**
+   * Every package version each repository offers, repository by repository
+   * in the order given (the change manager's planning snapshot reads them).
+   * @throws the `Internal` DriverError of the first repository that cannot be read.
+   */
+  async offered(locations: readonly string[]): Promise<{ readonly repository: string; readonly packages: readonly PackageManifest[] }[]> {
+    const indexes = await Promise.all(locations.map((location) => this.index(location)));
+    return indexes.map((index, i) => ({ repository: locations[i] as string, packages: index.packages }));
+  }
+
   /** Forgets every cached index. */
   clear(): void {
     this.indexes.clear();
