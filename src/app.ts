@@ -31,11 +31,18 @@ import { SoapClient } from './soap/client';
 import { SoapGateway } from './soap/gateway';
 import { Authenticator } from './soap/ws-security';
 import { WorkflowRuntime } from './workflow/runtime';
+import { ChangeManager, type ChangePlanner } from './changemanager/change-manager';
+import { ChangeStore } from './changemanager/change-store';
+import { inProcessPlanner } from './changemanager/in-process-planner';
+import { PolicyStore } from './changemanager/policy-store';
+import { PackageRepositories } from './drivers/local/package-repositories';
+import type { WorkflowObserver } from './workflow/interpreter';
 import { WorkOrderAutomation } from './workorders/automation';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService, workOrderParts } from './workorders/service';
 import { CallbackDispatcher } from './wrappers/callback-sender';
 import { ChangeManagerNotifier } from './wrappers/change-manager-feed';
+import { changeManagerService } from './wrappers/changemanager-service';
 import { SoapPartners } from './wrappers/partner-invoker';
 import { processEndpoints } from './wrappers/process-endpoints';
 import { fileService } from './wrappers/file-service';
@@ -52,6 +59,8 @@ export interface AppDependencies {
   readonly dataSource?: DataSource;
   /** Drivers by name; defaults to `local` and `simulated` built from the configuration. */
   readonly drivers?: ReadonlyMap<string, Driver>;
+  /** The change manager's planner; defaults to the model loader and `planChange` in this process. */
+  readonly changePlanner?: ChangePlanner;
 }
 
 export interface App {
@@ -66,6 +75,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly workflow: WorkflowRuntime;
   readonly notifier: ChangeManagerNotifier;
+  /** The change manager: requests for change, their plans, policies (docs/changemanager-service.md). */
+  readonly changes: ChangeManager;
   readonly workOrders: WorkOrderService;
   /** SMTP intake, replies and outcome notifications (docs/email.md). */
   readonly email: EmailChannel;
@@ -144,6 +155,16 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
   const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  let changes: ChangeManager | undefined;
+  // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
+  const observer: WorkflowObserver = {
+    activity: (event) => notifier.activity(event),
+    alarm: (event) => notifier.alarm(event),
+    instance: (event) => {
+      notifier.instance(event);
+      changes?.wake();
+    },
+  };
   const workflow = new WorkflowRuntime(
     dataSource,
     new SoapPartners(provisioningServices, soapClient),
@@ -151,11 +172,19 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,
     logger.child({ component: 'workflow' }),
-    notifier,
+    observer,
     { outbound, secrets },
     processNames,
     metrics,
   );
+  const planner =
+    deps.changePlanner ??
+    inProcessPlanner(
+      { dataSource, clock, repositories: new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() }) },
+      clock,
+      config.changes.statusPollInterval,
+    );
+  changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }));
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
@@ -183,14 +212,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root)],
+    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root), changeManagerService(changes, root)],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs, xml: config.xml },
     logger.child({ component: 'soap' }),
     metrics,
     [
       { name: 'Callback', wsdlFile: path.join(root, 'wsdl', 'callback.wsdl'), namespace: 'urn:provisor:callback:1' },
-      { name: 'ChangeManager', wsdlFile: path.join(root, 'wsdl', 'changemanager.wsdl'), namespace: 'urn:provisor:changemanager:1' },
     ],
   );
 
@@ -254,6 +282,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     metrics,
     workflow,
     notifier,
+    changes,
     workOrders,
     email,
     automation,
@@ -268,6 +297,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       }
       if (config.workflow.enabled) workflow.startRunner();
       if (config.workOrders.automation) automation.start();
+      if (config.changes.enabled) changes.start();
       await email.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -297,6 +327,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       server.closeAllConnections();
       await serverClosed;
       await automation.stop();
+      await changes.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();

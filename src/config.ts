@@ -108,6 +108,8 @@ export interface Config {
     readonly leaseMs: number;
     /** Planning attempts (a planner that died or threw) after which a change is rejected. */
     readonly maxPlanAttempts: number;
+    /** How long a generated plan waits between two GetStatus calls on a task (an xsd:duration in seconds, e.g. PT5S). */
+    readonly statusPollInterval: string;
   };
   readonly callbacks: {
     readonly maxAttempts: number;
@@ -377,6 +379,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       planTimeBudgetMs: int('PROVISOR_CHANGES_PLAN_BUDGET_MS', 1000, 10, 60_000),
       leaseMs: int('PROVISOR_CHANGES_LEASE_MS', 60_000, 1000, 3_600_000),
       maxPlanAttempts: int('PROVISOR_CHANGES_MAX_PLAN_ATTEMPTS', 3, 1, 100),
+      statusPollInterval: ((): string => {
+        const value = raw('PROVISOR_CHANGES_STATUS_POLL') ?? 'PT5S';
+        if (!/^PT\d{1,5}(\.\d{1,3})?S$/.test(value)) throw new ConfigError(`PROVISOR_CHANGES_STATUS_POLL must be a duration in seconds like PT5S or PT0.5S, got "${value}"`);
+        return value;
+      })(),
     },
     callbacks: {
       maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),
