@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { eventually, type TestServer } from '../support/harness';
+import { bodyElement, HAVE_XMLLINT, validateAgainstWsdl } from '../support/wsdl-schema';
 import { ADMIN, changeServer, changeXml, CM, cmCall, CUSTOMER, OPERATOR, textOf, textsOf } from './support';
 
 /** Waits until the change is out of PLANNING (or in `state`) and answers GetChangePlan's body. */
@@ -51,6 +52,11 @@ describe('ChangeManagerService over SOAP', function () {
       expect(textOf(done, 'instanceId')).to.match(/^[0-9a-f-]{36}$/);
       expect(textOf(done, 'makespan')).to.match(/^\d+$/);
       expect(await installedVersion(server, 'sim1', 'demo-httpd')).to.equal('1.1.0');
+      // The answer is what the WSDL declares, plan and all.
+      if (HAVE_XMLLINT) validateAgainstWsdl('changemanager', bodyElement(done));
+      const listed = await cmCall(server, OPERATOR, 'ListChangeRequests', '<c:state>COMPLETED</c:state>');
+      if (HAVE_XMLLINT) validateAgainstWsdl('changemanager', bodyElement(listed.body));
+      expect(textsOf(listed.body, 'changeId')).to.include(id);
       const instance = await server.app.workflow.status(textOf(done, 'instanceId') as string);
       expect(instance.status).to.equal('COMPLETED');
     });
@@ -168,6 +174,7 @@ describe('ChangeManagerService over SOAP', function () {
     it('answers UnknownChange for an id nobody was given', async () => {
       const answer = await cmCall(server, OPERATOR, 'GetChangePlan', '<c:changeId>00000000-0000-4000-8000-000000000000</c:changeId>');
       expect(answer.fault).to.equal('UnknownChange');
+      if (HAVE_XMLLINT) validateAgainstWsdl('changemanager', /<(\w+:)?ProvisorFault[\s\S]*<\/(\w+:)?ProvisorFault>/.exec(answer.body)?.[0] ?? '');
       expect(answer.field).to.equal('changeId');
     });
   });
@@ -195,6 +202,7 @@ describe('ChangeManagerService over SOAP', function () {
       const added = await cmCall(server, ADMIN, 'AddPolicy', '<c:name>web-limit</c:name><c:kind>max-concurrent</c:kind><c:parameter><c:name>limit</c:name><c:value>1</c:value></c:parameter><c:scope><c:kind>role</c:kind><c:name>web</c:name></c:scope>');
       expect(added.fault, added.body).to.equal(undefined);
       const listed = await cmCall(server, OPERATOR, 'ListPolicies', '');
+      if (HAVE_XMLLINT) validateAgainstWsdl('changemanager', bodyElement(listed.body));
       const names = textsOf(listed.body, 'name');
       expect(names).to.include.members(['web-limit', 'separate-app-and-db', 'app-server-requires-db-version', 'quiesce-before-upgrade', 'cluster-same-version']);
       expect((await cmCall(server, ADMIN, 'AddPolicy', '<c:name>web-limit</c:name><c:kind>max-concurrent</c:kind><c:parameter><c:name>limit</c:name><c:value>1</c:value></c:parameter>')).fault).to.equal('PolicyExists');
