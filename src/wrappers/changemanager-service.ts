@@ -1,7 +1,7 @@
 import type { Role } from '../../entities';
 import type { ChangeManager, ChangeView } from '../changemanager/change-manager';
 import { DECISIONS } from '../changemanager/change-manager';
-import { CHANGE_OBJECTIVES, CHANGE_STATES, type ChangeTarget, type DesiredChange, type PlanOutcome } from '../changemanager/change-plan';
+import { CHANGE_OBJECTIVES, CHANGE_STATES, type ChangeRequest, type ChangeTarget, type DesiredChange, type PlanOutcome } from '../changemanager/change-plan';
 import { SOFTWARE_OPERATIONS } from '../changemanager/planning-model';
 import { BUILT_IN_POLICIES, POLICY_KINDS, type PolicyScope } from '../changemanager/planner/policy-definition';
 import type { StoredPolicy } from '../changemanager/policy-store';
@@ -82,6 +82,36 @@ function policyOut(policy: StoredPolicy | (typeof BUILT_IN_POLICIES)[number], bu
   };
 }
 
+/** A SubmitChangeRequest element as read: the request (fragments still by name), and its idempotency key. */
+export interface SubmittedChangeRequest {
+  readonly request: Omit<ChangeRequest, 'fragments'>;
+  readonly fragments: ReadonlyArray<{ readonly name: string; readonly arguments: Readonly<Record<string, string>> }>;
+  readonly idempotencyKey: string | undefined;
+}
+
+/** Reads SubmitChangeRequest's fields (the SOAP operation, and `provisor change submit` of an XML file). */
+export function readSubmitChangeRequest(fields: FieldReader): SubmittedChangeRequest {
+  const changeFields = fields.repeated('change');
+  if (changeFields.length > CHANGE_LIMITS.maxChanges) throw new ProvisorError('InvalidField', `change appears ${changeFields.length} times, more than the ${CHANGE_LIMITS.maxChanges} allowed`, 'change');
+  const desired = changeFields.map((c, i) => readChange(c, `change[${i + 1}]`));
+  const fragmentFields = fields.repeated('fragment');
+  if (fragmentFields.length > CHANGE_LIMITS.maxFragments) throw new ProvisorError('InvalidField', `fragment appears ${fragmentFields.length} times, more than the ${CHANGE_LIMITS.maxFragments} allowed`, 'fragment');
+  const fragments = fragmentFields.map((f, i) => {
+    const use = { name: f.string('name', NAME), arguments: toRecord(pairs(f, 'argument'), `fragment[${i + 1}]/argument`) ?? {} };
+    f.done();
+    return use;
+  });
+  const earliestStart = fields.optDateTime('earliestStart');
+  const deadline = fields.optDateTime('deadline');
+  const maxUnavailableShare = fields.optDecimal('maxUnavailableShare', { minExclusive: 0, maxInclusive: 1 });
+  const priority = fields.optLong('priority', { min: CHANGE_LIMITS.minPriority, max: CHANGE_LIMITS.maxPriority });
+  const objective = fields.optEnum('objective', CHANGE_OBJECTIVES);
+  const dryRun = fields.optBoolean('dryRun');
+  const idempotencyKey = fields.optString('idempotencyKey', { minLength: 1, maxLength: 200 });
+  fields.done();
+  return { request: { changes: desired, earliestStart, deadline, maxUnavailableShare, priority, objective, dryRun }, fragments, idempotencyKey };
+}
+
 /** GetChangePlan's answer: the change, then its plan's parts. */
 export function changePlanResponse(view: ChangeView): XmlObject {
   const plan: PlanOutcome | undefined = view.plan;
@@ -146,30 +176,9 @@ export function changeManagerService(changes: ChangeManager, root: string): Soap
     SubmitChangeRequest: {
       roles: PROVISIONING_ROLES,
       async handle(fields, ctx) {
-        const changeFields = fields.repeated('change');
-        if (changeFields.length > CHANGE_LIMITS.maxChanges) throw new ProvisorError('InvalidField', `change appears ${changeFields.length} times, more than the ${CHANGE_LIMITS.maxChanges} allowed`, 'change');
-        const desired = changeFields.map((c, i) => readChange(c, `change[${i + 1}]`));
-        const fragmentFields = fields.repeated('fragment');
-        if (fragmentFields.length > CHANGE_LIMITS.maxFragments) throw new ProvisorError('InvalidField', `fragment appears ${fragmentFields.length} times, more than the ${CHANGE_LIMITS.maxFragments} allowed`, 'fragment');
-        const uses = fragmentFields.map((f, i) => {
-          const use = { name: f.string('name', NAME), arguments: toRecord(pairs(f, 'argument'), `fragment[${i + 1}]/argument`) ?? {} };
-          f.done();
-          return use;
-        });
-        const earliestStart = fields.optDateTime('earliestStart');
-        const deadline = fields.optDateTime('deadline');
-        const maxUnavailableShare = fields.optDecimal('maxUnavailableShare', { minExclusive: 0, maxInclusive: 1 });
-        const priority = fields.optLong('priority', { min: CHANGE_LIMITS.minPriority, max: CHANGE_LIMITS.maxPriority });
-        const objective = fields.optEnum('objective', CHANGE_OBJECTIVES);
-        const dryRun = fields.optBoolean('dryRun');
-        const idempotencyKey = fields.optString('idempotencyKey', { minLength: 1, maxLength: 200 });
-        fields.done();
-        const fragments = uses.length === 0 ? undefined : await changes.fragmentUses(uses);
-        const changeId = await changes.submit(
-          { changes: desired, fragments, earliestStart, deadline, maxUnavailableShare, priority, objective, dryRun },
-          ctx.principal.name,
-          { idempotencyKey, messageId: ctx.messageId },
-        );
+        const read = readSubmitChangeRequest(fields);
+        const fragments = read.fragments.length === 0 ? undefined : await changes.fragmentUses(read.fragments);
+        const changeId = await changes.submit({ ...read.request, fragments }, ctx.principal.name, { idempotencyKey: read.idempotencyKey, messageId: ctx.messageId });
         return { changeId };
       },
     },
