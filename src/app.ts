@@ -250,7 +250,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  web.use('/portal', portalRouter({ workOrders, users, login, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
+  web.use('/portal', portalRouter({ workOrders, changes, users, login, config: config.portal, clock, logger: logger.child({ component: 'portal' }) }));
   web.get('/', (_req, res) => {
     res.type('text/plain').send(`Provisor\n\nPortal (HTML, for customers and admins): /portal/\n\nSOAP services (WSDL at <path>?wsdl):\n${gateway.paths.map((p) => `  ${p}`).join('\n')}\n\nGET /health, GET /metrics\n`);
   });
