@@ -69,7 +69,6 @@ describe('the portal\'s change pages', function () {
     expect(critical.sort()).to.deep.equal(view.plan.schedule.tasks.filter((t) => t.critical).map((t) => t.id).sort());
     expect(critical.length).to.be.greaterThan(0);
     const deadlineAt = Math.round(((view.request.deadline?.getTime() ?? 0) - view.plan.schedule.plannedStart.getTime()) / 1000);
-    expect(deadlineAt).to.be.within(1, 2);
     expect(r.body).to.contain(`<g class="deadline" data-deadline="${deadlineAt}">`);
     for (const check of view.plan.checks) expect(r.body).to.contain(`data-policy="${check.policy}"`);
     expect(r.body).to.contain('late');
