@@ -19,6 +19,7 @@ import { addDemoCommand } from './demo';
 import { addPlanCommands } from './plan';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
 import { addScheduleCommand } from './schedule';
+import { addSystemFactsCommands, factsByName, factsColumns } from './system-facts';
 import { addWorkOrderCommands } from './workorder';
 
 class CliError extends Error {}
@@ -150,14 +151,16 @@ export function buildCli(): Command {
     });
   system
     .command('list')
-    .description('list managed systems')
+    .description('list managed systems: name, driver, driver options, roles, cluster, capacity')
     .action(async () => {
       await withDatabase(async ({ config, dataSource }) => {
+        const facts = await factsByName(dataSource);
         for (const s of await registry(config, dataSource).list()) {
-          console.log([s.name, s.driver, Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join(' ')].join('\t'));
+          console.log([s.name, s.driver, Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join(' '), ...factsColumns(facts.get(s.name))].join('\t'));
         }
       });
     });
+  addSystemFactsCommands(system);
 
   const repository = program.command('repository').description('manage package repositories');
   repository

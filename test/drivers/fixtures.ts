@@ -122,6 +122,8 @@ export interface FixturePackage {
   readonly hooks?: Readonly<Record<string, string>>;
   readonly start?: readonly string[];
   readonly dependencies?: readonly string[];
+  /** Further manifest fields (requires, conflicts, provides, quiesce, durations). */
+  readonly declarations?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -148,6 +150,7 @@ export async function buildFixtureRepository(dir: string, packages: readonly Fix
         dependencies: pkg.dependencies ?? [],
         hooks: pkg.hooks ?? {},
         ...(pkg.start === undefined ? {} : { start: pkg.start }),
+        ...pkg.declarations,
       });
     } finally {
       await rm(source, { recursive: true, force: true });
