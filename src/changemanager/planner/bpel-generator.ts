@@ -55,7 +55,7 @@ export interface BpelOptions {
   /** Tolerance of the duration alarms: planned duration × (1 + share) + seconds. Default 0.5 and 60 s. */
   readonly toleranceShare?: number;
   readonly toleranceSeconds?: number;
-  /** Wait between two GetStatus calls, an xsd:duration. Default `PT5S`. */
+  /** Wait between two GetStatus calls, an xsd:duration. Default: a tenth of the task's planned duration, 2 to 60 seconds (so a task on time polls about ten times). */
   readonly pollInterval?: string;
   /** Order between tasks the schedule gave (sharing a system or a cluster's availability): `from`'s finish before `to`'s start. */
   readonly resourceOrder?: readonly { readonly from: string; readonly to: string }[];
@@ -83,8 +83,10 @@ function isoDuration(seconds: number): string {
 class Writer {
   readonly lines: string[] = [];
   private depth = 0;
+  private readonly indents: string[] = [''];
   line(text: string): this {
-    this.lines.push(`${'  '.repeat(this.depth)}${text}`);
+    const indent = (this.indents[this.depth] ??= '  '.repeat(this.depth));
+    this.lines.push(indent + text);
     return this;
   }
   open(text: string): this {
@@ -166,7 +168,6 @@ function describe(t: PlannedTask, s: ScheduledTask | undefined): string {
 
 /** Generates the process. Task names become scope names (NCNames, unique). */
 export function generateBpel(tasks: readonly PlannedTask[], precedences: readonly PlannedPrecedence[], schedule: readonly ScheduledTask[], options: BpelOptions): GeneratedBpel {
-  const poll = options.pollInterval ?? 'PT5S';
   const share = options.toleranceShare ?? 0.5;
   const extra = options.toleranceSeconds ?? 60;
   const scheduled = new Map(schedule.map((s) => [s.id, s]));
@@ -249,7 +250,10 @@ export function generateBpel(tasks: readonly PlannedTask[], precedences: readonl
     w.close('</bpel:links>');
   }
   const ordered = [...tasks].sort((a, b) => (scheduled.get(a.id)?.start ?? 0) - (scheduled.get(b.id)?.start ?? 0) || a.id.localeCompare(b.id));
-  for (const t of ordered) writeTask(w, t, nameOf(t.id), scheduled.get(t.id), options, { poll, share, extra }, { fromScope: fromScope.get(t.id) ?? [], fromInvoke: fromInvoke.get(t.id) ?? [], toSlot: toSlot.get(t.id) ?? [], toFinish: toFinish.get(t.id) ?? [] });
+  for (const t of ordered) {
+    const poll = options.pollInterval ?? isoDuration(Math.min(60, Math.max(2, Math.round(t.duration / 10))));
+    writeTask(w, t, nameOf(t.id), scheduled.get(t.id), options, { poll, share, extra }, { fromScope: fromScope.get(t.id) ?? [], fromInvoke: fromInvoke.get(t.id) ?? [], toSlot: toSlot.get(t.id) ?? [], toFinish: toFinish.get(t.id) ?? [] });
+  }
   w.close('</bpel:flow>');
   w.close('</bpel:process>');
   return { processName: toNcName(options.processName), document: `${w.lines.join('\n')}\n`, imports: { [PARTNERS_DOCUMENT]: PARTNERS_WSDL } };

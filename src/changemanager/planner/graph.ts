@@ -18,7 +18,8 @@
  * 5. The end state is checked: every requirement that held before (or of a
  *    component the plan touches) holds after, no conflict is placed.
  */
-import { highestSatisfying, satisfies } from '../../packaging/versions';
+import { highestSatisfying } from '../../packaging/versions';
+import { satisfies } from './ranges';
 import type { DesiredChange, PlannedPrecedence, PlannedTask, TaskReason } from '../change-plan';
 import type { PackageVersionFacts, SoftwareOperation } from '../planning-model';
 import type { PrecedenceType } from '../scheduler/model';
@@ -273,6 +274,7 @@ export class GraphBuilder {
   // ---- 2. states ------------------------------------------------------------
 
   private apply(state: SystemsState, a: Action): void {
+    this.view.forget(state, a.system);
     let on = state.get(a.system);
     if (on === undefined) state.set(a.system, (on = new Map()));
     const placed = on.get(a.component);
@@ -379,14 +381,16 @@ export class GraphBuilder {
   /**
    * Dependents of a changed component are stopped (quiesced when they can be)
    * before its change and started after. A dependent the plan updates itself
-   * uses its own Stop and Start. A member of a cluster that depends on the
-   * component only through a role keeps running: a cluster is there to ride
-   * out changes of what it uses, and stopping every member at once would
-   * take it down against cluster-unavailability.
+   * uses its own Stop and Start. Through a role, clusters change this: a
+   * member of a cluster keeps running while what it uses through a role
+   * changes (a cluster is there to ride out such changes, and stopping every
+   * member at once would take it down against cluster-unavailability), and
+   * nothing is stopped for a change of a cluster member (the other members
+   * keep serving the role while it is updated, wave by wave).
    */
-  private stopDependents(c: { system: string; component: string; operation: SoftwareOperation; first: string; last: string }): void {
+  private stopDependents(c: { system: string; component: string; operation: SoftwareOperation; first: string; last: string; cluster: string | null }): void {
     for (const dep of this.dependentsOf(c.system, c.component)) {
-      if (dep.throughRole && this.view.systems.get(dep.system)?.cluster != null) continue;
+      if (dep.throughRole && (c.cluster !== null || this.view.systems.get(dep.system)?.cluster != null)) continue;
       const k = key(dep.system, dep.component);
       const own = this.ownStopStart.get(k);
       let depStop = own?.stop ?? this.dependentStop.get(k);
@@ -455,19 +459,22 @@ export class GraphBuilder {
           if (last !== undefined && last !== requiringTask) this.link(last, requiringTask, 'FS', 0, `requirement ${req.component} ${req.range} of ${component}`);
           continue;
         }
-        // Missing: install it first, at the highest version every range on that system allows.
-        const ranges = [req.range, ...this.rangesOnSystem(system, req.component)];
-        const candidates = (this.view.packages.get(req.component) ?? []).map((p) => p.version);
-        const chosen = candidates.find((v) => ranges.every((r) => satisfies(v, r)));
-        if (chosen === undefined) {
-          throw new PlanRejection('UnsatisfiableRequirement', `${what} on "${system}": no available version satisfies ${ranges.join(' and ')}`, [system, req.component, req.range]);
+        // Missing: install it first, with whatever it needs in turn, at the highest versions every range on that system allows.
+        const chosen = this.chooseMissing(system, facts);
+        for (const [name, v] of chosen) {
+          if (this.end.get(system)?.has(name) === true) continue;
+          const action: Action = { operation: 'Install', system, component: name, version: v, reason: 'requirement', origin: `requirement of ${component} on ${system}` };
+          this.apply(this.end, action);
+          const chain = this.installChain(action, this.view.factsOf(name, v), 'requirement', undefined);
+          this.lastOf.set(key(system, name), chain.last);
+          this.pendingRequirements.push({ system, component: name, version: v, task: chain.main });
         }
-        const action: Action = { operation: 'Install', system, component: req.component, version: chosen, reason: 'requirement', origin: `requirement of ${component} on ${system}` };
-        this.apply(this.end, action);
-        const chain = this.installChain(action, this.view.factsOf(req.component, chosen), 'requirement', undefined);
-        this.lastOf.set(key(system, req.component), chain.last);
-        this.link(chain.last, requiringTask, 'FS', 0, `requirement ${req.component} ${req.range} of ${component}`);
-        this.ensureRequirements(system, req.component, chosen, chain.main, depth + 1);
+        while (this.pendingRequirements.length > 0) {
+          const next = this.pendingRequirements.shift() as { system: string; component: string; version: string; task: string };
+          this.ensureRequirements(next.system, next.component, next.version, next.task, depth + 1);
+        }
+        const last = this.lastOf.get(key(system, req.component));
+        if (last !== undefined) this.link(last, requiringTask, 'FS', 0, `requirement ${req.component} ${req.range} of ${component}`);
       } else {
         const role = req.placement.role;
         const holders = this.view.systemsWithRole(this.end, role).filter((s) => {
@@ -475,6 +482,8 @@ export class GraphBuilder {
           return there !== undefined && satisfies(there.version, req.range);
         });
         if (holders.length === 0) {
+          // A role requirement a policy watches over is that policy's to report (it names itself and the systems).
+          if (this.roleRequirementPolicy(system) !== undefined) continue;
           throw new PlanRejection('UnsatisfiableRequirement', `${what}: no system with role "${role}" would have it`, [req.component, req.range, role]);
         }
         // Prefer a holder the plan leaves alone; otherwise wait for the change that brings it into range.
@@ -487,6 +496,52 @@ export class GraphBuilder {
         }
       }
     }
+  }
+
+  /** The role-requirements policy in force on the system (in the end state), if any. */
+  private roleRequirementPolicy(system: string): string | undefined {
+    const roles = this.view.rolesIn(this.end, system);
+    const cluster = this.view.systems.get(system)?.cluster ?? null;
+    return this.policies.find((p) => p.kind === 'role-requirements' && roles.has(p.parameters.role ?? '') && appliesTo(p, { roles, cluster }))?.name;
+  }
+
+  private readonly pendingRequirements: Array<{ system: string; component: string; version: string; task: string }> = [];
+
+  /**
+   * The components missing on `system` for `root` to work, transitively
+   * through same-system requirements, each at the highest version that
+   * satisfies every range asked of it (by the end state's components, by
+   * `root`, and by the versions chosen for the others). Rejects naming the
+   * component no version fits.
+   */
+  private chooseMissing(system: string, root: PackageVersionFacts): Map<string, string> {
+    let chosen = new Map<string, string>();
+    for (let round = 0; round < PLANNER_LIMITS.maxRequirementDepth; round++) {
+      const ranges = new Map<string, string[]>();
+      const ask = (facts: PackageVersionFacts): void => {
+        for (const r of facts.requires) {
+          if (r.placement.kind !== 'same-system' || this.end.get(system)?.has(r.component) === true) continue;
+          ranges.set(r.component, [...(ranges.get(r.component) ?? []), r.range]);
+        }
+      };
+      ask(root);
+      for (const [name, v] of chosen) {
+        const f = this.view.factsOf(name, v);
+        if (f !== undefined) ask(f);
+      }
+      const next = new Map<string, string>();
+      for (const [name, asked] of ranges) {
+        const all = [...asked, ...this.rangesOnSystem(system, name)];
+        const v = (this.view.packages.get(name) ?? []).map((p) => p.version).find((candidate) => all.every((r) => satisfies(candidate, r)));
+        if (v === undefined) {
+          throw new PlanRejection('UnsatisfiableRequirement', `${root.name} ${root.version} on "${system}" needs ${name}, and no available version satisfies ${[...new Set(all)].join(' and ')}`, [system, name, ...new Set(all)]);
+        }
+        next.set(name, v);
+      }
+      if (next.size === chosen.size && [...next].every(([n, v]) => chosen.get(n) === v)) return next;
+      chosen = next;
+    }
+    throw new PlanRejection('UnsatisfiableRequirement', `the requirements of ${root.name} ${root.version} on "${system}" do not settle on versions`, [system, root.name]);
   }
 
   /** The ranges the end state's components on `system` ask of `component` there. */
@@ -508,7 +563,7 @@ export class GraphBuilder {
         const touched = this.lastOf.has(key(system, name));
         for (const req of facts.requires) {
           if (!touched && !this.holds(this.initial, system, req)) continue; // broken before the change: not this plan's doing
-          if (!this.holds(this.end, system, req)) {
+          if (!this.holds(this.end, system, req) && !(req.placement.kind === 'role' && this.roleRequirementPolicy(system) !== undefined)) {
             const where = req.placement.kind === 'same-system' ? `on "${system}"` : `on a system with role "${req.placement.role}"`;
             throw new PlanRejection('UnsatisfiableRequirement', `after the change, ${name} ${placed.version} on "${system}" would lack ${req.component} ${req.range} ${where}`, [system, name, req.component, req.range]);
           }

@@ -31,7 +31,7 @@ export { DEFAULT_DURATIONS } from './graph';
 export interface PlanOptions {
   /** Seed of the scheduler's search. Default 1. */
   readonly seed?: number;
-  /** Time budget of the scheduler, in milliseconds. Default 1000. */
+  /** Time budget of the whole call, in milliseconds: the scheduler gets what building the graph left, less a reserve for checking and writing the plan. Default 1000. */
   readonly timeLimitMs?: number;
   /** Schedule budget of the scheduler; with it (and no time budget reached) the plan is repeatable. */
   readonly maxSchedules?: number;
@@ -41,7 +41,7 @@ export interface PlanOptions {
   readonly globalLimit?: number;
   /** Name of the generated process. Default `Change` and the plan's start time. */
   readonly processName?: string;
-  /** Wait between GetStatus calls in the generated plan (xsd:duration). Default `PT5S`. */
+  /** Wait between GetStatus calls in the generated plan (xsd:duration). Default: a tenth of each task’s planned duration, 2 to 60 s. */
   readonly pollInterval?: string;
 }
 
@@ -74,6 +74,9 @@ export function planChange(model: PlanningModel, request: ChangeRequest, policie
       if (problem !== undefined) return rejected('InvalidRequest', `system "${s.name}": maintenance window: ${problem}`, [s.name]);
     }
   }
+  const now = options.now ?? Date.now;
+  const began = now();
+  const budget = options.timeLimitMs ?? 1000;
   let tasks: readonly PlannedTask[] = [];
   try {
     const view = new ModelView(model);
@@ -98,7 +101,9 @@ export function planChange(model: PlanningModel, request: ChangeRequest, policie
     // Time 0: the snapshot, on a whole second.
     const plannedStart = Math.ceil(model.takenAt.getTime() / 1000) * 1000;
     const adapted = toProblem({ tasks: graph.tasks, precedences: graph.precedences, blocks: graph.blocks, view, initial: graph.initial, request, policies: inForce, plannedStart, globalLimit: options.globalLimit });
-    const plan = schedule(adapted.problem, { seed: options.seed, timeLimitMs: options.timeLimitMs, maxSchedules: options.maxSchedules, now: options.now });
+    // What is left of the budget, less a reserve (15%, at most 150 ms) for the schedule's checks and the BPEL.
+    const left = Math.max(50, budget - (now() - began) - Math.min(150, 0.15 * budget));
+    const plan = schedule(adapted.problem, { seed: options.seed, timeLimitMs: left, maxSchedules: options.maxSchedules, now });
     const starts = taskStarts(adapted, plan);
     const changeSchedule = toChangeSchedule(graph.tasks, graph.precedences, graph.blocks, starts, plan, plannedStart);
     const scheduleChecks = checkSchedulePolicies(inForce, view, graph.tasks, starts, adapted, graph.blocks);

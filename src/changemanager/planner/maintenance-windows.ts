@@ -1,9 +1,11 @@
 /**
  * Recurring maintenance windows as UTC intervals. A window opens at its local
  * start time in its zone on each of its days and lasts its duration in real
- * time, so a window across a daylight-saving change is as long as declared:
- * a start inside the spring-forward gap moves to the first valid instant
- * after it, a start in the autumn's repeated hour is its first occurrence.
+ * time, so a window across a daylight-saving change is as long as declared.
+ * A start inside the spring-forward gap moves forward by the gap (02:30 in
+ * Berlin on the last Sunday of March opens at 03:30 summer time); a start in
+ * the autumn's repeated hour is its second occurrence, in standard time (as
+ * luxon resolves it).
  */
 import { DateTime } from 'luxon';
 import type { MaintenanceWindow } from '../planning-model';

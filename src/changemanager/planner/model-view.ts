@@ -22,6 +22,8 @@ export class ModelView {
   readonly packages = new Map<string, PackageVersionFacts[]>();
   private readonly facts = new Map<string, PackageVersionFacts>();
   readonly clusters = new Map<string, string[]>();
+  /** Roles per system, per state: reading them is frequent, changing a state rare (`forget` after each change). */
+  private readonly roleCache = new WeakMap<SystemsState, Map<string, ReadonlySet<string>>>();
 
   constructor(readonly model: PlanningModel) {
     for (const s of model.systems) {
@@ -52,10 +54,21 @@ export class ModelView {
   }
 
   /** The roles a system has in a state: declared, and provided by what is installed on it. */
-  rolesIn(state: SystemsState, system: string): Set<string> {
-    const roles = new Set(this.systems.get(system)?.roles ?? []);
-    for (const [component, placed] of state.get(system) ?? []) for (const r of this.factsOf(component, placed.version)?.provides ?? []) roles.add(r);
+  rolesIn(state: SystemsState, system: string): ReadonlySet<string> {
+    let cache = this.roleCache.get(state);
+    if (cache === undefined) this.roleCache.set(state, (cache = new Map()));
+    let roles = cache.get(system);
+    if (roles === undefined) {
+      const found = new Set(this.systems.get(system)?.roles ?? []);
+      for (const [component, placed] of state.get(system) ?? []) for (const r of this.factsOf(component, placed.version)?.provides ?? []) found.add(r);
+      cache.set(system, (roles = found));
+    }
     return roles;
+  }
+
+  /** Call after changing what is on `system` in `state`. */
+  forget(state: SystemsState, system: string): void {
+    this.roleCache.get(state)?.delete(system);
   }
 
   /** Systems that have the role in a state, in model order. */

@@ -3,7 +3,7 @@
  * is installed where, at which version), on what shaping did while the graph
  * was built, and on the schedule (capacities, windows, unavailability).
  */
-import { satisfies } from '../../packaging/versions';
+import { satisfies } from './ranges';
 import type { PlannedTask, PolicyCheck } from '../change-plan';
 import type { ShapingRecord } from './graph';
 import type { ModelView, SystemsState } from './model-view';
@@ -102,7 +102,11 @@ function sameVersion(p: PolicyDefinition, view: ModelView, end: SystemsState, to
 }
 
 function quiesced(p: PolicyDefinition, view: ModelView, tasks: readonly PlannedTask[]): PolicyCheck {
-  const upgraded = tasks.filter((t) => (t.operation === 'Update' || t.operation === 'Rollback') && view.systems.get(t.system)?.cluster != null);
+  const upgraded = tasks.filter((t) => {
+    const cluster = view.systems.get(t.system)?.cluster ?? null;
+    const component = p.parameters.component;
+    return (t.operation === 'Update' || t.operation === 'Rollback') && cluster !== null && (component === undefined || component === '' || component === t.component) && appliesTo(p, { roles: new Set(view.systems.get(t.system)?.roles ?? []), cluster });
+  });
   if (upgraded.length === 0) return check(p, 'not-applicable', 'the plan upgrades nothing in a cluster');
   const plainStops = tasks.filter((t) => t.operation === 'Stop' && t.quiesce !== true && upgraded.some((u) => u.system === t.system && u.component === t.component) && quiesceCapable(view, t));
   if (plainStops.length > 0) return check(p, 'violated', `stopped without quiescing before an upgrade: ${plainStops.map((t) => t.id).join(', ')}`, plainStops.map((t) => t.id));

@@ -99,10 +99,15 @@ export function toProblem(input: AdapterInput): Adapted {
   // Resources: systems (windows), clusters, global, max-concurrent policies.
   const resources: Resource[] = [];
   const open = new Map<string, Interval[]>();
+  const expandedWindows = new Map<string, Interval[]>();
   for (const s of view.model.systems) {
     const unavailable: UnavailabilityWindow[] = [];
     if (s.maintenanceWindows.length > 0) {
-      const intervals = openIntervals(s.maintenanceWindows, input.plannedStart, input.plannedStart + horizon * 1000).map((i) => ({
+      // Systems often share their windows: expand each set once.
+      const windowKey = JSON.stringify(s.maintenanceWindows);
+      let expanded = expandedWindows.get(windowKey);
+      if (expanded === undefined) expandedWindows.set(windowKey, (expanded = openIntervals(s.maintenanceWindows, input.plannedStart, input.plannedStart + horizon * 1000)));
+      const intervals = expanded.map((i) => ({
         from: Math.ceil((i.from - input.plannedStart) / 1000),
         to: Math.floor((i.to - input.plannedStart) / 1000),
       }));
