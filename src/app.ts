@@ -35,6 +35,7 @@ import { ChangeManager, type ChangePlanner } from './changemanager/change-manage
 import { ChangeStore } from './changemanager/change-store';
 import { inProcessPlanner } from './changemanager/in-process-planner';
 import { PolicyStore } from './changemanager/policy-store';
+import { SystemFactsStore } from './changemanager/system-facts';
 import { PackageRepositories } from './drivers/local/package-repositories';
 import type { WorkflowObserver } from './workflow/interpreter';
 import { WorkOrderAutomation } from './workorders/automation';
@@ -212,7 +213,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root), changeManagerService(changes, root)],
+    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root), changeManagerService(changes, root, new SystemFactsStore(dataSource))],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs, xml: config.xml },
     logger.child({ component: 'soap' }),

@@ -183,6 +183,24 @@ export class FieldReader {
     return out;
   }
 
+  /** Every occurrence of a repeated simple-typed element, as text, in document order (at most `max`). */
+  repeatedText(name: string, max: number, rules: StringRules = {}): string[] {
+    const out: string[] = [];
+    for (const child of this.element.children) {
+      if (child.name !== name || child.ns !== this.ns) continue;
+      const where = `${this.fieldPath(name)}[${out.length + 1}]`;
+      if (out.length >= max) throw new ProvisorError('InvalidField', `${this.fieldPath(name)} appears more than ${max} times`, this.fieldPath(name));
+      if (child.children.length > 0) throw new ProvisorError('InvalidField', `${where} must hold text only, not elements`, where);
+      this.used.add(child);
+      const text = child.text;
+      if (text.length < (rules.minLength ?? 0) || (rules.maxLength !== undefined && text.length > rules.maxLength)) {
+        throw new ProvisorError('InvalidField', `${where} must have ${rules.minLength ?? 0} to ${rules.maxLength ?? '∞'} characters`, where);
+      }
+      out.push(text);
+    }
+    return out;
+  }
+
   /** The contract's `parameters` list: repeated `parameter` with `name` and `value`. */
   parameters(name = 'parameters'): NameValuePair[] {
     const list = this.optRecord(name);

@@ -2,7 +2,9 @@ import type { Role } from '../../entities';
 import type { ChangeManager, ChangeView } from '../changemanager/change-manager';
 import { DECISIONS } from '../changemanager/change-manager';
 import { CHANGE_OBJECTIVES, CHANGE_STATES, type ChangeRequest, type ChangeTarget, type DesiredChange, type PlanOutcome } from '../changemanager/change-plan';
-import { SOFTWARE_OPERATIONS } from '../changemanager/planning-model';
+import { SOFTWARE_OPERATIONS, type MaintenanceWindow, type SystemFacts, type Weekday } from '../changemanager/planning-model';
+import type { SystemFactsStore } from '../changemanager/system-facts';
+import { validateWindow, WindowSyntaxError } from '../changemanager/windows';
 import { BUILT_IN_POLICIES, POLICY_KINDS, type PolicyScope } from '../changemanager/planner/policy-definition';
 import type { StoredPolicy } from '../changemanager/policy-store';
 import { CHANGE_LIMITS } from '../changemanager/request-rules';
@@ -171,7 +173,42 @@ export function changePlanResponse(view: ChangeView): XmlObject {
  * admins; and the workflow engine's one-way reports, which only wake the
  * change manager (it reads the instances' state itself).
  */
-export function changeManagerService(changes: ChangeManager, root: string): SoapService {
+function systemOut(facts: SystemFacts): XmlObject {
+  return {
+    name: facts.name,
+    driver: facts.driver,
+    role: [...facts.roles],
+    cluster: facts.cluster ?? undefined,
+    capacity: facts.capacity,
+    cpus: facts.hardware.cpus ?? undefined,
+    memoryMb: facts.hardware.memoryMb ?? undefined,
+    diskGb: facts.hardware.diskGb ?? undefined,
+    window: facts.maintenanceWindows.map((w) => ({ day: [...w.days], start: w.start, durationMinutes: w.durationMinutes, timeZone: w.timeZone })),
+  };
+}
+
+function readWindow(fields: FieldReader, at: string): MaintenanceWindow {
+  const days = fields.repeatedText('day', 7, { minLength: 1, maxLength: 2 }).map((text, i) => {
+    const day = Number(text.trim());
+    if (!/^\s*[1-7]\s*$/.test(text)) throw new ProvisorError('InvalidField', `${at}/day[${i + 1}] "${text}" is not a weekday from 1 (Monday) to 7 (Sunday)`, `${at}/day`);
+    return day as Weekday;
+  });
+  if (days.length === 0) throw new ProvisorError('MissingField', `${at}/day is required: the days the window opens on`, `${at}/day`);
+  const start = fields.string('start', { maxLength: 5 });
+  if (!/^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(start)) throw new ProvisorError('InvalidField', `${at}/start "${start}" is not a time of day HH:MM`, `${at}/start`);
+  const durationMinutes = fields.optLong('durationMinutes', { min: 1, max: 10_080 });
+  if (durationMinutes === undefined) throw new ProvisorError('MissingField', `${at}/durationMinutes is required`, `${at}/durationMinutes`);
+  const timeZone = fields.optString('timeZone', { minLength: 1, maxLength: 100 }) ?? 'UTC';
+  fields.done();
+  try {
+    return validateWindow({ days, start, durationMinutes, timeZone });
+  } catch (err) {
+    if (err instanceof WindowSyntaxError) throw new ProvisorError('InvalidField', `${at}: ${err.message}`, at);
+    throw err;
+  }
+}
+
+export function changeManagerService(changes: ChangeManager, root: string, systems: SystemFactsStore): SoapService {
   const operations: Record<string, SoapOperation> = {
     SubmitChangeRequest: {
       roles: PROVISIONING_ROLES,
@@ -272,6 +309,53 @@ export function changeManagerService(changes: ChangeManager, root: string): Soap
         fields.done();
         await changes.removePolicy(name, ctx.principal.name);
         return { name };
+      },
+    },
+    SetSystemFacts: {
+      roles: ADMIN,
+      async handle(fields) {
+        const system = fields.string('system', NAME);
+        const addRoles = fields.repeatedText('addRole', 32, NAME);
+        const removeRoles = fields.repeatedText('removeRole', 32, NAME);
+        const cluster = fields.optString('cluster', NAME);
+        const leaveCluster = fields.optBoolean('leaveCluster') ?? false;
+        if (cluster !== undefined && leaveCluster) throw new ProvisorError('InvalidField', 'give cluster or leaveCluster, not both', 'leaveCluster');
+        const capacity = fields.optLong('capacity', { min: 1, max: 1000 });
+        const cpus = fields.optLong('cpus', { min: 1, max: 100_000 });
+        const memoryMb = fields.optLong('memoryMb', { min: 1, max: 1_000_000_000 });
+        const diskGb = fields.optLong('diskGb', { min: 1, max: 1_000_000_000 });
+        const clearWindows = fields.optBoolean('clearWindows') ?? false;
+        const windowFields = fields.repeated('window');
+        if (windowFields.length > 20) throw new ProvisorError('InvalidField', `window appears ${windowFields.length} times, more than the 20 allowed`, 'window');
+        const addWindows = windowFields.map((w, i) => readWindow(w, `window[${i + 1}]`));
+        fields.done();
+        const facts = await systems.set(system, {
+          addRoles,
+          removeRoles,
+          ...(cluster !== undefined ? { cluster } : leaveCluster ? { cluster: null } : {}),
+          ...(capacity === undefined ? {} : { capacity }),
+          ...(cpus === undefined ? {} : { cpus }),
+          ...(memoryMb === undefined ? {} : { memoryMb }),
+          ...(diskGb === undefined ? {} : { diskGb }),
+          clearWindows,
+          addWindows,
+        });
+        return { system: systemOut(facts) };
+      },
+    },
+    GetSystem: {
+      roles: PROVISIONING_ROLES,
+      async handle(fields) {
+        const system = fields.string('system', NAME);
+        fields.done();
+        return { system: systemOut(await systems.get(system)) };
+      },
+    },
+    ListSystems: {
+      roles: PROVISIONING_ROLES,
+      async handle(fields) {
+        fields.done();
+        return { system: (await systems.list()).map(systemOut) };
       },
     },
     // The workflow engine's reports (when its change manager endpoint is this server): the change manager reads instance states itself, so a report only wakes it.

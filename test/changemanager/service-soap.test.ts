@@ -249,9 +249,54 @@ describe('ChangeManagerService over SOAP', function () {
     });
   });
 
+  describe('system facts', () => {
+    it('sets roles, cluster, capacity, hardware and windows in one call, and reads them back', async () => {
+      const set = await cmCall(
+        server,
+        ADMIN,
+        'SetSystemFacts',
+        '<c:system>sim2</c:system><c:addRole>app-server</c:addRole><c:addRole>web</c:addRole><c:cluster>blue</c:cluster><c:capacity>3</c:capacity><c:cpus>8</c:cpus><c:memoryMb>16384</c:memoryMb>' +
+          '<c:window><c:day>7</c:day><c:day>6</c:day><c:start>22:00</c:start><c:durationMinutes>240</c:durationMinutes><c:timeZone>Europe/Berlin</c:timeZone></c:window>',
+      );
+      expect(set.fault, set.body).to.equal(undefined);
+      if (HAVE_XMLLINT) validateAgainstWsdl('changemanager', bodyElement(set.body));
+      const got = await cmCall(server, OPERATOR, 'GetSystem', '<c:system>sim2</c:system>');
+      expect(textsOf(got.body, 'role')).to.deep.equal(['app-server', 'web']);
+      expect(textOf(got.body, 'cluster')).to.equal('blue');
+      expect(textOf(got.body, 'capacity')).to.equal('3');
+      expect(textsOf(got.body, 'day')).to.deep.equal(['6', '7']);
+      expect(textOf(got.body, 'timeZone')).to.equal('Europe/Berlin');
+      const cleared = await cmCall(server, ADMIN, 'SetSystemFacts', '<c:system>sim2</c:system><c:removeRole>app-server</c:removeRole><c:removeRole>web</c:removeRole><c:leaveCluster>true</c:leaveCluster><c:clearWindows>true</c:clearWindows><c:capacity>1</c:capacity>');
+      expect(cleared.fault, cleared.body).to.equal(undefined);
+      expect(textOf(cleared.body, 'cluster')).to.equal(undefined);
+      expect(textsOf(cleared.body, 'day')).to.deep.equal([]);
+      const listed = await cmCall(server, OPERATOR, 'ListSystems', '');
+      expect(textsOf(listed.body, 'name')).to.include.members(['sim1', 'sim2']);
+    });
+
+    it('refuses bad facts naming them, and writes nothing', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['<c:system>nowhere</c:system><c:capacity>2</c:capacity>', 'UnknownSystem', 'system'],
+        ['<c:system>sim1</c:system><c:capacity>0</c:capacity>', 'InvalidField', 'capacity'],
+        ['<c:system>sim1</c:system><c:cluster>x</c:cluster><c:leaveCluster>true</c:leaveCluster>', 'InvalidField', 'leaveCluster'],
+        ['<c:system>sim1</c:system><c:capacity>2</c:capacity><c:window><c:day>8</c:day><c:start>22:00</c:start><c:durationMinutes>60</c:durationMinutes></c:window>', 'InvalidField', 'window[1]/day'],
+        ['<c:system>sim1</c:system><c:window><c:day>1</c:day><c:start>25:00</c:start><c:durationMinutes>60</c:durationMinutes></c:window>', 'InvalidField', 'window[1]/start'],
+        ['<c:system>sim1</c:system><c:window><c:day>1</c:day><c:start>22:00</c:start><c:durationMinutes>60</c:durationMinutes><c:timeZone>Mars/Olympus</c:timeZone></c:window>', 'InvalidField', 'window[1]'],
+      ];
+      for (const [inner, code, field] of cases) {
+        const answer = await cmCall(server, ADMIN, 'SetSystemFacts', inner);
+        expect(answer.fault, inner).to.equal(code);
+        expect(answer.field, inner).to.equal(field);
+      }
+      expect(textOf((await cmCall(server, OPERATOR, 'GetSystem', '<c:system>sim1</c:system>')).body, 'capacity')).to.equal('1');
+      expect((await cmCall(server, OPERATOR, 'SetSystemFacts', '<c:system>sim1</c:system><c:capacity>2</c:capacity>')).fault).to.equal('Forbidden');
+      expect((await cmCall(server, OPERATOR, 'GetSystem', '<c:system>nowhere</c:system>')).fault).to.equal('UnknownSystem');
+    });
+  });
+
   it('serves its WSDL with every operation', async () => {
     const wsdl = await (await fetch(`${server.baseUrl}/soap/ChangeManager?wsdl`)).text();
-    for (const op of ['SubmitChangeRequest', 'GetChangePlan', 'ListChangeRequests', 'DecideChangePlan', 'AddPolicy', 'ListPolicies', 'RemovePolicy', 'ReportWorkflowStatus']) expect(wsdl).to.contain(`<wsdl:operation name="${op}">`);
+    for (const op of ['SubmitChangeRequest', 'GetChangePlan', 'ListChangeRequests', 'DecideChangePlan', 'AddPolicy', 'ListPolicies', 'RemovePolicy', 'SetSystemFacts', 'GetSystem', 'ListSystems', 'ReportWorkflowStatus']) expect(wsdl).to.contain(`<wsdl:operation name="${op}">`);
     expect(wsdl).to.contain(CM);
   });
 });
