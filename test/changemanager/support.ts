@@ -12,15 +12,15 @@ export const ADMIN: Credentials = { username: 'cm-admin', password: PASSWORD };
 export const OPERATOR: Credentials = { username: 'cm-operator', password: PASSWORD };
 export const CUSTOMER: Credentials = { username: 'cm-customer', password: PASSWORD };
 
-/** A server with the change manager polling quickly, generated plans polling task status every 0.1 s, the demo repository and simulated systems sim1..simN. */
-export async function changeServer(systems = 2, extra: Record<string, string> = {}): Promise<TestServer> {
+/** A server with the change manager polling quickly, generated plans polling task status every 0.1 s, the demo repository with one-second estimates (unless told not to) and simulated systems sim1..simN. */
+export async function changeServer(systems = 2, extra: Record<string, string> = {}, options: { quickRepository?: boolean } = {}): Promise<TestServer> {
   const server = await startTestServer({ PROVISOR_CHANGES_POLL_MS: '50', PROVISOR_CHANGES_STATUS_POLL: 'PT0.1S', PROVISOR_SIMULATED_MIN_MS: '10', PROVISOR_SIMULATED_MAX_MS: '30', ...extra });
   await server.addUser(ADMIN.username, 'admin', PASSWORD);
   await server.addUser(OPERATOR.username, 'operator', PASSWORD);
   await server.app.users.addAccount('acme');
   await server.app.users.addUser({ name: CUSTOMER.username, role: 'customer', password: PASSWORD, account: 'acme', level: 1 });
   for (let i = 1; i <= systems; i++) await server.app.systems.add(`sim${i}`, 'simulated', {});
-  await server.app.systems.addRepository(await quickDemoRepository(path.join(server.dataDir, 'demo-repository')));
+  if (options.quickRepository !== false) await server.app.systems.addRepository(await quickDemoRepository(path.join(server.dataDir, 'demo-repository')));
   return server;
 }
 
