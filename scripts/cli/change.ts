@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../../src/app';
 import { DECISIONS, type Decision } from '../../src/changemanager/change-manager';
-import { CHANGE_OBJECTIVES, CHANGE_STATES, type ChangeObjective, type ChangeRequest, type ChangeState, type ChangeTarget, type DesiredChange } from '../../src/changemanager/change-plan';
+import { CHANGE_OBJECTIVES, CHANGE_STATES, type GraphFragment, type ChangeObjective, type ChangeRequest, type ChangeState, type ChangeTarget, type DesiredChange } from '../../src/changemanager/change-plan';
 import { SOFTWARE_OPERATIONS, type SoftwareOperation } from '../../src/changemanager/planning-model';
 import { BUILT_IN_POLICIES, POLICY_KINDS, type PolicyKind, type PolicyScope } from '../../src/changemanager/planner/policy-definition';
 import { ProvisorError } from '../../src/errors';
@@ -319,6 +319,44 @@ export function addChangeCommands(program: Command): void {
       action(async (id: string, decision: string, opts: { reason?: string; rollback?: boolean }) => {
         if (!(DECISIONS as readonly string[]).includes(decision)) throw usage(`the decision must be one of ${DECISIONS.join(', ')}, got "${decision}"`);
         await decide(id, decision as Decision, opts);
+      }),
+    );
+
+  const fragment = program.command('fragment').description('saved, parameterised task graphs that requests for change reuse by name');
+  fragment
+    .command('save <file>')
+    .description('save (or replace) a fragment from a JSON file: name, description, parameters, tasks (key, operation, system, component, version, parameters; texts may hold ${parameter}), precedences (from, to, type FS|SS|FF|SF, lag seconds)')
+    .action(
+      action(async (file: string) => {
+        let text: string;
+        try {
+          if (fs.statSync(file).size > MAX_FILE_BYTES) throw usage(`${file} is larger than ${MAX_FILE_BYTES} bytes`);
+          text = fs.readFileSync(file, 'utf8');
+        } catch (err) {
+          if (err instanceof Error && err.name === 'ExitError') throw err;
+          throw usage(`cannot read the fragment file ${file}`);
+        }
+        let definition: unknown;
+        try {
+          definition = JSON.parse(text);
+        } catch (err) {
+          throw usage(`the fragment file is not valid JSON: ${(err as Error).message}`);
+        }
+        await withApp({ run: false }, async (app) => {
+          await app.changes.policies.saveFragment(definition as GraphFragment, cliUser(), new Date());
+          out(`fragment ${(definition as GraphFragment).name} saved`);
+        });
+      }),
+    );
+  fragment
+    .command('list')
+    .description('list the saved fragments')
+    .action(
+      action(async () => {
+        await withApp({ run: false }, async (app) => {
+          const rows = (await app.changes.policies.fragments()).map((f) => [f.fragment.name, f.fragment.parameters.join(','), String(f.fragment.tasks.length), f.createdBy, f.fragment.description ?? '']);
+          for (const line of table([['NAME', 'PARAMETERS', 'TASKS', 'BY', 'DESCRIPTION'], ...rows])) out(line);
+        });
       }),
     );
 

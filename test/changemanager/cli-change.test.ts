@@ -106,6 +106,16 @@ describe('provisor change and provisor policy', function () {
     expect(run(['policy', 'list']).out).to.not.contain('web-limit');
   });
 
+  it('saves and lists fragments, and refuses one whose precedences name no task', () => {
+    const good = file('rollout.json', JSON.stringify({ name: 'rollout', parameters: ['system'], tasks: [{ key: 'i', operation: 'Install', system: '${system}', component: 'demo-httpd' }], precedences: [] }));
+    expect(run(['fragment', 'save', good]).out).to.contain('fragment rollout saved');
+    expect(run(['fragment', 'list']).out).to.match(/rollout +system +1 +cli:/);
+    const bad = file('dangling.json', JSON.stringify({ name: 'dangling', parameters: [], tasks: [{ key: 'i', operation: 'Install', system: 'sim1', component: 'demo-httpd' }], precedences: [{ from: 'i', to: 'nothing' }] }));
+    const refused = run(['fragment', 'save', bad]);
+    expect(refused.code).to.equal(2);
+    expect(refused.err).to.match(/precedences\[0\]\.to: must name a task of the fragment/);
+  });
+
   it('has help for each command', () => {
     for (const args of [['change', '--help'], ['change', 'submit', '--help'], ['change', 'plan', '--help'], ['policy', 'add', '--help']]) {
       const r = run(args);

@@ -119,6 +119,29 @@ describe('ChangeManagerService over SOAP', function () {
       });
     }
 
+    it('rejects a cycle brought in by a saved fragment, naming the tasks on it', async () => {
+      await server.app.changes.policies.saveFragment(
+        {
+          name: 'loop',
+          parameters: ['system'],
+          tasks: [
+            { key: 'a', operation: 'Install', system: '${system}', component: 'demo-slow' },
+            { key: 'b', operation: 'Install', system: '${system}', component: 'demo-broken' },
+          ],
+          precedences: [
+            { from: 'a', to: 'b', type: 'FS' },
+            { from: 'b', to: 'a', type: 'FS' },
+          ],
+        },
+        'tester',
+        new Date(),
+      );
+      const id = await submit(server, '<c:fragment><c:name>loop</c:name><c:argument><c:name>system</c:name><c:value>sim2</c:value></c:argument></c:fragment><c:dryRun>true</c:dryRun>');
+      const rejected = await planOf(server, id);
+      expect(textOf(rejected, 'code'), rejected).to.equal('Cycle');
+      expect(textsOf(rejected, 'object').join(' ')).to.match(/demo-slow/).and.to.match(/demo-broken/);
+    });
+
     it('replans a rejected change from the model as it is now', async () => {
       const id = await submit(server, `${changeXml('Install', 'demo-httpd', { system: 'sim9' })}<c:dryRun>true</c:dryRun>`);
       expect(textOf(await planOf(server, id), 'code')).to.equal('UnknownSystem');
