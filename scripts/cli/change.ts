@@ -16,7 +16,7 @@ import { ProvisorError } from '../../src/errors';
 import { FieldReader } from '../../src/soap/fields';
 import { readSubmitChangeRequest } from '../../src/wrappers/changemanager-service';
 import { parseXml } from '../../src/xml/parser';
-import { action, usage } from './exit';
+import { action, ExitError, usage } from './exit';
 import { dateTime, table } from './format';
 import { renderChange } from './gantt';
 import { cliUser, withApp } from './session';
@@ -278,6 +278,36 @@ export function addChangeCommands(program: Command): void {
       action(async (id: string) => {
         await withApp({ run: false }, async (app) => {
           for (const line of renderChange(await app.changes.get(changeIdArg(id)))) out(line);
+        });
+      }),
+    );
+  change
+    .command('watch <id>')
+    .description('follow a change until it ends (a running server plans and runs it): each state as it comes, then the plan; exit 1 when it ends otherwise than COMPLETED (or planned, for a dry run)')
+    .option('--timeout <seconds>', 'give up after so many seconds (default 3600)', (v) => Number(v))
+    .action(
+      action(async (id: string, opts: { timeout?: number }) => {
+        const timeout = opts.timeout ?? 3600;
+        if (!Number.isFinite(timeout) || timeout <= 0) throw usage(`--timeout must be a number of seconds, got "${String(opts.timeout)}"`);
+        await withApp({ run: false }, async (app) => {
+          const changeId = changeIdArg(id);
+          const deadline = Date.now() + timeout * 1000;
+          let last: ChangeState | undefined;
+          for (;;) {
+            const view = await app.changes.get(changeId);
+            if (view.state !== last) {
+              out(`${new Date().toISOString()}  ${view.state}${view.instanceId !== null && view.state === 'RUNNING' ? ` (instance ${view.instanceId})` : ''}`);
+              last = view.state;
+            }
+            const ended = view.state === 'COMPLETED' || view.state === 'FAILED' || view.state === 'CANCELLED' || view.state === 'REJECTED' || (view.state === 'PLANNED' && view.dryRun);
+            if (ended) {
+              for (const line of renderChange(view)) out(line);
+              if (view.state !== 'COMPLETED' && view.state !== 'PLANNED') throw new ExitError(1, `change ${changeId} ended ${view.state}`);
+              return;
+            }
+            if (Date.now() > deadline) throw new ExitError(1, `change ${changeId} is still ${view.state} after ${timeout} s`);
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          }
         });
       }),
     );

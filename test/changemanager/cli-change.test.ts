@@ -36,6 +36,9 @@ describe('provisor change and provisor policy', function () {
     expect(r.out).to.contain('PLANNED (dry run)');
     expect(r.out).to.match(/sim1 {2}Install demo-httpd 1\.1\.0 +\* #+/);
     expect(r.out).to.match(/satisfied +separate-app-and-db/);
+    const watched = run(['change', 'watch', id as string]);
+    expect(watched.code, watched.err).to.equal(0);
+    expect(watched.out).to.match(/Z {2}PLANNED\n/);
     const plan = run(['change', 'plan', id as string]);
     expect(plan.code).to.equal(0);
     expect(plan.out).to.contain('makespan 3s');
@@ -117,7 +120,7 @@ describe('provisor change and provisor policy', function () {
   });
 
   it('has help for each command', () => {
-    for (const args of [['change', '--help'], ['change', 'submit', '--help'], ['change', 'plan', '--help'], ['policy', 'add', '--help']]) {
+    for (const args of [['change', '--help'], ['change', 'submit', '--help'], ['change', 'plan', '--help'], ['change', 'watch', '--help'], ['policy', 'add', '--help'], ['fragment', 'save', '--help']]) {
       const r = run(args);
       expect(r.code, args.join(' ')).to.equal(0);
       expect(r.out).to.contain('Usage: provisor');
