@@ -33,7 +33,7 @@ import { Authenticator } from './soap/ws-security';
 import { WorkflowRuntime } from './workflow/runtime';
 import { ChangeManager, type ChangePlanner } from './changemanager/change-manager';
 import { ChangeStore } from './changemanager/change-store';
-import { inProcessPlanner } from './changemanager/in-process-planner';
+import { serverPlanner } from './changemanager/server-planner';
 import { PolicyStore } from './changemanager/policy-store';
 import { SystemFactsStore } from './changemanager/system-facts';
 import { PackageRepositories } from './drivers/local/package-repositories';
@@ -180,9 +180,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   );
   const planner =
     deps.changePlanner ??
-    inProcessPlanner(
+    serverPlanner(
       { dataSource, clock, repositories: new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() }) },
-      clock,
       config.changes.statusPollInterval,
     );
   changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }));

@@ -39,6 +39,8 @@ export interface ChangePlanner {
   loadModel(): Promise<PlanningModel>;
   /** Plans within `timeBudgetMs`; a request it cannot plan is a REJECTED outcome, not an exception. */
   plan(input: PlanningInput): Promise<PlanOutcome>;
+  /** Lets go of what it holds (a worker thread). */
+  close?(): Promise<void>;
 }
 
 export interface PlanningInput {
@@ -231,6 +233,7 @@ export class ChangeManager {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     await this.pass;
+    await this.planner.close?.();
   }
 
   /** Looks at the queue now (after the pass under way, if any). */
