@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config';
-import { dataSourceOptions, detectMysqlFlavour } from '../src/db/data-source';
+import { applyDialectColumnTypes, dataSourceOptions, detectMysqlFlavour } from '../src/db/data-source';
 
 async function pendingQueries(dataSource: DataSource): Promise<{ up: string[]; down: string[] }> {
   await dataSource.initialize();
+  applyDialectColumnTypes(dataSource);
   try {
     await dataSource.runMigrations({ transaction: 'each' });
     const sql = await dataSource.driver.createSchemaBuilder().log();

@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import mysql from 'mysql2/promise';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config';
-import { ENTITIES } from '../../entities';
+import { ENTITIES, ProcessDefinition, ProcessDocument } from '../../entities';
 import { MIGRATIONS } from './migrations';
 
 export interface DataSourceSettings {
@@ -84,11 +84,35 @@ export async function detectMysqlFlavour(databaseUrl: string): Promise<'mysql' |
   }
 }
 
+/**
+ * Columns that hold documents larger than MySQL's TEXT (64 KiB): a generated
+ * change plan's BPEL runs to hundreds of kilobytes. The entities declare
+ * them `text` (SQLite's only text type, of any length); on MySQL and MariaDB
+ * they are MEDIUMTEXT (16 MiB), set on each DataSource's metadata once it is
+ * built, so that the migrations, the schema check and the generator agree.
+ */
+const MEDIUM_TEXT_COLUMNS: ReadonlyArray<readonly [Function, string]> = [
+  [ProcessDefinition, 'bpel'],
+  [ProcessDocument, 'content'],
+];
+
+/** Gives an initialised DataSource the column types of its dialect (see MEDIUM_TEXT_COLUMNS). */
+export function applyDialectColumnTypes(dataSource: DataSource): void {
+  const type = dataSource.options.type;
+  if (type !== 'mysql' && type !== 'mariadb') return;
+  for (const [entity, property] of MEDIUM_TEXT_COLUMNS) {
+    const column = dataSource.getMetadata(entity).findColumnWithPropertyName(property);
+    if (column === undefined) throw new Error(`no column ${property} on ${entity.name}`);
+    column.type = 'mediumtext';
+  }
+}
+
 /** Creates and initialises the DataSource and brings the schema up to date. */
 export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
   const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
   const dataSource = new DataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
   await dataSource.initialize();
+  applyDialectColumnTypes(dataSource);
   if (settings.synchronize !== true) await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;
 }
