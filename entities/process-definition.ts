@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { LongText } from './long-text';
 
 /** A deployed WS-BPEL process (one row per version). */
 @Entity({ name: 'process_definition' })
@@ -14,6 +15,7 @@ export class ProcessDefinition {
   version: number;
 
   @Column({ type: 'text' })
+  @LongText()
   bpel: string;
 
   /** JSON deployment descriptor: partner link bindings. */

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { LongText } from './long-text';
 
 /** A WSDL (or other) document sent with DeployProcess, by the name the process imports it under. */
 @Entity({ name: 'process_document' })
@@ -14,5 +15,6 @@ export class ProcessDocument {
   name: string;
 
   @Column({ type: 'text' })
+  @LongText()
   content: string;
 }

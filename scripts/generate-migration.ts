@@ -10,11 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config';
-import { applyDialectColumnTypes, dataSourceOptions, detectMysqlFlavour } from '../src/db/data-source';
+import { dataSourceOptions, detectMysqlFlavour, ProvisorDataSource } from '../src/db/data-source';
 
 async function pendingQueries(dataSource: DataSource): Promise<{ up: string[]; down: string[] }> {
   await dataSource.initialize();
-  applyDialectColumnTypes(dataSource);
   try {
     await dataSource.runMigrations({ transaction: 'each' });
     const sql = await dataSource.driver.createSchemaBuilder().log();
@@ -46,8 +45,8 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE \`${dbName}\``);
   await admin.destroy();
 
-  const sqlite = await pendingQueries(new DataSource(dataSourceOptions(loadConfig({}), { sqliteFile: ':memory:' })));
-  const mysql = await pendingQueries(new DataSource(dataSourceOptions(loadConfig({ DATABASE_URL: url }), { mysqlFlavour: await detectMysqlFlavour(url) })));
+  const sqlite = await pendingQueries(new ProvisorDataSource(dataSourceOptions(loadConfig({}), { sqliteFile: ':memory:' })));
+  const mysql = await pendingQueries(new ProvisorDataSource(dataSourceOptions(loadConfig({ DATABASE_URL: url }), { mysqlFlavour: await detectMysqlFlavour(url) })));
   if (sqlite.up.length === 0 && mysql.up.length === 0) {
     console.log('schema is up to date; nothing to write');
     return;

@@ -18,6 +18,7 @@ import { createSimulatedDriver } from './drivers/simulated';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
+import { ConnectionLimiter } from './net/connection-limit';
 import { DestinationPolicy } from './net/destination-policy';
 import { OutboundHttp } from './net/outbound-http';
 import { portalRouter } from './portal/router';
@@ -137,16 +138,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   );
   // The one outbound SOAP client: callbacks, the change-manager feed and partner invokes.
   const soapClient = new SoapClient(outbound, clock);
-  let engine: DeploymentEngine | undefined;
-  const signal = {
-    wake: () => engine?.wake(),
-    abortLocal: (id: string) => engine?.abortLocal(id) ?? false,
-    waitForEnd: (id: string, ms: number) => engine?.waitForEnd(id, ms) ?? new Promise<void>((resolve) => setTimeout(resolve, ms)),
-    origin: () => engine?.origin() ?? null,
-  };
-  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, signal, outbound);
   const callbacks = new CallbackDispatcher(dataSource, store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
-  engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
+  const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
+  // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
+  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
   const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login), clock, logger.child({ component: 'login' }), metrics);
   const auth = new Authenticator(users, secrets, login, clock, {
     maxTokenAgeSeconds: config.soap.maxTokenAgeSeconds,
@@ -265,6 +260,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     res.once('close', () => active--);
     if (!gateway.handle(req, res)) web(req, res);
   });
+  new ConnectionLimiter(config.http, {
+    clock,
+    logger: logger.child({ component: 'http' }),
+    onRefused: (reason) => metrics.connectionsRefused.labels(reason).inc(),
+  }).attach(server);
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   server.keepAliveTimeout = 65_000;

@@ -28,6 +28,13 @@ export interface Config {
     /** How long a request may take to arrive in full. */
     readonly bodyTimeoutMs: number;
   };
+  /** Caps on HTTP connections open at once (SOAP, portal, health, metrics together); see docs/operations.md, "Security". */
+  readonly http: {
+    /** All client addresses together (PROVISOR_HTTP_MAX_CONNECTIONS, default 4,096; 0: no cap). */
+    readonly maxConnections: number;
+    /** From one client address (PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS, default 64; 0: no cap, e.g. behind a load balancer). */
+    readonly maxConnectionsPerAddress: number;
+  };
   /** Limits of the SOAP XML parser, which reads every request before it is authenticated; see docs/operations.md, "SOAP parser limits". */
   readonly xml: {
     /** Deepest nesting of elements in a request (PROVISOR_XML_MAX_DEPTH, default 64). */
@@ -331,6 +338,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxTokenAgeSeconds: int('PROVISOR_TOKEN_MAX_AGE_SECONDS', 300, 1, 86_400),
       maxClockSkewSeconds: int('PROVISOR_TOKEN_MAX_SKEW_SECONDS', 60, 0, 3_600),
       bodyTimeoutMs: int('PROVISOR_BODY_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    http: {
+      maxConnections: int('PROVISOR_HTTP_MAX_CONNECTIONS', 4096, 0, 1_000_000),
+      maxConnectionsPerAddress: int('PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 64, 0, 1_000_000),
     },
     xml: {
       maxDepth: int('PROVISOR_XML_MAX_DEPTH', 64, 8, 10_000),

@@ -1,5 +1,6 @@
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
+import { DatabaseSettingsError } from './db/data-source';
 import { createLogger } from './log';
 
 /** Starts Provisor: reads the configuration, builds the app, listens, and shuts down cleanly on SIGINT/SIGTERM. */
@@ -15,7 +16,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const app = await buildApp({ config, logger });
+  let app;
+  try {
+    app = await buildApp({ config, logger });
+  } catch (err) {
+    if (err instanceof DatabaseSettingsError) {
+      process.stderr.write(`provisor: database error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   const port = await app.listen();
   logger.info('provisor listening', { url: `http://${config.host}:${port}`, db: config.databaseUrl === undefined ? 'sqlite' : 'mysql', pid: process.pid });
   let stopping = false;

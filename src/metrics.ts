@@ -52,6 +52,12 @@ export class Metrics {
     help: 'Process instances suspended because their server died while running them too many times in a row.',
     registers: [this.registry],
   });
+  readonly connectionsRefused = new Counter({
+    name: 'provisor_http_connections_refused_total',
+    help: 'HTTP connections closed as they were accepted, by the cap they were over (total: all addresses; address: one client address).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly tasksRunning = new Gauge({
     name: 'provisor_engine_tasks_running',
     help: 'Tasks this process is performing now.',

@@ -7,10 +7,13 @@
  * 2. generated instances of 120 activities in the same format, written to a
  *    folder this script creates: deviation from the critical-path bound and
  *    from the best plan a long budget finds;
- * 3. a generated change graph of 1,000 tasks on 200 systems: the time to plan.
+ * 3. a generated change graph of 1,000 tasks on 200 systems: the time to plan;
+ * 4. instances made to PSPLIB's own J30 and J120 designs: deviation from the
+ *    critical-path bound, the figure the field publishes for J120.
  *
  * Usage: node dist/scripts/bench/psplib.js [--psplib DIR] [--time-limit S]
- *   [--only j30|j120|graph] [--j120-count N] [--j120-long S] [--limit N]
+ *   [--only j30|j120|graph|designed] [--j120-count N] [--j120-long S] [--limit N]
+ *   [--per-group N]
  * DIR holds j30/*.sm and j30opt.sm (PSPLIB's J30 set and its optima); default
  * data/psplib. Generated instances go to data/bench/psplib-j120/.
  */
@@ -150,6 +153,149 @@ function generateInstance(n: number, factor: number, strength: number, seed: num
   return { jobs, capacities, horizon: duration.reduce((a, b) => a + b, 0) };
 }
 
+/**
+ * An instance built to PSPLIB's own design (ProGen: Kolisch, Sprecher and
+ * Drexl 1995; the J30 and J120 sets of Kolisch and Sprecher 1996): `n`
+ * activities; the source has three successors and the sink three
+ * predecessors; every activity has at most three predecessors and three
+ * successors; non-redundant arcs are added until there are `complexity` per
+ * activity (dummies included); durations 1–10; each activity uses exactly
+ * `factor` × 4 of the four resources, 1–10 units each; capacities at
+ * `strength` between the largest single demand and the peak of the
+ * earliest-start schedule. Unlike {@link generateInstance} it aims at the
+ * same parameters as the published sets, so that figures from those sets
+ * can be compared with figures from these.
+ */
+function generateDesigned(n: number, complexity: number, factor: number, strength: number, seed: number): PsplibInstance {
+  const rand = lcg(seed);
+  const count = n + 2;
+  const sink = count;
+  const preds: Set<number>[] = Array.from({ length: count + 1 }, () => new Set<number>());
+  const succs: Set<number>[] = Array.from({ length: count + 1 }, () => new Set<number>());
+  // reach[i] holds every activity reachable from i (bit j), kept up to date as arcs are added.
+  const words = Math.ceil((count + 1) / 32);
+  const reach = Array.from({ length: count + 1 }, () => new Uint32Array(words));
+  const reaches = (i: number, j: number): boolean => (((reach[i] as Uint32Array)[j >>> 5] as number) & (1 << (j & 31))) !== 0;
+  const addArc = (i: number, j: number): void => {
+    (preds[j] as Set<number>).add(i);
+    (succs[i] as Set<number>).add(j);
+    // Everything that reaches i (and i) now reaches j and all j reaches.
+    for (let h = 1; h <= count; h++) {
+      if (h !== i && !reaches(h, i)) continue;
+      const row = reach[h] as Uint32Array;
+      row[j >>> 5] = (row[j >>> 5] as number) | (1 << (j & 31));
+      const from = reach[j] as Uint32Array;
+      for (let w = 0; w < words; w++) row[w] = (row[w] as number) | (from[w] as number);
+    }
+  };
+  /** (i, j) adds precedence not implied already and makes no arc redundant: j not reachable from i, no successor of i reaches j's… */
+  const nonRedundant = (i: number, j: number): boolean => {
+    if (i === j || reaches(i, j) || reaches(j, i)) return false;
+    for (const p of preds[j] as Set<number>) if (p === i || reaches(p, i) || p === i) return false;
+    for (const s of succs[i] as Set<number>) if (reaches(j, s)) return false;
+    // An arc h → k with h reaching i and j reaching k would become redundant.
+    for (let h = 1; h <= count; h++) {
+      if (h !== i && !reaches(h, i)) continue;
+      for (const k of succs[h] as Set<number>) if (k === j || reaches(j, k)) return false;
+    }
+    return true;
+  };
+  const real = Array.from({ length: n }, (_, k) => k + 2);
+  const starts = real.slice(0, 3);
+  const ends = real.slice(-3);
+  for (const a of starts) addArc(1, a);
+  for (const a of ends) addArc(a, sink);
+  const room = (i: number, j: number): boolean => (succs[i] as Set<number>).size < 3 && (preds[j] as Set<number>).size < 3;
+  // Every other activity gets a predecessor among the earlier ones, and every one not at the end a successor among the later ones.
+  for (const j of real) {
+    if (starts.includes(j)) continue;
+    const candidates = real.filter((i) => i < j && !ends.includes(i) && room(i, j));
+    const i = candidates[rand(candidates.length)];
+    addArc(i ?? 1, j);
+  }
+  for (const i of real) {
+    if (ends.includes(i) || (succs[i] as Set<number>).size > 0) continue;
+    const candidates = real.filter((j) => j > i && !starts.includes(j) && room(i, j) && nonRedundant(i, j));
+    const j = candidates[rand(candidates.length)] ?? ends.find((e) => (preds[e] as Set<number>).size < 3 && !reaches(i, e));
+    if (j !== undefined) addArc(i, j);
+    else addArc(i, sink);
+  }
+  const arcs = (): number => succs.reduce((a, set) => a + set.size, 0);
+  const target = Math.round(complexity * count);
+  for (let tries = 0; arcs() < target && tries < 200 * count; tries++) {
+    const i = real[rand(n)] as number;
+    const j = real[rand(n)] as number;
+    if (i >= j || ends.includes(i) || starts.includes(j) || !room(i, j) || !nonRedundant(i, j)) continue;
+    addArc(i, j);
+  }
+  const duration = Array.from({ length: count + 1 }, (_, j) => (j === 1 || j === sink ? 0 : 1 + rand(10)));
+  const used = Math.max(1, Math.round(factor * 4));
+  const demands = Array.from({ length: count + 1 }, (_, j) => {
+    const d = [0, 0, 0, 0];
+    if (j === 1 || j === sink) return d;
+    const order = [0, 1, 2, 3].sort(() => rand(3) - 1);
+    for (const r of order.slice(0, used)) d[r] = 1 + rand(10);
+    return d;
+  });
+  const order = Array.from({ length: count }, (_, k) => k + 1); // arcs only run forward
+  const es = new Array<number>(count + 1).fill(0);
+  for (const j of order) for (const p of preds[j] as Set<number>) es[j] = Math.max(es[j] as number, (es[p] as number) + (duration[p] as number));
+  const capacities = [0, 1, 2, 3].map((r) => {
+    const kmin = Math.max(...demands.map((d) => d[r] as number));
+    const usage = new Array<number>((es[sink] as number) + 1).fill(0);
+    for (let j = 1; j <= count; j++) for (let t = es[j] as number; t < (es[j] as number) + (duration[j] as number); t++) usage[t] = (usage[t] as number) + ((demands[j] as number[])[r] as number);
+    const kmax = Math.max(...usage);
+    return Math.max(kmin, Math.round(kmin + strength * (kmax - kmin)));
+  });
+  const jobs: PsplibJob[] = [];
+  for (let j = 1; j <= count; j++) jobs.push({ number: j, duration: duration[j] as number, successors: [...(succs[j] as Set<number>)].sort((a, b) => a - b), demands: demands[j] as number[] });
+  return { jobs, capacities, horizon: duration.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * PSPLIB's designs, made again with {@link generateDesigned}: the J30 design
+ * (network complexity 1.5/1.8/2.1 × resource factor 0.25–1 × resource
+ * strength 0.2/0.5/0.7/1), checked against the real J30 by the deviation of
+ * the makespans from the critical-path bound (on the real set the optima lie
+ * 13.4% above it), then the J120 design (strength 0.1–0.5, 60 groups), whose
+ * published figure is the same deviation.
+ */
+async function designed(): Promise<void> {
+  const dir = path.join(root, 'data', 'bench', 'psplib-designed');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const perGroup = Number(arg('--per-group') ?? '1');
+  const run = async (label: string, n: number, strengths: readonly number[]): Promise<void> => {
+    const files: string[] = [];
+    let k = 0;
+    for (const nc of [1.5, 1.8, 2.1]) {
+      for (const rf of [0.25, 0.5, 0.75, 1]) {
+        for (const rs of strengths) {
+          for (let i = 0; i < perGroup; i++) {
+            k += 1;
+            const file = path.join(dir, `${label}_${k}.sm`);
+            fs.writeFileSync(file, formatPsplib(generateDesigned(n, nc, rf, rs, 7000 + k), `generated to the ${label.toUpperCase()} design: network complexity ${nc}, resource factor ${rf}, resource strength ${rs}`));
+            files.push(file);
+          }
+        }
+      }
+    }
+    const loadBefore = load();
+    const lines = await scheduleFiles(files, timeLimit);
+    const instances = files.map((f) => parsePsplib(fs.readFileSync(f, 'latin1')));
+    const cpm = instances.map(criticalPath);
+    const arcs = mean(instances.map((inst) => inst.jobs.reduce((a, j) => a + j.successors.length, 0) / inst.jobs.length));
+    const fromCpm = mean(lines.map((l, i) => (l.makespan - (cpm[i] as number)) / (cpm[i] as number)));
+    const fromBound = mean(lines.map((l) => (l.makespan - l.lowerBound) / l.lowerBound));
+    console.log(`| ${label.toUpperCase()} design, ${files.length} instances of ${n} | ${arcs.toFixed(2)} | ${pct(fromCpm)} | ${pct(fromBound)} | ${mean(lines.map((l) => l.schedules)).toFixed(0)} | ${mean(lines.map((l) => l.elapsedMs)).toFixed(0)} ms | ${loadBefore} → ${load()} |`);
+  };
+  console.log(`\n### Instances made to PSPLIB's designs (${perGroup} per parameter group, ${timeLimit} s each, in ${path.relative(root, dir)}/)\n`);
+  console.log('| set | arcs per activity | mean deviation from the critical-path bound | mean deviation from the reported lower bound | mean schedules per instance | mean time per instance | load average before → after |');
+  console.log('|---|---|---|---|---|---|---|');
+  await run('j30', 30, [0.2, 0.5, 0.7, 1.0]);
+  await run('j120', 120, [0.1, 0.2, 0.3, 0.4, 0.5]);
+}
+
 /** The critical-path bound of an instance: the longest path through its durations, resources ignored. */
 function criticalPath(instance: PsplibInstance): number {
   const finish = new Map<number, number>();
@@ -260,6 +406,7 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'graph') graph();
   if (only === undefined || only === 'j30') await j30();
   if (only === undefined || only === 'j120') await j120();
+  if (only === undefined || only === 'designed') await designed();
 }
 
 main().catch((err: unknown) => {

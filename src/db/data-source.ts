@@ -4,7 +4,8 @@ import 'reflect-metadata';
 import mysql from 'mysql2/promise';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config';
-import { ENTITIES, ProcessDefinition, ProcessDocument } from '../../entities';
+import { ENTITIES } from '../../entities';
+import { isLongText } from '../../entities/long-text';
 import { MIGRATIONS } from './migrations';
 
 export interface DataSourceSettings {
@@ -43,9 +44,8 @@ export function dataSourceOptions(config: Config, settings: DataSourceSettings =
       // mysql2 captures a stack trace per query unless told not to: a fifth of the CPU of an insert.
       trace: false,
       poolSize: 20,
-      // The group committer sends a batch of transitions as one multi-statement
-      // query (one round trip); every statement is built with placeholders.
-      extra: { connectTimeout: 10_000, multipleStatements: true },
+      // One statement per query: only the group committer's own pool (ProvisorDataSource.batchPool) takes several.
+      extra: { connectTimeout: 10_000 },
     };
   }
   const file = settings.sqliteFile ?? path.join(config.dataDir, 'provisor.sqlite');
@@ -84,35 +84,92 @@ export async function detectMysqlFlavour(databaseUrl: string): Promise<'mysql' |
   }
 }
 
-/**
- * Columns that hold documents larger than MySQL's TEXT (64 KiB): a generated
- * change plan's BPEL runs to hundreds of kilobytes. The entities declare
- * them `text` (SQLite's only text type, of any length); on MySQL and MariaDB
- * they are MEDIUMTEXT (16 MiB), set on each DataSource's metadata once it is
- * built, so that the migrations, the schema check and the generator agree.
- */
-const MEDIUM_TEXT_COLUMNS: ReadonlyArray<readonly [Function, string]> = [
-  [ProcessDefinition, 'bpel'],
-  [ProcessDocument, 'content'],
-];
+/** The database server's settings make it unusable for Provisor; the message says which and how to fix it. */
+export class DatabaseSettingsError extends Error {
+  override readonly name = 'DatabaseSettingsError';
+}
 
-/** Gives an initialised DataSource the column types of its dialect (see MEDIUM_TEXT_COLUMNS). */
-export function applyDialectColumnTypes(dataSource: DataSource): void {
-  const type = dataSource.options.type;
-  if (type !== 'mysql' && type !== 'mariadb') return;
-  for (const [entity, property] of MEDIUM_TEXT_COLUMNS) {
-    const column = dataSource.getMetadata(entity).findColumnWithPropertyName(property);
-    if (column === undefined) throw new Error(`no column ${property} on ${entity.name}`);
-    column.type = 'mediumtext';
+/**
+ * Refuses a MySQL/MariaDB server whose SQL mode has NO_BACKSLASH_ESCAPES:
+ * the client library writes values into statements (the group committer's
+ * batches) escaping quotes with a backslash, which that mode reads as a
+ * literal backslash followed by the end of the string. Checked on a
+ * connection of `dataSource`'s own pool; SQLite needs no check.
+ */
+export async function assertUsableSqlMode(dataSource: DataSource): Promise<void> {
+  if (dataSource.options.type !== 'mysql' && dataSource.options.type !== 'mariadb') return;
+  const rows = (await dataSource.query('SELECT @@SESSION.sql_mode AS mode')) as Array<{ mode: unknown }>;
+  const mode = String(rows[0]?.mode ?? '');
+  if (mode.split(',').includes('NO_BACKSLASH_ESCAPES')) {
+    throw new DatabaseSettingsError(
+      `the database server's sql_mode contains NO_BACKSLASH_ESCAPES (${mode}); Provisor's statements escape with backslashes and would store wrong values. ` +
+        'Remove it from the server\'s sql_mode (e.g. SET GLOBAL sql_mode = REPLACE(@@GLOBAL.sql_mode, \'NO_BACKSLASH_ESCAPES\', \'\') and in the server\'s configuration file) and start again.',
+    );
   }
+}
+
+/**
+ * The service's DataSource. On MySQL/MariaDB it carries a second, small pool
+ * whose connections take several statements per query: the group committer
+ * sends a batch of writes as one query (one round trip) through it, every
+ * value escaped. The main pool takes one statement per query, so a mistake
+ * in any other statement can never run a second one.
+ */
+export class ProvisorDataSource extends DataSource {
+  batchPool: mysql.Pool | undefined;
+
+  /** On MySQL/MariaDB, the columns marked `@LongText()` are `longtext` (see entities/long-text.ts). */
+  protected override async buildMetadatas(): Promise<void> {
+    await super.buildMetadatas();
+    if (this.options.type !== 'mysql' && this.options.type !== 'mariadb') return;
+    for (const entity of this.entityMetadatas) {
+      for (const column of entity.columns) {
+        if (column.type === 'text' && isLongText(entity.targetName, column.propertyName)) column.type = 'longtext';
+      }
+    }
+  }
+
+  override async destroy(): Promise<void> {
+    const pool = this.batchPool;
+    this.batchPool = undefined;
+    await pool?.end().catch(() => undefined);
+    await super.destroy();
+  }
+}
+
+/** The batch pool of `dataSource` when it has one (MySQL/MariaDB, opened by {@link openDatabase}). */
+export function batchPoolOf(dataSource: DataSource): mysql.Pool | undefined {
+  return dataSource instanceof ProvisorDataSource ? dataSource.batchPool : undefined;
+}
+
+function createBatchPool(databaseUrl: string): mysql.Pool {
+  const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+  return mysql.createPool({
+    host: url.hostname,
+    port: url.port === '' ? 3306 : Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.replace(/^\//, ''),
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    connectTimeout: 10_000,
+    connectionLimit: 4,
+    multipleStatements: true,
+  });
 }
 
 /** Creates and initialises the DataSource and brings the schema up to date. */
 export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
   const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
-  const dataSource = new DataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
+  const dataSource = new ProvisorDataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
   await dataSource.initialize();
-  applyDialectColumnTypes(dataSource);
+  if (config.databaseUrl !== undefined) dataSource.batchPool = createBatchPool(config.databaseUrl);
+  try {
+    await assertUsableSqlMode(dataSource);
+  } catch (err) {
+    await dataSource.destroy();
+    throw err;
+  }
   if (settings.synchronize !== true) await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;
 }

@@ -14,6 +14,8 @@
  */
 import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
+import type mysql from 'mysql2/promise';
+import { batchPoolOf } from './data-source';
 import { isMysqlSource, retryDeadlocks, transaction } from './sql';
 
 /**
@@ -78,10 +80,11 @@ export class GroupCommitter {
   commits = 0;
   writes = 0;
 
-  private readonly mysql: boolean;
+  /** MySQL/MariaDB: the pool that takes a whole batch as one query; without one (a DataSource not opened by openDatabase) batches run statement by statement. */
+  private readonly batchPool: mysql.Pool | undefined;
 
   constructor(private readonly dataSource: DataSource) {
-    this.mysql = isMysqlSource(dataSource);
+    this.batchPool = isMysqlSource(dataSource) ? batchPoolOf(dataSource) : undefined;
   }
 
   /**
@@ -143,7 +146,8 @@ export class GroupCommitter {
 
   /** Runs the batch in one transaction; the rows changed, per caller and statement. */
   private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
-    if (this.mysql) return retryDeadlocks(() => this.runAtOnce(batch));
+    const pool = this.batchPool;
+    if (pool !== undefined) return retryDeadlocks(() => this.runAtOnce(pool, batch));
     return transaction(this.dataSource, async (manager) => {
       const changed: StatementResult[][] = [];
       const conflicts = new Map<number, WriteConflict>();
@@ -172,14 +176,14 @@ export class GroupCommitter {
    * When a statement carries an expectation, the COMMIT waits for a second
    * round trip, after the counts are checked.
    */
-  private async runAtOnce(batch: readonly Pending[]): Promise<StatementResult[][]> {
+  private async runAtOnce(pool: mysql.Pool, batch: readonly Pending[]): Promise<StatementResult[][]> {
     const { statements, origin } = compact(batch.map((p) => p.statements));
     const texts = statements.map(([sql, params]) => format(sql, params.map(literal) as Parameters<typeof format>[1]));
     const guarded = batch.some((p) => p.statements.some(([, , options]) => options?.expectChanged !== undefined));
-    const runner = this.dataSource.createQueryRunner();
+    const runner = await pool.getConnection();
     const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
     try {
-      const results = (await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, ...(guarded ? [] : ['COMMIT'])].join(';\n'))) as unknown;
+      const [results] = (await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, ...(guarded ? [] : ['COMMIT'])].join(';\n'))) as [unknown, unknown];
       const list = Array.isArray(results) ? results : [];
       origin.forEach((from, i) => {
         if (from.length !== 1) return;
@@ -202,7 +206,7 @@ export class GroupCommitter {
       await runner.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      await runner.release();
+      runner.release();
     }
     return changed;
   }

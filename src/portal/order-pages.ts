@@ -1,5 +1,6 @@
 import { WORK_ORDER_STATES, type WorkOrderState } from '../../entities';
 import type { AdminAction, WorkOrderPage, WorkOrderView } from '../workorders/api';
+import { adminActionsFor } from '../workorders/states';
 import { html, type Html } from './html';
 import { csrfField, page, when, type Viewer } from './layout';
 import { orderHref, typeHref } from './type-pages';
@@ -7,25 +8,19 @@ import { orderHref, typeHref } from './type-pages';
 /** Orders still moving: their page reloads itself to show progress. */
 const REFRESH_SECONDS = 5;
 
-/**
- * The hand actions offered per state. The service has the last word (a refused
- * action is an InvalidState page); this only keeps pointless buttons away.
- */
-export const ACTIONS_BY_STATE: Record<WorkOrderState, readonly AdminAction[]> = {
-  NEW: ['process', 'close', 'fail'],
-  IN_PROGRESS: ['close', 'fail'],
-  FAILED: ['retry', 'close', 'fail'],
-  CLOSED: [],
-};
-
 const ACTION_LABELS: Record<AdminAction, string> = { process: 'Process', retry: 'Retry', close: 'Close', fail: 'Fail', hold: 'Hold' };
 
 function stillMoving(order: WorkOrderView): boolean {
   return order.state === 'IN_PROGRESS' || (order.state === 'NEW' && !order.manual);
 }
 
-/** An admin's form for one order: a reason and one button per action (the reason is required by the browser and by the server). */
-export function actionForm(viewer: Viewer, order: WorkOrderView, actions: readonly AdminAction[]): Html {
+/**
+ * An admin's form for one order: a reason and one button per action the
+ * work-order state table allows from the order's state (the reason is
+ * required by the browser and by the server).
+ */
+export function actionForm(viewer: Viewer, order: WorkOrderView): Html {
+  const actions = adminActionsFor(order.state, order.manual);
   if (actions.length === 0) return html``;
   return html`<form method="post" action="/portal/admin/orders/${order.workOrderId}" class="actions" data-order="${order.workOrderId}">
   ${csrfField(viewer.csrfToken)}
@@ -114,28 +109,28 @@ ${order.history.map(
 `,
 )}</tbody>
 </table>
-${viewer.principal.role === 'admin' && ACTIONS_BY_STATE[order.state].length > 0 && html`<h2>Act on this order</h2>${actionForm(viewer, order, ACTIONS_BY_STATE[order.state])}`}
+${viewer.principal.role === 'admin' && adminActionsFor(order.state, order.manual).length > 0 && html`<h2>Act on this order</h2>${actionForm(viewer, order)}`}
 <p><a href="/portal/orders">All orders</a></p>`,
   );
 }
 
-/** The admin's desk: failed orders to retry, close or fail, and manual orders waiting to be processed. */
+/** The admin's desk: failed orders to retry or close, and manual orders waiting to be processed. */
 export function adminPage(viewer: Viewer, failed: WorkOrderPage, manual: readonly WorkOrderView[]): Html {
-  const table = (id: string, orders: readonly WorkOrderView[], actions: readonly AdminAction[]): Html =>
+  const table = (id: string, orders: readonly WorkOrderView[]): Html =>
     html`<table id="${id}">
 <thead><tr><th>Order</th><th>Type</th><th>Account</th><th>Updated</th><th>Outcome</th><th>Action</th></tr></thead>
 <tbody>
 ${orders.map(
-  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td>${o.type}</td><td>${o.account}</td><td>${when(o.updatedAt)}</td><td>${o.outcome ?? ''}</td><td>${actionForm(viewer, o, actions)}</td></tr>
+  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td>${o.type}</td><td>${o.account}</td><td>${when(o.updatedAt)}</td><td>${o.outcome ?? ''}</td><td>${actionForm(viewer, o)}</td></tr>
 `,
 )}</tbody>
 </table>`;
   return page(
     { title: 'Admin', viewer },
     html`<h2>Failed orders (${failed.total})</h2>
-${failed.orders.length === 0 ? html`<p id="no-failed">No failed orders.</p>` : table('failed-orders', failed.orders, ACTIONS_BY_STATE.FAILED)}
+${failed.orders.length === 0 ? html`<p id="no-failed">No failed orders.</p>` : table('failed-orders', failed.orders)}
 ${failed.total > failed.orders.length && html`<p><a href="/portal/orders?state=FAILED">All ${failed.total} failed orders</a></p>`}
 <h2>Waiting for manual processing (${manual.length})</h2>
-${manual.length === 0 ? html`<p id="no-manual">No manual orders waiting.</p>` : table('manual-orders', manual, ACTIONS_BY_STATE.NEW)}`,
+${manual.length === 0 ? html`<p id="no-manual">No manual orders waiting.</p>` : table('manual-orders', manual)}`,
   );
 }

@@ -1,5 +1,5 @@
 import { clipInput, ProvisorError } from '../errors';
-import { DEFAULT_PARSE_LIMITS, parseXml, XmlError, type ParseLimits, type XmlElement } from '../xml/parser';
+import { DEFAULT_PARSE_LIMITS, parseXml, parseXmlSliced, XmlError, type ParseLimits, type XmlElement } from '../xml/parser';
 
 /** The two SOAP versions, with what differs between them on the wire. */
 export const SOAP11 = {
@@ -37,11 +37,14 @@ export function versionFromContentType(contentType: string | undefined): SoapVer
   return contentType !== undefined && contentType.toLowerCase().includes('application/soap+xml') ? SOAP12 : SOAP11;
 }
 
-/** Parses and checks a SOAP envelope. Throws ProvisorError with the fault to send. */
-export function readEnvelope(xml: string, fallback: SoapVersion, limits: ParseLimits = DEFAULT_PARSE_LIMITS): { envelope?: Envelope; version: SoapVersion; error?: ProvisorError } {
+/** Bodies up to this many characters are parsed in one go; larger ones in slices that let other requests through ({@link parseXmlSliced}). */
+const SLICED_PARSE_FROM = 32 * 1024;
+
+/** Parses and checks a SOAP envelope; the answer names the fault to send when it is not usable. */
+export async function readEnvelope(xml: string, fallback: SoapVersion, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Promise<{ envelope?: Envelope; version: SoapVersion; error?: ProvisorError }> {
   let root: XmlElement;
   try {
-    root = parseXml(xml, limits);
+    root = xml.length < SLICED_PARSE_FROM ? parseXml(xml, limits) : await parseXmlSliced(xml, limits);
   } catch (err) {
     if (err instanceof XmlError) {
       return { version: fallback, error: new ProvisorError(err.forbidden ? 'DtdForbidden' : 'MalformedXml', `malformed request: ${err.message}`) };

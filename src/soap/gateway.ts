@@ -158,7 +158,7 @@ export class SoapGateway {
         throw new ProvisorError('UnsupportedMediaType', `charset "${charset}" is not supported; send UTF-8`);
       }
       const body = await readBody(req, this.options.maxBodyBytes, this.options.bodyTimeoutMs);
-      const read = readEnvelope(body.toString('utf8'), version, this.options.xml);
+      const read = await readEnvelope(body.toString('utf8'), version, this.options.xml);
       version = read.version;
       if (read.error !== undefined || read.envelope === undefined) throw read.error ?? new ProvisorError('MalformedXml', 'unreadable envelope');
       const envelope = read.envelope;

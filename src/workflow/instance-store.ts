@@ -36,6 +36,9 @@ export interface VariableWrite {
  * atomic, so a crash leaves each activity either before or after it; the
  * transitions of concurrent instances share commits (group commit).
  */
+/** The scope key under which an instance's input message is stored (variable `message`), written with the instance row. */
+export const INPUT_SCOPE = '#input';
+
 const COMMUTES = { commutes: true } as const;
 
 export class InstanceStore {

@@ -33,6 +33,8 @@ import {
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
 import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { allActivities, childActivities } from '../bpel/walk';
+import { deserializeFault, faultPathOf, serializeFault, withPath } from './fault-codec';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
 
 /** Calls a partner's operation. In-process for Provisor's own services, SOAP over HTTP for remote ones. */
@@ -84,17 +86,6 @@ class ExitProcess extends Error {
 
 /** Kinds that complete at once, in the transaction that records their end. */
 const INSTANT_KINDS: ReadonlySet<ActivityKind> = new Set(['assign', 'empty', 'reply']);
-
-/** A fault, with the path of the activity where it was raised. */
-function faultPathOf(err: BpelFault): string | undefined {
-  return (err as BpelFault & { activityPath?: string }).activityPath;
-}
-
-function withPath(err: BpelFault, path: string): BpelFault {
-  const tagged = err as BpelFault & { activityPath?: string };
-  if (tagged.activityPath === undefined) tagged.activityPath = path;
-  return err;
-}
 
 interface Frame {
   readonly key: string;
@@ -180,16 +171,6 @@ const ACTIVITY_LIMIT_GRACE = 100;
 
 /** Characters of a `<throw>`'s simple fault variable kept in the fault's message. */
 const THROW_DETAIL_LIMIT = 2000;
-
-export function serializeFault(fault: BpelFault): string {
-  return JSON.stringify({ ns: fault.faultName.ns, local: fault.faultName.local, message: fault.message, path: faultPathOf(fault), data: fault.data === undefined ? undefined : serializeValue(fault.data) });
-}
-
-export function deserializeFault(text: string): BpelFault {
-  const f = JSON.parse(text) as { ns: string; local: string; message: string; path?: string; data?: string };
-  const fault = new BpelFault({ ns: f.ns, local: f.local }, f.message, f.data === undefined ? undefined : deserializeValue(f.data));
-  return f.path === undefined ? fault : withPath(fault, f.path);
-}
 
 /** Strips the execution markers (`#n` iterations, `!c` compensation runs) from a key. */
 export function pathOfKey(key: string): string {
@@ -279,7 +260,7 @@ export class Interpreter {
       this.scopePaths.add(activity.path);
       this.scopesByPath.set(activity.path, activity);
     }
-    for (const child of childrenOf(activity)) this.index(child);
+    for (const child of childActivities(activity)) this.index(child.activity);
   }
 
   /** Runs (or resumes) the instance to its end. `signal` aborts it (cancel, shutdown). */
@@ -306,7 +287,7 @@ export class Interpreter {
   private async deliverInputToVariables(): Promise<void> {
     const input = this.deps.initialMessage;
     if (input === undefined || input.kind !== 'message' || this.store.activities.size > 0) return;
-    if (allActivitiesOf(this.root).some((a) => a.kind === 'receive' && a.createInstance)) return;
+    if (allActivities(this.process).some((a) => a.kind === 'receive' && a.createInstance)) return;
     const writes: VariableWrite[] = [];
     for (const [part, value] of input.parts) {
       const declaration = this.process.variables.find((v) => v.name === part);
@@ -458,7 +439,7 @@ export class Interpreter {
         const cell = ctx.links.get(source.link);
         if (cell !== undefined && cell.value === undefined && !links.some(([k]) => k === cell.key)) links.push([cell.key, false]);
       }
-      for (const child of childrenOf(a)) visit(child);
+      for (const child of childActivities(a)) visit(child.activity);
     };
     visit(activity);
     await this.store.end(key, 'SKIPPED', this.now(), { links, kind: activity.kind, name: activity.name });
@@ -934,35 +915,4 @@ function matchCatch(catches: readonly Catch[], fault: BpelFault): Catch | undefi
   if (named[0] !== undefined) return named[0];
   if (fault.data !== undefined) return catches.find((c) => c.faultName === undefined && c.faultVariable !== undefined);
   return undefined;
-}
-
-function allActivitiesOf(activity: Activity): Activity[] {
-  return [activity, ...childrenOf(activity).flatMap(allActivitiesOf)];
-}
-
-/** The activities directly inside another (not handlers, which run only when called). */
-export function childrenOf(activity: Activity): readonly Activity[] {
-  switch (activity.kind) {
-    case 'sequence':
-    case 'flow':
-      return activity.activities;
-    case 'if':
-      return [...activity.branches.map((b) => b.activity), ...(activity.else === undefined ? [] : [activity.else])];
-    case 'while':
-    case 'repeatUntil':
-      return [activity.activity];
-    case 'forEach':
-      return [activity.scope];
-    case 'scope':
-      return [
-        activity.activity,
-        ...(activity.faultHandlers?.catches.map((c) => c.activity) ?? []),
-        ...(activity.faultHandlers?.catchAll === undefined ? [] : [activity.faultHandlers.catchAll]),
-        ...(activity.compensationHandler === undefined ? [] : [activity.compensationHandler]),
-        ...(activity.terminationHandler === undefined ? [] : [activity.terminationHandler]),
-        ...activity.alarms.map((a) => a.scope),
-      ];
-    default:
-      return [];
-  }
 }

@@ -16,7 +16,7 @@ import type { Clock } from '../clock';
 import { groupCommitter, WriteConflict, type Statement } from '../db/group-commit';
 import { execute, isMysqlSource, toSqlDate, transaction } from '../db/sql';
 import { ProvisorError } from '../errors';
-import type { AdminAction } from './api';
+import { ADMIN_ACTIONS, type AdminAction } from './api';
 import { BILL, billParams, unbillable } from './billing';
 
 /**
@@ -81,6 +81,19 @@ export function ruleOf(action: WorkOrderAction): ActionRule {
 export function allows(action: WorkOrderAction, state: WorkOrderState, held: boolean): boolean {
   const rule = ruleOf(action);
   return rule.from.includes(state) && !(rule.notHeld && held && state === 'NEW');
+}
+
+/**
+ * The admin actions the table lets an admin take on an order in `state`
+ * (held: left for manual processing), in the order of `ADMIN_ACTIONS`; what
+ * the portal offers. Holding an order already held is left out: it would
+ * change nothing.
+ */
+export function adminActionsFor(state: WorkOrderState, held: boolean): AdminAction[] {
+  return ADMIN_ACTIONS.filter((action) => {
+    const move = adminMove(action);
+    return allows(move, state, held) && !(ruleOf(move).effect === 'hold' && held);
+  });
 }
 
 /** The table's refusal: names the order's state and the ones the action allows. */

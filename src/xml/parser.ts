@@ -193,7 +193,43 @@ function prefixEnd(qname: string, at: () => string): number {
  * Parses a complete document and returns its root element. Throws XmlError
  * naming the problem and its line.
  */
+/** Parses a whole document at once. Throws an XmlError naming the first problem. */
 export function parseXml(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS): XmlElement {
+  const steps = parseSteps(input, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * Parses like {@link parseXml}, giving the event loop a turn after every
+ * `sliceMs` of work, so that a large document (up to the body limit, chosen
+ * by a caller not yet authenticated) does not hold up the requests that
+ * arrive while it is read. The result and the errors are the same.
+ */
+export async function parseXmlSliced(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMITS, sliceMs = 4): Promise<XmlElement> {
+  const steps = parseSteps(input, limits);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** Markup items (tags, attributes) between two points where the parse may pause: a fraction of a millisecond of work. */
+const STEP_MASK = 255;
+
+/**
+ * The parser, pausing (yielding) every {@link STEP_MASK}+1 markup items so
+ * that a caller may interleave other work; one pass, one state.
+ */
+function* parseSteps(input: string, limits: ParseLimits): Generator<void, XmlElement, void> {
+  let steps = 0;
   let src = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   // XML end-of-line handling (§2.11): the parser sees CR LF and lone CR as LF; a character reference &#13; still gives a CR.
   if (src.indexOf('\r') !== -1) src = src.replace(/\r\n?/g, '\n');
@@ -253,6 +289,7 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMI
   };
 
   while (pos < len) {
+    if ((++steps & STEP_MASK) === 0) yield;
     const lt = src.indexOf('<', pos);
     const textEnd = lt === -1 ? len : lt;
     if (textEnd > pos) {
@@ -331,6 +368,7 @@ export function parseXml(input: string, limits: ParseLimits = DEFAULT_PARSE_LIMI
     let attributeCount = 0;
     let selfClosing = false;
     for (;;) {
+      if ((++steps & STEP_MASK) === 0) yield;
       const before = pos;
       skipSpace();
       const ch = src.charCodeAt(pos);

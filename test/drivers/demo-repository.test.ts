@@ -18,12 +18,18 @@ describe('demo repository', () => {
     expect(path.isAbsolute(repo)).to.equal(true);
     const index = parseRepositoryIndex(JSON.parse(await readFile(path.join(repo, 'index.json'), 'utf8')), repo);
     expect(index.packages.map((p) => `${p.name}@${p.version}`)).to.have.members([
+      'demo-app@1.0.0',
+      'demo-app@2.0.0',
       'demo-broken@1.0.0',
+      'demo-db@1.0.0',
+      'demo-db@2.0.0',
       'demo-httpd@1.0.0',
       'demo-httpd@1.1.0',
       'demo-site@1.0.0',
       'demo-slow@1.0.0',
       'storage-pool@1.0.0',
+      'demo-web@1.0.0',
+      'demo-web@2.0.0',
     ]);
     const httpd = index.byName.get('demo-httpd')?.[0];
     expect(httpd?.start).to.deep.equal(['$NODE', 'server.js']);

@@ -4,11 +4,12 @@
  * same-system checks and drain reading the same declarations.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Driver, SoftwareOperation, SystemDescriptor } from '../../src/drivers/driver';
+import type { Driver, SoftwareOperation, SystemDescriptor, TaskResult } from '../../src/drivers/driver';
 import { createLocalDriver } from '../../src/drivers/local';
 import { manifestDocument, parsePackageManifest, requirementsOf } from '../../src/drivers/local/package-manifest';
-import { buildFixtureRepository, contextFor, expectDriverError, localSystem, makeTempDir, removeDir } from './fixtures';
+import { buildFixtureRepository, contextFor, eventually, expectDriverError, killGroup, localSystem, makeTempDir, processAlive, removeDir } from './fixtures';
 
 const BASE = { name: 'demo-app', version: '1.0.0', archive: 'demo-app-1.0.0.tar.gz', start: ['$NODE', 'server.js'] };
 
@@ -41,6 +42,15 @@ describe('package declarations', function () {
       // What state.json keeps reads back the same.
       const again = parsePackageManifest(JSON.parse(JSON.stringify(manifestDocument(manifest))), 'state');
       expect(again).to.deep.equal(manifest);
+    });
+
+    it('reads the example manifest of docs/packages.md', () => {
+      const text = readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'packages.md'), 'utf8');
+      const example = /```json\n([\s\S]*?)```/.exec(text)?.[1];
+      expect(example, 'a json example').to.be.a('string');
+      const manifest = parsePackageManifest(JSON.parse(example as string), 'docs/packages.md');
+      expect(requirementsOf(manifest).map((r) => r.component)).to.deep.equal(['demo-runtime', 'demo-db']);
+      expect(manifest.quiesce?.timeoutSeconds).to.equal(30);
     });
 
     it('defaults every declaration to nothing', () => {
@@ -77,6 +87,8 @@ describe('package declarations', function () {
     let repo: string;
     let driver: Driver;
     let system: SystemDescriptor;
+    const pids: number[] = [];
+    const SLEEPER = ['/bin/sh', '-c', 'exec sleep 120'];
 
     before(async () => {
       base = await makeTempDir('declarations');
@@ -88,6 +100,8 @@ describe('package declarations', function () {
         { name: 'old-tool', version: '1.0.0', files: { README: 'old' }, declarations: { conflicts: [{ component: 'new-tool', range: '*' }] } },
         { name: 'new-tool', version: '1.0.0', files: { README: 'new' } },
         { name: 'picky', version: '1.0.0', files: { README: 'picky' }, declarations: { conflicts: [{ component: 'runtime', range: '<2' }] } },
+        { name: 'drains', version: '1.0.0', files: { 'q.sh': 'echo "drained $PROVISOR_COMPONENT"\n' }, start: SLEEPER, declarations: { quiesce: { hook: 'q.sh', timeoutSeconds: 5 } } },
+        { name: 'never-drains', version: '1.0.0', files: { 'q.sh': 'exec sleep 60\n' }, start: SLEEPER, declarations: { quiesce: { hook: 'q.sh', timeoutSeconds: 1 } } },
       ]);
       driver = createLocalDriver({ cacheDir: path.join(base, 'cache') });
       system = localSystem('decl', path.join(base, 'systems', 'decl'));
@@ -95,12 +109,19 @@ describe('package declarations', function () {
     });
 
     after(async () => {
+      for (const pid of pids) killGroup(pid);
       await driver.close();
       await removeDir(base);
     });
 
-    const run = (operation: SoftwareOperation, component: string, version?: string): Promise<unknown> =>
-      driver.execute({ operation, component, ...(version === undefined ? {} : { version }), parameters: [] }, contextFor(system, [repo]));
+    const run = async (operation: SoftwareOperation, component: string, version?: string, parameters: Record<string, string> = {}): Promise<TaskResult> => {
+      const result = await driver.execute(
+        { operation, component, ...(version === undefined ? {} : { version }), parameters: Object.entries(parameters).map(([name, value]) => ({ name, value })) },
+        contextFor(system, [repo]),
+      );
+      if (typeof result.pid === 'number') pids.push(result.pid);
+      return result;
+    };
 
     it('refuses a same-system requirement that is missing, then one out of range, then installs', async () => {
       let error = await expectDriverError(run('Install', 'plugin'), 'InvalidState');
@@ -131,6 +152,24 @@ describe('package declarations', function () {
     it('judges a conflict by the installed version', async () => {
       // runtime is at 2.0.0, outside picky's "<2".
       await run('Install', 'picky');
+    });
+
+    it('runs the quiesce hook before a Stop with drain=true', async () => {
+      await run('Install', 'drains');
+      const started = await run('Start', 'drains');
+      const stopped = await run('Stop', 'drains', undefined, { drain: 'true' });
+      expect(stopped.output).to.include('quiesce hook of drains 1.0.0:\ndrained drains');
+      expect(stopped.pid).to.equal(null);
+      expect(await eventually(() => !processAlive(started.pid as number), 5000)).to.equal(true);
+    });
+
+    it('fails a drain whose hook outlasts its timeout, leaving the process running', async () => {
+      await run('Install', 'never-drains');
+      const started = await run('Start', 'never-drains');
+      const error = await expectDriverError(run('Stop', 'never-drains', undefined, { drain: 'true' }), 'HookFailed');
+      expect(error.message).to.include('quiesce hook of never-drains 1.0.0 timed out after 1000 ms');
+      expect(processAlive(started.pid as number)).to.equal(true);
+      expect((await run('Stop', 'never-drains')).pid).to.equal(null);
     });
   });
 });

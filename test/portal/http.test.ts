@@ -290,6 +290,13 @@ describe('portal over HTTP', function () {
       expect(desk.body).to.match(new RegExp(`<table id="failed-orders">[\\s\\S]*<tr data-order="${failing.workOrderId}">`));
       expect(desk.body).to.match(new RegExp(`<table id="manual-orders">[\\s\\S]*<tr data-order="${manual.workOrderId}">`));
       const token = PortalClient.csrfOf(desk.body);
+      // One button per action the state table allows: no Fail for a FAILED order, no Hold for a held one.
+      const buttons = (id: number): string[] => {
+        const row = new RegExp(`<tr data-order="${id}">([\\s\\S]*?)</tr>`).exec(desk.body)?.[1] ?? '';
+        return [...row.matchAll(/<button type="submit" name="action" value="([a-z]+)">/g)].map((m) => m[1] ?? '');
+      };
+      expect(buttons(failing.workOrderId)).to.deep.equal(['retry', 'close']);
+      expect(buttons(manual.workOrderId)).to.deep.equal(['process', 'close', 'fail']);
 
       const noReason = await admin.post(`/portal/admin/orders/${failing.workOrderId}`, { _csrf: token, action: 'close', reason: '  ' });
       expect(noReason.status).to.equal(400);

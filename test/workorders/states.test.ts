@@ -11,7 +11,7 @@ import type { WorkOrderState } from '../../entities';
 import { systemClock } from '../../src/clock';
 import { ERROR_CATALOGUE, ProvisorError } from '../../src/errors';
 import type { AdminAction } from '../../src/workorders/api';
-import { refusal, WORK_ORDER_ACTIONS, WORK_ORDER_ACTION_NAMES, WorkOrderStates, type WorkOrderAction } from '../../src/workorders/states';
+import { adminActionsFor, refusal, WORK_ORDER_ACTIONS, WORK_ORDER_ACTION_NAMES, WorkOrderStates, type WorkOrderAction } from '../../src/workorders/states';
 import { startTestServer, type TestServer } from '../support/harness';
 import { seedCast, TEST_CATALOG, type Cast } from '../support/workorders';
 
@@ -88,6 +88,23 @@ describe('the work-order state table', function () {
 
   it('covers every action of the table', () => {
     expect(WORK_ORDER_ACTION_NAMES).to.have.members(Object.keys(ALLOWED));
+  });
+
+  it('offers an admin (the portal\'s buttons) the admin actions the table allows from each situation, leaving out holding a held order', () => {
+    const offered: Readonly<Record<Situation, readonly AdminAction[]>> = {
+      NEW: ['process', 'close', 'fail', 'hold'],
+      'NEW (held)': ['process', 'close', 'fail'],
+      IN_PROGRESS: ['close', 'fail'],
+      FAILED: ['retry', 'close'],
+      CLOSED: [],
+    };
+    for (const situation of SITUATIONS) {
+      const state = situation === 'NEW (held)' ? 'NEW' : situation;
+      const held = situation === 'NEW (held)';
+      expect(adminActionsFor(state, held), situation).to.deep.equal(offered[situation]);
+      const allowed = ADMIN.filter((a) => ALLOWED[a].includes(situation) && !(a === 'hold' && held));
+      expect(adminActionsFor(state, held), situation).to.have.members(allowed);
+    }
   });
 
   for (const action of WORK_ORDER_ACTION_NAMES) {

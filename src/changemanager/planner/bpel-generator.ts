@@ -154,7 +154,7 @@ function writeCall(w: Writer, name: string, call: Call, vars: { request: string;
 }
 
 function callOf(t: PlannedTask): Call {
-  const parameters = t.quiesce === true ? { ...(t.parameters ?? {}), quiesce: 'true' } : t.parameters;
+  const parameters = t.quiesce === true ? { ...(t.parameters ?? {}), drain: 'true' } : t.parameters;
   return { operation: t.operation, system: t.system, component: t.component, ...(t.version !== undefined ? { version: t.version } : {}), ...(parameters !== undefined ? { parameters } : {}) };
 }
 

@@ -12,7 +12,7 @@ import { generateBpel, resourceOrder } from './bpel-generator';
 import { instantiateFragment } from './fragments';
 import { findCycle, GraphBuilder, type ActionPrecedence } from './graph';
 import { PLANNER_LIMITS } from './limits';
-import { windowProblem } from './maintenance-windows';
+import { validateWindow } from '../windows';
 import { ModelView } from './model-view';
 import { checkPlanPolicies, checkSchedulePolicies } from './policy-checks';
 import { InvalidPolicyError, policiesInForce, type PolicyDefinition } from './policy-definition';
@@ -25,7 +25,6 @@ export { instantiateFragment } from './fragments';
 export { BUILT_IN_POLICIES, POLICY_KINDS, validatePolicy, type PolicyDefinition, type PolicyKind, type PolicyScope } from './policy-definition';
 export { PLANNER_LIMITS } from './limits';
 export { REJECTION_CODES, type RejectionCode } from './rejection';
-export { openIntervals, type Interval } from './maintenance-windows';
 export { DEFAULT_DURATIONS } from './graph';
 
 export interface PlanOptions {
@@ -71,7 +70,7 @@ export function planChange(model: PlanningModel, request: ChangeRequest, policie
   for (const s of model.systems) {
     for (const w of s.maintenanceWindows) {
       const problem = windowProblem(w);
-      if (problem !== undefined) return rejected('InvalidRequest', `system "${s.name}": maintenance window: ${problem}`, [s.name]);
+      if (problem !== undefined) return rejected('InvalidRequest', `system "${s.name}": ${problem}`, [s.name]);
     }
   }
   const now = options.now ?? Date.now;
@@ -155,3 +154,13 @@ function orderGroups(
   return groups;
 }
 
+
+/** What is wrong with a maintenance window, or undefined when it can be used. */
+function windowProblem(window: Parameters<typeof validateWindow>[0]): string | undefined {
+  try {
+    validateWindow(window);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

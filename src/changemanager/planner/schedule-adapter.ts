@@ -20,10 +20,16 @@ import type { Plan } from '../scheduler';
 import type { Precedence, PrecedenceType, Resource, SchedulingProblem, Task, UnavailabilityWindow } from '../scheduler/model';
 import type { MemberDownBlock } from './graph';
 import { PLANNER_LIMITS } from './limits';
-import { openIntervals, type Interval } from './maintenance-windows';
+import { openIntervals } from '../windows';
 import type { ModelView, SystemsState } from './model-view';
 import { appliesTo, type PolicyDefinition } from './policy-definition';
 import { PlanRejection } from './rejection';
+
+/** A span of time as numbers, `from` inclusive, `to` exclusive. */
+interface Span {
+  readonly from: number;
+  readonly to: number;
+}
 
 const WEEK = 7 * 24 * 3600;
 
@@ -45,7 +51,7 @@ export interface Adapted {
   /** Where each task of the graph is in the problem: its own task, or a block at an offset. */
   readonly placement: ReadonlyMap<string, { readonly scheduled: string; readonly offset: number }>;
   /** Open intervals of each system with windows, in seconds from the plan's start, over the horizon. */
-  readonly open: ReadonlyMap<string, readonly Interval[]>;
+  readonly open: ReadonlyMap<string, readonly Span[]>;
   readonly horizon: number;
   /** Capacity of each cluster's availability resource. */
   readonly clusterCapacity: ReadonlyMap<string, number>;
@@ -98,15 +104,15 @@ export function toProblem(input: AdapterInput): Adapted {
 
   // Resources: systems (windows), clusters, global, max-concurrent policies.
   const resources: Resource[] = [];
-  const open = new Map<string, Interval[]>();
-  const expandedWindows = new Map<string, Interval[]>();
+  const open = new Map<string, Span[]>();
+  const expandedWindows = new Map<string, Span[]>();
   for (const s of view.model.systems) {
     const unavailable: UnavailabilityWindow[] = [];
     if (s.maintenanceWindows.length > 0) {
       // Systems often share their windows: expand each set once.
       const windowKey = JSON.stringify(s.maintenanceWindows);
       let expanded = expandedWindows.get(windowKey);
-      if (expanded === undefined) expandedWindows.set(windowKey, (expanded = openIntervals(s.maintenanceWindows, input.plannedStart, input.plannedStart + horizon * 1000)));
+      if (expanded === undefined) expandedWindows.set(windowKey, (expanded = openIntervals(s.maintenanceWindows, new Date(input.plannedStart), new Date(input.plannedStart + horizon * 1000)).map((i) => ({ from: i.from.getTime(), to: i.to.getTime() }))));
       const intervals = expanded.map((i) => ({
         from: Math.ceil((i.from - input.plannedStart) / 1000),
         to: Math.floor((i.to - input.plannedStart) / 1000),

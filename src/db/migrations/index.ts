@@ -8,7 +8,7 @@ import { PlanLimits1796593062647 } from './1796593062647-PlanLimits';
 import { PlanDigests1796593258549 } from './1796593258549-PlanDigests';
 import { ChangeRequests1796602886344 } from './1796602886344-ChangeRequests';
 import { SystemFacts1796602999965 } from './1796602999965-SystemFacts';
-import { PlanDocumentsMediumText1796607182613 } from './1796607182613-PlanDocumentsMediumText';
+import { LongDocuments1796610000000 } from './1796610000000-LongDocuments';
 
 /** Every migration, in order. New ones are written by `scripts/generate-migration.ts`. */
-export const MIGRATIONS: Function[] = [Initial1795321598023, Workflow1795324057113, QueueIndexes1795327472023, WorkOrders1795337930306, EngineAffinity1796541913471, LoginState1796592787052, PlanLimits1796593062647, PlanDigests1796593258549, ChangeRequests1796602886344, SystemFacts1796602999965, PlanDocumentsMediumText1796607182613];
+export const MIGRATIONS: Function[] = [Initial1795321598023, Workflow1795324057113, QueueIndexes1795327472023, WorkOrders1795337930306, EngineAffinity1796541913471, LoginState1796592787052, PlanLimits1796593062647, PlanDigests1796593258549, ChangeRequests1796602886344, SystemFacts1796602999965, LongDocuments1796610000000];

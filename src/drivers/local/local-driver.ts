@@ -35,8 +35,8 @@
  *   nothing; another version is refused (`InvalidState`: use Update).
  * - Update unpacks the new version beside the old one, runs its `install`
  *   hook (and `configure` hook if the component is configured), switches,
- *   (the new version's requirements and conflicts are checked first)
- *   and pushes the old version onto the history. A running component is
+ *   and pushes the old version onto the history; the new version's
+ *   requirements and conflicts are checked first, as for Install. A running component is
  *   stopped first and started again on the new version. Rollback switches
  *   back to the most recent previous version (or the named one) the same
  *   way, re-running that version's hooks, which must therefore be idempotent.

@@ -77,7 +77,7 @@ describe('the generated WS-BPEL change plan', function () {
     expect(update).to.contain("<bpel:for>'PT210S'</bpel:for>");
     expect(update).to.contain(`<bpel:until>'${new Date(T0.getTime() + (plan.schedule.tasks.find((t) => t.id === 'db1.demo-db.Update')?.start ?? 0) * 1000).toISOString()}'</bpel:until>`);
     // A quiesced stop says so to the driver.
-    expect(slot(doc, 'app1.demo-app.Stop')).to.contain('<sw:parameters><sw:parameter><sw:name>quiesce</sw:name><sw:value>true</sw:value></sw:parameter></sw:parameters>');
+    expect(slot(doc, 'app1.demo-app.Stop')).to.contain('<sw:parameters><sw:parameter><sw:name>drain</sw:name><sw:value>true</sw:value></sw:parameter></sw:parameters>');
     expect(doc).to.match(/<bpel:faultHandlers>\s*<bpel:catchAll>\s*<bpel:sequence name="rollBack">[\s\S]*<bpel:compensate name="undoCompletedTasks"\/>\s*<bpel:rethrow name="failChange"\/>/);
     expect(doc).to.contain("<bpel:until>'2030-01-07T01:00:00.000Z'</bpel:until>");
   });
@@ -187,6 +187,35 @@ describe('the generated WS-BPEL change plan', function () {
         'sim2 Install beta COMPLETED_SUCCESS',
         'sim2 InitialConfigure beta COMPLETED_SUCCESS',
       ]);
+    });
+
+    it('upgrades a cluster in waves: never more members down at once than the share allows', async () => {
+      await server.dataSource.query('DELETE FROM provisioning_request');
+      // Three members: the plan of a fourth would not fit MariaDB's 64 KiB process_definition.bpel column (TEXT there).
+      for (const name of ['m1', 'm2', 'm3']) await server.app.systems.add(name, 'simulated');
+      const quick = { Stop: 1, Update: 1, Start: 1 };
+      const cluster: PlanningModel = {
+        takenAt: new Date(),
+        systems: ['m1', 'm2', 'm3'].map((n) => system(n, { cluster: 'pool' })),
+        packages: [pkg('svc', '1.0.0', { provides: ['app-server'], quiesce: { hook: 'drain', timeoutSeconds: 0 }, durations: quick }), pkg('svc', '2.0.0', { provides: ['app-server'], quiesce: { hook: 'drain', timeoutSeconds: 0 }, durations: quick })],
+        installed: ['m1', 'm2', 'm3'].map((n) => installed(n, 'svc', '1.0.0')),
+      };
+      const plan = planned(planChange(cluster, { changes: [{ operation: 'Update', component: 'svc', version: '2.0.0', target: { kind: 'cluster', cluster: 'pool' } }], maxUnavailableShare: 0.7 }, [], { ...repeatable, pollInterval: 'PT0.05S', processName: 'RollingUpgrade' }));
+      const { status } = await run(plan);
+      expect(status).to.equal('COMPLETED');
+      const rows = (await server.dataSource.query("SELECT systemName, operation, startedAt, endedAt FROM provisioning_request WHERE systemName LIKE 'm%' AND status = 'COMPLETED_SUCCESS'")) as Array<{ systemName: string; operation: string; startedAt: Date | string; endedAt: Date | string }>;
+      const time = (d: Date | string | undefined): number => (d === undefined ? NaN : new Date(d).getTime());
+      const down = ['m1', 'm2', 'm3'].map((m) => {
+        const stop = rows.find((r) => r.systemName === m && r.operation === 'Stop');
+        const start = rows.find((r) => r.systemName === m && r.operation === 'Start');
+        expect(rows.some((r) => r.systemName === m && r.operation === 'Update'), `${m} updated`).to.equal(true);
+        expect(stop, `${m} stopped`).to.not.equal(undefined);
+        expect(start, `${m} started`).to.not.equal(undefined);
+        return [time(stop?.startedAt), time(start?.endedAt)] as const;
+      });
+      // Two members may be down at once (⌊0.7 × 3⌋); never all three.
+      const peak = Math.max(...down.map(([a]) => down.filter(([s, f]) => s <= a && a < f).length));
+      expect(peak).to.be.at.most(2);
     });
 
     it('when a task fails, undoes the completed ones, newest first, and fails', async () => {

@@ -1,0 +1,179 @@
+/**
+ * Process definitions: deploying a WS-BPEL process as the next version of
+ * its name (parsed, its WSDLs resolved, validated, its partner bindings
+ * sealed, its digest recorded), looking versions up, and compiling a stored
+ * version once per process for the instances that run it.
+ */
+import type { DataSource } from 'typeorm';
+import { ProcessDefinition, ProcessDocument } from '../../entities';
+import type { SecretBox } from '../auth/secret-box';
+import { checkStaticLimits } from '../bpel/limits';
+import { ProcessDefinitionError, type PartnerLink, type Process } from '../bpel/model';
+import { parseProcess } from '../bpel/parser';
+import { validateProcess, type PortTypeInfo } from '../bpel/validate';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import { transaction } from '../db/sql';
+import type { Logger } from '../log';
+import { DestinationDeniedError } from '../net/destination-policy';
+import type { OutboundHttp } from '../net/outbound-http';
+import { definitionDigest } from './definition-digest';
+import { WorkflowError } from './errors';
+import { openBindings, sealBindings, type PartnerBinding, type StoredBinding } from './partner-bindings';
+import { WsdlCatalogError, WsdlCatalog } from './wsdl-catalog';
+
+export interface DeployRequest {
+  readonly bpel: string;
+  /** Documents sent with the process, by the location its imports name. */
+  readonly documents: ReadonlyMap<string, string>;
+  readonly bindings: readonly PartnerBinding[];
+  readonly deployedBy: string;
+  /** Asked with the process's name once it is parsed, before anything is stored; throws to refuse the deploy. */
+  readonly authorize?: (processName: string) => Promise<void>;
+}
+
+/** What calling remote partners needs: the policed sender, and the secret box that seals their passwords. */
+export interface PartnerAccess {
+  readonly outbound: OutboundHttp;
+  readonly secrets: SecretBox;
+}
+
+/** A stored version, parsed, with its WSDL catalog and its partner bindings opened. */
+export interface CompiledProcess {
+  readonly definition: ProcessDefinition;
+  readonly process: Process;
+  readonly catalog: WsdlCatalog;
+  readonly bindings: ReadonlyMap<string, PartnerBinding>;
+}
+
+/** How long the latest version of a name is remembered. */
+const LATEST_CACHE_MS = 1000;
+
+export class ProcessDefinitions {
+  private readonly compiled = new Map<number, Promise<CompiledProcess>>();
+  private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly wsdlDir: string,
+    /** What a plan may use (docs/operations.md): checked at deploy, the nesting depth also when parsing. */
+    private readonly planLimits: Config['planLimits'],
+    private readonly partners: PartnerAccess,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Parses, resolves and validates a process, then stores it as the next version of its name. */
+  async deploy(request: DeployRequest): Promise<{ name: string; version: number }> {
+    const process = parseProcess(request.bpel, 'process.bpel', { maxNestingDepth: this.planLimits.maxNestingDepth });
+    await request.authorize?.(process.name);
+    const catalog = new WsdlCatalog(request.documents, this.wsdlDir);
+    try {
+      catalog.loadImports(process.imports);
+    } catch (err) {
+      if (err instanceof WsdlCatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
+      throw err;
+    }
+    const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
+      const roleName = role === 'partner' ? link.partnerRole : link.myRole;
+      const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
+      return info === undefined ? undefined : { portType: info.name, operations: info.operations };
+    };
+    const diagnostics = [...validateProcess(process, { portTypeOf: portTypeInfo }), ...checkStaticLimits(process, this.planLimits)];
+    for (const binding of request.bindings) {
+      if (!process.partnerLinks.some((p) => p.name === binding.partnerLink)) {
+        diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });
+      }
+    }
+    if (diagnostics.length > 0) throw new ProcessDefinitionError(process.name, diagnostics);
+    // Refused before anything is stored; each call checks again when it connects.
+    for (const binding of request.bindings) {
+      if (binding.address === undefined) continue;
+      try {
+        await this.partners.outbound.checkDestination(binding.address);
+      } catch (err) {
+        if (err instanceof DestinationDeniedError) throw new WorkflowError('DestinationDenied', `binding of partner link "${binding.partnerLink}": ${err.message}`);
+        throw err;
+      }
+    }
+    const version = await transaction(this.dataSource, async (manager) => {
+      const rows = (await manager.query('SELECT MAX(version) AS v FROM process_definition WHERE name = ?', [process.name])) as Array<{ v: unknown }>;
+      const next = Number(rows[0]?.v ?? 0) + 1;
+      const saved = await manager.getRepository(ProcessDefinition).save({
+        name: process.name,
+        version: next,
+        bpel: request.bpel,
+        descriptor: JSON.stringify({ bindings: sealBindings(request.bindings, this.partners.secrets) }),
+        digest: definitionDigest(request.bpel, request.documents),
+        deployedBy: request.deployedBy,
+        deployedAt: this.clock.date(),
+      });
+      for (const [name, content] of request.documents) await manager.getRepository(ProcessDocument).insert({ definitionId: saved.id, name, content });
+      return next;
+    });
+    this.latestByName.delete(process.name);
+    this.log.info('process deployed', { process: process.name, version });
+    return { name: process.name, version };
+  }
+
+  /**
+   * A definition parsed, with its WSDL catalog, once per process: the
+   * promise is kept, so a thousand instances launched together share one
+   * compilation instead of each parsing the documents.
+   */
+  compile(definitionId: number): Promise<CompiledProcess> {
+    let compiled = this.compiled.get(definitionId);
+    if (compiled === undefined) {
+      compiled = this.compileNow(definitionId);
+      this.compiled.set(definitionId, compiled);
+      void compiled.catch(() => this.compiled.delete(definitionId));
+    }
+    return compiled;
+  }
+
+  private async compileNow(definitionId: number): Promise<CompiledProcess> {
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOneByOrFail({ id: definitionId });
+    const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId });
+    const process = parseProcess(definition.bpel, `${definition.name} v${definition.version}`, { maxNestingDepth: this.planLimits.maxNestingDepth });
+    const catalog = new WsdlCatalog(new Map(documents.map((d) => [d.name, d.content])), this.wsdlDir);
+    catalog.loadImports(process.imports);
+    const descriptor = JSON.parse(definition.descriptor) as { bindings: StoredBinding[] };
+    const bindings = openBindings(descriptor.bindings, this.partners.secrets, `${definition.name} v${definition.version}`);
+    return { definition, process, catalog, bindings: new Map(bindings.map((b) => [b.partnerLink, b])) };
+  }
+
+  /**
+   * The latest version of a process. Remembered for a second: starts are
+   * frequent, deployments rare (this process forgets at once on its own).
+   */
+  async latest(name: string): Promise<ProcessDefinition> {
+    const now = Date.now();
+    const cached = this.latestByName.get(name);
+    if (cached !== undefined && now - cached.at < LATEST_CACHE_MS) return cached.definition;
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ select: { id: true, name: true, version: true }, where: { name }, order: { version: 'DESC' } });
+    if (definition === null) throw new WorkflowError('UnknownProcess', `no process named "${name}" is deployed`);
+    this.latestByName.set(name, { at: now, definition });
+    return definition;
+  }
+
+  /** The latest version of a deployed process, compiled, or undefined when none has this name. */
+  async describe(name: string): Promise<{ process: Process; catalog: WsdlCatalog; documents: ReadonlyMap<string, string> } | undefined> {
+    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
+    if (definition === null) return undefined;
+    const compiled = await this.compile(definition.id);
+    const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId: definition.id });
+    return { process: compiled.process, catalog: compiled.catalog, documents: new Map(documents.map((d) => [d.name, d.content])) };
+  }
+
+  /** The names of the deployed processes (any version). */
+  async names(): Promise<Set<string>> {
+    const rows = (await this.dataSource.query('SELECT DISTINCT name FROM process_definition')) as Array<{ name: string }>;
+    return new Set(rows.map((r) => r.name));
+  }
+
+  /** Every deployed version, by name then version. */
+  async list(): Promise<Array<{ name: string; version: number; deployedAt: Date }>> {
+    const rows = await this.dataSource.getRepository(ProcessDefinition).find({ order: { name: 'ASC', version: 'ASC' } });
+    return rows.map((r) => ({ name: r.name, version: r.version, deployedAt: r.deployedAt }));
+  }
+}

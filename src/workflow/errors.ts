@@ -1,0 +1,10 @@
+/** A refused workflow request: its code says which kind of refusal (the wrappers map each to a SOAP fault), its message what was wrong. */
+export class WorkflowError extends Error {
+  override readonly name = 'WorkflowError';
+  constructor(
+    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied' | 'InvalidState',
+    message: string,
+  ) {
+    super(message);
+  }
+}

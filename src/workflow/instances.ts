@@ -1,0 +1,205 @@
+/**
+ * Process instances as callers see them: starting one (idempotent under a
+ * key), waiting for its reply, reading its status and activities, listing,
+ * cancelling and resuming. Running them is the runner's job; an instance
+ * created while the runner has room is handed to it at once, already leased.
+ */
+import crypto from 'node:crypto';
+import { XMLSerializer } from '@xmldom/xmldom';
+import type { DataSource } from 'typeorm';
+import type { InstanceStatus, ProcessDefinition } from '../../entities';
+import type { VariableValue } from '../bpel/values';
+import { deserializeValue, serializeValue } from '../bpel/xpath';
+import type { Clock } from '../clock';
+import { groupCommitter, type Statement } from '../db/group-commit';
+import { execute, fromSqlDate, isUniqueViolation, toSqlDate } from '../db/sql';
+import type { Logger } from '../log';
+import type { ProcessDefinitions } from './definitions';
+import { WorkflowError } from './errors';
+import { describeStoredFault, readStoredFault } from './fault-codec';
+import { INPUT_SCOPE } from './instance-store';
+import type { WorkflowObserver } from './interpreter';
+import type { InstanceRunner } from './runner';
+
+export interface InstanceView {
+  readonly instanceId: string;
+  readonly processName: string;
+  readonly version: number;
+  readonly status: InstanceStatus;
+  readonly startTime: Date;
+  readonly endTime: Date | null;
+  readonly fault: { readonly name: string; readonly message: string; readonly activityPath?: string } | null;
+  readonly activities: ReadonlyArray<{ key: string; kind: string; name: string | null; state: string; startTime: Date; endTime: Date | null; fault: string | null }>;
+  /** How many activities the instance has in all (more than `activities` holds when a page was asked for). */
+  readonly activityCount: number;
+}
+
+export class ProcessInstances {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly definitions: ProcessDefinitions,
+    private readonly runner: InstanceRunner,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly observer: WorkflowObserver,
+  ) {}
+
+  /**
+   * Creates an instance of the latest version; the message goes to its
+   * instance-creating receive. Returns the instance id.
+   *
+   * When this process's runner has room, the instance is created already
+   * leased to it and starts at once from what is known here (no claim, no
+   * load); otherwise it waits, unleased, for whichever runner claims it.
+   */
+  async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string): Promise<string> {
+    const definition = await this.definitions.latest(processName);
+    const id = crypto.randomUUID();
+    const serializedInput = input === undefined ? undefined : serializeValue(input);
+    const leased = this.runner.reserve();
+    try {
+      await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased);
+    } catch (err) {
+      if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
+      const rows = (await this.dataSource.query('SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?', [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
+      const first = rows[0];
+      if (first === undefined) throw err;
+      if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
+      return first.id;
+    } finally {
+      if (leased) this.runner.release();
+    }
+    this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
+    if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput });
+    else this.runner.wake();
+    return id;
+  }
+
+  /** The instance row and its input, in one group-committed transaction. */
+  private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean): Promise<void> {
+    const now = this.clock.date();
+    const statements: Statement[] = [
+      [
+        'INSERT INTO process_instance (id, definitionId, processName, status, startedBy, idempotencyKey, createdAt, cancelRequested, leaseOwner, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [id, definition.id, definition.name, 'RUNNING', startedBy, idempotencyKey ?? null, toSqlDate(now), 0, leased ? this.runner.owner : null, leased ? toSqlDate(this.runner.leaseUntil(now)) : null],
+      ],
+    ];
+    if (input !== undefined) statements.push(['INSERT INTO process_variable (instanceId, scopeKey, name, value) VALUES (?, ?, ?, ?)', [id, INPUT_SCOPE, 'message', input]]);
+    await groupCommitter(this.dataSource).write(statements);
+  }
+
+  /**
+   * Waits for an instance's `reply` (wherever the instance runs: the reply is
+   * read from its activity rows), for its end, or for the timeout.
+   */
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
+    const deadline = this.clock.now() + timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      const rows = (await this.dataSource.query("SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' ORDER BY id LIMIT 1", [instanceId])) as Array<{ data: string | null }>;
+      const data = rows[0]?.data;
+      if (data !== undefined && data !== null) {
+        const parsed = JSON.parse(data) as { message?: string };
+        if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
+        const value = deserializeValue(parsed.message);
+        const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
+        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part) };
+      }
+      const instance = (await this.dataSource.query('SELECT status, fault FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string; fault: string | null }>;
+      const state = instance[0];
+      if (state !== undefined && state.status !== 'RUNNING') {
+        return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
+      }
+      if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /**
+   * The instance and its activities in the order they started: all of them,
+   * or the page asked for (an instance that looped may have a hundred
+   * thousand; reading and sending them all would hold the process up).
+   */
+  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
+    const rows = (await this.dataSource.query(
+      'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
+      [instanceId],
+    )) as Array<Record<string, unknown>>;
+    const row = rows[0];
+    if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
+    const activities = (
+      page === undefined
+        ? await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id', [instanceId])
+        : await this.dataSource.query('SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?', [instanceId, page.limit, page.offset])
+    ) as Array<Record<string, unknown>>;
+    const activityCount =
+      page === undefined || (activities.length < page.limit && (page.offset === 0 || activities.length > 0))
+        ? (page?.offset ?? 0) + activities.length
+        : Number(((await this.dataSource.query('SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?', [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
+    const fault = row.fault === null || row.fault === undefined ? null : readStoredFault(String(row.fault));
+    return {
+      instanceId,
+      processName: String(row.processName),
+      version: Number(row.version),
+      status: row.status as InstanceStatus,
+      startTime: fromSqlDate(row.createdAt) ?? new Date(0),
+      endTime: fromSqlDate(row.endedAt),
+      fault: fault === null ? null : { name: `{${fault.ns}}${fault.local}`, message: fault.message, activityPath: (row.faultPath as string | null) ?? undefined },
+      activities: activities.map((a) => ({
+        key: String(a.key),
+        kind: String(a.kind),
+        name: (a.name as string | null) ?? null,
+        state: String(a.state),
+        startTime: fromSqlDate(a.startedAt) ?? new Date(0),
+        endTime: fromSqlDate(a.endedAt),
+        fault: a.fault === null || a.fault === undefined ? null : describeStoredFault(String(a.fault)),
+      })),
+      activityCount,
+    };
+  }
+
+  async list(filter: { processName?: string; status?: InstanceStatus; limit?: number } = {}): Promise<Array<{ instanceId: string; processName: string; version: number; status: InstanceStatus; startTime: Date; endTime: Date | null }>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.processName !== undefined) {
+      where.push('i.processName = ?');
+      params.push(filter.processName);
+    }
+    if (filter.status !== undefined) {
+      where.push('i.status = ?');
+      params.push(filter.status);
+    }
+    params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+    const rows = (await this.dataSource.query(
+      `SELECT i.id, i.processName, i.status, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY i.createdAt DESC LIMIT ?`,
+      params,
+    )) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({ instanceId: String(r.id), processName: String(r.processName), version: Number(r.version), status: r.status as InstanceStatus, startTime: fromSqlDate(r.createdAt) ?? new Date(0), endTime: fromSqlDate(r.endedAt) }));
+  }
+
+  /** Asks a running instance to stop (and compensate its completed scopes when asked). Returns the status afterwards. */
+  async cancel(instanceId: string, compensate: boolean): Promise<InstanceStatus> {
+    // A suspended instance runs nowhere: it ends at once, without compensation (its plan is what is in doubt).
+    const ended = await execute(this.dataSource, "UPDATE process_instance SET status = 'TERMINATED', endedAt = ?, cancelRequested = ? WHERE id = ? AND status = 'SUSPENDED'", [toSqlDate(this.clock.date()), compensate ? 2 : 1, instanceId]);
+    if (ended === 1) {
+      this.log.warn('suspended instance cancelled', { instanceId });
+      this.observer.instance({ instanceId, status: 'TERMINATED', at: this.clock.date() });
+      return 'TERMINATED';
+    }
+    const changed = await execute(this.dataSource, "UPDATE process_instance SET cancelRequested = ? WHERE id = ? AND status = 'RUNNING'", [compensate ? 2 : 1, instanceId]);
+    if (changed === 1) await this.runner.abortLocal(instanceId, new Error('cancelled'));
+    return (await this.status(instanceId)).status;
+  }
+
+  /**
+   * Lets a SUSPENDED instance run again (its crash count starts over); the
+   * next claim resumes it from its rows. Returns the status afterwards.
+   */
+  async resume(instanceId: string): Promise<InstanceStatus> {
+    const changed = await execute(this.dataSource, "UPDATE process_instance SET status = 'RUNNING', recoveries = 0, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'SUSPENDED'", [instanceId]);
+    const status = (await this.status(instanceId)).status;
+    if (changed === 0) throw new WorkflowError('InvalidState', `instance ${instanceId} is ${status}: only a SUSPENDED instance can be resumed`);
+    this.log.warn('suspended instance resumed by an admin', { instanceId });
+    this.runner.wake();
+    return status;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * The runner: claims RUNNING instances with a lease, like provisioning
+ * requests, runs them on the interpreter to their end, renews their leases
+ * while they run, and lets go of them at shutdown. Several processes sharing
+ * one MySQL database never run one instance in two places, and a crashed
+ * process's instances are resumed by whoever claims them next; an instance
+ * whose servers died running it `crashLoopLimit` times in a row is
+ * SUSPENDED instead of resumed again.
+ */
+import type { DataSource } from 'typeorm';
+import type { InstanceStatus } from '../../entities';
+import type { Principal } from '../auth/principal';
+import { deserializeValue } from '../bpel/xpath';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import { groupCommitter } from '../db/group-commit';
+import { exclusive, execute, toSqlDate } from '../db/sql';
+import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { ProcessDefinitions } from './definitions';
+import { serializeFault } from './fault-codec';
+import { INPUT_SCOPE, InstanceStore } from './instance-store';
+import { Detached, Interpreter, type WorkflowObserver } from './interpreter';
+import type { PartnerInvokers } from './partners';
+
+export interface WorkflowSettings {
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly maxInstances: number;
+  /** What a plan may use, the crash-loop limit and the retention of finished instances (docs/operations.md). */
+  readonly planLimits: Config['planLimits'];
+}
+
+/** What this process knows of an instance it has just created. */
+export interface Created {
+  readonly definitionId: number;
+  readonly startedBy: string;
+  /** The serialized input message, if any. */
+  readonly input: string | undefined;
+}
+
+/** Instances claimed by one statement. */
+const CLAIM_CHUNK = 200;
+
+export class InstanceRunner {
+  /** The lease owner this process writes into the instances it runs. */
+  readonly owner = leaseOwnerId('wf:');
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private polling = false;
+  private inFlight: Promise<void> = Promise.resolve();
+  /** Leased starts whose insert is under way (they count against maxInstances). */
+  private starting = 0;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly definitions: ProcessDefinitions,
+    /** Reaches the partners each instance invokes. */
+    private readonly invokers: PartnerInvokers,
+    private readonly settings: WorkflowSettings,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly observer: WorkflowObserver,
+    /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
+    private readonly processNames: Map<string, string>,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.settings.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.schedule(0);
+  }
+
+  /** Stops claiming instances and stops running ones (they stay RUNNING and are resumed later). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    await this.inFlight;
+    const held = [...this.running.keys()];
+    for (const r of this.running.values()) r.abort.abort(new Detached('shutdown'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Let go of them in order: the next claim is a plain resume, not a recovery from a crash.
+    for (let i = 0; i < held.length; i += CLAIM_CHUNK) {
+      const chunk = held.slice(i, i + CLAIM_CHUNK);
+      try {
+        await execute(this.dataSource, `UPDATE process_instance SET leaseOwner = NULL, leaseExpiresAt = NULL, recoveries = 0 WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${chunk.map(() => '?').join(', ')})`, [this.owner, ...chunk]);
+      } catch (err) {
+        this.log.warn('releasing instances at shutdown failed; their leases run out instead', { err: String(err) });
+      }
+    }
+  }
+
+  /** Polls now for instances to claim (nothing while stopped or while a poll is under way). */
+  wake(): void {
+    if (!this.stopped && !this.polling) this.schedule(0);
+  }
+
+  /**
+   * Makes room for an instance about to be created already leased to this
+   * runner, when there is room; false when it must wait for a claim. A
+   * reservation is ended by {@link release}.
+   */
+  reserve(): boolean {
+    if (this.stopped || this.running.size + this.starting >= this.settings.maxInstances) return false;
+    this.starting++;
+    return true;
+  }
+
+  release(): void {
+    this.starting--;
+  }
+
+  /** The lease an instance created now for this runner gets. */
+  leaseUntil(now: Date): Date {
+    return new Date(now.getTime() + this.settings.leaseMs);
+  }
+
+  /**
+   * Runs an instance this process has just created leased to itself; when
+   * the runner stopped meanwhile, its lease runs out and whoever runs next
+   * claims it.
+   */
+  runCreated(instanceId: string, created: Created): void {
+    if (this.stopped) this.wake();
+    else this.launch(instanceId, created);
+  }
+
+  /** Stops the instance's run here, if it runs here, and waits for it to end. */
+  async abortLocal(instanceId: string, reason: Error): Promise<void> {
+    const local = this.running.get(instanceId);
+    local?.abort.abort(reason);
+    if (local !== undefined) await local.done;
+  }
+
+  /** Number of instances this process is executing now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.poll();
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    try {
+      const now = this.clock.date();
+      const free = this.settings.maxInstances - this.running.size;
+      if (free > 0) {
+        const owners = (await this.dataSource.query("SELECT DISTINCT leaseOwner FROM process_instance WHERE status = 'RUNNING' AND leaseOwner LIKE ?", [localOwnerPattern('wf:')])) as Array<{ leaseOwner: string }>;
+        const dead = deadLocalOwners(owners.map((o) => o.leaseOwner), this.owner, 'wf:');
+        const byOwner = dead.length === 0 ? '' : ` OR leaseOwner IN (${dead.map(() => '?').join(', ')})`;
+        const candidates = (await this.dataSource.query(
+          `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner}) ORDER BY createdAt LIMIT ?`,
+          [toSqlDate(now), ...dead, free],
+        )) as Array<{ id: string; leaseOwner: string | null }>;
+        // One conditional update claims them all; a candidate another process took meanwhile keeps its owner.
+        const ids = candidates.filter((c) => !this.running.has(c.id)).map((c) => c.id);
+        for (let i = 0; i < ids.length; i += CLAIM_CHUNK) {
+          const chunk = ids.slice(i, i + CLAIM_CHUNK);
+          const list = chunk.map(() => '?').join(', ');
+          // Taking an instance from a holder that did not let go of it (a lease run out, a dead
+          // process) counts as a recovery; recoveries is assigned first, while leaseOwner is still the old one.
+          await exclusive(this.dataSource, () =>
+            execute(
+              this.dataSource,
+              `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${list}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${byOwner})`,
+              [this.owner, this.owner, toSqlDate(this.leaseUntil(now)), ...chunk, toSqlDate(now), ...dead],
+            ),
+          );
+          const mine = (await this.dataSource.query(`SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${list})`, [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
+          for (const { id, recoveries } of mine) {
+            if (this.running.has(id)) continue;
+            if (Number(recoveries) >= this.settings.planLimits.crashLoopLimit) await this.suspend(id, Number(recoveries));
+            else this.launch(id);
+          }
+        }
+      }
+    } catch (err) {
+      this.log.error('workflow poll failed', { err: String(err) });
+    } finally {
+      this.polling = false;
+      if (!this.stopped) this.schedule(this.settings.pollMs);
+    }
+  }
+
+  /**
+   * An instance its servers died running `crashLoopLimit` times in a row is
+   * not resumed blindly: it is SUSPENDED until an admin resumes or cancels it.
+   */
+  private async suspend(instanceId: string, recoveries: number): Promise<void> {
+    const changed = await exclusive(this.dataSource, () =>
+      execute(this.dataSource, "UPDATE process_instance SET status = 'SUSPENDED', leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?", [instanceId, this.owner]),
+    );
+    if (changed !== 1) return;
+    this.metrics?.workflowSuspended.inc();
+    this.log.error('instance suspended: its server died while running it too many times in a row; resume or cancel it (provisor plan resume|cancel)', {
+      instanceId,
+      recoveries,
+      limit: this.settings.planLimits.crashLoopLimit,
+    });
+  }
+
+  private launch(instanceId: string, created?: Created): void {
+    const abort = new AbortController();
+    const done = this.execute(instanceId, abort.signal, created)
+      .catch((err: unknown) => {
+        this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      })
+      .finally(() => {
+        this.running.delete(instanceId);
+        this.processNames.delete(instanceId);
+      });
+    this.running.set(instanceId, { abort, done });
+  }
+
+  /**
+   * Runs an instance to its end. `created` is given for an instance this
+   * process has just created: nothing of it needs reading back.
+   */
+  private async execute(instanceId: string, signal: AbortSignal, created?: Created): Promise<void> {
+    let row: { definitionId: unknown; startedBy: string; cancelRequested: unknown } | undefined;
+    if (created === undefined) {
+      const rows = (await this.dataSource.query('SELECT definitionId, startedBy, cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ definitionId: unknown; startedBy: string; cancelRequested: unknown }>;
+      row = rows[0];
+    } else {
+      row = { definitionId: created.definitionId, startedBy: created.startedBy, cancelRequested: 0 };
+    }
+    if (row === undefined) return;
+    const compiled = await this.definitions.compile(Number(row.definitionId));
+    const store = new InstanceStore(this.dataSource, instanceId);
+    if (created === undefined) await store.load();
+    else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
+    const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
+    const log = this.log.child({ instanceId, process: compiled.definition.name });
+    this.processNames.set(instanceId, compiled.definition.name);
+    const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
+    const interpreter = new Interpreter(compiled.process, store, {
+      instanceId,
+      invoker: this.invokers.forInstance(compiled, principal, log),
+      observer: this.observer,
+      clock: this.clock,
+      log,
+      initialMessage: input === undefined ? undefined : deserializeValue(input),
+      limits: this.settings.planLimits,
+    });
+    if (Number(row.cancelRequested) > 0) {
+      await this.finish(instanceId, 'TERMINATED', null, null);
+      return;
+    }
+    log.info('instance running');
+    const outcome = await interpreter.run(signal);
+    if (signal.aborted && this.stopped) return;
+    if (outcome.status === 'TERMINATED') {
+      const cancel = Number(((await this.dataSource.query('SELECT cancelRequested FROM process_instance WHERE id = ?', [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
+      if (cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
+    }
+    if (outcome.status === 'FAULTED') {
+      await this.finish(instanceId, 'FAULTED', serializeFault(outcome.fault), outcome.path);
+      log.warn('instance faulted', { fault: outcome.fault.message, path: outcome.path });
+    } else {
+      await this.finish(instanceId, outcome.status, null, null);
+      log.info('instance ended', { status: outcome.status });
+    }
+  }
+
+  private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
+    const at = this.clock.date();
+    const [changed] = await groupCommitter(this.dataSource).write([
+      [
+        "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
+        [status, fault, faultPath, toSqlDate(at), instanceId, this.owner],
+      ],
+    ]);
+    // Only the holder of the lease reports the end, once it is recorded.
+    if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
+  }
+
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) return;
+    const ids = [...this.running.keys()];
+    try {
+      const placeholders = ids.map(() => '?').join(', ');
+      await execute(this.dataSource, `UPDATE process_instance SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders})`, [
+        toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
+        this.owner,
+        ...ids,
+      ]);
+      const rows = (await this.dataSource.query(`SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders})`, ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
+      for (const r of rows) {
+        const local = this.running.get(r.id);
+        if (local === undefined) continue;
+        if (Number(r.cancelRequested) > 0) local.abort.abort(new Error('cancelled'));
+        else if (r.leaseOwner !== this.owner) local.abort.abort(new Detached('lease lost'));
+      }
+    } catch (err) {
+      this.log.error('workflow lease renewal failed', { err: String(err) });
+    }
+  }
+}
