@@ -32,7 +32,7 @@ import { SoapClient } from './soap/client';
 import { SoapGateway } from './soap/gateway';
 import { Authenticator } from './soap/ws-security';
 import { WorkflowRuntime } from './workflow/runtime';
-import { ChangeManager, type ChangePlanner } from './changemanager/change-manager';
+import { ChangeManager, WakeSignal, type ChangePlanner } from './changemanager/change-manager';
 import { ChangeStore } from './changemanager/change-store';
 import { serverPlanner } from './changemanager/server-planner';
 import { PolicyStore } from './changemanager/policy-store';
@@ -151,14 +151,14 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
   const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
-  let changes: ChangeManager | undefined;
   // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
+  const instanceEnded = new WakeSignal();
   const observer: WorkflowObserver = {
     activity: (event) => notifier.activity(event),
     alarm: (event) => notifier.alarm(event),
     instance: (event) => {
       notifier.instance(event);
-      changes?.wake();
+      instanceEnded.fire();
     },
   };
   const workflow = new WorkflowRuntime(
@@ -179,7 +179,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       { dataSource, clock, repositories: new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() }) },
       config.changes.statusPollInterval,
     );
-  changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }));
+  const changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }), instanceEnded);
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';

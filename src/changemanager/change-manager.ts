@@ -79,6 +79,21 @@ export interface Submission {
   readonly messageId?: string;
 }
 
+/**
+ * Something that happened elsewhere which the change manager should look at
+ * at once (a process instance ended): made before both, handed to the
+ * change manager when it is built, fired by whoever sees the event.
+ */
+export class WakeSignal {
+  private readonly listeners: Array<() => void> = [];
+  listen(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+  fire(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
 /** Changes planned, launched or followed in one pass of the queue. */
 const BATCH = 50;
 
@@ -100,9 +115,12 @@ export class ChangeManager {
     private readonly settings: ChangeManagerSettings,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** Fired when a process instance ends: its change is followed at once. */
+    instanceEnded?: WakeSignal,
   ) {
     this.store = store;
     this.policies = policies;
+    instanceEnded?.listen(() => this.wake());
   }
 
   // ---- the service's operations ------------------------------------------
