@@ -23,10 +23,13 @@ import { ProcessDocument } from './process-document';
 import { ProcessInstance } from './process-instance';
 import { ProcessTimer } from './process-timer';
 import { ProcessVariable } from './process-variable';
+import { ChangePlanPart, ChangeRequestRow } from './change-request';
+import { ChangeFragmentRow, ChangePolicyRow } from './change-policy';
 
 export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessTimer, ProcessVariable };
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
+export { ChangeFragmentRow, ChangePlanPart, ChangePolicyRow, ChangeRequestRow };
 export { MaintenanceWindowRow, SystemRole };
 export { LoginAddress, PortalSession, WsNonce };
 export * from './user';
@@ -37,4 +40,4 @@ export { COMPONENT_STATES, type ComponentState } from './installed-component';
 export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent];
+export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow];

@@ -35,11 +35,19 @@ import { SoapClient } from './soap/client';
 import { SoapGateway } from './soap/gateway';
 import { Authenticator } from './soap/ws-security';
 import { WorkflowRuntime } from './workflow/runtime';
+import { ChangeManager, WakeSignal, type ChangePlanner } from './changemanager/change-manager';
+import { ChangeStore } from './changemanager/change-store';
+import { serverPlanner } from './changemanager/server-planner';
+import { PolicyStore } from './changemanager/policy-store';
+import { SystemFactsStore } from './changemanager/system-facts';
+import { PackageRepositories } from './drivers/local/package-repositories';
+import type { WorkflowObserver } from './workflow/interpreter';
 import { WorkOrderAutomation } from './workorders/automation';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService, workOrderParts } from './workorders/service';
 import { CallbackDispatcher } from './wrappers/callback-sender';
 import { ChangeManagerNotifier } from './wrappers/change-manager-feed';
+import { changeManagerService } from './wrappers/changemanager-service';
 import { SoapPartners } from './wrappers/partner-invoker';
 import { processEndpoints } from './wrappers/process-endpoints';
 import { fileService } from './wrappers/file-service';
@@ -56,6 +64,8 @@ export interface AppDependencies {
   readonly dataSource?: DataSource;
   /** Drivers by name; defaults to `local` and `simulated` built from the configuration. */
   readonly drivers?: ReadonlyMap<string, Driver>;
+  /** The change manager's planner; defaults to the model loader and `planChange` in this process. */
+  readonly changePlanner?: ChangePlanner;
 }
 
 export interface App {
@@ -70,6 +80,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly workflow: WorkflowRuntime;
   readonly notifier: ChangeManagerNotifier;
+  /** The change manager: requests for change, their plans, policies (docs/changemanager-service.md). */
+  readonly changes: ChangeManager;
   readonly workOrders: WorkOrderService;
   /** SMTP intake, replies and outcome notifications (docs/email.md). */
   readonly email: EmailChannel;
@@ -143,6 +155,16 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
   const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
+  const instanceEnded = new WakeSignal();
+  const observer: WorkflowObserver = {
+    activity: (event) => notifier.activity(event),
+    alarm: (event) => notifier.alarm(event),
+    instance: (event) => {
+      notifier.instance(event);
+      instanceEnded.fire();
+    },
+  };
   const workflow = new WorkflowRuntime(
     dataSource,
     new SoapPartners(provisioningServices, soapClient),
@@ -150,11 +172,18 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,
     logger.child({ component: 'workflow' }),
-    notifier,
+    observer,
     { outbound, secrets },
     processNames,
     metrics,
   );
+  const planner =
+    deps.changePlanner ??
+    serverPlanner(
+      { dataSource, clock, repositories: new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() }) },
+      config.changes.statusPollInterval,
+    );
+  const changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }), instanceEnded);
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
@@ -182,14 +211,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   };
 
   const gateway = new SoapGateway(
-    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root)],
+    [...provisioningServices, workflowService(workflow, root, (processName, caller) => assertMayDeploy(dataSource, processName, caller)), workOrderService(workOrders, root), changeManagerService(changes, root, new SystemFactsStore(dataSource))],
     auth,
     { maxBodyBytes: config.soap.maxBodyBytes, bodyTimeoutMs: config.soap.bodyTimeoutMs, xml: config.xml },
     logger.child({ component: 'soap' }),
     metrics,
     [
       { name: 'Callback', wsdlFile: path.join(root, 'wsdl', 'callback.wsdl'), namespace: 'urn:provisor:callback:1' },
-      { name: 'ChangeManager', wsdlFile: path.join(root, 'wsdl', 'changemanager.wsdl'), namespace: 'urn:provisor:changemanager:1' },
     ],
   );
 
@@ -225,6 +253,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     '/portal',
     portalRouter({
       workOrders,
+      changes,
       users,
       login,
       sessions: new SessionStore(dataSource, config.portal, clock),
@@ -269,6 +298,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     metrics,
     workflow,
     notifier,
+    changes,
     workOrders,
     email,
     automation,
@@ -283,6 +313,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       }
       if (config.workflow.enabled) workflow.startRunner();
       if (config.workOrders.automation) automation.start();
+      if (config.changes.enabled) changes.start();
       await email.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -312,6 +343,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       server.closeAllConnections();
       await serverClosed;
       await automation.stop();
+      await changes.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);
       await callbacks.stop();

@@ -103,6 +103,21 @@ export interface Config {
     /** Load (or refresh) the catalog when the service starts. */
     readonly loadCatalogOnStart: boolean;
   };
+  /** The change manager (docs/changemanager-service.md). */
+  readonly changes: {
+    /** Plan queued changes, launch planned ones and follow running ones in this process. */
+    readonly enabled: boolean;
+    /** How often the queue is looked at when nothing wakes it. */
+    readonly pollMs: number;
+    /** The planner's time budget for one plan. */
+    readonly planTimeBudgetMs: number;
+    /** A planning lease: a change whose planner died is planned again after this long. */
+    readonly leaseMs: number;
+    /** Planning attempts (a planner that died or threw) after which a change is rejected. */
+    readonly maxPlanAttempts: number;
+    /** How long a generated plan waits between two GetStatus calls on a task (an xsd:duration in seconds, e.g. PT5S). */
+    readonly statusPollInterval: string;
+  };
   readonly callbacks: {
     readonly maxAttempts: number;
     readonly initialBackoffMs: number;
@@ -368,6 +383,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       restartAfterMs: int('PROVISOR_WORKORDER_RESTART_MS', 30_000, 100, 86_400_000),
       catalogFile: raw('PROVISOR_CATALOG') === undefined ? undefined : path.resolve(cwd, raw('PROVISOR_CATALOG') ?? ''),
       loadCatalogOnStart: bool('PROVISOR_CATALOG_LOAD', true),
+    },
+    changes: {
+      enabled: bool('PROVISOR_CHANGES', true),
+      pollMs: int('PROVISOR_CHANGES_POLL_MS', 1000, 10, 600_000),
+      planTimeBudgetMs: int('PROVISOR_CHANGES_PLAN_BUDGET_MS', 1000, 10, 60_000),
+      leaseMs: int('PROVISOR_CHANGES_LEASE_MS', 60_000, 1000, 3_600_000),
+      maxPlanAttempts: int('PROVISOR_CHANGES_MAX_PLAN_ATTEMPTS', 3, 1, 100),
+      statusPollInterval: ((): string => {
+        const value = raw('PROVISOR_CHANGES_STATUS_POLL') ?? 'PT5S';
+        if (!/^PT\d{1,5}(\.\d{1,3})?S$/.test(value)) throw new ConfigError(`PROVISOR_CHANGES_STATUS_POLL must be a duration in seconds like PT5S or PT0.5S, got "${value}"`);
+        return value;
+      })(),
     },
     callbacks: {
       maxAttempts: int('PROVISOR_CALLBACK_MAX_ATTEMPTS', 10, 1, 1000),

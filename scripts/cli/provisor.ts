@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { buildDemoRepository } from '../../src/drivers/local';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
+import { addChangeCommands } from './change';
 import { addDemoCommand } from './demo';
 import { addPlanCommands } from './plan';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
@@ -73,7 +74,7 @@ function parseOption(value: string, previous: Record<string, string>): Record<st
 }
 
 export function buildCli(): Command {
-  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo, the scheduler').exitOverride();
+  const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo, the scheduler, requests for change and policies').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   const user = program.command('user').description('manage users (the password is read from standard input)');
@@ -187,6 +188,7 @@ export function buildCli(): Command {
   addDemoCommand(program);
   addWorkOrderCommands(program);
   addScheduleCommand(program);
+  addChangeCommands(program);
   return program;
 }
 

@@ -24,7 +24,7 @@ function navigation(viewer: Viewer): Html {
   return html`<nav>
   <a href="/portal/types">Order</a>
   <a href="/portal/orders">My orders</a>
-  ${principal.role === 'admin' && html`<a href="/portal/admin">Admin</a>`}
+  ${principal.role === 'admin' && html`<a href="/portal/admin">Admin</a> <a href="/portal/admin/changes">Changes</a>`}
   <span class="who">${principal.name} (${principal.role})</span>
   <form method="post" action="/portal/logout" class="inline">${csrfField(viewer.csrfToken)}<button type="submit">Log out</button></form>
 </nav>`;

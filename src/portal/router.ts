@@ -7,6 +7,9 @@ import type { Config } from '../config';
 import { isProvisorError, type ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import { ADMIN_ACTIONS, InvalidParametersError, type AdminAction, type ParameterInput, type WorkOrders, type WorkOrderTypeView } from '../workorders/api';
+import type { ChangeManager } from '../changemanager/change-manager';
+import { CHANGE_STATES, type ChangeState } from '../changemanager/change-plan';
+import { CHANGE_PAGE_SIZE, changeHref, changePage, changesPage } from './change-pages';
 import type { Html } from './html';
 import { errorPage, type Viewer } from './layout';
 import { loginPage } from './login-page';
@@ -18,6 +21,8 @@ import { submittedPage, taskScreen, typesPage } from './type-pages';
 
 export interface PortalDependencies {
   readonly workOrders: WorkOrders;
+  /** The change manager, for the admin's change pages. */
+  readonly changes: ChangeManager;
   readonly users: UserStore;
   /** Throttling and lockout of log-ins, shared with the SOAP services. */
   readonly login: LoginGuard;
@@ -39,6 +44,7 @@ const PAGE_SIZE = 20;
 /** Order ids are positive INT columns. */
 const ORDER_ID = /^[1-9][0-9]{0,9}$/;
 const MAX_ORDER_ID = 2_147_483_647;
+const CHANGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUBMISSION_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** A logged-in request: who, and the session it came with. */
@@ -69,6 +75,7 @@ function statusOf(err: ProvisorError): number {
   switch (err.code) {
     case 'UnknownWorkOrderType':
     case 'UnknownWorkOrder':
+    case 'UnknownChange':
       return 404;
     case 'Forbidden':
       return 403;
@@ -93,7 +100,7 @@ function safeNext(next: string | undefined): string | undefined {
  * channel `portal`; the portal adds sessions, CSRF protection and HTML.
  */
 export function portalRouter(deps: PortalDependencies): Router {
-  const { workOrders, users, login, sessions, loginTokens, config, logger } = deps;
+  const { workOrders, changes, users, login, sessions, loginTokens, config, logger } = deps;
   const router = express.Router();
 
   const fail = (res: Response, status: number, message: string, viewer?: Viewer, back?: { href: string; label: string }): void => {
@@ -371,6 +378,56 @@ export function portalRouter(deps: PortalDependencies): Router {
       }
       logger.info('portal: admin action', { user: visit.principal.name, workOrderId: id, action: actionName });
       res.redirect(303, `/portal/orders/${id}?done=${actionName}`);
+    }),
+  );
+
+  router.get(
+    '/admin/changes',
+    page(async (req, res, visit) => {
+      if (!requireAdmin(res, visit)) return;
+      const stateText = queryValue(req, 'state');
+      const state = stateText === undefined || stateText === '' ? undefined : stateText;
+      if (state !== undefined && !(CHANGE_STATES as readonly string[]).includes(state)) {
+        fail(res, 400, `"${state}" is not a change state; the states are ${CHANGE_STATES.join(', ')}.`, visit);
+        return;
+      }
+      const pageText = queryValue(req, 'page') ?? '1';
+      const pageNumber = /^[1-9][0-9]{0,5}$/.test(pageText) ? Number(pageText) : undefined;
+      if (pageNumber === undefined) {
+        fail(res, 400, `"${pageText}" is not a page number.`, visit);
+        return;
+      }
+      const list = await changes.list({ state: state as ChangeState | undefined, offset: (pageNumber - 1) * CHANGE_PAGE_SIZE, limit: CHANGE_PAGE_SIZE });
+      send(res, 200, changesPage(visit, list, state as ChangeState | undefined));
+    }),
+  );
+
+  router.get(
+    '/admin/changes/:id',
+    page(async (req, res, visit) => {
+      if (!requireAdmin(res, visit)) return;
+      const id = String(req.params.id);
+      if (!CHANGE_ID.test(id)) {
+        fail(res, 404, `There is no change "${id}".`, visit);
+        return;
+      }
+      send(res, 200, changePage(visit, await changes.get(id)));
+    }),
+  );
+
+  router.post(
+    '/admin/changes/:id/cancel',
+    action(async (req, res, visit) => {
+      if (!requireAdmin(res, visit)) return;
+      const id = String(req.params.id);
+      if (!CHANGE_ID.test(id)) {
+        fail(res, 404, `There is no change "${id}".`, visit);
+        return;
+      }
+      const reason = (field(req, 'reason') ?? '').trim();
+      await changes.decide(id, 'cancel', visit.principal.name, { reason: reason === '' ? undefined : reason.slice(0, 1000) });
+      logger.info('portal: change cancelled', { user: visit.principal.name, changeId: id });
+      res.redirect(303, changeHref(id));
     }),
   );
 

@@ -20,6 +20,7 @@ input:invalid { border-color: #a4161a; }
 button { margin-top: .6rem; }
 .state { font-weight: 700; }
 .actions input[name=reason] { width: 16rem; }
+svg.gantt { background: #fff; border: 1px solid #d9dde3; max-width: 100%; height: auto; }
 `;
 
 /** A plain icon, so browsers do not ask for a /favicon.ico that does not exist. */

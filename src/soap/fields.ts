@@ -6,6 +6,7 @@ const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 /** What a reader holds once done: nothing. */
 const READ: XmlElement = Object.freeze({ ns: '', name: '', attrs: Object.freeze({}), children: Object.freeze([]) as unknown as XmlElement[], text: '', line: 0 });
 const LONG_PATTERN = /^[+-]?\d{1,19}$/;
+const DECIMAL_PATTERN = /^[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})$/;
 const DATETIME_PATTERN = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
 /**
@@ -120,6 +121,21 @@ export class FieldReader {
     return n;
   }
 
+  /** An xsd:decimal within (minExclusive, maxInclusive] when given. */
+  optDecimal(name: string, range: { minExclusive?: number; maxInclusive?: number } = {}): number | undefined {
+    const el = this.find(name);
+    if (el === undefined) return undefined;
+    const text = el.text.trim();
+    const n = Number(text);
+    if (!DECIMAL_PATTERN.test(text) || !Number.isFinite(n)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} "${clipInput(el.text)}" is not an xsd:decimal`, this.fieldPath(name));
+    }
+    if ((range.minExclusive !== undefined && n <= range.minExclusive) || (range.maxInclusive !== undefined && n > range.maxInclusive)) {
+      throw new ProvisorError('InvalidField', `${this.fieldPath(name)} ${text} must be more than ${range.minExclusive ?? '-∞'} and at most ${range.maxInclusive ?? '∞'}`, this.fieldPath(name));
+    }
+    return n;
+  }
+
   optBoolean(name: string): boolean | undefined {
     const el = this.find(name);
     if (el === undefined) return undefined;
@@ -163,6 +179,24 @@ export class FieldReader {
       if (child.name !== name || child.ns !== this.ns) continue;
       this.used.add(child);
       out.push(new FieldReader(child, this.ns, `${this.fieldPath(name)}[${out.length + 1}]`));
+    }
+    return out;
+  }
+
+  /** Every occurrence of a repeated simple-typed element, as text, in document order (at most `max`). */
+  repeatedText(name: string, max: number, rules: StringRules = {}): string[] {
+    const out: string[] = [];
+    for (const child of this.element.children) {
+      if (child.name !== name || child.ns !== this.ns) continue;
+      const where = `${this.fieldPath(name)}[${out.length + 1}]`;
+      if (out.length >= max) throw new ProvisorError('InvalidField', `${this.fieldPath(name)} appears more than ${max} times`, this.fieldPath(name));
+      if (child.children.length > 0) throw new ProvisorError('InvalidField', `${where} must hold text only, not elements`, where);
+      this.used.add(child);
+      const text = child.text;
+      if (text.length < (rules.minLength ?? 0) || (rules.maxLength !== undefined && text.length > rules.maxLength)) {
+        throw new ProvisorError('InvalidField', `${where} must have ${rules.minLength ?? 0} to ${rules.maxLength ?? '∞'} characters`, where);
+      }
+      out.push(text);
     }
     return out;
   }
