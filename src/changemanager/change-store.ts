@@ -8,6 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { execute, fromSqlDate, isUniqueViolation, toSqlDate, transaction } from '../db/sql';
 import { CHANGE_STATES, type ChangeRequest, type ChangeState, type PlanOutcome } from './change-plan';
 import { decodeChangeRequest } from './request-rules';
+import { CHANGE_SQL } from './sql';
 
 /** A plan part's length in characters: 16,000 characters are at most 48,000 bytes of UTF-8, inside a MySQL TEXT. */
 const PART_CHARS = 16_000;
@@ -48,9 +49,6 @@ export interface NewChange {
   readonly dryRun: boolean;
   readonly deadline: Date | undefined;
 }
-
-const COLUMNS = 'id, caller, state, request, priority, dryRun, deadline, planAttempts, rejectionCode, rejectionMessage, processName, instanceId, outcome, createdAt, updatedAt, plannedAt, endedAt';
-const SUMMARY_COLUMNS = COLUMNS.replace('request, ', '');
 
 type Row = Record<string, unknown>;
 
@@ -96,13 +94,13 @@ export class ChangeStore {
     try {
       await execute(
         this.dataSource,
-        "INSERT INTO change_request (id, caller, idempotencyKey, requestDigest, request, state, priority, dryRun, deadline, planAttempts, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, 'PLANNING', ?, ?, ?, 0, ?, ?)",
+        CHANGE_SQL.insertChange,
         [change.id, change.caller, change.idempotencyKey ?? null, change.digest, change.encodedRequest, change.priority, change.dryRun ? 1 : 0, change.deadline === undefined ? null : toSqlDate(change.deadline), toSqlDate(now), toSqlDate(now)],
       );
       return { id: change.id, created: true };
     } catch (err) {
       if (change.idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
-      const rows = (await this.dataSource.query('SELECT id, requestDigest FROM change_request WHERE caller = ? AND idempotencyKey = ?', [change.caller, change.idempotencyKey])) as Row[];
+      const rows = (await this.dataSource.query(CHANGE_SQL.changeByKey, [change.caller, change.idempotencyKey])) as Row[];
       const first = rows[0];
       if (first === undefined) throw err;
       return { id: String(first.id), created: false, digest: String(first.requestDigest) };
@@ -110,7 +108,7 @@ export class ChangeStore {
   }
 
   async get(id: string): Promise<ChangeRecord | undefined> {
-    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM change_request WHERE id = ?`, [id])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.changeById, [id])) as Row[];
     const row = rows[0];
     if (row === undefined) return undefined;
     return { ...summaryOf(row), request: decodeChangeRequest(String(row.request)) };
@@ -118,11 +116,10 @@ export class ChangeStore {
 
   /** Newest first; `total` counts every match. */
   async list(filter: { readonly state?: ChangeState; readonly offset: number; readonly limit: number }): Promise<{ changes: ChangeSummary[]; total: number }> {
-    const where = filter.state === undefined ? '' : 'WHERE state = ?';
     const params = filter.state === undefined ? [] : [filter.state];
-    const [count] = (await this.dataSource.query(`SELECT COUNT(*) AS n FROM change_request ${where}`, params)) as Row[];
+    const [count] = (await this.dataSource.query(CHANGE_SQL.countChanges(filter.state !== undefined), params)) as Row[];
     // The request is read only to count its changes (a list shows no more of it).
-    const rows = (await this.dataSource.query(`SELECT ${SUMMARY_COLUMNS}, request FROM change_request ${where} ORDER BY createdAt DESC, id DESC LIMIT ? OFFSET ?`, [...params, filter.limit, filter.offset])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.listChanges(filter.state !== undefined), [...params, filter.limit, filter.offset])) as Row[];
     return {
       changes: rows.map((row) => ({ ...summaryOf(row), changes: decodeChangeRequest(String(row.request)).changes.length })),
       total: Number(count?.n ?? 0),
@@ -131,7 +128,7 @@ export class ChangeStore {
 
   /** The plan stored for a change (PLANNED and later, or REJECTED), or undefined. */
   async plan(id: string): Promise<PlanOutcome | undefined> {
-    const rows = (await this.dataSource.query('SELECT content FROM change_plan_part WHERE changeId = ? ORDER BY seq', [id])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.planParts, [id])) as Row[];
     if (rows.length === 0) return undefined;
     return reviveDates(JSON.parse(rows.map((r) => String(r.content)).join('')) as PlanOutcome);
   }
@@ -142,14 +139,14 @@ export class ChangeStore {
    */
   async claimForPlanning(owner: string, now: Date, leaseMs: number): Promise<ChangeRecord | undefined> {
     const candidates = (await this.dataSource.query(
-      "SELECT id FROM change_request WHERE state = 'PLANNING' AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?) ORDER BY priority DESC, createdAt, id LIMIT 5",
+      CHANGE_SQL.planningCandidates,
       [toSqlDate(now)],
     )) as Row[];
     for (const candidate of candidates) {
       const id = String(candidate.id);
       const claimed = await execute(
         this.dataSource,
-        "UPDATE change_request SET leaseOwner = ?, leaseExpiresAt = ?, planAttempts = planAttempts + 1, updatedAt = ? WHERE id = ? AND state = 'PLANNING' AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?)",
+        CHANGE_SQL.claimPlanning,
         [owner, toSqlDate(new Date(now.getTime() + leaseMs)), toSqlDate(now), id, toSqlDate(now)],
       );
       if (claimed === 1) return this.get(id);
@@ -159,7 +156,7 @@ export class ChangeStore {
 
   /** Gives a planning lease back (planning failed and will be tried again). */
   async release(id: string, owner: string): Promise<void> {
-    await execute(this.dataSource, "UPDATE change_request SET leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND state = 'PLANNING' AND leaseOwner = ?", [id, owner]);
+    await execute(this.dataSource, CHANGE_SQL.releasePlanning, [id, owner]);
   }
 
   /**
@@ -172,7 +169,7 @@ export class ChangeStore {
     return transaction(this.dataSource, async (manager) => {
       const moved =
         outcome.state === 'PLANNED'
-          ? await execute(manager, "UPDATE change_request SET state = 'PLANNED', processName = ?, leaseOwner = NULL, leaseExpiresAt = NULL, plannedAt = ?, updatedAt = ? WHERE id = ? AND state = 'PLANNING' AND leaseOwner = ?", [
+          ? await execute(manager, CHANGE_SQL.markPlanned, [
               outcome.bpel.processName,
               toSqlDate(now),
               toSqlDate(now),
@@ -181,7 +178,7 @@ export class ChangeStore {
             ])
           : await execute(
               manager,
-              "UPDATE change_request SET state = 'REJECTED', rejectionCode = ?, rejectionMessage = ?, leaseOwner = NULL, leaseExpiresAt = NULL, plannedAt = ?, updatedAt = ? WHERE id = ? AND state = 'PLANNING' AND leaseOwner = ?",
+              CHANGE_SQL.markRejected,
               [outcome.code.slice(0, 64), outcome.message, toSqlDate(now), toSqlDate(now), id, owner],
             );
       if (moved !== 1) return false;
@@ -193,7 +190,7 @@ export class ChangeStore {
   /** PLANNING → REJECTED without a plan (planning kept failing, or the plan was too large). */
   async rejectUnplanned(id: string, code: string, message: string, now: Date): Promise<boolean> {
     return (
-      (await execute(this.dataSource, "UPDATE change_request SET state = 'REJECTED', rejectionCode = ?, rejectionMessage = ?, leaseOwner = NULL, leaseExpiresAt = NULL, updatedAt = ? WHERE id = ? AND state = 'PLANNING'", [
+      (await execute(this.dataSource, CHANGE_SQL.rejectUnplanned, [
         code,
         message,
         toSqlDate(now),
@@ -204,39 +201,39 @@ export class ChangeStore {
 
   /** PLANNED changes that are not dry runs: to deploy and start. */
   async toLaunch(limit: number): Promise<ChangeRecord[]> {
-    const rows = (await this.dataSource.query(`SELECT ${COLUMNS} FROM change_request WHERE state = 'PLANNED' AND dryRun = 0 ORDER BY priority DESC, createdAt, id LIMIT ?`, [limit])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.toLaunch, [limit])) as Row[];
     return rows.map((row) => ({ ...summaryOf(row), request: decodeChangeRequest(String(row.request)) }));
   }
 
   /** PLANNED → RUNNING with its instance. */
   async markRunning(id: string, processName: string, instanceId: string, now: Date): Promise<boolean> {
-    return (await execute(this.dataSource, "UPDATE change_request SET state = 'RUNNING', processName = ?, instanceId = ?, updatedAt = ? WHERE id = ? AND state = 'PLANNED' AND dryRun = 0", [processName, instanceId, toSqlDate(now), id])) === 1;
+    return (await execute(this.dataSource, CHANGE_SQL.markRunning, [processName, instanceId, toSqlDate(now), id])) === 1;
   }
 
   /** RUNNING changes and their instances. */
   async running(limit: number): Promise<Array<{ id: string; instanceId: string }>> {
-    const rows = (await this.dataSource.query("SELECT id, instanceId FROM change_request WHERE state = 'RUNNING' AND instanceId IS NOT NULL ORDER BY updatedAt LIMIT ?", [limit])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.running, [limit])) as Row[];
     return rows.map((r) => ({ id: String(r.id), instanceId: String(r.instanceId) }));
   }
 
   /** RUNNING → COMPLETED or FAILED. */
   async finishRun(id: string, state: 'COMPLETED' | 'FAILED', outcome: string | null, now: Date): Promise<boolean> {
-    return (await execute(this.dataSource, "UPDATE change_request SET state = ?, outcome = ?, endedAt = ?, updatedAt = ? WHERE id = ? AND state = 'RUNNING'", [state, outcome, toSqlDate(now), toSqlDate(now), id])) === 1;
+    return (await execute(this.dataSource, CHANGE_SQL.finishRun, [state, outcome, toSqlDate(now), toSqlDate(now), id])) === 1;
   }
 
   /** PLANNED → FAILED: its plan could not be deployed or started. */
   async failLaunch(id: string, outcome: string, now: Date): Promise<boolean> {
-    return (await execute(this.dataSource, "UPDATE change_request SET state = 'FAILED', outcome = ?, endedAt = ?, updatedAt = ? WHERE id = ? AND state = 'PLANNED'", [outcome, toSqlDate(now), toSqlDate(now), id])) === 1;
+    return (await execute(this.dataSource, CHANGE_SQL.failLaunch, [outcome, toSqlDate(now), toSqlDate(now), id])) === 1;
   }
 
   /** `from` → CANCELLED, with who and why. */
   async cancel(id: string, from: ChangeState, outcome: string, now: Date): Promise<boolean> {
-    return (await execute(this.dataSource, "UPDATE change_request SET state = 'CANCELLED', outcome = ?, leaseOwner = NULL, leaseExpiresAt = NULL, endedAt = ?, updatedAt = ? WHERE id = ? AND state = ?", [outcome, toSqlDate(now), toSqlDate(now), id, from])) === 1;
+    return (await execute(this.dataSource, CHANGE_SQL.cancel, [outcome, toSqlDate(now), toSqlDate(now), id, from])) === 1;
   }
 
   /** A dry run PLANNED → launched as it is (the caller decided to continue). */
   async clearDryRun(id: string, now: Date): Promise<boolean> {
-    return (await execute(this.dataSource, "UPDATE change_request SET dryRun = 0, updatedAt = ? WHERE id = ? AND state = 'PLANNED' AND dryRun = 1", [toSqlDate(now), id])) === 1;
+    return (await execute(this.dataSource, CHANGE_SQL.clearDryRun, [toSqlDate(now), id])) === 1;
   }
 
   /** PLANNED or REJECTED → PLANNING again, its old plan dropped. */
@@ -244,23 +241,23 @@ export class ChangeStore {
     return transaction(this.dataSource, async (manager) => {
       const moved = await execute(
         manager,
-        "UPDATE change_request SET state = 'PLANNING', rejectionCode = NULL, rejectionMessage = NULL, processName = NULL, planAttempts = 0, leaseOwner = NULL, leaseExpiresAt = NULL, plannedAt = NULL, updatedAt = ? WHERE id = ? AND state = ?",
+        CHANGE_SQL.replan,
         [toSqlDate(now), id, from],
       );
       if (moved !== 1) return false;
-      await execute(manager, 'DELETE FROM change_plan_part WHERE changeId = ?', [id]);
+      await execute(manager, CHANGE_SQL.deletePlanParts, [id]);
       return true;
     });
   }
 }
 
 async function writeParts(manager: EntityManager, id: string, json: string): Promise<void> {
-  await execute(manager, 'DELETE FROM change_plan_part WHERE changeId = ?', [id]);
+  await execute(manager, CHANGE_SQL.deletePlanParts, [id]);
   for (let seq = 0, at = 0; at < json.length; seq++) {
     let end = Math.min(at + PART_CHARS, json.length);
     // Never cut a surrogate pair in two.
     if (end < json.length && (json.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
-    await execute(manager, 'INSERT INTO change_plan_part (changeId, seq, content) VALUES (?, ?, ?)', [id, seq, json.slice(at, end)]);
+    await execute(manager, CHANGE_SQL.insertPlanPart, [id, seq, json.slice(at, end)]);
     at = end;
   }
 }

@@ -10,6 +10,7 @@ import { clipInput, ProvisorError } from '../errors';
 import type { GraphFragment } from './change-plan';
 import { validateFragment } from './planner/validate-request';
 import { validatePolicy, type PolicyDefinition } from './planner/policy-definition';
+import { CHANGE_SQL } from './sql';
 
 /** A policy as an admin defined it, with who added it and whether it is in force. */
 export interface StoredPolicy extends PolicyDefinition {
@@ -64,10 +65,10 @@ export class PolicyStore {
   /** Adds a policy; a name already taken is refused (PolicyExists). */
   async add(policy: NewPolicy, createdBy: string, now: Date): Promise<StoredPolicy> {
     checkPolicyShape(policy);
-    const [count] = (await this.dataSource.query('SELECT COUNT(*) AS n FROM change_policy')) as Row[];
+    const [count] = (await this.dataSource.query(CHANGE_SQL.countPolicies)) as Row[];
     if (Number(count?.n ?? 0) >= POLICY_LIMITS.maxPolicies) throw new ProvisorError('InvalidField', `there are already ${POLICY_LIMITS.maxPolicies} policies, the most allowed: remove one first`, 'name');
     try {
-      await execute(this.dataSource, 'INSERT INTO change_policy (name, kind, parameters, scopes, enabled, createdBy, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      await execute(this.dataSource, CHANGE_SQL.insertPolicy, [
         policy.name,
         policy.kind,
         JSON.stringify(policy.parameters),
@@ -85,13 +86,13 @@ export class PolicyStore {
   }
 
   async list(): Promise<StoredPolicy[]> {
-    const rows = (await this.dataSource.query('SELECT name, kind, parameters, scopes, enabled, createdBy, createdAt FROM change_policy ORDER BY name')) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.listPolicies)) as Row[];
     return rows.map(policyOf);
   }
 
   /** Removes a policy; UnknownPolicy when none has the name. */
   async remove(name: string): Promise<void> {
-    const removed = await execute(this.dataSource, 'DELETE FROM change_policy WHERE name = ?', [name]);
+    const removed = await execute(this.dataSource, CHANGE_SQL.deletePolicy, [name]);
     if (removed === 0) throw new ProvisorError('UnknownPolicy', `there is no policy named "${clipInput(name)}"`, 'name');
   }
 
@@ -102,23 +103,23 @@ export class PolicyStore {
     const text = JSON.stringify(fragment);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > POLICY_LIMITS.maxFragmentBytes) throw new ProvisorError('InvalidField', `the fragment is ${bytes} bytes, more than the ${POLICY_LIMITS.maxFragmentBytes} allowed`, 'fragment');
-    const updated = await execute(this.dataSource, 'UPDATE change_fragment SET description = ?, definition = ?, updatedAt = ? WHERE name = ?', [fragment.description ?? null, text, toSqlDate(now), fragment.name]);
+    const updated = await execute(this.dataSource, CHANGE_SQL.updateFragment, [fragment.description ?? null, text, toSqlDate(now), fragment.name]);
     if (updated === 1) return;
-    const [count] = (await this.dataSource.query('SELECT COUNT(*) AS n FROM change_fragment')) as Row[];
+    const [count] = (await this.dataSource.query(CHANGE_SQL.countFragments)) as Row[];
     if (Number(count?.n ?? 0) >= POLICY_LIMITS.maxFragments) throw new ProvisorError('InvalidField', `there are already ${POLICY_LIMITS.maxFragments} fragments, the most allowed`, 'fragment');
-    await execute(this.dataSource, 'INSERT INTO change_fragment (name, description, definition, createdBy, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?)', [fragment.name, fragment.description ?? null, text, createdBy, toSqlDate(now), toSqlDate(now)]);
+    await execute(this.dataSource, CHANGE_SQL.insertFragment, [fragment.name, fragment.description ?? null, text, createdBy, toSqlDate(now), toSqlDate(now)]);
   }
 
   /** A saved fragment by name, or undefined. */
   async fragment(name: string): Promise<StoredFragment | undefined> {
-    const rows = (await this.dataSource.query('SELECT definition, createdBy, createdAt FROM change_fragment WHERE name = ?', [name])) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.fragmentByName, [name])) as Row[];
     const row = rows[0];
     if (row === undefined) return undefined;
     return { fragment: JSON.parse(String(row.definition)) as GraphFragment, createdBy: String(row.createdBy), createdAt: fromSqlDate(row.createdAt) ?? new Date(0) };
   }
 
   async fragments(): Promise<StoredFragment[]> {
-    const rows = (await this.dataSource.query('SELECT definition, createdBy, createdAt FROM change_fragment ORDER BY name')) as Row[];
+    const rows = (await this.dataSource.query(CHANGE_SQL.listFragments)) as Row[];
     return rows.map((row) => ({ fragment: JSON.parse(String(row.definition)) as GraphFragment, createdBy: String(row.createdBy), createdAt: fromSqlDate(row.createdAt) ?? new Date(0) }));
   }
 }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { AUTH_SQL } from '../../src/auth/sql';
 import type { RowShape } from '../../src/db/group-commit';
 import { dialectOf, forDialect, isMysqlSource, type Dialect, type QuerySet } from '../../src/db/sql';
+import { CHANGE_SQL } from '../../src/changemanager/sql';
 import { PORTAL_SQL } from '../../src/portal/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from '../../src/provisioning/sql';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from '../../src/workflow/sql';
@@ -12,6 +13,7 @@ import { freshDataSource } from '../support/harness';
 const MODULES: ReadonlyArray<readonly [string, QuerySet, Readonly<Record<string, RowShape>>]> = [
   ['auth', AUTH_SQL, {}],
   ['portal', PORTAL_SQL, {}],
+  ['changemanager', CHANGE_SQL, {}],
   ['provisioning', PROVISIONING_SQL, PROVISIONING_ROWS],
   ['workflow', WORKFLOW_SQL, WORKFLOW_ROWS],
   ['workorders', WORK_ORDER_SQL, WORK_ORDER_ROWS],
@@ -28,6 +30,8 @@ const hold: MoveShape = { effect: 'hold', leased: false, withPlan: false };
  */
 const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>> = {
   'auth.pruneNonces': [[5000]],
+  'changemanager.countChanges': [[false], [true]],
+  'changemanager.listChanges': [[false], [true]],
   'provisioning.lockQueued': [[1], [3]],
   'provisioning.startRequests': [[2]],
   'provisioning.startedRequests': [[2]],
