@@ -8,10 +8,13 @@
  * This file is both sides: imported, it is the server's client
  * ({@link PlanningThread}); run as a worker, it plans.
  */
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { ChangeRequest, PlanOutcome } from './change-plan';
 import { planChange, type PlanOptions, type PolicyDefinition } from './planner';
 import type { PlanningModel } from './planning-model';
+
+/** The workerData that marks the planning thread. */
+const PLANNING_THREAD = 'provisor-planning-thread';
 
 interface PlanMessage {
   readonly id: number;
@@ -43,7 +46,7 @@ export class PlanningThread {
 
   private started(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = new Worker(__filename);
+    const worker = new Worker(__filename, { workerData: PLANNING_THREAD });
     // An idle planner does not keep the process alive.
     worker.unref();
     worker.on('message', (answer: Answer) => {
@@ -72,7 +75,8 @@ export class PlanningThread {
   }
 }
 
-if (!isMainThread && parentPort !== null) {
+// Only the thread started above plans: any other worker thread of the process that loads this module (a program's own workers) is left alone.
+if (!isMainThread && parentPort !== null && workerData === PLANNING_THREAD) {
   const port = parentPort;
   port.on('message', (message: PlanMessage) => {
     let answer: Answer;
