@@ -162,6 +162,13 @@ export class DriverError extends Error {
   }
 }
 
+/** Hardware facts a driver read from a system; null where it could not tell. */
+export interface GatheredHardware {
+  readonly cpus: number | null;
+  readonly memoryMb: number | null;
+  readonly diskGb: number | null;
+}
+
 export interface Driver {
   readonly name: string;
   /**
@@ -175,6 +182,13 @@ export interface Driver {
   execute(task: Task, ctx: TaskContext): Promise<TaskResult>;
   /** Prepares a newly registered system (the `local` driver creates its root). */
   prepareSystem(system: SystemDescriptor): Promise<void>;
+  /**
+   * Reads the system's hardware, where the driver can: CPUs, memory in MB,
+   * and the size in GB of the disk its files live on; null for what it
+   * cannot tell. Drivers that cannot read any leave it out, and operators
+   * declare the facts (`provisor system set`).
+   */
+  gatherHardware?(system: SystemDescriptor): Promise<GatheredHardware>;
   /** Releases resources (child process handles, caches) at shutdown. Does not stop started components. */
   close(): Promise<void>;
 }

@@ -41,8 +41,10 @@ export class SystemRegistry {
     if (driverName === 'local') finalOptions.root = path.resolve(this.systemsDir, finalOptions.root ?? name);
     const descriptor: SystemDescriptor = { name, driver: driverName, options: finalOptions };
     await driver.prepareSystem(descriptor);
+    // Hardware the driver can read is recorded at once; the rest stays unknown until an operator declares it.
+    const hardware = (await driver.gatherHardware?.(descriptor).catch(() => undefined)) ?? { cpus: null, memoryMb: null, diskGb: null };
     try {
-      await this.systems.insert({ name, driver: driverName, options: JSON.stringify(finalOptions), createdAt: this.clock.date() });
+      await this.systems.insert({ name, driver: driverName, options: JSON.stringify(finalOptions), createdAt: this.clock.date(), ...hardware });
     } catch (err) {
       if (isUniqueViolation(err)) throw new SystemError(`system "${name}" is already registered`);
       throw err;

@@ -61,7 +61,8 @@
  * the engine's rows mirror. Cancellation kills a running hook; a Stop
  * already under way is finished rather than abandoned halfway.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import {
   type Driver,
@@ -163,6 +164,17 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
     },
     execute,
     prepareSystem,
+    gatherHardware: async (system) => {
+      // A local system is a directory of this host: its hardware is the host's, its disk the filesystem holding its root.
+      let diskGb: number | null = null;
+      try {
+        const fs = await statfs(systemRootOption(system));
+        diskGb = Math.max(1, Math.round((fs.blocks * fs.bsize) / 1024 ** 3));
+      } catch {
+        diskGb = null;
+      }
+      return { cpus: Math.max(1, availableParallelism()), memoryMb: Math.round(totalmem() / 1024 ** 2), diskGb };
+    },
     close: async () => repositories.clear(),
   };
 }
