@@ -86,6 +86,37 @@ describe('HTTP connection caps', function () {
     expect(await health(port, '127.0.0.9')).to.equal(200);
   });
 
+  it('hands the HTTP server only the connections it admits: a refused one never gets an HTTP parser', async () => {
+    const { ConnectionLimiter } = await import('../src/net/connection-limit');
+    const { systemClock } = await import('../src/clock');
+    const { createLogger } = await import('../src/log');
+    const plain = http.createServer((_req, res) => res.end('ok'));
+    const seen: net.Socket[] = [];
+    plain.on('connection', (socket: net.Socket) => seen.push(socket));
+    let refused = 0;
+    new ConnectionLimiter(
+      { maxConnections: 0, maxConnectionsPerAddress: 2 },
+      { clock: systemClock, logger: createLogger('error', { silent: true }), onRefused: () => refused++ },
+    ).attach(plain);
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (plain.address() as net.AddressInfo).port;
+      for (let i = 0; i < 2; i++) sockets.push(await hold(port, '127.0.0.11'));
+      const over = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.11' });
+      over.on('error', () => undefined);
+      sockets.push(over);
+      expect(await closedWithoutAnswer(over), 'the third connection is closed unanswered').to.equal(true);
+      expect(refused).to.equal(1);
+      expect(seen.length, "the server's own 'connection' listeners saw only the admitted connections").to.equal(2);
+      expect(await health(port, '127.0.0.12'), 'a request from another address is still served').to.equal(200);
+      expect(seen.length).to.equal(3);
+    } finally {
+      for (const s of sockets.splice(0)) s.destroy();
+      plain.closeAllConnections();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
+  });
+
   it('refuses a negative cap at start-up, naming the setting', async () => {
     const { loadConfig } = await import('../src/config');
     expect(() => loadConfig({ PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS: '-1' })).to.throw(/PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS/);

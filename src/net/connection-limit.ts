@@ -33,9 +33,20 @@ export class ConnectionLimiter {
     private readonly options: { readonly clock: Clock; readonly logger: Logger; readonly onRefused?: (reason: RefusalReason) => void },
   ) {}
 
-  /** Counts the server's connections from now on and closes those over a cap. Runs before the HTTP parser sees them. */
+  /**
+   * Counts the server's connections from now on and closes those over a cap.
+   * The server's own 'connection' listeners (the HTTP one sets up a parser,
+   * timers and buffers for every socket) are taken over and run only for the
+   * connections admitted: in a flood, a refused connection costs an accept and
+   * a close, not the set-up of an HTTP connection that is torn down at once.
+   */
   attach(server: http.Server): void {
-    server.prependListener('connection', (socket: net.Socket) => this.admit(socket));
+    const listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: net.Socket) => {
+      if (!this.admit(socket)) return;
+      for (const listener of listeners) listener.call(server, socket);
+    });
   }
 
   /** Connections open now from `address` (all addresses without one). */
@@ -43,9 +54,13 @@ export class ConnectionLimiter {
     return address === undefined ? this.open : (this.perAddress.get(address) ?? 0);
   }
 
-  private admit(socket: net.Socket): void {
+  /** Whether the connection is admitted; one over a cap is destroyed here. */
+  private admit(socket: net.Socket): boolean {
     const address = socket.remoteAddress;
-    if (address === undefined) return; // already gone
+    if (address === undefined) {
+      socket.destroy(); // already gone
+      return false;
+    }
     const fromAddress = this.perAddress.get(address) ?? 0;
     const reason: RefusalReason | null =
       this.limits.maxConnections > 0 && this.open >= this.limits.maxConnections
@@ -57,7 +72,7 @@ export class ConnectionLimiter {
       socket.destroy();
       this.options.onRefused?.(reason);
       this.logRefusal(address, reason);
-      return;
+      return false;
     }
     this.open += 1;
     this.perAddress.set(address, fromAddress + 1);
@@ -67,6 +82,7 @@ export class ConnectionLimiter {
       if (left <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, left);
     });
+    return true;
   }
 
   private logRefusal(address: string, reason: RefusalReason): void {
