@@ -12,6 +12,7 @@ import type { PackageRepositories } from '../drivers/local/package-repositories'
 import { ProvisorError } from '../errors';
 import { compareVersions } from '../packaging/versions';
 import { parseParameters } from '../provisioning/resources';
+import { loadObservedDurations, withObservedDurations } from './learned-durations';
 import type { InstalledFacts, PackageVersionFacts, PlanningModel } from './planning-model';
 import { SystemFactsStore } from './system-facts';
 
@@ -26,7 +27,9 @@ export interface PlanningModelSources {
 /**
  * Takes a planning snapshot: every managed system with its facts, every
  * version every registered repository offers (a version offered by several
- * repositories counts once, from the one searched first), and every
+ * repositories counts once, from the one searched first) with its
+ * operations' durations as learned from recent tasks (learned-durations.ts)
+ * where there are enough of them, and every
  * installed component with its version, state and configuration parameters.
  * Systems, packages and components are sorted by name (packages' versions
  * highest first), so equal states give equal snapshots.
@@ -44,6 +47,7 @@ export async function loadPlanningModel(sources: PlanningModelSources): Promise<
     if (error instanceof DriverError) throw new ProvisorError('Unavailable', `the planning model cannot be read: ${error.message}`, undefined, { cause: error });
     throw error;
   }
+  const observed = await loadObservedDurations(dataSource, takenAt);
   const seen = new Set<string>();
   const packages: PackageVersionFacts[] = [];
   for (const { packages: manifests } of offered) {
@@ -51,7 +55,7 @@ export async function loadPlanningModel(sources: PlanningModelSources): Promise<
       const key = `${manifest.name}\0${manifest.version}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      packages.push(packageFacts(manifest));
+      packages.push(withObservedDurations(packageFacts(manifest), observed));
     }
   }
   packages.sort((a, b) => (a.name === b.name ? compareVersions(b.version, a.version) : a.name < b.name ? -1 : 1));
