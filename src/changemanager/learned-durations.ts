@@ -28,7 +28,7 @@ export const LEARNING = {
   /** How far back tasks count. */
   windowDays: 90,
   /** Tasks read at most for one snapshot (newest first). */
-  maxRows: 20_000,
+  maxRows: 5_000,
   /** The share of samples the estimate covers. */
   percentile: 0.9,
 } as const;

@@ -120,9 +120,10 @@ export const CHANGE_SQL = {
   /**
    * The most recent successful software tasks that ended since a moment, newest
    * first, with their times (what the planner learns durations from). Reads the
-   * provisioning engine's `provisioning_request` rows; its (status, seq) index
-   * serves the order. Params: endedSince, limit.
+   * provisioning engine's `provisioning_request` rows (the task document only
+   * for a Stop, to tell a drained one); its (status, seq) index serves the
+   * order. Params: endedSince, limit.
    */
   observedTasks:
-    "SELECT component, version, operation, task, startedAt, endedAt FROM provisioning_request WHERE status = 'COMPLETED_SUCCESS' AND component IS NOT NULL AND startedAt IS NOT NULL AND endedAt IS NOT NULL AND endedAt >= ? ORDER BY seq DESC LIMIT ?",
+    "SELECT component, version, operation, CASE WHEN operation = 'Stop' THEN task END AS task, startedAt, endedAt FROM provisioning_request WHERE status = 'COMPLETED_SUCCESS' AND component IS NOT NULL AND startedAt IS NOT NULL AND endedAt IS NOT NULL AND endedAt >= ? ORDER BY seq DESC LIMIT ?",
 } satisfies QuerySet;
