@@ -16,6 +16,7 @@ import { openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
+import { createSshDriver } from './drivers/ssh';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
@@ -98,6 +99,15 @@ export interface App {
 export function defaultDrivers(config: Config): Map<string, Driver> {
   return new Map<string, Driver>([
     ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs })],
+    [
+      'ssh',
+      createSshDriver({
+        secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
+        cacheDir: path.join(config.dataDir, 'cache'),
+        hookTimeoutMs: config.drivers.hookTimeoutMs,
+        ...config.drivers.ssh,
+      }),
+    ],
     [
       'simulated',
       createSimulatedDriver({
