@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,35 @@ export interface SshdHost {
   /** Replaces the host key (a man in the middle, or a reinstalled host); takes effect on restart. */
   replaceHostKey(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The account the test hosts log in as. Run as root (CI), a dedicated
+ * system account with /bin/sh as its shell, made once: root's own login
+ * shell may read start-up files that take seconds on every command, which
+ * is the machine's business, not what the tests measure. Otherwise the
+ * current user.
+ */
+const TEST_ACCOUNT = 'provisor-ssh-test';
+
+function remoteAccount(): { name: string; uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return { name: os.userInfo().username };
+  const lookup = (): string | undefined => {
+    try {
+      return execFileSync('getent', ['passwd', TEST_ACCOUNT], { encoding: 'utf8' });
+    } catch {
+      return undefined;
+    }
+  };
+  let entry = lookup();
+  if (entry === undefined) {
+    // Password '*' (no password, yet not locked: sshd without PAM refuses locked accounts even a key).
+    execFileSync('useradd', ['--system', '--create-home', '--home-dir', `/var/lib/${TEST_ACCOUNT}`, '--shell', '/bin/sh', '--password', '*', TEST_ACCOUNT]);
+    entry = lookup();
+  }
+  const [, , uid, gid] = (entry ?? '').split(':');
+  if (uid === undefined || gid === undefined) throw new Error(`the test account ${TEST_ACCOUNT} could not be made`);
+  return { name: TEST_ACCOUNT, uid: Number(uid), gid: Number(gid) };
 }
 
 function sshdBinary(): string {
@@ -94,7 +123,12 @@ export async function startSshd(host: string, authorizedKeys: readonly string[],
   const dir = await mkdtemp(path.join(os.tmpdir(), 'provisor-sshd-'));
   const home = path.join(dir, 'home');
   await mkdir(home);
-  const user = os.userInfo().username;
+  const account = remoteAccount();
+  const user = account.name;
+  if (account.uid !== undefined && account.gid !== undefined) {
+    await chmod(dir, 0o755);
+    await chown(home, account.uid, account.gid);
+  }
   const hostKey = path.join(dir, 'host_ed25519');
   const makeHostKey = async (): Promise<string> => {
     await rm(hostKey, { force: true });
@@ -103,7 +137,7 @@ export async function startSshd(host: string, authorizedKeys: readonly string[],
     return publicKeyFingerprint(await readFile(`${hostKey}.pub`, 'utf8'));
   };
   let fingerprint = await makeHostKey();
-  await writeFile(path.join(dir, 'authorized_keys'), `${authorizedKeys.join('\n')}\n`, { mode: 0o600 });
+  await writeFile(path.join(dir, 'authorized_keys'), `${authorizedKeys.join('\n')}\n`, { mode: 0o644 });
   const port = await freePortOn(host);
   const config = [
     `ListenAddress ${host}:${port}`,
