@@ -97,14 +97,30 @@ async function freePortOn(host: string): Promise<number> {
   return port;
 }
 
-/** The pids whose parent is `parent` (from /proc). */
-async function childrenOf(parent: number): Promise<number[]> {
-  const found: number[] = [];
+/**
+ * The processes below `ancestor` (from /proc): a connection's monitor and
+ * its unprivileged child, which holds the socket, and what they run.
+ */
+async function descendantsOf(ancestor: number): Promise<number[]> {
+  const parents = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === parent) found.push(Number(entry));
+    parents.set(Number(entry), Number(fields[1]));
+  }
+  const found: number[] = [];
+  const below = new Set([ancestor]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, parent] of parents) {
+      if (below.has(parent) && !below.has(pid)) {
+        below.add(pid);
+        found.push(pid);
+        grew = true;
+      }
+    }
   }
   return found;
 }
@@ -187,7 +203,7 @@ export async function startSshd(host: string, authorizedKeys: readonly string[],
     const current = child;
     if (current === undefined || current.exitCode !== null || current.signalCode !== null) return;
     // Each connection is served by a child of the listener: those end the sessions (by pid, found before the listener dies).
-    const sessionPids = sessions && current.pid !== undefined ? await childrenOf(current.pid) : [];
+    const sessionPids = sessions && current.pid !== undefined ? await descendantsOf(current.pid) : [];
     const exited = new Promise((resolve) => current.once('exit', resolve));
     current.kill('SIGKILL');
     await exited;

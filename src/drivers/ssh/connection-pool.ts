@@ -111,8 +111,11 @@ export class SshConnection {
         return;
       }
       this.client.exec(command, (error, channel) => {
-        if (error !== undefined && error !== null) reject(this.failure('running a command', error));
-        else resolve(channel);
+        if (error !== undefined && error !== null) {
+          // A host that cannot open a session on a live connection (its sshd restarted under it) gets a new connection next time.
+          this.close();
+          reject(this.failure('running a command', error));
+        } else resolve(channel);
       });
     });
   }

@@ -7,7 +7,7 @@
  * or `;` therefore reaches a hook as an inert environment value.
  *
  * Each command runs in its own session (`setsid`), so a timeout or a cancel
- * kills everything it started (`kill -KILL -- -<pgid>` over a second
+ * kills everything it started (`kill -KILL -<pgid>` over a second
  * channel). Its exit status is reported on a marker line the wrapper
  * appends to standard error; a channel that closes without it (the
  * connection dropped) leaves the outcome unknown, which is said so.
@@ -101,7 +101,7 @@ export async function runRemote(connection: SshConnection, run: RemoteRun): Prom
         }
         // A separate channel: the command's own may be blocked on output.
         connection
-          .exec(`kill -KILL -- -${pgid}`)
+          .exec(`kill -KILL -${pgid}`)
           .then((killer) => {
             killer.on('close', () => channel.close());
             killer.resume();

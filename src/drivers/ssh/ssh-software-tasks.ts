@@ -356,10 +356,10 @@ async function startProcess(job: Job, installation: ComponentInstallation, signa
 /** TERM to the group, KILL after the timeout (in tenths of a second). */
 const TERMINATE = [
   'pid=$1; tenths=$2',
-  'kill -TERM -- -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || { echo exited; exit 0; }',
+  'kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || { echo exited; exit 0; }',
   'i=0',
-  'while kill -0 -- -"$pid" 2>/dev/null; do',
-  '  i=$((i+1)); if [ "$i" -gt "$tenths" ]; then kill -KILL -- -"$pid" 2>/dev/null; echo killed; exit 0; fi',
+  'while kill -0 -"$pid" 2>/dev/null; do',
+  '  i=$((i+1)); if [ "$i" -gt "$tenths" ]; then kill -KILL -"$pid" 2>/dev/null; echo killed; exit 0; fi',
   '  sleep 0.1',
   'done',
   'echo exited',
