@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DataSource, Repository } from 'typeorm';
 import { ManagedSystem, PackageRepository } from '../../entities';
 import type { Clock } from '../clock';
-import { DriverError, type Driver, type SystemDescriptor } from '../drivers/driver';
+import { DriverError, type Driver, type GatheredHardware, type SystemDescriptor } from '../drivers/driver';
 import { isUniqueViolation } from '../db/sql';
 
 export class SystemError extends Error {
@@ -67,6 +67,27 @@ export class SystemRegistry {
     await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
     this.cache.delete(name);
     return { ...toDescriptor(row), options };
+  }
+
+  /**
+   * Reads the system's host facts now through its driver and records its
+   * hardware (the change manager's planner reads it).
+   */
+  async refreshFacts(name: string): Promise<{ hardware: GatheredHardware; freeDiskMb: number | null; os: string | null; kernel: string | null }> {
+    const row = await this.systems.findOneBy({ name });
+    if (row === null) throw new SystemError(`system "${name}" is not registered`);
+    const driver = this.drivers.get(row.driver);
+    if (driver === undefined) throw new SystemError(`driver "${row.driver}" of system "${name}" is not in this server`);
+    const system = toDescriptor(row);
+    const facts =
+      driver.facts !== undefined
+        ? await driver.facts(system).catch(refused)
+        : { hardware: (await driver.gatherHardware?.(system).catch(refused)) ?? { cpus: null, memoryMb: null, diskGb: null }, freeDiskMb: null, os: null, kernel: null };
+    const { cpus, memoryMb, diskGb } = facts.hardware;
+    // Only what was read replaces what an operator declared.
+    const known = Object.fromEntries(Object.entries({ cpus, memoryMb, diskGb }).filter(([, value]) => value !== null));
+    if (Object.keys(known).length > 0) await this.systems.update({ id: row.id }, known);
+    return facts;
   }
 
   async list(): Promise<SystemDescriptor[]> {
