@@ -50,7 +50,7 @@ describe('ssh driver on real sshd hosts', function () {
       { name: 'site', version: '2.0.0', files: { 'index.html': 'v2', 'ok.sh': 'echo installed 2\n' }, hooks: { install: 'ok.sh' }, start: ['/bin/sh', '-c', 'exec sleep 120'] },
       { name: 'hangs', version: '1.0.0', files: { 'hang.sh': 'echo $$ > "$PROVISOR_SYSTEM_ROOT/hang.pid"\nsleep 600\n' }, hooks: { install: 'hang.sh' } },
       { name: 'fails', version: '1.0.0', files: { 'bad.sh': 'echo "cannot install here" >&2\nexit 7\n' }, hooks: { install: 'bad.sh' } },
-      { name: 'slow', version: '1.0.0', files: { 'slow.sh': 'touch "$PROVISOR_SYSTEM_ROOT/slow.started"\nsleep 600\n' }, hooks: { install: 'slow.sh' } },
+      { name: 'slow', version: '1.0.0', files: { 'slow.sh': 'echo $$ > "$PROVISOR_SYSTEM_ROOT/slow.pid"\ntouch "$PROVISOR_SYSTEM_ROOT/slow.started"\nsleep 600\n' }, hooks: { install: 'slow.sh' } },
       { name: 'big', version: '1.0.0', files: { 'blob.txt': randomText(3 * 1024 * 1024) } },
     ]);
     // A package whose archive does not match the checksum its index declares.
@@ -329,6 +329,10 @@ describe('ssh driver on real sshd hosts', function () {
       await hostB.restart();
       const result = await run(system, { operation: 'Copy', sourcePath: 'index.json', targetPath: 'after.json' });
       expect(result.output).to.include('after.json');
+      // The hook outlives the connection on the host (the outcome is unknown, not undone): end it.
+      const hook = Number(await readFile(path.join(root, 'slow.pid'), 'utf8'));
+      expect(processAlive(hook)).to.equal(true);
+      killGroup(Number((await readFile(`/proc/${hook}/stat`, 'utf8')).split(') ')[1]?.split(' ')[2]));
     });
   });
 });
