@@ -135,6 +135,11 @@ export const DRIVER_ERROR_TYPES = [
   'Cancelled',
   /** The simulated driver's injected failure. */
   'Simulated',
+  /**
+   * The task's outcome cannot be known: the connection to a remote host
+   * dropped while it ran (the engine records UNKNOWN, not a failure).
+   */
+  'OutcomeUnknown',
   /** Anything else: I/O errors, a repository that cannot be reached. */
   'Internal',
 ] as const;

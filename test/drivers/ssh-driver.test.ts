@@ -324,8 +324,8 @@ describe('ssh driver on real sshd hosts', function () {
       const pending = run(system, software('Install', 'slow'));
       expect(await eventually(() => existsSync(path.join(root, 'slow.started')), 20_000)).to.equal(true);
       await hostB.kill(true);
-      const error = await expectDriverError(pending, 'Internal');
-      expect(error.message).to.include(`${hostB.host}:${hostB.port}`).and.to.match(/dropped|closed|unknown/);
+      const error = await expectDriverError(pending, 'OutcomeUnknown');
+      expect(error.message).to.include(`${hostB.host}:${hostB.port}`).and.to.include('dropped').and.to.include('outcome is unknown');
       await hostB.restart();
       const result = await run(system, { operation: 'Copy', sourcePath: 'index.json', targetPath: 'after.json' });
       expect(result.output).to.include('after.json');

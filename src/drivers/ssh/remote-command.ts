@@ -69,8 +69,8 @@ const NUL = '\0';
  * Runs a command and resolves with its exit status and output; a non-zero
  * status is a result, not an error.
  * @throws DriverError `Cancelled` when the signal aborts, `HookFailed` on
- *   timeout, `Internal` (retryable) when the connection fails or drops
- *   (the message says the outcome is unknown).
+ *   timeout, `Internal` (retryable) when no channel can be opened,
+ *   `OutcomeUnknown` when the connection drops while the command runs.
  */
 export async function runRemote(connection: SshConnection, run: RemoteRun): Promise<RemoteResult> {
   for (const item of [run.cwd, ...run.argv, ...Object.entries(run.env ?? {}).flat()]) {
@@ -151,7 +151,7 @@ export async function runRemote(connection: SshConnection, run: RemoteRun): Prom
           const why = connection.isOpen ? 'the command ended without reporting its status' : 'the connection dropped';
           reject(
             new DriverError(
-              'Internal',
+              'OutcomeUnknown',
               `system "${connection.target.system}": ${run.what} on ${hostLabel(connection.target)}: ${why}; its outcome is unknown`,
               { retryable: false, output: text },
             ),
