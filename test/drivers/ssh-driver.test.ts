@@ -329,10 +329,11 @@ describe('ssh driver on real sshd hosts', function () {
       await hostB.restart();
       const result = await run(system, { operation: 'Copy', sourcePath: 'index.json', targetPath: 'after.json' });
       expect(result.output).to.include('after.json');
-      // The hook outlives the connection on the host (the outcome is unknown, not undone): end it.
+      // The hook may outlive the connection on the host (the outcome is unknown, not undone): end it.
       const hook = Number(await readFile(path.join(root, 'slow.pid'), 'utf8'));
-      expect(processAlive(hook)).to.equal(true);
-      killGroup(Number((await readFile(`/proc/${hook}/stat`, 'utf8')).split(') ')[1]?.split(' ')[2]));
+      const stat = await readFile(`/proc/${hook}/stat`, 'utf8').catch(() => '');
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (group > 1) killGroup(group);
     });
   });
 });
