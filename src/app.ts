@@ -97,17 +97,16 @@ export interface App {
 
 /** Builds the drivers the configuration asks for. */
 export function defaultDrivers(config: Config): Map<string, Driver> {
+  const ssh = createSshDriver({
+    secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
+    cacheDir: path.join(config.dataDir, 'cache'),
+    hookTimeoutMs: config.drivers.hookTimeoutMs,
+    ...config.drivers.ssh,
+  });
   return new Map<string, Driver>([
-    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs })],
-    [
-      'ssh',
-      createSshDriver({
-        secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
-        cacheDir: path.join(config.dataDir, 'cache'),
-        hookTimeoutMs: config.drivers.hookTimeoutMs,
-        ...config.drivers.ssh,
-      }),
-    ],
+    // Local systems copy from ssh systems through the ssh driver's pooled connections.
+    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree } })],
+    ['ssh', ssh],
     [
       'simulated',
       createSimulatedDriver({

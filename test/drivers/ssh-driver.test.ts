@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SystemDescriptor, Task, TaskResult } from '../../src/drivers/driver';
+import { createLocalDriver } from '../../src/drivers/local';
 import { createSshDriver, type SshDriver } from '../../src/drivers/ssh';
 import { type KeyPair, type SshdHost, makeKey, startSshd, testSecrets } from '../support/sshd';
 import { buildFixtureRepository, contextFor, eventually, expectDriverError, killGroup, makeTempDir, processAlive, removeDir } from './fixtures';
@@ -244,6 +245,23 @@ describe('ssh driver on real sshd hosts', function () {
       await writeFile(path.join(localRoot, 'data/report.txt'), 'local bytes');
       await run(web3, { operation: 'Copy', sourceSystem: { name: 'loc', driver: 'local', options: { root: localRoot } }, sourcePath: 'data/report.txt', targetPath: 'in/report.txt' });
       expect(await readFile(path.join(hostB.home, 'web3', 'in/report.txt'), 'utf8')).to.equal('local bytes');
+    });
+
+    it('copies a directory from an ssh system to a local one, through the local driver', async () => {
+      const local = createLocalDriver({ cacheDir: path.join(base, 'cache'), remoteSources: { driver: 'ssh', read: driver.readTree } });
+      const localRoot = path.join(base, 'local-target');
+      const target = { name: 'loc2', driver: 'local', options: { root: localRoot } };
+      try {
+        await local.prepareSystem(target);
+        await local.validate({ operation: 'Copy', sourceSystem: web3, sourcePath: '/mirror', targetPath: 'from-ssh' }, contextFor(target, [repo]));
+        const result = await local.execute({ operation: 'Copy', sourceSystem: web3, sourcePath: '/mirror', targetPath: 'from-ssh' }, contextFor(target, [repo]));
+        expect(result.output).to.include('"web3":/mirror');
+        expect(await readFile(path.join(localRoot, 'from-ssh/sub/page.html'), 'utf8')).to.equal('<p>hello</p>');
+        await expectDriverError(local.execute({ operation: 'Copy', sourceSystem: web3, sourcePath: 'nothing-here', targetPath: 'x' }, contextFor(target, [repo])), 'NotFound');
+        expect(existsSync(path.join(localRoot, 'x'))).to.equal(false);
+      } finally {
+        await local.close();
+      }
     });
 
     it('refuses a copy source that does not exist with NotFound', async () => {

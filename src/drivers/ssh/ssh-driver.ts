@@ -27,7 +27,7 @@ import { toJailedRelativePath } from '../path-jail';
 import { ConnectionPool, type PoolSettings, connect } from './connection-pool';
 import { REMOTE_PATH, mustRun } from './remote-command';
 import { RemoteFiles } from './remote-files';
-import { executeSshCopy, executeSshDelete } from './ssh-file-tasks';
+import { type RemoteTreeReader, executeSshCopy, executeSshDelete, remotePath, remoteTar } from './ssh-file-tasks';
 import { executeSshSoftwareTask, type SshTaskSettings } from './ssh-software-tasks';
 import { type SecretOpener, type SshTarget, checkFingerprint, checkRoot, hostLabel, plainOptions, targetOf } from './ssh-target';
 
@@ -60,6 +60,8 @@ export interface SshDriverOptions {
 export interface SshDriver extends Driver {
   /** Connections opened since the driver was created. */
   readonly connectionsOpened: number;
+  /** Streams a tar of one path of an ssh system (the Copy source of another driver); see {@link RemoteTreeReader}. */
+  readonly readTree: RemoteTreeReader;
 }
 
 /** Options an operator gives at registration; the stored ones are described in ssh-target.ts. */
@@ -252,6 +254,21 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
       return { ...system.options, hostKey: offered ?? '' };
     },
     facts: async (system) => gatherFacts(await filesOf(system)),
+    readTree: async (system, sourcePath, sink, signal) => {
+      try {
+        const files = await filesOf(system);
+        const source = remotePath(files, sourcePath, system);
+        await files.assertNoLinks([source]);
+        if ((await files.kindOf(source)) === undefined) {
+          throw new DriverError('NotFound', `path ${JSON.stringify(sourcePath)} does not exist on system "${system.name}"`);
+        }
+        const producer = remoteTar(files, source, sink, signal, settings.outputLimitBytes);
+        await producer.done;
+        return path.posix.basename(source);
+      } catch (error) {
+        throw asDriverError(error, `reading ${sourcePath} on system "${system.name}" failed`);
+      }
+    },
     close: async () => {
       await connections.close();
       repositories.clear();

@@ -150,8 +150,14 @@ function localTar(dir: string, name: string, sink: PassThrough): { done: Promise
   return { done, stop: () => child.kill('SIGKILL') };
 }
 
+/**
+ * Writes a tar of one path of an ssh system into `sink` (ending it), and
+ * resolves with the name of the path's entry in the tar.
+ */
+export type RemoteTreeReader = (system: SystemDescriptor, sourcePath: string, sink: PassThrough, signal: AbortSignal) => Promise<string>;
+
 /** `tar -c` on the source host, streamed through this process into `sink`. */
-function remoteTar(files: RemoteFiles, source: string, sink: PassThrough, signal: AbortSignal, outputLimit: number): { done: Promise<void>; stop: () => void } {
+export function remoteTar(files: RemoteFiles, source: string, sink: PassThrough, signal: AbortSignal, outputLimit: number): { done: Promise<void>; stop: () => void } {
   const stop = new AbortController();
   const both = AbortSignal.any([signal, stop.signal]);
   const done = runRemote(files.connection, {
