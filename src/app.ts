@@ -16,6 +16,7 @@ import { openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
+import { createSshDriver } from './drivers/ssh';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
@@ -96,8 +97,16 @@ export interface App {
 
 /** Builds the drivers the configuration asks for. */
 export function defaultDrivers(config: Config): Map<string, Driver> {
+  const ssh = createSshDriver({
+    secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
+    cacheDir: path.join(config.dataDir, 'cache'),
+    hookTimeoutMs: config.drivers.hookTimeoutMs,
+    ...config.drivers.ssh,
+  });
   return new Map<string, Driver>([
-    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs })],
+    // Local systems copy from ssh systems through the ssh driver's pooled connections.
+    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree } })],
+    ['ssh', ssh],
     [
       'simulated',
       createSimulatedDriver({

@@ -152,6 +152,15 @@ export interface Config {
     readonly systemsDir: string;
     readonly hookTimeoutMs: number;
     readonly simulated: { readonly minMs: number; readonly maxMs: number; readonly failureRate: number };
+    /** The `ssh` driver's connections (docs/operations.md, "Remote systems over SSH"). */
+    readonly ssh: {
+      /** Longest wait for a connection: TCP, key exchange and log-in. */
+      readonly connectTimeoutMs: number;
+      /** Keep-alive interval on pooled connections; three unanswered ones drop the connection. */
+      readonly keepAliveMs: number;
+      /** Channels (commands, the SFTP session) open at once on one system's connection. */
+      readonly maxChannels: number;
+    };
   };
   /** The Prometheus endpoint `GET /metrics`. */
   readonly metrics: {
@@ -419,6 +428,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       systemsDir: path.resolve(dataDir, raw('PROVISOR_SYSTEMS_DIR') ?? 'systems'),
       hookTimeoutMs: int('PROVISOR_HOOK_TIMEOUT_MS', 600_000, 100, 86_400_000),
       simulated: { minMs, maxMs, failureRate: num('PROVISOR_SIMULATED_FAILURE_RATE', 0, 0, 1) },
+      ssh: {
+        connectTimeoutMs: int('PROVISOR_SSH_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
+        keepAliveMs: int('PROVISOR_SSH_KEEPALIVE_MS', 15_000, 1000, 3_600_000),
+        maxChannels: int('PROVISOR_SSH_MAX_CHANNELS', 8, 2, 64),
+      },
     },
     metrics: { token: metricsToken },
     mail: {

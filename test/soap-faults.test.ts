@@ -86,7 +86,7 @@ describe('SOAP bad input and security', function () {
       { name: 'an unknown system', xml: () => envelope(install('<t:system>nowhere</t:system><t:component>c</t:component>'), auth()), code: 'UnknownSystem', field: 'system' },
       { name: 'an unknown package', xml: () => envelope(install('<t:system>loc1</t:system><t:component>no-such-package</t:component>'), auth()), code: 'UnknownPackage', field: 'component' },
       { name: 'a path escaping the root with ..', xml: () => envelope(`<f:Delete xmlns:f="urn:provisor:file:1"><f:system>loc1</f:system><f:path>../../etc/passwd</f:path></f:Delete>`, auth()), code: 'PathOutsideRoot', field: 'path' },
-      { name: 'an absolute path', xml: () => envelope(`<f:Delete xmlns:f="urn:provisor:file:1"><f:system>loc1</f:system><f:path>/etc/passwd</f:path></f:Delete>`, auth()), code: 'PathOutsideRoot', field: 'path' },
+      { name: 'an absolute path naming the root itself', xml: () => envelope(`<f:Delete xmlns:f="urn:provisor:file:1"><f:system>loc1</f:system><f:path>/../</f:path></f:Delete>`, auth()), code: 'InvalidField', field: 'path' },
       { name: 'a header marked mustUnderstand that Provisor does not process', xml: () => envelope(install('<t:system>sim1</t:system><t:component>c</t:component>'), `${auth()}<x:Tx xmlns:x="urn:example" xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:mustUnderstand="1"/>`), code: 'MustUnderstand' },
       { name: 'no UsernameToken', xml: () => envelope(install('<t:system>sim1</t:system><t:component>c</t:component>')), code: 'AuthenticationFailed' },
       { name: 'a wrong password', xml: () => envelope(install('<t:system>sim1</t:system><t:component>c</t:component>'), securityHeader({ username: 'op', password: 'wrong-password' })), code: 'AuthenticationFailed' },

@@ -13,6 +13,7 @@ import { systemClock } from '../../src/clock';
 import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { buildDemoRepository } from '../../src/drivers/local';
+import { SEALED_OPTIONS } from '../../src/drivers/ssh';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addChangeCommands } from './change';
 import { addDemoCommand } from './demo';
@@ -60,6 +61,45 @@ function users(config: Config, dataSource: DataSource): UserStore {
 
 function registry(config: Config, dataSource: DataSource): SystemRegistry {
   return new SystemRegistry(dataSource, defaultDrivers(config), config.drivers.systemsDir, systemClock);
+}
+
+/** The registry with this configuration's drivers, closed afterwards (an ssh connection would keep the process alive). */
+async function withRegistry<T>(config: Config, dataSource: DataSource, fn: (systems: SystemRegistry) => Promise<T>): Promise<T> {
+  const drivers = defaultDrivers(config);
+  try {
+    return await fn(new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, systemClock));
+  } finally {
+    await Promise.all([...drivers.values()].map((driver) => driver.close()));
+  }
+}
+
+interface SystemAddOptions {
+  driver: string;
+  option: Record<string, string>;
+  host?: string;
+  port?: string;
+  user?: string;
+  key?: string;
+  root?: string;
+  hostKey?: string;
+  passphraseStdin?: boolean;
+  passwordStdin?: boolean;
+}
+
+/** The driver options of `system add`: --option pairs, then the named ssh options. */
+async function systemOptions(opts: SystemAddOptions): Promise<Record<string, string>> {
+  const named: Record<string, string | undefined> = { host: opts.host, port: opts.port, user: opts.user, keyFile: opts.key, hostKey: opts.hostKey };
+  if (opts.driver === 'ssh') named.root = opts.root;
+  else if (opts.root !== undefined) named.root = opts.root;
+  const given = Object.entries(named).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  if (opts.driver !== 'ssh' && given.some(([key]) => key !== 'root')) {
+    throw new CliError(`--host, --port, --user, --key and --host-key are options of the ssh driver, not of "${opts.driver}"`);
+  }
+  const options: Record<string, string> = { ...opts.option, ...Object.fromEntries(given) };
+  if (opts.passphraseStdin === true && opts.passwordStdin === true) throw new CliError('give --passphrase-stdin or --password-stdin, not both');
+  if (opts.passphraseStdin === true) options.passphrase = await readPassword();
+  if (opts.passwordStdin === true) options.password = await readPassword();
+  return options;
 }
 
 function parseLevel(value: string): number {
@@ -140,24 +180,70 @@ export function buildCli(): Command {
   const system = program.command('system').description('manage managed systems');
   system
     .command('add <name>')
-    .description('register a managed system (a local system\'s root is created under the systems folder)')
-    .addOption(new Option('--driver <driver>', 'deployment driver').choices(['local', 'simulated']).default('local'))
+    .description('register a managed system (a local system\'s root is created under the systems folder; an ssh system is reached once, its host key pinned and its root prepared)')
+    .addOption(new Option('--driver <driver>', 'deployment driver').choices(['local', 'simulated', 'ssh']).default('local'))
     .option('--option <key=value>', 'driver option, repeatable', parseOption, {})
-    .action(async (name: string, opts: { driver: string; option: Record<string, string> }) => {
+    .option('--host <host>', 'ssh: the host name or address')
+    .option('--port <port>', 'ssh: the port (default 22)')
+    .option('--user <user>', 'ssh: the user to log in as (no sudo is used)')
+    .option('--key <file>', 'ssh: the private key file (ed25519 or RSA, OpenSSH or PEM format); it is stored sealed')
+    .option('--root <dir>', "ssh: the system's directory on the host (default: the user's home)")
+    .option('--host-key <fingerprint>', 'ssh: the host key fingerprint expected (SHA256:…); default: the one the host offers now')
+    .option('--passphrase-stdin', "ssh: read the key's passphrase from the first line of standard input")
+    .option('--password-stdin', 'ssh: read a password from the first line of standard input')
+    .action(async (name: string, opts: SystemAddOptions) => {
+      const options = await systemOptions(opts);
       await withDatabase(async ({ config, dataSource }) => {
-        const added = await registry(config, dataSource).add(name, opts.driver, opts.option);
-        console.log(`system ${added.name} registered (driver ${added.driver}${added.options.root === undefined ? '' : `, root ${added.options.root}`})`);
+        await withRegistry(config, dataSource, async (systems) => {
+          const added = await systems.add(name, opts.driver, options);
+          const where = added.options.root === undefined ? '' : `, root ${added.options.root}`;
+          const host = added.driver === 'ssh' ? `, ${added.options.user}@${added.options.host}:${added.options.port}` : '';
+          console.log(`system ${added.name} registered (driver ${added.driver}${host}${where})`);
+          if (added.options.hostKey !== undefined) console.log(`host key ${added.options.hostKey} pinned`);
+        });
+      });
+    });
+  system
+    .command('accept-host-key <name>')
+    .description("pin the key an ssh system's host offers now, after checking it (tasks refused for a changed key run again)")
+    .option('--host-key <fingerprint>', 'the fingerprint the host must offer (SHA256:…)')
+    .action(async (name: string, opts: { hostKey?: string }) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        await withRegistry(config, dataSource, async (systems) => {
+          const accepted = await systems.acceptHostKey(name, opts.hostKey);
+          console.log(`system ${accepted.name}: host key ${accepted.options.hostKey ?? '-'} pinned`);
+        });
+      });
+    });
+  system
+    .command('facts <name>')
+    .description("read the system's host facts now (CPUs, memory, disk, OS, kernel) and record its hardware")
+    .action(async (name: string) => {
+      await withDatabase(async ({ config, dataSource }) => {
+        await withRegistry(config, dataSource, async (systems) => {
+          const facts = await systems.refreshFacts(name);
+          const known = (value: number | null, unit = ''): string => (value === null ? 'unknown' : `${value}${unit}`);
+          console.log(`system ${name}`);
+          console.log(`cpus: ${known(facts.hardware.cpus)}`);
+          console.log(`memory: ${known(facts.hardware.memoryMb, ' MB')}`);
+          console.log(`disk: ${known(facts.hardware.diskGb, ' GB')}${facts.freeDiskMb === null ? '' : ` (${facts.freeDiskMb} MB free)`}`);
+          console.log(`os: ${facts.os ?? 'unknown'}`);
+          console.log(`kernel: ${facts.kernel ?? 'unknown'}`);
+        });
       });
     });
   system
     .command('list')
-    .description('list managed systems: name, driver, driver options, roles, cluster, capacity')
+    .description('list managed systems: name, driver, driver options (secrets shown as sealed), roles, cluster, capacity')
     .action(async () => {
       await withDatabase(async ({ config, dataSource }) => {
         const facts = await factsByName(dataSource);
-        for (const s of await registry(config, dataSource).list()) {
-          console.log([s.name, s.driver, Object.entries(s.options).map(([k, v]) => `${k}=${v}`).join(' '), ...factsColumns(facts.get(s.name))].join('\t'));
-        }
+        await withRegistry(config, dataSource, async (systems) => {
+          for (const s of await systems.list()) {
+            const options = Object.entries(s.options).map(([k, v]) => `${k}=${(SEALED_OPTIONS as readonly string[]).includes(k) ? '(sealed)' : v}`);
+            console.log([s.name, s.driver, options.join(' '), ...factsColumns(facts.get(s.name))].join('\t'));
+          }
+        });
       });
     });
   addSystemFactsCommands(system);

@@ -135,6 +135,11 @@ export const DRIVER_ERROR_TYPES = [
   'Cancelled',
   /** The simulated driver's injected failure. */
   'Simulated',
+  /**
+   * The task's outcome cannot be known: the connection to a remote host
+   * dropped while it ran (the engine records UNKNOWN, not a failure).
+   */
+  'OutcomeUnknown',
   /** Anything else: I/O errors, a repository that cannot be reached. */
   'Internal',
 ] as const;
@@ -180,6 +185,26 @@ export interface Driver {
   validate(task: Task, ctx: Omit<TaskContext, 'signal' | 'requestId' | 'component'>): Promise<void>;
   /** Performs the task. Resolves with its result, or rejects with a DriverError. */
   execute(task: Task, ctx: TaskContext): Promise<TaskResult>;
+  /**
+   * Completes the options of a system being registered, before anything is
+   * stored: checks them and returns the options to store (the `ssh` driver
+   * seals its secrets and pins the host key). Drivers without it store the
+   * options given.
+   */
+  completeOptions?(name: string, options: Readonly<Record<string, string>>): Promise<Record<string, string>>;
+  /**
+   * Re-reads the identity of a system's host and returns its options with
+   * the new key pinned (the `ssh` driver; when `fingerprint` is given, the
+   * host must offer that one).
+   */
+  acceptHostKey?(system: SystemDescriptor, fingerprint?: string): Promise<Record<string, string>>;
+  /** Facts about the system's host beyond its hardware (the `ssh` driver: free disk, OS, kernel). */
+  facts?(system: SystemDescriptor): Promise<{
+    readonly hardware: GatheredHardware;
+    readonly freeDiskMb: number | null;
+    readonly os: string | null;
+    readonly kernel: string | null;
+  }>;
   /** Prepares a newly registered system (the `local` driver creates its root). */
   prepareSystem(system: SystemDescriptor): Promise<void>;
   /**

@@ -30,7 +30,10 @@ export const MAX_PATH_BYTES = 3072;
  *
  * @param where names the root in messages, e.g. `the root of system "web1"`.
  * @returns the normalised relative path, without `.` segments or a trailing slash.
- * @throws DriverError `PathOutsideRoot` for absolute paths and `..` escapes,
+ * An absolute path is taken as a path on the system: resolved under the
+ * root (as a chroot would), never outside it.
+ *
+ * @throws DriverError `PathOutsideRoot` for `..` escapes of a relative path,
  *   `InvalidParameter` for empty paths, NUL characters and the root itself.
  */
 export function toJailedRelativePath(requested: string, where: string): string {
@@ -40,14 +43,12 @@ export function toJailedRelativePath(requested: string, where: string): string {
   if (requested.includes('\0')) {
     throw new DriverError('InvalidParameter', `path ${JSON.stringify(requested)} contains a NUL character`);
   }
-  if (path.posix.isAbsolute(requested)) {
-    throw new DriverError(
-      'PathOutsideRoot',
-      `path ${JSON.stringify(requested)} is absolute; paths are relative to ${where}`,
-    );
-  }
   checkPathLength(requested);
-  const normalized = path.posix.normalize(requested).replace(/\/+$/, '');
+  // An absolute path is a path on the system, resolved under its root as a
+  // chroot would: `/srv/www` is `<root>/srv/www`, and `/..` stays at the root.
+  const normalized = path.posix.isAbsolute(requested)
+    ? path.posix.normalize(requested).replace(/^\/+/, '').replace(/\/+$/, '')
+    : path.posix.normalize(requested).replace(/\/+$/, '');
   if (normalized === '..' || normalized.startsWith('../')) {
     throw new DriverError('PathOutsideRoot', `path ${JSON.stringify(requested)} leaves ${where}`);
   }

@@ -208,7 +208,7 @@ export class DeploymentEngine implements EngineSignal {
     // group-committed transaction that holds only if the lease is still ours.
     const statements: Write[] = [
       this.store.finishStatement(row.id, this.owner, {
-        status: failure === undefined ? 'COMPLETED_SUCCESS' : 'COMPLETED_FAILURE',
+        status: failure === undefined ? 'COMPLETED_SUCCESS' : failure.type === 'OutcomeUnknown' ? 'UNKNOWN' : 'COMPLETED_FAILURE',
         message: failure === undefined ? null : failure.message,
         output: tail(failure === undefined ? (result?.output ?? '') : failure.output),
         endedAt: ended,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DataSource, Repository } from 'typeorm';
 import { ManagedSystem, PackageRepository } from '../../entities';
 import type { Clock } from '../clock';
-import type { Driver, SystemDescriptor } from '../drivers/driver';
+import { DriverError, type Driver, type GatheredHardware, type SystemDescriptor } from '../drivers/driver';
 import { isUniqueViolation } from '../db/sql';
 
 export class SystemError extends Error {
@@ -37,10 +37,10 @@ export class SystemRegistry {
     if (!SYSTEM_NAME.test(name)) throw new SystemError(`system name "${name}" must be 1-200 letters, digits, '.', '_' or '-'`);
     const driver = this.drivers.get(driverName);
     if (driver === undefined) throw new SystemError(`driver "${driverName}" is not one of ${[...this.drivers.keys()].join(', ')}`);
-    const finalOptions = { ...options };
+    const finalOptions = driver.completeOptions === undefined ? { ...options } : await driver.completeOptions(name, options).catch(refused);
     if (driverName === 'local') finalOptions.root = path.resolve(this.systemsDir, finalOptions.root ?? name);
     const descriptor: SystemDescriptor = { name, driver: driverName, options: finalOptions };
-    await driver.prepareSystem(descriptor);
+    await driver.prepareSystem(descriptor).catch(refused);
     // Hardware the driver can read is recorded at once; the rest stays unknown until an operator declares it.
     const hardware = (await driver.gatherHardware?.(descriptor).catch(() => undefined)) ?? { cpus: null, memoryMb: null, diskGb: null };
     try {
@@ -51,6 +51,43 @@ export class SystemRegistry {
     }
     this.cache.delete(name);
     return descriptor;
+  }
+
+  /**
+   * Pins the host key the system's host offers now (or the fingerprint
+   * given, which it must offer), after an administrator checked it; tasks
+   * refused for a changed key run again.
+   */
+  async acceptHostKey(name: string, fingerprint?: string): Promise<SystemDescriptor> {
+    const row = await this.systems.findOneBy({ name });
+    if (row === null) throw new SystemError(`system "${name}" is not registered`);
+    const driver = this.drivers.get(row.driver);
+    if (driver?.acceptHostKey === undefined) throw new SystemError(`system "${name}" uses driver "${row.driver}", which has no host key`);
+    const options = await driver.acceptHostKey(toDescriptor(row), fingerprint).catch(refused);
+    await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
+    this.cache.delete(name);
+    return { ...toDescriptor(row), options };
+  }
+
+  /**
+   * Reads the system's host facts now through its driver and records its
+   * hardware (the change manager's planner reads it).
+   */
+  async refreshFacts(name: string): Promise<{ hardware: GatheredHardware; freeDiskMb: number | null; os: string | null; kernel: string | null }> {
+    const row = await this.systems.findOneBy({ name });
+    if (row === null) throw new SystemError(`system "${name}" is not registered`);
+    const driver = this.drivers.get(row.driver);
+    if (driver === undefined) throw new SystemError(`driver "${row.driver}" of system "${name}" is not in this server`);
+    const system = toDescriptor(row);
+    const facts =
+      driver.facts !== undefined
+        ? await driver.facts(system).catch(refused)
+        : { hardware: (await driver.gatherHardware?.(system).catch(refused)) ?? { cpus: null, memoryMb: null, diskGb: null }, freeDiskMb: null, os: null, kernel: null };
+    const { cpus, memoryMb, diskGb } = facts.hardware;
+    // Only what was read replaces what an operator declared.
+    const known = Object.fromEntries(Object.entries({ cpus, memoryMb, diskGb }).filter(([, value]) => value !== null));
+    if (Object.keys(known).length > 0) await this.systems.update({ id: row.id }, known);
+    return facts;
   }
 
   async list(): Promise<SystemDescriptor[]> {
@@ -87,6 +124,12 @@ export class SystemRegistry {
     this.repositoryCache = { locations, until: now + this.cacheMs };
     return locations;
   }
+}
+
+/** A driver's refusal of an operator's input becomes the registry's error, with the driver's message. */
+function refused(error: unknown): never {
+  if (error instanceof DriverError) throw new SystemError(error.message);
+  throw error;
 }
 
 function toDescriptor(row: ManagedSystem): SystemDescriptor {

@@ -14,14 +14,21 @@ describe('path jail', () => {
       expect(toJailedRelativePath('..hidden/x', where)).to.equal('..hidden/x');
     });
 
-    for (const escaping of ['..', '../x', 'a/../../x', '/etc/passwd', '/']) {
+    it('resolves an absolute path under the root, as a chroot would', () => {
+      expect(toJailedRelativePath('/etc/passwd', where)).to.equal('etc/passwd');
+      expect(toJailedRelativePath('//srv/www/', where)).to.equal('srv/www');
+      expect(toJailedRelativePath('/../../etc/shadow', where)).to.equal('etc/shadow');
+      expect(toJailedRelativePath('/a/../b', where)).to.equal('b');
+    });
+
+    for (const escaping of ['..', '../x', 'a/../../x']) {
       it(`refuses ${JSON.stringify(escaping)} with PathOutsideRoot`, async () => {
         const error = await expectDriverError(Promise.resolve().then(() => toJailedRelativePath(escaping, where)), 'PathOutsideRoot');
         expect(error.message).to.include(JSON.stringify(escaping)).and.to.include(where);
       });
     }
 
-    for (const invalid of ['', '.', 'a/..', 'x\0y']) {
+    for (const invalid of ['', '.', 'a/..', 'x\0y', '/', '/..', '/a/..']) {
       it(`refuses ${JSON.stringify(invalid)} with InvalidParameter`, async () => {
         await expectDriverError(Promise.resolve().then(() => toJailedRelativePath(invalid, where)), 'InvalidParameter');
       });

@@ -51,6 +51,11 @@ export async function readInstallation(paths: ComponentPaths): Promise<Component
 
 /** Replaces the component's state atomically. */
 export async function writeInstallation(paths: ComponentPaths, installation: ComponentInstallation): Promise<void> {
+  await paths.files.writeFile(paths.stateFile, installationText(installation));
+}
+
+/** The text of `state.json` for an installation (drivers that keep it elsewhere write it themselves). */
+export function installationText(installation: ComponentInstallation): string {
   const versions = Object.fromEntries(
     Object.entries(installation.versions).map(([version, record]) => [
       version,
@@ -58,7 +63,7 @@ export async function writeInstallation(paths: ComponentPaths, installation: Com
     ]),
   );
   const document = { format: FORMAT, ...installation, versions };
-  await paths.files.writeFile(paths.stateFile, `${JSON.stringify(document, null, 2)}\n`);
+  return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 /** The record of the active version. */
@@ -73,7 +78,8 @@ export function activeVersion(installation: ComponentInstallation): InstalledVer
   return record;
 }
 
-function parseInstallation(text: string, file: string): ComponentInstallation {
+/** Reads the text of a `state.json`; `file` names it in messages. */
+export function parseInstallation(text: string, file: string): ComponentInstallation {
   const corrupt = (problem: string): DriverError => new DriverError('Internal', `${file} is corrupt: ${problem}`);
   let document: unknown;
   try {

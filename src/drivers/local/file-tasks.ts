@@ -3,7 +3,9 @@
  * root or from the package repositories) and Delete, both jailed inside the
  * roots they touch.
  */
-import { cp, lstat, mkdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { cp, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import {
   type CopyTask,
@@ -49,6 +51,51 @@ export async function executeCopy(
     throw copyFailure(error, `copying ${task.sourceSystem.name}:${task.sourcePath} to ${targetName}`);
   }
   return { output: `copied ${kind} ${task.sourceSystem.name}:${task.sourcePath} to ${targetName}` };
+}
+
+/**
+ * Copies a path of a system of another driver (an `ssh` host) to
+ * `targetPath`: its tar stream, read by that driver, is unpacked by the
+ * local `tar` into a staging directory beside the target and renamed over
+ * it, so nothing is held in memory and a failed copy leaves the target as
+ * it was.
+ */
+export async function executeRemoteCopy(
+  task: CopyTask,
+  source: SystemDescriptor,
+  ctx: TaskContext,
+  reader: { read(system: SystemDescriptor, sourcePath: string, sink: PassThrough, signal: AbortSignal): Promise<string> },
+): Promise<TaskResult> {
+  const target = await resolveInsideRoot(systemRootOption(ctx.system), task.targetPath, { where: rootLabel(ctx.system), followFinal: true });
+  await mkdir(path.dirname(target), { recursive: true });
+  const staging = await mkdtemp(path.join(path.dirname(target), '.copy-'));
+  try {
+    const stream = new PassThrough();
+    const untar = spawn('tar', ['-xf', '-', '-C', staging, '--no-same-owner'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    untar.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+    });
+    stream.pipe(untar.stdin);
+    const unpacked = new Promise<void>((resolve, reject) => {
+      untar.once('error', reject);
+      untar.once('close', (code) => (code === 0 ? resolve() : reject(new DriverError('Internal', `tar failed unpacking the copy: ${stderr.trim().split('\n').pop() ?? `exit code ${code}`}`))));
+    });
+    // Observed below; a tar killed after the reader failed must not reject unobserved.
+    unpacked.catch(() => undefined);
+    let name: string;
+    try {
+      [name] = await Promise.all([reader.read(source, task.sourcePath, stream, ctx.signal), unpacked]);
+    } catch (error) {
+      untar.kill('SIGKILL');
+      throw error;
+    }
+    await rm(target, { recursive: true, force: true });
+    await rename(path.join(staging, name), target);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return { output: `copied "${source.name}":${task.sourcePath} to ${ctx.system.name}:${task.targetPath}` };
 }
 
 /**

@@ -55,7 +55,8 @@
  *   and leaves the process running); a package without one refuses it
  *   (`InvalidParameter`).
  * - Copy and Delete work on the roots of local systems and on directory
- *   repositories; see file-tasks.ts.
+ *   repositories, and Copy takes sources from systems of the driver given
+ *   as `remoteSources` (the `ssh` driver); see file-tasks.ts.
  *
  * `ctx.component` is not consulted: the files under the root are the truth
  * the engine's rows mirror. Cancellation kills a running hook; a Stop
@@ -75,7 +76,7 @@ import {
 } from '../driver';
 import { throwIfCancelled } from '../cancellation';
 import { errorCode, realRootOf, resolveInsideRoot, toJailedRelativePath } from '../path-jail';
-import { executeCopy, executeDelete, resolveSourcePath } from './file-tasks';
+import { executeCopy, executeDelete, executeRemoteCopy, resolveSourcePath } from './file-tasks';
 import { type LocalDriverOptions, compileLocalSettings } from './local-settings';
 import { PackageRepositories } from './package-repositories';
 import { executeSoftwareTask } from './software-tasks';
@@ -108,6 +109,8 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
         await checkPath(root, task.targetPath, ctx.system, true);
         if (task.sourceSystem === undefined) {
           toJailedRelativePath(task.sourcePath, 'the package repository');
+        } else if (task.sourceSystem.driver === settings.remoteSources?.driver) {
+          toJailedRelativePath(task.sourcePath, rootLabel(task.sourceSystem));
         } else {
           const source = resolveSourcePath(task.sourceSystem, task.sourcePath, LOCAL_DRIVER_NAME);
           await tolerateMissingRoot(source, task.sourcePath, rootLabel(task.sourceSystem));
@@ -129,6 +132,9 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
       throwIfCancelled(ctx.signal, describe(task, ctx.system));
       switch (task.operation) {
         case 'Copy':
+          if (task.sourceSystem !== undefined && settings.remoteSources !== undefined && task.sourceSystem.driver === settings.remoteSources.driver) {
+            return await executeRemoteCopy(task, task.sourceSystem, ctx, settings.remoteSources);
+          }
           return await executeCopy(task, ctx, repositories, LOCAL_DRIVER_NAME);
         case 'Delete':
           return await executeDelete(task, ctx);

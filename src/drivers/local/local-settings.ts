@@ -4,6 +4,8 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { PassThrough } from 'node:stream';
+import type { SystemDescriptor } from '../driver';
 import { defaultBaseEnvironment } from './hook-environment';
 
 /** Options of `createLocalDriver`; every one has a default. */
@@ -34,17 +36,26 @@ export interface LocalDriverOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The clock (milliseconds) for the index TTL. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Reads a path of a system of another driver as a tar stream (the `ssh`
+   * driver's `readTree`), so Copy can take its source there. Default: none,
+   * and Copy takes sources from local systems only.
+   */
+  readonly remoteSources?: {
+    readonly driver: string;
+    read(system: SystemDescriptor, sourcePath: string, sink: PassThrough, signal: AbortSignal): Promise<string>;
+  };
 }
 
 /** {@link LocalDriverOptions} with every default filled. */
-export type LocalSettings = Readonly<Required<LocalDriverOptions>>;
+export type LocalSettings = Readonly<Required<Omit<LocalDriverOptions, 'remoteSources'>>> & Pick<LocalDriverOptions, 'remoteSources'>;
 
 /**
  * Fills defaults and checks the options.
  * @throws RangeError naming a bad option (a configuration mistake, found at start-up).
  */
 export function compileLocalSettings(options: LocalDriverOptions): LocalSettings {
-  const settings: Required<LocalDriverOptions> = {
+  const settings: Required<Omit<LocalDriverOptions, 'remoteSources'>> & Pick<LocalDriverOptions, 'remoteSources'> = {
     cacheDir: path.resolve(options.cacheDir ?? defaultCacheDir()),
     hookTimeoutMs: options.hookTimeoutMs ?? 5 * 60_000,
     indexTtlMs: options.indexTtlMs ?? 10_000,
@@ -54,6 +65,7 @@ export function compileLocalSettings(options: LocalDriverOptions): LocalSettings
     outputLimitBytes: options.outputLimitBytes ?? 64 * 1024,
     env: Object.freeze({ ...(options.env ?? defaultBaseEnvironment()) }),
     now: options.now ?? Date.now,
+    remoteSources: options.remoteSources,
   };
   const durations = ['hookTimeoutMs', 'indexTtlMs', 'fetchTimeoutMs', 'startupGraceMs', 'stopTimeoutMs'] as const;
   for (const name of durations) {

@@ -1,0 +1,187 @@
+/**
+ * Files under a remote system's root, over the connection's SFTP session
+ * (reads, atomic writes, uploads) and small fixed scripts (removal, link
+ * checks). Every path handled here is absolute on the host and inside the
+ * root; callers build them from the root and checked names.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SFTPWrapper } from 'ssh2';
+import { DriverError } from '../driver';
+import type { SshConnection } from './connection-pool';
+import { mustRun } from './remote-command';
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02). */
+const NO_SUCH_FILE = 2;
+
+function sftpCode(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number' ? error.code : undefined;
+}
+
+/**
+ * Lists the paths among `paths` that are symbolic links, or that have a
+ * link among their ancestors below `root`.
+ */
+const LINK_CHECK = 'root=$1; shift; for p; do q=$p; while [ "$q" != "$root" ] && [ "$q" != / ]; do if [ -L "$q" ]; then echo "$q"; break; fi; q=$(dirname -- "$q"); done; done';
+
+export class RemoteFiles {
+  constructor(
+    readonly connection: SshConnection,
+    /** The real path of the system root on the host. */
+    readonly root: string,
+    /** `"web7"`, quoted, for messages. */
+    readonly system: string,
+  ) {}
+
+  private sftp(): Promise<SFTPWrapper> {
+    return this.connection.sftp();
+  }
+
+  /** The file's text; undefined when it does not exist. */
+  async readFile(file: string, limit = 16 * 1024 * 1024): Promise<string | undefined> {
+    const sftp = await this.sftp();
+    const done = this.connection.use();
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      await pipeline(sftp.createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          size += chunk.length;
+          if (size > limit) throw new DriverError('Internal', `${this.shown(file)} on system ${this.system} is larger than ${limit} bytes`);
+          chunks.push(chunk);
+        }
+      });
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (error) {
+      if (sftpCode(error) === NO_SUCH_FILE) return undefined;
+      throw this.failure(`reading ${this.shown(file)}`, error);
+    } finally {
+      done();
+    }
+  }
+
+  /** Replaces a file atomically (a temporary file renamed over it), creating its directory. */
+  async writeFile(file: string, data: string): Promise<void> {
+    const temporary = `${path.posix.dirname(file)}/.${path.posix.basename(file)}.${randomBytes(6).toString('hex')}.tmp`;
+    await this.ensureDirectory(path.posix.dirname(file));
+    const sftp = await this.sftp();
+    const done = this.connection.use();
+    try {
+      await new Promise<void>((resolve, reject) => sftp.writeFile(temporary, data, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(temporary, file, (error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      await new Promise<void>((resolve) => sftp.unlink(temporary, () => resolve()));
+      throw this.failure(`writing ${this.shown(file)}`, error);
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Streams `source` into `file`, hashing what is sent; resolves with the
+   * SHA-256 of the bytes written.
+   */
+  async upload(source: Readable, file: string, signal?: AbortSignal): Promise<string> {
+    const sftp = await this.sftp();
+    const done = this.connection.use();
+    const hash = createHash('sha256');
+    try {
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            hash.update(chunk);
+            callback(null, chunk);
+          },
+        }),
+        sftp.createWriteStream(file),
+        { signal },
+      );
+      return hash.digest('hex');
+    } catch (error) {
+      await new Promise<void>((resolve) => sftp.unlink(file, () => resolve()));
+      if (signal?.aborted === true) throw new DriverError('Cancelled', `copying to ${this.shown(file)} was cancelled`);
+      throw this.failure(`writing ${this.shown(file)}`, error);
+    } finally {
+      done();
+    }
+  }
+
+  /** A readable stream of a remote file. */
+  async download(file: string): Promise<Readable> {
+    return (await this.sftp()).createReadStream(file);
+  }
+
+  /** `file`, `directory`, `link`, or undefined when nothing is there (not following a final link). */
+  async kindOf(file: string): Promise<'file' | 'directory' | 'link' | undefined> {
+    const sftp = await this.sftp();
+    return new Promise((resolve, reject) =>
+      sftp.lstat(file, (error, stats) => {
+        if (error) {
+          if (sftpCode(error) === NO_SUCH_FILE) resolve(undefined);
+          else reject(this.failure(`reading ${this.shown(file)}`, error));
+        } else resolve(stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'link' : 'file');
+      }),
+    );
+  }
+
+  async exists(file: string): Promise<boolean> {
+    return (await this.kindOf(file)) !== undefined;
+  }
+
+  /** The names in a directory; empty when it does not exist. */
+  async list(directory: string): Promise<string[]> {
+    const sftp = await this.sftp();
+    return new Promise((resolve, reject) =>
+      sftp.readdir(directory, (error, entries) => {
+        if (error) {
+          if (sftpCode(error) === NO_SUCH_FILE) resolve([]);
+          else reject(this.failure(`listing ${this.shown(directory)}`, error));
+        } else resolve(entries.map((entry) => entry.filename));
+      }),
+    );
+  }
+
+  /** Removes files or trees; missing ones are fine. */
+  async remove(...targets: string[]): Promise<void> {
+    if (targets.length === 0) return;
+    await mustRun(this.connection, { cwd: this.root, argv: ['rm', '-rf', '--', ...targets], what: `removing ${targets.map((t) => this.shown(t)).join(', ')}` });
+  }
+
+  async ensureDirectory(directory: string): Promise<void> {
+    const sftp = await this.sftp();
+    const made = await new Promise<boolean>((resolve) => sftp.mkdir(directory, (error) => resolve(!error)));
+    if (made || (await this.kindOf(directory)) === 'directory') return;
+    await mustRun(this.connection, { cwd: this.root, argv: ['mkdir', '-p', '--', directory], what: `creating ${this.shown(directory)}` });
+  }
+
+  /**
+   * Refuses when any of `paths`, or a directory on the way to it below the
+   * root, is a symbolic link.
+   * @throws DriverError `PathOutsideRoot` naming the link.
+   */
+  async assertNoLinks(paths: readonly string[]): Promise<void> {
+    const output = await mustRun(this.connection, {
+      cwd: this.root,
+      argv: ['/bin/sh', '-c', LINK_CHECK, 'provisor', this.root, ...paths],
+      what: 'checking paths for links',
+    });
+    const link = output.split('\n').find((line) => line !== '');
+    if (link !== undefined) {
+      throw new DriverError('PathOutsideRoot', `${this.shown(link)} on system ${this.system} is a symbolic link; the driver follows none under a system root`);
+    }
+  }
+
+  /** A path as messages show it: relative to the root. */
+  shown(file: string): string {
+    const relative = path.posix.relative(this.root, file);
+    return relative === '' ? 'the root' : relative;
+  }
+
+  private failure(what: string, error: unknown): DriverError {
+    if (error instanceof DriverError) return error;
+    return this.connection.failure(what, error);
+  }
+}
