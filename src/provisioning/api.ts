@@ -35,6 +35,12 @@ export interface DeleteSubmission extends Submission {
   readonly path: string;
 }
 
+/** A queued software task and the version it will use. */
+export interface SubmittedSoftware {
+  readonly requestId: string;
+  readonly version: string | null;
+}
+
 export interface RequestView {
   readonly requestId: string;
   readonly operation: TaskOperation;
@@ -68,6 +74,8 @@ export interface ComponentView {
  */
 export interface ProvisioningApi {
   submitSoftware(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<string>;
+  /** As {@link submitSoftware}, also saying which exact version the request uses (null when the driver does not resolve versions). */
+  submitSoftwareRequest(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<SubmittedSoftware>;
   copy(submission: CopySubmission, caller: Caller): Promise<string>;
   delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
   /** The request; with `waitMs`, not before it has ended or that time has passed (a long poll). */
