@@ -41,6 +41,17 @@ export interface SubmittedSoftware {
   readonly version: string | null;
 }
 
+/** Which requests {@link ProvisioningApi.listRequests} returns. */
+export interface RequestFilter {
+  readonly system?: string;
+  readonly status?: RequestStatus;
+  /** 1 to {@link MAX_REQUEST_LIST}. */
+  readonly limit: number;
+}
+
+/** The most requests one list returns. */
+export const MAX_REQUEST_LIST = 500;
+
 export interface RequestView {
   readonly requestId: string;
   readonly operation: TaskOperation;
@@ -80,6 +91,8 @@ export interface ProvisioningApi {
   delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
   /** The request; with `waitMs`, not before it has ended or that time has passed (a long poll). */
   getRequest(requestId: string, waitMs?: number): Promise<RequestView>;
+  /** The latest requests, newest first (at most `limit`), of one system and in one status when given. */
+  listRequests(filter: RequestFilter): Promise<RequestView[]>;
   /** Cancels a queued request or aborts a running one; returns the status afterwards. */
   cancel(requestId: string, caller: Caller): Promise<RequestStatus>;
   listInstalled(system: string): Promise<ComponentView[]>;

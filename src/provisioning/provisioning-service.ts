@@ -7,7 +7,7 @@ import { checkPathLength } from '../drivers/path-jail';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
 import { DestinationDeniedError } from '../net/destination-policy';
-import type { Caller, ComponentView, CopySubmission, DeleteSubmission, ProvisioningApi, RequestView, SoftwareSubmission, SubmittedSoftware, Submission } from './api';
+import { MAX_REQUEST_LIST, type Caller, type ComponentView, type CopySubmission, type DeleteSubmission, type ProvisioningApi, type RequestFilter, type RequestView, type SoftwareSubmission, type SubmittedSoftware, type Submission } from './api';
 import type { RequestRow, RequestStore } from './request-store';
 import type { SystemRegistry } from './systems';
 
@@ -228,6 +228,14 @@ export class ProvisioningService implements ProvisioningApi {
       // Woken by this process's engine; re-read now and then for a request another process performs.
       await this.engine.waitForEnd(requestId, Math.min(left, LONG_POLL_RECHECK_MS));
     }
+  }
+
+  async listRequests(filter: RequestFilter): Promise<RequestView[]> {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_REQUEST_LIST) {
+      throw new ProvisorError('InvalidField', `limit must be a whole number from 1 to ${MAX_REQUEST_LIST}, got ${filter.limit}`, 'limit');
+    }
+    const now = this.clock.now();
+    return (await this.store.list(filter)).map((row) => requestView(row, now));
   }
 
   async cancel(requestId: string, caller: Caller): Promise<RequestStatus> {
