@@ -119,6 +119,20 @@ describe('the first hour: mistakes are refused with the fix', function () {
       expect(same.err).to.equal('');
     });
 
+    it('provisor package list and show give the packages, their versions and declared parameters; an unknown one is refused', () => {
+      const env = { ...server.env, PORT: '1' };
+      const listed = run(env, ['package', 'list']);
+      expect(listed.code, listed.err).to.equal(0);
+      expect(listed.out).to.match(/^demo-httpd\s+1\.1\.0, 1\.0\.0\s+A tiny static HTTP server/m);
+      const shown = run(env, ['package', 'show', 'demo-httpd', '--version', '1.0']);
+      expect(shown.code, shown.err).to.equal(0);
+      expect(shown.out).to.match(/^demo-httpd 1\.0\.0: /m).and.not.include('1.1.0');
+      expect(shown.out).to.match(/^\s+port\s+integer from 1 to 65535; default 8081\s+TCP port/m);
+      const unknown = run(env, ['package', 'show', 'demo-htpd']);
+      expect(unknown.code).to.equal(2);
+      expect(unknown.err).to.include('no registered repository offers a package "demo-htpd"');
+    });
+
     it('refuses account add --pool naming a system that does not exist or lacks the storage-pool package, with the fix', async () => {
       const env = { ...server.env, PORT: '1' };
       const missing = run(env, ['account', 'add', 'acme', '--pool', 'nosuch']);

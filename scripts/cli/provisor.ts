@@ -18,6 +18,7 @@ import { buildDemoRepository } from '../../src/drivers/local';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addChangeCommands } from './change';
 import { addDemoCommand } from './demo';
+import { addPackageCommands } from './package';
 import { addPlanCommands } from './plan';
 import { addRequestCommands } from './request';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
@@ -206,6 +207,7 @@ export function buildCli(): Command {
   addDemoCommand(program);
   addWorkOrderCommands(program);
   addRequestCommands(program);
+  addPackageCommands(program);
   addScheduleCommand(program);
   addChangeCommands(program);
   return program;
