@@ -12,7 +12,7 @@ import { SecretBox } from './auth/secret-box';
 import { UserStore } from './auth/users';
 import { systemClock, type Clock } from './clock';
 import { databaseKind, type Config } from './config';
-import { openDatabase, pingDatabase } from './db/data-source';
+import { databaseFingerprint, openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
 import { createLocalDriver } from './drivers/local/local-driver';
 import { createSimulatedDriver } from './drivers/simulated';
@@ -237,7 +237,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   web.get('/health', async (_req, res) => {
     try {
       await pingDatabase(dataSource);
-      res.json({ status: 'ok', db: databaseKind(config) });
+      res.json({ status: 'ok', db: databaseKind(config), database: databaseFingerprint(config) });
     } catch (err) {
       logger.warn('health check: database unreachable', { err: String(err) });
       res.status(503).json({ status: 'unavailable', db: databaseKind(config) });

@@ -223,6 +223,28 @@ const EMAIL_ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+$/;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** A setting as {@link loadConfig} reads it: what `describeSettings` collects for the documentation. */
+export interface SettingRead {
+  readonly name: string;
+  readonly default?: string;
+  readonly accepted?: string;
+}
+
+/**
+ * Every setting {@link loadConfig} reads, in the order it reads them, with
+ * the default and the accepted values where the reader knows them (the
+ * table of docs/operations.md, "Settings", is generated from this and
+ * checked against it by a test).
+ */
+export function describeSettings(): SettingRead[] {
+  const found = new Map<string, SettingRead>();
+  loadConfig({}, '/', (setting) => {
+    const known = found.get(setting.name);
+    found.set(setting.name, { ...known, ...setting, name: setting.name });
+  });
+  return [...found.values()];
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -249,9 +271,10 @@ function readFileConfig(env: Env): Record<string, unknown> {
  * Builds the configuration. Settings come from the environment first, then the
  * JSON file (keys are the environment variable names), then defaults.
  */
-export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd(), observe?: (setting: SettingRead) => void): Config {
   const file = readFileConfig(env);
   const raw = (name: string): string | undefined => {
+    observe?.({ name });
     const fromEnv = env[name];
     if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
     const fromFile = file[name];
@@ -259,6 +282,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return String(fromFile);
   };
   const int = (name: string, fallback: number, min: number, max: number): number => {
+    observe?.({ name, default: String(fallback), accepted: `integer ${min}–${max}` });
     const value = raw(name);
     if (value === undefined) return fallback;
     if (!/^-?\d+$/.test(value)) throw new ConfigError(`${name} must be an integer, got "${value}"`);
@@ -267,6 +291,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return n;
   };
   const num = (name: string, fallback: number, min: number, max: number): number => {
+    observe?.({ name, default: String(fallback), accepted: `number ${min}–${max}` });
     const value = raw(name);
     if (value === undefined) return fallback;
     const n = Number(value);
@@ -274,6 +299,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     return n;
   };
   const bool = (name: string, fallback: boolean): boolean => {
+    observe?.({ name, default: String(fallback), accepted: 'true or false' });
     const value = raw(name);
     if (value === undefined) return fallback;
     if (/^(1|true|yes|on)$/i.test(value)) return true;
@@ -282,6 +308,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 
   const httpUrl = (name: string): string | undefined => {
+    observe?.({ name, accepted: 'http(s) URL' });
     const value = raw(name);
     if (value === undefined) return undefined;
     if (!/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { DatabaseSettingsError } from './db/data-source';
@@ -14,6 +15,12 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     throw err;
+  }
+  // Refused before any work (database, catalog): a busy port is said in one line, with the way out.
+  const busy = await portInUse(config.port, config.host);
+  if (busy) {
+    process.stderr.write(`provisor: port ${config.port} on ${config.host} is already in use (another Provisor?); start on another one with PORT=${config.port === 65535 ? 8081 : config.port + 1} npm start\n`);
+    process.exit(2);
   }
   const logger = createLogger(config.logLevel);
   let app;
@@ -43,6 +50,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Whether binding `port` on `host` fails because something already listens there (port 0 is never busy). */
+function portInUse(port: number, host: string): Promise<boolean> {
+  if (port === 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
 }
 
 main().catch((err: unknown) => {

@@ -12,12 +12,16 @@ import { UserError, UserStore } from '../../src/auth/users';
 import { systemClock } from '../../src/clock';
 import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
+import { changed, databaseHelp } from './database-note';
+import { InstalledComponent } from '../../entities';
 import { buildDemoRepository } from '../../src/drivers/local';
 import { SEALED_OPTIONS } from '../../src/drivers/ssh';
 import { SystemError, SystemRegistry } from '../../src/provisioning/systems';
 import { addChangeCommands } from './change';
 import { addDemoCommand } from './demo';
+import { addPackageCommands } from './package';
 import { addPlanCommands } from './plan';
+import { addRequestCommands } from './request';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
 import { addScheduleCommand } from './schedule';
 import { addSystemFactsCommands, factsByName, factsColumns } from './system-facts';
@@ -45,6 +49,9 @@ function repositoryLocation(location: string, config: Config): string {
   }
 }
 
+/** The package a storage pool runs (the work-order catalog's plans configure it). */
+const STORAGE_POOL_PACKAGE = 'storage-pool';
+
 async function withDatabase<T>(fn: (ctx: { config: Config; dataSource: DataSource }) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const dataSource = await openDatabase(config);
@@ -52,6 +59,16 @@ async function withDatabase<T>(fn: (ctx: { config: Config; dataSource: DataSourc
     return await fn({ config, dataSource });
   } finally {
     await dataSource.destroy();
+  }
+}
+
+/** `--pool` names a registered system with the storage-pool package installed, or the account is refused. */
+async function checkStoragePool(config: Config, dataSource: DataSource, pool: string): Promise<void> {
+  const system = await registry(config, dataSource).get(pool);
+  if (system === null) throw new CliError(`storage pool "${pool}" is not a registered system (register it with: provisor system add ${pool}, then install ${STORAGE_POOL_PACKAGE} on it)`);
+  const installed = await dataSource.getRepository(InstalledComponent).findOneBy({ systemId: system.id, name: STORAGE_POOL_PACKAGE });
+  if (installed === null) {
+    throw new CliError(`system "${pool}" does not have the ${STORAGE_POOL_PACKAGE} package installed; install it first (Software.Install with system ${pool} and component ${STORAGE_POOL_PACKAGE}), then add the account`);
   }
 }
 
@@ -116,6 +133,7 @@ function parseOption(value: string, previous: Record<string, string>): Record<st
 export function buildCli(): Command {
   const program = new Command('provisor').description('Provisor command line: users, accounts, managed systems, package repositories, change plans, the demo, the scheduler, requests for change and policies').exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addHelpText('after', databaseHelp);
 
   const user = program.command('user').description('manage users (the password is read from standard input)');
   user
@@ -129,7 +147,7 @@ export function buildCli(): Command {
       const password = await readPassword();
       await withDatabase(async ({ config, dataSource }) => {
         const created = await users(config, dataSource).addUser({ name, role: opts.role, password, account: opts.account, level: opts.level, email: opts.email });
-        console.log(`user ${created.name} created (role ${created.role}${opts.account === undefined ? '' : `, account ${opts.account}`})`);
+        await changed(config, `user ${created.name} created (role ${created.role}${opts.account === undefined ? '' : `, account ${opts.account}`})`);
       });
     });
   user
@@ -138,7 +156,7 @@ export function buildCli(): Command {
     .action(async (name: string) => {
       await withDatabase(async ({ config, dataSource }) => {
         await users(config, dataSource).disable(name);
-        console.log(`user ${name} disabled`);
+        await changed(config, `user ${name} disabled`);
       });
     });
   user
@@ -147,7 +165,7 @@ export function buildCli(): Command {
     .action(async (name: string) => {
       await withDatabase(async ({ config, dataSource }) => {
         const wasLocked = await users(config, dataSource).unlock(name);
-        console.log(wasLocked ? `user ${name} unlocked` : `user ${name} was not locked; its failed log-ins are cleared`);
+        await changed(config, wasLocked ? `user ${name} unlocked` : `user ${name} was not locked; its failed log-ins are cleared`);
       });
     });
   user
@@ -172,8 +190,9 @@ export function buildCli(): Command {
     .option('--pool <system>', "the storage pool (a managed system) its work orders act on; default: the catalog's")
     .action(async (name: string, opts: { contact?: string; pool?: string }) => {
       await withDatabase(async ({ config, dataSource }) => {
+        if (opts.pool !== undefined) await checkStoragePool(config, dataSource, opts.pool);
         await users(config, dataSource).addAccount(name, opts.contact, opts.pool);
-        console.log(`account ${name} created`);
+        await changed(config, `account ${name} created${opts.pool === undefined ? '' : ` (storage pool ${opts.pool})`}`);
       });
     });
 
@@ -198,7 +217,7 @@ export function buildCli(): Command {
           const added = await systems.add(name, opts.driver, options);
           const where = added.options.root === undefined ? '' : `, root ${added.options.root}`;
           const host = added.driver === 'ssh' ? `, ${added.options.user}@${added.options.host}:${added.options.port}` : '';
-          console.log(`system ${added.name} registered (driver ${added.driver}${host}${where})`);
+          await changed(config, `system ${added.name} registered (driver ${added.driver}${host}${where})`);
           if (added.options.hostKey !== undefined) console.log(`host key ${added.options.hostKey} pinned`);
         });
       });
@@ -211,7 +230,7 @@ export function buildCli(): Command {
       await withDatabase(async ({ config, dataSource }) => {
         await withRegistry(config, dataSource, async (systems) => {
           const accepted = await systems.acceptHostKey(name, opts.hostKey);
-          console.log(`system ${accepted.name}: host key ${accepted.options.hostKey ?? '-'} pinned`);
+          await changed(config, `system ${accepted.name}: host key ${accepted.options.hostKey ?? '-'} pinned`);
         });
       });
     });
@@ -258,7 +277,7 @@ export function buildCli(): Command {
       await withDatabase(async ({ config, dataSource }) => {
         const where = opts.demo === true ? await buildDemoRepository(path.join(config.dataDir, 'demo-repository')) : repositoryLocation(location as string, config);
         await registry(config, dataSource).addRepository(where);
-        console.log(`repository ${where} registered`);
+        await changed(config, `repository ${where} registered`);
       });
     });
   repository
@@ -273,6 +292,8 @@ export function buildCli(): Command {
   addPlanCommands(program);
   addDemoCommand(program);
   addWorkOrderCommands(program);
+  addRequestCommands(program);
+  addPackageCommands(program);
   addScheduleCommand(program);
   addChangeCommands(program);
   return program;

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import 'reflect-metadata';
@@ -66,6 +67,28 @@ export function dataSourceOptions(config: Config, settings: DataSourceSettings =
 }
 
 /** Where a `mysql://` (or `mariadb://`) DATABASE_URL points, read in one place for every connection made from it. */
+/**
+ * The configured database in words, for people: `SQLite file /srv/provisor/data/provisor.sqlite`
+ * or `MySQL database provisor on db.example:3306` (never the user or password).
+ */
+export function describeDatabase(config: Config): string {
+  if (config.databaseUrl === undefined) return `SQLite file ${path.resolve(config.dataDir, 'provisor.sqlite')}`;
+  try {
+    const target = mysqlTarget(config.databaseUrl);
+    return `MySQL database ${target.database} on ${target.host}:${target.port}`;
+  } catch {
+    return 'MySQL database (DATABASE_URL is not a URL)';
+  }
+}
+
+/**
+ * A short digest of {@link describeDatabase}: what `/health` shows, so the command line can tell whether a server
+ * answering on the configured port uses the same database without the server saying where its database is.
+ */
+export function databaseFingerprint(config: Config): string {
+  return crypto.createHash('sha256').update(describeDatabase(config)).digest('hex').slice(0, 16);
+}
+
 function mysqlTarget(databaseUrl: string): { host: string; port: number; user: string; password: string; database: string } {
   const url = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
   return {

@@ -174,6 +174,12 @@ export interface GatheredHardware {
   readonly diskGb: number | null;
 }
 
+/** What `validate` learned about a task. */
+export interface ValidatedTask {
+  /** The exact version an Install or Update will use. */
+  readonly version?: string;
+}
+
 export interface Driver {
   readonly name: string;
   /**
@@ -181,8 +187,10 @@ export interface Driver {
    * paths inside the root, the package known to a repository. Throws a
    * non-retryable DriverError (`UnknownPackage`, `PathOutsideRoot`,
    * `InvalidParameter`) naming what is wrong. Must not change anything.
+   * A driver that resolves the package may say which version an Install or
+   * Update will use (a prefix such as `1.0` read as the highest `1.0.x`).
    */
-  validate(task: Task, ctx: Omit<TaskContext, 'signal' | 'requestId' | 'component'>): Promise<void>;
+  validate(task: Task, ctx: Omit<TaskContext, 'signal' | 'requestId' | 'component'>): Promise<ValidatedTask | void>;
   /** Performs the task. Resolves with its result, or rejects with a DriverError. */
   execute(task: Task, ctx: TaskContext): Promise<TaskResult>;
   /**

@@ -4,6 +4,7 @@
  * subject and a plain-text body.
  */
 import type { OrderOutcome, ParameterInput, ParameterProblem, WorkOrderTypeView } from '../workorders/api';
+import { plainReason } from '../workorders/plain-reason';
 import type { FormatProblem } from './order-format';
 
 export interface MailContent {
@@ -92,8 +93,8 @@ export function refusedReply(subject: string, reason: string): MailContent {
 export function outcomeNotification({ order }: OrderOutcome): MailContent {
   const closed = order.state === 'CLOSED';
   const lines = [`Your work order ${order.workOrderId} (${order.type}) ${closed ? 'is closed' : order.state === 'FAILED' ? 'failed' : `is ${order.state}`}.`, '', `  State:   ${order.state}`];
-  if (order.outcome !== null) lines.push(`  Outcome: ${order.outcome}`);
-  if (order.failedActivity !== null) lines.push(`  Failing activity: ${order.failedActivity}`);
+  // The customer reads the reason in plain words; the failing activity is for admins.
+  if (order.outcome !== null) lines.push(`  Outcome: ${order.state === 'FAILED' ? plainReason(order.outcome) : order.outcome}`);
   if (closed && order.billing !== null) lines.push(`  Billed:  ${order.billing.amount} ${order.billing.currency}`);
   lines.push(`  Account: ${order.account}`);
   if (order.parameters.length > 0) lines.push('', 'Parameters:', ...order.parameters.map((p) => `  ${p.name}: ${p.value}`));

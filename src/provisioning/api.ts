@@ -35,6 +35,23 @@ export interface DeleteSubmission extends Submission {
   readonly path: string;
 }
 
+/** A queued software task and the version it will use. */
+export interface SubmittedSoftware {
+  readonly requestId: string;
+  readonly version: string | null;
+}
+
+/** Which requests {@link ProvisioningApi.listRequests} returns. */
+export interface RequestFilter {
+  readonly system?: string;
+  readonly status?: RequestStatus;
+  /** 1 to {@link MAX_REQUEST_LIST}. */
+  readonly limit: number;
+}
+
+/** The most requests one list returns. */
+export const MAX_REQUEST_LIST = 500;
+
 export interface RequestView {
   readonly requestId: string;
   readonly operation: TaskOperation;
@@ -68,10 +85,14 @@ export interface ComponentView {
  */
 export interface ProvisioningApi {
   submitSoftware(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<string>;
+  /** As {@link submitSoftware}, also saying which exact version the request uses (null when the driver does not resolve versions). */
+  submitSoftwareRequest(operation: SoftwareOperation, submission: SoftwareSubmission, caller: Caller): Promise<SubmittedSoftware>;
   copy(submission: CopySubmission, caller: Caller): Promise<string>;
   delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
   /** The request; with `waitMs`, not before it has ended or that time has passed (a long poll). */
   getRequest(requestId: string, waitMs?: number): Promise<RequestView>;
+  /** The latest requests, newest first (at most `limit`), of one system and in one status when given. */
+  listRequests(filter: RequestFilter): Promise<RequestView[]>;
   /** Cancels a queued request or aborts a running one; returns the status afterwards. */
   cancel(requestId: string, caller: Caller): Promise<RequestStatus>;
   listInstalled(system: string): Promise<ComponentView[]>;

@@ -7,7 +7,7 @@ import { checkPathLength } from '../drivers/path-jail';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
 import { DestinationDeniedError } from '../net/destination-policy';
-import type { Caller, ComponentView, CopySubmission, DeleteSubmission, ProvisioningApi, RequestView, SoftwareSubmission, Submission } from './api';
+import { MAX_REQUEST_LIST, type Caller, type ComponentView, type CopySubmission, type DeleteSubmission, type ProvisioningApi, type RequestFilter, type RequestView, type SoftwareSubmission, type SubmittedSoftware, type Submission } from './api';
 import type { RequestRow, RequestStore } from './request-store';
 import type { SystemRegistry } from './systems';
 
@@ -110,17 +110,27 @@ export class ProvisioningService implements ProvisioningApi {
   }
 
   async submitSoftware(operation: SoftwareOperation, s: SoftwareSubmission, caller: Caller): Promise<string> {
+    return (await this.submitSoftwareRequest(operation, s, caller)).requestId;
+  }
+
+  async submitSoftwareRequest(operation: SoftwareOperation, s: SoftwareSubmission, caller: Caller): Promise<SubmittedSoftware> {
     const system = await this.system(s.system, 'system');
     const driver = this.driverFor(system);
     const task: Task = { operation, component: s.component, version: s.version, parameters: s.parameters };
     const repositories = await this.systems.repositoryLocations();
+    let chosen: string | undefined;
     try {
-      await driver.validate(task, { system, repositories });
+      chosen = (await driver.validate(task, { system, repositories }))?.version;
     } catch (err) {
       throw submissionFault(err, s.version === undefined ? 'component' : 'version');
     }
-    const stored: StoredTask = { operation, component: s.component, ...(s.version === undefined ? {} : { version: s.version }), parameters: s.parameters };
-    return this.enqueue(stored, s, caller, { systemName: system.name, component: s.component, version: s.version ?? null, conflictKey: `${system.name}/${s.component}` });
+    const asked: StoredTask = { operation, component: s.component, ...(s.version === undefined ? {} : { version: s.version }), parameters: s.parameters };
+    // The version the driver chose (a prefix such as 1.0 read as the highest 1.0.x) is what runs and what the row says;
+    // the request as asked stays what a retry is compared with.
+    const version = chosen ?? s.version;
+    const stored: StoredTask = { ...asked, ...(version === undefined ? {} : { version }) };
+    const requestId = await this.enqueue(stored, s, caller, { systemName: system.name, component: s.component, version: version ?? null, conflictKey: `${system.name}/${s.component}` }, asked);
+    return { requestId, version: version ?? null };
   }
 
   async copy(s: CopySubmission, caller: Caller): Promise<string> {
@@ -163,6 +173,7 @@ export class ProvisioningService implements ProvisioningApi {
     s: Submission,
     caller: Caller,
     where: { systemName: string; component: string | null; version: string | null; conflictKey: string },
+    asked: StoredTask = task,
   ): Promise<string> {
     // A refused endpoint is refused now, before the request exists; delivery checks it again.
     if (s.callback !== undefined) {
@@ -174,7 +185,7 @@ export class ProvisioningService implements ProvisioningApi {
       }
     }
     const taskJson = JSON.stringify(task);
-    const requestHash = crypto.createHash('sha256').update(`${where.systemName}\u0000${taskJson}\u0000${s.callback ?? ''}`).digest('hex');
+    const requestHash = crypto.createHash('sha256').update(`${where.systemName}\u0000${JSON.stringify(asked)}\u0000${s.callback ?? ''}`).digest('hex');
     const idempotencyKey = s.idempotencyKey ?? s.messageId ?? null;
     const id = crypto.randomUUID();
     try {
@@ -217,6 +228,14 @@ export class ProvisioningService implements ProvisioningApi {
       // Woken by this process's engine; re-read now and then for a request another process performs.
       await this.engine.waitForEnd(requestId, Math.min(left, LONG_POLL_RECHECK_MS));
     }
+  }
+
+  async listRequests(filter: RequestFilter): Promise<RequestView[]> {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_REQUEST_LIST) {
+      throw new ProvisorError('InvalidField', `limit must be a whole number from 1 to ${MAX_REQUEST_LIST}, got ${filter.limit}`, 'limit');
+    }
+    const now = this.clock.now();
+    return (await this.store.list(filter)).map((row) => requestView(row, now));
   }
 
   async cancel(requestId: string, caller: Caller): Promise<RequestStatus> {

@@ -117,6 +117,14 @@ export class RequestStore {
     return first === undefined ? null : toRow(first);
   }
 
+  /** The latest requests, newest first, filtered by system and status when given. */
+  async list(filter: { readonly system?: string; readonly status?: string; readonly limit: number }): Promise<RequestRow[]> {
+    const system = filter.system ?? null;
+    const status = filter.status ?? null;
+    const rows = (await this.dataSource.query(this.sql.listRequests, [system, system, status, status, filter.limit])) as Array<Record<string, unknown>>;
+    return rows.map(toRow);
+  }
+
   async findByKey(submittedBy: string, idempotencyKey: string): Promise<RequestRow | null> {
     const rows = (await this.dataSource.query(this.sql.requestByKey, [submittedBy, idempotencyKey])) as Array<Record<string, unknown>>;
     const first = rows[0];

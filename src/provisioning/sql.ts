@@ -46,6 +46,13 @@ export const PROVISIONING_SQL = {
   /** A request by id. Params: id. Rows: a request row. */
   requestById: `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE id = ?`,
 
+  /**
+   * The latest requests, newest first, optionally of one system and of one
+   * status (a null filter matches every row).
+   * Params: system, system, status, status, limit. Rows: request rows.
+   */
+  listRequests: `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE (? IS NULL OR systemName = ?) AND (? IS NULL OR status = ?) ORDER BY submittedAt DESC, seq DESC LIMIT ?`,
+
   /** A caller's request under an idempotency key. Params: submittedBy, idempotencyKey. Rows: a request row. */
   requestByKey: `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE submittedBy = ? AND idempotencyKey = ?`,
 

@@ -50,7 +50,12 @@ export class FieldReader {
       if (found !== undefined) throw new ProvisorError('InvalidField', `${this.fieldPath(name)} appears more than once`, this.fieldPath(name));
       found = child;
     }
-    if (found === undefined) return undefined;
+    if (found === undefined) {
+      // A field written without the service's namespace is named as such, not reported as missing.
+      const stray = this.element.children.find((child) => child.name === name && child.ns !== this.ns);
+      if (stray !== undefined) throw this.wrongNamespace(stray);
+      return undefined;
+    }
     this.used.add(found);
     const nil = found.attrs[`{${XSI_NS}}nil`];
     if (nil === 'true' || nil === '1') return undefined;
@@ -60,6 +65,17 @@ export class FieldReader {
       throw new ProvisorError('InvalidField', `${this.fieldPath(name)} must hold text only, not elements (it holds <${clipInput(inner.name)}>)`, this.fieldPath(name));
     }
     return found;
+  }
+
+  /** `element system must be in namespace urn:provisor:software:1 (it is in no namespace …)`. */
+  private wrongNamespace(child: XmlElement): ProvisorError {
+    const where = this.fieldPath(clipInput(child.name));
+    const found = child.ns === '' ? 'it is in no namespace' : `it is in namespace ${clipInput(child.ns)}`;
+    return new ProvisorError(
+      'InvalidField',
+      `element ${where} must be in namespace ${this.ns} (${found}; write the fields with the operation element's prefix, or declare xmlns="${this.ns}" on it)`,
+      where,
+    );
   }
 
   private complexNames = new Set<string>();
@@ -256,9 +272,7 @@ export class FieldReader {
     for (const child of this.element.children) {
       if (this.used.has(child)) continue;
       const where = this.fieldPath(clipInput(child.name));
-      if (child.ns !== this.ns) {
-        throw new ProvisorError('InvalidField', `element ${where} is in namespace "${clipInput(child.ns)}"; request fields are qualified with "${this.ns}"`, where);
-      }
+      if (child.ns !== this.ns) throw this.wrongNamespace(child);
       throw new ProvisorError('InvalidField', `${where} is not a field of this request`, where);
     }
     this.element = READ;

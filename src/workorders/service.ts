@@ -15,6 +15,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
+import { plainReason } from './plain-reason';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import { AdminActions, type PlanRunner } from './admin-actions';
@@ -96,12 +97,13 @@ export class WorkOrderService implements WorkOrders {
     return this.submissions.submit(caller, request);
   }
 
-  get(caller: Principal, workOrderId: number): Promise<WorkOrderView> {
-    return this.parts.queries.get(caller, workOrderId);
+  async get(caller: Principal, workOrderId: number): Promise<WorkOrderView> {
+    return forViewer(caller, await this.parts.queries.get(caller, workOrderId));
   }
 
-  list(caller: Principal, filter: WorkOrderFilter): Promise<WorkOrderPage> {
-    return this.parts.queries.list(caller, filter);
+  async list(caller: Principal, filter: WorkOrderFilter): Promise<WorkOrderPage> {
+    const page = await this.parts.queries.list(caller, filter);
+    return caller.role === 'customer' ? { ...page, orders: page.orders.map((o) => forViewer(caller, o)) } : page;
   }
 
   /** One order with its history and billing, whoever owns it. */
@@ -125,4 +127,19 @@ export class WorkOrderService implements WorkOrders {
   onOutcome(listener: OutcomeListener): void {
     this.parts.outcomes.onOutcome(listener);
   }
+}
+
+/**
+ * A customer sees why an order failed in plain words; the failed activity's
+ * path, the fault's name and the request id are for admins.
+ */
+export function forViewer(caller: Pick<Principal, 'role'>, order: WorkOrderView): WorkOrderView {
+  if (caller.role !== 'customer') return order;
+  return {
+    ...order,
+    outcome: order.outcome === null || order.state !== 'FAILED' ? order.outcome : plainReason(order.outcome),
+    failedActivity: null,
+    processInstanceId: null,
+    history: order.history.map((h) => (h.toState === 'FAILED' && h.reason !== null ? { ...h, reason: plainReason(h.reason) } : h)),
+  };
 }

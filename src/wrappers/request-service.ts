@@ -1,11 +1,13 @@
 import { REQUEST_STATUSES } from '../../entities';
-import type { ProvisioningApi } from '../provisioning/api';
+import { MAX_REQUEST_LIST, type ProvisioningApi } from '../provisioning/api';
 import type { FieldReader } from '../soap/fields';
 import type { SoapService } from '../soap/service';
-import { PROVISIONING_ROLES, toXsdDuration, wsdlPath } from './provisioning-fields';
+import { NAME, PROVISIONING_ROLES, toXsdDuration, wsdlPath } from './provisioning-fields';
 
 /** The longest a GetStatus may wait for its request to end. */
 const MAX_WAIT_SECONDS = 60;
+/** How many requests ListRequests returns when no limit is given. */
+const DEFAULT_LIST_LIMIT = 50;
 
 /** RequestService (`/soap/Request`): a request's status, start, duration and details, read through the provisioning API. */
 export function requestService(api: ProvisioningApi, root: string): SoapService {
@@ -63,6 +65,31 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
             duration: r.milliseconds === null ? undefined : toXsdDuration(r.milliseconds),
             milliseconds: r.milliseconds ?? undefined,
             submittedBy: r.submittedBy,
+          };
+        },
+      },
+      ListRequests: {
+        roles: PROVISIONING_ROLES,
+        async handle(fields) {
+          const system = fields.optString('system', NAME);
+          const status = fields.optEnum('status', REQUEST_STATUSES);
+          const limit = fields.optLong('limit', { min: 1, max: MAX_REQUEST_LIST }) ?? DEFAULT_LIST_LIMIT;
+          fields.done();
+          const requests = await api.listRequests({ system, status, limit });
+          return {
+            request: requests.map((r) => ({
+              requestId: r.requestId,
+              operation: r.operation,
+              system: r.system,
+              component: r.component ?? undefined,
+              version: r.version ?? undefined,
+              status: r.status,
+              message: r.message ?? undefined,
+              submittedAt: r.submittedAt,
+              startTime: r.startTime ?? undefined,
+              endTime: r.endTime ?? undefined,
+              submittedBy: r.submittedBy,
+            })),
           };
         },
       },

@@ -14,9 +14,11 @@ export function softwareService(api: ProvisioningApi, root: string): SoapService
       const parameters = fields.parameters('parameters');
       const submission = submissionFields(fields, ctx);
       fields.done();
-      const requestId = await api.submitSoftware(op, { system, component, version, parameters, ...submission }, { name: ctx.principal.name });
-      ctx.log.info('request accepted', { requestId, system, component });
-      return { requestId };
+      const submitted = await api.submitSoftwareRequest(op, { system, component, version, parameters, ...submission }, { name: ctx.principal.name });
+      const { requestId } = submitted;
+      ctx.log.info('request accepted', { requestId, system, component, version: submitted.version });
+      // Install and Update say which version they chose; the other operations' responses carry only the requestId.
+      return op === 'Install' || op === 'Update' ? { requestId, version: submitted.version ?? undefined } : { requestId };
     },
   });
   const operations: Record<string, SoapOperation> = {};

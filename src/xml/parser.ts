@@ -246,15 +246,21 @@ function* parseSteps(input: string, limits: ParseLimits): Generator<void, XmlEle
 
   // Lines are counted incrementally (positions only move forward): each newline is found once.
   let line = 1;
+  let lineStart = 0;
   let nextNewline = src.indexOf('\n');
   const lineAt = (index: number): number => {
     while (nextNewline !== -1 && nextNewline < index) {
       line++;
+      lineStart = nextNewline + 1;
       nextNewline = src.indexOf('\n', nextNewline + 1);
     }
     return line;
   };
-  const at = (): string => `at line ${lineAt(pos)}`;
+  // The column too: a body sent on one line is otherwise located nowhere.
+  const at = (): string => {
+    const where = lineAt(pos);
+    return `at line ${where}, column ${Math.max(1, pos - lineStart + 1)}`;
+  };
 
   const badChar = SUSPECT_CHAR.test(src) ? NOT_XML_CHAR.exec(src) : null;
   if (badChar !== null) {
@@ -354,6 +360,7 @@ function* parseSteps(input: string, limits: ParseLimits): Generator<void, XmlEle
       if (src.charCodeAt(pos) !== 62) throw new XmlError(`expected '>' to close </${show(qname)} ${at()}`);
       pos++;
       if (open === undefined || open.qname !== qname) {
+        pos = lt; // located at its '<', where the reader looks
         throw new XmlError(`end tag </${show(qname)}> ${at()} does not match ${open === undefined ? 'any open element' : `<${show(open.qname)}>`}`);
       }
       if (open.declared !== undefined) unbind(open.declared);

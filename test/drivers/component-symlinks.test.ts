@@ -116,8 +116,8 @@ describe('software tasks follow no symbolic link planted in a system root', func
   });
 
   it('still performs the tasks once the links are gone', async () => {
-    expect(await run('Configure', { component: 'demo-httpd', parameters: { parameter: [{ name: 'greeting', value: 'hi' }] } })).to.deep.include({ status: 'COMPLETED_SUCCESS' });
-    expect(JSON.parse(fs.readFileSync(path.join(root, 'etc', 'demo-httpd', 'config.json'), 'utf8'))).to.include({ greeting: 'hi' });
+    expect(await run('Configure', { component: 'demo-httpd', parameters: { parameter: [{ name: 'docroot', value: 'srv/www' }] } })).to.deep.include({ status: 'COMPLETED_SUCCESS' });
+    expect(JSON.parse(fs.readFileSync(path.join(root, 'etc', 'demo-httpd', 'config.json'), 'utf8'))).to.include({ docroot: 'srv/www' });
   });
 
   describe('when a link is planted after the check before the task (the race a pre-check leaves)', () => {

@@ -140,14 +140,12 @@ describe('local driver', function () {
       expect(config).to.deep.equal({ port: String(port) });
     });
 
-    it('fails Configure with HookFailed when the configure hook rejects the port, keeping the old configuration', async () => {
+    it('refuses Configure with InvalidParameter when the port is not the declared integer, keeping the old configuration', async () => {
       const error = await expectDriverError(
         run(system, software('Configure', 'demo-httpd', { parameters: { port: 'abc' } })),
-        'HookFailed',
+        'InvalidParameter',
       );
-      expect(error.message).to.equal(
-        "configure hook of demo-httpd 1.0.0 exited with code 2: demo-httpd: port must be a number from 1 to 65535, got 'abc'",
-      );
+      expect(error.message).to.equal('parameter "port" of demo-httpd 1.0.0 must be a whole number from 1 to 65535, got "abc"');
       expect(error.retryable).to.equal(false);
       const config = JSON.parse(await readFile(path.join(root, 'etc/demo-httpd/config.json'), 'utf8')) as unknown;
       expect(config).to.deep.equal({ port: String(port) });
@@ -155,9 +153,13 @@ describe('local driver', function () {
 
     it('merges parameters on Configure and runs the configure hook (demo-site re-renders its title)', async () => {
       await run(system, software('Configure', 'demo-site', { parameters: { title: 'Hello <Provisor>' } }));
-      await run(system, software('Configure', 'demo-site', { parameters: { motto: 'kept separately' } }));
+      const misspelt = await expectDriverError(run(system, software('Configure', 'demo-site', { parameters: { motto: 'not declared' } })), 'InvalidParameter');
+      expect(misspelt.message).to.equal('demo-site 1.0.0 has no parameter "motto"; its parameters: title');
       const config = JSON.parse(await readFile(path.join(root, 'etc/demo-site/config.json'), 'utf8')) as unknown;
-      expect(config).to.deep.equal({ title: 'Hello <Provisor>', motto: 'kept separately' });
+      expect(config).to.deep.equal({ title: 'Hello <Provisor>' });
+      await run(system, software('Configure', 'demo-httpd', { parameters: { docroot: 'srv/www' } }));
+      const merged = JSON.parse(await readFile(path.join(root, 'etc/demo-httpd/config.json'), 'utf8')) as unknown;
+      expect(merged).to.deep.equal({ port: String(port), docroot: 'srv/www' });
       expect(await readFile(path.join(root, 'srv/www/index.html'), 'utf8')).to.include('<h1>Hello &lt;Provisor&gt;</h1>');
     });
 
@@ -328,7 +330,7 @@ describe('local driver', function () {
       await writeFile(path.join(root, 'srv/inside.txt'), 'inside');
     });
 
-    const validateTask = (task: Task): Promise<void> => driver.validate(task, contextFor(system, [repo]));
+    const validateTask = (task: Task): Promise<unknown> => driver.validate(task, contextFor(system, [repo]));
 
     it('refuses ../ escapes, naming the path', async () => {
       const error = await expectDriverError(validateTask({ operation: 'Delete', path: '../x' }), 'PathOutsideRoot');

@@ -85,9 +85,9 @@ describe('the three-tier demo packages on the local driver', function () {
     expect((await call(url('web', '/version'))).body).to.equal('demo-web 1.0.0\n');
   });
 
-  it('refuses a bad port in the configure hook, keeping the previous configuration', async () => {
-    const error = await expectDriverError(run('db', 'Configure', 'demo-db', { parameters: { port: 'ninety' } }), 'HookFailed');
-    expect(error.message).to.include("port must be a number from 1 to 65535, got 'ninety'");
+  it('refuses a bad port by the manifest\'s declaration, keeping the previous configuration', async () => {
+    const error = await expectDriverError(run('db', 'Configure', 'demo-db', { parameters: { port: 'ninety' } }), 'InvalidParameter');
+    expect(error.message).to.equal('parameter "port" of demo-db 1.0.0 must be a whole number from 1 to 65535, got "ninety"');
     const config = JSON.parse(await readFile(path.join(systems.db.options.root as string, 'etc/demo-db/config.json'), 'utf8')) as Record<string, string>;
     expect(config).to.deep.equal({ port: String(ports.db) });
   });

@@ -215,14 +215,16 @@ describe('work orders by e-mail', function () {
       expect(mail.text).to.include('State:   FAILED').and.include('Outcome: failed by hand: customer cancelled').and.not.include('Billed');
     });
 
-    it('mails the customer when its plan fails, naming the failing activity', async () => {
+    it('mails the customer when its plan fails, with the reason in plain words (the failing activity is for admins)', async () => {
       const sent = order('bob@globex.example', 'Echo', 'volume: doomed\nsizeGiB: 1\nfail: true\n');
       expect((await sent).ok).to.equal(true);
       const id = Number(/work order (\d+)/.exec((await replyTo(sent.messageId)).subject ?? '')?.[1]);
       const mail = await notification(id, 'failed');
       const view = await server.app.workOrders.get(cast.admin, id);
       expect(view.state).to.equal('FAILED');
-      expect(mail.text).to.include(`Failing activity: ${view.failedActivity ?? '?'}`).and.include('requestedFailure');
+      expect(mail.text).to.include('Outcome: ').and.not.include('Failing activity').and.not.include(view.failedActivity ?? '?');
+      expect(view.outcome).to.include('{urn:provisor:test:echo}requestedFailure');
+      expect(mail.text).to.include('Outcome: the order could not be carried out (requestedFailure)').and.not.include('{urn:');
     });
   });
 });

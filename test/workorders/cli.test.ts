@@ -35,7 +35,7 @@ describe('the provisor command line for work orders and billing', function () {
   });
 
   it('closes an order by hand with a reason, bills it, and exports the bill as CSV', () => {
-    expect(run(['account', 'add', 'acme', '--pool', 'pool7']).code).to.equal(0);
+    expect(run(['account', 'add', 'acme']).code).to.equal(0);
     expect(run(['user', 'add', 'alice', '--role', 'customer', '--account', 'acme', '--level', '1', '--email', 'Alice@Acme.example'], 'alice-password\n').code).to.equal(0);
     expect(run(['user', 'list']).out).to.match(/^alice\tcustomer\tacme\tlevel=1\talice@acme\.example\tenabled$/m);
     // No server runs here: the order stays NEW until someone acts on it.

@@ -67,6 +67,11 @@ describe('storage work orders end to end: the project\'s catalog on a real stora
     expect(failed.outcome).to.match(/operationFailed/).and.match(/"logs"/);
     expect(failed.failedActivity).to.be.a('string').and.not.equal('');
     expect(await billableEvents(workOrderId)).to.equal(0);
+    // The customer reads the pool's own words; the fault, the request id and the activity are for admins.
+    const seen = await server.app.workOrders.get(cast.carol, workOrderId);
+    expect(seen.outcome).to.match(/^volume "logs" .*account "[^"]+"/).and.not.match(/operationFailed|request|hook|exited/);
+    expect(seen.failedActivity).to.equal(null);
+    expect((await server.app.workOrders.list(cast.carol, { state: 'FAILED' })).orders.find((o) => o.workOrderId === workOrderId)?.outcome).to.equal(seen.outcome);
 
     const create = await server.app.workOrders.submit(cast.carol, { type: 'CreateVolume', parameters: [{ name: 'volume', value: 'logs' }, { name: 'sizeGiB', value: '10' }], channel: 'soap' });
     expect((await settle(create.workOrderId)).state).to.equal('CLOSED');

@@ -73,13 +73,14 @@ import {
   type Task,
   type TaskContext,
   type TaskResult,
+  type ValidatedTask,
 } from '../driver';
 import { throwIfCancelled } from '../cancellation';
 import { errorCode, realRootOf, resolveInsideRoot, toJailedRelativePath } from '../path-jail';
 import { executeCopy, executeDelete, executeRemoteCopy, resolveSourcePath } from './file-tasks';
 import { type LocalDriverOptions, compileLocalSettings } from './local-settings';
 import { PackageRepositories } from './package-repositories';
-import { executeSoftwareTask } from './software-tasks';
+import { checkDeclaredParameters, executeSoftwareTask, installedManifest } from './software-tasks';
 import { SYSTEM_DIRECTORIES, assertPlainName, rootLabel, systemRootOption } from './system-layout';
 
 export type { LocalDriverOptions } from './local-settings';
@@ -102,7 +103,7 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
     now: settings.now,
   });
 
-  async function validate(task: Task, ctx: ValidationContext): Promise<void> {
+  async function validate(task: Task, ctx: ValidationContext): Promise<ValidatedTask | void> {
     const root = systemRootOption(ctx.system);
     switch (task.operation) {
       case 'Copy':
@@ -122,7 +123,14 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
       default:
         checkSoftwareTask(task);
         if (task.operation === 'Install' || task.operation === 'Update') {
-          await repositories.resolve(ctx.repositories, task.component, task.version);
+          const { manifest } = await repositories.resolve(ctx.repositories, task.component, task.version);
+          checkDeclaredParameters(manifest, task);
+          return { version: manifest.version };
+        }
+        if (task.operation === 'InitialConfigure' || task.operation === 'Configure') {
+          // The installed version's declarations; a component not installed yet is reported when the task runs.
+          const installed = await installedManifest(root, ctx.system, task.component);
+          if (installed !== undefined) checkDeclaredParameters(installed, task);
         }
     }
   }
@@ -163,7 +171,7 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
     name: LOCAL_DRIVER_NAME,
     validate: async (task, ctx) => {
       try {
-        await validate(task, ctx);
+        return await validate(task, ctx);
       } catch (error) {
         throw asDriverError(error, `validating ${describe(task, ctx.system)} failed`);
       }

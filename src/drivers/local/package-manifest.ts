@@ -18,7 +18,10 @@
  *       "conflicts": [{ "component": "demo-legacy", "range": "*" }],
  *       "provides": ["web"],
  *       "quiesce": { "hook": "hooks/quiesce.sh", "timeoutSeconds": 30 },
- *       "durations": { "Install": 4, "Start": 2 }
+ *       "durations": { "Install": 4, "Start": 2 },
+ *       "parameters": [
+ *         { "name": "title", "type": "string", "default": "Provisor demo site", "description": "The page title" }
+ *       ]
  *     }
  *   ]
  * }
@@ -53,6 +56,16 @@
  *   `timeoutSeconds` (1–3600). Only packages with `start` can have one.
  * - `durations` estimates each software operation in seconds (keys are
  *   SoftwareService operation names, values 0–86400).
+ * - `parameters` declares what `Install`, `InitialConfigure` and
+ *   `Configure` accept: each entry has `name`, `type` (`string`, `integer`
+ *   or `boolean`), and optionally `default` (informative: the package's
+ *   own default), `allowed` (the only values accepted), `min` and `max`
+ *   (integers), `blank` (`true`: an empty value stands for the default and
+ *   is accepted whatever the type) and `description`. A call naming an
+ *   undeclared parameter or giving an ill-typed value is refused before it
+ *   is queued, naming the parameter and the declared ones. A manifest
+ *   without `parameters` accepts any name (third-party repositories that
+ *   predate declarations keep working); `"parameters": []` accepts none.
  * - The local driver checks same-system requirements and conflicts; role
  *   placements are the change manager's to order.
  * - Unknown fields are ignored, so repositories can carry more.
@@ -99,7 +112,36 @@ export interface PackageManifest {
   readonly quiesce?: QuiesceSpec;
   /** Estimated seconds per software operation. */
   readonly durations: Readonly<Partial<Record<SoftwareOperation, number>>>;
+  /** The declared parameters; absent when the manifest declares none (any name is accepted). */
+  readonly parameters?: readonly ParameterDeclaration[];
 }
+
+/** The types a declared parameter may have. */
+export const PARAMETER_TYPES = ['string', 'integer', 'boolean'] as const;
+export type ParameterType = (typeof PARAMETER_TYPES)[number];
+
+/** One parameter a package accepts, as its manifest declares it. */
+export interface ParameterDeclaration {
+  readonly name: string;
+  readonly type: ParameterType;
+  /** The package's own default, shown to operators (not filled in by Provisor). */
+  readonly default?: string;
+  /** When present, the only values accepted. */
+  readonly allowed?: readonly string[];
+  /** Bounds of an integer parameter. */
+  readonly min?: number;
+  readonly max?: number;
+  /** An empty value stands for the default and is accepted. */
+  readonly blank: boolean;
+  readonly description?: string;
+}
+
+/** The operations whose parameters are checked against the declarations. */
+export const DECLARED_PARAMETER_OPERATIONS: readonly SoftwareOperation[] = ['Install', 'InitialConfigure', 'Configure'];
+
+const PARAMETER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const MAX_ALLOWED_VALUES = 100;
+const MAX_PARAMETER_TEXT = 1000;
 
 /** Role names: what `provides`, `role:` placements and systems' roles use. */
 export const ROLE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -167,7 +209,132 @@ export function parsePackageManifest(entry: unknown, where: string): PackageMani
     provides: parseProvides(entry.provides, named),
     ...parseQuiesce(entry.quiesce, entry.start !== undefined, named),
     durations: parseDurations(entry.durations, named),
+    ...parseParameters(entry.parameters, named),
   };
+}
+
+/**
+ * Checks a call's parameters against the manifest's declarations.
+ * @returns a message naming the first refused parameter and what is
+ *   accepted, or undefined when every parameter is acceptable (always, for a
+ *   manifest that declares none, or an operation whose parameters are not declared).
+ */
+export function parameterProblem(
+  manifest: PackageManifest,
+  operation: SoftwareOperation,
+  parameters: ReadonlyArray<{ readonly name: string; readonly value: string }>,
+): string | undefined {
+  const declared = manifest.parameters;
+  if (declared === undefined || !DECLARED_PARAMETER_OPERATIONS.includes(operation)) return undefined;
+  const label = `${manifest.name} ${manifest.version}`;
+  for (const { name, value } of parameters) {
+    const declaration = declared.find((d) => d.name === name);
+    if (declaration === undefined) {
+      const near = declared.find((d) => d.name.toLowerCase() === name.toLowerCase());
+      const names = declared.length === 0 ? 'it takes no parameters' : `its parameters: ${declared.map((d) => d.name).join(', ')}`;
+      return `${label} has no parameter ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${JSON.stringify(near.name)}?)`}; ${names}`;
+    }
+    const problem = valueProblem(declaration, value);
+    if (problem !== undefined) return `parameter ${JSON.stringify(name)} of ${label} ${problem}, got ${JSON.stringify(value)}`;
+  }
+  return undefined;
+}
+
+/** What is wrong with one value, or undefined. */
+function valueProblem(declaration: ParameterDeclaration, value: string): string | undefined {
+  if (value === '' && declaration.blank) return undefined;
+  if (declaration.allowed !== undefined && !declaration.allowed.includes(value)) {
+    return `must be one of ${declaration.allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  switch (declaration.type) {
+    case 'string':
+      return undefined;
+    case 'boolean':
+      return value === 'true' || value === 'false' ? undefined : 'must be "true" or "false"';
+    case 'integer': {
+      const bounds = describeBounds(declaration);
+      if (!/^-?\d{1,15}$/.test(value)) return `must be a whole number${bounds}`;
+      const number = Number(value);
+      if ((declaration.min !== undefined && number < declaration.min) || (declaration.max !== undefined && number > declaration.max)) {
+        return `must be a whole number${bounds}`;
+      }
+      return undefined;
+    }
+  }
+}
+
+function describeBounds(declaration: ParameterDeclaration): string {
+  const { min, max } = declaration;
+  if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`;
+  if (min !== undefined) return ` of at least ${min}`;
+  if (max !== undefined) return ` of at most ${max}`;
+  return '';
+}
+
+/** One line per declared parameter, as the command line and the SOAP listing show it. */
+export function describeParameter(declaration: ParameterDeclaration): string {
+  const parts: string[] = [declaration.type + describeBounds(declaration)];
+  if (declaration.allowed !== undefined) parts.push(`one of ${declaration.allowed.join(', ')}`);
+  if (declaration.default !== undefined) parts.push(`default ${declaration.default}`);
+  return parts.join('; ');
+}
+
+function parseParameters(value: unknown, where: string): { parameters?: ParameterDeclaration[] } {
+  if (value === undefined) return {};
+  const seen = new Set<string>();
+  const parameters = declarationList(value, where, 'parameters').map((item, i): ParameterDeclaration => {
+    const field = `parameters[${i}]`;
+    if (!isRecord(item)) throw invalid(where, `"${field}" must be an object with "name" and "type"`);
+    const name = item.name;
+    if (typeof name !== 'string' || !PARAMETER_NAME_PATTERN.test(name)) {
+      throw invalid(where, `"${field}.name" must match ${PARAMETER_NAME_PATTERN.source}, got ${JSON.stringify(name)}`);
+    }
+    if (seen.has(name)) throw invalid(where, `"${field}" declares parameter ${JSON.stringify(name)} twice`);
+    seen.add(name);
+    const type = item.type;
+    if (typeof type !== 'string' || !(PARAMETER_TYPES as readonly string[]).includes(type)) {
+      throw invalid(where, `"${field}.type" must be one of ${PARAMETER_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
+    }
+    const min = optionalInteger(item.min, where, `${field}.min`);
+    const max = optionalInteger(item.max, where, `${field}.max`);
+    if ((min !== undefined || max !== undefined) && type !== 'integer') throw invalid(where, `"${field}": only integer parameters have "min" and "max"`);
+    if (min !== undefined && max !== undefined && min > max) throw invalid(where, `"${field}.min" is greater than its "max"`);
+    let allowed: string[] | undefined;
+    if (item.allowed !== undefined) {
+      if (!Array.isArray(item.allowed) || item.allowed.length === 0 || item.allowed.length > MAX_ALLOWED_VALUES || !item.allowed.every((v) => typeof v === 'string' && v.length <= MAX_PARAMETER_TEXT)) {
+        throw invalid(where, `"${field}.allowed" must be a list of 1 to ${MAX_ALLOWED_VALUES} strings`);
+      }
+      allowed = item.allowed as string[];
+    }
+    if (item.blank !== undefined && typeof item.blank !== 'boolean') throw invalid(where, `"${field}.blank" must be true or false`);
+    const declaration: ParameterDeclaration = {
+      name,
+      type: type as ParameterType,
+      ...(item.default === undefined ? {} : { default: boundedString(item.default, where, `${field}.default`) }),
+      ...(allowed === undefined ? {} : { allowed }),
+      ...(min === undefined ? {} : { min }),
+      ...(max === undefined ? {} : { max }),
+      blank: item.blank === true,
+      ...(item.description === undefined ? {} : { description: boundedString(item.description, where, `${field}.description`) }),
+    };
+    if (declaration.default !== undefined) {
+      const problem = valueProblem({ ...declaration, blank: false }, declaration.default);
+      if (problem !== undefined) throw invalid(where, `"${field}.default" ${problem}, got ${JSON.stringify(declaration.default)}`);
+    }
+    return declaration;
+  });
+  return { parameters };
+}
+
+function optionalInteger(value: unknown, where: string, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalid(where, `"${field}" must be a whole number`);
+  return value;
+}
+
+function boundedString(value: unknown, where: string, field: string): string {
+  if (typeof value !== 'string' || value.length > MAX_PARAMETER_TEXT) throw invalid(where, `"${field}" must be a string of at most ${MAX_PARAMETER_TEXT} characters`);
+  return value;
 }
 
 /**

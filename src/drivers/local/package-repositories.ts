@@ -81,7 +81,11 @@ export class PackageRepositories {
   constructor(private readonly options: PackageRepositoriesOptions) {}
 
   /**
-   * Finds `name` (at `version`, or the highest version) in `locations`.
+   * Finds `name` in `locations`: at `version` exactly, else the highest
+   * version that `version` is a prefix of (`1.0` picks the highest `1.0.x`,
+   * `1` the highest `1.x.y`), as package managers read it; with no
+   * `version`, the highest version. An exact match in any repository wins
+   * over prefix matches.
    * @throws DriverError `UnknownPackage` naming package and version, or the
    *   `Internal` error of a repository that could not be read.
    */
@@ -102,9 +106,9 @@ export class PackageRepositories {
       }
       const candidates = outcome.value.byName.get(name) ?? [];
       for (const candidate of candidates) known.add(candidate.version);
-      const match = version === undefined ? candidates[0] : candidates.find((c) => c.version === version);
+      const match = version === undefined ? candidates[0] : matchVersion(candidates, version);
       if (match === undefined) return;
-      if (best === undefined || (version === undefined && compareVersions(match.version, best.manifest.version) > 0)) {
+      if (best === undefined || preferred(match.version, best.manifest.version, version)) {
         best = { manifest: match, repository };
       }
     });
@@ -362,3 +366,21 @@ function describeFetchError(error: unknown): string {
   return String(error);
 }
 
+
+/**
+ * The candidate (sorted highest first) whose version is `version`, else the
+ * highest one `version` is a dotted prefix of.
+ */
+export function matchVersion<T extends { readonly version: string }>(candidates: readonly T[], version: string): T | undefined {
+  const exact = candidates.find((c) => c.version === version);
+  if (exact !== undefined) return exact;
+  // Pre-releases are chosen only by their exact name.
+  return candidates.find((c) => c.version.startsWith(`${version}.`) && !c.version.includes('-'));
+}
+
+/** Whether a later repository's match replaces the one found first: an exact match stays, otherwise the higher version wins. */
+function preferred(candidate: string, current: string, wanted: string | undefined): boolean {
+  if (wanted !== undefined && current === wanted) return false;
+  if (wanted !== undefined && candidate === wanted) return true;
+  return compareVersions(candidate, current) > 0;
+}

@@ -9,7 +9,7 @@
  * previous configuration, and a failed switch of versions (Update,
  * Rollback) switches back and restarts the old version if it was running.
  */
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DriverError,
@@ -30,7 +30,7 @@ import { hookEnvironment } from './hook-environment';
 import { runHook } from './hook-runner';
 import type { LocalSettings } from './local-settings';
 import { tailOf } from './output-tail';
-import { type HookName, NAME_PATTERN, type PackageManifest, requirementsOf } from './package-manifest';
+import { type HookName, NAME_PATTERN, type PackageManifest, parameterProblem, requirementsOf } from './package-manifest';
 import type { PackageRepositories, ResolvedPackage } from './package-repositories';
 import { unpackArchive } from './archive';
 import { RootFiles } from './root-files';
@@ -109,7 +109,7 @@ async function install(job: Job): Promise<Outcome> {
   const { task, ctx, paths } = job;
   const existing = await readInstallation(paths);
   if (existing !== undefined) {
-    if (task.version === undefined || task.version === existing.active) {
+    if (task.version === undefined || task.version === existing.active || existing.active.startsWith(`${task.version}.`)) {
       note(job, `${task.component} ${existing.active} is already installed on system ${job.system}; nothing to do`);
       return { version: existing.active };
     }
@@ -121,6 +121,7 @@ async function install(job: Job): Promise<Outcome> {
   }
   const resolved = await job.deps.repositories.resolve(ctx.repositories, task.component, task.version);
   const { version } = resolved.manifest;
+  checkDeclaredParameters(resolved.manifest, task);
   await checkDependencies(job, resolved.manifest);
   await checkConflicts(job, resolved.manifest);
   const record = await unpack(job, resolved);
@@ -214,6 +215,7 @@ async function uninstall(job: Job): Promise<Outcome> {
 async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> {
   const { task, paths } = job;
   const current = await requireInstallation(job);
+  checkDeclaredParameters(activeVersion(current).package, task);
   const previous = await readConfig(paths);
   if (mode === 'merge' && previous !== undefined && previous.values === undefined) {
     throw new DriverError(
@@ -513,6 +515,28 @@ async function otherInstallations(job: Job): Promise<{ name: string; installatio
     if (installation !== undefined) found.push({ name, installation });
   }
   return found;
+}
+
+/**
+ * Refuses parameters the package does not declare, or values of the wrong
+ * type, naming the parameter and the declared ones.
+ * @throws DriverError `InvalidParameter`
+ */
+export function checkDeclaredParameters(manifest: PackageManifest, task: SoftwareTask): void {
+  const problem = parameterProblem(manifest, task.operation, task.parameters);
+  if (problem !== undefined) throw new DriverError('InvalidParameter', problem);
+}
+
+/** The manifest of the version of `component` active under `root`, if it is installed (for checks before a task runs). */
+export async function installedManifest(root: string, system: { readonly name: string }, component: string): Promise<PackageManifest | undefined> {
+  try {
+    const real = await realpath(root);
+    const installation = await readInstallation(componentPaths(new RootFiles(real, JSON.stringify(system.name)), component));
+    return installation === undefined ? undefined : activeVersion(installation).package;
+  } catch {
+    // An unreadable record is the task's to report when it runs.
+    return undefined;
+  }
 }
 
 async function requireInstallation(job: Job): Promise<ComponentInstallation> {

@@ -1,0 +1,85 @@
+/**
+ * `provisor package list|show`: the packages the registered repositories
+ * offer, their versions and the parameters each version declares, so an
+ * operator knows what Install and Configure accept without reading manifests.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { defaultDrivers } from '../../src/app';
+import { systemClock } from '../../src/clock';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { PackageRepositories } from '../../src/drivers/local';
+import { describeParameter, type PackageManifest } from '../../src/drivers/local/package-manifest';
+import { SystemRegistry } from '../../src/provisioning/systems';
+import { compareVersions } from '../../src/packaging/versions';
+import { action, usage } from './exit';
+import { table } from './format';
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Every version of every package the registered repositories offer, by name, highest version first (the first repository's copy of a version wins). */
+async function offeredPackages(): Promise<Map<string, PackageManifest[]>> {
+  const config = loadConfig();
+  const dataSource = await openDatabase(config);
+  let locations: string[];
+  try {
+    locations = await new SystemRegistry(dataSource, defaultDrivers(config), config.drivers.systemsDir, systemClock).repositoryLocations();
+  } finally {
+    await dataSource.destroy();
+  }
+  if (locations.length === 0) throw usage('no package repository is registered (provisor repository add --demo, or provisor repository add LOCATION)');
+  const repositories = new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 0, fetchTimeoutMs: config.outbound.timeoutMs, now: () => Date.now() });
+  const byName = new Map<string, PackageManifest[]>();
+  for (const { packages } of await repositories.offered(locations)) {
+    for (const manifest of packages) {
+      const versions = byName.get(manifest.name) ?? [];
+      if (!versions.some((v) => v.version === manifest.version)) versions.push(manifest);
+      byName.set(manifest.name, versions);
+    }
+  }
+  for (const versions of byName.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
+  return new Map([...byName.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function addPackageCommands(program: Command): void {
+  const pkg = program.command('package').description('packages offered by the registered repositories: versions and declared parameters');
+  pkg
+    .command('list')
+    .description('list the packages: name, versions (highest first), description')
+    .action(
+      action(async () => {
+        const rows = [...(await offeredPackages()).entries()].map(([name, versions]) => [name, versions.map((v) => v.version).join(', '), versions[0]?.description ?? '']);
+        for (const line of table([['PACKAGE', 'VERSIONS', 'DESCRIPTION'], ...rows])) out(line);
+      }),
+    );
+  pkg
+    .command('show <name>')
+    .description('one package: each version with what it requires and provides and the parameters Install and Configure accept')
+    .option('--version <version>', 'only this version (or the highest one it is a prefix of)')
+    .action(
+      action(async (name: string, opts: { version?: string }) => {
+        const packages = await offeredPackages();
+        const versions = packages.get(name);
+        if (versions === undefined) throw usage(`no registered repository offers a package "${name}" (provisor package list shows them)`);
+        const wanted = opts.version;
+        const shown = wanted === undefined ? versions : versions.filter((v) => v.version === wanted || v.version.startsWith(`${wanted}.`)).slice(0, 1);
+        if (shown.length === 0) throw usage(`${name} has no version ${wanted ?? ''} (versions: ${versions.map((v) => v.version).join(', ')})`);
+        for (const manifest of shown) {
+          out(`${manifest.name} ${manifest.version}${manifest.description === undefined ? '' : `: ${manifest.description}`}`);
+          if (manifest.start !== undefined) out('  runs a process (Start, Stop)');
+          if (manifest.provides.length > 0) out(`  provides ${manifest.provides.join(', ')}`);
+          for (const r of manifest.requires) out(`  requires ${r.component} ${r.range}`);
+          for (const d of manifest.dependencies) out(`  requires ${d.name}${d.minVersion === undefined ? '' : ` >=${d.minVersion}`} on the same system`);
+          if (manifest.parameters === undefined) out('  parameters: not declared (any name is accepted)');
+          else if (manifest.parameters.length === 0) out('  parameters: none');
+          else {
+            out('  parameters (Install, InitialConfigure, Configure):');
+            for (const line of table(manifest.parameters.map((p) => [`    ${p.name}`, describeParameter(p), p.description ?? '']))) out(line);
+          }
+        }
+      }),
+    );
+}
