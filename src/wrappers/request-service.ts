@@ -21,6 +21,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
     operations: {
       GetStatus: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const requestId = fields.string('requestId', { minLength: 1, maxLength: 64 });
           const waitSeconds = fields.optLong('waitSeconds', { min: 0, max: MAX_WAIT_SECONDS }) ?? 0;
@@ -31,6 +32,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetStartTime: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           return { startTime: r.startTime ?? undefined };
@@ -38,6 +40,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetDuration: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           const ms = r.milliseconds ?? 0;
@@ -46,6 +49,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetRequest: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           return {
