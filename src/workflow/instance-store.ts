@@ -62,8 +62,14 @@ export class InstanceStore {
   private variableTotal = 0;
   private seq = 0;
   private readonly committer: GroupCommitter;
-  /** Rows changed and not yet handed to the committer, the latest version of each (whole-row upserts). */
-  private readonly pending = new Map<string, RowWrite>();
+  /**
+   * Rows changed and not yet handed to the committer, by key: their
+   * statements are built when they are handed over, from what the store
+   * holds then (whole-row upserts of the latest version).
+   */
+  private readonly pendingActivities = new Map<string, ActivityRecord>();
+  private readonly pendingVariables = new Map<string, VariableWrite>();
+  private readonly pendingLinks = new Map<string, boolean>();
   private pendingSql: SqlWrite[] = [];
   private flushScheduled = false;
   /** The last commit handed over (settled either way). */
@@ -246,15 +252,28 @@ export class InstanceStore {
 
   /** Drops what was not yet written (the instance was taken over elsewhere: none of it may land). */
   discard(): void {
-    this.pending.clear();
+    this.clearPending();
+  }
+
+  private get pendingCount(): number {
+    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingSql.length;
+  }
+
+  private clearPending(): void {
+    this.pendingActivities.clear();
+    this.pendingVariables.clear();
+    this.pendingLinks.clear();
     this.pendingSql = [];
   }
 
   /** Writes not yet handed to the committer, in a form a caller can add to its own transaction. */
   private takePending(): Write[] {
-    const writes: Write[] = [...this.pending.values(), ...this.pendingSql];
-    this.pending.clear();
-    this.pendingSql = [];
+    const writes: Write[] = [];
+    for (const record of this.pendingActivities.values()) writes.push(this.activityStatement(record));
+    for (const w of this.pendingVariables.values()) writes.push({ row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true });
+    for (const [key, value] of this.pendingLinks) writes.push(this.linkStatement(key, value));
+    writes.push(...this.pendingSql);
+    this.clearPending();
     return writes;
   }
 
@@ -279,7 +298,7 @@ export class InstanceStore {
 
   private markActivity(record: ActivityRecord): void {
     this.check();
-    this.pending.set(`a\u0000${record.key}`, this.activityStatement(record));
+    this.pendingActivities.set(record.key, record);
     this.scheduleFlush();
   }
 
@@ -288,7 +307,7 @@ export class InstanceStore {
     this.check();
     for (const w of writes) {
       this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
-      this.pending.set(`v\u0000${w.scopeKey}\u0000${w.name}`, { row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true });
+      this.pendingVariables.set(InstanceStore.variableKey(w.scopeKey, w.name), w);
     }
     this.scheduleFlush();
   }
@@ -298,7 +317,7 @@ export class InstanceStore {
     this.check();
     for (const [key, value] of links) {
       this.links.set(key, value);
-      this.pending.set(`l\u0000${key}`, this.linkStatement(key, value));
+      this.pendingLinks.set(key, value);
     }
     this.scheduleFlush();
   }
@@ -310,7 +329,7 @@ export class InstanceStore {
    * {@link BEHIND_BATCH} rows.
    */
   private scheduleFlush(): void {
-    if (this.pending.size + this.pendingSql.length >= BEHIND_BATCH) {
+    if (this.pendingCount >= BEHIND_BATCH) {
       this.flushBehind();
       return;
     }
