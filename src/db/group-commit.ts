@@ -183,6 +183,11 @@ export class GroupCommitter {
         this.queue.shift();
       }
       await this.commit(batch);
+      // Let the event loop turn before the next batch. SQLite's driver answers without I/O, so
+      // callers that go on from their commit and write again would otherwise keep this loop
+      // going in microtasks, and nothing else (timers, sockets) would run; and those that
+      // write in the next turn join the batch.
+      if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.busy = false;
   }

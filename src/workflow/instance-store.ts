@@ -57,6 +57,9 @@ export class InstanceStore {
   readonly variables = new Map<string, string>();
   readonly links = new Map<string, boolean>();
   readonly timers = new Map<string, Date>();
+  /** Each timer's kind, and the timers whose firing is recorded (it is recorded once). */
+  private readonly timerKinds = new Map<string, 'wait' | 'alarm'>();
+  private readonly fired = new Set<string>();
   /** Bytes of each stored variable value, by variable key, and their sum (the instance's variable budget). */
   private readonly variableSizes = new Map<string, number>();
   private variableTotal = 0;
@@ -70,7 +73,8 @@ export class InstanceStore {
   private readonly pendingActivities = new Map<string, ActivityRecord>();
   private readonly pendingVariables = new Map<string, VariableWrite>();
   private readonly pendingLinks = new Map<string, boolean>();
-  private pendingSql: SqlWrite[] = [];
+  /** Timer rows recording their firing. */
+  private pendingTimers: RowWrite[] = [];
   private flushScheduled = false;
   /** The last commit handed over (settled either way). */
   private inFlight: Promise<void> = Promise.resolve();
@@ -123,7 +127,11 @@ export class InstanceStore {
     for (const r of links) this.links.set(String(r.key), r.value === true || Number(r.value) === 1);
     for (const r of timers) {
       const due = fromSqlDate(r.dueAt);
-      if (due !== null) this.timers.set(String(r.key), due);
+      if (due === null) continue;
+      const key = String(r.key);
+      this.timers.set(key, due);
+      this.timerKinds.set(key, r.kind === 'alarm' ? 'alarm' : 'wait');
+      if (r.firedAt !== null && r.firedAt !== undefined) this.fired.add(key);
     }
   }
 
@@ -213,14 +221,18 @@ export class InstanceStore {
     const existing = this.timers.get(key);
     if (existing !== undefined) return existing;
     this.timers.set(key, dueAt);
-    await this.durable([{ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, kind, toSqlDate(dueAt)] }]);
+    this.timerKinds.set(key, kind);
+    await this.durable([{ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, kind, toSqlDate(dueAt), null], commutes: true }]);
     return dueAt;
   }
 
   /** Records when a timer fired. Written behind: its due time is what a resumed instance needs. */
   timerFired(key: string, at: Date): void {
+    const due = this.timers.get(key);
+    if (due === undefined || this.fired.has(key)) return;
     this.check();
-    this.pendingSql.push({ sql: WORKFLOW_SQL.timerFired, params: [toSqlDate(at), this.instanceId, key], table: 'process_timer' });
+    this.fired.add(key);
+    this.pendingTimers.push({ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, this.timerKinds.get(key) ?? 'wait', toSqlDate(due), toSqlDate(at)], commutes: true });
     this.scheduleFlush();
   }
 
@@ -256,14 +268,14 @@ export class InstanceStore {
   }
 
   private get pendingCount(): number {
-    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingSql.length;
+    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingTimers.length;
   }
 
   private clearPending(): void {
     this.pendingActivities.clear();
     this.pendingVariables.clear();
     this.pendingLinks.clear();
-    this.pendingSql = [];
+    this.pendingTimers = [];
   }
 
   /** Writes not yet handed to the committer, in a form a caller can add to its own transaction. */
@@ -272,7 +284,7 @@ export class InstanceStore {
     for (const record of this.pendingActivities.values()) writes.push(this.activityStatement(record));
     for (const w of this.pendingVariables.values()) writes.push({ row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true });
     for (const [key, value] of this.pendingLinks) writes.push(this.linkStatement(key, value));
-    writes.push(...this.pendingSql);
+    writes.push(...this.pendingTimers);
     this.clearPending();
     return writes;
   }
