@@ -6,7 +6,7 @@
  *    polling GetStatus until it completes: completion time against the ideal
  *    (the critical path: one task's duration), and peak memory.
  *
- * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--instances N] [--task-ms MS]
+ * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--task-ms MS] [--iterations N]
  * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
  */
 import fs from 'node:fs';
@@ -19,6 +19,8 @@ import { parseProcess } from '../../src/bpel/parser';
 import { loadConfig, type Env } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
+import { groupCommitter } from '../../src/db/group-commit';
+import { fromSqlDate } from '../../src/db/sql';
 import { systemClock } from '../../src/clock';
 import { InstanceStore } from '../../src/workflow/instance-store';
 import { Interpreter, type PartnerInvoker, type WorkflowObserver } from '../../src/workflow/interpreter';
@@ -61,8 +63,13 @@ async function environment(kind: 'sqlite' | 'mysql', extra: Env): Promise<{ env:
   };
 }
 
-/** Engine overhead: activities per second with in-process no-op invokes. */
-async function overhead(kind: 'sqlite' | 'mysql', iterations: number): Promise<{ activities: number; seconds: number }> {
+/**
+ * Engine overhead: activities per second with in-process no-op invokes.
+ * `effects`: the invokes count as having effects (like Install), so the
+ * engine commits its state before each; otherwise they are read-only
+ * (like GetStatus, which they are).
+ */
+async function overhead(kind: 'sqlite' | 'mysql', iterations: number, effects: boolean): Promise<{ activities: number; seconds: number; commits: number }> {
   const { env, cleanup } = await environment(kind, {});
   const config = loadConfig(env);
   const dataSource = await openDatabase(config);
@@ -88,15 +95,20 @@ async function overhead(kind: 'sqlite' | 'mysql', iterations: number): Promise<{
     const store = new InstanceStore(dataSource, instanceId);
     await store.load();
     const response = (await import('../../src/bpel/xpath')).messageValue({ parameters: (await import('../../src/bpel/xpath')).parseElement('<rq:GetStatusResponse xmlns:rq="urn:provisor:request:1"><rq:status>QUEUED</rq:status></rq:GetStatusResponse>') });
-    const noop: PartnerInvoker = { invoke: () => Promise.resolve(response) };
+    const noop: PartnerInvoker = { invoke: () => Promise.resolve(response), effectFree: () => !effects };
+    const committer = groupCommitter(dataSource);
+    const commitsBefore = committer.commits;
     const quiet: WorkflowObserver = { activity: () => undefined, alarm: () => undefined, instance: () => undefined };
     const interpreter = new Interpreter(processModel, store, { instanceId, invoker: noop, observer: quiet, clock: systemClock, log: createLogger('error') });
     const started = process.hrtime.bigint();
     const outcome = await interpreter.run(new AbortController().signal);
+    // The instance's end is durable: what was written behind is committed with it.
+    await (store as { durable?: () => Promise<unknown> }).durable?.();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const commits = committer.commits - commitsBefore;
     if (outcome.status !== 'COMPLETED') throw new Error(`overhead plan ended ${outcome.status}`);
     const rows = (await dataSource.query('SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?', [instanceId])) as Array<{ n: unknown }>;
-    return { activities: Number(rows[0]?.n), seconds };
+    return { activities: Number(rows[0]?.n), seconds, commits };
   } finally {
     await dataSource.destroy();
     await cleanup();
@@ -104,11 +116,12 @@ async function overhead(kind: 'sqlite' | 'mysql', iterations: number): Promise<{
 }
 
 /** N instances, each invoking a slow simulated Install and polling GetStatus every 200 ms. */
-async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number }> {
+async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number; commits: number; activities: number }> {
   const { env, cleanup } = await environment(kind, {
     PROVISOR_SIMULATED_MIN_MS: String(taskMs),
     PROVISOR_SIMULATED_MAX_MS: String(taskMs),
-    PROVISOR_ENGINE_CONCURRENCY: String(instances),
+    PROVISOR_ENGINE_CONCURRENCY: String(Math.min(1024, instances)),
+    PROVISOR_WORKFLOW_MAX_INSTANCES: String(Math.max(5000, instances)),
     PROVISOR_WORKFLOW_POLL_MS: '100',
     PROVISOR_POLL_MS: '50',
   });
@@ -157,22 +170,40 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
     await app.listen(0, '127.0.0.1');
+    const committer = groupCommitter(dataSource);
+    const commitsBefore = committer.commits;
     const started = Date.now();
+    // The instances arrive together (a thousand work orders at once), as concurrent starts.
+    const starts: Array<Promise<string>> = [];
     for (let i = 0; i < instances; i++) {
       const input = messageValue({ parameters: parseElement(`<sw:Install xmlns:sw="urn:provisor:software:1"><sw:system>sim${i % 20}</sw:system><sw:component>c${i}</sw:component></sw:Install>`) });
-      await app.workflow.start('Poller', input, 'bench');
+      starts.push(app.workflow.start('Poller', input, 'bench'));
     }
+    await Promise.all(starts);
     let completed = 0;
-    for (;;) {
+    const trace = process.env.BENCH_TRACE === '1';
+    for (let tick = 0; ; tick++) {
+      if (trace && tick % 10 === 0) {
+        const counts = (await dataSource.query('SELECT status, COUNT(*) AS n FROM provisioning_request GROUP BY status')) as Array<{ status: string; n: unknown }>;
+        console.log(`  +${((Date.now() - started) / 1000).toFixed(1)} s: ${counts.map((c) => `${c.status} ${Number(c.n)}`).join(', ')}; commits ${committer.commits}, queued writes ${(committer as unknown as { queue: unknown[] }).queue.length}`);
+      }
       const rows = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status <> 'RUNNING'")) as Array<{ n: unknown }>;
       completed = Number(rows[0]?.n);
       if (completed >= instances || Date.now() - started > 600_000) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;
+    const commits = committer.commits - commitsBefore;
     clearInterval(sampler);
+    const activityRows = (await dataSource.query('SELECT COUNT(*) AS n FROM activity_instance')) as Array<{ n: unknown }>;
+    const times = (await dataSource.query('SELECT submittedAt, startedAt, endedAt FROM provisioning_request')) as Array<Record<string, unknown>>;
+    const latest = (column: string): string => {
+      const ms = Math.max(...times.map((t) => (fromSqlDate(t[column]) ?? new Date(0)).getTime()));
+      return `${((ms - started) / 1000).toFixed(2)} s`;
+    };
+    console.log(`[${kind}] the tasks: last submitted after ${latest('submittedAt')}, last started after ${latest('startedAt')}, last ended after ${latest('endedAt')}`);
     const ok = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status = 'COMPLETED'")) as Array<{ n: unknown }>;
-    return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n) };
+    return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n), commits, activities: Number(activityRows[0]?.n) };
   } finally {
     await app.close();
     await dataSource.destroy();
@@ -186,12 +217,20 @@ async function main(): Promise<void> {
   const taskMs = Number(arg('--task-ms') ?? 2000);
   const iterations = Number(arg('--iterations') ?? 1000);
   console.log(`workflow benchmarks on ${os.cpus().length} cores, Node ${process.version}`);
+  const load = (): string => `load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   for (const kind of kinds) {
-    const o = await overhead(kind, iterations);
-    console.log(`[${kind}] engine overhead: ${o.activities} activities in ${o.seconds.toFixed(2)} s = ${(o.activities / o.seconds).toFixed(0)} activities/s (${((o.seconds / o.activities) * 1000).toFixed(3)} ms each, durable)`);
+    if (!process.argv.includes('--concurrent-only')) {
+      for (const effects of [false, true]) {
+        const o = await overhead(kind, iterations, effects);
+        console.log(
+          `[${kind}] engine overhead, ${effects ? 'invokes with effects' : 'read-only invokes'}: ${o.activities} activities in ${o.seconds.toFixed(2)} s = ${(o.activities / o.seconds).toFixed(0)} activities/s (${((o.seconds / o.activities) * 1000).toFixed(3)} ms each); ${o.commits} commits = ${(o.commits / o.activities).toFixed(3)} per activity; ${load()}`,
+        );
+      }
+    }
+    if (process.argv.includes('--overhead-only')) continue;
     const c = await concurrent(kind, instances, taskMs);
     console.log(
-      `[${kind}] ${instances} concurrent instances polling a ${taskMs} ms task: ${c.completed} completed in ${c.seconds.toFixed(2)} s; ideal (critical path) ${c.ideal.toFixed(2)} s; ratio ${(c.seconds / c.ideal).toFixed(2)}x; RSS ${c.baseRssMb.toFixed(0)} MB before, peak ${c.peakRssMb.toFixed(0)} MB`,
+      `[${kind}] ${instances} concurrent instances polling a ${taskMs} ms task: ${c.completed} completed in ${c.seconds.toFixed(2)} s; ideal (critical path) ${c.ideal.toFixed(2)} s; ratio ${(c.seconds / c.ideal).toFixed(2)}x; RSS ${c.baseRssMb.toFixed(0)} MB before, peak ${c.peakRssMb.toFixed(0)} MB; ${c.commits} commits for ${c.activities} activities = ${(c.commits / c.activities).toFixed(3)} per activity; ${load()}`,
     );
   }
 }

@@ -183,6 +183,11 @@ export class GroupCommitter {
         this.queue.shift();
       }
       await this.commit(batch);
+      // Let the event loop turn before the next batch. SQLite's driver answers without I/O, so
+      // callers that go on from their commit and write again would otherwise keep this loop
+      // going in microtasks, and nothing else (timers, sockets) would run; and those that
+      // write in the next turn join the batch.
+      if (this.queue.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.busy = false;
   }
@@ -216,24 +221,21 @@ export class GroupCommitter {
   private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
     const pool = this.batchPool;
     if (pool !== undefined) return retryDeadlocks(() => this.runAtOnce(pool, batch));
+    // SQLite: rows of one shape merged as on MySQL (one statement's overhead for many rows), each statement in turn.
     return transaction(this.dataSource, async (manager) => {
-      const changed: StatementResult[][] = [];
-      const conflicts = new Map<number, WriteConflict>();
-      batch.forEach(() => changed.push([]));
-      for (const [i, p] of batch.entries()) {
-        for (const write of p.statements) {
-          const { sql, params } = statementOf(write, this.dialect);
-          const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
-          const n = result?.affected ?? 0;
-          (changed[i] as StatementResult[]).push({ changed: n, insertId: Number(result?.raw ?? NaN) });
-          const expected = expectationOf(write);
-          if (expected !== undefined && n !== expected) {
-            conflicts.set(i, new WriteConflict(sql, n, expected));
-            break;
-          }
-        }
+      const { statements, origin } = compact(batch.map((p) => p.statements), 'sqlite');
+      const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
+      for (const [i, [sql, params]] of statements.entries()) {
+        const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
+        const from = origin[i] ?? [];
+        if (from.length !== 1) continue;
+        const [caller, index] = from[0] as [number, number];
+        const n = result?.affected ?? 0;
+        (changed[caller] as StatementResult[])[index] = { changed: n, insertId: Number(result?.raw ?? NaN) };
+        const write = batch[caller]?.statements[index];
+        const expected = write === undefined ? undefined : expectationOf(write);
         // Stop at the first: the transaction rolls back and the rest go again.
-        if (conflicts.size > 0) throw new BatchConflict(conflicts);
+        if (expected !== undefined && n !== expected) throw new BatchConflict(new Map([[caller, new WriteConflict(sql, n, expected)]]));
       }
       return changed;
     });
@@ -288,9 +290,9 @@ function expectationOf(write: Write): number | undefined {
 }
 
 /**
- * The writes of a batch (callers in order) as MySQL statements, fewer: rows
- * of one shape become one multi-row statement, which MySQL runs with one
- * statement's overhead.
+ * The writes of a batch (callers in order) as statements of `dialect`,
+ * fewer: rows of one shape become one multi-row statement, which the
+ * database runs with one statement's overhead.
  *
  * - Adjacent rows of one shape always merge: nothing moves past anything.
  * - A row marked `commutes` also joins an earlier row of its shape when no
@@ -300,7 +302,7 @@ function expectationOf(write: Write): number | undefined {
  * `origin[i]` lists the [caller, write] pairs that output statement `i`
  * carries.
  */
-export function compact(callers: ReadonlyArray<readonly Write[]>): { statements: Array<readonly [string, readonly unknown[]]>; origin: Array<Array<[number, number]>> } {
+export function compact(callers: ReadonlyArray<readonly Write[]>, dialect: Dialect = 'mysql'): { statements: Array<readonly [string, readonly unknown[]]>; origin: Array<Array<[number, number]>> } {
   interface Group {
     readonly shape: RowShape;
     readonly params: unknown[];
@@ -341,7 +343,7 @@ export function compact(callers: ReadonlyArray<readonly Write[]>): { statements:
         return;
       }
       // Anything else ends the groups of the table it writes.
-      const { sql, params } = statementOf(write, 'mysql');
+      const { sql, params } = statementOf(write, dialect);
       close(isRow(write) ? write.row.table : write.table);
       out.push([sql, params]);
       origins.push([[caller, index]]);
@@ -351,7 +353,7 @@ export function compact(callers: ReadonlyArray<readonly Write[]>): { statements:
   const statements = out.map((s): readonly [string, readonly unknown[]] => {
     if (Array.isArray(s)) return s as readonly [string, readonly unknown[]];
     const { shape, params, origin } = s as Group;
-    return [`${shape.head}${shape.tuple}${`, ${shape.tuple}`.repeat(origin.length - 1)}${shape.tail.mysql}`, params];
+    return [`${shape.head}${shape.tuple}${`, ${shape.tuple}`.repeat(origin.length - 1)}${shape.tail[dialect]}`, params];
   });
   return { statements, origin: origins };
 }

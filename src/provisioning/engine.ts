@@ -35,7 +35,7 @@ function tail(text: string): string {
  */
 export class DeploymentEngine implements EngineSignal {
   readonly owner = leaseOwnerId();
-  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; row: RequestRow }>();
   private timer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -93,6 +93,12 @@ export class DeploymentEngine implements EngineSignal {
     if (this.stopped) return;
     if (this.polling) this.again = true;
     else this.schedule(0);
+  }
+
+  /** A request running here and not yet finishing: its row as claimed (IN_PROGRESS; nothing else changes what a reader sees until its end). */
+  inProgressHere(requestId: string): RequestRow | undefined {
+    if (this.finishing.has(requestId)) return undefined;
+    return this.running.get(requestId)?.row;
   }
 
   abortLocal(requestId: string): boolean {
@@ -155,7 +161,7 @@ export class DeploymentEngine implements EngineSignal {
         // A slot is free, and a task on the same component may now be claimable.
         this.wake();
       });
-    this.running.set(row.id, { abort, done });
+    this.running.set(row.id, { abort, done, row });
     this.metrics.tasksRunning.set(this.running.size);
   }
 

@@ -26,6 +26,12 @@ export interface EngineSignal {
   waitForEnd(requestId: string, ms: number): Promise<void>;
   /** The engine that should perform what this process queues (null: any engine). */
   origin(): string | null;
+  /**
+   * The row of a request this process's engine is performing and has not
+   * begun to finish, as a read would return it; undefined otherwise. A
+   * status poll of a running task is answered from it without a read.
+   */
+  inProgressHere?(requestId: string): RequestRow | undefined;
 }
 
 /** Checks a callback endpoint against the outbound policy; rejects with a DestinationDeniedError. */
@@ -221,7 +227,7 @@ export class ProvisioningService implements ProvisioningApi {
   async getRequest(requestId: string, waitMs = 0): Promise<RequestView> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const row = await this.store.findById(requestId);
+      const row = this.engine.inProgressHere?.(requestId) ?? (await this.store.findById(requestId));
       if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
       const left = deadline - Date.now();
       if (TERMINAL_STATUSES.includes(row.status) || left <= 0) return requestView(row, this.clock.now());

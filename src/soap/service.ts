@@ -15,6 +15,8 @@ export interface OperationContext {
 export interface SoapOperation {
   /** Roles allowed to call it. */
   readonly roles: readonly Role[];
+  /** True when the operation only reads: calling it again changes nothing (a workflow engine need not commit its state before calling it). */
+  readonly readOnly?: boolean;
   /** Reads its fields (finishing with `fields.done()`), does the work, returns the response element's content. */
   handle(fields: FieldReader, ctx: OperationContext): Promise<XmlObject>;
   /**

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ActivityState } from '../../entities';
 import type { VariableValue } from '../bpel/values';
-import { groupCommitter, type GroupCommitter, type RowWrite, type SqlWrite } from '../db/group-commit';
+import { groupCommitter, type GroupCommitter, type RowWrite, type SqlWrite, type StatementResult, type Write } from '../db/group-commit';
 import { fromSqlDate, toSqlDate } from '../db/sql';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
 
@@ -31,29 +31,67 @@ export interface VariableWrite {
   readonly parsed?: VariableValue;
 }
 
-/**
- * Reads and writes the durable state of one process instance: activity
- * executions, variables, link statuses and timers. Every transition is
- * atomic, so a crash leaves each activity either before or after it; the
- * transitions of concurrent instances share commits (group commit).
- */
 /** The scope key under which an instance's input message is stored (variable `message`), written with the instance row. */
 export const INPUT_SCOPE = '#input';
 
+/** Rows an instance hands to the committer at the latest, when it runs without yielding. */
+const BEHIND_BATCH = 500;
+
+/**
+ * Reads and writes the durable state of one process instance: activity
+ * executions, variables, link statuses and timers.
+ *
+ * Transitions are written behind: the store applies them in memory at once
+ * and hands the changed rows (the latest version of each) to the group
+ * committer at the end of the event-loop turn, without waiting for the
+ * commit. What the interpreter cannot re-derive after a crash, or must not
+ * repeat, waits for {@link durable}: a timer's due time before the instance
+ * sleeps on it, the state before an effect leaves (an invoke that changes
+ * something, a reply), the instance's end. Flushes commit in the order they
+ * are handed over and each is atomic, so what a crash leaves is the
+ * instance's state at some moment of its run, from which replay goes on
+ * (docs/workflow.md, "Durability").
+ */
 export class InstanceStore {
   readonly activities = new Map<string, ActivityRecord>();
   readonly variables = new Map<string, string>();
   readonly links = new Map<string, boolean>();
   readonly timers = new Map<string, Date>();
+  /** Each timer's kind, and the timers whose firing is recorded (it is recorded once). */
+  private readonly timerKinds = new Map<string, 'wait' | 'alarm'>();
+  private readonly fired = new Set<string>();
   /** Bytes of each stored variable value, by variable key, and their sum (the instance's variable budget). */
   private readonly variableSizes = new Map<string, number>();
   private variableTotal = 0;
   private seq = 0;
   private readonly committer: GroupCommitter;
+  /**
+   * Rows changed and not yet handed to the committer, by key: their
+   * statements are built when they are handed over, from what the store
+   * holds then (whole-row upserts of the latest version).
+   */
+  private readonly pendingActivities = new Map<string, ActivityRecord>();
+  private readonly pendingVariables = new Map<string, VariableWrite>();
+  private readonly pendingLinks = new Map<string, boolean>();
+  /** Timer rows recording their firing. */
+  private pendingTimers: RowWrite[] = [];
+  private flushScheduled = false;
+  /** The last commit handed over (settled either way). */
+  private inFlight: Promise<void> = Promise.resolve();
+  /** The first commit that failed; the instance stops at its next transition. */
+  private failure: unknown;
+  /** Transactions this store handed to the committer (for the benchmark's commits per activity). */
+  commits = 0;
 
   constructor(
     private readonly dataSource: DataSource,
     readonly instanceId: string,
+    /**
+     * A statement each commit of this instance's rows carries first, which
+     * must change one row for the commit to land: "the instance is still
+     * leased to me". Undefined: no fence.
+     */
+    private readonly fence?: () => SqlWrite | undefined,
   ) {
     this.committer = groupCommitter(dataSource);
   }
@@ -89,61 +127,64 @@ export class InstanceStore {
     for (const r of links) this.links.set(String(r.key), r.value === true || Number(r.value) === 1);
     for (const r of timers) {
       const due = fromSqlDate(r.dueAt);
-      if (due !== null) this.timers.set(String(r.key), due);
+      if (due === null) continue;
+      const key = String(r.key);
+      this.timers.set(key, due);
+      this.timerKinds.set(key, r.kind === 'alarm' ? 'alarm' : 'wait');
+      if (r.firedAt !== null && r.firedAt !== undefined) this.fired.add(key);
     }
   }
 
-  /** Records that an activity started (no-op when it already has a row). */
-  async begin(key: string, kind: string, name: string | undefined, at: Date, data?: string): Promise<ActivityRecord> {
+  /** Records that an activity started (no-op when it already has a row). Written behind. */
+  begin(key: string, kind: string, name: string | undefined, at: Date, data?: string): ActivityRecord {
     const existing = this.activities.get(key);
     if (existing !== undefined) return existing;
     const record: ActivityRecord = { key, kind, name: name ?? null, state: 'RUNNING', startedAt: at, endedAt: null, completionSeq: null, fault: null, data: data ?? null };
     this.activities.set(key, record);
-    await this.committer.write([this.activityStatement(record)]);
+    this.markActivity(record);
     return record;
   }
 
-  /** Replaces an activity's durable data (a loop's iteration, a chosen branch, an invoke's state). */
-  async setData(key: string, data: string, writes: readonly VariableWrite[] = []): Promise<void> {
+  /** Replaces an activity's durable data (a loop's iteration, a chosen branch, an invoke's state). Written behind. */
+  setData(key: string, data: string, writes: readonly VariableWrite[] = []): void {
     const record = this.activities.get(key);
     if (record === undefined) throw new Error(`no activity record ${key}`);
-    await this.committer.write([this.activityStatement({ ...record, data }), ...this.variableStatements(writes)]);
     record.data = data;
+    this.markActivity(record);
+    this.applyVariables(writes);
   }
 
-  /** Ends an activity: its state, variable writes and outgoing link statuses, in one transaction. */
-  async end(
+  /** Ends an activity: its state, variable writes and outgoing link statuses, atomically (one flush carries them all). Written behind. */
+  end(
     key: string,
     state: Exclude<ActivityState, 'RUNNING'>,
     at: Date,
     extra: { fault?: string; data?: string; writes?: readonly VariableWrite[]; links?: ReadonlyArray<[string, boolean]>; kind?: string; name?: string } = {},
-  ): Promise<void> {
+  ): void {
     const record = this.activities.get(key);
     const completionSeq = state === 'COMPLETED' ? ++this.seq : null;
     const ended: ActivityRecord =
       record === undefined
         ? { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null }
-        : { ...record, state, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? record.data };
-    await this.committer.write([this.activityStatement(ended), ...this.variableStatements(extra.writes ?? []), ...(extra.links ?? []).map(([linkKey, value]) => this.linkStatement(linkKey, value))]);
+        : Object.assign(record, { state, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? record.data });
     if (record === undefined) this.activities.set(key, ended);
-    else Object.assign(record, ended);
-    for (const w of extra.writes ?? []) this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
-    for (const [linkKey, value] of extra.links ?? []) this.links.set(linkKey, value);
+    this.markActivity(ended);
+    this.applyVariables(extra.writes ?? []);
+    this.applyLinks(extra.links ?? []);
   }
 
-  /** Marks a completed scope compensated. */
-  async markCompensated(key: string, at: Date): Promise<void> {
+  /** Marks a completed scope compensated. Written behind. */
+  markCompensated(key: string, at: Date): void {
     const record = this.activities.get(key);
     if (record === undefined) return;
-    await this.committer.write([this.activityStatement({ ...record, state: 'COMPENSATED', endedAt: at })]);
     record.state = 'COMPENSATED';
     record.endedAt = at;
+    this.markActivity(record);
   }
 
-  async writeVariablesNow(writes: readonly VariableWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    await this.committer.write(this.variableStatements(writes));
-    for (const w of writes) this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+  /** Sets variables outside an activity's end (initial values, the start message's parts). Written behind. */
+  writeVariables(writes: readonly VariableWrite[]): void {
+    this.applyVariables(writes);
   }
 
   /** Sets a variable's stored value as held in memory, keeping the byte total. */
@@ -166,24 +207,160 @@ export class InstanceStore {
     return total;
   }
 
-  async setLinks(links: ReadonlyArray<[string, boolean]>): Promise<void> {
-    if (links.length === 0) return;
-    await this.committer.write(links.map(([key, value]) => this.linkStatement(key, value)));
-    for (const [key, value] of links) this.links.set(key, value);
+  setLinks(links: ReadonlyArray<[string, boolean]>): void {
+    this.applyLinks(links);
   }
 
-  /** Persists a timer's due time once; later calls return the first due time (so a resumed timer keeps it). */
+  /**
+   * Persists a timer's due time once, durably, with everything written
+   * behind before it: the instance sleeps on it only once a crash can no
+   * longer lose it. Later calls return the first due time (so a resumed
+   * timer keeps it).
+   */
   async timer(key: string, kind: 'wait' | 'alarm', dueAt: Date): Promise<Date> {
     const existing = this.timers.get(key);
     if (existing !== undefined) return existing;
-    await this.committer.write([{ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, kind, toSqlDate(dueAt)] }]);
     this.timers.set(key, dueAt);
+    this.timerKinds.set(key, kind);
+    await this.durable([{ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, kind, toSqlDate(dueAt), null], commutes: true }]);
     return dueAt;
   }
 
-  async timerFired(key: string, at: Date): Promise<void> {
-    const fired: SqlWrite = { sql: WORKFLOW_SQL.timerFired, params: [toSqlDate(at), this.instanceId, key], table: 'process_timer' };
-    await this.committer.write([fired]);
+  /** Records when a timer fired. Written behind: its due time is what a resumed instance needs. */
+  timerFired(key: string, at: Date): void {
+    const due = this.timers.get(key);
+    if (due === undefined || this.fired.has(key)) return;
+    this.check();
+    this.fired.add(key);
+    this.pendingTimers.push({ row: WORKFLOW_ROWS.timer, values: [this.instanceId, key, this.timerKinds.get(key) ?? 'wait', toSqlDate(due), toSqlDate(at)], commutes: true });
+    this.scheduleFlush();
+  }
+
+  // ---- write-behind ---------------------------------------------------------
+
+  /**
+   * Makes everything written so far durable, together with `extra`, and
+   * waits for the commit: the instance goes on only once a crash can no
+   * longer lose any of it. The writes behind it commit first (the group
+   * committer keeps the order in which writes are handed in), so what is
+   * durable is always the instance's state at some moment of its run.
+   */
+  async durable(extra: readonly Write[] = []): Promise<StatementResult[]> {
+    this.check();
+    const writes = [...this.takePending(), ...extra];
+    if (writes.length === 0) {
+      await this.inFlight;
+      this.check();
+      return [];
+    }
+    const committed = this.send(writes);
+    this.inFlight = committed.then(
+      () => undefined,
+      () => undefined,
+    );
+    const results = await committed;
+    return results.slice(results.length - extra.length);
+  }
+
+  /** Drops what was not yet written (the instance was taken over elsewhere: none of it may land). */
+  discard(): void {
+    this.clearPending();
+  }
+
+  private get pendingCount(): number {
+    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingTimers.length;
+  }
+
+  private clearPending(): void {
+    this.pendingActivities.clear();
+    this.pendingVariables.clear();
+    this.pendingLinks.clear();
+    this.pendingTimers = [];
+  }
+
+  /** Writes not yet handed to the committer, in a form a caller can add to its own transaction. */
+  private takePending(): Write[] {
+    const writes: Write[] = [];
+    for (const record of this.pendingActivities.values()) writes.push(this.activityStatement(record));
+    for (const w of this.pendingVariables.values()) writes.push({ row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true });
+    for (const [key, value] of this.pendingLinks) writes.push(this.linkStatement(key, value));
+    writes.push(...this.pendingTimers);
+    this.clearPending();
+    return writes;
+  }
+
+  /** Hands writes to the committer with the instance's lease fence, if any; a failed or fenced commit stops the instance. */
+  private send(writes: readonly Write[]): Promise<StatementResult[]> {
+    const fence = this.fence?.();
+    const all = fence === undefined ? writes : [fence, ...writes];
+    this.commits++;
+    return this.committer.write(all).then(
+      (results) => (fence === undefined ? results : results.slice(1)),
+      (err: unknown) => {
+        this.failure ??= err;
+        throw err;
+      },
+    );
+  }
+
+  /** Throws the failure of an earlier commit: the instance does not go on from a state that could not be written. */
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private markActivity(record: ActivityRecord): void {
+    this.check();
+    this.pendingActivities.set(record.key, record);
+    this.scheduleFlush();
+  }
+
+  private applyVariables(writes: readonly VariableWrite[]): void {
+    if (writes.length === 0) return;
+    this.check();
+    for (const w of writes) {
+      this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
+      this.pendingVariables.set(InstanceStore.variableKey(w.scopeKey, w.name), w);
+    }
+    this.scheduleFlush();
+  }
+
+  private applyLinks(links: ReadonlyArray<[string, boolean]>): void {
+    if (links.length === 0) return;
+    this.check();
+    for (const [key, value] of links) {
+      this.links.set(key, value);
+      this.pendingLinks.set(key, value);
+    }
+    this.scheduleFlush();
+  }
+
+  /**
+   * Writes behind: the rows changed in this turn of the event loop go to the
+   * committer together, without waiting for the commit. An instance that
+   * runs for long without yielding hands them over every
+   * {@link BEHIND_BATCH} rows.
+   */
+  private scheduleFlush(): void {
+    if (this.pendingCount >= BEHIND_BATCH) {
+      this.flushBehind();
+      return;
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushBehind();
+    });
+  }
+
+  private flushBehind(): void {
+    if (this.failure !== undefined) return;
+    const writes = this.takePending();
+    if (writes.length === 0) return;
+    this.inFlight = this.send(writes).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /*

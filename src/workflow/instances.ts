@@ -96,9 +96,8 @@ export class ProcessInstances {
   async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      const rows = (await this.dataSource.query(WORKFLOW_SQL.firstReply, [instanceId])) as Array<{ data: string | null }>;
-      const data = rows[0]?.data;
-      if (data !== undefined && data !== null) {
+      const data = await this.firstReply(instanceId);
+      if (data !== undefined) {
         const parsed = JSON.parse(data) as { message?: string };
         if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
         const value = deserializeValue(parsed.message);
@@ -108,11 +107,19 @@ export class ProcessInstances {
       const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
       const state = instance[0];
       if (state !== undefined && state.status !== 'RUNNING') {
+        // The reply may have been committed with the end, between the two reads: look once more.
+        if ((await this.firstReply(instanceId)) !== undefined) continue;
         return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
       }
       if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+  }
+
+  /** The data of an instance's first completed reply, if it has one. */
+  private async firstReply(instanceId: string): Promise<string | undefined> {
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.firstReply, [instanceId])) as Array<{ data: string | null }>;
+    return rows[0]?.data ?? undefined;
   }
 
   /**

@@ -50,6 +50,13 @@ export interface PartnerInvoker {
     readonly activityPath: string;
     readonly signal: AbortSignal;
   }): Promise<VariableValue | undefined>;
+  /**
+   * True when the operation only reads (a request's status): sending it
+   * again after a crash changes nothing, so the engine need not make its
+   * state durable before sending it. Absent or false: the invoke may have
+   * an effect, and everything before it is committed first.
+   */
+  effectFree?(request: { readonly partnerLink: PartnerLink; readonly portType?: QName; readonly operation: string }): boolean;
 }
 
 /** Told about every activity transition and every alarm (the change manager's feed). */
@@ -179,7 +186,8 @@ export function pathOfKey(key: string): string {
 
 /**
  * Runs one process instance, durably: every activity transition is written
- * to the instance's rows as it happens, and running the same instance again
+ * to the instance's rows (behind, or durably before an effect or a sleep;
+ * see InstanceStore), and running the same instance again
  * after a crash replays from those rows — completed activities are skipped,
  * loops resume at their recorded iteration, branches keep their recorded
  * choice, timers keep their original due time, and invokes are re-sent with
@@ -295,7 +303,7 @@ export class Interpreter {
       const variable: VariableValue = typeof value === 'string' ? { kind: 'simple', value } : declaration.messageType !== undefined ? { kind: 'message', parts: new Map([['parameters', value]]) } : { kind: 'element', element: value };
       writes.push({ scopeKey: '/process', name: part, value: serializeValue(variable) });
     }
-    await this.store.writeVariablesNow(writes);
+    this.store.writeVariables(writes);
   }
 
   private now(): Date {
@@ -358,7 +366,7 @@ export class Interpreter {
       // Activities that finish at once in one transaction (assign, empty, reply) need no RUNNING row:
       // after a crash they simply run again, all or nothing. The others are recorded as started.
       this.countActivity(activity);
-      if (!INSTANT_KINDS.has(activity.kind)) await this.store.begin(key, activity.kind, activity.name, this.now());
+      if (!INSTANT_KINDS.has(activity.kind)) this.store.begin(key, activity.kind, activity.name, this.now());
       this.emit(key, activity, 'RUNNING');
     }
     let completion: Completion | void;
@@ -371,10 +379,10 @@ export class Interpreter {
       if (err instanceof BpelFault) {
         withPath(err, activity.path);
         const text = serializeFault(err);
-        await this.store.end(key, 'FAULTED', this.now(), { fault: text, kind: activity.kind, name: activity.name });
+        this.store.end(key, 'FAULTED', this.now(), { fault: text, kind: activity.kind, name: activity.name });
         this.emit(key, activity, 'FAULTED', `${qnameKey(err.faultName)}: ${err.message}`);
       } else if (err instanceof Terminated || err instanceof ExitProcess) {
-        await this.store.end(key, 'TERMINATED', this.now(), { kind: activity.kind, name: activity.name });
+        this.store.end(key, 'TERMINATED', this.now(), { kind: activity.kind, name: activity.name });
         this.emit(key, activity, 'TERMINATED');
       }
       throw err;
@@ -386,7 +394,7 @@ export class Interpreter {
       const value = source.transitionCondition === undefined ? true : evaluateBoolean(source.transitionCondition, this.scopeView(ctx.frame), this.opts());
       links.push([cell.key, value]);
     }
-    await this.store.end(key, 'COMPLETED', this.now(), { writes: completion?.writes, data: completion?.data, links, kind: activity.kind, name: activity.name });
+    this.store.end(key, 'COMPLETED', this.now(), { writes: completion?.writes, data: completion?.data, links, kind: activity.kind, name: activity.name });
     this.applyWrites(ctx.frame, completion?.writes ?? []);
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'COMPLETED');
@@ -442,7 +450,7 @@ export class Interpreter {
       for (const child of childActivities(a)) visit(child.activity);
     };
     visit(activity);
-    await this.store.end(key, 'SKIPPED', this.now(), { links, kind: activity.kind, name: activity.name });
+    this.store.end(key, 'SKIPPED', this.now(), { links, kind: activity.kind, name: activity.name });
     for (const [cellKey, value] of links) this.resolveLink(ctx, cellKey, value);
     this.emit(key, activity, 'SKIPPED');
   }
@@ -469,7 +477,7 @@ export class Interpreter {
       writes.push({ scopeKey: frame.key, name: d.name, value: serializeValue(value) });
     }
     this.checkVariableBytes(writes, scope);
-    await this.store.writeVariablesNow(writes);
+    this.store.writeVariables(writes);
   }
 
   private findFrame(frame: Frame, name: string): Frame | undefined {
@@ -542,6 +550,9 @@ export class Interpreter {
     if (activity.inputVariable !== undefined && input === undefined) {
       throw standardFault('uninitializedVariable', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: input variable "${activity.inputVariable}" is not initialised`);
     }
+    // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
+    // with the same input and idempotency key, so the partner answers the first call's result.
+    if (this.deps.invoker.effectFree?.({ partnerLink, portType: activity.portType, operation: activity.operation }) !== true) await this.store.durable();
     const output = await this.deps.invoker.invoke({
       instanceId: this.deps.instanceId,
       partnerLink,
@@ -586,7 +597,7 @@ export class Interpreter {
       due = await this.store.timer(key, 'wait', computed);
     }
     await sleepUntilDue(this.deps.clock, due, ctx.signal);
-    await this.store.timerFired(key, this.now());
+    this.store.timerFired(key, this.now());
     return {};
   }
 
@@ -666,7 +677,7 @@ export class Interpreter {
     if (chosen === undefined) {
       const view = this.scopeView(ctx.frame);
       chosen = activity.branches.findIndex((b) => evaluateBoolean(b.condition, view, this.opts()));
-      await this.store.setData(key, JSON.stringify({ branch: chosen }));
+      this.store.setData(key, JSON.stringify({ branch: chosen }));
     }
     const branches = [...activity.branches.map((b) => b.activity), ...(activity.else === undefined ? [] : [activity.else])];
     const target = chosen === -1 ? activity.else : activity.branches[chosen]?.activity;
@@ -689,11 +700,11 @@ export class Interpreter {
           throw limitFault('maxLoopIterations', this.limits, `${activity.kind} ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: iteration ${iteration + 1}`);
         }
         iteration++;
-        await this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
+        this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
       }
       await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` } });
       inBody = false;
-      await this.store.setData(key, JSON.stringify({ iteration, inBody: false }));
+      this.store.setData(key, JSON.stringify({ iteration, inBody: false }));
     }
   }
 
@@ -702,7 +713,7 @@ export class Interpreter {
     if (bounds === undefined) {
       const view = this.scopeView(ctx.frame);
       bounds = { start: evaluateUnsignedInt(activity.startCounter, view, this.opts()), final: evaluateUnsignedInt(activity.finalCounter, view, this.opts()) };
-      await this.store.setData(key, JSON.stringify(bounds));
+      this.store.setData(key, JSON.stringify(bounds));
     }
     const branchCount = Math.max(0, bounds.final - bounds.start + 1);
     // Checked before anything is allocated per branch.
@@ -840,7 +851,7 @@ export class Interpreter {
           throw err;
         }
         const firedAt = this.now();
-        await this.store.timerFired(timerKey, firedAt);
+        this.store.timerFired(timerKey, firedAt);
         this.deps.observer.alarm({ instanceId: this.deps.instanceId, scopeKey, scopeName: scope.name, alarmPath: alarm.path, kind: alarm.until !== undefined && n === 1 ? 'DEADLINE' : 'DURATION', dueAt: due, firedAt });
       }
       await this.exec(alarm.scope, { ...ctx, anchor: { path: alarm.path, key: handlerKey } });
@@ -882,7 +893,7 @@ export class Interpreter {
     const handlerCtx: Context = { ...ctx, frame, anchor: { path: scope.path, key: `${key}!c` }, handlerScope: { scope, key }, links: new Map() };
     if (scope.compensationHandler !== undefined) await this.exec(scope.compensationHandler, handlerCtx);
     else await this.compensateChildren(scope, key, handlerCtx, undefined);
-    await this.store.markCompensated(key, this.now());
+    this.store.markCompensated(key, this.now());
     this.emit(key, scope, 'COMPENSATED');
   }
 

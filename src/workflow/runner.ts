@@ -13,7 +13,6 @@ import type { Principal } from '../auth/principal';
 import { deserializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { groupCommitter } from '../db/group-commit';
 import { exclusive, execute, toSqlDate } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
@@ -248,28 +247,57 @@ export class InstanceRunner {
       limits: this.settings.planLimits,
     });
     if (Number(row.cancelRequested) > 0) {
-      await this.finish(instanceId, 'TERMINATED', null, null);
+      await this.finish(store, 'TERMINATED', null, null);
       return;
     }
     log.info('instance running');
-    const outcome = await interpreter.run(signal);
-    if (signal.aborted && this.stopped) return;
+    let outcome: Awaited<ReturnType<Interpreter['run']>>;
+    try {
+      outcome = await interpreter.run(signal);
+    } catch (err) {
+      // A commit failed (or the engine broke): nothing more of this run may land.
+      store.discard();
+      throw err;
+    }
+    if (signal.aborted && signal.reason instanceof Detached) {
+      await this.leave(store, signal);
+      return;
+    }
     if (outcome.status === 'TERMINATED') {
       const cancel = Number(((await this.dataSource.query(WORKFLOW_SQL.cancelRequested, [instanceId])) as Array<{ cancelRequested: unknown }>)[0]?.cancelRequested ?? 0);
       if (cancel === 2) await interpreter.compensateProcess(new AbortController().signal);
     }
     if (outcome.status === 'FAULTED') {
-      await this.finish(instanceId, 'FAULTED', serializeFault(outcome.fault), outcome.path);
+      await this.finish(store, 'FAULTED', serializeFault(outcome.fault), outcome.path);
       log.warn('instance faulted', { fault: outcome.fault.message, path: outcome.path });
     } else {
-      await this.finish(instanceId, outcome.status, null, null);
+      await this.finish(store, outcome.status, null, null);
       log.info('instance ended', { status: outcome.status });
     }
   }
 
-  private async finish(instanceId: string, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
+  /**
+   * An instance stops running here without ending: at shutdown what it wrote
+   * behind is committed (the next server resumes from there, with less to
+   * replay); when its lease was lost, none of it may land.
+   */
+  private async leave(store: InstanceStore, signal: AbortSignal): Promise<void> {
+    if (signal.aborted && signal.reason instanceof Detached && signal.reason.message === 'lease lost') {
+      store.discard();
+      return;
+    }
+    try {
+      await store.durable();
+    } catch (err) {
+      this.log.warn('writing an instance\'s last transitions at shutdown failed; it resumes from its earlier state', { instanceId: store.instanceId, err: String(err) });
+    }
+  }
+
+  /** Records the instance's end in the same transaction as its last transitions. */
+  private async finish(store: InstanceStore, status: InstanceStatus, fault: string | null, faultPath: string | null): Promise<void> {
+    const instanceId = store.instanceId;
     const at = this.clock.date();
-    const [changed] = await groupCommitter(this.dataSource).write([
+    const [changed] = await store.durable([
       { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance' },
     ]);
     // Only the holder of the lease reports the end, once it is recorded.

@@ -39,8 +39,12 @@ export const WORKFLOW_ROWS = {
   variable: rowShape('process_variable', ['instanceId', 'scopeKey', 'name', 'value'], { key: ['instanceId', 'scopeKey', 'name'], update: ['value'] }),
   /** A link's status: instanceId, key, value (1 true, 0 false). */
   link: rowShape('link_state', ['instanceId', 'key', 'value'], { key: ['instanceId', 'key'], update: ['value'] }),
-  /** A durable timer, written once: instanceId, key, kind (`wait` | `alarm`), dueAt. */
-  timer: rowShape('process_timer', ['instanceId', 'key', 'kind', 'dueAt']),
+  /**
+   * A durable timer: instanceId, key, kind (`wait` | `alarm`), dueAt,
+   * firedAt. Written first with no firedAt, later again with it: a row that
+   * exists takes only firedAt, so the due time is never rewritten.
+   */
+  timer: rowShape('process_timer', ['instanceId', 'key', 'kind', 'dueAt', 'firedAt'], { key: ['instanceId', 'key'], update: ['firedAt'] }),
 } as const;
 
 export const WORKFLOW_SQL = {
@@ -63,11 +67,8 @@ export const WORKFLOW_SQL = {
   /** An instance's link statuses. Params: instanceId. Rows: key, value. */
   loadLinks: 'SELECT `key`, value FROM link_state WHERE instanceId = ?',
 
-  /** An instance's timers. Params: instanceId. Rows: key, dueAt. */
-  loadTimers: 'SELECT `key`, dueAt FROM process_timer WHERE instanceId = ?',
-
-  /** Records that a timer fired, once. Params: firedAt, instanceId, key. Changes: the timer, if it had not fired. */
-  timerFired: 'UPDATE process_timer SET firedAt = ? WHERE instanceId = ? AND `key` = ? AND firedAt IS NULL',
+  /** An instance's timers. Params: instanceId. Rows: key, kind, dueAt, firedAt. */
+  loadTimers: 'SELECT `key`, kind, dueAt, firedAt FROM process_timer WHERE instanceId = ?',
 
   // ── instances as callers see them ──────────────────────────────────────
 

@@ -50,6 +50,11 @@ export class LocalInvoker {
     this.byNamespace = new Map(services.map((s) => [s.namespace, s]));
   }
 
+  /** True when Provisor's operation only reads (see SoapOperation.readOnly). */
+  readOnly(portType: QName, operation: string): boolean {
+    return this.byNamespace.get(portType.ns)?.operations[operation]?.readOnly === true;
+  }
+
   async invoke(args: { portType: QName; operation: string; input: VariableValue | undefined; idempotencyKey: string; principal: Principal; log: Logger; activityPath: string }): Promise<VariableValue | undefined> {
     const service = this.byNamespace.get(args.portType.ns);
     const operation = service?.operations[args.operation];
@@ -124,6 +129,14 @@ export class BindingInvoker implements PartnerInvoker {
     private readonly client: SoapClient,
     private readonly timeoutMs = 60_000,
   ) {}
+
+  /** Only Provisor's own read-only operations, in-process: a remote partner's operation may have effects whatever its name. */
+  effectFree(request: Parameters<NonNullable<PartnerInvoker['effectFree']>>[0]): boolean {
+    if (this.bindings.get(request.partnerLink.name)?.address !== undefined) return false;
+    const link = request.partnerLink;
+    const portType = request.portType ?? (link.partnerRole === undefined ? undefined : this.catalog.portTypeOf(link.partnerLinkType, link.partnerRole)?.name);
+    return portType !== undefined && this.local.readOnly(portType, request.operation);
+  }
 
   async invoke(request: Parameters<PartnerInvoker['invoke']>[0]): Promise<VariableValue | undefined> {
     const link: PartnerLink = request.partnerLink;

@@ -23,6 +23,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
     operations: {
       GetStatus: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const requestId = fields.string('requestId', { minLength: 1, maxLength: 64 });
           const waitSeconds = fields.optLong('waitSeconds', { min: 0, max: MAX_WAIT_SECONDS }) ?? 0;
@@ -33,6 +34,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetStartTime: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           return { startTime: r.startTime ?? undefined };
@@ -40,6 +42,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetDuration: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           const ms = r.milliseconds ?? 0;
@@ -48,6 +51,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
       },
       GetRequest: {
         roles: PROVISIONING_ROLES,
+        readOnly: true,
         async handle(fields) {
           const r = await read(fields);
           return {

@@ -56,7 +56,12 @@ describe('the change manager feed', function () {
     expect(violation.fields).to.include({ instanceId: view.instanceId, processName: 'Watched', scope: '/process/scope', scopeName: 'limited', kind: 'DURATION' });
     const waits = messages.filter((m) => m.operation === 'ReportWorkflowStatus' && m.activity?.name === 'slowStep').map((m) => m.activity?.state);
     expect(waits).to.deep.equal(['RUNNING', 'COMPLETED']);
-    const final = messages.filter((m) => m.operation === 'ReportWorkflowStatus' && m.activity === undefined).map((m) => m.fields.status);
+    // The end is reported once its commit returns to the runner, which may be just after a reader sees it.
+    const final = await eventually(async () => {
+      await server.app.notifier.flush();
+      const ends = messages.filter((m) => m.operation === 'ReportWorkflowStatus' && m.activity === undefined).map((m) => m.fields.status);
+      return ends.length > 0 ? ends : undefined;
+    }, 'the instance end to be reported');
     expect(final).to.deep.equal(['COMPLETED']);
   });
 });
