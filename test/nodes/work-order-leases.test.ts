@@ -8,6 +8,7 @@ import { groupCommitter, WriteConflict } from '../../src/db/group-commit';
 import { openDatabase } from '../../src/db/data-source';
 import { toSqlDate } from '../../src/db/sql';
 import { createLogger } from '../../src/log';
+import { CallbackDeliveries } from '../../src/provisioning/callbacks';
 import { WorkOrderStates } from '../../src/workorders/states';
 import { freshEnvironment, testDatabaseUrl } from '../support/harness';
 import { seedCast, TEST_CATALOG, type Cast } from '../support/workorders';
@@ -206,5 +207,38 @@ describe('a guarded write in a group commit whose guard fails', function () {
     expect(refused?.status === 'rejected' ? refused.reason : undefined).to.be.instanceOf(WriteConflict);
     const rows = (await dataSource.query('SELECT hash FROM ws_nonce ORDER BY hash')) as Array<{ hash: string }>;
     expect(rows.map((r) => r.hash)).to.deep.equal(['after-1', 'after-3', 'before-1', 'taken']);
+  });
+});
+
+describe('a callback delivery whose sender lost its lease', function () {
+  this.timeout(30_000);
+  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  let dataSource: DataSource;
+  before(async () => {
+    environment = await freshEnvironment();
+    dataSource = await openDatabase(loadConfig(environment.env));
+  });
+  after(async () => {
+    await dataSource.destroy();
+    await environment.cleanup();
+  });
+
+  it('records nothing for the stale sender; the sender that took it over records its outcome', async () => {
+    const deliveries = new CallbackDeliveries(dataSource);
+    const t0 = new Date('2030-01-01T00:00:00Z');
+    await dataSource.query("INSERT INTO callback_delivery (requestId, url, status, attempts, nextAttemptAt) VALUES ('req-fenced', 'http://127.0.0.1:9/cb', 'PENDING', 0, ?)", [toSqlDate(t0)]);
+    const [first] = await deliveries.lease('sender-a', t0, new Date(t0.getTime() + 1000), 10);
+    expect(first?.requestId).to.equal('req-fenced');
+    // Sender A stalls past its lease; B takes the delivery over.
+    const later = new Date(t0.getTime() + 5000);
+    const [second] = await deliveries.lease('sender-b', later, new Date(later.getTime() + 1000), 10);
+    expect(second?.id).to.equal(first?.id);
+    expect(await deliveries.retryLater(first?.id ?? 0, 1, 'slow endpoint', later, 'sender-a'), 'the stale retry').to.equal(false);
+    expect(await deliveries.delivered(first?.id ?? 0, 1, 'sender-a'), 'the stale acknowledgement').to.equal(false);
+    expect((await deliveries.state('req-fenced'))?.status).to.equal('PENDING');
+    expect(await deliveries.delivered(second?.id ?? 0, 2, 'sender-b')).to.equal(true);
+    expect(await deliveries.state('req-fenced')).to.deep.include({ status: 'DELIVERED', attempts: 2 });
+    expect(await deliveries.failed(first?.id ?? 0, 3, 'too late', 'sender-a'), 'the stale give-up').to.equal(false);
+    expect(await deliveries.state('req-fenced')).to.deep.include({ status: 'DELIVERED', attempts: 2 });
   });
 });
