@@ -9,6 +9,7 @@ import { readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Driver, SoftwareOperation, SystemDescriptor, Task, TaskResult } from '../../src/drivers/driver';
 import { createLocalDriver } from '../../src/drivers/local/local-driver';
+import { freePort } from '../support/processes';
 import {
   buildFixtureRepository,
   contextFor,
@@ -55,10 +56,10 @@ describe('local driver hooks and processes', function () {
       { name: 'flaky', version: '1.0.0', files: { 'ok.sh': 'echo fine\n' }, hooks: { install: 'ok.sh' }, start: SLEEPER },
       { name: 'flaky', version: '2.0.0', files: { 'bad.sh': 'echo "2.0.0 cannot install here" >&2\nexit 1\n' }, hooks: { install: 'bad.sh' }, start: SLEEPER },
       {
-        // Listens only well after the start-up grace: its port number goes to a file once it does.
+        // Listens on its port parameter, only well after the start-up grace.
         name: 'slow-listener',
         version: '1.0.0',
-        files: { 'server.js': "const http = require('node:http');\nsetTimeout(() => { const s = http.createServer((q, r) => r.end('up')); s.listen(0, '127.0.0.1', () => require('node:fs').writeFileSync(process.env.PROVISOR_SYSTEM_ROOT + '/port', String(s.address().port))); }, 1500);\n" },
+        files: { 'server.js': "setTimeout(() => require('node:http').createServer((q, r) => r.end('up')).listen(Number(process.env.PROVISOR_PARAM_PORT), '127.0.0.1'), 1500);\n" },
         start: ['$NODE', 'server.js'],
         declarations: { ready: { listen: true, timeoutSeconds: 20 } },
       },
@@ -142,12 +143,12 @@ describe('local driver hooks and processes', function () {
 
   describe('readiness: a started component counts as started when it is ready', () => {
     it('ends Start only once the component accepts connections, however long after the start-up grace', async () => {
-      const { system, root } = await newSystem('slow-listener');
+      const { system } = await newSystem('slow-listener');
       await run(system, 'Install', 'slow-listener');
-      const started = await run(system, 'Start', 'slow-listener');
+      const port = await freePort();
+      const started = await run(system, 'Start', 'slow-listener', undefined, { port: String(port) });
       expect(started.pid).to.be.a('number');
       // No retry, no wait: the server must answer now.
-      const port = Number(await readFile(path.join(root, 'port'), 'utf8'));
       expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).to.equal('up');
       await run(system, 'Stop', 'slow-listener');
     });
