@@ -48,9 +48,11 @@ describe('three nodes on one MariaDB database (MariaDB only)', function () {
     environment = await freshEnvironment({
       PROVISOR_CATALOG: TEST_CATALOG,
       PROVISOR_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
-      PROVISOR_NODE_LEASE_MS: '2000',
-      PROVISOR_LEASE_MS: '2000',
-      PROVISOR_WORKFLOW_LEASE_MS: '2000',
+      // Leases long enough that a live node on a busy machine keeps its work; the killed node's is
+      // taken over at once by its successor on the same host, or by the others once its node lease runs out.
+      PROVISOR_NODE_LEASE_MS: '5000',
+      PROVISOR_LEASE_MS: '10000',
+      PROVISOR_WORKFLOW_LEASE_MS: '10000',
       PROVISOR_POLL_MS: '50',
       PROVISOR_WORKFLOW_POLL_MS: '50',
       PROVISOR_WORKORDER_POLL_MS: '50',
