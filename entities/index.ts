@@ -25,6 +25,7 @@ import { ProcessTimer } from './process-timer';
 import { ProcessVariable } from './process-variable';
 import { ChangePlanPart, ChangeRequestRow } from './change-request';
 import { ChangeFragmentRow, ChangePolicyRow } from './change-policy';
+import { NodeLease } from './node-lease';
 
 export { ActivityInstance, LinkState, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessTimer, ProcessVariable };
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
@@ -32,6 +33,7 @@ export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export { ChangeFragmentRow, ChangePlanPart, ChangePolicyRow, ChangeRequestRow };
 export { MaintenanceWindowRow, SystemRole };
 export { LoginAddress, PortalSession, WsNonce };
+export { NodeLease };
 export * from './user';
 export * from './work-order';
 export * from './provisioning-request';
@@ -40,4 +42,4 @@ export { COMPONENT_STATES, type ComponentState } from './installed-component';
 export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow];
+export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow, NodeLease];

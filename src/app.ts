@@ -44,6 +44,7 @@ import { SystemFactsStore } from './changemanager/system-facts';
 import { PackageRepositories } from './drivers/local/package-repositories';
 import type { WorkflowObserver } from './workflow/interpreter';
 import { WorkOrderAutomation } from './workorders/automation';
+import { LeaseKeeper } from './leases/keeper';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService, workOrderParts } from './workorders/service';
 import { CallbackDispatcher } from './wrappers/callback-sender';
@@ -87,6 +88,8 @@ export interface App {
   /** SMTP intake, replies and outcome notifications (docs/email.md). */
   readonly email: EmailChannel;
   readonly automation: WorkOrderAutomation;
+  /** This process's node lease: its owner id, "still mine?", and the lost-lease event (src/leases/keeper.ts). */
+  readonly lease: LeaseKeeper;
   /** Loads (or refreshes) the work-order catalog: the configured file, or the one named. */
   loadCatalog(file?: string): Promise<LoadSummary>;
   /** Starts the engine and listens; resolves with the bound port. */
@@ -196,6 +199,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
+  const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
   const automation = new WorkOrderAutomation(
     orderParts,
     workflow,
@@ -203,7 +207,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     { pollMs: config.workOrders.pollMs, batchSize: config.workOrders.batchSize, restartAfterMs: config.workOrders.restartAfterMs },
     clock,
     logger.child({ component: 'automation' }),
-    `workorders/${process.pid}/${crypto.randomUUID()}`,
+    lease,
   );
   const workOrders = new WorkOrderService(orderParts, { plans: automation, onSubmitted: () => automation.wake() });
   const email = new EmailChannel(config.mail, config.outbound, workOrders, users, logger);
@@ -311,11 +315,13 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     workOrders,
     email,
     automation,
+    lease,
     loadCatalog: loadWorkOrderCatalog,
     async listen(port = config.port, host = config.host) {
       if (!fs.existsSync(defaultCatalog)) logger.warn('no work-order catalog file', { file: defaultCatalog });
       else if (config.workOrders.loadCatalogOnStart) await loadWorkOrderCatalog();
       else defaultPool = readCatalog(defaultCatalog).defaultPool; // loaded by someone else: only its default pool is needed here
+      await lease.start();
       if (config.engine.enabled) {
         await engine.start();
         callbacks.start();
@@ -352,6 +358,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       server.closeAllConnections();
       await serverClosed;
       await automation.stop();
+      await lease.stop();
       await changes.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);

@@ -22,7 +22,8 @@ export const systemClock: Clock = {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function arm(clock: Clock, ms: number, fn: () => void): () => void {
+/** Calls `fn` once `ms` of `clock`'s time have passed (its own timers when it has them); returns the cancel function. */
+export function arm(clock: Clock, ms: number, fn: () => void): () => void {
   if (clock.timer !== undefined) return clock.timer(ms, fn);
   const handle = setTimeout(fn, ms);
   return () => clearTimeout(handle);

@@ -46,6 +46,11 @@ export interface Config {
     /** Most namespace declarations in one request, all elements together (PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS, default 10,000). */
     readonly maxNamespaceDeclarations: number;
   };
+  /** Each process's lease on its own liveness (docs/operations.md, "Several nodes behind a load balancer"). */
+  readonly nodes: {
+    /** How long a process counts as alive after each renewal of its lease; renewed every third of it (PROVISOR_NODE_LEASE_MS, default 15 s). */
+    readonly leaseMs: number;
+  };
   readonly engine: {
     readonly enabled: boolean;
     readonly concurrency: number;
@@ -384,6 +389,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd(), 
       maxElements: int('PROVISOR_XML_MAX_ELEMENTS', 200_000, 100, 10_000_000),
       maxAttributes: int('PROVISOR_XML_MAX_ATTRIBUTES', 64, 8, 100_000),
       maxNamespaceDeclarations: int('PROVISOR_XML_MAX_NAMESPACE_DECLARATIONS', 10_000, 16, 10_000_000),
+    },
+    nodes: {
+      leaseMs: int('PROVISOR_NODE_LEASE_MS', 15_000, 300, 3_600_000),
     },
     engine: {
       enabled: bool('PROVISOR_ENGINE', true),

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { ENTITIES } from '../../entities';
 import { isLongText } from '../../entities/long-text';
 import { MIGRATIONS } from './migrations';
+import { isMysqlSource } from './sql';
 
 export interface DataSourceSettings {
   /** `mariadb` makes TypeORM read MariaDB's catalogue correctly; found by `detectMysqlFlavour`. */
@@ -206,6 +207,91 @@ export async function openDatabase(config: Config, settings: DataSourceSettings 
     await dataSource.destroy();
     throw err;
   }
-  if (settings.synchronize !== true) await dataSource.runMigrations({ transaction: 'each' });
+  if (settings.synchronize !== true) {
+    try {
+      await underMigrationLock(dataSource, () => dataSource.runMigrations({ transaction: 'each' }));
+    } catch (err) {
+      await dataSource.destroy();
+      throw err;
+    }
+  }
   return dataSource;
+}
+
+/** How long a node waits for another node's migrations before it gives up starting. */
+const MIGRATION_LOCK_WAIT_S = 300;
+
+/**
+ * Runs the migrations of one node at a time: nodes started together on a
+ * fresh database would otherwise each create the same tables, and all but
+ * one die on "table already exists". The lock is one that is dropped when
+ * its holder dies (MySQL: a named lock held by a connection; SQLite: a lock
+ * file naming a live process), so a node killed mid-migration never blocks
+ * the others. The next node in finds the migrations recorded.
+ */
+async function underMigrationLock<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+  if (isMysqlSource(dataSource)) {
+    const name = `provisor:migrations:${String(dataSource.options.database)}`;
+    const runner = dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const rows = (await runner.query('SELECT GET_LOCK(?, ?) AS taken', [name, MIGRATION_LOCK_WAIT_S])) as Array<{ taken: unknown }>;
+      if (Number(rows[0]?.taken) !== 1) throw new DatabaseSettingsError(`another node has been migrating the database for ${MIGRATION_LOCK_WAIT_S} s; start this one again once it is done`);
+      try {
+        return await work();
+      } finally {
+        await runner.query('SELECT RELEASE_LOCK(?)', [name]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+  const file = String(dataSource.options.database);
+  if (file === ':memory:' || file === '') return work();
+  const lockFile = `${file}.migrating`;
+  await takeLockFile(lockFile);
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lockFile, { force: true });
+  }
+}
+
+/**
+ * Creates `lockFile` holding this process's id, waiting while another live
+ * process holds it; a file left by a process that died is taken over.
+ */
+async function takeLockFile(lockFile: string): Promise<void> {
+  const deadline = Date.now() + MIGRATION_LOCK_WAIT_S * 1000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let text: string;
+    try {
+      text = fs.readFileSync(lockFile, 'utf8').trim();
+    } catch {
+      continue; // removed meanwhile: try again
+    }
+    const holder = Number(text);
+    // An empty file is one being written by its creator this very moment.
+    if (text !== '' && (!Number.isInteger(holder) || holder <= 0 || !processIsAlive(holder))) {
+      fs.rmSync(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new DatabaseSettingsError(`process ${holder} has been migrating the database for ${MIGRATION_LOCK_WAIT_S} s (lock file ${lockFile}); start this one again once it is done`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -245,36 +245,51 @@ export class GroupCommitter {
    * MySQL: the whole transaction as one multi-statement query, one round
    * trip. The server stops at a failing statement and leaves the transaction
    * open, so a failure is followed by a ROLLBACK on the same connection.
-   * When a statement carries an expectation, the COMMIT waits for a second
-   * round trip, after the counts are checked.
+   *
+   * A statement with an expectation (a guard) is followed by two of the
+   * committer's own: one keeps its count in a session variable, the next
+   * fails ("subquery returns more than 1 row") when the count is not the
+   * one expected, which stops the server there. So a guard that fails runs
+   * none of the statements after it (its caller's bill, its history, nor
+   * anyone else's), and the COMMIT at the end is only reached when every
+   * guard held; the variables then say which guard failed.
    */
   private async runAtOnce(pool: mysql.Pool, batch: readonly Pending[]): Promise<StatementResult[][]> {
     const { statements, origin } = compact(batch.map((p) => p.statements));
-    const texts = statements.map(([sql, params]) => format(sql, params.map(literal) as Parameters<typeof format>[1]));
-    const guarded = batch.some((p) => p.statements.some((write) => expectationOf(write) !== undefined));
+    const texts: string[] = ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION'];
+    /** Where each output statement's result is in the server's list of results. */
+    const resultAt: number[] = [];
+    const guards: Array<{ caller: number; write: Write; expected: number }> = [];
+    statements.forEach(([sql, params], i) => {
+      resultAt.push(texts.length);
+      texts.push(format(sql, params.map(literal) as Parameters<typeof format>[1]));
+      const from = origin[i] ?? [];
+      const [caller, index] = (from.length === 1 ? from[0] : undefined) ?? [-1, -1];
+      const write = batch[caller]?.statements[index];
+      const expected = write === undefined ? undefined : expectationOf(write);
+      if (write === undefined || expected === undefined) return;
+      const variable = `@provisor_guard_${guards.length}`;
+      guards.push({ caller, write, expected });
+      texts.push(`SET ${variable} = ROW_COUNT()`, `SELECT (SELECT 1 FROM DUAL WHERE ${variable} <> ${expected} UNION ALL SELECT 2 FROM DUAL WHERE ${variable} <> ${expected}) AS guard_failed`);
+    });
+    texts.push('COMMIT');
     const runner = await pool.getConnection();
     const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
     try {
-      const [results] = (await runner.query(['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION', ...texts, ...(guarded ? [] : ['COMMIT'])].join(';\n'))) as [unknown, unknown];
+      let results: unknown;
+      try {
+        [results] = (await runner.query(texts.join(';\n'))) as [unknown, unknown];
+      } catch (err) {
+        if (guards.length === 0 || (err as { errno?: number }).errno !== SUBQUERY_MORE_THAN_ONE_ROW) throw err;
+        throw await this.failedGuard(runner, guards);
+      }
       const list = Array.isArray(results) ? results : [];
       origin.forEach((from, i) => {
         if (from.length !== 1) return;
         const [caller, index] = from[0] as [number, number];
-        const result = list[i + 2] as { affectedRows?: number; insertId?: number } | undefined;
+        const result = list[resultAt[i] ?? -1] as { affectedRows?: number; insertId?: number } | undefined;
         (changed[caller] as StatementResult[])[index] = { changed: Number(result?.affectedRows ?? NaN), insertId: Number(result?.insertId ?? NaN) };
       });
-      if (guarded) {
-        const conflicts = new Map<number, WriteConflict>();
-        batch.forEach((p, caller) =>
-          p.statements.forEach((write, index) => {
-            const n = (changed[caller] as StatementResult[])[index]?.changed ?? NaN;
-            const expected = expectationOf(write);
-            if (expected !== undefined && n !== expected && !conflicts.has(caller)) conflicts.set(caller, new WriteConflict(statementOf(write, 'mysql').sql, n, expected));
-          }),
-        );
-        if (conflicts.size > 0) throw new BatchConflict(conflicts);
-        await runner.query('COMMIT');
-      }
     } catch (err) {
       await runner.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -283,7 +298,22 @@ export class GroupCommitter {
     }
     return changed;
   }
+
+  /** After a guard stopped a batch: which one, from the counts the batch kept (the first that is not the one expected). */
+  private async failedGuard(runner: mysql.PoolConnection, guards: ReadonlyArray<{ caller: number; write: Write; expected: number }>): Promise<Error> {
+    const [rows] = (await runner.query(`SELECT ${guards.map((_, k) => `@provisor_guard_${k} AS g${k}`).join(', ')}`)) as [Array<Record<string, unknown>>, unknown];
+    const counts = rows[0] ?? {};
+    for (const [k, guard] of guards.entries()) {
+      const n = Number(counts[`g${k}`]);
+      if (n !== guard.expected) return new BatchConflict(new Map([[guard.caller, new WriteConflict(statementOf(guard.write, 'mysql').sql, n, guard.expected)]]));
+    }
+    // Not one of ours after all: each caller goes again alone.
+    return new Error('a batch stopped on "subquery returns more than 1 row" with every guard holding');
+  }
 }
+
+/** MySQL's "Subquery returns more than 1 row": how a guard's check stops a batch. */
+const SUBQUERY_MORE_THAN_ONE_ROW = 1242;
 
 function expectationOf(write: Write): number | undefined {
   return isRow(write) ? undefined : write.expectChanged;

@@ -27,6 +27,17 @@ export function isUniqueViolation(err: unknown): boolean {
   return code === 'ER_DUP_ENTRY' || errno === 1062 || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT'));
 }
 
+/**
+ * True when SQLite refused a transaction because another process holds the
+ * database's write lock (a read transaction cannot become a write one while
+ * another process writes: SQLite answers at once instead of waiting).
+ */
+export function isSqliteBusy(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e.driverError?.code ?? e.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 /** Runs a write and returns how many rows it changed (whichever driver ran it). */
 export async function execute(runner: DataSource | EntityManager, sql: string, params: readonly unknown[] = []): Promise<number> {
   const queryRunner = 'createQueryRunner' in runner ? runner.createQueryRunner() : runner.queryRunner;

@@ -53,19 +53,19 @@ export class CallbackDeliveries {
     return leased;
   }
 
-  /** Acknowledged after `attempts` attempts. */
-  async delivered(id: number, attempts: number): Promise<void> {
-    await execute(this.dataSource, PROVISIONING_SQL.callbackDelivered, [attempts, id]);
+  /** Acknowledged after `attempts` attempts; false (nothing changed) when `owner` no longer holds the delivery's lease. */
+  async delivered(id: number, attempts: number, owner: string): Promise<boolean> {
+    return (await execute(this.dataSource, PROVISIONING_SQL.callbackDelivered, [attempts, id, owner])) === 1;
   }
 
-  /** Given up after `attempts` attempts, the last one failing with `error`. */
-  async failed(id: number, attempts: number, error: string): Promise<void> {
-    await execute(this.dataSource, PROVISIONING_SQL.callbackFailed, [attempts, error, id]);
+  /** Given up after `attempts` attempts, the last one failing with `error`; false when `owner` no longer holds the lease. */
+  async failed(id: number, attempts: number, error: string, owner: string): Promise<boolean> {
+    return (await execute(this.dataSource, PROVISIONING_SQL.callbackFailed, [attempts, error, id, owner])) === 1;
   }
 
-  /** Failed with `error`; tried again at `next`. */
-  async retryLater(id: number, attempts: number, error: string, next: Date): Promise<void> {
-    await execute(this.dataSource, PROVISIONING_SQL.callbackRetryLater, [attempts, error, toSqlDate(next), id]);
+  /** Failed with `error`; tried again at `next`. False when `owner` no longer holds the lease. */
+  async retryLater(id: number, attempts: number, error: string, next: Date, owner: string): Promise<boolean> {
+    return (await execute(this.dataSource, PROVISIONING_SQL.callbackRetryLater, [attempts, error, toSqlDate(next), id, owner])) === 1;
   }
 
   /** Delivery state of a request's callback (for tests and operators). */

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
 import { groupCommitter, type SqlWrite } from '../db/group-commit';
-import { dialectOf, execute, forDialect, fromSqlDate, toSqlDate, transaction, type Resolved } from '../db/sql';
+import { dialectOf, execute, forDialect, fromSqlDate, retryDeadlocks, toSqlDate, transaction, type Resolved } from '../db/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
 /** A provisioning request row as the engine and the API read it. */
@@ -158,7 +158,9 @@ export class RequestStore {
   /** Extends the leases of `owner`'s running requests; returns the ids whose cancellation was asked for. */
   async renew(owner: string, ids: readonly string[], now: Date, leaseMs: number): Promise<{ kept: string[]; cancel: string[] }> {
     if (ids.length === 0) return { kept: [], cancel: [] };
-    await execute(this.dataSource, this.sql.renewLeases(ids.length), [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...ids]);
+    // Sorted and retried as a deadlock victim: another process's claim may lock the same rows.
+    const sorted = [...ids].sort();
+    await retryDeadlocks(() => execute(this.dataSource, this.sql.renewLeases(sorted.length), [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...sorted]));
     const rows = (await this.dataSource.query(this.sql.heldRequests(ids.length), [owner, ...ids])) as Array<{ id: string; cancelRequested: unknown }>;
     return {
       kept: rows.map((r) => r.id),

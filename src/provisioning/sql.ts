@@ -124,14 +124,18 @@ export const PROVISIONING_SQL = {
   /** Leases a delivery to a sender. Precondition: PENDING and not leased. Params: owner, leaseExpiresAt, id, now. */
   leaseCallback: "UPDATE callback_delivery SET leaseOwner = ?, leaseExpiresAt = ? WHERE id = ? AND status = 'PENDING' AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?)",
 
-  /** A delivery acknowledged. Params: attempts, id. */
-  callbackDelivered: "UPDATE callback_delivery SET status = 'DELIVERED', attempts = ?, lastError = NULL, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?",
+  // The three ends of an attempt are fenced by the delivery's lease: only its
+  // holder records them, so a sender whose lease ran out (another took the
+  // delivery over) changes nothing (zero rows).
 
-  /** A delivery given up. Params: attempts, lastError, id. */
-  callbackFailed: "UPDATE callback_delivery SET status = 'FAILED', attempts = ?, lastError = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?",
+  /** A delivery acknowledged. Precondition: PENDING, leased to owner. Params: attempts, id, owner. */
+  callbackDelivered: "UPDATE callback_delivery SET status = 'DELIVERED', attempts = ?, lastError = NULL, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'PENDING' AND leaseOwner = ?",
 
-  /** A delivery to try again later. Params: attempts, lastError, nextAttemptAt, id. */
-  callbackRetryLater: 'UPDATE callback_delivery SET attempts = ?, lastError = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ?',
+  /** A delivery given up. Precondition: PENDING, leased to owner. Params: attempts, lastError, id, owner. */
+  callbackFailed: "UPDATE callback_delivery SET status = 'FAILED', attempts = ?, lastError = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'PENDING' AND leaseOwner = ?",
+
+  /** A delivery to try again later. Precondition: PENDING, leased to owner. Params: attempts, lastError, nextAttemptAt, id, owner. */
+  callbackRetryLater: "UPDATE callback_delivery SET attempts = ?, lastError = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'PENDING' AND leaseOwner = ?",
 
   /** A request's delivery state. Params: requestId. Rows: status, attempts, lastError, nextAttemptAt. */
   callbackOf: 'SELECT status, attempts, lastError, nextAttemptAt FROM callback_delivery WHERE requestId = ?',

@@ -13,7 +13,7 @@ import { parseProcess } from '../bpel/parser';
 import { validateProcess, type PortTypeInfo } from '../bpel/validate';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { transaction } from '../db/sql';
+import { isSqliteBusy, isUniqueViolation, transaction } from '../db/sql';
 import type { Logger } from '../log';
 import { DestinationDeniedError } from '../net/destination-policy';
 import type { OutboundHttp } from '../net/outbound-http';
@@ -31,6 +31,12 @@ export interface DeployRequest {
   readonly deployedBy: string;
   /** Asked with the process's name once it is parsed, before anything is stored; throws to refuse the deploy. */
   readonly authorize?: (processName: string) => Promise<void>;
+  /**
+   * When the latest version of the process's name holds exactly this
+   * content (same digest), return that version and store nothing: the
+   * catalog's loads on nodes started together deploy each plan once.
+   */
+  readonly reuseSameContent?: boolean;
 }
 
 /** What calling remote partners needs: the policed sender, and the secret box that seals their passwords. */
@@ -46,6 +52,9 @@ export interface CompiledProcess {
   readonly catalog: WsdlCatalog;
   readonly bindings: ReadonlyMap<string, PartnerBinding>;
 }
+
+/** How many times a deploy reads the latest version again after another deploy of the name took its number. */
+const DEPLOY_ATTEMPTS = 20;
 
 /** How long the latest version of a name is remembered. */
 const LATEST_CACHE_MS = 1000;
@@ -97,21 +106,42 @@ export class ProcessDefinitions {
         throw err;
       }
     }
-    const version = await transaction(this.dataSource, async (manager) => {
-      const rows = (await manager.query(WORKFLOW_SQL.latestVersionNumber, [process.name])) as Array<{ v: unknown }>;
-      const next = Number(rows[0]?.v ?? 0) + 1;
-      const saved = await manager.getRepository(ProcessDefinition).save({
-        name: process.name,
-        version: next,
-        bpel: request.bpel,
-        descriptor: JSON.stringify({ bindings: sealBindings(request.bindings, this.partners.secrets) }),
-        digest: definitionDigest(request.bpel, request.documents),
-        deployedBy: request.deployedBy,
-        deployedAt: this.clock.date(),
-      });
-      for (const [name, content] of request.documents) await manager.getRepository(ProcessDocument).insert({ definitionId: saved.id, name, content });
-      return next;
-    });
+    const digest = definitionDigest(request.bpel, request.documents);
+    const descriptor = JSON.stringify({ bindings: sealBindings(request.bindings, this.partners.secrets) });
+    // Two deploys of one name at once both read the same latest version; the
+    // unique (name, version) index refuses the second insert, which then
+    // reads again and takes the next number (or finds its content deployed).
+    let stored: { version: number; created: boolean } | undefined;
+    for (let attempt = 1; stored === undefined; attempt++) {
+      try {
+        stored = await transaction(this.dataSource, async (manager) => {
+          const rows = (await manager.query(WORKFLOW_SQL.latestVersionDigest, [process.name])) as Array<{ v: unknown; digest: unknown }>;
+          const latest = rows[0];
+          if (request.reuseSameContent === true && latest !== undefined && latest.digest === digest) return { version: Number(latest.v), created: false };
+          const next = Number(latest?.v ?? 0) + 1;
+          const saved = await manager.getRepository(ProcessDefinition).save({
+            name: process.name,
+            version: next,
+            bpel: request.bpel,
+            descriptor,
+            digest,
+            deployedBy: request.deployedBy,
+            deployedAt: this.clock.date(),
+          });
+          for (const [name, content] of request.documents) await manager.getRepository(ProcessDocument).insert({ definitionId: saved.id, name, content });
+          return { version: next, created: true };
+        });
+      } catch (err) {
+        if (!(isUniqueViolation(err) || isSqliteBusy(err)) || attempt >= DEPLOY_ATTEMPTS) throw err;
+        // Another process of a shared SQLite file is writing: let it finish.
+        if (isSqliteBusy(err)) await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+      }
+    }
+    const version = stored.version;
+    if (!stored.created) {
+      this.log.info('process already deployed with this content', { process: process.name, version });
+      return { name: process.name, version };
+    }
     this.latestByName.delete(process.name);
     this.log.info('process deployed', { process: process.name, version });
     return { name: process.name, version };

@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal';
 import { deserializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { exclusive, execute, toSqlDate } from '../db/sql';
+import { exclusive, execute, retryDeadlocks, toSqlDate } from '../db/sql';
 import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -306,13 +306,16 @@ export class InstanceRunner {
 
   private async renew(): Promise<void> {
     if (this.running.size === 0) return;
-    const ids = [...this.running.keys()];
+    // In one order, and again when chosen as a deadlock victim: a claim of another process may lock the same rows.
+    const ids = [...this.running.keys()].sort();
     try {
-      await execute(this.dataSource, WORKFLOW_SQL.renewLeases(ids.length), [
-        toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
-        this.owner,
-        ...ids,
-      ]);
+      await retryDeadlocks(() =>
+        execute(this.dataSource, WORKFLOW_SQL.renewLeases(ids.length), [
+          toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
+          this.owner,
+          ...ids,
+        ]),
+      );
       const rows = (await this.dataSource.query(WORKFLOW_SQL.leaseStates(ids.length), ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
       for (const r of rows) {
         const local = this.running.get(r.id);

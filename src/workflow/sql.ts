@@ -53,6 +53,9 @@ export const WORKFLOW_SQL = {
   /** The highest version deployed under a name. Params: name. Rows: v (NULL when none). */
   latestVersionNumber: 'SELECT MAX(version) AS v FROM process_definition WHERE name = ?',
 
+  /** The latest version of a name and the digest recorded with it (null before digests were recorded). Rows: v, digest. */
+  latestVersionDigest: 'SELECT version AS v, digest FROM process_definition WHERE name = ? ORDER BY version DESC LIMIT 1',
+
   /** The names of the deployed processes, any version. Rows: name. */
   definitionNames: 'SELECT DISTINCT name FROM process_definition',
 

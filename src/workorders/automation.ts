@@ -10,12 +10,20 @@
  * plan is started with the key `workorder:<id>:<attempt>`, so starting it
  * again after a crash returns the same process instance. Orders whose plan
  * has ended are found by joining their instance's row, whoever started it.
+ *
+ * An order belongs to the process that claimed it for as long as that
+ * process's node lease holds (src/leases/keeper.ts), however long its plan
+ * takes or waits: only then is it abandoned, and another process adopts it
+ * (one guarded update: two adopters cannot both win) and carries on. The
+ * automation's moves that end an order are fenced by the lease: a process
+ * paused past it, whose order was adopted meanwhile, moves nothing.
  */
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
 import { toSqlDate } from '../db/sql';
 import { WORK_ORDER_SQL } from './sql';
+import type { LeaseKeeper } from '../leases/keeper';
 import type { Logger } from '../log';
 import type { WorkflowRuntime } from '../workflow/runtime';
 import type { PlanRunner } from './admin-actions';
@@ -27,7 +35,7 @@ export interface AutomationSettings {
   readonly pollMs: number;
   /** Orders claimed per poll. */
   readonly batchSize: number;
-  /** An IN_PROGRESS order whose plan was not recorded as started this long after its claim is started again (same key). */
+  /** An order this process claimed whose plan was not recorded as started this long after its claim (and is not starting now) is started again (same key). */
   readonly restartAfterMs: number;
 }
 
@@ -83,10 +91,13 @@ export class WorkOrderAutomation implements PlanRunner {
     private readonly settings: AutomationSettings,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly owner: string,
+    private readonly lease: LeaseKeeper,
   ) {
     this.dataSource = orders.dataSource;
   }
+
+  /** The orders whose plan this process is starting right now (not to be restarted meanwhile). */
+  private readonly starting = new Set<number>();
 
   start(): void {
     if (!this.stopped) return;
@@ -135,6 +146,8 @@ export class WorkOrderAutomation implements PlanRunner {
 
   /** One round: claim and start NEW orders, restart lost starts, finish ended plans. Returns how much it did. */
   async poll(): Promise<{ started: number; finished: number }> {
+    // Without a lease this process's claims may be another's by now: it waits for the keeper to take it again.
+    if (!this.lease.held()) return { started: 0, finished: 0 };
     let started = 0;
     for (;;) {
       const claimed = await this.claim();
@@ -151,7 +164,7 @@ export class WorkOrderAutomation implements PlanRunner {
 
   /** Claims up to batchSize NEW, non-manual orders: IN_PROGRESS, next attempt, a history entry each. */
   private async claim(): Promise<OrderToRun[]> {
-    const ids = await this.orders.states.claim(this.settings.batchSize, this.owner, AUTOMATION_ACTOR, 'plan started by the automation');
+    const ids = await this.orders.states.claim(this.settings.batchSize, this.lease.owner, AUTOMATION_ACTOR, 'plan started by the automation');
     return this.orders.queries.ordersToRun(ids);
   }
 
@@ -162,6 +175,15 @@ export class WorkOrderAutomation implements PlanRunner {
 
   /** Starts an order's plan (idempotently) and records its instance; a plan that cannot start fails the order. */
   async startPlan(order: OrderToRun, actor: string): Promise<void> {
+    this.starting.add(order.id);
+    try {
+      await this.startPlanNow(order, actor);
+    } finally {
+      this.starting.delete(order.id);
+    }
+  }
+
+  private async startPlanNow(order: OrderToRun, actor: string): Promise<void> {
     const log = this.log.child({ workOrderId: order.id, attempt: order.attempt });
     const type = (await this.orders.types.all()).get(order.typeName);
     if (type === undefined) {
@@ -183,21 +205,39 @@ export class WorkOrderAutomation implements PlanRunner {
     log.info('work-order plan started', { plan: type.planName, instanceId, actor });
   }
 
-  /** IN_PROGRESS orders with no instance recorded well after their claim: the process died between the two. */
+  /**
+   * Adopts the orders whose owner is gone (its node lease ran out, or none:
+   * an admin started the run), then starts again the plans of this
+   * process's orders whose start was not recorded: adopted ones at once,
+   * its own once restartAfterMs has passed since the claim with no start
+   * under way here (the same key returns the same instance if it did start).
+   */
   private async restartLost(): Promise<void> {
-    const before = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
-    const rows = (await this.dataSource.query(WORK_ORDER_SQL.unstarted, [before, this.settings.batchSize])) as Array<{ id: unknown }>;
-    if (rows.length === 0) return;
-    const orders = await this.orders.queries.ordersToRun(rows.map((r) => Number(r.id)));
-    this.log.warn('restarting work-order plans whose start was not recorded', { workOrderIds: orders.map((o) => o.id) });
-    for (const order of orders) await this.startPlan(order, AUTOMATION_ACTOR);
+    const now = toSqlDate(this.clock.date());
+    const abandoned = (await this.dataSource.query(WORK_ORDER_SQL.abandonedRuns, [now, this.settings.batchSize])) as Array<{ id: unknown }>;
+    const adopted: number[] = [];
+    for (const row of abandoned) {
+      const id = Number(row.id);
+      const [changed] = await groupCommitter(this.dataSource).write([{ sql: WORK_ORDER_SQL.adoptRun, params: [this.lease.owner, id, now], table: 'work_order' }]);
+      if (changed?.changed === 1) adopted.push(id);
+    }
+    if (adopted.length > 0) this.log.warn('adopted work orders whose owner is gone', { workOrderIds: adopted, owner: this.lease.owner });
+    const unstarted = async (before: Date): Promise<number[]> =>
+      ((await this.dataSource.query(WORK_ORDER_SQL.unstarted, [this.lease.owner, toSqlDate(before), this.settings.batchSize])) as Array<{ id: unknown }>).map((r) => Number(r.id));
+    const lost = new Set(await unstarted(new Date(this.clock.now() - this.settings.restartAfterMs)));
+    if (adopted.length > 0) for (const id of await unstarted(new Date(this.clock.now() + 1))) if (adopted.includes(id)) lost.add(id);
+    for (const id of this.starting) lost.delete(id);
+    if (lost.size === 0) return;
+    const toStart = (await this.orders.queries.ordersToRun([...lost])).filter((o) => !this.starting.has(o.id));
+    this.log.warn('starting again work-order plans whose start was not recorded', { workOrderIds: toStart.map((o) => o.id) });
+    for (const order of toStart) await this.startPlan(order, AUTOMATION_ACTOR);
   }
 
   /** Orders whose plan has ended: CLOSED (billed) when it completed, FAILED with the fault otherwise (a SUSPENDED plan has not ended: an admin resumes or cancels it). */
   private async finishEnded(): Promise<number> {
-    // Each process finishes the orders it claimed; those of an owner gone quiet (or started by an admin) are anybody's after a while.
-    const quietSince = toSqlDate(new Date(this.clock.now() - this.settings.restartAfterMs));
-    const rows = (await this.dataSource.query(WORK_ORDER_SQL.endedRuns, [this.owner, quietSince, this.settings.batchSize])) as EndedRun[];
+    // Each process finishes the orders it claimed or adopted; abandoned ones were adopted just before.
+    const rows = (await this.dataSource.query(WORK_ORDER_SQL.endedRuns, [this.lease.owner, this.settings.batchSize])) as EndedRun[];
+    const fence = { owner: this.lease.owner };
     const finishOne = async (row: (typeof rows)[number]): Promise<void> => {
       const id = Number(row.id);
       const attempt = Number(row.attempt);
@@ -207,16 +247,16 @@ export class WorkOrderAutomation implements PlanRunner {
         if (row.ranDigest === null || row.ranDigest !== row.catalogDigest) {
           const cause = `its plan ${row.planName} completed, but the version it ran (${Number(row.planVersion)}, deployed by ${row.deployedBy}) is not the catalog's plan: not billed; an admin may retry it once the catalog is loaded again`;
           this.log.warn('a work order ran a plan that is not the catalog\'s; failed, not billed', { workOrderId: id, attempt, plan: row.planName, version: Number(row.planVersion), deployedBy: row.deployedBy });
-          await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, plan });
+          await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, plan, fence });
           return;
         }
-        await this.orders.outcomes.end(id, 'finish', AUTOMATION_ACTOR, 'completed by its plan', { attempt, plan });
+        await this.orders.outcomes.end(id, 'finish', AUTOMATION_ACTOR, 'completed by its plan', { attempt, plan, fence });
         return;
       }
       const status = await this.workflow.status(row.instanceId);
       const fault = status.fault;
       const cause = fault === null ? `the plan ended ${status.status}` : fault.message.includes(fault.name) ? fault.message : `${fault.name}: ${fault.message}`;
-      await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined, plan });
+      await this.orders.outcomes.end(id, 'fault', AUTOMATION_ACTOR, cause, { attempt, failedActivity: fault?.activityPath ?? undefined, plan, fence });
     };
     // Each order is its own transaction; a few at a time keep the round trips overlapping (MySQL has a pool).
     let next = 0;

@@ -197,7 +197,7 @@ export async function loadCatalog(dataSource: DataSource, workflow: WorkflowRunt
         repaired.push({ type: entry.name, plan: current.planName, version: latest.version, deployedBy: latest.deployedBy });
       }
       try {
-        planName = (await workflow.deploy({ bpel, documents: catalog.documents, bindings: [], deployedBy: CATALOG_DEPLOYER })).name;
+        planName = (await workflow.deploy({ bpel, documents: catalog.documents, bindings: [], deployedBy: CATALOG_DEPLOYER, reuseSameContent: true })).name;
       } catch (err) {
         throw new CatalogError(`type ${entry.name}: its plan ${path.basename(entry.planFile)} cannot be deployed: ${(err as Error).message}`, { cause: err });
       }

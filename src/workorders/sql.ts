@@ -15,6 +15,7 @@
  */
 import { rowShape } from '../db/group-commit';
 import { placeholders, type QuerySet } from '../db/sql';
+import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 
 /**
  * What a move does besides changing the state:
@@ -111,10 +112,14 @@ export const WORK_ORDER_SQL = {
 
   /**
    * Moves one order. Precondition: in state `from`, on `attempt` (when
-   * byAttempt), not held (when notHeld).
-   * Params: the SET clause's (see MoveShape), id, from, attempt (when byAttempt).
+   * byAttempt), not held (when notHeld), and (when fenced) still claimed by
+   * the owner moving it, whose node lease still holds: a process paused
+   * past its lease, whose order another process adopted, moves nothing.
+   * Params: the SET clause's (see MoveShape), id, from, attempt (when
+   * byAttempt), then owner, owner, now (when fenced).
    */
-  moveOne: (move: MoveShape, byAttempt: boolean, notHeld: boolean) => `UPDATE work_order SET ${moveSet(move)} WHERE id = ? AND state = ?${byAttempt ? ' AND attempt = ?' : ''}${notHeld ? ' AND manual = 0' : ''}`,
+  moveOne: (move: MoveShape, byAttempt: boolean, notHeld: boolean, fenced = false) =>
+    `UPDATE work_order SET ${moveSet(move)} WHERE id = ? AND state = ?${byAttempt ? ' AND attempt = ?' : ''}${notHeld ? ' AND manual = 0' : ''}${fenced ? ` AND leaseOwner = ? AND ${OWNER_LEASE_HOLDS}` : ''}`,
 
   /**
    * Moves `count` orders read under lock. Precondition: in one of `sources`
@@ -148,11 +153,10 @@ export const WORK_ORDER_SQL = {
 
   /**
    * An order's billable event, from the order, its customer, account and
-   * type (one row, or none when the type is gone). It writes nothing for an
-   * order already billed: on MySQL a group commit runs all of a caller's
-   * statements before it checks the guarded update, so an end refused
-   * because another one won must not reach the unique key as a duplicate
-   * (the unique key still holds billing to once).
+   * type (one row, or none when the type is gone). It follows the guarded
+   * move into CLOSED, which stops the transaction when it fails, so it only
+   * runs for the move that won; it also writes nothing for an order already
+   * billed, and the unique key holds billing to once whatever happens.
    * Params: createdAt, workOrderId, workOrderId.
    */
   bill:
@@ -192,20 +196,34 @@ export const WORK_ORDER_SQL = {
   /** Records the plan instance an order's run started. Precondition: IN_PROGRESS, on that attempt. Params: processInstanceId, updatedAt, id, attempt. */
   recordInstance: "UPDATE work_order SET processInstanceId = ?, updatedAt = ? WHERE id = ? AND attempt = ? AND state = 'IN_PROGRESS'",
 
-  /** Orders claimed before a time whose plan start was never recorded. Params: updatedBefore, limit. Rows: id. */
-  unstarted: "SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND processInstanceId IS NULL AND updatedAt < ? ORDER BY id LIMIT ?",
+  /** An owner's orders claimed before a time whose plan start was never recorded. Params: owner, updatedBefore, limit. Rows: id. */
+  unstarted: "SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND leaseOwner = ? AND processInstanceId IS NULL AND updatedAt < ? ORDER BY id LIMIT ?",
 
   /**
-   * Orders whose plan has ended (a SUSPENDED plan has not), those this
-   * process claimed or whose owner went quiet before a time, with the plan
-   * that ran and the catalog's digest.
-   * Params: owner, quietSince, limit.
+   * IN_PROGRESS orders whose owner is gone: none (an admin started the
+   * run), or one whose node lease has run out. Decided by the owner's
+   * lease, never by the row's age: a live owner's order is its own however
+   * long its plan waits. Params: now, limit. Rows: id.
+   */
+  abandonedRuns: `SELECT id FROM work_order WHERE state = 'IN_PROGRESS' AND ${ownerAbandoned('leaseOwner')} ORDER BY id LIMIT ?`,
+
+  /**
+   * Adopts an abandoned order. Precondition: IN_PROGRESS, its owner still
+   * gone (two adopters at once: the second finds the first's live lease).
+   * Params: owner, id, now. Changes one row, or none.
+   */
+  adoptRun: `UPDATE work_order SET leaseOwner = ? WHERE id = ? AND state = 'IN_PROGRESS' AND ${ownerAbandoned('leaseOwner')}`,
+
+  /**
+   * Orders whose plan has ended (a SUSPENDED plan has not) that an owner
+   * claimed or adopted, with the plan that ran and the catalog's digest.
+   * Params: owner, limit.
    * Rows: id, attempt, instanceId, status, planName, planVersion, ranDigest, deployedBy, catalogDigest.
    */
   endedRuns:
     'SELECT wo.id, wo.attempt, pi.id AS instanceId, pi.status, pd.name AS planName, pd.version AS planVersion, pd.digest AS ranDigest, pd.deployedBy, t.planDigest AS catalogDigest ' +
     'FROM work_order wo JOIN process_instance pi ON pi.id = wo.processInstanceId JOIN process_definition pd ON pd.id = pi.definitionId LEFT JOIN work_order_type t ON t.name = wo.typeName ' +
-    "WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND (wo.leaseOwner = ? OR wo.leaseOwner IS NULL OR wo.updatedAt < ?) ORDER BY wo.id LIMIT ?",
+    "WHERE wo.state = 'IN_PROGRESS' AND pi.status NOT IN ('RUNNING', 'SUSPENDED') AND wo.leaseOwner = ? ORDER BY wo.id LIMIT ?",
 } satisfies QuerySet;
 
 /** The parameters of {@link WORK_ORDER_SQL}.bill. */

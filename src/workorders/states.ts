@@ -114,6 +114,12 @@ export interface TransitionOptions {
   readonly plan?: RanPlan;
   /** `run`: the process that owns the run (the claiming automation); none otherwise. */
   readonly leaseOwner?: string;
+  /**
+   * Only while the order is still claimed by this owner and its node lease
+   * holds (the automation ending a run it owns): a stale owner moves nothing.
+   * Applies to the move of one order from a single source state.
+   */
+  readonly fence?: { readonly owner: string };
 }
 
 /** An order as it was before a move: its id and the state it leaves. */
@@ -146,6 +152,7 @@ export class WorkOrderStates {
     const only = rule.from.length === 1 ? rule.from[0] : undefined;
     const [single] = ids;
     if (ids.length === 1 && single !== undefined && only !== undefined) return (await this.moveOne(single, only, action, actor, reason, options)) ? [single] : [];
+    if (options.fence !== undefined) throw new ProvisorError('Internal', `a fenced move is one order from one state; ${action} of ${ids.length} order(s) from ${rule.from.join(', ')} is not`);
     if (ids.length === 0) return [];
     return transaction(this.dataSource, async (manager) => {
       const rows = (await manager.query(this.sql.lockOrders(ids.length), [...ids])) as Array<{ id: unknown; state: WorkOrderState; attempt: unknown; manual: unknown }>;
@@ -187,8 +194,14 @@ export class WorkOrderStates {
     const rule = ruleOf(action);
     const now = toSqlDate(this.clock.date());
     const { move, params } = assignments(rule, reason, now, options);
+    const fence = options.fence === undefined ? [] : [options.fence.owner, options.fence.owner, now];
     const statements: Write[] = [
-      { sql: this.sql.moveOne(move, options.attempt !== undefined, rule.notHeld), params: [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt])], table: 'work_order', expectChanged: 1 },
+      {
+        sql: this.sql.moveOne(move, options.attempt !== undefined, rule.notHeld, options.fence !== undefined),
+        params: [...params, id, from, ...(options.attempt === undefined ? [] : [options.attempt]), ...fence],
+        table: 'work_order',
+        expectChanged: 1,
+      },
       eventStatement(id, from, rule.to, actor, reason, now),
     ];
     if (rule.to === 'CLOSED') statements.push({ sql: this.sql.bill, params: billParams(now, id), table: 'billable_event', expectChanged: 1 });

@@ -103,20 +103,21 @@ export class CallbackDispatcher implements CallbackWaker {
     const attempts = d.attempts + 1;
     const log = this.log.child({ requestId: d.requestId });
     if (error === undefined) {
-      await this.deliveries.delivered(d.id, attempts);
+      if (!(await this.deliveries.delivered(d.id, attempts, this.owner))) {
+        log.warn('callback delivered after its lease ran out; another sender had taken the delivery over, so its record is theirs', { url: displayUrlText(d.url), attempts });
+        return;
+      }
       log.info('callback delivered', { url: displayUrlText(d.url), attempts });
       return;
     }
     const url = displayUrlText(d.url);
     if (!retryable || attempts >= this.config.maxAttempts) {
-      await this.deliveries.failed(d.id, attempts, error);
-      log.warn('callback given up', { url, attempts, error });
+      if (await this.deliveries.failed(d.id, attempts, error, this.owner)) log.warn('callback given up', { url, attempts, error });
       return;
     }
     const backoff = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (attempts - 1));
     const next = new Date(this.clock.now() + backoff * (0.75 + Math.random() * 0.5));
-    await this.deliveries.retryLater(d.id, attempts, error, next);
-    log.info('callback failed; will retry', { url, attempts, error, nextAttemptAt: next.toISOString() });
+    if (await this.deliveries.retryLater(d.id, attempts, error, next, this.owner)) log.info('callback failed; will retry', { url, attempts, error, nextAttemptAt: next.toISOString() });
   }
 
   /** Delivery state of a request's callback (for tests and operators). */

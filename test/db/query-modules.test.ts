@@ -6,6 +6,7 @@ import { dialectOf, forDialect, isMysqlSource, type Dialect, type QuerySet } fro
 import { CHANGE_SQL } from '../../src/changemanager/sql';
 import { PORTAL_SQL } from '../../src/portal/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from '../../src/provisioning/sql';
+import { LEASE_SQL } from '../../src/leases/sql';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from '../../src/workflow/sql';
 import { WORK_ORDER_ROWS, WORK_ORDER_SQL, type MoveShape } from '../../src/workorders/sql';
 import { freshDataSource } from '../support/harness';
@@ -17,6 +18,7 @@ const MODULES: ReadonlyArray<readonly [string, QuerySet, Readonly<Record<string,
   ['provisioning', PROVISIONING_SQL, PROVISIONING_ROWS],
   ['workflow', WORKFLOW_SQL, WORKFLOW_ROWS],
   ['workorders', WORK_ORDER_SQL, WORK_ORDER_ROWS],
+  ['leases', LEASE_SQL, {}],
 ];
 
 const run: MoveShape = { effect: 'run', leased: true, withPlan: false };
@@ -72,6 +74,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     [hold, false, false],
     [end, true, false],
     [{ ...end, withPlan: false }, false, false],
+    [end, true, false, true],
   ],
   'workorders.moveMany': [
     [run, 2, 1, true],

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Driver, SystemDescriptor, Task, TaskResult } from '../../src/drivers/driver';
 import { buildDemoRepository } from '../../src/drivers/local/demo-repository';
@@ -478,11 +478,11 @@ describe('local driver', function () {
       const system = await newSystem('cancel');
       const controller = new AbortController();
       const started = Date.now();
-      setTimeout(() => controller.abort(), 300);
-      const error = await expectDriverError(
-        driver.execute(software('Install', 'demo-slow', { parameters: { seconds: '30' } }), contextFor(system, [repo], { signal: controller.signal })),
-        'Cancelled',
-      );
+      const running = driver.execute(software('Install', 'demo-slow', { parameters: { seconds: '30' } }), contextFor(system, [repo], { signal: controller.signal }));
+      // Cancel once the hook is under way (its sleep runs inside the system's root), however long that takes on a busy machine.
+      expect(await eventually(() => hookSleeping(system.options.root as string), 30_000), 'the install hook to start').to.equal(true);
+      controller.abort();
+      const error = await expectDriverError(running, 'Cancelled');
       expect(Date.now() - started).to.be.below(5000);
       expect(error.output).to.include('demo-slow: installing, this takes 30 s');
       expect(existsSync(path.join(system.options.root as string, 'opt/demo-slow'))).to.equal(false);
@@ -502,3 +502,16 @@ describe('local driver', function () {
     });
   });
 });
+
+/** True when a `sleep` process runs with its working directory inside `root` (a package hook sleeping there). */
+async function hookSleeping(root: string): Promise<boolean> {
+  const real = await realpath(root).catch(() => root);
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!command.startsWith('sleep\0')) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (cwd.startsWith(real)) return true;
+  }
+  return false;
+}

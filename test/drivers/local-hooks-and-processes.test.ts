@@ -9,6 +9,7 @@ import { readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Driver, SoftwareOperation, SystemDescriptor, Task, TaskResult } from '../../src/drivers/driver';
 import { createLocalDriver } from '../../src/drivers/local/local-driver';
+import { freePort } from '../support/processes';
 import {
   buildFixtureRepository,
   contextFor,
@@ -54,6 +55,22 @@ describe('local driver hooks and processes', function () {
       { name: 'sleeper', version: '1.0.0', files: { 'README': 'sleeps' }, start: SLEEPER },
       { name: 'flaky', version: '1.0.0', files: { 'ok.sh': 'echo fine\n' }, hooks: { install: 'ok.sh' }, start: SLEEPER },
       { name: 'flaky', version: '2.0.0', files: { 'bad.sh': 'echo "2.0.0 cannot install here" >&2\nexit 1\n' }, hooks: { install: 'bad.sh' }, start: SLEEPER },
+      {
+        // Listens on its port parameter, only well after the start-up grace.
+        name: 'slow-listener',
+        version: '1.0.0',
+        files: { 'server.js': "setTimeout(() => require('node:http').createServer((q, r) => r.end('up')).listen(Number(process.env.PROVISOR_PARAM_PORT), '127.0.0.1'), 1500);\n" },
+        start: ['$NODE', 'server.js'],
+        declarations: { ready: { listen: true, timeoutSeconds: 20 } },
+      },
+      { name: 'never-listens', version: '1.0.0', files: { 'README': 'sleeps, never listens' }, start: SLEEPER, declarations: { ready: { listen: true, timeoutSeconds: 1 } } },
+      {
+        name: 'ready-hook',
+        version: '1.0.0',
+        files: { 'ready.sh': 'n=$(cat "$PROVISOR_SYSTEM_ROOT/probes" 2>/dev/null || echo 0)\necho $((n+1)) > "$PROVISOR_SYSTEM_ROOT/probes"\n[ $n -ge 2 ]\n' },
+        start: SLEEPER,
+        declarations: { ready: { hook: 'ready.sh', timeoutSeconds: 20 } },
+      },
     ]);
     driver = createLocalDriver({ cacheDir: path.join(base, 'cache'), stopTimeoutMs: 300 });
   });
@@ -122,6 +139,35 @@ describe('local driver hooks and processes', function () {
     expect(error.message).to.equal('start command of crashy 1.0.0 exited with code 4 during start-up: crashing on purpose');
     expect(error.output).to.include('crashing on purpose');
     expect(existsSync(path.join(root, 'var/run/crashy.pid'))).to.equal(false);
+  });
+
+  describe('readiness: a started component counts as started when it is ready', () => {
+    it('ends Start only once the component accepts connections, however long after the start-up grace', async () => {
+      const { system } = await newSystem('slow-listener');
+      await run(system, 'Install', 'slow-listener');
+      const port = await freePort();
+      const started = await run(system, 'Start', 'slow-listener', undefined, { port: String(port) });
+      expect(started.pid).to.be.a('number');
+      // No retry, no wait: the server must answer now.
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).to.equal('up');
+      await run(system, 'Stop', 'slow-listener');
+    });
+
+    it('fails Start naming the check and the timeout, and ends the process, when it never accepts connections', async () => {
+      const { system, root } = await newSystem('never-listens');
+      await run(system, 'Install', 'never-listens');
+      const error = await expectDriverError(run(system, 'Start', 'never-listens'), 'HookFailed');
+      expect(error.message).to.equal('never-listens 1.0.0 was not ready (accepting connections) within 1 s; it was stopped');
+      expect(existsSync(path.join(root, 'var/run/never-listens.pid')), 'no pid file left').to.equal(false);
+    });
+
+    it('runs the package\'s ready hook until it exits 0', async () => {
+      const { system, root } = await newSystem('ready-hook');
+      await run(system, 'Install', 'ready-hook');
+      await run(system, 'Start', 'ready-hook');
+      expect((await readFile(path.join(root, 'probes'), 'utf8')).trim()).to.equal('3');
+      await run(system, 'Stop', 'ready-hook');
+    });
   });
 
   it('kills a process that ignores SIGTERM after the stop timeout', async () => {

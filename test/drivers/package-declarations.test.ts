@@ -68,6 +68,10 @@ describe('package declarations', function () {
       ['a quiesce hook outside the package', { quiesce: { hook: '../q.sh', timeoutSeconds: 5 } }, '"quiesce.hook" must be a path inside the package'],
       ['an unknown operation in durations', { durations: { Deploy: 3 } }, '"durations" names unknown operation "Deploy"'],
       ['a negative duration', { durations: { Install: -1 } }, '"durations.Install" must be a number of seconds'],
+      ['a readiness check that checks nothing', { ready: { timeoutSeconds: 5 } }, '"ready" must say "listen": true or name a "hook"'],
+      ['a readiness listen that is not a boolean', { ready: { listen: 'yes' } }, '"ready.listen" must be true or false, got "yes"'],
+      ['a readiness timeout over ten minutes', { ready: { listen: true, timeoutSeconds: 601 } }, '"ready.timeoutSeconds" must be a whole number from 1 to 600, got 601'],
+      ['a ready hook outside the package', { ready: { hook: '/etc/ready.sh' } }, '"ready.hook" must be a path inside the package'],
       ['too many requirements', { requires: Array.from({ length: 101 }, () => ({ component: 'x' })) }, '"requires" has more than 100 entries'],
     ];
     for (const [what, fields, message] of bad) {
@@ -75,6 +79,16 @@ describe('package declarations', function () {
         expect(() => parsePackageManifest({ ...BASE, ...fields }, 'entry')).to.throw(message);
       });
     }
+
+    it('reads a readiness check, its timeout 30 s when not given', () => {
+      expect(parsePackageManifest({ ...BASE, ready: { listen: true } }, 'entry').ready).to.deep.equal({ listen: true, timeoutSeconds: 30 });
+      expect(parsePackageManifest({ ...BASE, ready: { hook: 'r.sh', timeoutSeconds: 5 } }, 'entry').ready).to.deep.equal({ listen: false, hook: 'r.sh', timeoutSeconds: 5 });
+    });
+
+    it('refuses a readiness check on a package that does not run', () => {
+      const { start: _start, ...content } = BASE;
+      expect(() => parsePackageManifest({ ...content, ready: { listen: true } }, 'entry')).to.throw('"ready" needs a "start" command');
+    });
 
     it('refuses quiesce on a package that does not run', () => {
       const { start: _start, ...content } = BASE;

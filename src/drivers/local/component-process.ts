@@ -9,7 +9,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DriverError } from '../driver';
 import { OutputTail } from './output-tail';
@@ -38,6 +39,12 @@ export interface LaunchSpec {
   readonly startupGraceMs: number;
   /** Bytes of log kept in an error's output. */
   readonly outputLimit: number;
+  /**
+   * When the process counts as started, after the grace period: `check`
+   * answers true once it is ready (called again every 50 ms), within
+   * `timeoutMs`. Absent: once it stayed up for the grace period.
+   */
+  readonly ready?: { readonly what: string; readonly timeoutMs: number; check(pid: number): Promise<boolean> };
 }
 
 const POLL_MS = 50;
@@ -94,8 +101,87 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
       { output: tail.toString() },
     );
   }
+  if (spec.ready !== undefined) {
+    const failure = await waitReady(spec.ready, pid, exited);
+    if (failure !== undefined) {
+      if (failure.timedOut) await terminate(record, KILL_WAIT_MS, spec.label).catch(() => undefined);
+      await spec.files.remove(spec.pidFile);
+      const tail = await readLogTail(spec.files, spec.logFile, logOffset, spec.outputLimit);
+      const detail = tail.lastLine();
+      throw new DriverError('HookFailed', `${spec.label} ${failure.message}${detail === '' ? '' : `: ${detail}`}`, { output: tail.toString() });
+    }
+  }
   child.unref();
   return record;
+}
+
+/** Waits for a launched process to be ready; undefined once it is, otherwise why not. */
+async function waitReady(ready: NonNullable<LaunchSpec['ready']>, pid: number, exited: Promise<string>): Promise<{ message: string; timedOut: boolean } | undefined> {
+  const deadline = Date.now() + ready.timeoutMs;
+  let gone: string | undefined;
+  void exited.then((how) => (gone = how));
+  for (;;) {
+    if (gone !== undefined) return { message: `${gone} before it was ready (${ready.what})`, timedOut: false };
+    if (await ready.check(pid)) return undefined;
+    if (Date.now() >= deadline) return { message: `was not ready (${ready.what}) within ${Math.round(ready.timeoutMs / 1000)} s; it was stopped`, timedOut: true };
+    await delay(POLL_MS);
+  }
+}
+
+/**
+ * True when the process accepts a connection on a TCP port it listens on
+ * (its listening sockets read from /proc; a wildcard address is tried on
+ * the loopback one). False while it listens on none, or where /proc is not.
+ */
+export async function acceptsConnections(pid: number): Promise<boolean> {
+  let links: string[];
+  try {
+    const fds = await readdir(`/proc/${pid}/fd`);
+    links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')));
+  } catch {
+    return false;
+  }
+  const inodes = new Set(links.map((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1]).filter((i): i is string => i !== undefined));
+  if (inodes.size === 0) return false;
+  for (const [table, family] of [['tcp', 4], ['tcp6', 6]] as const) {
+    let text: string;
+    try {
+      text = await readFile(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [address, portHex] = (fields[1] ?? '').split(':');
+      // State 0A is LISTEN; field 9 is the socket's inode.
+      if (fields[3] !== '0A' || !inodes.has(fields[9] ?? '') || address === undefined || portHex === undefined) continue;
+      const host = loopbackFor(address, family);
+      if (await connects(host, Number.parseInt(portHex, 16))) return true;
+    }
+  }
+  return false;
+}
+
+/** The address to connect to for a listening socket's (hex, kernel-order) address: its own, or loopback for a wildcard. */
+function loopbackFor(hex: string, family: 4 | 6): string {
+  if (family === 4) {
+    const octets = (hex.match(/../g) ?? []).map((b) => Number.parseInt(b, 16)).reverse();
+    return octets.every((o) => o === 0) ? '127.0.0.1' : octets.join('.');
+  }
+  return /^0+$/.test(hex) ? '::1' : /^0{16}FFFF0000/i.test(hex) ? loopbackFor(hex.slice(24), 4) : '::1';
+}
+
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1000 });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 /** The pid file's record; undefined when there is none (or it is unreadable garbage). */

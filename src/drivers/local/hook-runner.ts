@@ -15,7 +15,7 @@ import type { HookName } from './package-manifest';
 /** One hook to run. */
 export interface HookRun {
   /** A lifecycle hook, or `quiesce` (the drain a Stop with drain=true runs). */
-  readonly hook: HookName | 'quiesce';
+  readonly hook: HookName | 'quiesce' | 'ready';
   /** Names the package in messages, e.g. `demo-httpd 1.0.0`. */
   readonly label: string;
   /** The unpacked package directory: the working directory. */

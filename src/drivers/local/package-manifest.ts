@@ -18,6 +18,7 @@
  *       "conflicts": [{ "component": "demo-legacy", "range": "*" }],
  *       "provides": ["web"],
  *       "quiesce": { "hook": "hooks/quiesce.sh", "timeoutSeconds": 30 },
+ *       "ready": { "listen": true, "timeoutSeconds": 30 },
  *       "durations": { "Install": 4, "Start": 2 },
  *       "parameters": [
  *         { "name": "title", "type": "string", "default": "Provisor demo site", "description": "The page title" }
@@ -54,6 +55,14 @@
  * - `quiesce` says how the running component is drained before a stop:
  *   `hook` (a script inside the package, run like the other hooks) and
  *   `timeoutSeconds` (1–3600). Only packages with `start` can have one.
+ * - `ready` says when a started component counts as started, for Start,
+ *   Update and Rollback to wait for: `listen: true` (its process accepts
+ *   connections on a TCP port it listens on) and/or `hook` (a script inside
+ *   the package, run until it exits 0), within `timeoutSeconds` (1–600,
+ *   default 30), after which the task fails and the process is ended.
+ *   Without it a component counts as started once its process has stayed
+ *   up for the driver's start-up grace period. Only packages with `start`
+ *   can have one.
  * - `durations` estimates each software operation in seconds (keys are
  *   SoftwareService operation names, values 0–86400).
  * - `parameters` declares what `Install`, `InitialConfigure` and
@@ -110,10 +119,21 @@ export interface PackageManifest {
   readonly provides: readonly string[];
   /** How to drain the running component; absent when it cannot be. */
   readonly quiesce?: QuiesceSpec;
+  /** When a started process counts as started; absent: once it stayed up for the start-up grace. */
+  readonly ready?: ReadySpec;
   /** Estimated seconds per software operation. */
   readonly durations: Readonly<Partial<Record<SoftwareOperation, number>>>;
   /** The declared parameters; absent when the manifest declares none (any name is accepted). */
   readonly parameters?: readonly ParameterDeclaration[];
+}
+
+/** A package's readiness check (see `ready` above). */
+export interface ReadySpec {
+  /** Ready once the process accepts connections on a port it listens on. */
+  readonly listen: boolean;
+  /** Ready once this script (inside the package) exits 0. */
+  readonly hook?: string;
+  readonly timeoutSeconds: number;
 }
 
 /** The types a declared parameter may have. */
@@ -208,6 +228,7 @@ export function parsePackageManifest(entry: unknown, where: string): PackageMani
     conflicts: parseConflicts(entry.conflicts, named),
     provides: parseProvides(entry.provides, named),
     ...parseQuiesce(entry.quiesce, entry.start !== undefined, named),
+    ...parseReady(entry.ready, entry.start !== undefined, named),
     durations: parseDurations(entry.durations, named),
     ...parseParameters(entry.parameters, named),
   };
@@ -452,6 +473,24 @@ function parseQuiesce(value: unknown, startable: boolean, where: string): { quie
     throw invalid(where, `"quiesce.timeoutSeconds" must be a whole number from 1 to ${MAX_QUIESCE_SECONDS}, got ${JSON.stringify(timeoutSeconds)}`);
   }
   return { quiesce: { hook, timeoutSeconds } };
+}
+
+const MAX_READY_SECONDS = 600;
+const DEFAULT_READY_SECONDS = 30;
+
+function parseReady(value: unknown, startable: boolean, where: string): { ready?: ReadySpec } {
+  if (value === undefined) return {};
+  if (!isRecord(value)) throw invalid(where, '"ready" must be an object with "listen" and/or "hook", and "timeoutSeconds"');
+  if (!startable) throw invalid(where, '"ready" needs a "start" command: only a running component becomes ready');
+  if (value.listen !== undefined && typeof value.listen !== 'boolean') throw invalid(where, `"ready.listen" must be true or false, got ${JSON.stringify(value.listen)}`);
+  const listen = value.listen === true;
+  const hook = value.hook === undefined ? undefined : requireRelativePath(value.hook, where, 'ready.hook');
+  if (!listen && hook === undefined) throw invalid(where, '"ready" must say "listen": true or name a "hook"');
+  const timeoutSeconds = value.timeoutSeconds ?? DEFAULT_READY_SECONDS;
+  if (typeof timeoutSeconds !== 'number' || !Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > MAX_READY_SECONDS) {
+    throw invalid(where, `"ready.timeoutSeconds" must be a whole number from 1 to ${MAX_READY_SECONDS}, got ${JSON.stringify(timeoutSeconds)}`);
+  }
+  return { ready: { listen, ...(hook === undefined ? {} : { hook }), timeoutSeconds } };
 }
 
 function parseDurations(value: unknown, where: string): Partial<Record<SoftwareOperation, number>> {

@@ -25,12 +25,12 @@ import {
   readInstallation,
   writeInstallation,
 } from './component-store';
-import { type ProcessRecord, isRunning, launchDetached, readPidFile, terminate } from './component-process';
+import { type LaunchSpec, type ProcessRecord, acceptsConnections, isRunning, launchDetached, readPidFile, terminate } from './component-process';
 import { hookEnvironment } from './hook-environment';
 import { runHook } from './hook-runner';
 import type { LocalSettings } from './local-settings';
 import { tailOf } from './output-tail';
-import { type HookName, NAME_PATTERN, type PackageManifest, parameterProblem, requirementsOf } from './package-manifest';
+import { type HookName, NAME_PATTERN, type PackageManifest, parameterProblem, type ReadySpec, requirementsOf } from './package-manifest';
 import type { PackageRepositories, ResolvedPackage } from './package-repositories';
 import { unpackArchive } from './archive';
 import { RootFiles } from './root-files';
@@ -360,12 +360,42 @@ async function startProcess(
     files: paths.files,
     startupGraceMs: job.deps.settings.startupGraceMs,
     outputLimit: job.deps.settings.outputLimitBytes,
+    ...(record.package.ready === undefined ? {} : { ready: readinessCheck(job, version, record, record.package.ready, signal) }),
   });
   note(
     job,
     `started ${label} on system ${job.system} (pid ${started.pid}); its output goes to var/log/${task.component}.log`,
   );
   return started;
+}
+
+/** The package's readiness check as the launcher calls it: a listening port that accepts, and/or its ready hook exiting 0. */
+function readinessCheck(job: Job, version: string, record: InstalledVersion, ready: ReadySpec, signal: AbortSignal): NonNullable<LaunchSpec['ready']> {
+  const what = [ready.listen ? 'accepting connections' : undefined, ready.hook === undefined ? undefined : `its ready hook ${ready.hook} exiting 0`].filter((w) => w !== undefined).join(' and ');
+  return {
+    what,
+    timeoutMs: ready.timeoutSeconds * 1000,
+    async check(pid) {
+      if (ready.listen && !(await acceptsConnections(pid))) return false;
+      if (ready.hook === undefined) return true;
+      try {
+        await runHook({
+          hook: 'ready',
+          label: `${job.task.component} ${version}`,
+          packageDir: job.paths.versionDir(version),
+          script: ready.hook,
+          env: environment(job, version),
+          timeoutMs: ready.timeoutSeconds * 1000,
+          outputLimit: job.deps.settings.outputLimitBytes,
+          signal,
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof DriverError && err.type === 'HookFailed') return false;
+        throw err;
+      }
+    },
+  };
 }
 
 async function stopProcess(job: Job, installation: ComponentInstallation, running: ProcessRecord): Promise<void> {
