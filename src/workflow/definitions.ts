@@ -80,7 +80,7 @@ export class ProcessDefinitions {
       const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
       return info === undefined ? undefined : { portType: info.name, operations: info.operations };
     };
-    const diagnostics = [...validateProcess(process, { portTypeOf: portTypeInfo }), ...checkStaticLimits(process, this.planLimits)];
+    const diagnostics = [...validateProcess(process, { portTypeOf: portTypeInfo, messageParts: (q) => catalog.messages.get(WsdlCatalog.key(q))?.parts }), ...checkStaticLimits(process, this.planLimits)];
     for (const binding of request.bindings) {
       if (!process.partnerLinks.some((p) => p.name === binding.partnerLink)) {
         diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });

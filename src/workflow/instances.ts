@@ -30,9 +30,55 @@ export interface InstanceView {
   readonly startTime: Date;
   readonly endTime: Date | null;
   readonly fault: { readonly name: string; readonly message: string; readonly activityPath?: string } | null;
-  readonly activities: ReadonlyArray<{ key: string; kind: string; name: string | null; state: string; startTime: Date; endTime: Date | null; fault: string | null }>;
+  readonly activities: ReadonlyArray<{
+    key: string;
+    kind: string;
+    name: string | null;
+    state: string;
+    startTime: Date;
+    endTime: Date | null;
+    fault: string | null;
+    /** An invoke's provisioning requestId, when its answer carried one. */
+    requestId?: string;
+    /** A scope that ended through a fault handler: the `{ns}local` of the fault it handled. */
+    handledFault?: string;
+  }>;
   /** How many activities the instance has in all (more than `activities` holds when a page was asked for). */
   readonly activityCount: number;
+  /** The decided links: flow execution key `~` link name, and the status. */
+  readonly links: ReadonlyArray<{ readonly key: string; readonly status: boolean }>;
+  /** The variables holding a value, when asked for (`/process` for the process's own). */
+  readonly variables?: ReadonlyArray<{ readonly scope: string; readonly name: string; readonly value: string; readonly truncated: boolean }>;
+}
+
+/** The most characters of one variable's value a status answer carries. */
+const STATUS_VALUE_LIMIT = 65_536;
+
+/** A stored value as an operator reads it: the XML of an element (of each part of a message), or the text. */
+function displayValue(stored: string): string {
+  const value = deserializeValue(stored);
+  const xml = (node: Parameters<XMLSerializer['serializeToString']>[0]): string => new XMLSerializer().serializeToString(node);
+  switch (value.kind) {
+    case 'simple':
+      return String(value.value);
+    case 'element':
+      return xml(value.element);
+    case 'message':
+      return [...value.parts.values()].map((p) => (typeof p === 'string' ? p : xml(p))).join('');
+  }
+}
+
+/** What an activity row's data says for the status: an invoke's requestId, a scope's handled fault. */
+function activityDetail(kind: string, data: unknown): { requestId?: string; handledFault?: string } {
+  if (typeof data !== 'string' || (kind !== 'invoke' && kind !== 'scope')) return {};
+  try {
+    const parsed = JSON.parse(data) as { requestId?: unknown; handledFault?: unknown };
+    if (kind === 'invoke' && typeof parsed.requestId === 'string') return { requestId: parsed.requestId };
+    if (kind === 'scope' && typeof parsed.handledFault === 'string') return { handledFault: parsed.handledFault };
+  } catch {
+    // Rows written by other versions may hold other data; the detail is only left out.
+  }
+  return {};
 }
 
 export class ProcessInstances {
@@ -120,7 +166,7 @@ export class ProcessInstances {
    * or the page asked for (an instance that looped may have a hundred
    * thousand; reading and sending them all would hold the process up).
    */
-  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
+  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }, options: { readonly includeVariables?: boolean } = {}): Promise<InstanceView> {
     const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceView, [instanceId])) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
@@ -134,6 +180,17 @@ export class ProcessInstances {
         ? (page?.offset ?? 0) + activities.length
         : Number(((await this.dataSource.query(WORKFLOW_SQL.activityCount, [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
     const fault = row.fault === null || row.fault === undefined ? null : readStoredFault(String(row.fault));
+    const links = (await this.dataSource.query(WORKFLOW_SQL.linksOf, [instanceId])) as Array<{ key: string; value: unknown }>;
+    const variables =
+      options.includeVariables === true
+        ? ((await this.dataSource.query(WORKFLOW_SQL.variablesOf, [instanceId])) as Array<{ scopeKey: string; name: string; value: string }>)
+            .filter((v) => v.scopeKey !== INPUT_SCOPE)
+            .slice(0, 1000)
+            .map((v) => {
+              const text = displayValue(v.value);
+              return { scope: v.scopeKey, name: v.name, value: text.slice(0, STATUS_VALUE_LIMIT), truncated: text.length > STATUS_VALUE_LIMIT };
+            })
+        : undefined;
     return {
       instanceId,
       processName: String(row.processName),
@@ -150,8 +207,11 @@ export class ProcessInstances {
         startTime: fromSqlDate(a.startedAt) ?? new Date(0),
         endTime: fromSqlDate(a.endedAt),
         fault: a.fault === null || a.fault === undefined ? null : describeStoredFault(String(a.fault)),
+        ...activityDetail(String(a.kind), a.data),
       })),
       activityCount,
+      links: links.map((l) => ({ key: String(l.key), status: Number(l.value) === 1 || l.value === true })),
+      ...(variables === undefined ? {} : { variables }),
     };
   }
 

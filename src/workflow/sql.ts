@@ -83,11 +83,17 @@ export const WORKFLOW_SQL = {
   /** An instance with its definition's version. Params: id. Rows: id, processName, status, fault, faultPath, createdAt, endedAt, version. */
   instanceView: 'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
 
-  /** Every activity of an instance in the order they started. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, fault. */
-  activitiesOf: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id',
+  /** Every activity of an instance in the order they started. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, fault, data. */
+  activitiesOf: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault, data FROM activity_instance WHERE instanceId = ? ORDER BY id',
 
   /** A page of them. Params: instanceId, limit, offset. Rows: as `activitiesOf`. */
-  activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
+  activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault, data FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
+
+  /** An instance's decided links, in key order. Params: instanceId. Rows: key, value. */
+  linksOf: 'SELECT `key`, value FROM link_state WHERE instanceId = ? ORDER BY `key`',
+
+  /** An instance's first 1,000 variables, by scope then name (the input message included). Params: instanceId. Rows: scopeKey, name, value. */
+  variablesOf: 'SELECT scopeKey, name, value FROM process_variable WHERE instanceId = ? ORDER BY scopeKey, name LIMIT 1001',
 
   /** How many activities an instance has. Params: instanceId. Rows: n. */
   activityCount: 'SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?',
