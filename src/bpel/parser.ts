@@ -111,43 +111,44 @@ type ActivityReaders = {
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
 export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
+  const read = readProcess(xml, options);
+  if (read.diagnostics.length > 0 || read.process === undefined) throw new ProcessDefinitionError(documentName, read.diagnostics);
+  return read.process;
+}
+
+/**
+ * Reads a process like `parseProcess`, but returns its problems instead of
+ * throwing, together with the model when the document could be read as a
+ * process at all (well-formed, not too deep, a BPEL 2.0 `<process>` root):
+ * a deployment then runs the static checks on it too and reports every
+ * problem of the document at once. In a model read with problems, what
+ * could not be read stands as an `<empty>` at its place.
+ */
+export function readProcess(xml: string, options: { readonly maxNestingDepth?: number } = {}): { readonly process?: Process; readonly diagnostics: readonly Diagnostic[] } {
   const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
+  const tooDeepMessage = `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})`;
   const deepText = tooDeepText(xml, maxDepth);
-  if (deepText !== undefined) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: deepText.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
-    ]);
-  }
+  if (deepText !== undefined) return { diagnostics: [{ line: deepText.line, message: tooDeepMessage }] };
   const parsed = parseDom(xml);
-  if ('problem' in parsed) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` },
-    ]);
-  }
+  if ('problem' in parsed) return { diagnostics: [{ line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` }] };
   const root = parsed.document.documentElement;
-  if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
+  if (!root) return { diagnostics: [{ line: 1, message: 'invalid XML: missing root element' }] };
   const deep = tooDeep(root, maxDepth);
-  if (deep !== undefined) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: deep.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
-    ]);
-  }
+  if (deep !== undefined) return { diagnostics: [{ line: deep.line, message: tooDeepMessage }] };
   if (root.namespaceURI !== BPEL_NS || root.localName !== 'process') {
-    throw new ProcessDefinitionError(documentName, [
-      {
-        line: lineOf(root),
-        message: `the root element must be <process> in namespace ${BPEL_NS}, not <${root.localName ?? root.nodeName}> in namespace ${root.namespaceURI ?? '(none)'}`,
-      },
-    ]);
+    return {
+      diagnostics: [
+        {
+          line: lineOf(root),
+          message: `the root element must be <process> in namespace ${BPEL_NS}, not <${root.localName ?? root.nodeName}> in namespace ${root.namespaceURI ?? '(none)'}`,
+        },
+      ],
+    };
   }
   const reader = new ProcessReader(maxDepth);
   reader.extensions(root);
   const process = reader.process(root);
-  if (reader.diagnostics.length > 0) {
-    const sorted = [...reader.diagnostics].sort((a, b) => a.line - b.line);
-    throw new ProcessDefinitionError(documentName, sorted);
-  }
-  return process;
+  return { process, diagnostics: [...reader.diagnostics].sort((a, b) => a.line - b.line) };
 }
 
 /** Paths for a list of sibling elements: `kind` when unique among them, `kind[n]` otherwise. */

@@ -228,6 +228,10 @@ class Validator {
         break;
       }
       case 'receive': {
+        if (!activity.createInstance) {
+          // Refused here rather than faulting once the instance reaches it (see docs/bpel.md).
+          this.report(activity.line, `${where}: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md`);
+        }
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');

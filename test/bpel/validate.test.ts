@@ -112,7 +112,7 @@ describe('BPEL static checks', () => {
       expect(
         problems(`<sequence>
   <invoke partnerLink="provisioning" operation="Install" inputVariable="nope1" outputVariable="installResponse"/>
-  <receive partnerLink="client" operation="Run" variable="nope2"/>
+  <receive partnerLink="client" operation="Run" variable="nope2" createInstance="yes"/>
   <reply partnerLink="client" operation="Run" variable="nope3"/>
   <assign><copy><from variable="nope4"/><to variable="nope5"/></copy></assign>
   <throw faultName="tns:f" faultVariable="nope6"/>
@@ -158,7 +158,7 @@ describe('BPEL static checks', () => {
         problems(`<sequence>
   <invoke partnerLink="nobody" operation="Install"/>
   <invoke partnerLink="client" operation="Run"/>
-  <receive partnerLink="provisioning" operation="Install"/>
+  <receive partnerLink="provisioning" operation="Install" createInstance="yes"/>
 </sequence>`),
       ).to.deep.equal([
         'activity /process/sequence/invoke[1]: partner link "nobody" is not declared',
@@ -219,6 +219,15 @@ describe('BPEL static checks', () => {
         `activity /process/sequence/reply: variable "order" is an element variable, but the operation's output {${TNS}}RunResponse part "status" is not defined by an element; use a message variable (messageType={${TNS}}RunResponse)`,
         'activity /process/sequence/invoke: inputVariable "count" must be a message variable (messageType=…) or an element variable (element=…) of the message\'s single element part',
       ]);
+    });
+
+    it('refuses a receive that does not create the instance, at deploy rather than when the instance reaches it', () => {
+      expect(
+        problems(`<sequence>
+  <receive partnerLink="client" operation="Run" variable="run" createInstance="yes"/>
+  <receive partnerLink="client" operation="Run" variable="run"/>
+</sequence>`),
+      ).to.deep.equal(['activity /process/sequence/receive[2]: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md']);
     });
 
     it('reports a partner link type the WSDLs do not define', () => {
