@@ -139,7 +139,7 @@ export class ProcessInstances {
    * Waits for an instance's `reply` (wherever the instance runs: the reply is
    * read from its activity rows), for its end, or for the timeout.
    */
-  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const rows = (await this.dataSource.query(WORKFLOW_SQL.firstReply, [instanceId])) as Array<{ data: string | null }>;
@@ -149,7 +149,8 @@ export class ProcessInstances {
         if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
         const value = deserializeValue(parsed.message);
         const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
-        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part) };
+        // `xml` is the first part; `value` the whole message, for endpoints that answer every part.
+        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value };
       }
       const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
       const state = instance[0];

@@ -7,7 +7,7 @@ import { messageValue } from '../../src/bpel/variable-value';
 import { parseElement } from '../../src/xml/dom';
 import { startTestServer, type TestServer } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
-import { finished } from './support';
+import { finished, soapEnvelope } from './support';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
 
@@ -166,7 +166,7 @@ describe('plans with element variables (WS-BPEL SA00048, SA00058)', function () 
       const response = await fetch(`${server.baseUrl}/soap/processes/EveryOperation`, {
         method: 'POST',
         headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: 'urn:test:run#Run' },
-        body: soapEnvelope('<t:Run xmlns:t="urn:test:run"><t:system>sim1</t:system></t:Run>'),
+        body: soapEnvelope(engine, '<t:Run xmlns:t="urn:test:run"><t:system>sim1</t:system></t:Run>'),
       });
       const text = await response.text();
       expect(response.status, text).to.equal(200);
@@ -279,16 +279,3 @@ describe('plans with element variables (WS-BPEL SA00048, SA00058)', function () 
     });
   });
 });
-
-function soapEnvelope(body: string): string {
-  const created = new Date().toISOString();
-  return `<?xml version="1.0" encoding="utf-8"?>
-<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
-  <soap:Header>
-    <wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">
-      <wsse:UsernameToken><wsse:Username>${engine.username}</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">${engine.password}</wsse:Password><wsu:Created>${created}</wsu:Created></wsse:UsernameToken>
-    </wsse:Security>
-  </soap:Header>
-  <soap:Body>${body}</soap:Body>
-</soap:Envelope>`;
-}
