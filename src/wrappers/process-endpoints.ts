@@ -16,9 +16,9 @@ const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
 
 /** How an operation's messages travel in the SOAP body (WSDL 1.1 §3.5). */
-type Style = 'document' | 'rpc';
+export type Style = 'document' | 'rpc';
 
-interface OperationMapping {
+export interface OperationMapping {
   readonly name: string;
   readonly style: Style;
   readonly input: ReadonlyArray<{ readonly name: string; readonly element?: QName }>;
@@ -35,7 +35,7 @@ function partsOf(catalog: WsdlCatalog, message: QName | undefined): Array<{ name
  * is that element); rpc/literal otherwise (the body is a wrapper named after
  * the operation, in the port type's namespace, with one accessor per part).
  */
-function mappingOf(catalog: WsdlCatalog, operation: { name: string; input?: QName; output?: QName }): OperationMapping {
+export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input?: QName; output?: QName }): OperationMapping {
   const input = partsOf(catalog, operation.input);
   const output = operation.output === undefined ? undefined : partsOf(catalog, operation.output);
   const documentStyle = input.length === 1 && input[0]?.element !== undefined && (output === undefined || (output.length === 1 && output[0]?.element !== undefined));

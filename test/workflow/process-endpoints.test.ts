@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DOMParser } from '@xmldom/xmldom';
 import { startTestServer, type TestServer } from '../support/harness';
-import { soapEnvelope } from './support';
+import { finished, soapEnvelope } from './support';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
@@ -73,7 +73,8 @@ describe('process endpoints map messages as their WSDL says', function () {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50' });
+    // The invoke tests call this server's own process endpoints as remote partners.
+    server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_OUTBOUND_ALLOW_OWN_PORTS: 'true' });
     await server.addUser(engine.username, 'engine', engine.password);
     for (const bpel of [QUERY_PROCESS, ADD_PROCESS]) {
       await server.app.workflow.deploy({ bpel, documents: new Map([['query.wsdl', QUERY_WSDL]]), bindings: [], deployedBy: 'tester' });
@@ -126,6 +127,52 @@ describe('process endpoints map messages as their WSDL says', function () {
       const unknown = await post('AddByRpc', '<q:add xmlns:q="urn:test:query"><a>2</a><b>3</b><c>4</c></q:add>');
       expect(unknown.text).to.contain('{}c, which is not a part of its input (a, b)');
       expect(unknown.text).to.contain('Client');
+    });
+  });
+
+  describe('when a plan invokes a remote rpc operation of two parts, and a document one whose part is not "parameters"', () => {
+    it('sends every part and reads every part of the answers', async () => {
+      const bpel = `<bpel:process name="CallsPeers" targetNamespace="urn:test:p" ${header} xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+  <bpel:import importType="http://schemas.xmlsoap.org/wsdl/" namespace="urn:test:query" location="query.wsdl"/>
+  <bpel:partnerLinks>
+    <bpel:partnerLink name="adder" partnerLinkType="q:QueryLink" partnerRole="server"/>
+    <bpel:partnerLink name="querier" partnerLinkType="q:QueryLink" partnerRole="server"/>
+  </bpel:partnerLinks>
+  <bpel:variables>
+    <bpel:variable name="addIn" messageType="q:AddIn"/><bpel:variable name="addOut" messageType="q:AddOut"/>
+    <bpel:variable name="queryIn" messageType="q:QueryIn"/><bpel:variable name="queryOut" messageType="q:QueryOut"/>
+    <bpel:variable name="sum" type="xsd:int"/><bpel:variable name="note" type="xsd:string"/><bpel:variable name="echo" type="xsd:string"/>
+  </bpel:variables>
+  <bpel:sequence>
+    <bpel:assign>
+      <bpel:copy><bpel:from>40</bpel:from><bpel:to variable="addIn" part="a"/></bpel:copy>
+      <bpel:copy><bpel:from>2</bpel:from><bpel:to variable="addIn" part="b"/></bpel:copy>
+      <bpel:copy><bpel:from><bpel:literal><q:QueryRequest a:tag="green"><value>ping</value></q:QueryRequest></bpel:literal></bpel:from><bpel:to variable="queryIn" part="payload"/></bpel:copy>
+    </bpel:assign>
+    <bpel:invoke partnerLink="adder" operation="add" inputVariable="addIn" outputVariable="addOut"/>
+    <bpel:invoke partnerLink="querier" operation="process" inputVariable="queryIn" outputVariable="queryOut"/>
+    <bpel:assign>
+      <bpel:copy><bpel:from>$addOut.sum</bpel:from><bpel:to variable="sum"/></bpel:copy>
+      <bpel:copy><bpel:from>$addOut.note</bpel:from><bpel:to variable="note"/></bpel:copy>
+      <bpel:copy><bpel:from>concat($queryOut.payload/echo, '/', $queryOut.payload/tag)</bpel:from><bpel:to variable="echo"/></bpel:copy>
+    </bpel:assign>
+  </bpel:sequence>
+</bpel:process>`;
+      const peer = (processName: string, partnerLink: string): { partnerLink: string; address: string; username: string; password: string } => ({
+        partnerLink,
+        address: `${server.baseUrl}/soap/processes/${processName}`,
+        username: engine.username,
+        password: engine.password,
+      });
+      const { name } = await server.app.workflow.deploy({ bpel, documents: new Map([['query.wsdl', QUERY_WSDL]]), bindings: [peer('AddByRpc', 'adder'), peer('QueryByElement', 'querier')], deployedBy: 'tester' });
+      const id = await server.app.workflow.start(name, undefined, 'tester');
+      const view = await finished(server, id);
+      expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+      const status = await server.app.workflow.status(id, undefined, { includeVariables: true });
+      const values = new Map((status.variables ?? []).map((v) => [v.name, v.value]));
+      expect(values.get('sum')).to.equal('42');
+      expect(values.get('note')).to.equal('40 + 2');
+      expect(values.get('echo')).to.equal('ping/green');
     });
   });
 
