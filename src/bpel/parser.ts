@@ -505,6 +505,10 @@ class ProcessReader {
       // initializePartnerRole carries no semantics here: partner endpoints come from the deployment's bindings.
       this.checkAttributes(child, ['name', 'partnerLinkType', 'myRole', 'partnerRole', 'initializePartnerRole']);
       this.yesNo(child, 'initializePartnerRole');
+      if (child.hasAttribute('initializePartnerRole') && !child.hasAttribute('partnerRole')) {
+        // SA00017
+        this.report(child, `<partnerLink> "${child.getAttribute('name') ?? ''}" has initializePartnerRole but no partnerRole (line ${lineOf(child)})`);
+      }
       for (const grandchild of this.children(child)) this.unexpected(grandchild, child);
       const myRole = this.optional(child, 'myRole');
       const partnerRole = this.optional(child, 'partnerRole');

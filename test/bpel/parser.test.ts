@@ -386,6 +386,11 @@ describe('BPEL parser', () => {
       expect(process.partnerLinks.map((p) => p.name)).to.deep.equal(['p']);
     });
 
+    it('refuses initializePartnerRole on a partner link without a partner role (SA00017)', () => {
+      const error = parseError(bpel('<partnerLinks><partnerLink name="p" partnerLinkType="tns:lt" myRole="r" initializePartnerRole="no"/></partnerLinks>\n<empty/>'));
+      expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['<partnerLink> "p" has initializePartnerRole but no partnerRole (line 2)']);
+    });
+
     it('refuses an initializePartnerRole that is not yes or no', () => {
       const error = parseError(bpel('<partnerLinks><partnerLink name="p" partnerLinkType="tns:lt" partnerRole="r" initializePartnerRole="sometimes"/></partnerLinks>\n<empty/>'));
       expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['<partnerLink> attribute initializePartnerRole must be "yes" or "no", not "sometimes" (line 2)']);
