@@ -181,6 +181,13 @@ export class ProcessInstances {
         ? (page?.offset ?? 0) + activities.length
         : Number(((await this.dataSource.query(WORKFLOW_SQL.activityCount, [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
     const fault = row.fault === null || row.fault === undefined ? null : readStoredFault(String(row.fault));
+    const detailed = activities.filter((a) => a.kind === 'invoke' || a.kind === 'scope').map((a) => String(a.key));
+    const data = new Map<string, unknown>();
+    for (let i = 0; i < detailed.length; i += 500) {
+      const keys = detailed.slice(i, i + 500);
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.activityData(keys.length), [instanceId, ...keys])) as Array<{ key: string; data: unknown }>;
+      for (const r of rows) data.set(String(r.key), r.data);
+    }
     const links = (await this.dataSource.query(WORKFLOW_SQL.linksOf, [instanceId])) as Array<{ key: string; value: unknown }>;
     const variables =
       options.includeVariables === true
@@ -208,7 +215,7 @@ export class ProcessInstances {
         startTime: fromSqlDate(a.startedAt) ?? new Date(0),
         endTime: fromSqlDate(a.endedAt),
         fault: a.fault === null || a.fault === undefined ? null : describeStoredFault(String(a.fault)),
-        ...activityDetail(String(a.kind), a.data),
+        ...activityDetail(String(a.kind), data.get(String(a.key))),
       })),
       activityCount,
       links: links.map((l) => ({ key: String(l.key), status: Number(l.value) === 1 || l.value === true })),

@@ -83,11 +83,18 @@ export const WORKFLOW_SQL = {
   /** An instance with its definition's version. Params: id. Rows: id, processName, status, fault, faultPath, createdAt, endedAt, version. */
   instanceView: 'SELECT i.id, i.processName, i.status, i.fault, i.faultPath, i.createdAt, i.endedAt, d.version FROM process_instance i JOIN process_definition d ON d.id = i.definitionId WHERE i.id = ?',
 
-  /** Every activity of an instance in the order they started. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, fault, data. */
-  activitiesOf: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault, data FROM activity_instance WHERE instanceId = ? ORDER BY id',
+  /** Every activity of an instance in the order they started. Params: instanceId. Rows: key, kind, name, state, startedAt, endedAt, fault. */
+  activitiesOf: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id',
 
   /** A page of them. Params: instanceId, limit, offset. Rows: as `activitiesOf`. */
-  activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault, data FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
+  activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
+
+  /**
+   * The data of some of an instance's activities (the status reads invokes' and scopes' only, so the
+   * listing above need not carry every row's data). Template: the number of keys.
+   * Params: instanceId, then the keys. Rows: key, data.
+   */
+  activityData: (count: number) => `SELECT \`key\`, data FROM activity_instance WHERE instanceId = ? AND \`key\` IN (${placeholders(count)}) AND data IS NOT NULL`,
 
   /** An instance's decided links, in key order. Params: instanceId. Rows: key, value. */
   linksOf: 'SELECT `key`, value FROM link_state WHERE instanceId = ? ORDER BY `key`',
