@@ -69,10 +69,62 @@ interface XPathLibrary {
   XBoolean: Class<XValue>;
   VariableReference: Class<{ variable: string }>;
   FunctionCall: Class<{ functionName: string; arguments: unknown[] }>;
-  PathExpr: Class<{ filter?: unknown; filterPredicates?: unknown[]; locationPath?: unknown }>;
-  Step: Class<{ nodeTest?: { prefix?: string | null } }>;
+  PathExpr: Class<{ filter?: unknown; filterPredicates?: unknown[]; locationPath?: unknown }> & {
+    applyStep: (step: { readonly axis: number }, xpc: unknown, node: Node) => Node[];
+  };
+  Step: Class<{ nodeTest?: { prefix?: string | null } }> & { readonly ATTRIBUTE: number };
 }
 const lib = require('xpath') as XPathLibrary;
+
+// XPath 1.0 §5.3: namespace declarations are not attributes, so `@*` and `@node()` must not select
+// them; the library's attribute axis returns them with the others. Filtered where the axis is applied,
+// so counts and predicates see the right set too.
+const applyStep = lib.PathExpr.applyStep;
+lib.PathExpr.applyStep = (step, xpc, node) => {
+  const nodes = applyStep(step, xpc, node);
+  if (step.axis !== lib.Step.ATTRIBUTE) return nodes;
+  return nodes.filter((n) => {
+    const name = (n as { name?: string }).name ?? '';
+    return name !== 'xmlns' && !name.startsWith('xmlns:');
+  });
+};
+
+const OPERATOR_NAMES: ReadonlySet<string> = new Set(['and', 'or', 'div', 'mod']);
+
+/**
+ * The expression with whitespace between a function name (or node type)
+ * and its `(` removed: XPath 1.0 allows it (`concat ('x', 'y')`), the
+ * library does not. String literals are copied as they are, and the
+ * operator names `and`, `or`, `div` and `mod` keep their space.
+ */
+export function closeFunctionCalls(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; ) {
+    const c = text[i] ?? '';
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      const stop = end === -1 ? text.length : end + 1;
+      out += text.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (/\s/.test(c)) {
+      let j = i;
+      while (j < text.length && /\s/.test(text[j] ?? '')) j++;
+      const name = /(^|::|[^$@\w.:-])((?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*)$/.exec(out);
+      if (text[j] === '(' && name !== null && !OPERATOR_NAMES.has(name[2] ?? '')) {
+        i = j;
+        continue;
+      }
+      out += text.slice(i, j);
+      i = j;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
 
 /** A problem found while evaluating, turned into a standard fault naming the expression. */
 class ExpressionProblem extends Error {
@@ -96,7 +148,7 @@ function compile(text: string): ParsedXPath | Error {
   let found = compiled.get(text);
   if (found === undefined) {
     try {
-      found = lib.parse(text);
+      found = lib.parse(/\s\(/.test(text) ? closeFunctionCalls(text) : text);
     } catch (error) {
       found = error instanceof Error ? error : new Error(String(error));
     }

@@ -111,42 +111,44 @@ type ActivityReaders = {
  * @throws ProcessDefinitionError listing every problem found, each with its line
  */
 export function parseProcess(xml: string, documentName: string, options: { readonly maxNestingDepth?: number } = {}): Process {
+  const read = readProcess(xml, options);
+  if (read.diagnostics.length > 0 || read.process === undefined) throw new ProcessDefinitionError(documentName, read.diagnostics);
+  return read.process;
+}
+
+/**
+ * Reads a process like `parseProcess`, but returns its problems instead of
+ * throwing, together with the model when the document could be read as a
+ * process at all (well-formed, not too deep, a BPEL 2.0 `<process>` root):
+ * a deployment then runs the static checks on it too and reports every
+ * problem of the document at once. In a model read with problems, what
+ * could not be read stands as an `<empty>` at its place.
+ */
+export function readProcess(xml: string, options: { readonly maxNestingDepth?: number } = {}): { readonly process?: Process; readonly diagnostics: readonly Diagnostic[] } {
   const maxDepth = options.maxNestingDepth ?? DEFAULT_PLAN_LIMITS.maxNestingDepth;
+  const tooDeepMessage = `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})`;
   const deepText = tooDeepText(xml, maxDepth);
-  if (deepText !== undefined) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: deepText.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
-    ]);
-  }
+  if (deepText !== undefined) return { diagnostics: [{ line: deepText.line, message: tooDeepMessage }] };
   const parsed = parseDom(xml);
-  if ('problem' in parsed) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` },
-    ]);
-  }
+  if ('problem' in parsed) return { diagnostics: [{ line: parsed.problem.line, message: `invalid XML: ${parsed.problem.message}` }] };
   const root = parsed.document.documentElement;
-  if (!root) throw new ProcessDefinitionError(documentName, [{ line: 1, message: 'invalid XML: missing root element' }]);
+  if (!root) return { diagnostics: [{ line: 1, message: 'invalid XML: missing root element' }] };
   const deep = tooDeep(root, maxDepth);
-  if (deep !== undefined) {
-    throw new ProcessDefinitionError(documentName, [
-      { line: deep.line, message: `elements nest deeper than the nesting limit of ${maxDepth} (${LIMIT_SETTINGS.maxNestingDepth})` },
-    ]);
-  }
+  if (deep !== undefined) return { diagnostics: [{ line: deep.line, message: tooDeepMessage }] };
   if (root.namespaceURI !== BPEL_NS || root.localName !== 'process') {
-    throw new ProcessDefinitionError(documentName, [
-      {
-        line: lineOf(root),
-        message: `the root element must be <process> in namespace ${BPEL_NS}, not <${root.localName ?? root.nodeName}> in namespace ${root.namespaceURI ?? '(none)'}`,
-      },
-    ]);
+    return {
+      diagnostics: [
+        {
+          line: lineOf(root),
+          message: `the root element must be <process> in namespace ${BPEL_NS}, not <${root.localName ?? root.nodeName}> in namespace ${root.namespaceURI ?? '(none)'}`,
+        },
+      ],
+    };
   }
   const reader = new ProcessReader(maxDepth);
+  reader.extensions(root);
   const process = reader.process(root);
-  if (reader.diagnostics.length > 0) {
-    const sorted = [...reader.diagnostics].sort((a, b) => a.line - b.line);
-    throw new ProcessDefinitionError(documentName, sorted);
-  }
-  return process;
+  return { process, diagnostics: [...reader.diagnostics].sort((a, b) => a.line - b.line) };
 }
 
 /** Paths for a list of sibling elements: `kind` when unique among them, `kind[n]` otherwise. */
@@ -162,8 +164,12 @@ function siblingPaths(parentPath: string, elements: readonly Element[], alwaysIn
   });
 }
 
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
 class ProcessReader {
   readonly diagnostics: Diagnostic[] = [];
+  /** Namespaces of extensions declared `mustUnderstand="no"`: their elements and attributes are ignored. */
+  private readonly ignorable = new Set<string>();
 
   constructor(private readonly maxNestingDepth: number) {}
 
@@ -193,6 +199,7 @@ class ProcessReader {
 
   /** Reports an element of another namespace: WS-BPEL extensions are refused. */
   private foreign(child: Element): void {
+    if (this.ignorable.has(child.namespaceURI ?? '')) return;
     this.report(
       child,
       `<${child.nodeName}> (namespace ${child.namespaceURI ?? '(none)'}) is not supported by Provisor (line ${lineOf(child)}): extension elements are refused; see docs/bpel.md`,
@@ -221,6 +228,9 @@ class ProcessReader {
       const attr = attrs.item(i);
       if (!attr) continue;
       if (attr.name === 'xmlns' || attr.name.startsWith('xmlns:') || attr.namespaceURI === XML_NS) continue;
+      // Carries no semantics for a process; schema-aware editors write it.
+      if (attr.namespaceURI === XSI_NS && attr.localName === 'schemaLocation') continue;
+      if (attr.namespaceURI && this.ignorable.has(attr.namespaceURI)) continue;
       if (attr.namespaceURI) {
         this.report(
           element,
@@ -345,6 +355,10 @@ class ProcessReader {
     const seen = new Map<string, Element>();
     for (const child of this.children(root)) {
       switch (child.localName) {
+        case 'extensions':
+          // Read first, by extensions().
+          this.once(root, seen, child);
+          break;
         case 'import':
           imports.push(this.import(child));
           break;
@@ -385,6 +399,88 @@ class ProcessReader {
     };
   }
 
+  /**
+   * Reads `<extensions>` before anything else (WS-BPEL 2.0 §14): an extension
+   * declared `mustUnderstand="yes"` is refused naming its namespace, since
+   * Provisor understands none; one declared `mustUnderstand="no"` is ignored,
+   * as the specification allows: its elements and attributes are skipped, an
+   * `<extensionActivity>` of it runs as `<empty>` (keeping its name and
+   * links) and an `<extensionAssignOperation>` of it does nothing.
+   */
+  extensions(root: Element): void {
+    for (let n = root.firstChild; n; n = n.nextSibling) {
+      const element = n as Element;
+      if (n.nodeType !== NodeType.ELEMENT || element.namespaceURI !== BPEL_NS || element.localName !== 'extensions') continue;
+      this.checkAttributes(element, []);
+      let count = 0;
+      for (let c = element.firstChild; c; c = c.nextSibling) {
+        const extension = c as Element;
+        if (c.nodeType !== NodeType.ELEMENT) continue;
+        if (extension.namespaceURI !== BPEL_NS) {
+          this.foreign(extension);
+          continue;
+        }
+        if (extension.localName !== 'extension') {
+          this.unexpected(extension, element);
+          continue;
+        }
+        count++;
+        this.checkAttributes(extension, ['namespace', 'mustUnderstand']);
+        const namespace = this.required(extension, 'namespace');
+        const mustUnderstand = this.yesNo(extension, 'mustUnderstand') ?? false;
+        if (namespace === BPEL_NS) {
+          this.report(extension, `<extension> namespace ${namespace} is WS-BPEL's own namespace, which an extension may not use (line ${lineOf(extension)})`);
+        } else if (mustUnderstand) {
+          this.report(extension, `extension ${namespace} is declared mustUnderstand="yes", and Provisor does not understand it (line ${lineOf(extension)}); see docs/bpel.md`);
+        } else if (namespace !== '') {
+          this.ignorable.add(namespace);
+        }
+      }
+      if (count === 0) this.report(element, `<extensions> needs at least one <extension> (line ${lineOf(element)})`);
+    }
+    if (this.ignorable.size > 0) this.dropIgnoredExtensions(root);
+  }
+
+  /** Replaces each ignorable `<extensionActivity>` by an `<empty>` and removes each ignorable `<extensionAssignOperation>`. */
+  private dropIgnoredExtensions(element: Element): void {
+    for (let n = element.firstChild; n; ) {
+      const next = n.nextSibling;
+      const child = n as Element;
+      if (n.nodeType === NodeType.ELEMENT && child.namespaceURI === BPEL_NS && (child.localName === 'extensionActivity' || child.localName === 'extensionAssignOperation')) {
+        let inner: Element | undefined;
+        for (let c = child.firstChild; c; c = c.nextSibling) if (c.nodeType === NodeType.ELEMENT && inner === undefined) inner = c as Element;
+        if (inner !== undefined && this.ignorable.has(inner.namespaceURI ?? '')) {
+          if (child.localName === 'extensionAssignOperation') element.removeChild(child);
+          else element.replaceChild(this.emptyFor(child, inner), child);
+          n = next;
+          continue;
+        }
+      }
+      if (n.nodeType === NodeType.ELEMENT) this.dropIgnoredExtensions(child);
+      n = next;
+    }
+  }
+
+  /** An `<empty>` standing for an ignored extension activity: its name, suppressJoinFailure, targets and sources. */
+  private emptyFor(wrapper: Element, extension: Element): Element {
+    const document = wrapper.ownerDocument;
+    if (document === null) return wrapper;
+    const prefix = wrapper.prefix;
+    const empty = document.createElementNS(BPEL_NS, prefix ? `${prefix}:empty` : 'empty');
+    (empty as unknown as { lineNumber: number }).lineNumber = lineOf(extension);
+    for (const attribute of ['name', 'suppressJoinFailure']) {
+      const value = extension.getAttribute(attribute);
+      if (extension.hasAttribute(attribute) && value !== null) empty.setAttribute(attribute, value);
+    }
+    for (let c = extension.firstChild; c; ) {
+      const next = c.nextSibling;
+      const el = c as Element;
+      if (c.nodeType === NodeType.ELEMENT && el.namespaceURI === BPEL_NS && (el.localName === 'targets' || el.localName === 'sources')) empty.appendChild(c);
+      c = next;
+    }
+    return empty;
+  }
+
   private import(element: Element): Import {
     this.checkAttributes(element, ['namespace', 'location', 'importType']);
     for (const child of this.children(element)) this.unexpected(child, element);
@@ -406,7 +502,13 @@ class ProcessReader {
         this.unexpected(child, element);
         continue;
       }
-      this.checkAttributes(child, ['name', 'partnerLinkType', 'myRole', 'partnerRole']);
+      // initializePartnerRole carries no semantics here: partner endpoints come from the deployment's bindings.
+      this.checkAttributes(child, ['name', 'partnerLinkType', 'myRole', 'partnerRole', 'initializePartnerRole']);
+      this.yesNo(child, 'initializePartnerRole');
+      if (child.hasAttribute('initializePartnerRole') && !child.hasAttribute('partnerRole')) {
+        // SA00017
+        this.report(child, `<partnerLink> "${child.getAttribute('name') ?? ''}" has initializePartnerRole but no partnerRole (line ${lineOf(child)})`);
+      }
       for (const grandchild of this.children(child)) this.unexpected(grandchild, child);
       const myRole = this.optional(child, 'myRole');
       const partnerRole = this.optional(child, 'partnerRole');

@@ -49,6 +49,13 @@ export interface PortTypeInfo {
  */
 export interface ProcessContext {
   portTypeOf(partnerLink: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined;
+  /**
+   * A WSDL message's parts (part name → the element defining it, or undefined
+   * for a type part), or undefined when the message is not defined. Without
+   * it, an element variable cannot be matched to an operation's message and
+   * is accepted as long as its element is not checked.
+   */
+  messageParts?(message: QName): ReadonlyMap<string, QName | undefined> | undefined;
 }
 
 const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
@@ -221,6 +228,10 @@ class Validator {
         break;
       }
       case 'receive': {
+        if (!activity.createInstance) {
+          // Refused here rather than faulting once the instance reaches it (see docs/bpel.md).
+          this.report(activity.line, `${where}: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md`);
+        }
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');
@@ -235,7 +246,7 @@ class Validator {
           if (info && !info.faults.includes(activity.faultName.local)) {
             this.report(activity.line, `${where}: operation "${activity.operation}" has no fault "${activity.faultName.local}"`);
           }
-          if (variable && variable.kind !== 'message') this.report(activity.line, `${where}: variable "${variable.declaration.name}" must be a message variable`);
+          if (variable && variable.kind === 'simple') this.report(activity.line, `${where}: variable "${variable.declaration.name}" must be a message variable or an element variable`);
         } else if (variable) {
           this.messageVariable(variable, info?.output, activity.line, where, 'variable', 'output');
         }
@@ -410,10 +421,31 @@ class Validator {
     return operation;
   }
 
+  /**
+   * The variable of an invoke, receive or reply against the operation's
+   * message: a message variable of that message type, or (SA00048, SA00058)
+   * an element variable of the element defining the message's single part.
+   */
   private messageVariable(variable: VariableInfo, expected: QName | undefined, line: number, where: string, role: string, direction: string): void {
     const name = variable.declaration.name;
+    const element = variable.declaration.element;
+    if (variable.kind === 'element' && element !== undefined) {
+      if (!expected || !this.context?.messageParts) return;
+      const parts = this.context.messageParts(expected);
+      if (parts === undefined) return;
+      const [only, ...more] = [...parts];
+      if (only === undefined || more.length > 0 || only[1] === undefined) {
+        this.report(
+          line,
+          `${where}: ${role} "${name}" is an element variable, but the operation's ${direction} ${qnameKey(expected)} ${only === undefined ? 'has no part' : more.length > 0 ? `has ${parts.size} parts` : `part "${only[0]}" is not defined by an element`}; use a message variable (messageType=${qnameKey(expected)})`,
+        );
+      } else if (qnameKey(only[1]) !== qnameKey(element)) {
+        this.report(line, `${where}: ${role} "${name}" holds element ${qnameKey(element)}, but the operation's ${direction} ${qnameKey(expected)} is element ${qnameKey(only[1])}`);
+      }
+      return;
+    }
     if (variable.kind !== 'message') {
-      this.report(line, `${where}: ${role} "${name}" must be a message variable (messageType=…)`);
+      this.report(line, `${where}: ${role} "${name}" must be a message variable (messageType=…) or an element variable (element=…) of the message's single element part`);
       return;
     }
     const actual = variable.declaration.messageType;

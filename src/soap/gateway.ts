@@ -163,14 +163,17 @@ export class SoapGateway {
       if (read.error !== undefined || read.envelope === undefined) throw read.error ?? new ProvisorError('MalformedXml', 'unreadable envelope');
       const envelope = read.envelope;
       const element = envelope.operation;
-      operationName = element.name;
-      const operation = element.ns === service.namespace ? service.operations[element.name] : undefined;
-      if (operation === undefined || !Object.hasOwn(service.operations, element.name)) {
+      const chosen = service.operationOf !== undefined ? service.operationOf(element) : element.ns === service.namespace ? element.name : undefined;
+      operationName = chosen ?? element.name;
+      const operation = chosen === undefined ? undefined : service.operations[chosen];
+      if (operation === undefined || chosen === undefined || !Object.hasOwn(service.operations, chosen)) {
         operationName = '-';
         const known = Object.keys(service.operations).join(', ');
         throw new ProvisorError(
           'UnknownOperation',
-          element.ns === service.namespace
+          service.operationOf !== undefined
+            ? `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not the input of an operation of ${service.name}Service (it takes ${service.expected ?? known})`
+            : element.ns === service.namespace
             ? `${service.name}Service has no operation "${clipInput(element.name)}" (it has ${known === '' ? 'none' : known})`
             : `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
         );

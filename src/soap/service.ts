@@ -34,4 +34,13 @@ export interface SoapService {
   readonly namespace: string;
   readonly wsdlFile: string;
   readonly operations: Readonly<Record<string, SoapOperation>>;
+  /**
+   * The operation a body element asks for, when the service's binding says
+   * otherwise than "the element named like the operation, in the service's
+   * namespace" (a deployed process: the element its input part names, or an
+   * rpc wrapper). Undefined: no operation; `expected` then lists what is.
+   */
+  readonly operationOf?: (element: XmlElement) => string | undefined;
+  /** What `operationOf` accepts, for the fault naming an unknown body element. */
+  readonly expected?: string;
 }

@@ -8,8 +8,8 @@ import type { DataSource } from 'typeorm';
 import { ProcessDefinition, ProcessDocument } from '../../entities';
 import type { SecretBox } from '../auth/secret-box';
 import { checkStaticLimits } from '../bpel/limits';
-import { ProcessDefinitionError, type PartnerLink, type Process } from '../bpel/model';
-import { parseProcess } from '../bpel/parser';
+import { ProcessDefinitionError, type PartnerLink, type Process, type QName } from '../bpel/model';
+import { parseProcess, readProcess } from '../bpel/parser';
 import { validateProcess, type PortTypeInfo } from '../bpel/validate';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
@@ -75,27 +75,37 @@ export class ProcessDefinitions {
 
   /** Parses, resolves and validates a process, then stores it as the next version of its name. */
   async deploy(request: DeployRequest): Promise<{ name: string; version: number }> {
-    const process = parseProcess(request.bpel, 'process.bpel', { maxNestingDepth: this.planLimits.maxNestingDepth });
+    // Every problem of the document is reported at once: the static checks run on what the parser could
+    // read (leaving out their findings on lines the parser already reported, which would only repeat them).
+    const read = readProcess(request.bpel, { maxNestingDepth: this.planLimits.maxNestingDepth });
+    const process = read.process;
+    if (process === undefined) throw new ProcessDefinitionError('process.bpel', read.diagnostics);
     await request.authorize?.(process.name);
     const catalog = new WsdlCatalog(request.documents, this.wsdlDir);
+    const diagnostics = [...read.diagnostics];
+    let catalogLoaded = true;
     try {
       catalog.loadImports(process.imports);
     } catch (err) {
-      if (err instanceof WsdlCatalogError) throw new ProcessDefinitionError(process.name, [{ line: err.line ?? process.line, message: err.message }]);
-      throw err;
+      if (!(err instanceof WsdlCatalogError)) throw err;
+      diagnostics.push({ line: err.line ?? process.line, message: err.message });
+      catalogLoaded = false;
     }
     const portTypeInfo = (link: PartnerLink, role: 'partner' | 'my'): PortTypeInfo | undefined => {
       const roleName = role === 'partner' ? link.partnerRole : link.myRole;
       const info = roleName === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, roleName);
       return info === undefined ? undefined : { portType: info.name, operations: info.operations };
     };
-    const diagnostics = [...validateProcess(process, { portTypeOf: portTypeInfo }), ...checkStaticLimits(process, this.planLimits)];
+    // Without the WSDLs (an import failed) the checks that need them are left out rather than each reported.
+    const context = catalogLoaded ? { portTypeOf: portTypeInfo, messageParts: (q: QName) => catalog.messages.get(WsdlCatalog.key(q))?.parts } : undefined;
+    const parserLines = new Set(read.diagnostics.map((d) => d.line));
+    diagnostics.push(...validateProcess(process, context).filter((d) => !parserLines.has(d.line)), ...checkStaticLimits(process, this.planLimits));
     for (const binding of request.bindings) {
       if (!process.partnerLinks.some((p) => p.name === binding.partnerLink)) {
         diagnostics.push({ line: process.line, message: `binding names partner link "${binding.partnerLink}", which the process does not declare` });
       }
     }
-    if (diagnostics.length > 0) throw new ProcessDefinitionError(process.name, diagnostics);
+    if (diagnostics.length > 0) throw new ProcessDefinitionError(process.name === '' ? 'process.bpel' : process.name, [...diagnostics].sort((a, b) => a.line - b.line));
     // Refused before anything is stored; each call checks again when it connects.
     for (const binding of request.bindings) {
       if (binding.address === undefined) continue;

@@ -30,9 +30,55 @@ export interface InstanceView {
   readonly startTime: Date;
   readonly endTime: Date | null;
   readonly fault: { readonly name: string; readonly message: string; readonly activityPath?: string } | null;
-  readonly activities: ReadonlyArray<{ key: string; kind: string; name: string | null; state: string; startTime: Date; endTime: Date | null; fault: string | null }>;
+  readonly activities: ReadonlyArray<{
+    key: string;
+    kind: string;
+    name: string | null;
+    state: string;
+    startTime: Date;
+    endTime: Date | null;
+    fault: string | null;
+    /** An invoke's provisioning requestId, when its answer carried one. */
+    requestId?: string;
+    /** A scope that ended through a fault handler: the `{ns}local` of the fault it handled. */
+    handledFault?: string;
+  }>;
   /** How many activities the instance has in all (more than `activities` holds when a page was asked for). */
   readonly activityCount: number;
+  /** The decided links: flow execution key `~` link name, and the status. */
+  readonly links: ReadonlyArray<{ readonly key: string; readonly status: boolean }>;
+  /** The variables holding a value, when asked for (`/process` for the process's own). */
+  readonly variables?: ReadonlyArray<{ readonly scope: string; readonly name: string; readonly value: string; readonly truncated: boolean }>;
+}
+
+/** The most characters of one variable's value a status answer carries. */
+const STATUS_VALUE_LIMIT = 65_536;
+
+/** A stored value as an operator reads it: the XML of an element (of each part of a message), or the text. */
+function displayValue(stored: string): string {
+  const value = deserializeValue(stored);
+  const xml = (node: Parameters<XMLSerializer['serializeToString']>[0]): string => new XMLSerializer().serializeToString(node);
+  switch (value.kind) {
+    case 'simple':
+      return String(value.value);
+    case 'element':
+      return xml(value.element);
+    case 'message':
+      return [...value.parts.values()].map((p) => (typeof p === 'string' ? p : xml(p))).join('');
+  }
+}
+
+/** What an activity row's data says for the status: an invoke's requestId, a scope's handled fault. */
+function activityDetail(kind: string, data: unknown): { requestId?: string; handledFault?: string } {
+  if (typeof data !== 'string' || (kind !== 'invoke' && kind !== 'scope')) return {};
+  try {
+    const parsed = JSON.parse(data) as { requestId?: unknown; handledFault?: unknown };
+    if (kind === 'invoke' && typeof parsed.requestId === 'string') return { requestId: parsed.requestId };
+    if (kind === 'scope' && typeof parsed.handledFault === 'string') return { handledFault: parsed.handledFault };
+  } catch {
+    // Rows written by other versions may hold other data; the detail is only left out.
+  }
+  return {};
 }
 
 export class ProcessInstances {
@@ -93,7 +139,7 @@ export class ProcessInstances {
    * Waits for an instance's `reply` (wherever the instance runs: the reply is
    * read from its activity rows), for its end, or for the timeout.
    */
-  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const data = await this.firstReply(instanceId);
@@ -102,7 +148,8 @@ export class ProcessInstances {
         if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
         const value = deserializeValue(parsed.message);
         const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
-        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part) };
+        // `xml` is the first part; `value` the whole message, for endpoints that answer every part.
+        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value };
       }
       const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
       const state = instance[0];
@@ -127,7 +174,7 @@ export class ProcessInstances {
    * or the page asked for (an instance that looped may have a hundred
    * thousand; reading and sending them all would hold the process up).
    */
-  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
+  async status(instanceId: string, page?: { readonly offset: number; readonly limit: number }, options: { readonly includeVariables?: boolean } = {}): Promise<InstanceView> {
     const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceView, [instanceId])) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (row === undefined) throw new WorkflowError('UnknownInstance', `no process instance has id "${instanceId}"`);
@@ -141,6 +188,24 @@ export class ProcessInstances {
         ? (page?.offset ?? 0) + activities.length
         : Number(((await this.dataSource.query(WORKFLOW_SQL.activityCount, [instanceId])) as Array<{ n: number | string }>)[0]?.n ?? 0);
     const fault = row.fault === null || row.fault === undefined ? null : readStoredFault(String(row.fault));
+    const detailed = activities.filter((a) => a.kind === 'invoke' || a.kind === 'scope').map((a) => String(a.key));
+    const data = new Map<string, unknown>();
+    for (let i = 0; i < detailed.length; i += 500) {
+      const keys = detailed.slice(i, i + 500);
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.activityData(keys.length), [instanceId, ...keys])) as Array<{ key: string; data: unknown }>;
+      for (const r of rows) data.set(String(r.key), r.data);
+    }
+    const links = (await this.dataSource.query(WORKFLOW_SQL.linksOf, [instanceId])) as Array<{ key: string; value: unknown }>;
+    const variables =
+      options.includeVariables === true
+        ? ((await this.dataSource.query(WORKFLOW_SQL.variablesOf, [instanceId])) as Array<{ scopeKey: string; name: string; value: string }>)
+            .filter((v) => v.scopeKey !== INPUT_SCOPE)
+            .slice(0, 1000)
+            .map((v) => {
+              const text = displayValue(v.value);
+              return { scope: v.scopeKey, name: v.name, value: text.slice(0, STATUS_VALUE_LIMIT), truncated: text.length > STATUS_VALUE_LIMIT };
+            })
+        : undefined;
     return {
       instanceId,
       processName: String(row.processName),
@@ -157,8 +222,11 @@ export class ProcessInstances {
         startTime: fromSqlDate(a.startedAt) ?? new Date(0),
         endTime: fromSqlDate(a.endedAt),
         fault: a.fault === null || a.fault === undefined ? null : describeStoredFault(String(a.fault)),
+        ...activityDetail(String(a.kind), data.get(String(a.key))),
       })),
       activityCount,
+      links: links.map((l) => ({ key: String(l.key), status: Number(l.value) === 1 || l.value === true })),
+      ...(variables === undefined ? {} : { variables }),
     };
   }
 

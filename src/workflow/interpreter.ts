@@ -541,6 +541,24 @@ export class Interpreter {
     return f.values.get(name);
   }
 
+  /**
+   * A message as the variable receiving it is declared: itself for a message
+   * variable; for an element variable (WS-BPEL SA00048, SA00058), the element
+   * of the message's single part.
+   */
+  private asDeclared(ctx: Context, name: string, message: VariableValue, at: Activity): VariableValue {
+    const declaration = this.findFrame(ctx.frame, name)?.declarations.get(name);
+    if (declaration === undefined || declaration.messageType !== undefined || message.kind !== 'message') return message;
+    const [only, ...more] = [...message.parts.values()];
+    if (only === undefined || more.length > 0 || typeof only === 'string') {
+      throw withPath(
+        standardFault('mismatchedAssignmentFailure', `activity ${at.path}${at.name === undefined ? '' : ` "${at.name}"`}: variable "${name}" is an element variable, but the message has ${message.parts.size === 1 ? 'a text part' : `${message.parts.size} parts`}`),
+        at.path,
+      );
+    }
+    return { kind: 'element', element: only };
+  }
+
   // ---- basic activities --------------------------------------------------
 
   private async invoke(activity: Invoke, ctx: Context, key: string): Promise<Completion> {
@@ -563,17 +581,19 @@ export class Interpreter {
       activityPath: activity.path,
       signal: ctx.signal,
     });
-    if (activity.outputVariable === undefined || output === undefined) return {};
+    const requestId = requestIdOf(output);
+    const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
+    if (activity.outputVariable === undefined || output === undefined) return data === undefined ? {} : { data };
     const { scope, writes } = this.recordingView(ctx.frame);
-    scope.set(activity.outputVariable, output);
-    return { writes };
+    scope.set(activity.outputVariable, this.asDeclared(ctx, activity.outputVariable, output, activity));
+    return data === undefined ? { writes } : { writes, data };
   }
 
   private async receive(activity: Receive, ctx: Context): Promise<Completion> {
     if (!activity.createInstance) throw standardFault('missingReply', `activity ${activity.path}: only the instance-creating receive is supported`);
     if (activity.variable === undefined || this.deps.initialMessage === undefined) return {};
     const { scope, writes } = this.recordingView(ctx.frame);
-    scope.set(activity.variable, this.deps.initialMessage);
+    scope.set(activity.variable, this.asDeclared(ctx, activity.variable, this.deps.initialMessage, activity));
     return { writes };
   }
 
@@ -915,6 +935,19 @@ export class Interpreter {
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure, handlerScope: { scope: this.root, key: '/process' } };
     await this.compensateChildren(this.root, '/process', ctx, undefined);
   }
+}
+
+/** The `requestId` a provisioning operation answered with (its response element's child of that name), if any. */
+function requestIdOf(output: VariableValue | undefined): string | undefined {
+  const element = output === undefined ? undefined : output.kind === 'element' ? output.element : output.kind === 'message' ? [...output.parts.values()][0] : undefined;
+  if (element === undefined || typeof element === 'string') return undefined;
+  for (let n = element.firstChild; n !== null; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as { localName?: string | null }).localName === 'requestId') {
+      const text = (n.textContent ?? '').trim();
+      return text === '' || text.length > 200 ? undefined : text;
+    }
+  }
+  return undefined;
 }
 
 function matchCatch(catches: readonly Catch[], fault: BpelFault): Catch | undefined {

@@ -102,8 +102,8 @@ export class WorkflowRuntime {
   }
 
   /** The instance and its activities (all, or the page asked for). */
-  status(instanceId: string, page?: { readonly offset: number; readonly limit: number }): Promise<InstanceView> {
-    return this.instances.status(instanceId, page);
+  status(instanceId: string, page?: { readonly offset: number; readonly limit: number }, options?: { readonly includeVariables?: boolean }): Promise<InstanceView> {
+    return this.instances.status(instanceId, page, options);
   }
 
   list(filter: { processName?: string; status?: InstanceStatus; limit?: number } = {}): ReturnType<ProcessInstances['list']> {

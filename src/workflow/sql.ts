@@ -93,6 +93,19 @@ export const WORKFLOW_SQL = {
   /** A page of them. Params: instanceId, limit, offset. Rows: as `activitiesOf`. */
   activityPage: 'SELECT `key`, kind, name, state, startedAt, endedAt, fault FROM activity_instance WHERE instanceId = ? ORDER BY id LIMIT ? OFFSET ?',
 
+  /**
+   * The data of some of an instance's activities (the status reads invokes' and scopes' only, so the
+   * listing above need not carry every row's data). Template: the number of keys.
+   * Params: instanceId, then the keys. Rows: key, data.
+   */
+  activityData: (count: number) => `SELECT \`key\`, data FROM activity_instance WHERE instanceId = ? AND \`key\` IN (${placeholders(count)}) AND data IS NOT NULL`,
+
+  /** An instance's decided links, in key order. Params: instanceId. Rows: key, value. */
+  linksOf: 'SELECT `key`, value FROM link_state WHERE instanceId = ? ORDER BY `key`',
+
+  /** An instance's first 1,000 variables, by scope then name (the input message included). Params: instanceId. Rows: scopeKey, name, value. */
+  variablesOf: 'SELECT scopeKey, name, value FROM process_variable WHERE instanceId = ? ORDER BY scopeKey, name LIMIT 1001',
+
   /** How many activities an instance has. Params: instanceId. Rows: n. */
   activityCount: 'SELECT COUNT(*) AS n FROM activity_instance WHERE instanceId = ?',
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { PLNK_NS, type Import, type QName } from '../bpel/model';
+import { inScopeNamespaces } from '../xml/dom';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 
@@ -49,8 +50,10 @@ function qname(element: Element, value: string | null, what: string): QName {
   const colon = value.indexOf(':');
   const prefix = colon === -1 ? null : value.slice(0, colon);
   const local = colon === -1 ? value : value.slice(colon + 1);
-  const ns = element.lookupNamespaceURI(prefix);
-  if (ns === null && prefix !== null) throw new WsdlCatalogError(`${what}: prefix "${prefix}" of ${value} is not declared`);
+  // Read from the declarations in scope: the DOM's lookup of the default namespace (prefix null) answers
+  // null, which would put an unprefixed QName (`element="Foo"` under xmlns="…") in no namespace.
+  const ns = inScopeNamespaces(element)[prefix ?? ''];
+  if (ns === undefined && prefix !== null) throw new WsdlCatalogError(`${what}: prefix "${prefix}" of ${value} is not declared`);
   return { ns: ns ?? '', local };
 }
 

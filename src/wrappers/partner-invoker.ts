@@ -12,9 +12,11 @@ import type { SoapService } from '../soap/service';
 import type { PartnerInvoker } from '../workflow/interpreter';
 import type { PartnerBinding } from '../workflow/partner-bindings';
 import type { PartnerInvokers } from '../workflow/partners';
-import type { WsdlCatalog } from '../workflow/wsdl-catalog';
+import { WsdlCatalog } from '../workflow/wsdl-catalog';
 import { fromDom } from '../xml/convert';
-import { serializeNode } from '../xml/dom';
+import { detachedCopy, serializeNode } from '../xml/dom';
+import { escapeXml } from '../xml/escape';
+import { mappingOf, type OperationMapping } from './process-endpoints';
 import { NO_ATTRIBUTES } from '../xml/parser';
 import { writeDomElement } from '../xml/writer';
 
@@ -79,6 +81,8 @@ export class LocalInvoker {
 /** Invokes a remote document/literal SOAP 1.1 endpoint through the SOAP client, with a UsernameToken when the binding has credentials. */
 export async function invokeRemote(args: {
   client: SoapClient;
+  /** How the partner's operation maps its messages (absent: document/literal, one element part). */
+  mapping?: OperationMapping;
   binding: PartnerBinding & { address: string };
   operation: string;
   soapAction: string;
@@ -87,8 +91,11 @@ export async function invokeRemote(args: {
   activityPath: string;
   signal: AbortSignal;
   timeoutMs: number;
+  /** The port type's namespace: an rpc wrapper's. */
+  portNamespace?: string;
 }): Promise<VariableValue | undefined> {
-  const input = partElement(args.input, `activity ${args.activityPath}`);
+  const rpc = args.mapping?.style === 'rpc' ? args.mapping : undefined;
+  const input = rpc === undefined ? partElement(args.input, `activity ${args.activityPath}`) : undefined;
   const shown = displayUrlText(args.binding.address);
   const unavailable = (text: string): BpelFault => new BpelFault({ ns: WORKFLOW_NS, local: 'partnerUnavailable' }, `activity ${args.activityPath}: ${text}`);
   const { username, password, passwordType } = args.binding;
@@ -97,7 +104,7 @@ export async function invokeRemote(args: {
     payload = await args.client.call({
       url: args.binding.address,
       action: args.soapAction,
-      body: input === undefined ? '' : serializeNode(input),
+      body: rpc !== undefined ? rpcRequest(rpc, args.input, args.portNamespace ?? '', args.activityPath) : input === undefined ? '' : serializeNode(input),
       messageId: `urn:provisor:invoke:${args.idempotencyKey}`,
       credentials: username === undefined ? undefined : { username, password: password ?? '', passwordType: passwordType ?? 'PasswordText' },
       signal: args.signal,
@@ -115,7 +122,49 @@ export async function invokeRemote(args: {
     if (err instanceof OutboundError && err.reason === 'ResponseTooLarge') throw unavailable(`${args.operation} failed: ${err.message}`);
     throw unavailable(`${shown} did not answer ${args.operation}: ${(err as Error).message}`);
   }
-  return payload === undefined ? undefined : message(payload);
+  if (payload === undefined) return undefined;
+  if (rpc !== undefined) return rpcResponse(rpc, payload);
+  return message(payload, args.mapping?.output?.[0]?.name ?? 'parameters');
+}
+
+/** An rpc/literal request: a wrapper named after the operation, with an accessor per input part. */
+function rpcRequest(mapping: OperationMapping, input: VariableValue | undefined, namespace: string, activityPath: string): string {
+  if (input !== undefined && input.kind !== 'message') {
+    throw new BpelFault({ ns: 'http://docs.oasis-open.org/wsbpel/2.0/process/executable', local: 'invalidVariables' }, `activity ${activityPath}: ${mapping.name} is an rpc operation: its input must be a message variable`);
+  }
+  const accessors = mapping.input
+    .map((p) => {
+      const part = input?.parts.get(p.name);
+      if (part === undefined) return '';
+      if (typeof part === 'string') return `<${p.name}>${escapeXml(part)}</${p.name}>`;
+      if (p.element !== undefined) return `<${p.name}>${serializeNode(part)}</${p.name}>`;
+      let inner = '';
+      for (let n = part.firstChild; n !== null; n = n.nextSibling) inner += serializeNode(n);
+      return `<${p.name}>${inner}</${p.name}>`;
+    })
+    .join('');
+  return `<pv:${mapping.name} xmlns:pv="${escapeXml(namespace)}">${accessors}</pv:${mapping.name}>`;
+}
+
+/** An rpc/literal response as the output message: each accessor of the wrapper is a part. */
+function rpcResponse(mapping: OperationMapping, wrapper: Element): VariableValue {
+  const parts = new Map<string, Element | string>();
+  for (let n = wrapper.firstChild; n !== null; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue;
+    const accessor = n as Element;
+    const part = mapping.output?.find((p) => p.name === accessor.localName);
+    if (part === undefined) continue;
+    let inner: Element | undefined;
+    let elements = 0;
+    for (let c = accessor.firstChild; c !== null; c = c.nextSibling) {
+      if (c.nodeType === 1) {
+        elements++;
+        inner ??= c as Element;
+      }
+    }
+    parts.set(part.name, part.element !== undefined && inner !== undefined && elements === 1 ? detachedCopy(inner) : elements > 0 ? detachedCopy(accessor) : accessor.textContent ?? '');
+  }
+  return { kind: 'message', parts };
 }
 
 /** Routes each invoke to its binding: in-process for Provisor's port types, remote when the descriptor names an address. */
@@ -146,8 +195,11 @@ export class BindingInvoker implements PartnerInvoker {
     }
     const binding = this.bindings.get(link.name);
     if (binding?.address !== undefined) {
+      const operation = this.catalog.portTypes.get(WsdlCatalog.key(portType))?.operations.get(request.operation);
       return invokeRemote({
         client: this.client,
+        ...(operation === undefined ? {} : { mapping: mappingOf(this.catalog, operation) }),
+        portNamespace: portType.ns,
         binding: { ...binding, address: binding.address },
         operation: request.operation,
         soapAction: `${portType.ns}#${request.operation}`,

@@ -1,16 +1,46 @@
-import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
-import type { Receive } from '../bpel/model';
+import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
+import type { QName, Receive } from '../bpel/model';
+import type { VariableValue } from '../bpel/values';
 import { allActivities } from '../bpel/walk';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
 import type { SoapOperation } from '../soap/service';
 import { PROVISIONING_ROLES } from './provisioning-fields';
-import { toDom } from '../xml/convert';
+import { newDocument, XML_NS } from '../xml/dom';
+import { escapeXml } from '../xml/escape';
+import type { XmlElement } from '../xml/parser';
 import type { WorkflowRuntime } from '../workflow/runtime';
 import { WsdlCatalog } from '../workflow/wsdl-catalog';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
+
+/** How an operation's messages travel in the SOAP body (WSDL 1.1 §3.5). */
+export type Style = 'document' | 'rpc';
+
+export interface OperationMapping {
+  readonly name: string;
+  readonly style: Style;
+  readonly input: ReadonlyArray<{ readonly name: string; readonly element?: QName }>;
+  readonly output: ReadonlyArray<{ readonly name: string; readonly element?: QName }> | undefined;
+}
+
+function partsOf(catalog: WsdlCatalog, message: QName | undefined): Array<{ name: string; element?: QName }> {
+  const info = message === undefined ? undefined : catalog.messages.get(WsdlCatalog.key(message));
+  return info === undefined ? [] : [...info.parts].map(([name, element]) => (element === undefined ? { name } : { name, element }));
+}
+
+/**
+ * Document/literal when the input is one part defined by an element (the body
+ * is that element); rpc/literal otherwise (the body is a wrapper named after
+ * the operation, in the port type's namespace, with one accessor per part).
+ */
+export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input?: QName; output?: QName }): OperationMapping {
+  const input = partsOf(catalog, operation.input);
+  const output = operation.output === undefined ? undefined : partsOf(catalog, operation.output);
+  const documentStyle = input.length === 1 && input[0]?.element !== undefined && (output === undefined || (output.length === 1 && output[0]?.element !== undefined));
+  return { name: operation.name, style: documentStyle ? 'document' : 'rpc', input, output };
+}
 
 /**
  * Serves deployed processes at `/soap/processes/<name>`: the WSDL of the port
@@ -18,6 +48,11 @@ const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
  * service added, addressed here), and that operation: a message sent there
  * starts an instance; when the process `reply`s to it, the reply is the
  * response, otherwise the call is one-way (HTTP 202).
+ *
+ * The operation is chosen as the binding says: for document/literal, by the
+ * body element the operation's input part names; for rpc/literal, by the
+ * wrapper named after the operation. Every part crosses both ways, and the
+ * names and namespaces of the elements sent are kept.
  */
 export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: number): (encodedName: string) => Promise<Endpoint | undefined> {
   return async (encodedName) => {
@@ -32,29 +67,136 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
     const portType = link?.myRole === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, link.myRole);
     if (portType === undefined) return undefined;
     const operations: Record<string, SoapOperation> = {};
+    const selectors = new Map<string, string>();
+    const mappings = new Map([...portType.operations.values()].map((o) => [o.name, mappingOf(catalog, o)]));
     for (const receive of receives) {
-      const info = portType.operations.get(receive.operation);
-      const message = info?.input === undefined ? undefined : catalog.messages.get(WsdlCatalog.key(info.input));
-      const [partName] = message === undefined ? [] : [...message.parts.keys()];
+      const mapping = mappings.get(receive.operation);
+      if (mapping === undefined) continue;
+      const element = mapping.input[0]?.element;
+      selectors.set(mapping.style === 'document' && element !== undefined ? `{${element.ns}}${element.local}` : `{${portType.name.ns}}${mapping.name}`, mapping.name);
       const replies = allActivities(process).some((a) => a.kind === 'reply' && a.operation === receive.operation && a.partnerLink === receive.partnerLink);
       operations[receive.operation] = {
         roles: PROVISIONING_ROLES,
         handle: () => Promise.reject(new Error('raw operation')),
-        async handleRaw(element, ctx) {
-          const input = toDom(element);
-          const instanceId = await runtime.start(name, { kind: 'message', parts: new Map([[partName ?? 'parameters', input]]) }, ctx.principal.name, ctx.messageId);
+        async handleRaw(body, ctx) {
+          const input = readMessage(body, mapping);
+          const instanceId = await runtime.start(name, input, ctx.principal.name, ctx.messageId);
           ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: receive.operation });
           if (!replies) return undefined;
           const reply = await runtime.awaitReply(instanceId, replyTimeoutMs);
           if (reply.status === 'FAULTED') throw new ProvisorError('ProcessFaulted', `process instance ${instanceId} faulted before replying: ${reply.message}`);
           if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process instance ${instanceId} did not reply within ${replyTimeoutMs} ms; it goes on running`);
-          return reply.xml;
+          return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, portType.name.ns);
         },
       };
     }
-    const wsdl = withBinding(catalog.documentText(portType.document) ?? documents.get(portType.document) ?? '', portType.name.local, name, [...portType.operations.values()].map((o) => ({ name: o.name, output: o.output !== undefined })), portType.name.ns);
-    return { service: { name: `processes/${name}`, namespace: portType.name.ns, wsdlFile: '', operations }, wsdl };
+    const wsdl = withBinding(catalog.documentText(portType.document) ?? documents.get(portType.document) ?? '', portType.name.local, name, [...mappings.values()], portType.name.ns);
+    return {
+      service: {
+        name: `processes/${name}`,
+        namespace: portType.name.ns,
+        wsdlFile: '',
+        operations,
+        operationOf: (element) => selectors.get(`{${element.ns}}${element.name}`),
+        expected: [...selectors].map(([selector, op]) => `${selector} for ${op}`).join(', '),
+      },
+      wsdl,
+    };
   };
+}
+
+/**
+ * The scanner's element as a DOM element, keeping exactly what was sent:
+ * each element in its namespace (unqualified ones in none), and every
+ * attribute, namespaced ones included. Each namespace gets a prefix of its
+ * own, so that no default namespace can capture an unqualified child.
+ */
+export function exactDom(element: XmlElement): Element {
+  const document = newDocument();
+  const prefixes = new Map<string, string>();
+  const prefixOf = (ns: string): string => {
+    let prefix = prefixes.get(ns);
+    if (prefix === undefined) prefixes.set(ns, (prefix = `ns${prefixes.size + 1}`));
+    return prefix;
+  };
+  const build = (e: XmlElement): Element => {
+    const out = e.ns === '' ? document.createElementNS(null, e.name) : document.createElementNS(e.ns, `${prefixOf(e.ns)}:${e.name}`);
+    for (const [key, value] of Object.entries(e.attrs)) {
+      const close = key.startsWith('{') ? key.indexOf('}') : -1;
+      if (close === -1) out.setAttribute(key, value);
+      else {
+        const ns = key.slice(1, close);
+        out.setAttributeNS(ns, ns === XML_NS ? `xml:${key.slice(close + 1)}` : `${prefixOf(ns)}:${key.slice(close + 1)}`, value);
+      }
+    }
+    if (e.children.length > 0) for (const child of e.children) out.appendChild(build(child));
+    else if (e.text !== '') out.appendChild(document.createTextNode(e.text));
+    return out;
+  };
+  const root = build(element);
+  document.appendChild(root);
+  return root;
+}
+
+/** The body of a request as the operation's input message: every part. */
+function readMessage(body: XmlElement, mapping: OperationMapping): VariableValue {
+  const parts = new Map<string, Element | string>();
+  if (mapping.style === 'document') {
+    parts.set(mapping.input[0]?.name ?? 'parameters', exactDom(body));
+    return { kind: 'message', parts };
+  }
+  for (const accessor of body.children) {
+    const part = mapping.input.find((p) => p.name === accessor.name);
+    if (part === undefined || accessor.ns !== '') {
+      throw new ProvisorError('InvalidField', `operation ${mapping.name}: the request has an element {${accessor.ns}}${accessor.name}, which is not a part of its input (${mapping.input.map((p) => p.name).join(', ')})`, accessor.name);
+    }
+    if (parts.has(part.name)) throw new ProvisorError('InvalidField', `operation ${mapping.name}: part "${part.name}" is sent twice`, part.name);
+    const [inner, ...more] = accessor.children;
+    // An element part's accessor holds the element; a type part's accessor is the value itself (text, or an element with content).
+    parts.set(part.name, part.element !== undefined && inner !== undefined && more.length === 0 ? exactDom(inner) : accessor.children.length > 0 ? exactDom(accessor) : accessor.text);
+  }
+  const missing = mapping.input.filter((p) => !parts.has(p.name)).map((p) => p.name);
+  if (missing.length > 0) throw new ProvisorError('InvalidField', `operation ${mapping.name}: part${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of its input ${missing.length > 1 ? 'are' : 'is'} missing`, missing[0]);
+  return { kind: 'message', parts };
+}
+
+/** A reply as the operation's output: the part's element (document), or a wrapper with an accessor per part (rpc). */
+function writeMessage(value: VariableValue, mapping: OperationMapping, namespace: string): string | undefined {
+  const serializer = new XMLSerializer();
+  const parts: Array<[string, Element | string]> =
+    value.kind === 'message' ? [...value.parts] : value.kind === 'element' ? [[mapping.output?.[0]?.name ?? 'parameters', value.element]] : [[mapping.output?.[0]?.name ?? 'parameters', String(value.value)]];
+  if (mapping.style === 'document') {
+    const [name, part] = parts[0] ?? [];
+    if (part === undefined || name === undefined) return undefined;
+    if (typeof part !== 'string') return serializer.serializeToString(part);
+    // A text value for an element part: the element the part names, holding the text.
+    const element = mapping.output?.[0]?.element;
+    return element === undefined ? escapeXml(part) : `<pv:${element.local} xmlns:pv="${escapeXml(element.ns)}">${escapeXml(part)}</pv:${element.local}>`;
+  }
+  const outputs: ReadonlyArray<{ readonly name: string; readonly element?: QName }> = mapping.output ?? parts.map(([name]) => ({ name }));
+  const accessors = outputs
+    .map((p) => {
+      const part = parts.find(([name]) => name === p.name)?.[1];
+      if (part === undefined) return '';
+      if (typeof part === 'string') return `<${p.name}>${escapeXml(part)}</${p.name}>`;
+      if (p.element !== undefined) return `<${p.name}>${serializer.serializeToString(part)}</${p.name}>`;
+      // A type part's value is its accessor: written under the part's name, with the value's attributes and content.
+      let inner = '';
+      for (let n = part.firstChild; n !== null; n = n.nextSibling) inner += serializer.serializeToString(n);
+      return `<${p.name}${attributesOf(part)}>${inner}</${p.name}>`;
+    })
+    .join('');
+  return `<pv:${mapping.name}Response xmlns:pv="${escapeXml(namespace)}">${accessors}</pv:${mapping.name}Response>`;
+}
+
+function attributesOf(element: Element): string {
+  let out = '';
+  for (let i = 0; i < element.attributes.length; i++) {
+    const a = element.attributes.item(i);
+    if (a === null || a.name === 'xmlns' || a.name.startsWith('xmlns:') || (a.namespaceURI !== null && a.namespaceURI !== '')) continue;
+    out += ` ${a.name}="${escapeXml(a.value)}"`;
+  }
+  return out;
 }
 
 /**
@@ -71,11 +213,24 @@ export function processNameOf(encodedName: string): string {
   }
 }
 
-/** Adds a SOAP 1.1 document/literal binding and a service at this endpoint to the WSDL defining the port type. */
-function withBinding(text: string, portTypeName: string, processName: string, operations: ReadonlyArray<{ name: string; output: boolean }>, namespace: string): string {
+/**
+ * The WSDL defining the port type, as this endpoint serves it: any binding
+ * and service it had are replaced by one SOAP 1.1 binding (document/literal
+ * or rpc/literal per operation, as `mappingOf` reads its messages) and one
+ * service addressed here, so each is defined once.
+ */
+function withBinding(text: string, portTypeName: string, processName: string, operations: readonly OperationMapping[], namespace: string): string {
   const doc = new DOMParser().parseFromString(text, 'text/xml');
   const root = doc.documentElement;
   if (root === null) return text;
+  for (const local of ['binding', 'service']) {
+    for (let n = root.firstChild; n !== null; ) {
+      const next = n.nextSibling;
+      const el = n as Element;
+      if (n.nodeType === 1 && el.namespaceURI === WSDL_NS && el.localName === local) root.removeChild(n);
+      n = next;
+    }
+  }
   const tnsPrefix = 'pv-tns';
   root.setAttribute(`xmlns:${tnsPrefix}`, namespace);
   root.setAttribute('xmlns:pv-soap', SOAP_BINDING_NS);
@@ -91,11 +246,13 @@ function withBinding(text: string, portTypeName: string, processName: string, op
     operation.setAttribute('name', op.name);
     const soapOp = doc.createElementNS(SOAP_BINDING_NS, 'pv-soap:operation');
     soapOp.setAttribute('soapAction', `${namespace}#${op.name}`);
+    soapOp.setAttribute('style', op.style);
     operation.appendChild(soapOp);
-    for (const direction of op.output ? ['input', 'output'] : ['input']) {
+    for (const direction of op.output !== undefined ? ['input', 'output'] : ['input']) {
       const el = doc.createElementNS(WSDL_NS, `wsdl:${direction}`);
       const body = doc.createElementNS(SOAP_BINDING_NS, 'pv-soap:body');
       body.setAttribute('use', 'literal');
+      if (op.style === 'rpc') body.setAttribute('namespace', namespace);
       el.appendChild(body);
       operation.appendChild(el);
     }

@@ -105,9 +105,10 @@ export function workflowService(runtime: WorkflowRuntime, root: string, mayDeplo
         const instanceId = fields.string('instanceId', { maxLength: 64 });
         const offset = fields.optLong('activityOffset', { min: 0, max: 2_147_483_647 }) ?? 0;
         const limit = fields.optLong('activityLimit', { min: 1, max: MAX_STATUS_ACTIVITIES }) ?? MAX_STATUS_ACTIVITIES;
+        const includeVariables = fields.optBoolean('includeVariables') ?? false;
         fields.done();
         try {
-          const view = await runtime.status(instanceId, { offset, limit });
+          const view = await runtime.status(instanceId, { offset, limit }, { includeVariables });
           return {
             instanceId: view.instanceId,
             processName: view.processName,
@@ -115,9 +116,11 @@ export function workflowService(runtime: WorkflowRuntime, root: string, mayDeplo
             startTime: view.startTime,
             endTime: view.endTime ?? undefined,
             fault: view.fault === null ? undefined : { name: view.fault.name, message: view.fault.message, activityPath: view.fault.activityPath },
-            activity: view.activities.map((a) => ({ path: a.key, kind: a.kind, name: a.name ?? undefined, state: a.state, startTime: a.startTime, endTime: a.endTime ?? undefined, fault: a.fault ?? undefined })),
+            activity: view.activities.map((a) => ({ path: a.key, kind: a.kind, name: a.name ?? undefined, state: a.state, startTime: a.startTime, endTime: a.endTime ?? undefined, fault: a.fault ?? undefined, requestId: a.requestId, handledFault: a.handledFault })),
             // Only when the answer does not hold them all, so that answers about ordinary plans stay as they were.
             activityCount: offset === 0 && view.activities.length === view.activityCount ? undefined : view.activityCount,
+            link: view.links.map((l) => ({ path: l.key, status: l.status })),
+            variable: view.variables?.map((v) => ({ scope: v.scope, name: v.name, value: v.value, truncated: v.truncated ? true : undefined })),
           };
         } catch (err) {
           return mapError(err);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { BPEL_NS, type Activity, type Assign, type ForEach, type If, type Scope } from '../../src/bpel/model';
 import { parseProcess } from '../../src/bpel/parser';
 import { allActivities } from '../../src/bpel/walk';
+import { validateProcess } from '../../src/bpel/validate';
 import { TNS, XSD, at, bpel, parse, parseError } from './fixtures';
 
 function of<K extends Activity['kind']>(activity: Activity, kind: K): Extract<Activity, { kind: K }> {
@@ -316,6 +317,83 @@ describe('BPEL parser', () => {
     <to variable="v"/></copy></assign>
 </sequence>`);
       expect(process.activity.kind).to.equal('sequence');
+    });
+  });
+
+  describe('when the process declares extensions', () => {
+    const declared = (mustUnderstand: string, body: string): string =>
+      bpel(`<extensions><extension namespace="urn:ext" mustUnderstand="${mustUnderstand}"/></extensions>\n${body}`, ' xmlns:ext="urn:ext"');
+
+    it('ignores the elements and attributes of one declared mustUnderstand="no"', () => {
+      const process = parseProcess(declared('no', `<sequence ext:owner="ops">\n<ext:audit level="high"><ext:more/></ext:audit><empty name="kept" ext:retries="3"/></sequence>`), 'test.bpel');
+      expect(allActivities(process).map((a) => a.path)).to.deep.equal(['/process/sequence', '/process/sequence/empty']);
+      expect(of(at(process, '/process/sequence/empty'), 'empty').name).to.equal('kept');
+    });
+
+    it('runs an extensionActivity of it as <empty>, keeping its name and links', () => {
+      const process = parseProcess(
+        declared(
+          'no',
+          `<flow><links><link name="l"/></links>
+<extensionActivity><ext:notify name="tell"><sources><source linkName="l"/></sources><ext:to>ops</ext:to></ext:notify></extensionActivity>
+<empty name="after"><targets><target linkName="l"/></targets></empty></flow>`,
+        ),
+        'test.bpel',
+      );
+      const ignored = at(process, '/process/flow/empty[1]');
+      expect(ignored).to.deep.include({ kind: 'empty', name: 'tell', line: 4 });
+      expect(ignored.sources.map((s) => s.link)).to.deep.equal(['l']);
+      expect(validateProcess(process)).to.deep.equal([]);
+    });
+
+    it('drops an extensionAssignOperation of it, keeping the copies', () => {
+      const process = parseProcess(declared('no', `<assign><extensionAssignOperation><ext:op/></extensionAssignOperation><copy><from>1</from><to variable="v"/></copy></assign>`), 'test.bpel');
+      expect(of(at(process, '/process/assign'), 'assign').copies).to.have.length(1);
+    });
+
+    it('refuses one declared mustUnderstand="yes", naming its namespace', () => {
+      const error = parseError(declared('yes', '<empty/>'));
+      expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['extension urn:ext is declared mustUnderstand="yes", and Provisor does not understand it (line 2); see docs/bpel.md']);
+    });
+
+    it('still refuses elements of a namespace that is not declared', () => {
+      const error = parseError(declared('no', '<sequence xmlns:other="urn:other"><other:audit/><empty/></sequence>'));
+      expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['<other:audit> (namespace urn:other) is not supported by Provisor (line 3): extension elements are refused; see docs/bpel.md']);
+    });
+
+    it('still refuses an extensionActivity of an undeclared namespace', () => {
+      const error = parseError(declared('no', '<extensionActivity><x:job xmlns:x="urn:x"/></extensionActivity>'));
+      expect(error.diagnostics.map((d) => d.message)).to.include('<extensionActivity> is not supported by Provisor (line 3); see docs/bpel.md');
+    });
+
+    it('refuses an extension without a namespace, or with a mustUnderstand that is not yes or no', () => {
+      const error = parseError(bpel('<extensions><extension mustUnderstand="perhaps"/></extensions>\n<empty/>'));
+      const messages = error.diagnostics.map((d) => d.message);
+      expect(messages).to.include('<extension> needs the attribute "namespace" (line 2)');
+      expect(messages).to.include('<extension> attribute mustUnderstand must be "yes" or "no", not "perhaps" (line 2)');
+    });
+  });
+
+  describe('when a document carries attributes with no meaning for a process', () => {
+    it('accepts xsi:schemaLocation and initializePartnerRole', () => {
+      const process = parseProcess(
+        bpel(
+          '<partnerLinks><partnerLink name="p" partnerLinkType="tns:lt" partnerRole="r" initializePartnerRole="yes"/></partnerLinks>\n<empty/>',
+          ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://docs.oasis-open.org/wsbpel/2.0/process/executable ws-bpel_executable.xsd"',
+        ),
+        'test.bpel',
+      );
+      expect(process.partnerLinks.map((p) => p.name)).to.deep.equal(['p']);
+    });
+
+    it('refuses initializePartnerRole on a partner link without a partner role (SA00017)', () => {
+      const error = parseError(bpel('<partnerLinks><partnerLink name="p" partnerLinkType="tns:lt" myRole="r" initializePartnerRole="no"/></partnerLinks>\n<empty/>'));
+      expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['<partnerLink> "p" has initializePartnerRole but no partnerRole (line 2)']);
+    });
+
+    it('refuses an initializePartnerRole that is not yes or no', () => {
+      const error = parseError(bpel('<partnerLinks><partnerLink name="p" partnerLinkType="tns:lt" partnerRole="r" initializePartnerRole="sometimes"/></partnerLinks>\n<empty/>'));
+      expect(error.diagnostics.map((d) => d.message)).to.deep.equal(['<partnerLink> attribute initializePartnerRole must be "yes" or "no", not "sometimes" (line 2)']);
     });
   });
 

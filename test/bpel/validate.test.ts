@@ -23,6 +23,15 @@ const context: ProcessContext = {
     }
     return undefined;
   },
+  messageParts(message) {
+    const parts: Record<string, ReadonlyMap<string, { ns: string; local: string } | undefined>> = {
+      [`{${SW}}InstallRequest`]: new Map([['parameters', { ns: SW, local: 'Install' }]]),
+      [`{${SW}}InstallResponse`]: new Map([['parameters', { ns: SW, local: 'InstallResponse' }]]),
+      [`{${TNS}}RunRequest`]: new Map([['parameters', { ns: TNS, local: 'run' }]]),
+      [`{${TNS}}RunResponse`]: new Map([['status', undefined]]),
+    };
+    return parts[`{${message.ns}}${message.local}`];
+  },
 };
 
 const DECLARATIONS = `<partnerLinks>
@@ -103,7 +112,7 @@ describe('BPEL static checks', () => {
       expect(
         problems(`<sequence>
   <invoke partnerLink="provisioning" operation="Install" inputVariable="nope1" outputVariable="installResponse"/>
-  <receive partnerLink="client" operation="Run" variable="nope2"/>
+  <receive partnerLink="client" operation="Run" variable="nope2" createInstance="yes"/>
   <reply partnerLink="client" operation="Run" variable="nope3"/>
   <assign><copy><from variable="nope4"/><to variable="nope5"/></copy></assign>
   <throw faultName="tns:f" faultVariable="nope6"/>
@@ -149,7 +158,7 @@ describe('BPEL static checks', () => {
         problems(`<sequence>
   <invoke partnerLink="nobody" operation="Install"/>
   <invoke partnerLink="client" operation="Run"/>
-  <receive partnerLink="provisioning" operation="Install"/>
+  <receive partnerLink="provisioning" operation="Install" createInstance="yes"/>
 </sequence>`),
       ).to.deep.equal([
         'activity /process/sequence/invoke[1]: partner link "nobody" is not declared',
@@ -179,11 +188,46 @@ describe('BPEL static checks', () => {
 </sequence>`),
       ).to.deep.equal([
         `activity /process/sequence/invoke[1]: inputVariable "run" has message type {${TNS}}RunRequest, but the operation's input is {${SW}}InstallRequest`,
-        'activity /process/sequence/invoke[1]: outputVariable "order" must be a message variable (messageType=…)',
+        `activity /process/sequence/invoke[1]: outputVariable "order" holds element {${TNS}}order, but the operation's output {${SW}}InstallResponse is element {${SW}}InstallResponse`,
         'activity /process/sequence/invoke[2]: operation "Notify" is one-way, so it has no output for outputVariable "installResponse"',
         'activity /process/sequence/reply: operation "Run" has no fault "nope"',
         `activity /process/sequence/invoke[3]: portType {${TNS}}Other is not the port type of partner link "provisioning" ({${SW}}SoftwarePortType)`,
       ]);
+    });
+
+    it('accepts element variables of the element defining the message\'s single part (SA00048, SA00058)', () => {
+      expect(
+        problems(`<scope xmlns:sw="${SW}">
+  <variables><variable name="runElement" element="tns:run"/><variable name="install" element="sw:Install"/><variable name="installed" element="sw:InstallResponse"/></variables>
+  <sequence>
+    <receive partnerLink="client" operation="Run" variable="runElement" createInstance="yes"/>
+    <invoke partnerLink="provisioning" operation="Install" inputVariable="install" outputVariable="installed"/>
+  </sequence>
+</scope>`),
+      ).to.deep.equal([]);
+    });
+
+    it('refuses an element variable where the message part is not an element, and a simple-typed variable anywhere', () => {
+      expect(
+        problems(`<sequence>
+  <receive partnerLink="client" operation="Run" variable="order" createInstance="yes"/>
+  <reply partnerLink="client" operation="Run" variable="order"/>
+  <invoke partnerLink="provisioning" operation="Install" inputVariable="count"/>
+</sequence>`),
+      ).to.deep.equal([
+        `activity /process/sequence/receive: variable "order" holds element {${TNS}}order, but the operation's input {${TNS}}RunRequest is element {${TNS}}run`,
+        `activity /process/sequence/reply: variable "order" is an element variable, but the operation's output {${TNS}}RunResponse part "status" is not defined by an element; use a message variable (messageType={${TNS}}RunResponse)`,
+        'activity /process/sequence/invoke: inputVariable "count" must be a message variable (messageType=…) or an element variable (element=…) of the message\'s single element part',
+      ]);
+    });
+
+    it('refuses a receive that does not create the instance, at deploy rather than when the instance reaches it', () => {
+      expect(
+        problems(`<sequence>
+  <receive partnerLink="client" operation="Run" variable="run" createInstance="yes"/>
+  <receive partnerLink="client" operation="Run" variable="run"/>
+</sequence>`),
+      ).to.deep.equal(['activity /process/sequence/receive[2]: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md']);
     });
 
     it('reports a partner link type the WSDLs do not define', () => {

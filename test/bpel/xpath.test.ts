@@ -53,6 +53,28 @@ function faultOf(run: () => unknown): BpelFault {
 }
 
 describe('BPEL expressions', () => {
+  describe('when XPath 1.0 details the xpath library gets wrong are used', () => {
+    const vars = variables();
+
+    it('allows whitespace between a function name and its parenthesis, and keeps it after and, or, div, mod', () => {
+      expect(evaluate(xpathExpr("concat ('x', 'y')"), vars)).to.equal('xy');
+      expect(evaluate(xpathExpr("count ($request.parameters/tns:component) div (2)"), vars)).to.equal(1);
+      expect(evaluate(xpathExpr("not (false()) and ($retries = 3) or (1 mod (2) = 0)"), vars)).to.equal(true);
+      expect(evaluate(xpathExpr("string-length ( 'a (b' )"), vars)).to.equal(4);
+      expect(evaluateNumber(xpathExpr('count($order/child::node ())'), vars)).to.equal(1);
+    });
+
+    it('does not select namespace declarations with @*', () => {
+      // The element carries xmlns:tns and a default namespace besides its one attribute.
+      const withDeclarations = new MemoryVariables([...variables().declarations.values()], {
+        order: elementValue(parseElement(`<order xmlns="${TNS}" xmlns:x="urn:x" id="42" x:ref="7"><customer>acme</customer></order>`)),
+      });
+      expect(evaluateNumber(xpathExpr('count($order/@*)'), withDeclarations)).to.equal(2);
+      expect(evaluateNumber(xpathExpr('count($order/attribute::node())'), withDeclarations)).to.equal(2);
+      expect(evaluateString(xpathExpr("$order/@*[local-name() = 'ref']"), withDeclarations)).to.equal('7');
+    });
+  });
+
   describe('when reading variables the WS-BPEL 2.0 way', () => {
     const vars = variables();
 

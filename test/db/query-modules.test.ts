@@ -52,6 +52,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     [3, 2],
   ],
   'workflow.heldWithRecoveries': [[2]],
+  'workflow.activityData': [[1], [3]],
   'workflow.renewLeases': [[2]],
   'workflow.leaseStates': [[2]],
   'workflow.releaseInstances': [[2]],

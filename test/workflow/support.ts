@@ -65,3 +65,17 @@ export async function variable(server: TestServer, instanceId: string, name: str
   const rows = (await server.dataSource.query("SELECT value FROM process_variable WHERE instanceId = ? AND scopeKey = '/process' AND name = ?", [instanceId, name])) as Array<{ value: string }>;
   return rows[0]?.value;
 }
+
+/** A SOAP 1.1 envelope around `body`, with a PasswordText UsernameToken for `user`. */
+export function soapEnvelope(user: { readonly username: string; readonly password: string }, body: string): string {
+  const created = new Date().toISOString();
+  return `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+  <soap:Header>
+    <wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">
+      <wsse:UsernameToken><wsse:Username>${user.username}</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">${user.password}</wsse:Password><wsu:Created>${created}</wsu:Created></wsse:UsernameToken>
+    </wsse:Security>
+  </soap:Header>
+  <soap:Body>${body}</soap:Body>
+</soap:Envelope>`;
+}

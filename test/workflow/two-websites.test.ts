@@ -12,7 +12,7 @@ const engine = { username: 'planner', password: 'planner-secret-1' };
 interface Status {
   status: string;
   fault?: { name: string; message: string; activityPath?: string };
-  activity?: Array<{ path: string; name?: string; state: string }>;
+  activity?: Array<{ path: string; name?: string; state: string; requestId?: string }>;
 }
 
 describe('the original design\'s two-website change plan', function () {
@@ -25,13 +25,13 @@ describe('the original design\'s two-website change plan', function () {
     server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50' });
     await server.addUser(engine.username, 'engine', engine.password);
     await server.app.systems.addRepository(await buildDemoRepository(path.join(server.dataDir, 'demo-repo')));
-    for (const name of ['web1', 'web2', 'web3', 'web4']) await server.app.systems.add(name, 'local');
+    for (const name of ['web1', 'web2', 'web3', 'web4', 'web5', 'web6']) await server.app.systems.add(name, 'local');
     workflow = await soapClient(server.baseUrl, 'Workflow', engine);
     software = await soapClient(server.baseUrl, 'Software', engine);
   });
 
   after(async () => {
-    for (const system of ['web1', 'web2', 'web3', 'web4']) {
+    for (const system of ['web1', 'web2', 'web3', 'web4', 'web5', 'web6']) {
       const stop = await call<{ requestId: string }>(software, 'Stop', { system, component: 'demo-httpd' }).catch(() => undefined);
       // The stop's end: the server may close once the demo server it started is gone.
       if (stop !== undefined) await server.app.api.getRequest(stop.requestId, 30_000);
@@ -66,6 +66,22 @@ describe('the original design\'s two-website change plan', function () {
       { systemName: 'web1', status: 'COMPLETED_SUCCESS' },
       { systemName: 'web2', status: 'COMPLETED_SUCCESS' },
     ]);
+  });
+
+  it('written with element variables (the document/literal style), deploys and runs the same, and the status names each invoke\'s requestId', async () => {
+    const [port1, port2] = [await freePort(), await freePort()];
+    const bpel = twoWebsitesPlan({ processName: 'TwoWebsitesElements', variables: 'element', systems: [{ system: 'web5', port: port1, title: 'Fifth site' }, { system: 'web6', port: port2, title: 'Sixth site' }] });
+    expect(bpel).to.not.contain('messageType=');
+    const status = await runOverSoap(bpel);
+    expect(status.status, JSON.stringify(status.fault)).to.equal('COMPLETED');
+    for (const [port, title] of [[port1, 'Fifth site'], [port2, 'Sixth site']] as const) {
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await page.text()).to.contain(title);
+    }
+    const installs = status.activity?.filter((a) => a.name?.endsWith('_installServer_invoke')) ?? [];
+    expect(installs).to.have.length(2);
+    const rows = (await server.dataSource.query("SELECT id FROM provisioning_request WHERE operation = 'Install' AND component = 'demo-httpd' AND systemName IN ('web5', 'web6')")) as Array<{ id: string }>;
+    expect(installs.map((a) => a.requestId).sort()).to.deep.equal(rows.map((r) => String(r.id)).sort());
   });
 
   it('a failure in one branch does not stop the other', async () => {
