@@ -94,6 +94,32 @@ class ExitProcess extends Error {
 /** Kinds that complete at once, in the transaction that records their end. */
 const INSTANT_KINDS: ReadonlySet<ActivityKind> = new Set(['assign', 'empty', 'reply']);
 
+/**
+ * Activities whose transitions are written behind run back to back in
+ * microtasks, without waiting for anything: a loop of them would hold the
+ * event loop (and every other instance, request and `/health`) until it
+ * ends. Once activities of any instance have run this long in one turn of
+ * the event loop, the next one lets the loop turn first. It measures the
+ * process's CPU time, not the plan's time, so it reads the performance
+ * clock, not the instance's clock.
+ */
+const TURN_BUDGET_MS = 5;
+let turnStartedAt = -1;
+
+/** Resolves at once while the current turn is within its budget; after the next turn of the event loop otherwise. */
+function yieldWhenTurnIsSpent(): Promise<void> | undefined {
+  const now = performance.now();
+  if (turnStartedAt < 0) {
+    turnStartedAt = now;
+    setImmediate(() => {
+      turnStartedAt = -1;
+    });
+    return undefined;
+  }
+  if (now - turnStartedAt < TURN_BUDGET_MS) return undefined;
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 interface Frame {
   readonly key: string;
   readonly declarations: ReadonlyMap<string, VariableDeclaration>;
@@ -326,6 +352,8 @@ export class Interpreter {
 
   /** The activity lifecycle shared by every kind: replay, join, begin, run, end, links. */
   private async exec(activity: Activity, ctx: Context): Promise<void> {
+    const turn = yieldWhenTurnIsSpent();
+    if (turn !== undefined) await turn;
     const key = this.keyOf(activity, ctx);
     const record = this.store.activities.get(key);
     if (record !== undefined && record.state !== 'RUNNING') {
