@@ -6,7 +6,8 @@ export function leaseOwnerId(prefix = ''): string {
   return `${prefix}${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this host with that id runs (one we may not signal runs too). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { ENTITIES } from '../../entities';
 import { isLongText } from '../../entities/long-text';
 import { MIGRATIONS } from './migrations';
+import { pidAlive } from '../lease';
 import { isMysqlSource } from './sql';
 
 export interface DataSourceSettings {
@@ -278,20 +279,11 @@ async function takeLockFile(lockFile: string): Promise<void> {
     }
     const holder = Number(text);
     // An empty file is one being written by its creator this very moment.
-    if (text !== '' && (!Number.isInteger(holder) || holder <= 0 || !processIsAlive(holder))) {
+    if (text !== '' && (!Number.isInteger(holder) || holder <= 0 || !pidAlive(holder))) {
       fs.rmSync(lockFile, { force: true });
       continue;
     }
     if (Date.now() > deadline) throw new DatabaseSettingsError(`process ${holder} has been migrating the database for ${MIGRATION_LOCK_WAIT_S} s (lock file ${lockFile}); start this one again once it is done`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
