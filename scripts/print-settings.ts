@@ -41,6 +41,7 @@ const FAMILIES: ReadonlyArray<readonly [string, string]> = [
   ['PROVISOR_BODY_TIMEOUT_MS', 'longest a request body may take to arrive'],
   ['PROVISOR_ENGINE', 'the deployment engine: on/off, workers, leases, polling (Leases and recovery)'],
   ['PROVISOR_LEASE_MS', 'the deployment engine\'s lease (Leases and recovery)'],
+  ['PROVISOR_NODE_LEASE_MS', 'how long a process\'s node lease lasts without renewal; work it claimed is adopted by others after it (Node leases)'],
   ['PROVISOR_POLL_MS', 'how often the deployment engine looks for queued requests'],
   ['PROVISOR_WORKFLOW', 'the workflow runner: on/off, instances, leases, polling, reply wait'],
   ['PROVISOR_WORKORDER_', 'the work-order automation: on/off, polling, batch, restart'],
