@@ -11,7 +11,7 @@ import { WorkflowError, type InstanceStatus, type InstanceView } from '../../src
 import { action, ExitError, usage } from './exit';
 import { dateTime, duration, labelled, table } from './format';
 import { collect, diagnosticLines, checkPlan, inputMessage, readDocuments, summary, validPlan } from './plan-files';
-import { LineView, TableView, watchInstance, type ProgressView } from './progress';
+import { captureActivities, LineView, TableView, watchInstance, type ProgressView } from './progress';
 import { cliUser, withApp } from './session';
 
 const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'FAULTED', 'TERMINATED', 'SUSPENDED'];
@@ -61,8 +61,15 @@ function outcomeError(view: InstanceView): ExitError {
  * (exit code 1) after printing the outcome.
  */
 export async function runWatched(app: App, processName: string, input: VariableValue | undefined): Promise<InstanceView> {
-  const instanceId = await app.workflow.start(processName, input, cliUser());
-  const first = await app.workflow.status(instanceId);
+  const captured = captureActivities(app.notifier);
+  let instanceId: string;
+  let first: InstanceView;
+  try {
+    instanceId = await app.workflow.start(processName, input, cliUser());
+    first = await app.workflow.status(instanceId);
+  } finally {
+    captured.release();
+  }
   out(`started instance ${instanceId} of ${first.processName} v${first.version}`);
   const view: ProgressView = process.stdout.isTTY === true ? new TableView(process.stdout, `${first.processName} v${first.version}`, instanceId) : new LineView((text) => void process.stdout.write(text));
   // Ctrl-C cancels the instance and keeps watching until it has stopped
@@ -81,7 +88,7 @@ export async function runWatched(app: App, processName: string, input: VariableV
   };
   process.on('SIGINT', onSigint);
   try {
-    const final = await watchInstance(app, instanceId, view, giveUp.signal);
+    const final = await watchInstance(app, instanceId, view, giveUp.signal, captured.events);
     await cancelling;
     printOutcome(final);
     if (cancelling !== undefined) throw new ExitError(130, final.status === 'RUNNING' ? `instance ${instanceId} was asked to stop but is still RUNNING` : '');

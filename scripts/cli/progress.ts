@@ -49,7 +49,7 @@ export interface AlarmRecord {
   readonly kind: string;
 }
 
-type ActivityEvent = Parameters<WorkflowObserver['activity']>[0];
+export type ActivityEvent = Parameters<WorkflowObserver['activity']>[0];
 type AlarmEvent = Parameters<WorkflowObserver['alarm']>[0];
 
 /** What a view is told. */
@@ -315,8 +315,16 @@ export class TableView implements ProgressView {
  * `giveUp` aborts (resolves with the view at that moment). Listens to the
  * app's workflow observer for the instance's events while it watches.
  */
-export async function watchInstance(app: Pick<App, 'workflow' | 'notifier'>, instanceId: string, view: ProgressView, giveUp: AbortSignal): Promise<InstanceView> {
+export async function watchInstance(
+  app: Pick<App, 'workflow' | 'notifier'>,
+  instanceId: string,
+  view: ProgressView,
+  giveUp: AbortSignal,
+  earlier: readonly ActivityEvent[] = [],
+): Promise<InstanceView> {
   const model = new ProgressModel(view);
+  // What happened between the start and this call (see captureActivities), in order.
+  for (const e of earlier) if (e.instanceId === instanceId) model.event(e);
   const notifier = app.notifier;
   const original = { activity: notifier.activity, alarm: notifier.alarm, instance: notifier.instance };
   const own = (['activity', 'alarm', 'instance'] as const).filter((m) => Object.prototype.hasOwnProperty.call(notifier, m));
@@ -358,4 +366,27 @@ export async function watchInstance(app: Pick<App, 'workflow' | 'notifier'>, ins
     }
     view.close();
   }
+}
+
+/**
+ * Keeps the activity events of every instance from now until `release()`:
+ * an instance started in this process runs at once, so the events between
+ * its start and the moment its watcher subscribes would otherwise be lost
+ * (a transition written behind may not be in the first status read yet).
+ */
+export function captureActivities(notifier: App['notifier']): { readonly events: readonly ActivityEvent[]; release(): void } {
+  const events: ActivityEvent[] = [];
+  const hadOwn = Object.prototype.hasOwnProperty.call(notifier, 'activity');
+  const original = notifier.activity;
+  notifier.activity = (e) => {
+    original.call(notifier, e);
+    if (events.length < 10_000) events.push(e);
+  };
+  return {
+    events,
+    release: () => {
+      if (hadOwn) notifier.activity = original;
+      else Reflect.deleteProperty(notifier, 'activity');
+    },
+  };
 }
