@@ -194,7 +194,7 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
 }
 
 /** `Install of demo-httpd 1.0.0 on system "web1"`, for messages. */
-function describe(task: Task, system: SystemDescriptor): string {
+export function describe(task: Task, system: SystemDescriptor): string {
   const on = `on system "${system.name}"`;
   switch (task.operation) {
     case 'Copy': {
@@ -208,7 +208,8 @@ function describe(task: Task, system: SystemDescriptor): string {
   }
 }
 
-function checkSoftwareTask(task: SoftwareTask): void {
+/** Refuses component and version names that are not plain, and parameters without a name or with a NUL character. */
+export function checkSoftwareTask(task: SoftwareTask): void {
   assertPlainName('component', task.component);
   if (task.version !== undefined) assertPlainName('version', task.version);
   for (const parameter of task.parameters) {

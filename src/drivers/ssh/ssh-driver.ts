@@ -21,6 +21,7 @@ import path from 'node:path';
 import { utils } from 'ssh2';
 import { throwIfCancelled } from '../cancellation';
 import { type Driver, DriverError, type GatheredHardware, type SoftwareTask, type SystemDescriptor, type Task, type TaskContext, type TaskResult } from '../driver';
+import { checkSoftwareTask, describe } from '../local/local-driver';
 import { PackageRepositories } from '../local/package-repositories';
 import { assertPlainName, rootLabel } from '../local/system-layout';
 import { toJailedRelativePath } from '../path-jail';
@@ -311,28 +312,6 @@ async function gatherFacts(files: RemoteFiles): Promise<HostFacts> {
     os: field('os') ?? null,
     kernel: field('kernel') ?? null,
   };
-}
-
-function describe(task: Task, system: SystemDescriptor): string {
-  const on = `on system "${system.name}"`;
-  switch (task.operation) {
-    case 'Copy':
-      return `Copy of ${task.sourceSystem === undefined ? 'repository' : `"${task.sourceSystem.name}"`}:${task.sourcePath} to ${task.targetPath} ${on}`;
-    case 'Delete':
-      return `Delete of ${task.path} ${on}`;
-    default:
-      return `${task.operation} of ${task.component}${task.version === undefined ? '' : ` ${task.version}`} ${on}`;
-  }
-}
-
-function checkSoftwareTask(task: SoftwareTask): void {
-  assertPlainName('component', task.component);
-  if (task.version !== undefined) assertPlainName('version', task.version);
-  for (const parameter of task.parameters) {
-    if (parameter.name === '' || parameter.name.includes('\0') || parameter.value.includes('\0')) {
-      throw new DriverError('InvalidParameter', `parameter ${JSON.stringify(parameter.name)} of ${task.operation} of ${task.component} must have a name and contain no NUL character`);
-    }
-  }
 }
 
 function asDriverError(error: unknown, context: string): DriverError {
