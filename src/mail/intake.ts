@@ -110,6 +110,10 @@ export class MailIntake {
       size: options.maxMessageBytes,
       rejectOversized: true,
       logger: false,
+      // Senders are identified by their registered address, never by a host name: no reverse DNS
+      // lookup per connection (a flood of connections would be a flood of lookups, and a slow
+      // resolver would hold every greeting).
+      disableReverseLookup: true,
       closeTimeout: options.closeTimeoutMs ?? 5000,
       // smtp-server answers the connection over this count with 421 itself.
       maxClients: options.limits.maxConnections,

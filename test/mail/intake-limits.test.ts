@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import net from 'node:net';
 import { expect } from 'chai';
 import { MailIntake, type SessionLimits } from '../../src/mail/intake';
@@ -72,6 +73,25 @@ function connect(port: number): Conversation {
 
 describe('the SMTP intake\'s session limits', function () {
   this.timeout(20_000);
+
+  it('greets without a reverse DNS lookup of the client (a flood of connections is not a flood of lookups)', async () => {
+    const { intake, port } = await intakeWith({});
+    const lookups: string[] = [];
+    const reverse = dns.reverse;
+    dns.reverse = ((ip: string, callback: (err: NodeJS.ErrnoException | null, hostnames: string[]) => void) => {
+      lookups.push(ip);
+      callback(null, []);
+    }) as typeof dns.reverse;
+    const clients = [connect(port), connect(port), connect(port)];
+    try {
+      for (const c of clients) expect(await c.reply(/^\d{3} /)).to.match(/^220 /);
+      expect(lookups).to.deep.equal([]);
+    } finally {
+      dns.reverse = reverse;
+      for (const c of clients) c.socket.destroy();
+      await intake.close();
+    }
+  });
 
   it('answers a connection over the overall cap with 421 and closes it', async () => {
     const { intake, port } = await intakeWith({ maxConnections: 2 });
