@@ -221,13 +221,25 @@ export class GroupCommitter {
   private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
     const pool = this.batchPool;
     if (pool !== undefined) return retryDeadlocks(() => this.runAtOnce(pool, batch));
-    // SQLite: rows of one shape merged as on MySQL (one statement's overhead for many rows), each statement in turn.
+    // SQLite: the statements in the order compact() gives, but a group of rows of one shape runs
+    // as its single-row statement once per row. SQLite has no round trip to save, and a merged
+    // statement's text changes with its row count, so each would be compiled afresh (about twice
+    // the cost per row of running one cached single-row statement again).
     return transaction(this.dataSource, async (manager) => {
       const { statements, origin } = compact(batch.map((p) => p.statements), 'sqlite');
       const changed: StatementResult[][] = batch.map((p) => p.statements.map(() => MERGED));
       for (const [i, [sql, params]] of statements.entries()) {
-        const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
         const from = origin[i] ?? [];
+        if (from.length > 1) {
+          for (const [caller, index] of from) {
+            const write = batch[caller]?.statements[index];
+            if (write === undefined) continue;
+            const one = statementOf(write, 'sqlite');
+            await manager.queryRunner?.query(one.sql, one.params as unknown[], true);
+          }
+          continue;
+        }
+        const result = (await manager.queryRunner?.query(sql, params as unknown[], true)) as { affected?: number; raw?: unknown } | undefined;
         if (from.length !== 1) continue;
         const [caller, index] = from[0] as [number, number];
         const n = result?.affected ?? 0;
