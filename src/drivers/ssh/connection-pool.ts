@@ -66,6 +66,8 @@ class Slots {
 export class SshConnection {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private closed = false;
+  private readonly closing: Promise<void>;
+  private markEnded: () => void = () => undefined;
   private lastUse = Date.now();
   private users = 0;
   readonly slots: Slots;
@@ -77,12 +79,33 @@ export class SshConnection {
     private readonly onClose: () => void,
   ) {
     this.slots = new Slots(Math.max(1, settings.maxChannels - 1));
+    this.closing = new Promise((resolve) => {
+      this.markEnded = resolve;
+    });
     client.on('close', () => this.markClosed());
     client.on('error', () => this.markClosed());
   }
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /**
+   * True when the connection is closed, or closes within `ms`: a transfer
+   * that failed without a status from the server is told from one the server
+   * refused (the socket's end can come a moment after the channel's).
+   */
+  async droppedWithin(ms: number): Promise<boolean> {
+    if (this.closed) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([this.closing.then(() => true), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The connection's SFTP session (one, opened on first use). */
@@ -155,6 +178,7 @@ export class SshConnection {
     if (this.closed) return;
     this.closed = true;
     this.sftpSession = undefined;
+    this.markEnded();
     this.onClose();
   }
 }
