@@ -147,7 +147,7 @@ async function install(job: Job): Promise<Outcome> {
     });
   } catch (error) {
     // Nothing else of this component exists: leave no trace of the attempt.
-    await paths.files.remove(paths.componentDir);
+    await undo(job, `removing opt/${task.component}`, () => paths.files.remove(paths.componentDir));
     throw error;
   }
   note(job, `installed ${task.component} ${version} on system ${job.system} from ${resolved.repository}`);
@@ -237,8 +237,9 @@ async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> 
   try {
     await runPackageHook(job, 'configure', current.active, activeVersion(current));
   } catch (error) {
-    if (previous === undefined) await paths.files.remove(paths.configFile);
-    else await paths.files.writeFile(paths.configFile, previous.text);
+    await undo(job, `restoring etc/${task.component}/config.json`, () =>
+      previous === undefined ? paths.files.remove(paths.configFile) : paths.files.writeFile(paths.configFile, previous.text),
+    );
     throw error;
   }
   const names = Object.keys(values);
@@ -591,6 +592,18 @@ async function readConfig(paths: ComponentPaths): Promise<{ text: string; values
     // Not JSON: only InitialConfigure can fix it.
   }
   return { text };
+}
+
+/**
+ * Undoes part of a failed task. Its own failure (a connection that dropped
+ * with the task) is noted, never put in place of the task's error.
+ */
+async function undo(job: Job, what: string, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    note(job, `${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function note(job: Job, line: string): void {

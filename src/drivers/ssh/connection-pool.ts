@@ -66,8 +66,8 @@ class Slots {
 export class SshConnection {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private closed = false;
-  private readonly closing: Promise<void>;
-  private markEnded: () => void = () => undefined;
+  /** Aborted when the connection closes (transfers under way). */
+  private readonly listeners = new Set<AbortController>();
   private lastUse = Date.now();
   private users = 0;
   readonly slots: Slots;
@@ -79,9 +79,6 @@ export class SshConnection {
     private readonly onClose: () => void,
   ) {
     this.slots = new Slots(Math.max(1, settings.maxChannels - 1));
-    this.closing = new Promise((resolve) => {
-      this.markEnded = resolve;
-    });
     client.on('close', () => this.markClosed());
     client.on('error', () => this.markClosed());
   }
@@ -91,21 +88,14 @@ export class SshConnection {
   }
 
   /**
-   * True when the connection is closed, or closes within `ms`: a transfer
-   * that failed without a status from the server is told from one the server
-   * refused (the socket's end can come a moment after the channel's).
+   * Aborted when the connection closes. SFTP writes pending on a connection
+   * that dropped are never answered, so a transfer listens for this.
    */
-  async droppedWithin(ms: number): Promise<boolean> {
-    if (this.closed) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    try {
-      return await Promise.race([this.closing.then(() => true), waited]);
-    } finally {
-      clearTimeout(timer);
-    }
+  closedSignal(): { readonly signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    if (this.closed) controller.abort();
+    else this.listeners.add(controller);
+    return { signal: controller.signal, release: () => this.listeners.delete(controller) };
   }
 
   /** The connection's SFTP session (one, opened on first use). */
@@ -178,7 +168,8 @@ export class SshConnection {
     if (this.closed) return;
     this.closed = true;
     this.sftpSession = undefined;
-    this.markEnded();
+    for (const listener of this.listeners) listener.abort();
+    this.listeners.clear();
     this.onClose();
   }
 }

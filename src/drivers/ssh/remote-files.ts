@@ -20,8 +20,6 @@ const NO_SUCH_FILE = 2;
 const FAILURE = 4;
 /** A write refused with less than this much space left for the user is taken as a full disk. */
 const FULL_DISK_BYTES = 64 * 1024;
-/** How long a failed transfer waits to learn whether the connection is gone. */
-const DROP_GRACE_MS = 2000;
 
 function sftpCode(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number' ? error.code : undefined;
@@ -97,6 +95,8 @@ export class RemoteFiles {
     const sftp = await this.sftp();
     const done = this.connection.use();
     const hash = createHash('sha256');
+    const closed = this.connection.closedSignal();
+    const dropped = closed.signal;
     try {
       await pipeline(
         source,
@@ -107,17 +107,18 @@ export class RemoteFiles {
           },
         }),
         sftp.createWriteStream(file),
-        { signal },
+        { signal: signal === undefined ? dropped : AbortSignal.any([signal, dropped]) },
       );
       return hash.digest('hex');
     } catch (error) {
+      const where = `system ${this.system}: writing ${this.shown(file)} on ${hostLabel(this.connection.target)}`;
+      // Nothing more can be asked of a connection that is gone (not even to remove the partial file).
+      if (dropped.aborted || !this.connection.isOpen) {
+        throw new DriverError('OutcomeUnknown', `${where}: the connection dropped mid-transfer; its outcome is unknown`, { cause: error });
+      }
       if (signal?.aborted === true) {
         await new Promise<void>((resolve) => sftp.unlink(file, () => resolve()));
         throw new DriverError('Cancelled', `copying to ${this.shown(file)} was cancelled`);
-      }
-      const where = `system ${this.system}: writing ${this.shown(file)} on ${hostLabel(this.connection.target)}`;
-      if (sftpCode(error) === undefined && !(error instanceof DriverError) && (await this.connection.droppedWithin(DROP_GRACE_MS))) {
-        throw new DriverError('OutcomeUnknown', `${where}: the connection dropped mid-transfer; its outcome is unknown`, { cause: error });
       }
       // The free space is read before the partial file is removed, which frees it again.
       const free = sftpCode(error) === FAILURE ? await this.freeBytes(sftp, path.posix.dirname(file)) : undefined;
@@ -130,6 +131,7 @@ export class RemoteFiles {
       }
       throw this.failure(`writing ${this.shown(file)}`, error);
     } finally {
+      closed.release();
       done();
     }
   }
