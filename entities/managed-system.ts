@@ -37,4 +37,20 @@ export class ManagedSystem {
 
   @Column({ type: 'int', nullable: true })
   diskGb: number | null;
+
+  /** Free space, in MB, of the filesystem holding the system's root when the facts were last read; null: never read. */
+  @Column({ type: 'int', nullable: true })
+  freeDiskMb: number | null;
+
+  /** The host's operating system as it names itself (os-release), when last read; null: unknown. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  os: string | null;
+
+  /** The host's kernel (`uname -sr`), when last read; null: unknown. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  kernel: string | null;
+
+  /** When the driver last read the host's facts; null: never. */
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  factsReadAt: Date | null;
 }

@@ -36,7 +36,7 @@ describe('provisor system set / show / list', function () {
       '  sat,sun 01:00+1h30m UTC',
       'installed: none',
     ]);
-    expect(run(['system', 'list']).out).to.match(/^app1\tsimulated\t\troles=app-server,web\tcluster=blue\tcapacity=3$/m);
+    expect(run(['system', 'list']).out).to.match(/^app1\tsimulated\t\troles=app-server,web\tcluster=blue\tcapacity=3\tcpus=4 memory=8192MB disk=- free=-\tos=-\tkernel=-\tfactsRead=-$/m);
   });
 
   it('removes a role, leaves the cluster, clears windows and forgets a hardware fact', () => {

@@ -57,7 +57,7 @@ describe('the provisor command line', function () {
     const system = run(['system', 'add', 'web1']);
     expect(system.code, system.err).to.equal(0);
     expect(run(['system', 'add', 'load1', '--driver', 'simulated', '--option', 'failureRate=0.5']).code).to.equal(0);
-    expect(run(['system', 'list']).out).to.match(/^load1\tsimulated\tfailureRate=0.5\troles=-\tcluster=-\tcapacity=1$/m);
+    expect(run(['system', 'list']).out).to.match(/^load1\tsimulated\tfailureRate=0.5\troles=-\tcluster=-\tcapacity=1\tcpus=- memory=- disk=- free=-\tos=-\tkernel=-\tfactsRead=-$/m);
     const repo = run(['repository', 'add', '--demo']);
     expect(repo.code, repo.err).to.equal(0);
     expect(run(['repository', 'list']).out).to.contain('demo-repository');

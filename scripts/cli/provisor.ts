@@ -24,7 +24,7 @@ import { addPlanCommands } from './plan';
 import { addRequestCommands } from './request';
 import { checkRepositoryFolder, RepositoryLocationError } from './repository-location';
 import { addScheduleCommand } from './schedule';
-import { addSystemFactsCommands, factsByName, factsColumns } from './system-facts';
+import { type ConnectionOptions, addSystemFactsCommands, factsByName, factsColumns, hostColumns, rowsByName } from './system-facts';
 import { addWorkOrderCommands } from './workorder';
 
 class CliError extends Error {}
@@ -117,6 +117,27 @@ async function systemOptions(opts: SystemAddOptions): Promise<Record<string, str
   if (opts.passphraseStdin === true) options.passphrase = await readPassword();
   if (opts.passwordStdin === true) options.password = await readPassword();
   return options;
+}
+
+/** `provisor system set NAME --host … --key …`: the ssh connection options changed, tried first when the host stays. */
+async function changeConnection(name: string, opts: ConnectionOptions): Promise<void> {
+  const named: Record<string, string | undefined> = { host: opts.host, port: opts.port, user: opts.user, keyFile: opts.key, root: opts.root };
+  const change: Record<string, string> = Object.fromEntries(Object.entries(named).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  if (opts.passphraseStdin === true && opts.passwordStdin === true) throw new CliError('give --passphrase-stdin or --password-stdin, not both');
+  if (opts.passphraseStdin === true) change.passphrase = await readPassword();
+  if (opts.passwordStdin === true) change.password = await readPassword();
+  await withDatabase(async ({ config, dataSource }) => {
+    await withRegistry(config, dataSource, async (systems) => {
+      const { system, hostKeyToAccept } = await systems.changeOptions(name, change);
+      const shown = Object.keys(change).map((key) => (key === 'passphrase' || key === 'password' || key === 'keyFile' ? `${key} (sealed)` : `${key} ${system.options[key] ?? '-'}`));
+      await changed(config, `system ${name}: ${shown.join(', ')} changed`);
+      if (hostKeyToAccept) {
+        console.log(
+          `the host key pinned for ${system.options.hostKeyFor ?? 'the old host'} is kept: tasks on ${name} are refused until an administrator accepts the new host's key (provisor system accept-host-key ${name} [--host-key FINGERPRINT])`,
+        );
+      }
+    });
+  });
 }
 
 function parseLevel(value: string): number {
@@ -236,7 +257,7 @@ export function buildCli(): Command {
     });
   system
     .command('facts <name>')
-    .description("read the system's host facts now (CPUs, memory, disk, OS, kernel) and record its hardware")
+    .description("read the system's host facts now (CPUs, memory, disk, free disk, OS, kernel) and store them on the system")
     .action(async (name: string) => {
       await withDatabase(async ({ config, dataSource }) => {
         await withRegistry(config, dataSource, async (systems) => {
@@ -253,19 +274,20 @@ export function buildCli(): Command {
     });
   system
     .command('list')
-    .description('list managed systems: name, driver, driver options (secrets shown as sealed), roles, cluster, capacity')
+    .description('list managed systems: name, driver, driver options (secrets shown as sealed), roles, cluster, capacity, and the host facts last read (hardware, free disk, OS, kernel, when)')
     .action(async () => {
       await withDatabase(async ({ config, dataSource }) => {
         const facts = await factsByName(dataSource);
+        const rows = await rowsByName(dataSource);
         await withRegistry(config, dataSource, async (systems) => {
           for (const s of await systems.list()) {
             const options = Object.entries(s.options).map(([k, v]) => `${k}=${(SEALED_OPTIONS as readonly string[]).includes(k) ? '(sealed)' : v}`);
-            console.log([s.name, s.driver, options.join(' '), ...factsColumns(facts.get(s.name))].join('\t'));
+            console.log([s.name, s.driver, options.join(' '), ...factsColumns(facts.get(s.name)), ...hostColumns(rows.get(s.name))].join('\t'));
           }
         });
       });
     });
-  addSystemFactsCommands(system);
+  addSystemFactsCommands(system, changeConnection);
 
   const repository = program.command('repository').description('manage package repositories');
   repository

@@ -16,7 +16,26 @@ import { parseParameters } from '../../src/provisioning/resources';
 import { action, usage } from './exit';
 import { table } from './format';
 
-interface SetOptions {
+/** The connection options of `system set` (the ssh driver's). */
+export interface ConnectionOptions {
+  host?: string;
+  port?: string;
+  user?: string;
+  key?: string;
+  root?: string;
+  passphraseStdin?: boolean;
+  passwordStdin?: boolean;
+}
+
+/** Changes a system's connection options (given by provisor.ts, which has the drivers). */
+export type ConnectionChanger = (name: string, options: ConnectionOptions) => Promise<void>;
+
+/** Whether any connection option was given. */
+function changesConnection(opts: ConnectionOptions): boolean {
+  return [opts.host, opts.port, opts.user, opts.key, opts.root].some((v) => v !== undefined) || opts.passphraseStdin === true || opts.passwordStdin === true;
+}
+
+interface SetOptions extends ConnectionOptions {
   role: string[];
   removeRole: string[];
   cluster?: string | false;
@@ -70,6 +89,23 @@ export function describeFacts(facts: SystemFacts): string[] {
   ];
 }
 
+/** `os=… kernel=… free=…MB read=…`, the host facts columns of `provisor system list` (what the driver last read). */
+export function hostColumns(row: ManagedSystem | undefined): string[] {
+  if (row === undefined) return [];
+  const known = (value: number | null, unit = ''): string => (value === null ? '-' : `${value}${unit}`);
+  return [
+    `cpus=${known(row.cpus)} memory=${known(row.memoryMb, 'MB')} disk=${known(row.diskGb, 'GB')} free=${known(row.freeDiskMb, 'MB')}`,
+    `os=${row.os ?? '-'}`,
+    `kernel=${row.kernel ?? '-'}`,
+    `factsRead=${row.factsReadAt === null ? '-' : row.factsReadAt.toISOString()}`,
+  ];
+}
+
+/** Every system's row by name (for `provisor system list`). */
+export async function rowsByName(dataSource: DataSource): Promise<Map<string, ManagedSystem>> {
+  return new Map((await dataSource.getRepository(ManagedSystem).find()).map((row) => [row.name, row]));
+}
+
 /** `roles=a,b cluster=c capacity=n`, the facts columns of `provisor system list`. */
 export function factsColumns(facts: SystemFacts | undefined): string[] {
   if (facts === undefined) return [];
@@ -81,10 +117,20 @@ export async function factsByName(dataSource: DataSource): Promise<Map<string, S
   return new Map((await new SystemFactsStore(dataSource).list()).map((f) => [f.name, f]));
 }
 
-export function addSystemFactsCommands(system: Command): void {
+export function addSystemFactsCommands(system: Command, changeConnection: ConnectionChanger): void {
   system
     .command('set <name>')
-    .description('set the facts the change manager plans with; window syntax: "DAYS HH:MM+DURATION [ZONE]", e.g. "mon-fri 22:00+4h Europe/Berlin" (days: mon…sun, ranges, daily)')
+    .description(
+      'set the facts the change manager plans with, or an ssh system\'s connection; window syntax: "DAYS HH:MM+DURATION [ZONE]", e.g. "mon-fri 22:00+4h Europe/Berlin" (days: mon…sun, ranges, daily). ' +
+        'A new --host or --port keeps the pinned host key: tasks are refused until the new host\'s key is accepted (provisor system accept-host-key)',
+    )
+    .option('--host <host>', 'ssh: the host name or address')
+    .option('--port <port>', 'ssh: the port')
+    .option('--user <user>', 'ssh: the user to log in as')
+    .option('--key <file>', 'ssh: a new private key file (stored sealed; its passphrase with --passphrase-stdin)')
+    .option('--root <dir>', "ssh: the system's directory on the host")
+    .option('--passphrase-stdin', "ssh: read the key's passphrase from the first line of standard input")
+    .option('--password-stdin', 'ssh: read a password from the first line of standard input')
     .option('--role <role>', 'add a role or tag (repeatable)', collect, [])
     .option('--remove-role <role>', 'remove a role (repeatable)', collect, [])
     .option('--cluster <cluster>', 'the cluster it belongs to')
@@ -97,6 +143,7 @@ export function addSystemFactsCommands(system: Command): void {
     .option('--clear-windows', 'remove every maintenance window first (changes at any time when none is added)')
     .action(
       action(async (name: string, opts: SetOptions) => {
+        if (changesConnection(opts)) await changeConnection(name, opts);
         const change: SystemFactsChange = {
           addRoles: opts.role,
           removeRoles: opts.removeRole,
@@ -121,6 +168,11 @@ export function addSystemFactsCommands(system: Command): void {
           const facts = await store.get(name);
           for (const line of describeFacts(facts)) console.log(line);
           const row = await dataSource.getRepository(ManagedSystem).findOneByOrFail({ name });
+          console.log(
+            row.factsReadAt === null
+              ? 'host: not read yet (provisor system facts)'
+              : `host: ${row.os ?? 'unknown OS'}, kernel ${row.kernel ?? 'unknown'}, ${row.freeDiskMb === null ? 'free disk unknown' : `${row.freeDiskMb} MB free`} (read ${row.factsReadAt.toISOString()})`,
+          );
           const components = await dataSource.getRepository(InstalledComponent).find({ where: { systemId: row.id }, order: { name: 'ASC' } });
           if (components.length === 0) {
             console.log('installed: none');

@@ -174,6 +174,17 @@ export interface GatheredHardware {
   readonly diskGb: number | null;
 }
 
+/** Facts about a system's host: its hardware, the free space of its root's filesystem, its OS and kernel; null where unknown. */
+export interface HostFacts {
+  readonly hardware: GatheredHardware;
+  /** Free space, in MB, of the filesystem holding the system's root (for its user). */
+  readonly freeDiskMb: number | null;
+  /** The operating system as it names itself, e.g. `Debian GNU/Linux 12 (bookworm)`. */
+  readonly os: string | null;
+  /** The kernel, e.g. `Linux 6.1.0-18-amd64`. */
+  readonly kernel: string | null;
+}
+
 /** What `validate` learned about a task. */
 export interface ValidatedTask {
   /** The exact version an Install or Update will use. */
@@ -206,13 +217,17 @@ export interface Driver {
    * host must offer that one).
    */
   acceptHostKey?(system: SystemDescriptor, fingerprint?: string): Promise<Record<string, string>>;
-  /** Facts about the system's host beyond its hardware (the `ssh` driver: free disk, OS, kernel). */
-  facts?(system: SystemDescriptor): Promise<{
-    readonly hardware: GatheredHardware;
-    readonly freeDiskMb: number | null;
-    readonly os: string | null;
-    readonly kernel: string | null;
-  }>;
+  /** Reads the facts of the system's host now (hardware, free disk, OS, kernel); the registry stores them on the system. */
+  facts?(system: SystemDescriptor): Promise<HostFacts>;
+  /**
+   * Applies an operator's change of a registered system's options (the
+   * `ssh` driver: host, port, user, key file, root, passphrase, password),
+   * checked and with secrets sealed, and returns the options to store. The
+   * pinned host key is kept as it is: a system moved to another host is
+   * refused until an administrator accepts that host's key.
+   * @throws DriverError `InvalidParameter` naming the option.
+   */
+  changeOptions?(system: SystemDescriptor, change: Readonly<Record<string, string>>): Promise<Record<string, string>>;
   /** Prepares a newly registered system (the `local` driver creates its root). */
   prepareSystem(system: SystemDescriptor): Promise<void>;
   /**

@@ -9,9 +9,13 @@
  *   deepest existing ancestor of the path (dangling links followed by hand)
  *   must resolve inside the real root.
  *
- * The check happens before the operation, so a process racing us inside the
- * root could still swap a directory for a link in between; the jail guards
- * against requests, not against the software installed on the system.
+ * These are checks made before the operation. The `local` driver does not
+ * trust them when it uses the path: its Copy and Delete open the directory
+ * holding the path walking from the root without following links
+ * (local/root-files.ts, local/file-tasks.ts), so a link swapped in after the
+ * check is refused rather than followed. The `ssh` driver checks for links
+ * on the host just before it uses a path, which narrows the window without
+ * closing it.
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';

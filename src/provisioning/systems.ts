@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { DataSource, Repository } from 'typeorm';
 import { ManagedSystem, PackageRepository } from '../../entities';
 import type { Clock } from '../clock';
-import { DriverError, type Driver, type GatheredHardware, type SystemDescriptor } from '../drivers/driver';
+import { DriverError, type Driver, type HostFacts, type SystemDescriptor } from '../drivers/driver';
 import { isUniqueViolation } from '../db/sql';
 
 export class SystemError extends Error {
@@ -41,10 +41,16 @@ export class SystemRegistry {
     if (driverName === 'local') finalOptions.root = path.resolve(this.systemsDir, finalOptions.root ?? name);
     const descriptor: SystemDescriptor = { name, driver: driverName, options: finalOptions };
     await driver.prepareSystem(descriptor).catch(refused);
-    // Hardware the driver can read is recorded at once; the rest stays unknown until an operator declares it.
-    const hardware = (await driver.gatherHardware?.(descriptor).catch(() => undefined)) ?? { cpus: null, memoryMb: null, diskGb: null };
+    // Facts the driver can read are recorded at once; the rest stays unknown until an operator declares it.
+    const facts = await readFacts(driver, descriptor).catch(() => undefined);
     try {
-      await this.systems.insert({ name, driver: driverName, options: JSON.stringify(finalOptions), createdAt: this.clock.date(), ...hardware });
+      await this.systems.insert({
+        name,
+        driver: driverName,
+        options: JSON.stringify(finalOptions),
+        createdAt: this.clock.date(),
+        ...(facts === undefined ? {} : factColumns(facts, this.clock.date())),
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw new SystemError(`system "${name}" is already registered`);
       throw err;
@@ -70,23 +76,42 @@ export class SystemRegistry {
   }
 
   /**
-   * Reads the system's host facts now through its driver and records its
-   * hardware (the change manager's planner reads it).
+   * Changes a registered system's driver options (the `ssh` driver's host,
+   * port, user, key, root, passphrase, password). On the same host the new
+   * options are tried first (a connection with the pinned key, the root
+   * prepared), so a wrong key or user is refused before anything is stored;
+   * a new host or port is stored untried, and its tasks are refused until
+   * its host key is accepted (`acceptHostKey`).
+   * @returns the stored system, and whether its host key must be accepted.
    */
-  async refreshFacts(name: string): Promise<{ hardware: GatheredHardware; freeDiskMb: number | null; os: string | null; kernel: string | null }> {
+  async changeOptions(name: string, change: Readonly<Record<string, string>>): Promise<{ system: SystemDescriptor; hostKeyToAccept: boolean }> {
+    const row = await this.systems.findOneBy({ name });
+    if (row === null) throw new SystemError(`system "${name}" is not registered`);
+    const driver = this.drivers.get(row.driver);
+    if (driver?.changeOptions === undefined) throw new SystemError(`system "${name}" uses driver "${row.driver}", whose options cannot be changed`);
+    const before = toDescriptor(row);
+    const options = await driver.changeOptions(before, change).catch(refused);
+    const system: SystemDescriptor = { ...before, options };
+    const hostKeyToAccept = options.hostKeyFor !== undefined;
+    if (!hostKeyToAccept) await driver.prepareSystem(system).catch(refused);
+    await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
+    this.cache.delete(name);
+    return { system, hostKeyToAccept };
+  }
+
+  /**
+   * Reads the system's host facts now through its driver and stores them:
+   * its hardware (the change manager's planner uses it), free disk, OS and
+   * kernel, and when they were read.
+   */
+  async refreshFacts(name: string): Promise<HostFacts> {
     const row = await this.systems.findOneBy({ name });
     if (row === null) throw new SystemError(`system "${name}" is not registered`);
     const driver = this.drivers.get(row.driver);
     if (driver === undefined) throw new SystemError(`driver "${row.driver}" of system "${name}" is not in this server`);
-    const system = toDescriptor(row);
-    const facts =
-      driver.facts !== undefined
-        ? await driver.facts(system).catch(refused)
-        : { hardware: (await driver.gatherHardware?.(system).catch(refused)) ?? { cpus: null, memoryMb: null, diskGb: null }, freeDiskMb: null, os: null, kernel: null };
-    const { cpus, memoryMb, diskGb } = facts.hardware;
-    // Only what was read replaces what an operator declared.
-    const known = Object.fromEntries(Object.entries({ cpus, memoryMb, diskGb }).filter(([, value]) => value !== null));
-    if (Object.keys(known).length > 0) await this.systems.update({ id: row.id }, known);
+    const facts = await readFacts(driver, toDescriptor(row)).catch(refused);
+    if (facts === undefined) return { hardware: { cpus: null, memoryMb: null, diskGb: null }, freeDiskMb: null, os: null, kernel: null };
+    await this.systems.update({ id: row.id }, factColumns(facts, this.clock.date()));
     return facts;
   }
 
@@ -130,6 +155,33 @@ export class SystemRegistry {
 function refused(error: unknown): never {
   if (error instanceof DriverError) throw new SystemError(error.message);
   throw error;
+}
+
+/** The host facts the driver can read: all of them, or its hardware; undefined for a driver that reads none. */
+async function readFacts(driver: Driver, system: SystemDescriptor): Promise<HostFacts | undefined> {
+  if (driver.facts !== undefined) return driver.facts(system);
+  if (driver.gatherHardware === undefined) return undefined;
+  return { hardware: await driver.gatherHardware(system), freeDiskMb: null, os: null, kernel: null };
+}
+
+/** The columns facts read now set: what was read replaces what was there (an operator's declared hardware stays where nothing was read). */
+function factColumns(facts: HostFacts, at: Date): Partial<Pick<ManagedSystem, 'cpus' | 'memoryMb' | 'diskGb' | 'freeDiskMb' | 'os' | 'kernel' | 'factsReadAt'>> {
+  const columns: Partial<Pick<ManagedSystem, 'cpus' | 'memoryMb' | 'diskGb' | 'freeDiskMb' | 'os' | 'kernel' | 'factsReadAt'>> = {
+    freeDiskMb: facts.freeDiskMb,
+    os: clip(facts.os),
+    kernel: clip(facts.kernel),
+    factsReadAt: at,
+  };
+  const { cpus, memoryMb, diskGb } = facts.hardware;
+  if (cpus !== null) columns.cpus = cpus;
+  if (memoryMb !== null) columns.memoryMb = memoryMb;
+  if (diskGb !== null) columns.diskGb = diskGb;
+  return columns;
+}
+
+/** Text facts fit their 200-character columns. */
+function clip(value: string | null): string | null {
+  return value === null ? null : value.slice(0, 200);
 }
 
 function toDescriptor(row: ManagedSystem): SystemDescriptor {

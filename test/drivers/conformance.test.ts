@@ -33,6 +33,8 @@ interface Harness {
 interface HarnessFactory {
   readonly name: string;
   readonly expectedName: string;
+  /** Whether the driver really copies files (the simulated one only pretends). */
+  readonly copiesFiles: boolean;
   create(): Promise<Harness>;
 }
 
@@ -40,6 +42,7 @@ const factories: readonly HarnessFactory[] = [
   {
     name: 'local',
     expectedName: 'local',
+    copiesFiles: true,
     async create() {
       const base = await makeTempDir('conformance-local');
       const repo = await buildDemoRepository(path.join(base, 'repo'));
@@ -59,6 +62,7 @@ const factories: readonly HarnessFactory[] = [
   {
     name: 'ssh (a real sshd on 127.0.0.2)',
     expectedName: 'ssh',
+    copiesFiles: true,
     async create() {
       const base = await makeTempDir('conformance-ssh');
       const repo = await buildDemoRepository(path.join(base, 'repo'));
@@ -88,6 +92,7 @@ const factories: readonly HarnessFactory[] = [
   {
     name: 'simulated',
     expectedName: 'simulated',
+    copiesFiles: false,
     async create() {
       const driver = createSimulatedDriver({ durationMs: { min: 1, max: 5 }, failureRate: 0 });
       return {
@@ -203,6 +208,18 @@ for (const factory of factories) {
         await execute(software('Configure', 'demo-httpd', undefined, { docroot: 'srv/www' }));
       });
 
+      if (factory.copiesFiles) {
+        it('validate refuses what the package does not declare: an unknown Install parameter, a Configure value out of range', async () => {
+          const install = software('Install', 'demo-httpd', '1.0.0', { colour: 'red' });
+          const unknown = await expectDriverError(harness.driver.validate(install, ctx(install)), 'InvalidParameter');
+          expect(unknown.message).to.include('"colour"').and.to.include('port');
+          // Read from the installed version on the system itself.
+          const configure = software('Configure', 'demo-httpd', undefined, { port: '70000' });
+          const outOfRange = await expectDriverError(harness.driver.validate(configure, ctx(configure)), 'InvalidParameter');
+          expect(outOfRange.message).to.include('"port"').and.to.include('70000');
+        });
+      }
+
       it('Start reports a pid, and starting again reports the same one', async () => {
         const first = await execute(software('Start', 'demo-httpd'));
         expect(first.pid).to.be.a('number').and.above(1);
@@ -224,6 +241,39 @@ for (const factory of factories) {
         await execute(software('Uninstall', 'demo-httpd'));
       });
     });
+
+    if (factory.copiesFiles) {
+      describe('Copy and Delete', () => {
+        const copy = (sourcePath: string, targetPath: string): Task => ({ operation: 'Copy', sourcePath, targetPath });
+        const remove = (target: string): Task => ({ operation: 'Delete', path: target });
+
+        it('merges a directory copied onto an existing directory, as cp -r does', async () => {
+          await execute(copy('files/welcome.txt', 'merged/kept.txt'));
+          await execute(copy('files', 'merged'));
+          // The directory's content lands in the target (not in merged/files), beside what was there.
+          await execute(remove('merged/welcome.txt'));
+          await execute(remove('merged/kept.txt'));
+          await expectDriverError(harness.driver.execute(remove('merged/files'), ctx(remove('merged/files'))), 'NotFound');
+        });
+
+        it('copies a directory to a new path as the directory itself', async () => {
+          await execute(copy('files', 'fresh'));
+          await execute(remove('fresh/welcome.txt'));
+        });
+
+        it('refuses a file onto a directory and a directory onto a file with InvalidParameter naming the target', async () => {
+          await execute(copy('files/welcome.txt', 'box/inner.txt'));
+          const fileOntoDirectory = copy('files/welcome.txt', 'box');
+          const first = await expectDriverError(harness.driver.execute(fileOntoDirectory, ctx(fileOntoDirectory)), 'InvalidParameter');
+          expect(first.message).to.include('box');
+          const directoryOntoFile = copy('files', 'box/inner.txt');
+          const second = await expectDriverError(harness.driver.execute(directoryOntoFile, ctx(directoryOntoFile)), 'InvalidParameter');
+          expect(second.message).to.include('box/inner.txt');
+          // Neither refusal changed what was there.
+          await execute(remove('box/inner.txt'));
+        });
+      });
+    }
 
     describe('cancellation', () => {
       it('refuses a task whose signal is already aborted with Cancelled', async () => {

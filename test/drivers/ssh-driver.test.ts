@@ -9,8 +9,8 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SystemDescriptor, Task, TaskResult } from '../../src/drivers/driver';
 import { createLocalDriver } from '../../src/drivers/local';
@@ -311,6 +311,23 @@ describe('ssh driver on real sshd hosts', function () {
       }
     });
 
+    it('a full disk fails a Copy naming the host and the cause, not retryably, and leaves no partial upload', async function () {
+      if (process.getuid?.() !== 0) throw new Error('this test mounts a small tmpfs and must run as root (CI does)');
+      const tiny = path.join(hostB.home, 'tiny-copy');
+      await mkdir(tiny, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0777', 'provisor-test', tiny]);
+      try {
+        const system = await register('tiny-copy', hostB, { root: tiny });
+        const error = await expectDriverError(run(system, { operation: 'Copy', sourcePath: 'big-1.0.0.tar.gz', targetPath: 'big.tar.gz' }), 'Internal');
+        expect(error.retryable).to.equal(false);
+        expect(error.message).to.include('"tiny-copy"').and.to.include(`${hostB.host}:${hostB.port}`).and.to.include('no space left');
+        expect(existsSync(path.join(tiny, 'big.tar.gz'))).to.equal(false);
+        expect(readdirSync(path.join(tiny, 'var/run')).filter((name) => name.startsWith('.copy-'))).to.deep.equal([]);
+      } finally {
+        execFileSync('umount', ['-l', tiny]);
+      }
+    });
+
     it('a changed host key refuses every task until an administrator accepts it', async () => {
       const system = await register('mitm', hostB);
       await hostB.kill(true);
@@ -352,6 +369,26 @@ describe('ssh driver on real sshd hosts', function () {
       const stat = await readFile(`/proc/${hook}/stat`, 'utf8').catch(() => '');
       const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
       if (group > 1) killGroup(group);
+    });
+
+    it('a connection dropped mid-copy ends the Copy saying the outcome is unknown', async () => {
+      const system = await register('dropped-copy', hostB);
+      const localRoot = path.join(base, 'large-source');
+      await mkdir(localRoot, { recursive: true });
+      // Large enough to be under way for a while: sparse here, all of it sent.
+      await writeFile(path.join(localRoot, 'large.bin'), '');
+      await truncate(path.join(localRoot, 'large.bin'), 2 * 1024 ** 3);
+      const uploads = path.join(hostB.home, 'dropped-copy', 'var/run');
+      const pending = run(system, { operation: 'Copy', sourceSystem: { name: 'src', driver: 'local', options: { root: localRoot } }, sourcePath: 'large.bin', targetPath: 'large.bin' });
+      expect(await eventually(() => readdirSync(uploads).some((name) => name.startsWith('.copy-')), 20_000)).to.equal(true);
+      await hostB.kill(true);
+      try {
+        const error = await expectDriverError(pending, 'OutcomeUnknown');
+        expect(error.message).to.include('"dropped-copy"').and.to.include(`${hostB.host}:${hostB.port}`).and.to.include('outcome is unknown');
+        expect(existsSync(path.join(hostB.home, 'dropped-copy', 'large.bin'))).to.equal(false);
+      } finally {
+        await hostB.restart();
+      }
     });
   });
 });

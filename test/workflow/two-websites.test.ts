@@ -6,6 +6,7 @@ import { buildDemoRepository } from '../../src/drivers/local';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { call, soapClient } from '../support/soap-client';
 import { freePort } from '../support/processes';
+import { type SshdHost, makeKey, startSshd } from '../support/sshd';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
 
@@ -15,28 +16,62 @@ interface Status {
   activity?: Array<{ path: string; name?: string; state: string; requestId?: string }>;
 }
 
-describe('the original design\'s two-website change plan', function () {
+const SYSTEMS = ['web1', 'web2', 'web3', 'web4', 'web5', 'web6'] as const;
+
+/** How the six systems of one run are registered: on this machine, or on two ssh hosts. */
+interface SystemsSetup {
+  readonly name: string;
+  register(server: TestServer): Promise<() => Promise<void>>;
+}
+
+const setups: readonly SystemsSetup[] = [
+  {
+    name: 'on local systems',
+    async register(server) {
+      for (const name of SYSTEMS) await server.app.systems.add(name, 'local');
+      return async () => undefined;
+    },
+  },
+  {
+    name: 'on two ssh hosts (real sshd servers on 127.0.0.6 and 127.0.0.7)',
+    async register(server) {
+      const key = await makeKey(server.dataDir, 'id_ed25519', 'ed25519');
+      const hosts: SshdHost[] = [await startSshd('127.0.0.6', [key.publicKey]), await startSshd('127.0.0.7', [key.publicKey])];
+      for (const [i, name] of SYSTEMS.entries()) {
+        const host = hosts[i % 2] as SshdHost;
+        await server.app.systems.add(name, 'ssh', { host: host.host, port: String(host.port), user: host.user, keyFile: key.privateFile, root: path.join(host.home, name) });
+      }
+      return async () => {
+        for (const host of hosts) await host.stop();
+      };
+    },
+  },
+];
+
+for (const setup of setups) describe(`the original design's two-website change plan, ${setup.name}`, function () {
   this.timeout(120_000);
   let server: TestServer;
   let workflow: soap.Client;
   let software: soap.Client;
+  let stopSystems: (() => Promise<void>) | undefined;
 
   before(async () => {
     server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50' });
     await server.addUser(engine.username, 'engine', engine.password);
     await server.app.systems.addRepository(await buildDemoRepository(path.join(server.dataDir, 'demo-repo')));
-    for (const name of ['web1', 'web2', 'web3', 'web4', 'web5', 'web6']) await server.app.systems.add(name, 'local');
+    stopSystems = await setup.register(server);
     workflow = await soapClient(server.baseUrl, 'Workflow', engine);
     software = await soapClient(server.baseUrl, 'Software', engine);
   });
 
   after(async () => {
-    for (const system of ['web1', 'web2', 'web3', 'web4', 'web5', 'web6']) {
+    for (const system of SYSTEMS) {
       const stop = await call<{ requestId: string }>(software, 'Stop', { system, component: 'demo-httpd' }).catch(() => undefined);
       // The stop's end: the server may close once the demo server it started is gone.
       if (stop !== undefined) await server.app.api.getRequest(stop.requestId, 30_000);
     }
     await server.close();
+    await stopSystems?.();
   });
 
   async function runOverSoap(bpel: string): Promise<Status> {

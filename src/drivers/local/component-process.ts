@@ -15,36 +15,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DriverError } from '../driver';
 import { OutputTail } from './output-tail';
 import type { RootFiles } from './root-files';
+import type { ProcessLaunch, ProcessRecord } from '../system-port';
 
-/** A started process as its pid file records it. */
-export interface ProcessRecord {
-  readonly pid: number;
-  /** Start time in clock ticks since boot (`/proc/<pid>/stat`), when known. */
-  readonly startTime?: string;
-}
+export type { ProcessRecord } from '../system-port';
 
-/** What to launch. */
-export interface LaunchSpec {
-  /** Names the component in messages, e.g. `demo-httpd 1.0.0`. */
-  readonly label: string;
-  /** The argv; the first element is looked up on the env's PATH. */
-  readonly command: readonly string[];
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly logFile: string;
-  readonly pidFile: string;
+/** What to launch: the port's launch, and the files of the root it runs in. */
+export interface LaunchSpec extends ProcessLaunch {
   /** Opens, writes and removes the log and pid files without following links. */
   readonly files: RootFiles;
-  /** How long the process must stay up for the start to count. */
-  readonly startupGraceMs: number;
-  /** Bytes of log kept in an error's output. */
-  readonly outputLimit: number;
-  /**
-   * When the process counts as started, after the grace period: `check`
-   * answers true once it is ready (called again every 50 ms), within
-   * `timeoutMs`. Absent: once it stayed up for the grace period.
-   */
-  readonly ready?: { readonly what: string; readonly timeoutMs: number; check(pid: number): Promise<boolean> };
 }
 
 const POLL_MS = 50;

@@ -10,24 +10,7 @@ import { DriverError } from '../driver';
 import { cancelled } from '../cancellation';
 import { errorCode } from '../path-jail';
 import { OutputTail } from './output-tail';
-import type { HookName } from './package-manifest';
-
-/** One hook to run. */
-export interface HookRun {
-  /** A lifecycle hook, or `quiesce` (the drain a Stop with drain=true runs). */
-  readonly hook: HookName | 'quiesce' | 'ready';
-  /** Names the package in messages, e.g. `demo-httpd 1.0.0`. */
-  readonly label: string;
-  /** The unpacked package directory: the working directory. */
-  readonly packageDir: string;
-  /** The script, relative to `packageDir` (as the manifest names it). */
-  readonly script: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
-  /** Bytes of output kept (the end of it). */
-  readonly outputLimit: number;
-  readonly signal: AbortSignal;
-}
+import type { HookRun } from '../system-port';
 
 /** How long a hook's pipes may stay open after it exited (a background child holding them). */
 const DRAIN_MS = 250;

@@ -62,12 +62,13 @@
  * the engine's rows mirror. Cancellation kills a running hook; a Stop
  * already under way is finished rather than abandoned halfway.
  */
-import { mkdir, statfs } from 'node:fs/promises';
-import { availableParallelism, totalmem } from 'node:os';
+import { mkdir, readFile, realpath, statfs } from 'node:fs/promises';
+import os, { availableParallelism, totalmem } from 'node:os';
 import path from 'node:path';
 import {
   type Driver,
   DriverError,
+  type GatheredHardware,
   type SoftwareTask,
   type SystemDescriptor,
   type Task,
@@ -80,7 +81,9 @@ import { errorCode, realRootOf, resolveInsideRoot, toJailedRelativePath } from '
 import { executeCopy, executeDelete, executeRemoteCopy, resolveSourcePath } from './file-tasks';
 import { type LocalDriverOptions, compileLocalSettings } from './local-settings';
 import { PackageRepositories } from './package-repositories';
-import { checkDeclaredParameters, executeSoftwareTask, installedManifest } from './software-tasks';
+import { checkDeclaredParameters, executeSoftwareTask, installedManifest } from '../software-tasks';
+import { localSystem } from './local-system';
+import { RootFiles } from './root-files';
 import { SYSTEM_DIRECTORIES, assertPlainName, rootLabel, systemRootOption } from './system-layout';
 
 export type { LocalDriverOptions } from './local-settings';
@@ -129,7 +132,8 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
         }
         if (task.operation === 'InitialConfigure' || task.operation === 'Configure') {
           // The installed version's declarations; a component not installed yet is reported when the task runs.
-          const installed = await installedManifest(root, ctx.system, task.component);
+          const system = JSON.stringify(ctx.system.name);
+          const installed = await installedManifest(async () => new RootFiles(await realpath(root), system), task.component);
           if (installed !== undefined) checkDeclaredParameters(installed, task);
         }
     }
@@ -149,7 +153,7 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
         default: {
           checkSoftwareTask(task);
           const root = await realRootOf(systemRootOption(ctx.system), rootLabel(ctx.system));
-          return await executeSoftwareTask(task, ctx, root, { repositories, settings });
+          return await executeSoftwareTask(task, ctx, localSystem(root, JSON.stringify(ctx.system.name)), { repositories, settings });
         }
       }
     } catch (error) {
@@ -178,19 +182,38 @@ export function createLocalDriver(options: LocalDriverOptions = {}): Driver {
     },
     execute,
     prepareSystem,
-    gatherHardware: async (system) => {
-      // A local system is a directory of this host: its hardware is the host's, its disk the filesystem holding its root.
-      let diskGb: number | null = null;
+    gatherHardware,
+    facts: async (system) => {
+      let freeDiskMb: number | null = null;
       try {
         const fs = await statfs(systemRootOption(system));
-        diskGb = Math.max(1, Math.round((fs.blocks * fs.bsize) / 1024 ** 3));
+        freeDiskMb = Math.round((fs.bavail * fs.bsize) / 1024 ** 2);
       } catch {
-        diskGb = null;
+        freeDiskMb = null;
       }
-      return { cpus: Math.max(1, availableParallelism()), memoryMb: Math.round(totalmem() / 1024 ** 2), diskGb };
+      return { hardware: await gatherHardware(system), freeDiskMb, os: await operatingSystem(), kernel: `${os.type()} ${os.release()}` };
     },
     close: async () => repositories.clear(),
   };
+}
+
+/** A local system is a directory of this host: its hardware is the host's, its disk the filesystem holding its root. */
+async function gatherHardware(system: SystemDescriptor): Promise<GatheredHardware> {
+  let diskGb: number | null = null;
+  try {
+    const fs = await statfs(systemRootOption(system));
+    diskGb = Math.max(1, Math.round((fs.blocks * fs.bsize) / 1024 ** 3));
+  } catch {
+    diskGb = null;
+  }
+  return { cpus: Math.max(1, availableParallelism()), memoryMb: Math.round(totalmem() / 1024 ** 2), diskGb };
+}
+
+/** This host's operating system as os-release names it; null where there is none. */
+async function operatingSystem(): Promise<string | null> {
+  const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  const value = /^PRETTY_NAME=(.*)$/m.exec(text)?.[1] ?? /^NAME=(.*)$/m.exec(text)?.[1];
+  return value === undefined ? null : value.trim().replace(/^(["'])(.*)\1$/, '$2') || null;
 }
 
 /** `Install of demo-httpd 1.0.0 on system "web1"`, for messages. */

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { DriverError } from '../driver';
 import { errorCode, resolveInsideRoot, toJailedRelativePath } from '../path-jail';
 import { sha256OfFile } from './archive';
+import { copyFailure } from './copy-failure';
 import { type PackageManifest, type RepositoryIndex, parseRepositoryIndex } from './package-manifest';
 import { compareVersions } from '../../packaging/versions';
 
@@ -163,14 +164,18 @@ export class PackageRepositories {
   /**
    * Copies `sourcePath` (relative to a repository) to the absolute
    * `target`, from the first repository holding it. Directories are copied
-   * recursively from directory repositories; HTTP repositories serve files.
-   * @throws DriverError `NotFound` when no repository has it.
+   * recursively from directory repositories (merged into a directory
+   * already at `target`); HTTP repositories serve files.
+   * @param shownTarget names the target in messages.
+   * @throws DriverError `NotFound` when no repository has it;
+   *   `InvalidParameter` for a directory onto a file or a file onto a directory.
    */
   async copyOut(
     locations: readonly string[],
     sourcePath: string,
     target: string,
     signal: AbortSignal,
+    shownTarget: string = target,
   ): Promise<string> {
     let failure: unknown;
     for (const repository of locations) {
@@ -183,7 +188,11 @@ export class PackageRepositories {
           });
           if (!(await exists(source))) continue;
           await mkdir(path.dirname(target), { recursive: true });
-          await cp(source, target, { recursive: true, force: true, verbatimSymlinks: true });
+          try {
+            await cp(source, target, { recursive: true, force: true, verbatimSymlinks: true });
+          } catch (error) {
+            throw copyFailure(error, `copying ${sourcePath} from package repository ${repository} to ${shownTarget}`);
+          }
           return repository;
         }
         const relative = toJailedRelativePath(sourcePath, `package repository ${repository}`);

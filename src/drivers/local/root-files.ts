@@ -17,8 +17,8 @@
  * paths, which narrows the window without closing it.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type Stats, constants, existsSync } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DriverError } from '../driver';
 import { errorCode } from '../path-jail';
@@ -42,6 +42,8 @@ export class RootFiles {
   constructor(
     readonly root: string,
     private readonly system: string,
+    /** What the refusal of a link says the driver follows no link in. */
+    private readonly guarded = "a component's files (install, configuration, pid and log paths)",
   ) {}
 
   /**
@@ -111,9 +113,14 @@ export class RootFiles {
     });
   }
 
-  /** Removes a file, a link (never what it points to) or a directory tree; nothing when it is not there. */
+  /**
+   * Removes a file, a link (never what it points to) or a directory tree;
+   * nothing when it is not there. A tree is removed directory by directory,
+   * each opened without following a link, so a directory swapped for a
+   * link while it is removed is unlinked, never entered.
+   */
   async remove(target: string): Promise<void> {
-    await this.inDirectory(path.dirname(target), false, (dir) => rm(`${dir}/${path.basename(target)}`, { recursive: true, force: true }));
+    await this.inDirectory(path.dirname(target), false, (dir) => removeEntry(dir, path.basename(target)));
   }
 
   /** True when something (not a link) is at the path. */
@@ -226,7 +233,7 @@ export class RootFiles {
   private linkRefused(at: string): DriverError {
     return new DriverError(
       'PathOutsideRoot',
-      `${this.shown(at)} on system ${this.system} is a symbolic link; the local driver follows no link in a component's files (install, configuration, pid and log paths)`,
+      `${this.shown(at)} on system ${this.system} is a symbolic link; the local driver follows no link in ${this.guarded}`,
     );
   }
 
@@ -240,5 +247,53 @@ export class RootFiles {
 
   private shown(target: string): string {
     return path.relative(this.root, target).split(path.sep).join('/') || '.';
+  }
+}
+
+/**
+ * Removes `name` in the directory `dir` (a name bound to an open directory):
+ * a file or a link is unlinked; a directory is opened with O_NOFOLLOW, its
+ * entries removed through that open directory, and then removed itself.
+ * Missing entries are fine.
+ */
+export async function removeEntry(dir: string, name: string): Promise<void> {
+  const entry = `${dir}/${name}`;
+  let stats: Stats;
+  try {
+    stats = await lstat(entry);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  if (!stats.isDirectory()) {
+    await rm(entry, { force: true });
+    return;
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(entry, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return;
+    // Swapped for a link or a file since the lstat: remove that instead, never what it points to.
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      await rm(entry, { force: true });
+      return;
+    }
+    throw error;
+  }
+  try {
+    const opened = HAS_PROC_FD ? `${PROC_FD}/${handle.fd}` : entry;
+    for (const child of await readdir(opened)) await removeEntry(opened, child);
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rmdir(entry);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTDIR') throw error;
+    await rm(entry, { force: true });
   }
 }

@@ -1,18 +1,19 @@
 /**
- * Where the local driver keeps a component's files inside a system root
- * (the layout is described at the top of `local-driver.ts`).
+ * Where a component's files are inside a system root, on every driver with
+ * a file system (the layout is described at the top of `local-driver.ts`;
+ * the `ssh` driver keeps the same one on its host).
  */
 import path from 'node:path';
 import { DriverError, type SystemDescriptor } from '../driver';
 import { NAME_PATTERN } from './package-manifest';
-import type { RootFiles } from './root-files';
+import type { SystemFiles } from '../system-port';
 
 /** The files of one component on one system. */
 export interface ComponentPaths {
   /** The real path of the system root. */
   readonly root: string;
   /** Link-free operations on these paths: every read and write of them goes through it. */
-  readonly files: RootFiles;
+  readonly files: SystemFiles;
   /** `opt/<component>`: unpacked versions and `state.json`. */
   readonly componentDir: string;
   /** `opt/<component>/state.json`: active version, history, installed versions. */
@@ -29,21 +30,21 @@ export interface ComponentPaths {
   versionDir(version: string): string;
 }
 
-/** The paths of `component` under the real system root of `files`. */
-export function componentPaths(files: RootFiles, component: string): ComponentPaths {
+/** The paths of `component` under the real system root of `files` (POSIX paths: a root here or on a remote host). */
+export function componentPaths(files: SystemFiles, component: string): ComponentPaths {
   const { root } = files;
-  const componentDir = path.join(root, 'opt', component);
-  const configDir = path.join(root, 'etc', component);
+  const componentDir = path.posix.join(root, 'opt', component);
+  const configDir = path.posix.join(root, 'etc', component);
   return {
     root,
     files,
     componentDir,
-    stateFile: path.join(componentDir, 'state.json'),
+    stateFile: path.posix.join(componentDir, 'state.json'),
     configDir,
-    configFile: path.join(configDir, 'config.json'),
-    logFile: path.join(root, 'var', 'log', `${component}.log`),
-    pidFile: path.join(root, 'var', 'run', `${component}.pid`),
-    versionDir: (version) => path.join(componentDir, version),
+    configFile: path.posix.join(configDir, 'config.json'),
+    logFile: path.posix.join(root, 'var', 'log', `${component}.log`),
+    pidFile: path.posix.join(root, 'var', 'run', `${component}.pid`),
+    versionDir: (version) => path.posix.join(componentDir, version),
   };
 }
 
@@ -53,7 +54,7 @@ export function allComponentPaths(paths: ComponentPaths): string[] {
 }
 
 /** The top-level directories `prepareSystem` creates. */
-export const SYSTEM_DIRECTORIES = ['opt', 'etc', path.join('var', 'log'), path.join('var', 'run')] as const;
+export const SYSTEM_DIRECTORIES = ['opt', 'etc', 'var/log', 'var/run'] as const;
 
 /**
  * The `root` option of a local system.

@@ -66,6 +66,8 @@ class Slots {
 export class SshConnection {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private closed = false;
+  /** Aborted when the connection closes (transfers under way). */
+  private readonly listeners = new Set<AbortController>();
   private lastUse = Date.now();
   private users = 0;
   readonly slots: Slots;
@@ -83,6 +85,17 @@ export class SshConnection {
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /**
+   * Aborted when the connection closes. SFTP writes pending on a connection
+   * that dropped are never answered, so a transfer listens for this.
+   */
+  closedSignal(): { readonly signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    if (this.closed) controller.abort();
+    else this.listeners.add(controller);
+    return { signal: controller.signal, release: () => this.listeners.delete(controller) };
   }
 
   /** The connection's SFTP session (one, opened on first use). */
@@ -155,6 +168,8 @@ export class SshConnection {
     if (this.closed) return;
     this.closed = true;
     this.sftpSession = undefined;
+    for (const listener of this.listeners) listener.abort();
+    this.listeners.clear();
     this.onClose();
   }
 }

@@ -12,9 +12,14 @@ import type { SFTPWrapper } from 'ssh2';
 import { DriverError } from '../driver';
 import type { SshConnection } from './connection-pool';
 import { mustRun } from './remote-command';
+import { hostLabel } from './ssh-target';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02). */
 const NO_SUCH_FILE = 2;
+/** What OpenSSH's server answers for ENOSPC, EDQUOT and most other write errors. */
+const FAILURE = 4;
+/** A write refused with less than this much space left for the user is taken as a full disk. */
+const FULL_DISK_BYTES = 64 * 1024;
 
 function sftpCode(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number' ? error.code : undefined;
@@ -81,12 +86,17 @@ export class RemoteFiles {
 
   /**
    * Streams `source` into `file`, hashing what is sent; resolves with the
-   * SHA-256 of the bytes written.
+   * SHA-256 of the bytes written. A partial file is removed.
+   * @throws DriverError `Internal`, not retryable, when the host's disk (or
+   *   the user's quota) is full; `OutcomeUnknown` when the connection drops
+   *   mid-transfer; `Internal`, retryable, for other failures of the host.
    */
   async upload(source: Readable, file: string, signal?: AbortSignal): Promise<string> {
     const sftp = await this.sftp();
     const done = this.connection.use();
     const hash = createHash('sha256');
+    const closed = this.connection.closedSignal();
+    const dropped = closed.signal;
     try {
       await pipeline(
         source,
@@ -97,16 +107,49 @@ export class RemoteFiles {
           },
         }),
         sftp.createWriteStream(file),
-        { signal },
+        { signal: signal === undefined ? dropped : AbortSignal.any([signal, dropped]) },
       );
       return hash.digest('hex');
     } catch (error) {
+      const where = `system ${this.system}: writing ${this.shown(file)} on ${hostLabel(this.connection.target)}`;
+      // Nothing more can be asked of a connection that is gone (not even to remove the partial file).
+      if (dropped.aborted || !this.connection.isOpen) {
+        throw new DriverError('OutcomeUnknown', `${where}: the connection dropped mid-transfer; its outcome is unknown`, { cause: error });
+      }
+      if (signal?.aborted === true) {
+        await new Promise<void>((resolve) => sftp.unlink(file, () => resolve()));
+        throw new DriverError('Cancelled', `copying to ${this.shown(file)} was cancelled`);
+      }
+      // The free space is read before the partial file is removed, which frees it again.
+      const free = sftpCode(error) === FAILURE ? await this.freeBytes(sftp, path.posix.dirname(file)) : undefined;
       await new Promise<void>((resolve) => sftp.unlink(file, () => resolve()));
-      if (signal?.aborted === true) throw new DriverError('Cancelled', `copying to ${this.shown(file)} was cancelled`);
+      if (free !== undefined && free < FULL_DISK_BYTES) {
+        throw new DriverError('Internal', `${where} failed: no space left on the host's disk (${Math.floor(free / 1024)} KB free for user "${this.connection.target.user}")`, {
+          retryable: false,
+          cause: error,
+        });
+      }
       throw this.failure(`writing ${this.shown(file)}`, error);
     } finally {
+      closed.release();
       done();
     }
+  }
+
+  /** Bytes free for the user on the filesystem holding `directory` (OpenSSH's statvfs extension); undefined when it cannot be read. */
+  private freeBytes(sftp: SFTPWrapper, directory: string): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      try {
+        sftp.ext_openssh_statvfs(directory, (error, info: { f_bavail?: number | bigint; f_frsize?: number | bigint } | undefined) => {
+          if (error !== undefined && error !== null) resolve(undefined);
+          else if (info?.f_bavail === undefined || info.f_frsize === undefined) resolve(undefined);
+          else resolve(Number(info.f_bavail) * Number(info.f_frsize));
+        });
+      } catch {
+        // A server without the extension.
+        resolve(undefined);
+      }
+    });
   }
 
   /** A readable stream of a remote file. */

@@ -10,7 +10,13 @@
  * the server's secret box, connects once and pins the host key (the one
  * offered, or the fingerprint the operator gave, which must then match);
  * from then on a host presenting another key is refused on every task
- * until an administrator accepts the new one (`acceptHostKey`).
+ * until an administrator accepts the new one (`acceptHostKey`). A change of
+ * the connection (`changeOptions`) is checked and sealed the same way and
+ * pins nothing: a system moved to another host or port is refused until
+ * that host's key is accepted.
+ *
+ * The software operations are the `local` driver's steps
+ * (../software-tasks.ts) over this driver's system port (ssh-system.ts).
  *
  * No sudo: every command runs as the configured user, so the root must be
  * writable by it and started processes run as it.
@@ -20,16 +26,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { utils } from 'ssh2';
 import { throwIfCancelled } from '../cancellation';
-import { type Driver, DriverError, type GatheredHardware, type SoftwareTask, type SystemDescriptor, type Task, type TaskContext, type TaskResult } from '../driver';
+import { type Driver, DriverError, type HostFacts, type SystemDescriptor, type Task, type TaskContext, type TaskResult, type ValidatedTask } from '../driver';
 import { checkSoftwareTask, describe } from '../local/local-driver';
 import { PackageRepositories } from '../local/package-repositories';
-import { assertPlainName, rootLabel } from '../local/system-layout';
+import { rootLabel } from '../local/system-layout';
 import { toJailedRelativePath } from '../path-jail';
 import { ConnectionPool, type PoolSettings, connect } from './connection-pool';
 import { REMOTE_PATH, mustRun } from './remote-command';
 import { RemoteFiles } from './remote-files';
 import { type RemoteTreeReader, executeSshCopy, executeSshDelete, remotePath, remoteTar } from './ssh-file-tasks';
-import { executeSshSoftwareTask, type SshTaskSettings } from './ssh-software-tasks';
+import { checkDeclaredParameters, executeSoftwareTask, installedManifest, type SoftwareSettings } from '../software-tasks';
+import { sshSystem } from './ssh-system';
 import { type SecretOpener, type SshTarget, checkFingerprint, checkRoot, hostLabel, plainOptions, targetOf } from './ssh-target';
 
 export const SSH_DRIVER_NAME = 'ssh';
@@ -67,6 +74,8 @@ export interface SshDriver extends Driver {
 
 /** Options an operator gives at registration; the stored ones are described in ssh-target.ts. */
 const REGISTRATION_OPTIONS = new Set(['host', 'port', 'user', 'root', 'hostKey', 'keyFile', 'passphrase', 'password']);
+/** Options an operator may change later (the host key only through acceptHostKey). */
+const CHANGEABLE_OPTIONS = new Set(['host', 'port', 'user', 'root', 'keyFile', 'passphrase', 'password']);
 const MAX_KEY_BYTES = 64 * 1024;
 
 type ValidationContext = Omit<TaskContext, 'signal' | 'requestId' | 'component'>;
@@ -83,7 +92,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     maxChannels: options.maxChannels ?? 8,
     idleMs: options.idleMs ?? 5 * 60_000,
   };
-  const settings: SshTaskSettings = {
+  const settings: SoftwareSettings = {
     hookTimeoutMs: options.hookTimeoutMs ?? 5 * 60_000,
     startupGraceMs: options.startupGraceMs ?? 300,
     stopTimeoutMs: options.stopTimeoutMs ?? 5_000,
@@ -109,7 +118,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     return new RemoteFiles(connection, target.root, JSON.stringify(system.name));
   }
 
-  async function validate(task: Task, ctx: ValidationContext): Promise<void> {
+  async function validate(task: Task, ctx: ValidationContext): Promise<ValidatedTask | void> {
     targetOf(ctx.system, secrets);
     switch (task.operation) {
       case 'Copy':
@@ -124,7 +133,16 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
         return;
       default:
         checkSoftwareTask(task);
-        if (task.operation === 'Install' || task.operation === 'Update') await repositories.resolve(ctx.repositories, task.component, task.version);
+        if (task.operation === 'Install' || task.operation === 'Update') {
+          const { manifest } = await repositories.resolve(ctx.repositories, task.component, task.version);
+          checkDeclaredParameters(manifest, task);
+          return { version: manifest.version };
+        }
+        if (task.operation === 'InitialConfigure' || task.operation === 'Configure') {
+          // The installed version's declarations, read from the host; a host that cannot be reached now is the task's to report.
+          const installed = await installedManifest(() => filesOf(ctx.system), task.component);
+          if (installed !== undefined) checkDeclaredParameters(installed, task);
+        }
     }
   }
 
@@ -139,7 +157,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
           return await executeSshDelete(task, ctx, files);
         default:
           checkSoftwareTask(task);
-          return await executeSshSoftwareTask(task, ctx, files, repositories, settings);
+          return await executeSoftwareTask(task, ctx, sshSystem(files, settings), { repositories, settings });
       }
     } catch (error) {
       throw asDriverError(error, `${describe(task, ctx.system)} failed`);
@@ -158,14 +176,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     const plain = plainOptions({ name, driver: SSH_DRIVER_NAME, options: given });
     let privateKey: string | undefined;
     if (given.keyFile !== undefined) {
-      const size = (await stat(given.keyFile).catch(() => undefined))?.size;
-      if (size === undefined) throw new DriverError('InvalidParameter', `system "${name}": key file ${given.keyFile} cannot be read`);
-      if (size > MAX_KEY_BYTES) throw new DriverError('InvalidParameter', `system "${name}": key file ${given.keyFile} is larger than ${MAX_KEY_BYTES} bytes`);
-      privateKey = await readFile(given.keyFile, 'utf8');
-      const parsed = utils.parseKey(privateKey, given.passphrase);
-      if (parsed instanceof Error) {
-        throw new DriverError('InvalidParameter', `system "${name}": key file ${given.keyFile} cannot be used: ${parsed.message}`);
-      }
+      privateKey = await readKeyFile(name, given.keyFile, given.passphrase);
     } else if (given.passphrase !== undefined) {
       throw new DriverError('InvalidParameter', `system "${name}": a passphrase was given without a key file`);
     }
@@ -211,6 +222,44 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     return stored;
   }
 
+  /**
+   * Applies a change of connection options: checked, the key read and
+   * sealed. A new host or port keeps the pinned key, recorded as pinned for
+   * the old address (`hostKeyFor`): every task is refused until the new
+   * host's key is accepted.
+   */
+  async function changeOptions(system: SystemDescriptor, change: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+    const { name } = system;
+    const unknown = Object.keys(change).filter((key) => !CHANGEABLE_OPTIONS.has(key));
+    if (unknown.length > 0) {
+      const hint = unknown.includes('hostKey') ? ' (a host key is pinned with provisor system accept-host-key)' : '';
+      throw new DriverError('InvalidParameter', `system "${name}" (driver ssh): option ${unknown.join(', ')} cannot be changed${hint}; changeable: ${[...CHANGEABLE_OPTIONS].join(', ')}`);
+    }
+    const before = plainOptions(system);
+    const next: Record<string, string> = { ...system.options };
+    for (const key of ['host', 'port', 'user'] as const) if (change[key] !== undefined) next[key] = change[key];
+    const after = plainOptions({ ...system, options: next });
+    next.port = String(after.port);
+    if (change.root !== undefined) next.root = checkRoot(name, change.root);
+    if (change.keyFile !== undefined) {
+      next.keySealed = secrets.encrypt(await readKeyFile(name, change.keyFile, change.passphrase));
+      // A passphrase belongs to its key.
+      if (change.passphrase === undefined) delete next.passphraseSealed;
+    } else if (change.passphrase !== undefined) {
+      const sealed = system.options.keySealed;
+      const key = sealed === undefined ? undefined : secrets.decrypt(sealed);
+      if (key === undefined) throw new DriverError('InvalidParameter', `system "${name}": a passphrase was given, but the system has no key this server can open; give the key file too`);
+      const parsed = utils.parseKey(key, change.passphrase);
+      if (parsed instanceof Error) throw new DriverError('InvalidParameter', `system "${name}": the passphrase does not open its key: ${parsed.message}`);
+    }
+    if (change.passphrase !== undefined) next.passphraseSealed = secrets.encrypt(change.passphrase);
+    if (change.password !== undefined) next.passwordSealed = secrets.encrypt(change.password);
+    if (after.host !== before.host || after.port !== before.port) next.hostKeyFor ??= hostLabel(before);
+    // Moved back to where the key was pinned: nothing to accept.
+    if (next.hostKeyFor === hostLabel(after)) delete next.hostKeyFor;
+    return next;
+  }
+
   return {
     name: SSH_DRIVER_NAME,
     get connectionsOpened() {
@@ -218,13 +267,20 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     },
     validate: async (task, ctx) => {
       try {
-        await validate(task, ctx);
+        return await validate(task, ctx);
       } catch (error) {
         throw asDriverError(error, `validating ${describe(task, ctx.system)} failed`);
       }
     },
     execute,
     completeOptions,
+    changeOptions: async (system, change) => {
+      try {
+        return await changeOptions(system, change);
+      } catch (error) {
+        throw asDriverError(error, `changing system "${system.name}" failed`);
+      }
+    },
     prepareSystem: async (system) => {
       try {
         const files = await filesOf(system);
@@ -239,7 +295,10 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
     },
     gatherHardware: async (system) => (await gatherFacts(await filesOf(system))).hardware,
     acceptHostKey: async (system, fingerprint) => {
-      const target = targetOf({ ...system, options: { ...system.options, hostKey: fingerprint ?? 'SHA256:' + 'A'.repeat(43) } }, secrets);
+      // The key is accepted for the host the system names now.
+      const options: Record<string, string> = { ...system.options };
+      delete options.hostKeyFor;
+      const target = targetOf({ ...system, options: { ...options, hostKey: fingerprint ?? 'SHA256:' + 'A'.repeat(43) } }, secrets);
       let offered: string | undefined;
       const client = await connect(target, pool, (seen) => {
         offered = seen;
@@ -251,8 +310,8 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
         throw error;
       });
       client.end();
-      await connections.forget(targetOf(system, secrets).poolKey);
-      return { ...system.options, hostKey: offered ?? '' };
+      await connections.forget(targetOf({ ...system, options }, secrets).poolKey);
+      return { ...options, hostKey: offered ?? '' };
     },
     facts: async (system) => gatherFacts(await filesOf(system)),
     readTree: async (system, sourcePath, sink, signal) => {
@@ -277,14 +336,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
   };
 }
 
-/** What `provisor system facts` shows of a host. */
-export interface HostFacts {
-  readonly hardware: GatheredHardware;
-  /** Free space of the filesystem holding the root, in MB. */
-  readonly freeDiskMb: number | null;
-  readonly os: string | null;
-  readonly kernel: string | null;
-}
+export type { HostFacts } from '../driver';
 
 const FACTS = [
   'echo "cpus $(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc)"',
@@ -312,6 +364,20 @@ async function gatherFacts(files: RemoteFiles): Promise<HostFacts> {
     os: field('os') ?? null,
     kernel: field('kernel') ?? null,
   };
+}
+
+/**
+ * Reads and checks a private key file (ed25519 or RSA, OpenSSH or PEM).
+ * @throws DriverError `InvalidParameter` naming the file, never the passphrase.
+ */
+async function readKeyFile(system: string, keyFile: string, passphrase: string | undefined): Promise<string> {
+  const size = (await stat(keyFile).catch(() => undefined))?.size;
+  if (size === undefined) throw new DriverError('InvalidParameter', `system "${system}": key file ${keyFile} cannot be read`);
+  if (size > MAX_KEY_BYTES) throw new DriverError('InvalidParameter', `system "${system}": key file ${keyFile} is larger than ${MAX_KEY_BYTES} bytes`);
+  const privateKey = await readFile(keyFile, 'utf8');
+  const parsed = utils.parseKey(privateKey, passphrase);
+  if (parsed instanceof Error) throw new DriverError('InvalidParameter', `system "${system}": key file ${keyFile} cannot be used: ${parsed.message}`);
+  return privateKey;
 }
 
 function asDriverError(error: unknown, context: string): DriverError {

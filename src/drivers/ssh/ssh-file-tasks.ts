@@ -9,8 +9,16 @@
  * A copy travels as a tar stream, produced where the source is (the local
  * `tar`, or `tar` on the source host) and piped through Provisor into an
  * SFTP upload: never held whole in memory. It is unpacked on the target
- * into a staging directory and then renamed over the target path, so a
- * failed copy leaves the target as it was.
+ * into a staging directory. A file, or a directory whose target does not
+ * exist, is then renamed over the target path, so a failed copy leaves the
+ * target as it was; a directory copied onto an existing directory is merged
+ * into it, as `cp -r` and the `local` driver do (files of the same name are
+ * replaced, others kept). A directory onto a file, or a file onto a
+ * directory, is refused (`InvalidParameter`).
+ *
+ * A full disk on the target fails the copy naming the host and the cause
+ * (not retryable); a connection that drops mid-copy leaves its outcome
+ * unknown (`OutcomeUnknown`).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +32,7 @@ import { errorCode, resolveInsideRoot, toJailedRelativePath } from '../path-jail
 import { rootLabel, systemRootOption } from '../local/system-layout';
 import { REMOTE_PATH, runRemote } from './remote-command';
 import type { RemoteFiles } from './remote-files';
+import { hostLabel } from './ssh-target';
 
 /** Opens the remote files of another `ssh` system (a Copy source). */
 export type RemoteOpener = (system: SystemDescriptor) => Promise<RemoteFiles>;
@@ -42,8 +51,18 @@ const EXTRACT = [
   'set -- "$staging"/* "$staging"/.[!.]*; item=',
   'for f; do [ -e "$f" ] || [ -L "$f" ] || continue; item=$f; done',
   '[ -n "$item" ] || { rm -rf -- "$staging"; echo "the source is empty" >&2; exit 5; }',
+  'if [ -d "$item" ] && [ ! -L "$item" ]; then',
+  '  if [ -d "$target" ] && [ ! -L "$target" ]; then cp -PRp -- "$item"/. "$target"/; s=$?; rm -rf -- "$staging"; exit $s; fi',
+  '  if [ -e "$target" ] || [ -L "$target" ]; then rm -rf -- "$staging"; exit 6; fi',
+  'elif [ -d "$target" ] && [ ! -L "$target" ]; then rm -rf -- "$staging"; exit 7; fi',
   'rm -rf -- "$target" && mv -- "$item" "$target"; s=$?; rm -rf -- "$staging"; exit $s',
 ].join('\n');
+
+/** EXTRACT's exit codes for a copy that cannot be made. */
+const KIND_MISMATCH: Readonly<Record<number, string>> = {
+  6: 'a directory cannot be copied onto a file',
+  7: 'a file cannot be copied onto a directory (copy it to a path inside the directory)',
+};
 
 export async function executeSshCopy(
   task: CopyTask,
@@ -96,13 +115,20 @@ export async function executeSshCopy(
     await files.ensureDirectory(path.posix.dirname(archive));
     const stream = new PassThrough();
     const producer = produce(stream);
-    try {
-      await Promise.all([files.upload(stream, archive, ctx.signal), producer.done]);
-    } catch (error) {
+    // The first failure is the cause: a source that fails ends the upload's stream early, and a failed upload stops the source.
+    const failures: unknown[] = [];
+    const fail = (error: unknown): void => {
+      failures.push(error);
       producer.stop();
       stream.destroy();
+    };
+    const upload = files.upload(stream, archive, ctx.signal);
+    upload.catch(fail);
+    producer.done.catch(fail);
+    await Promise.allSettled([upload, producer.done]);
+    if (failures.length > 0) {
       await files.remove(archive).catch(() => undefined);
-      throw error;
+      throw failures[0];
     }
     const result = await runRemote(files.connection, {
       cwd: files.root,
@@ -113,8 +139,15 @@ export async function executeSshCopy(
       outputLimit,
       signal: ctx.signal,
     });
+    const mismatch = KIND_MISMATCH[result.code];
+    if (mismatch !== undefined) throw new DriverError('InvalidParameter', `copying ${from} to ${targetName}: ${mismatch}`);
     if (result.code !== 0) {
-      throw new DriverError('Internal', `copying ${from} to ${targetName} failed on the target: ${result.lastError || `exit code ${result.code}`}`, { output: result.output });
+      const full = /no space left/i.test(result.output);
+      throw new DriverError(
+        'Internal',
+        `copying ${from} to ${targetName} failed on ${hostLabel(files.connection.target)}: ${full ? "no space left on the host's disk: " : ''}${result.lastError || `exit code ${result.code}`}`,
+        { output: result.output, retryable: false },
+      );
     }
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });

@@ -10,6 +10,8 @@
  * | `user`             | the remote user the driver logs in as (no sudo is ever used)          |
  * | `root`             | absolute directory on the host holding the system's files             |
  * | `hostKey`          | the pinned host key, `SHA256:<base64>` as OpenSSH prints it           |
+ * | `hostKeyFor`       | set when the host or port changed: the `host:port` the key was pinned |
+ * |                    | for; every task is refused until the new host's key is accepted       |
  * | `keySealed`        | the private key (OpenSSH or PEM text), sealed with the secret box     |
  * | `passphraseSealed` | the key's passphrase, sealed                                          |
  * | `passwordSealed`   | a password, sealed (tried when there is no key, or after it)          |
@@ -106,6 +108,13 @@ export function targetOf(system: SystemDescriptor, secrets: SecretOpener): SshTa
   const { root, hostKey } = system.options;
   if (root === undefined) throw new DriverError('InvalidParameter', `system "${system.name}" (driver ssh) has no "root" option`);
   if (hostKey === undefined) throw new DriverError('InvalidParameter', `system "${system.name}" (driver ssh) has no pinned host key`);
+  const pinnedFor = system.options.hostKeyFor;
+  if (pinnedFor !== undefined && pinnedFor !== hostLabel({ host, port })) {
+    throw new DriverError(
+      'InvalidState',
+      `system "${system.name}" moved from ${pinnedFor} to ${hostLabel({ host, port })}; every task on it is refused until an administrator accepts the new host's key (provisor system accept-host-key ${system.name})`,
+    );
+  }
   const open = (name: (typeof SEALED_OPTIONS)[number]): string | undefined => {
     const sealed = system.options[name];
     if (sealed === undefined) return undefined;

@@ -1,15 +1,16 @@
 /**
- * The local driver's software operations (Install, Update, Rollback,
- * Uninstall, InitialConfigure, Configure, Start, Stop) on one component of
- * one system root. The layout they work on is described at the top of
- * `local-driver.ts`.
+ * The software operations (Install, Update, Rollback, Uninstall,
+ * InitialConfigure, Configure, Start, Stop) on one component of one system,
+ * for every driver with a file system: the steps are written once here
+ * against the system port (system-port.ts), which the `local` driver
+ * implements on a root of this machine and the `ssh` driver over SFTP. The
+ * layout they work on is described at the top of `local/local-driver.ts`.
  *
  * A failed task leaves the component as it found it where it can: a failed
  * install removes what it unpacked, a failed configure hook restores the
  * previous configuration, and a failed switch of versions (Update,
  * Rollback) switches back and restarts the old version if it was running.
  */
-import { mkdtemp, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DriverError,
@@ -17,30 +18,40 @@ import {
   type SoftwareTask,
   type TaskContext,
   type TaskResult,
-} from '../driver';
+} from './driver';
 import {
   type ComponentInstallation,
   type InstalledVersion,
   activeVersion,
   readInstallation,
   writeInstallation,
-} from './component-store';
-import { type LaunchSpec, type ProcessRecord, acceptsConnections, isRunning, launchDetached, readPidFile, terminate } from './component-process';
-import { hookEnvironment } from './hook-environment';
-import { runHook } from './hook-runner';
-import type { LocalSettings } from './local-settings';
-import { tailOf } from './output-tail';
-import { type HookName, NAME_PATTERN, type PackageManifest, parameterProblem, type ReadySpec, requirementsOf } from './package-manifest';
-import type { PackageRepositories, ResolvedPackage } from './package-repositories';
-import { unpackArchive } from './archive';
-import { RootFiles } from './root-files';
-import { type ComponentPaths, allComponentPaths, componentPaths } from './system-layout';
-import { satisfies } from '../../packaging/versions';
+} from './local/component-store';
+import { hookEnvironment } from './local/hook-environment';
+import { tailOf } from './local/output-tail';
+import { type HookName, NAME_PATTERN, type PackageManifest, parameterProblem, type ReadySpec, requirementsOf } from './local/package-manifest';
+import type { PackageRepositories, ResolvedPackage } from './local/package-repositories';
+import { type ComponentPaths, allComponentPaths, componentPaths } from './local/system-layout';
+import type { ProcessLaunch, ProcessRecord, SystemFiles, SystemPort } from './system-port';
+import { satisfies } from '../packaging/versions';
+
+/** The limits and environment of the software operations (each driver's settings). */
+export interface SoftwareSettings {
+  /** Longest run of one hook. */
+  readonly hookTimeoutMs: number;
+  /** How long a started process must stay up for Start to succeed. */
+  readonly startupGraceMs: number;
+  /** How long Stop waits after SIGTERM before SIGKILL. */
+  readonly stopTimeoutMs: number;
+  /** Bytes of output kept per task (the end of it). */
+  readonly outputLimitBytes: number;
+  /** The base environment of hooks and started processes. */
+  readonly env: Readonly<Record<string, string>>;
+}
 
 /** What the software operations need from the driver. */
 export interface SoftwareTaskDependencies {
   readonly repositories: PackageRepositories;
-  readonly settings: LocalSettings;
+  readonly settings: SoftwareSettings;
 }
 
 /** One software task in progress: its inputs and the transcript it reports. */
@@ -48,6 +59,7 @@ interface Job {
   readonly task: SoftwareTask;
   readonly ctx: TaskContext;
   readonly deps: SoftwareTaskDependencies;
+  readonly port: SystemPort;
   readonly paths: ComponentPaths;
   /** `"web1"`, quoted, for messages. */
   readonly system: string;
@@ -69,23 +81,23 @@ const HANDLERS: { readonly [K in SoftwareOperation]: (job: Job) => Promise<Outco
 };
 
 /**
- * Performs a software task on the system whose real root is `root`.
+ * Performs a software task on the system behind `port`.
  * Errors keep their type; their output is prefixed with what the task did
  * before it failed.
  */
 export async function executeSoftwareTask(
   task: SoftwareTask,
   ctx: TaskContext,
-  root: string,
+  port: SystemPort,
   deps: SoftwareTaskDependencies,
 ): Promise<TaskResult> {
-  const system = JSON.stringify(ctx.system.name);
   const job: Job = {
     task,
     ctx,
     deps,
-    paths: componentPaths(new RootFiles(root, system), task.component),
-    system,
+    port,
+    paths: componentPaths(port.files, task.component),
+    system: port.system,
     transcript: [],
   };
   const limit = deps.settings.outputLimitBytes;
@@ -124,8 +136,8 @@ async function install(job: Job): Promise<Outcome> {
   checkDeclaredParameters(resolved.manifest, task);
   await checkDependencies(job, resolved.manifest);
   await checkConflicts(job, resolved.manifest);
-  const record = await unpack(job, resolved);
   try {
+    const record = await unpack(job, resolved);
     await runPackageHook(job, 'install', version, record);
     await writeInstallation(paths, {
       component: task.component,
@@ -135,7 +147,7 @@ async function install(job: Job): Promise<Outcome> {
     });
   } catch (error) {
     // Nothing else of this component exists: leave no trace of the attempt.
-    await paths.files.remove(paths.componentDir);
+    await undo(job, `removing opt/${task.component}`, () => paths.files.remove(paths.componentDir));
     throw error;
   }
   note(job, `installed ${task.component} ${version} on system ${job.system} from ${resolved.repository}`);
@@ -151,6 +163,7 @@ async function update(job: Job): Promise<Outcome> {
     note(job, `${task.component} is already at ${target} on system ${job.system}; nothing to do`);
     return { version: target };
   }
+  checkDeclaredParameters(resolved.manifest, task);
   await checkDependencies(job, resolved.manifest);
   await checkConflicts(job, resolved.manifest);
   const kept = current.versions[target];
@@ -201,13 +214,8 @@ async function uninstall(job: Job): Promise<Outcome> {
   await paths.files.remove(paths.configDir);
   await paths.files.remove(paths.logFile);
   await paths.files.remove(paths.pidFile);
-  // Renaming first makes the state file vanish at once: a crash mid-removal
-  // leaves either an installed component or debris, never half of one.
-  await paths.files.inDirectory(path.dirname(paths.componentDir), false, async (opt) => {
-    const debris = await mkdtemp(`${opt}/.removing-${task.component}-`);
-    await rename(`${opt}/${path.basename(paths.componentDir)}`, `${debris}/component`);
-    await rm(debris, { recursive: true, force: true });
-  });
+  // A crash mid-removal leaves either an installed component or debris, never half of one.
+  await job.port.removeComponent(paths.componentDir);
   note(job, `uninstalled ${task.component} ${current.active} from system ${job.system}`);
   return {};
 }
@@ -229,8 +237,9 @@ async function configure(job: Job, mode: 'replace' | 'merge'): Promise<Outcome> 
   try {
     await runPackageHook(job, 'configure', current.active, activeVersion(current));
   } catch (error) {
-    if (previous === undefined) await paths.files.remove(paths.configFile);
-    else await paths.files.writeFile(paths.configFile, previous.text);
+    await undo(job, `restoring etc/${task.component}/config.json`, () =>
+      previous === undefined ? paths.files.remove(paths.configFile) : paths.files.writeFile(paths.configFile, previous.text),
+    );
     throw error;
   }
   const names = Object.keys(values);
@@ -350,14 +359,13 @@ async function startProcess(
     throw new DriverError('InvalidState', `${label} has no start command: its package is not something that runs`);
   }
   await runPackageHook(job, 'start', version, record, signal);
-  const started = await launchDetached({
+  const started = await job.port.launch({
     label,
-    command: command.map((arg) => (arg === '$NODE' ? process.execPath : arg)),
+    command,
     cwd: paths.versionDir(version),
     env: environment(job, version),
     logFile: paths.logFile,
     pidFile: paths.pidFile,
-    files: paths.files,
     startupGraceMs: job.deps.settings.startupGraceMs,
     outputLimit: job.deps.settings.outputLimitBytes,
     ...(record.package.ready === undefined ? {} : { ready: readinessCheck(job, version, record, record.package.ready, signal) }),
@@ -370,16 +378,16 @@ async function startProcess(
 }
 
 /** The package's readiness check as the launcher calls it: a listening port that accepts, and/or its ready hook exiting 0. */
-function readinessCheck(job: Job, version: string, record: InstalledVersion, ready: ReadySpec, signal: AbortSignal): NonNullable<LaunchSpec['ready']> {
+function readinessCheck(job: Job, version: string, record: InstalledVersion, ready: ReadySpec, signal: AbortSignal): NonNullable<ProcessLaunch['ready']> {
   const what = [ready.listen ? 'accepting connections' : undefined, ready.hook === undefined ? undefined : `its ready hook ${ready.hook} exiting 0`].filter((w) => w !== undefined).join(' and ');
   return {
     what,
     timeoutMs: ready.timeoutSeconds * 1000,
     async check(pid) {
-      if (ready.listen && !(await acceptsConnections(pid))) return false;
+      if (ready.listen && !(await job.port.acceptsConnections(pid))) return false;
       if (ready.hook === undefined) return true;
       try {
-        await runHook({
+        await job.port.runHook({
           hook: 'ready',
           label: `${job.task.component} ${version}`,
           packageDir: job.paths.versionDir(version),
@@ -400,7 +408,7 @@ function readinessCheck(job: Job, version: string, record: InstalledVersion, rea
 
 async function stopProcess(job: Job, installation: ComponentInstallation, running: ProcessRecord): Promise<void> {
   const label = `${job.task.component} ${installation.active}`;
-  const how = await terminate(running, job.deps.settings.stopTimeoutMs, label);
+  const how = await job.port.terminate(running, job.deps.settings.stopTimeoutMs, label);
   await job.paths.files.remove(job.paths.pidFile);
   const killed = how === 'killed' ? ', killed after the stop timeout' : '';
   note(job, `stopped ${label} on system ${job.system} (pid ${running.pid}${killed})`);
@@ -408,9 +416,8 @@ async function stopProcess(job: Job, installation: ComponentInstallation, runnin
 }
 
 /** The component's process when it is running (by its pid file). */
-async function runningProcess(job: Job): Promise<ProcessRecord | undefined> {
-  const record = await readPidFile(job.paths.files, job.paths.pidFile);
-  return record !== undefined && (await isRunning(record)) ? record : undefined;
+function runningProcess(job: Job): Promise<ProcessRecord | undefined> {
+  return job.port.running(job.paths.pidFile);
 }
 
 /**
@@ -436,7 +443,7 @@ async function runPackageHook(
   const script = declared?.script ?? (hook === 'quiesce' ? undefined : record.package.hooks[hook]);
   if (script === undefined) return;
   const label = `${job.task.component} ${version}`;
-  const output = await runHook({
+  const output = await job.port.runHook({
     hook,
     label,
     packageDir: job.paths.versionDir(version),
@@ -450,28 +457,11 @@ async function runPackageHook(
   note(job, `${hook} hook of ${label}:${text === '' ? ' (no output)' : `\n${text}`}`);
 }
 
-/**
- * Unpacks a resolved package into `opt/<component>/<version>` through a
- * staging directory, so a half-unpacked version never carries the name.
- */
+/** Unpacks a resolved package into `opt/<component>/<version>`, which never carries a half-unpacked version. */
 async function unpack(job: Job, resolved: ResolvedPackage): Promise<InstalledVersion> {
   const { paths, ctx } = job;
-  const { version } = resolved.manifest;
   const archive = await job.deps.repositories.archiveOf(resolved, ctx.signal);
-  // The directory stays open while the version is unpacked into it: a link swapped in meanwhile is not followed.
-  await paths.files.inDirectory(paths.componentDir, true, async (dir) => {
-    // Version names never start with a dot, so staging names cannot collide.
-    const staging = await mkdtemp(`${dir}/.unpack-${version}-`);
-    try {
-      await unpackArchive(archive, staging, ctx.signal);
-      await rm(`${dir}/${version}`, { recursive: true, force: true });
-      await rename(staging, `${dir}/${version}`);
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      throw error;
-    }
-  });
-  note(job, `unpacked ${resolved.manifest.archive} into opt/${job.task.component}/${version}`);
+  note(job, await job.port.unpack(archive, resolved.manifest, paths.componentDir, ctx.signal));
   return { installedAt: new Date().toISOString(), repository: resolved.repository, package: resolved.manifest };
 }
 
@@ -538,7 +528,7 @@ async function checkNoDependents(job: Job): Promise<void> {
 /** The other components installed on the system, by name. */
 async function otherInstallations(job: Job): Promise<{ name: string; installation: ComponentInstallation }[]> {
   const found: { name: string; installation: ComponentInstallation }[] = [];
-  const names = await job.paths.files.list(path.join(job.paths.root, 'opt'));
+  const names = await job.paths.files.list(path.posix.join(job.paths.root, 'opt'));
   for (const name of names.sort()) {
     if (name === job.task.component || !NAME_PATTERN.test(name)) continue;
     const installation = await readInstallation(componentPaths(job.paths.files, name));
@@ -557,11 +547,10 @@ export function checkDeclaredParameters(manifest: PackageManifest, task: Softwar
   if (problem !== undefined) throw new DriverError('InvalidParameter', problem);
 }
 
-/** The manifest of the version of `component` active under `root`, if it is installed (for checks before a task runs). */
-export async function installedManifest(root: string, system: { readonly name: string }, component: string): Promise<PackageManifest | undefined> {
+/** The manifest of the version of `component` active on the system of `files`, if it is installed (for checks before a task runs). */
+export async function installedManifest(files: () => Promise<SystemFiles>, component: string): Promise<PackageManifest | undefined> {
   try {
-    const real = await realpath(root);
-    const installation = await readInstallation(componentPaths(new RootFiles(real, JSON.stringify(system.name)), component));
+    const installation = await readInstallation(componentPaths(await files(), component));
     return installation === undefined ? undefined : activeVersion(installation).package;
   } catch {
     // An unreadable record is the task's to report when it runs.
@@ -603,6 +592,18 @@ async function readConfig(paths: ComponentPaths): Promise<{ text: string; values
     // Not JSON: only InitialConfigure can fix it.
   }
   return { text };
+}
+
+/**
+ * Undoes part of a failed task. Its own failure (a connection that dropped
+ * with the task) is noted, never put in place of the task's error.
+ */
+async function undo(job: Job, what: string, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    note(job, `${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function note(job: Job, line: string): void {
