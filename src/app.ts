@@ -272,6 +272,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       workOrders,
       changes,
       users,
+      systems: {
+        systems: async () => Promise.all((await new SystemFactsStore(dataSource).list()).map(async (facts) => ({ facts, components: await api.listInstalled(facts.name) }))),
+        recentRequests: (limit) => api.listRequests({ limit }),
+      },
       login,
       sessions: new SessionStore(dataSource, config.portal, clock),
       loginTokens: new LoginTokens(secrets.deriveKey('portal login form'), clock),
