@@ -31,6 +31,7 @@ import { CallbackDeliveries } from './provisioning/callbacks';
 import { DeploymentEngine } from './provisioning/engine';
 import { ProvisioningService } from './provisioning/provisioning-service';
 import { RequestStore } from './provisioning/request-store';
+import { PackageCatalog } from './provisioning/packages';
 import { SystemRegistry } from './provisioning/systems';
 import { SoapClient } from './soap/client';
 import { SoapGateway } from './soap/gateway';
@@ -142,6 +143,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
   const users = new UserStore(dataSource, secrets);
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, clock);
+  // Package indexes for the change manager's planning and ListPackages, re-read after 5 s.
+  const packageRepositories = new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() });
   const store = new RequestStore(dataSource);
   // Provisor's own ports are refused as destinations: the configured ones, and the ones bound (port 0 picks one).
   let boundHttpPort: number | null = null;
@@ -164,7 +167,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     maxClockSkewSeconds: config.soap.maxClockSkewSeconds,
   });
   const root = projectRoot();
-  const provisioningServices = [softwareService(api, root), fileService(api, root), requestService(api, root)];
+  const packageCatalog = new PackageCatalog(() => systems.repositoryLocations(), packageRepositories);
+  const provisioningServices = [softwareService(api, packageCatalog, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
   const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
   // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
@@ -192,7 +196,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const planner =
     deps.changePlanner ??
     serverPlanner(
-      { dataSource, clock, repositories: new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() }) },
+      { dataSource, clock, repositories: packageRepositories },
       config.changes.statusPollInterval,
     );
   const changes = new ChangeManager(new ChangeStore(dataSource), new PolicyStore(dataSource), planner, workflow, config.changes, clock, logger.child({ component: 'changes' }), instanceEnded);
@@ -268,6 +272,10 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       workOrders,
       changes,
       users,
+      systems: {
+        systems: async () => Promise.all((await new SystemFactsStore(dataSource).list()).map(async (facts) => ({ facts, components: await api.listInstalled(facts.name) }))),
+        recentRequests: (limit) => api.listRequests({ limit }),
+      },
       login,
       sessions: new SessionStore(dataSource, config.portal, clock),
       loginTokens: new LoginTokens(secrets.deriveKey('portal login form'), clock),

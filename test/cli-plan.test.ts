@@ -147,6 +147,30 @@ describe('provisor plan and provisor demo', function () {
       expect(r.out).to.contain('--document partners.wsdl=PATH');
     });
 
+    it('resolves an import from the file next to the plan, without --document, and deploys it with the plan', async () => {
+      const folder = path.join(dir, 'with-partners');
+      fs.mkdirSync(folder);
+      fs.copyFileSync(partnersWsdl, path.join(folder, 'partners.wsdl'));
+      const file = path.join(folder, 'neighbour.bpel');
+      fs.writeFileSync(file, installPlan('CliNeighbour', 's1', 'PT0.1S'));
+      const r = await run(['plan', 'validate', file]);
+      expect(r.code, r.out + r.err).to.equal(0);
+      expect(r.out.trim()).to.equal(`${file}: process CliNeighbour is valid: 4 activities, 1 partner link (software)`);
+      const deployed = await run(['plan', 'deploy', file]);
+      expect(deployed.code, deployed.out + deployed.err).to.equal(0);
+      expect(deployed.out).to.include('deployed CliNeighbour version 1');
+    });
+
+    it('validates and deploys the example of docs/bpel.md as shipped in docs/examples', async () => {
+      const file = path.join(root, 'docs', 'examples', 'install-web-server.bpel');
+      const r = await run(['plan', 'validate', file]);
+      expect(r.code, r.out + r.err).to.equal(0);
+      expect(r.out).to.match(/process InstallWebServer is valid: \d+ activities, 1 partner link \(software\)/);
+      const deployed = await run(['plan', 'deploy', file]);
+      expect(deployed.code, deployed.out + deployed.err).to.equal(0);
+      expect(deployed.out).to.include('deployed InstallWebServer version 1');
+    });
+
     it('refuses a file that does not exist', async () => {
       const r = await run(['plan', 'validate', path.join(dir, 'nowhere.bpel')]);
       expect(r.code).to.equal(2);

@@ -1,28 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
+import { bash, examplesOf, exampleScript } from './support/doc-examples';
 import { freshEnvironment } from './support/harness';
 import { freePort, startServerProcess, waitForHealth } from './support/processes';
-
-const ROOT = path.join(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'scripts', 'provisor.js');
-
-/** The README's runnable examples, in order: each fenced `sh` block headed by `<!-- example: NAME -->`. */
-export function readmeExamples(text: string): Array<{ name: string; script: string }> {
-  return [...text.matchAll(/<!-- example: ([\w-]+) -->\n```sh\n([\s\S]*?)```/g)].map((m) => ({ name: m[1] ?? '', script: m[2] ?? '' }));
-}
-
-function bash(script: string, env: Record<string, string | undefined>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('the README examples, pasted as a new operator would', function () {
   this.timeout(240_000);
@@ -45,17 +25,12 @@ describe('the README examples, pasted as a new operator would', function () {
   });
 
   it('are found in the README, each a shell block', () => {
-    const names = readmeExamples(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).map((e) => e.name);
+    const names = examplesOf('README.md').map((e) => e.name);
     expect(names).to.deep.equal(['setup', 'soap', 'first-call', 'requests', 'work-order-setup']);
   });
 
   it('run in order against a real server: the site answers, the requests are listed, the account gets its pool', async () => {
-    const examples = readmeExamples(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-    const script = ['set -eu', ...examples.map((e) => `echo "== ${e.name}"\n${e.script}`)]
-      .join('\n')
-      .replaceAll('npx provisor', `node ${JSON.stringify(CLI)}`)
-      .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)
-      .replaceAll('8081', String(sitePort));
+    const script = exampleScript(examplesOf('README.md'), port, environment.dataDir).replaceAll('8081', String(sitePort));
     // The server the examples start is stopped again, by the same function the README defines.
     const stop = `\nsoap Software '<t:Stop xmlns:t="urn:provisor:software:1"><t:system>web1</t:system><t:component>demo-httpd</t:component></t:Stop>' | requestId | { read -r stopped; status "$stopped"; }`;
     const r = await bash(script + stop, { ...environment.env, PORT: String(port), HOST: '127.0.0.1' });

@@ -10,9 +10,9 @@ import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { PackageRepositories } from '../../src/drivers/local';
-import { describeParameter, type PackageManifest } from '../../src/drivers/local/package-manifest';
+import { describeParameter } from '../../src/drivers/local/package-manifest';
+import { PackageCatalog, type PackageView } from '../../src/provisioning/packages';
 import { SystemRegistry } from '../../src/provisioning/systems';
-import { compareVersions } from '../../src/packaging/versions';
 import { action, usage } from './exit';
 import { table } from './format';
 
@@ -20,8 +20,8 @@ function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Every version of every package the registered repositories offer, by name, highest version first (the first repository's copy of a version wins). */
-async function offeredPackages(): Promise<Map<string, PackageManifest[]>> {
+/** Every package the registered repositories offer, by name, highest version first (the first repository's copy of a version wins). */
+async function offeredPackages(): Promise<Map<string, PackageView['versions']>> {
   const config = loadConfig();
   const dataSource = await openDatabase(config);
   let locations: string[];
@@ -32,16 +32,8 @@ async function offeredPackages(): Promise<Map<string, PackageManifest[]>> {
   }
   if (locations.length === 0) throw usage('no package repository is registered (provisor repository add --demo, or provisor repository add LOCATION)');
   const repositories = new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 0, fetchTimeoutMs: config.outbound.timeoutMs, now: () => Date.now() });
-  const byName = new Map<string, PackageManifest[]>();
-  for (const { packages } of await repositories.offered(locations)) {
-    for (const manifest of packages) {
-      const versions = byName.get(manifest.name) ?? [];
-      if (!versions.some((v) => v.version === manifest.version)) versions.push(manifest);
-      byName.set(manifest.name, versions);
-    }
-  }
-  for (const versions of byName.values()) versions.sort((a, b) => compareVersions(b.version, a.version));
-  return new Map([...byName.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  const packages = await new PackageCatalog(() => Promise.resolve(locations), repositories).list();
+  return new Map(packages.map((p) => [p.name, p.versions]));
 }
 
 export function addPackageCommands(program: Command): void {
@@ -67,17 +59,16 @@ export function addPackageCommands(program: Command): void {
         const wanted = opts.version;
         const shown = wanted === undefined ? versions : versions.filter((v) => v.version === wanted || v.version.startsWith(`${wanted}.`)).slice(0, 1);
         if (shown.length === 0) throw usage(`${name} has no version ${wanted ?? ''} (versions: ${versions.map((v) => v.version).join(', ')})`);
-        for (const manifest of shown) {
-          out(`${manifest.name} ${manifest.version}${manifest.description === undefined ? '' : `: ${manifest.description}`}`);
-          if (manifest.start !== undefined) out('  runs a process (Start, Stop)');
-          if (manifest.provides.length > 0) out(`  provides ${manifest.provides.join(', ')}`);
-          for (const r of manifest.requires) out(`  requires ${r.component} ${r.range}`);
-          for (const d of manifest.dependencies) out(`  requires ${d.name}${d.minVersion === undefined ? '' : ` >=${d.minVersion}`} on the same system`);
-          if (manifest.parameters === undefined) out('  parameters: not declared (any name is accepted)');
-          else if (manifest.parameters.length === 0) out('  parameters: none');
+        for (const v of shown) {
+          out(`${name} ${v.version}${v.description === undefined ? '' : `: ${v.description}`}`);
+          if (v.runs) out('  runs a process (Start, Stop)');
+          if (v.provides.length > 0) out(`  provides ${v.provides.join(', ')}`);
+          for (const r of v.requires) out(`  requires ${r.component}${r.range === '*' ? '' : ` ${r.range}`}${r.sameSystem ? ' on the same system' : ''}`);
+          if (v.parameters === undefined) out('  parameters: not declared (any name is accepted)');
+          else if (v.parameters.length === 0) out('  parameters: none');
           else {
             out('  parameters (Install, InitialConfigure, Configure):');
-            for (const line of table(manifest.parameters.map((p) => [`    ${p.name}`, describeParameter(p), p.description ?? '']))) out(line);
+            for (const line of table(v.parameters.map((p) => [`    ${p.name}`, describeParameter(p), p.description ?? '']))) out(line);
           }
         }
       }),

@@ -61,17 +61,61 @@ export interface CheckedPlan {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Parses, resolves the imports of and validates a plan file against the plan limits, collecting every problem. */
-export function checkPlan(file: string, documents: ReadonlyMap<string, string>, limits: PlanLimits = DEFAULT_PLAN_LIMITS): CheckedPlan {
+/** A relative location names a file; a URL or an absolute path does not name one next to the plan. */
+function relativeFile(location: string | undefined): string | undefined {
+  if (location === undefined || location === '' || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(location) || path.isAbsolute(location)) return undefined;
+  return location.split('?')[0];
+}
+
+/** The `location`s of a WSDL document's own `wsdl:import`s; none when it does not parse (the catalog then says why). */
+function wsdlImportLocations(text: string): string[] {
+  const doc = new DOMParser({ onError: () => undefined }).parseFromString(text, 'text/xml');
+  const imports = doc.getElementsByTagNameNS('http://schemas.xmlsoap.org/wsdl/', 'import');
+  const locations: string[] = [];
+  for (let i = 0; i < imports.length; i++) {
+    const location = imports.item(i)?.getAttribute('location');
+    if (location !== null && location !== undefined) locations.push(location);
+  }
+  return locations;
+}
+
+/**
+ * The documents given with `--document`, plus each document the plan's
+ * imports (and, in turn, their `wsdl:import`s) name by a relative location
+ * that is a file next to the importing one and was not given: a plan and its
+ * WSDLs kept in one folder validate and deploy without options.
+ */
+export function withNeighbours(file: string, process: Process, given: ReadonlyMap<string, string>): Map<string, string> {
+  const documents = new Map(given);
+  const pending = process.imports.map((imp) => ({ location: imp.location, from: path.dirname(file) }));
+  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+    const relative = relativeFile(next.location);
+    if (relative === undefined || documents.has(relative) || documents.has(path.posix.basename(relative))) continue;
+    const candidate = path.resolve(next.from, relative);
+    if (!fs.existsSync(candidate) || !fs.statSync(candidate).isFile()) continue;
+    const text = readText(candidate, 'imported document');
+    documents.set(relative, text);
+    for (const location of wsdlImportLocations(text)) pending.push({ location, from: path.dirname(candidate) });
+  }
+  return documents;
+}
+
+/**
+ * Parses, resolves the imports of and validates a plan file against the plan
+ * limits, collecting every problem. Imports are resolved against `given`,
+ * then files next to the plan ({@link withNeighbours}), then Provisor's own WSDLs.
+ */
+export function checkPlan(file: string, given: ReadonlyMap<string, string>, limits: PlanLimits = DEFAULT_PLAN_LIMITS): CheckedPlan {
   const bpel = readText(file, 'plan');
-  const catalog = new WsdlCatalog(documents, path.join(projectRoot(), 'wsdl'));
   let process: Process;
   try {
     process = parseProcess(bpel, file, { maxNestingDepth: limits.maxNestingDepth });
   } catch (err) {
-    if (err instanceof ProcessDefinitionError) return { file, bpel, documents, process: undefined, catalog, diagnostics: err.diagnostics };
+    if (err instanceof ProcessDefinitionError) return { file, bpel, documents: given, process: undefined, catalog: new WsdlCatalog(given, path.join(projectRoot(), 'wsdl')), diagnostics: err.diagnostics };
     throw err;
   }
+  const documents = withNeighbours(file, process, given);
+  const catalog = new WsdlCatalog(documents, path.join(projectRoot(), 'wsdl'));
   const diagnostics: Diagnostic[] = [];
   // One import at a time, so each problem gets the line of its own import.
   for (const imp of process.imports) {
@@ -80,7 +124,7 @@ export function checkPlan(file: string, documents: ReadonlyMap<string, string>, 
     } catch (err) {
       if (!(err instanceof WsdlCatalogError)) throw err;
       const name = imp.location === undefined ? undefined : path.posix.basename(imp.location.split('?')[0] ?? imp.location);
-      const hint = name !== undefined && !documents.has(name) && !documents.has(imp.location ?? '') ? `; give it with --document ${name}=PATH` : '';
+      const hint = name !== undefined && !documents.has(name) && !documents.has(imp.location ?? '') ? `; put it next to the plan or give it with --document ${name}=PATH` : '';
       diagnostics.push({ line: imp.line, message: `${err.message.replace(/^line \d+: /, '')}${hint}` });
     }
   }

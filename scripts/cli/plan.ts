@@ -19,7 +19,7 @@ const INSTANCE_STATUSES: readonly InstanceStatus[] = ['RUNNING', 'COMPLETED', 'F
 /** How long an interrupted run waits for its cancelled instance to end. */
 const CANCEL_WAIT_MS = 30_000;
 
-const DOCUMENT_HELP = 'a WSDL document the plan imports, as NAME=PATH (NAME defaults to the file name); repeatable';
+const DOCUMENT_HELP = 'a WSDL document the plan imports, as NAME=PATH (NAME defaults to the file name), when it is not next to the plan; repeatable';
 
 function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number from 1');
@@ -114,7 +114,7 @@ export function addPlanCommands(program: Command): void {
 
   plan
     .command('validate <file>')
-    .description('parse and validate a WS-BPEL file offline; imports are resolved against the --document files, then Provisor\'s own WSDLs. Prints FILE:LINE: message per problem (exit 2), or a summary (exit 0)')
+    .description('parse and validate a WS-BPEL file offline; imports are resolved against the --document files, then files next to the plan, then Provisor\'s own WSDLs. Prints FILE:LINE: message per problem (exit 2), or a summary (exit 0)')
     .option('--document <name=path>', DOCUMENT_HELP, collect)
     .action(
       action(async (file: string, opts: { document?: string[] }) => {

@@ -19,12 +19,25 @@ export function csrfField(token: string): Html {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
+/** Where a viewer lands after log-in: an admin on the admin desk, a customer among the types to order. */
+export function homeOf(principal: Principal): string {
+  return principal.role === 'admin' ? '/portal/admin' : '/portal/types';
+}
+
 function navigation(viewer: Viewer): Html {
   const { principal } = viewer;
-  return html`<nav>
-  <a href="/portal/types">Order</a>
+  const links =
+    principal.role === 'admin'
+      ? html`<a href="/portal/admin">Admin desk</a>
+  <a href="/portal/orders">All orders</a>
+  <a href="/portal/admin/systems">Systems</a>
+  <a href="/portal/admin/changes">Changes</a>
+  <a href="/portal/types">Catalog</a>`
+      : html`<a href="/portal/types">Order</a>
   <a href="/portal/orders">My orders</a>
-  ${principal.role === 'admin' && html`<a href="/portal/admin">Admin</a> <a href="/portal/admin/changes">Changes</a>`}
+  <a href="/portal/volumes">My volumes</a>`;
+  return html`<nav>
+  ${links}
   <span class="who">${principal.name} (${principal.role})</span>
   <form method="post" action="/portal/logout" class="inline">${csrfField(viewer.csrfToken)}<button type="submit">Log out</button></form>
 </nav>`;

@@ -1,9 +1,29 @@
 import { WORK_ORDER_STATES, type WorkOrderState } from '../../entities';
-import type { AdminAction, WorkOrderPage, WorkOrderView } from '../workorders/api';
+import type { AdminAction, WorkOrderPage, WorkOrderTypeView, WorkOrderView } from '../workorders/api';
 import { adminActionsFor } from '../workorders/states';
 import { html, type Html } from './html';
 import { csrfField, page, when, type Viewer } from './layout';
+import { labelOf } from './task-form';
 import { orderHref, typeHref } from './type-pages';
+
+/** The catalog's types by name, for titles and parameter labels; an order of a type not in it shows names. */
+export type TypeIndex = ReadonlyMap<string, WorkOrderTypeView>;
+
+function titleOf(types: TypeIndex, name: string): string {
+  return types.get(name)?.title ?? name;
+}
+
+function parameterLabel(types: TypeIndex, typeName: string, name: string): string {
+  const definition = types.get(typeName)?.parameters.find((p) => p.name === name);
+  return labelOf(definition ?? { name });
+}
+
+/** What an order is about, at a glance: its first parameter (the volume, for the storage types), labelled. */
+function mainParameter(types: TypeIndex, order: WorkOrderView): Html {
+  const first = order.parameters[0];
+  if (first === undefined) return html``;
+  return html`<span class="main-parameter" title="${parameterLabel(types, order.type, first.name)}">${first.value}</span>`;
+}
 
 /** Orders still moving: their page reloads itself to show progress. */
 const REFRESH_SECONDS = 5;
@@ -43,18 +63,18 @@ function listHref(query: OrderListQuery, pageNumber: number): string {
   return `/portal/orders?${params.toString()}`;
 }
 
-function orderRows(viewer: Viewer, orders: readonly WorkOrderView[]): Html {
+function orderRows(viewer: Viewer, types: TypeIndex, orders: readonly WorkOrderView[]): Html {
   const admin = viewer.principal.role === 'admin';
-  return html`<thead><tr><th>Order</th><th>Type</th><th>State</th>${admin && html`<th>Account</th>`}<th>Created</th><th>Updated</th></tr></thead>
+  return html`<thead><tr><th>Order</th><th>Type</th><th>For</th><th>State</th>${admin && html`<th>Account</th>`}<th>Created</th><th>Updated</th></tr></thead>
 <tbody>
 ${orders.map(
-  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td>${o.type}</td><td class="state">${o.state}${o.manual && o.state === 'NEW' && html` (manual)`}</td>${admin && html`<td>${o.account}</td>`}<td>${when(o.createdAt)}</td><td>${when(o.updatedAt)}</td></tr>
+  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td data-label="Type">${titleOf(types, o.type)}</td><td data-label="For" class="main">${mainParameter(types, o)}</td><td class="state" data-label="State">${o.state}${o.manual && o.state === 'NEW' && html` (manual)`}</td>${admin && html`<td data-label="Account">${o.account}</td>`}<td data-label="Created">${when(o.createdAt)}</td><td data-label="Updated">${when(o.updatedAt)}</td></tr>
 `,
 )}</tbody>`;
 }
 
 /** The viewer's orders (an admin's: everyone's), newest first, filtered by state, a page at a time. */
-export function ordersPage(viewer: Viewer, query: OrderListQuery, result: WorkOrderPage): Html {
+export function ordersPage(viewer: Viewer, types: TypeIndex, query: OrderListQuery, result: WorkOrderPage): Html {
   const pages = Math.max(1, Math.ceil(result.total / query.pageSize));
   return page(
     { title: viewer.principal.role === 'admin' ? 'All orders' : 'My orders', viewer },
@@ -69,7 +89,7 @@ export function ordersPage(viewer: Viewer, query: OrderListQuery, result: WorkOr
 ${
   result.orders.length === 0
     ? html`<p id="no-orders">No orders${query.state !== undefined && html` in state ${query.state}`}.</p>`
-    : html`<table id="orders">${orderRows(viewer, result.orders)}</table>`
+    : html`<table id="orders">${orderRows(viewer, types, result.orders)}</table>`
 }
 <p class="paging">Page <span id="page-number">${query.page}</span> of ${pages} (${result.total} orders)
 ${query.page > 1 && html` · <a rel="prev" href="${listHref(query, query.page - 1)}">Newer</a>`}
@@ -78,14 +98,14 @@ ${query.page < pages && html` · <a rel="next" href="${listHref(query, query.pag
 }
 
 /** One order: state, parameters, history, outcome and billing; for admins the hand actions. */
-export function orderPage(viewer: Viewer, order: WorkOrderView, notice?: string): Html {
+export function orderPage(viewer: Viewer, types: TypeIndex, order: WorkOrderView, notice?: string): Html {
   const moving = stillMoving(order);
   return page(
     { title: `Work order ${order.workOrderId}`, viewer, refreshSeconds: moving ? REFRESH_SECONDS : undefined },
     html`${notice !== undefined && html`<p class="notice" id="notice" role="status">${notice}</p>`}
 <dl id="order" data-order="${order.workOrderId}">
   <dt>State</dt><dd class="state" id="order-state">${order.state}${order.manual && order.state === 'NEW' && html` (waiting for our staff)`}</dd>
-  <dt>Type</dt><dd id="order-type"><a href="${typeHref(order.type)}">${order.type}</a></dd>
+  <dt>Type</dt><dd id="order-type"><a href="${typeHref(order.type)}">${titleOf(types, order.type)}</a></dd>
   <dt>Account</dt><dd>${order.account} (submitted by ${order.customer} via ${order.channel})</dd>
   <dt>Created</dt><dd>${when(order.createdAt)}</dd>
   <dt>Updated</dt><dd>${when(order.updatedAt)}</dd>
@@ -98,7 +118,7 @@ export function orderPage(viewer: Viewer, order: WorkOrderView, notice?: string)
 ${moving && html`<p class="help">This page refreshes every ${REFRESH_SECONDS} seconds while the order is being processed.</p>`}
 <h2>Parameters</h2>
 <table id="parameters"><tbody>
-${order.parameters.map((p) => html`<tr><th scope="row">${p.name}</th><td>${p.value}</td></tr>`)}
+${order.parameters.map((p) => html`<tr data-parameter="${p.name}"><th scope="row">${parameterLabel(types, order.type, p.name)}</th><td>${p.value}</td></tr>`)}
 </tbody></table>
 <h2>History</h2>
 <table id="history">
@@ -115,19 +135,20 @@ ${viewer.principal.role === 'admin' && adminActionsFor(order.state, order.manual
 }
 
 /** The admin's desk: failed orders to retry or close, and manual orders waiting to be processed. */
-export function adminPage(viewer: Viewer, failed: WorkOrderPage, manual: readonly WorkOrderView[]): Html {
+export function adminPage(viewer: Viewer, types: TypeIndex, failed: WorkOrderPage, manual: readonly WorkOrderView[]): Html {
   const table = (id: string, orders: readonly WorkOrderView[]): Html =>
     html`<table id="${id}">
-<thead><tr><th>Order</th><th>Type</th><th>Account</th><th>Updated</th><th>Outcome</th><th>Action</th></tr></thead>
+<thead><tr><th>Order</th><th>Type</th><th>For</th><th>Account</th><th>Updated</th><th>Outcome</th><th>Action</th></tr></thead>
 <tbody>
 ${orders.map(
-  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td>${o.type}</td><td>${o.account}</td><td>${when(o.updatedAt)}</td><td>${o.outcome ?? ''}</td><td>${actionForm(viewer, o)}</td></tr>
+  (o) => html`<tr data-order="${o.workOrderId}"><td><a href="${orderHref(o.workOrderId)}">${o.workOrderId}</a></td><td data-label="Type">${titleOf(types, o.type)}</td><td data-label="For" class="main">${mainParameter(types, o)}</td><td data-label="Account">${o.account}</td><td data-label="Updated">${when(o.updatedAt)}</td><td data-label="Outcome">${o.outcome ?? ''}</td><td>${actionForm(viewer, o)}</td></tr>
 `,
 )}</tbody>
 </table>`;
   return page(
-    { title: 'Admin', viewer },
-    html`<h2>Failed orders (${failed.total})</h2>
+    { title: 'Admin desk', viewer },
+    html`<p class="help">Also: <a href="/portal/orders">all orders</a>, <a href="/portal/admin/systems">systems and provisioning requests</a>, <a href="/portal/admin/changes">changes</a>.</p>
+<h2>Failed orders (${failed.total})</h2>
 ${failed.orders.length === 0 ? html`<p id="no-failed">No failed orders.</p>` : table('failed-orders', failed.orders)}
 ${failed.total > failed.orders.length && html`<p><a href="/portal/orders?state=FAILED">All ${failed.total} failed orders</a></p>`}
 <h2>Waiting for manual processing (${manual.length})</h2>

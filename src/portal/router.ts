@@ -6,17 +6,19 @@ import { principalOf, type UserStore } from '../auth/users';
 import type { Config } from '../config';
 import { isProvisorError, type ProvisorError } from '../errors';
 import type { Logger } from '../log';
-import { ADMIN_ACTIONS, InvalidParametersError, type AdminAction, type ParameterInput, type WorkOrders, type WorkOrderTypeView } from '../workorders/api';
+import { ADMIN_ACTIONS, InvalidParametersError, type AdminAction, type ParameterInput, type WorkOrders, type WorkOrderTypeView, type WorkOrderView } from '../workorders/api';
+import { volumesOf } from '../workorders/volumes';
 import type { ChangeManager } from '../changemanager/change-manager';
 import { CHANGE_STATES, type ChangeState } from '../changemanager/change-plan';
 import { CHANGE_PAGE_SIZE, changeHref, changePage, changesPage } from './change-pages';
 import type { Html } from './html';
-import { errorPage, type Viewer } from './layout';
+import { errorPage, homeOf, type Viewer } from './layout';
 import { loginPage } from './login-page';
-import { adminPage, orderPage, ordersPage } from './order-pages';
+import { adminPage, orderPage, ordersPage, type TypeIndex } from './order-pages';
 import { noStore, readCookies, sameOrigin, securityHeaders, setCookie } from './security';
 import { LOGIN_FORM_TTL_MS, randomToken, tokensEqual, type LoginTokens, type Session, type SessionStore } from './sessions';
 import { PORTAL_CSS, PORTAL_ICON } from './style';
+import { RECENT_REQUESTS, systemsPage, volumesPage, type SystemsOverview } from './system-pages';
 import { submittedPage, taskScreen, typesPage } from './type-pages';
 
 export interface PortalDependencies {
@@ -24,6 +26,8 @@ export interface PortalDependencies {
   /** The change manager, for the admin's change pages. */
   readonly changes: ChangeManager;
   readonly users: UserStore;
+  /** The managed systems and provisioning requests, for the admin's systems page. */
+  readonly systems: SystemsOverview;
   /** Throttling and lockout of log-ins, shared with the SOAP services. */
   readonly login: LoginGuard;
   /** Sessions in the database: any process serves any of them. */
@@ -41,6 +45,8 @@ export const LOGIN_COOKIE = 'provisor_login';
 /** Roles the portal serves; operators and engines use SOAP. */
 const PORTAL_ROLES = new Set(['customer', 'admin']);
 const PAGE_SIZE = 20;
+/** The most orders one call of the work-order list returns. */
+const MAX_LIST = 1000;
 /** Order ids are positive INT columns. */
 const ORDER_ID = /^[1-9][0-9]{0,9}$/;
 const MAX_ORDER_ID = 2_147_483_647;
@@ -100,7 +106,7 @@ function safeNext(next: string | undefined): string | undefined {
  * channel `portal`; the portal adds sessions, CSRF protection and HTML.
  */
 export function portalRouter(deps: PortalDependencies): Router {
-  const { workOrders, changes, users, login, sessions, loginTokens, config, logger } = deps;
+  const { workOrders, changes, users, systems, login, sessions, loginTokens, config, logger } = deps;
   const router = express.Router();
 
   const fail = (res: Response, status: number, message: string, viewer?: Viewer, back?: { href: string; label: string }): void => {
@@ -162,6 +168,9 @@ export function portalRouter(deps: PortalDependencies): Router {
       await handler(req, res, visit);
     });
 
+  /** The types the viewer may see, by name: their titles and parameter labels. */
+  const typeIndex = async (visit: Visit): Promise<TypeIndex> => new Map((await workOrders.listTypes(visit.principal)).map((t) => [t.name, t]));
+
   const requireAdmin = (res: Response, visit: Visit): boolean => {
     if (visit.principal.role === 'admin') return true;
     fail(res, 403, 'This page is for administrators only.', visit);
@@ -191,13 +200,15 @@ export function portalRouter(deps: PortalDependencies): Router {
   router.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1000 }));
 
   router.get('/', async (req, res) => {
-    res.redirect(303, (await currentVisit(req)) === undefined ? '/portal/login' : '/portal/types');
+    const visit = await currentVisit(req);
+    res.redirect(303, visit === undefined ? '/portal/login' : homeOf(visit.principal));
   });
 
   router.get('/login', async (req, res) => {
     const next = safeNext(queryValue(req, 'next'));
-    if ((await currentVisit(req)) !== undefined) {
-      res.redirect(303, next ?? '/portal/types');
+    const visit = await currentVisit(req);
+    if (visit !== undefined) {
+      res.redirect(303, next ?? homeOf(visit.principal));
       return;
     }
     renderLogin(req, res, 200, { next });
@@ -248,7 +259,7 @@ export function portalRouter(deps: PortalDependencies): Router {
     setCookie(res, SESSION_COOKIE, session.id, { secure: config.secureCookies });
     setCookie(res, LOGIN_COOKIE, '', { secure: config.secureCookies, maxAgeSeconds: 0 });
     logger.info('portal: logged in', { user: principal.name, role: principal.role });
-    res.redirect(303, next ?? '/portal/types');
+    res.redirect(303, next ?? homeOf(principal));
   });
 
   router.post(
@@ -315,8 +326,8 @@ export function portalRouter(deps: PortalDependencies): Router {
       const state = stateText === '' ? undefined : (stateText as WorkOrderState);
       const pageText = queryValue(req, 'page') ?? '1';
       const pageNumber = /^[1-9][0-9]{0,5}$/.test(pageText) ? Number(pageText) : 1;
-      const result = await workOrders.list(visit.principal, { state, offset: (pageNumber - 1) * PAGE_SIZE, limit: PAGE_SIZE });
-      send(res, 200, ordersPage(visit, { state, page: pageNumber, pageSize: PAGE_SIZE }, result));
+      const [result, types] = await Promise.all([workOrders.list(visit.principal, { state, offset: (pageNumber - 1) * PAGE_SIZE, limit: PAGE_SIZE }), typeIndex(visit)]);
+      send(res, 200, ordersPage(visit, types, { state, page: pageNumber, pageSize: PAGE_SIZE }, result));
     }),
   );
 
@@ -331,7 +342,7 @@ export function portalRouter(deps: PortalDependencies): Router {
       const order = await workOrders.get(visit.principal, id);
       const done = queryValue(req, 'done');
       const notice = done !== undefined && (ADMIN_ACTIONS as readonly string[]).includes(done) ? `Done: ${done} of work order ${id} recorded.` : undefined;
-      send(res, 200, orderPage(visit, order, notice));
+      send(res, 200, orderPage(visit, await typeIndex(visit), order, notice));
     }),
   );
 
@@ -339,11 +350,38 @@ export function portalRouter(deps: PortalDependencies): Router {
     '/admin',
     page(async (_req, res, visit) => {
       if (!requireAdmin(res, visit)) return;
-      const [failed, waiting] = await Promise.all([
+      const [failed, waiting, types] = await Promise.all([
         workOrders.list(visit.principal, { state: 'FAILED', limit: 100 }),
         workOrders.list(visit.principal, { state: 'NEW', manual: true, limit: 100 }),
+        typeIndex(visit),
       ]);
-      send(res, 200, adminPage(visit, failed, waiting.orders));
+      send(res, 200, adminPage(visit, types, failed, waiting.orders));
+    }),
+  );
+
+  router.get(
+    '/admin/systems',
+    page(async (_req, res, visit) => {
+      if (!requireAdmin(res, visit)) return;
+      const [overview, requests] = await Promise.all([systems.systems(), systems.recentRequests(RECENT_REQUESTS)]);
+      send(res, 200, systemsPage(visit, overview, requests));
+    }),
+  );
+
+  router.get(
+    '/volumes',
+    page(async (_req, res, visit) => {
+      if (visit.principal.role !== 'customer') {
+        fail(res, 403, 'This page shows a customer\'s own volumes; administrators see the pools on the systems page.', visit, { href: '/portal/admin/systems', label: 'Systems' });
+        return;
+      }
+      const closed: WorkOrderView[] = [];
+      for (let offset = 0; ; offset += MAX_LIST) {
+        const result = await workOrders.list(visit.principal, { state: 'CLOSED', offset, limit: MAX_LIST });
+        closed.push(...result.orders);
+        if (result.orders.length < MAX_LIST || closed.length >= result.total) break;
+      }
+      send(res, 200, volumesPage(visit, volumesOf(closed)));
     }),
   );
 
@@ -433,7 +471,7 @@ export function portalRouter(deps: PortalDependencies): Router {
 
   router.use(
     page(async (_req, res, visit) => {
-      fail(res, 404, 'There is no such page in the portal.', visit, { href: '/portal/types', label: 'Back to the portal' });
+      fail(res, 404, 'There is no such page in the portal.', visit, { href: homeOf(visit.principal), label: 'Back to the portal' });
     }),
   );
 

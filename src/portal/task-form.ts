@@ -54,14 +54,26 @@ function input(definition: ParameterDefinition, id: string, value: string, descr
   }
 }
 
+/** A parameter's name spelt out for people, when the catalog gives it no label: `sizeGiB` → "Size GiB", `retain_count` → "Retain count". */
+export function spelledOut(name: string): string {
+  // A word starts at a capital followed by a small letter, so units stay whole (`sizeGiB`: "size GiB").
+  const words = name.replace(/_/g, ' ').replace(/([a-z0-9])(?=[A-Z][a-z])/g, '$1 ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What forms and order pages call a parameter: the catalog's label, else its name spelt out. */
+export function labelOf(definition: Pick<ParameterDefinition, 'name' | 'label'>): string {
+  return definition.label ?? spelledOut(definition.name);
+}
+
 /** One labelled field with its help text and, after a refused submission, its problems. */
 export function parameterField(definition: ParameterDefinition, values: FieldValues, errors: FieldErrors): Html {
   const id = fieldId(definition.name);
   const value = values.get(definition.name) ?? definition.default ?? '';
   const problems = errors.get(definition.name) ?? [];
   const described = `${id}-help${problems.length > 0 ? ` ${id}-error` : ''}`;
-  return html`<div class="field" data-parameter="${definition.name}">
-  <label for="${id}">${definition.name}${definition.required && html` <span class="required" title="required">*</span>`}</label>
+  return html`<div class="field${problems.length > 0 && html` refused`}" data-parameter="${definition.name}">
+  <label for="${id}">${labelOf(definition)}${definition.required && html` <span class="required" title="required">*</span>`}</label>
   ${input(definition, id, value, described)}
   <p class="help" id="${id}-help">${definition.help}${definition.min !== undefined && definition.max !== undefined && html` (${definition.min}–${definition.max})`}</p>
   ${problems.length > 0 && html`<p class="field-error" id="${id}-error" role="alert">${problems.join('; ')}</p>`}

@@ -16,17 +16,24 @@ function price(type: WorkOrderTypeView): string {
   return `${type.price} ${type.currency}`;
 }
 
-/** The types the viewer may order. */
+/** Whether the viewer can order: customers can; admins belong to no account and only look. */
+export function mayOrder(viewer: Viewer): boolean {
+  return viewer.principal.role === 'customer' && viewer.principal.accountId !== null;
+}
+
+/** The types the viewer may order (for an admin, the catalog to read). */
 export function typesPage(viewer: Viewer, types: readonly WorkOrderTypeView[]): Html {
+  const ordering = mayOrder(viewer);
   return page(
-    { title: 'Order a change', viewer },
+    { title: ordering ? 'Order a change' : 'Work-order types', viewer },
+    html`${!ordering && html`<p class="help" id="catalog-note">The catalog as customers see it, by level. Customers order; an administrator processes their orders on the <a href="/portal/admin">admin desk</a>.</p>`}`,
     types.length === 0
       ? html`<p id="no-types">There is nothing you can order yet.</p>`
       : html`<table id="types">
-<thead><tr><th>Work order</th><th>Description</th><th>Price</th></tr></thead>
+<thead><tr><th>Work order</th><th>Description</th>${!ordering && html`<th>Level</th>`}<th>Price</th></tr></thead>
 <tbody>
 ${types.map(
-  (t) => html`<tr data-type="${t.name}"><td><a href="${typeHref(t.name)}">${t.title}</a></td><td>${t.description}${t.manual && html` <em>(handled by our staff)</em>`}</td><td class="price">${price(t)}</td></tr>
+  (t) => html`<tr data-type="${t.name}"><td><a href="${typeHref(t.name)}">${t.title}</a></td><td>${t.description}${t.manual && html` <em>(handled by our staff)</em>`}</td>${!ordering && html`<td data-label="Level">${t.minLevel}</td>`}<td class="price" data-label="Price">${price(t)}</td></tr>
 `,
 )}</tbody>
 </table>`,
@@ -42,21 +49,32 @@ export interface TaskScreenState {
   readonly submissionKey: string;
 }
 
-/** The task screen: one field per parameter, validated in the browser by HTML attributes and again by the service. */
+/**
+ * The task screen: one field per parameter, validated in the browser by HTML
+ * attributes and again by the service. A viewer who cannot order (an admin)
+ * sees the fields for reading, without a submit button.
+ */
 export function taskScreen(viewer: Viewer, type: WorkOrderTypeView, state: TaskScreenState): Html {
   const refused = state.errors.size > 0 || state.general.length > 0;
+  const ordering = mayOrder(viewer);
+  const fields = type.parameters.map((p) => parameterField(p, state.values, state.errors));
   return page(
     { title: type.title, viewer },
     html`<p class="description">${type.description}</p>
 <p>Price: <span class="price" id="price">${price(type)}</span></p>
 ${refused && html`<p class="error" id="error-message" role="alert">The order was not submitted: please correct the fields marked below.</p>`}
 ${state.general.length > 0 && html`<ul class="error" id="general-errors">${state.general.map((g) => html`<li>${g}</li>`)}</ul>`}
-<form method="post" action="${typeHref(type.name)}" id="task-form">
+${
+  ordering
+    ? html`<form method="post" action="${typeHref(type.name)}" id="task-form">
   ${csrfField(viewer.csrfToken)}
   <input type="hidden" name="_key" value="${state.submissionKey}">
-  ${type.parameters.map((p) => parameterField(p, state.values, state.errors))}
+  ${fields}
   <button type="submit" id="submit">Submit order</button>
-</form>
+</form>`
+    : html`<p class="help" id="catalog-note">Customers of level ${type.minLevel} and above order this with the form below; administrators do not order.</p>
+<fieldset disabled class="reading" id="task-fields">${fields}</fieldset>`
+}
 <p><a href="/portal/types">Back to all work orders</a></p>`,
   );
 }

@@ -12,6 +12,8 @@ export type ParameterType = (typeof PARAMETER_TYPES)[number];
 /** One parameter of a work-order type, as the catalog declares it; enough to build a screen from. */
 export interface ParameterDefinition {
   readonly name: string;
+  /** What forms call the field ("Size (GiB)"); absent: the name, spelt out. */
+  readonly label?: string;
   readonly type: ParameterType;
   readonly required: boolean;
   /** The only values accepted, when set. */

@@ -117,6 +117,7 @@ function parameter(raw: unknown, at: (message: string) => CatalogError): Paramet
   };
   const definition: ParameterDefinition = {
     name,
+    label: p.label === undefined ? undefined : string(p.label, at(`${name}: label must be text`)),
     type,
     required: p.required === true,
     allowed: p.allowed === undefined ? undefined : array(p.allowed, at(`${name}: allowed must be a list`)).map((v) => string(v, at(`${name}: allowed values must be strings`))),

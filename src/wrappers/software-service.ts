@@ -1,10 +1,46 @@
 import { SOFTWARE_OPERATIONS, type SoftwareOperation } from '../drivers/driver';
 import type { ProvisioningApi } from '../provisioning/api';
+import type { PackageView } from '../provisioning/packages';
+import { ProvisorError } from '../errors';
 import type { SoapOperation, SoapService } from '../soap/service';
+import type { XmlObject } from '../xml/writer';
 import { NAME, PROVISIONING_ROLES, submissionFields, wsdlPath } from './provisioning-fields';
 
-/** SoftwareService (`/soap/Software`): each operation queues a task through the provisioning API and returns its requestId. */
-export function softwareService(api: ProvisioningApi, root: string): SoapService {
+/** What ListPackages reads: the packages the registered repositories offer. */
+export interface PackageLister {
+  list(): Promise<PackageView[]>;
+}
+
+function packageXml(p: PackageView): XmlObject {
+  return {
+    name: p.name,
+    version: p.versions.map((v) => ({
+      version: v.version,
+      description: v.description,
+      runs: v.runs,
+      provides: [...v.provides],
+      requires: v.requires.map((r) => ({ component: r.component, range: r.range, sameSystem: r.sameSystem })),
+      parametersDeclared: v.parameters !== undefined,
+      parameter: (v.parameters ?? []).map((d) => ({
+        name: d.name,
+        type: d.type,
+        default: d.default,
+        allowedValue: d.allowed === undefined ? undefined : [...d.allowed],
+        min: d.min,
+        max: d.max,
+        blank: d.blank,
+        description: d.description,
+      })),
+    })),
+  };
+}
+
+/**
+ * SoftwareService (`/soap/Software`): each task operation queues a task
+ * through the provisioning API and returns its requestId; ListInstalled and
+ * ListPackages read what is installed and what can be.
+ */
+export function softwareService(api: ProvisioningApi, packages: PackageLister, root: string): SoapService {
   const operation = (op: SoftwareOperation): SoapOperation => ({
     roles: PROVISIONING_ROLES,
     async handle(fields, ctx) {
@@ -32,6 +68,19 @@ export function softwareService(api: ProvisioningApi, root: string): SoapService
       return {
         component: components.map((c) => ({ name: c.name, version: c.version, state: c.state, previousVersion: c.previousVersion ?? undefined, updatedAt: c.updatedAt })),
       };
+    },
+  };
+  operations.ListPackages = {
+    roles: PROVISIONING_ROLES,
+    async handle(fields) {
+      const name = fields.optString('name', NAME);
+      fields.done();
+      const offered = await packages.list();
+      const shown = name === undefined ? offered : offered.filter((p) => p.name === name);
+      if (name !== undefined && shown.length === 0) {
+        throw new ProvisorError('UnknownPackage', `no registered repository offers a package "${name}" (the packages: ${offered.map((p) => p.name).join(', ') || 'none'})`, 'name');
+      }
+      return { package: shown.map(packageXml) };
     },
   };
   return { name: 'Software', namespace: 'urn:provisor:software:1', wsdlFile: wsdlPath(root, 'software'), operations };

@@ -75,6 +75,7 @@ function parameterDefinitionXml(p: ParameterDefinition): XmlObject {
     maxLength: p.maxLength,
     default: p.default,
     help: p.help,
+    label: p.label,
   };
 }
 

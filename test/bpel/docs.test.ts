@@ -6,6 +6,7 @@ import { parseProcess } from '../../src/bpel/parser';
 import { validateProcess, type OperationInfo } from '../../src/bpel/validate';
 import { allActivities } from '../../src/bpel/walk';
 import { projectRoot } from '../../src/project-root';
+import { checkPlan } from '../../scripts/cli/plan-files';
 import { bpel, parseError } from './fixtures';
 
 const doc = fs.readFileSync(path.join(projectRoot(), 'docs', 'bpel.md'), 'utf8');
@@ -28,6 +29,17 @@ describe('docs/bpel.md', () => {
     for (const documented of doc.slice(doc.indexOf('Its activity paths')).match(/`(\/process[^`]*)`/g) ?? []) {
       expect(paths).to.include(documented.slice(1, -1));
     }
+  });
+
+  it('ships the example as docs/examples/install-web-server.bpel, the same text, valid with the partners.wsdl next to it', () => {
+    const example = /## Example[\s\S]*?```xml\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const file = path.join(projectRoot(), 'docs', 'examples', 'install-web-server.bpel');
+    expect(fs.readFileSync(file, 'utf8').replace(/^<\?xml[^>]*>\n/, '')).to.equal(example);
+    const checked = checkPlan(file, new Map());
+    expect(checked.diagnostics).to.deep.equal([]);
+    expect([...checked.documents.keys()]).to.deep.equal(['partners.wsdl']);
+    expect(checked.documents.get('partners.wsdl')).to.equal(fs.readFileSync(path.join(projectRoot(), 'docs', 'examples', 'partners.wsdl'), 'utf8'));
+    expect(checked.catalog.partnerLinkTypes.has('{urn:example:partners}softwareLT')).to.equal(true);
   });
 
   it('documents every supported activity', () => {

@@ -149,10 +149,12 @@ describe('portal over HTTP', function () {
       const before = await orders();
       const r = await (await as('alice')).submitForm('/portal/types/Echo', '/portal/types/Echo', { volume: 'Bad Name', sizeGiB: '500', note: 'kept <b>' });
       expect(r.status).to.equal(400);
-      const errorOf = (name: string): string | undefined => new RegExp(`<div class="field" data-parameter="${name}">[\\s\\S]*?(?:<p class="field-error"[^>]*>([^<]*)</p>\\s*)?</div>`).exec(r.body)?.[1];
+      const errorOf = (name: string): string | undefined => new RegExp(`<div class="field(?: refused)?" data-parameter="${name}">[\\s\\S]*?(?:<p class="field-error"[^>]*>([^<]*)</p>\\s*)?</div>`).exec(r.body)?.[1];
       expect(errorOf('volume')).to.be.a('string').and.not.equal('');
       expect(errorOf('sizeGiB')).to.be.a('string').and.not.equal('');
       expect(errorOf('tier')).to.equal(undefined);
+      // only the refused fields are marked
+      expect(r.body).to.include('<div class="field refused" data-parameter="volume">').and.include('<div class="field" data-parameter="tier">');
       expect(r.body).to.include('value="Bad Name"').and.include('value="500"').and.include('value="kept &lt;b&gt;"');
       expect(await orders()).to.equal(before);
     });

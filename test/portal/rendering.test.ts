@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { escapeHtml, html, raw } from '../../src/portal/html';
 import { htmlPattern } from '../../src/portal/html-pattern';
 import { tokensEqual } from '../../src/portal/sessions';
-import { fieldId, parameterField } from '../../src/portal/task-form';
+import { fieldId, labelOf, parameterField } from '../../src/portal/task-form';
 import type { ParameterDefinition } from '../../src/workorders/api';
 
 function field(definition: Partial<ParameterDefinition> & Pick<ParameterDefinition, 'name' | 'type'>, values = new Map<string, string>(), errors = new Map<string, string[]>()): string {
@@ -44,6 +44,22 @@ describe('portal rendering', () => {
       const out = field({ name: 'label', type: 'xsd:string', pattern: '[a-z]+', maxLength: 20, required: true }, new Map([['label', 'A"B']]), new Map([['label', ['must match [a-z]+']]]));
       expect(out).to.include('pattern="[a-z]+"').and.include('maxlength="20"').and.include('value="A&quot;B"').and.include(' required>');
       expect(out).to.include(`<p class="field-error" id="${fieldId('label')}-error" role="alert">must match [a-z]+</p>`);
+    });
+  });
+
+  describe('labels', () => {
+    it('label a field with the catalog\'s label, else with its name spelt out, never the bare name', () => {
+      expect(field({ name: 'sizeGiB', label: 'Size (GiB)', type: 'xsd:int' })).to.include(`<label for="${fieldId('sizeGiB')}">Size (GiB)</label>`);
+      expect(field({ name: 'sizeGiB', type: 'xsd:int' })).to.include('>Size GiB</label>');
+      expect(labelOf({ name: 'retain_count' })).to.equal('Retain count');
+      expect(labelOf({ name: 'volume' })).to.equal('Volume');
+      expect(labelOf({ name: 'x', label: 'A <b> label' })).to.equal('A <b> label');
+      expect(field({ name: 'x', label: 'A <b> label', type: 'xsd:string' })).to.include('>A &lt;b&gt; label</label>');
+    });
+
+    it('mark only the fields the server refused', () => {
+      expect(field({ name: 'a', type: 'xsd:string' })).to.include('<div class="field" data-parameter="a">');
+      expect(field({ name: 'a', type: 'xsd:string' }, new Map(), new Map([['a', ['is required']]]))).to.include('<div class="field refused" data-parameter="a">');
     });
   });
 
