@@ -153,8 +153,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   );
   // The one outbound SOAP client: callbacks, the change-manager feed and partner invokes.
   const soapClient = new SoapClient(outbound, clock);
-  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
-  const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
+  // This process's node lease: requests, instances and work orders it claims are its own while it holds.
+  const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
+  // Callback deliveries carry the same owner id (each delivery is leased for one attempt).
+  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), lease.owner);
+  const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, lease, logger.child({ component: 'engine' }), metrics);
   // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
   const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login, dataSource), clock, logger.child({ component: 'login' }), metrics);
@@ -181,8 +184,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dataSource,
     new SoapPartners(provisioningServices, soapClient),
     path.join(root, 'wsdl'),
-    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
+    { pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,
+    lease,
     logger.child({ component: 'workflow' }),
     observer,
     { outbound, secrets },
@@ -199,7 +203,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
-  const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
   const automation = new WorkOrderAutomation(
     orderParts,
     workflow,
@@ -358,10 +361,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       server.closeAllConnections();
       await serverClosed;
       await automation.stop();
-      await lease.stop();
       await changes.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);
+      // Given up last: the instances' and tasks' last writes above are fenced by it.
+      await lease.stop();
       await callbacks.stop();
       await email.closeOutgoing();
       await Promise.all([...drivers.values()].map((d) => d.close()));
