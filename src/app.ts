@@ -98,8 +98,8 @@ export interface App {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Builds the drivers the configuration asks for. */
-export function defaultDrivers(config: Config): Map<string, Driver> {
+/** Builds the drivers the configuration asks for; the local driver's package-index cache ages on `clock`. */
+export function defaultDrivers(config: Config, clock: Clock = systemClock): Map<string, Driver> {
   const ssh = createSshDriver({
     secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
     cacheDir: path.join(config.dataDir, 'cache'),
@@ -108,7 +108,7 @@ export function defaultDrivers(config: Config): Map<string, Driver> {
   });
   return new Map<string, Driver>([
     // Local systems copy from ssh systems through the ssh driver's pooled connections.
-    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree } })],
+    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree }, now: () => clock.now() })],
     ['ssh', ssh],
     [
       'simulated',
@@ -137,7 +137,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const ownsDataSource = deps.dataSource === undefined;
   const dataSource = deps.dataSource ?? (await openDatabase(config));
-  const drivers = deps.drivers ?? defaultDrivers(config);
+  const drivers = deps.drivers ?? defaultDrivers(config, clock);
   const metrics = new Metrics();
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
   const users = new UserStore(dataSource, secrets);
