@@ -99,8 +99,8 @@ export interface App {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Builds the drivers the configuration asks for. */
-export function defaultDrivers(config: Config): Map<string, Driver> {
+/** Builds the drivers the configuration asks for; the local driver's package-index cache ages on `clock`. */
+export function defaultDrivers(config: Config, clock: Clock = systemClock): Map<string, Driver> {
   const ssh = createSshDriver({
     secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
     cacheDir: path.join(config.dataDir, 'cache'),
@@ -109,7 +109,7 @@ export function defaultDrivers(config: Config): Map<string, Driver> {
   });
   return new Map<string, Driver>([
     // Local systems copy from ssh systems through the ssh driver's pooled connections.
-    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree } })],
+    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree }, now: () => clock.now() })],
     ['ssh', ssh],
     [
       'simulated',
@@ -138,7 +138,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const ownsDataSource = deps.dataSource === undefined;
   const dataSource = deps.dataSource ?? (await openDatabase(config));
-  const drivers = deps.drivers ?? defaultDrivers(config);
+  const drivers = deps.drivers ?? defaultDrivers(config, clock);
   const metrics = new Metrics();
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
   const users = new UserStore(dataSource, secrets);
@@ -156,8 +156,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   );
   // The one outbound SOAP client: callbacks, the change-manager feed and partner invokes.
   const soapClient = new SoapClient(outbound, clock);
-  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), `callbacks/${process.pid}`);
-  const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, logger.child({ component: 'engine' }), metrics);
+  // This process's node lease: requests, instances and work orders it claims are its own while it holds.
+  const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
+  // Callback deliveries carry the same owner id (each delivery is leased for one attempt).
+  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), lease.owner);
+  const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, lease, logger.child({ component: 'engine' }), metrics);
   // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
   const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
   const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login, dataSource), clock, logger.child({ component: 'login' }), metrics);
@@ -185,8 +188,9 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dataSource,
     new SoapPartners(provisioningServices, soapClient),
     path.join(root, 'wsdl'),
-    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
+    { pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,
+    lease,
     logger.child({ component: 'workflow' }),
     observer,
     { outbound, secrets },
@@ -203,7 +207,6 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const orderParts = workOrderParts(dataSource, clock, logger.child({ component: 'workorders' }));
   const defaultCatalog = config.workOrders.catalogFile ?? path.join(root, 'scripts', 'catalog', 'storage.json');
   let defaultPool = 'pool1';
-  const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
   const automation = new WorkOrderAutomation(
     orderParts,
     workflow,
@@ -366,10 +369,11 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       server.closeAllConnections();
       await serverClosed;
       await automation.stop();
-      await lease.stop();
       await changes.stop();
       await workflow.stopRunner();
       await engine.stop(graceMs);
+      // Given up last: the instances' and tasks' last writes above are fenced by it.
+      await lease.stop();
       await callbacks.stop();
       await email.closeOutgoing();
       await Promise.all([...drivers.values()].map((d) => d.close()));

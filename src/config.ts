@@ -54,7 +54,6 @@ export interface Config {
   readonly engine: {
     readonly enabled: boolean;
     readonly concurrency: number;
-    readonly leaseMs: number;
     readonly pollMs: number;
     /** How long a request queued by another process's engine is left to that engine before this one may take it. */
     readonly affinityMs: number;
@@ -63,7 +62,6 @@ export interface Config {
     readonly enabled: boolean;
     /** Instances one process executes at once. */
     readonly maxInstances: number;
-    readonly leaseMs: number;
     readonly pollMs: number;
     /** The change manager endpoint that receives ReportWorkflowStatus and ReportViolation. */
     readonly notifyUrl: string | undefined;
@@ -396,14 +394,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd(), 
     engine: {
       enabled: bool('PROVISOR_ENGINE', true),
       concurrency: int('PROVISOR_ENGINE_CONCURRENCY', 16, 1, 1024),
-      leaseMs: int('PROVISOR_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: int('PROVISOR_POLL_MS', 500, 10, 60_000),
       affinityMs: int('PROVISOR_ENGINE_AFFINITY_MS', 0, 0, 600_000),
     },
     workflow: {
       enabled: bool('PROVISOR_WORKFLOW', true),
       maxInstances: int('PROVISOR_WORKFLOW_MAX_INSTANCES', 5000, 1, 1_000_000),
-      leaseMs: int('PROVISOR_WORKFLOW_LEASE_MS', 30_000, 500, 3_600_000),
       pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
       notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),

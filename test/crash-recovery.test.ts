@@ -18,7 +18,7 @@ describe('when the server is killed with SIGKILL during a slow task', function (
   before(async () => {
     environment = await freshEnvironment();
     const port = await freePort();
-    env = { ...environment.env, PORT: String(port), PROVISOR_POLL_MS: '50', PROVISOR_LEASE_MS: '3000', LOG_LEVEL: 'warn' };
+    env = { ...environment.env, PORT: String(port), PROVISOR_POLL_MS: '50', PROVISOR_NODE_LEASE_MS: '3000', LOG_LEVEL: 'warn' };
     base = `http://127.0.0.1:${port}`;
     // Prepare users, repository and systems through the same database, then let the server have it.
     await prepareDatabase(env, async (app) => {

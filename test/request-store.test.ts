@@ -54,6 +54,9 @@ describe('the request store', function () {
     const queue = async (store: RequestStore, id: string, conflictKey: string): Promise<void> =>
       store.insert({ id, operation: 'Configure', systemName: 's', component: conflictKey, version: null, task: '{}', conflictKey, submittedBy: 'op', idempotencyKey: null, requestHash: 'h', callbackUrl: null, submittedAt: new Date() });
     const finish = async (store: RequestStore, id: string, owner: string): Promise<void> => {
+      // The end is fenced by the owner's node lease.
+      await dataSource.query('DELETE FROM node_lease WHERE owner = ?', [owner]);
+      await dataSource.query('INSERT INTO node_lease (owner, expiresAt, startedAt) VALUES (?, ?, ?)', [owner, toSqlDate(new Date(Date.now() + 60_000)), toSqlDate(new Date())]);
       const { sql, params } = store.finishStatement(id, owner, { status: 'COMPLETED_SUCCESS', message: null, output: '', endedAt: new Date() });
       await dataSource.query(sql, params as unknown[]);
     };

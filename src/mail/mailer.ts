@@ -7,6 +7,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer/lib/mailer';
+import { arm, systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 
 export interface OutgoingMail {
@@ -57,6 +58,8 @@ export class Mailer {
     private readonly options: MailerOptions,
     private readonly log: Logger,
     transport?: MailTransport,
+    /** The waits between attempts run on it. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.maxPending = options.maxPending ?? 1000;
     this.transport =
@@ -141,12 +144,12 @@ export class Mailer {
     const signal = this.stopping.signal;
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const cancel = arm(this.clock, ms, () => {
         signal.removeEventListener('abort', onAbort);
         resolve(true);
-      }, ms);
+      });
       const onAbort = (): void => {
-        clearTimeout(timer);
+        cancel();
         resolve(false);
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -1,3 +1,5 @@
+import { arm, type Clock } from '../clock';
+
 /**
  * Who is waiting for which request to end (a long-polling GetStatus). The
  * engine of this process says when it finished one; a request finished by
@@ -5,6 +7,11 @@
  */
 export class RequestCompletions {
   private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    /** The waits' time runs on it. */
+    private readonly clock: Clock,
+  ) {}
 
   /** Resolves when `requestId` is reported finished, or after `ms`, whichever comes first. */
   wait(requestId: string, ms: number): Promise<void> {
@@ -16,12 +23,12 @@ export class RequestCompletions {
       }
       const waiters = set;
       const done = (): void => {
-        clearTimeout(timer);
+        cancel();
         waiters.delete(done);
         if (waiters.size === 0 && this.waiters.get(requestId) === waiters) this.waiters.delete(requestId);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const cancel = arm(this.clock, ms, done);
       waiters.add(done);
     });
   }

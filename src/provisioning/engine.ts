@@ -5,7 +5,8 @@ import type { InstalledComponent } from '../../entities';
 import { groupCommitter, WriteConflict, type Write } from '../db/group-commit';
 import { transaction } from '../db/sql';
 import { DriverError, type Driver, type SystemDescriptor, type Task, type TaskResult } from '../drivers/driver';
-import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
+import { deadLocalOwners, localOwnerPattern } from '../lease';
+import type { LeaseKeeper } from '../leases/keeper';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { callbackStatement, queueCallback, type CallbackWaker } from './callbacks';
@@ -22,22 +23,23 @@ function tail(text: string): string {
 }
 
 /**
- * The deployment engine: a pool of workers that claim QUEUED requests with a
- * lease, renew it while they work, perform the task through the system's
- * driver and record the outcome with the managed-resource changes in one
- * transaction.
+ * The deployment engine: a pool of workers that claim QUEUED requests for
+ * this process (a request is its own while its node lease holds:
+ * src/leases/keeper.ts), perform the task through the system's driver and
+ * record the outcome with the managed-resource changes in one transaction,
+ * fenced by that ownership.
  *
- * Recovery: a request IN_PROGRESS whose lease expired (or whose owner was
- * this host's process that is no longer alive) becomes UNKNOWN: a task
+ * Recovery: a request IN_PROGRESS whose owner's node lease ran out (or whose
+ * owner was this host's process that is no longer alive) becomes UNKNOWN: a task
  * interrupted half-way may or may not have taken effect, and Provisor does
  * not guess. The caller (or a workflow's fault handler) decides whether to
  * re-run it; a re-run is a new request.
  */
 export class DeploymentEngine implements EngineSignal {
-  readonly owner = leaseOwnerId();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; row: RequestRow }>();
   private timer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  /** Stops listening to the lease keeper. */
+  private stopListening: (() => void) | undefined;
   private polling = false;
   private again = false;
   private stopped = true;
@@ -52,15 +54,24 @@ export class DeploymentEngine implements EngineSignal {
     private readonly callbacks: CallbackWaker,
     private readonly config: Config['engine'],
     private readonly clock: Clock,
+    /** This process's node lease: the requests it claims are its own while it holds. */
+    private readonly lease: LeaseKeeper,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.completions = new RequestCompletions(clock);
+  }
+
+  /** The lease owner this engine writes into the requests it performs. */
+  get owner(): string {
+    return this.lease.owner;
+  }
 
   /** Running requests whose outcome is being recorded. */
   private readonly finishing = new Set<string>();
 
   /** Who waits for which request to end (long-polling readers). */
-  private readonly completions = new RequestCompletions();
+  private readonly completions: RequestCompletions;
 
   /** Resolves when this engine finishes the request, or after `ms`. */
   waitForEnd(requestId: string, ms: number): Promise<void> {
@@ -68,10 +79,11 @@ export class DeploymentEngine implements EngineSignal {
   }
 
   async start(): Promise<void> {
+    // Started once per process (the server starts it first); a no-op when it runs.
+    await this.lease.start();
     this.stopped = false;
     await this.recover(true);
-    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(100, Math.floor(this.config.leaseMs / 3)));
-    this.renewTimer.unref();
+    this.stopListening ??= this.lease.onRenewed(() => void this.review());
     this.schedule(0);
   }
 
@@ -86,7 +98,8 @@ export class DeploymentEngine implements EngineSignal {
     await Promise.race([all, timeout]);
     for (const r of this.running.values()) r.abort.abort(new Error('the server is shutting down'));
     await all;
-    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 
   wake(): void {
@@ -131,10 +144,11 @@ export class DeploymentEngine implements EngineSignal {
     this.polling = true;
     let claimedAny = false;
     try {
-      if (this.clock.now() - this.lastRecovery > this.config.leaseMs / 2) await this.recover(false);
+      if (this.clock.now() - this.lastRecovery > this.lease.leaseMs / 2) await this.recover(false);
       const free = this.config.concurrency - this.running.size;
-      if (free > 0) {
-        const rows = await this.store.claim(this.owner, free, this.clock.date(), this.config.leaseMs, this.config.affinityMs);
+      // Without its lease this process may own nothing: it waits for the keeper to take it again.
+      if (free > 0 && this.lease.held()) {
+        const rows = await this.store.claim(this.owner, free, this.clock.date(), this.lease.leaseMs, this.config.affinityMs);
         claimedAny = rows.length > 0;
         for (const row of rows) this.launch(row);
       }
@@ -235,11 +249,8 @@ export class DeploymentEngine implements EngineSignal {
       );
     }
     if (row.callbackUrl !== null) statements.push(callbackStatement(row.id, row.callbackUrl, ended));
-    try {
-      await groupCommitter(this.dataSource).write(statements);
-    } catch (err) {
-      if (!(err instanceof WriteConflict)) throw err;
-      log.warn('task finished after its lease was lost; outcome not recorded', { outcome });
+    if (!(await this.record(row.id, statements))) {
+      log.warn('task finished after its request was taken from this process (its lease ran out while it ran); outcome not recorded', { outcome });
       return;
     }
     this.completions.notify(row.id);
@@ -248,21 +259,47 @@ export class DeploymentEngine implements EngineSignal {
     else log.warn('task failed', { ms: ended.getTime() - started, type: failure.type, message: failure.message });
   }
 
-  private async renewLeases(): Promise<void> {
+  /**
+   * Commits a request's end, fenced by this process's ownership. When the
+   * fence refuses it because this process's node lease ran out while the
+   * task ran, and the request is still this process's (nobody recovered it
+   * meanwhile), the end is recorded once the keeper holds a lease again.
+   * False: the request was taken from this process; nothing was written.
+   */
+  private async record(requestId: string, statements: readonly Write[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await groupCommitter(this.dataSource).write(statements);
+        return true;
+      } catch (err) {
+        if (!(err instanceof WriteConflict)) throw err;
+        if (attempt > 0 || (await this.store.held(this.owner, [requestId])).kept.length === 0) return false;
+        await this.lease.renewNow();
+        if (!this.lease.held()) return false;
+      }
+    }
+  }
+
+  /**
+   * After each renewal of the node lease: tasks whose request is no longer
+   * this process's (recovered elsewhere while it was paused) or whose
+   * cancellation was asked for are aborted.
+   */
+  private async review(): Promise<void> {
     if (this.running.size === 0) return;
     try {
       const ids = [...this.running.keys()];
-      const { kept, cancel } = await this.store.renew(this.owner, ids, this.clock.date(), this.config.leaseMs);
+      const { kept, cancel } = await this.store.held(this.owner, ids);
       for (const id of cancel) this.abortLocal(id);
       const keptSet = new Set(kept);
       for (const id of ids) {
         if (!keptSet.has(id) && this.running.has(id) && !this.finishing.has(id)) {
-          this.log.warn('lease lost; aborting task', { requestId: id });
+          this.log.warn('request taken from this process (its lease ran out); aborting task', { requestId: id });
           this.abortLocal(id);
         }
       }
     } catch (err) {
-      this.log.error('lease renewal failed', { err: String(err) });
+      this.log.warn('looking at the running requests\' rows failed; the next renewal looks again', { err: String(err) });
     }
   }
 
@@ -273,12 +310,14 @@ export class DeploymentEngine implements EngineSignal {
    */
   private async recover(atStart: boolean): Promise<void> {
     this.lastRecovery = this.clock.now();
+    // Without its own lease this process cannot tell others' lost work from its own.
+    if (!this.lease.held()) return;
     const dead = atStart ? deadLocalOwners(await this.store.ownersLike(localOwnerPattern()), this.owner) : [];
     const lost = await this.store.findLost(this.clock.date(), dead);
     for (const row of lost) {
       const now = this.clock.date();
       const marked = await transaction(this.dataSource, async (manager) => {
-        const ok = await this.store.markUnknown(manager, row, `the worker performing this task was lost (lease held by ${row.leaseOwner ?? '?'}); the outcome is unknown`, now);
+        const ok = await this.store.markUnknown(manager, row, `the worker performing this task was lost (lease held by ${row.leaseOwner ?? '?'}); the outcome is unknown`, now, row.leaseOwner !== null && dead.includes(row.leaseOwner));
         if (ok && row.callbackUrl !== null) await queueCallback(manager, row.id, row.callbackUrl, now);
         return ok;
       });

@@ -225,11 +225,11 @@ export class ProvisioningService implements ProvisioningApi {
   }
 
   async getRequest(requestId: string, waitMs = 0): Promise<RequestView> {
-    const deadline = Date.now() + waitMs;
+    const deadline = this.clock.now() + waitMs;
     for (;;) {
       const row = this.engine.inProgressHere?.(requestId) ?? (await this.store.findById(requestId));
       if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
-      const left = deadline - Date.now();
+      const left = deadline - this.clock.now();
       if (TERMINAL_STATUSES.includes(row.status) || left <= 0) return requestView(row, this.clock.now());
       // Woken by this process's engine; re-read now and then for a request another process performs.
       await this.engine.waitForEnd(requestId, Math.min(left, LONG_POLL_RECHECK_MS));

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
 import { groupCommitter, type SqlWrite } from '../db/group-commit';
-import { dialectOf, execute, forDialect, fromSqlDate, retryDeadlocks, toSqlDate, transaction, type Resolved } from '../db/sql';
+import { dialectOf, execute, forDialect, fromSqlDate, toSqlDate, transaction, type Resolved } from '../db/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
 /** A provisioning request row as the engine and the API read it. */
@@ -155,12 +155,9 @@ export class RequestStore {
     return rows.map(toRow);
   }
 
-  /** Extends the leases of `owner`'s running requests; returns the ids whose cancellation was asked for. */
-  async renew(owner: string, ids: readonly string[], now: Date, leaseMs: number): Promise<{ kept: string[]; cancel: string[] }> {
+  /** Which of `owner`'s running requests it still holds, and those whose cancellation was asked for. */
+  async held(owner: string, ids: readonly string[]): Promise<{ kept: string[]; cancel: string[] }> {
     if (ids.length === 0) return { kept: [], cancel: [] };
-    // Sorted and retried as a deadlock victim: another process's claim may lock the same rows.
-    const sorted = [...ids].sort();
-    await retryDeadlocks(() => execute(this.dataSource, this.sql.renewLeases(sorted.length), [toSqlDate(new Date(now.getTime() + leaseMs)), owner, ...sorted]));
     const rows = (await this.dataSource.query(this.sql.heldRequests(ids.length), [owner, ...ids])) as Array<{ id: string; cancelRequested: unknown }>;
     return {
       kept: rows.map((r) => r.id),
@@ -170,12 +167,13 @@ export class RequestStore {
 
   /**
    * Ends a running request held by `owner`: a statement for the group
-   * committer, expected to change one row (none when the lease was lost).
+   * committer, expected to change one row (none when the request was taken
+   * from owner, or owner's node lease had run out at `endedAt`).
    */
   finishStatement(id: string, owner: string, outcome: { status: RequestStatus; message: string | null; output: string | null; endedAt: Date }): SqlWrite {
     return {
       sql: this.sql.finishRequest,
-      params: [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner],
+      params: [outcome.status, outcome.message, outcome.output, toSqlDate(outcome.endedAt), id, owner, owner, toSqlDate(outcome.endedAt)],
       table: 'provisioning_request',
       expectChanged: 1,
     };
@@ -192,7 +190,7 @@ export class RequestStore {
     return changed === 1;
   }
 
-  /** IN_PROGRESS requests whose lease has expired (their worker is gone), or that a named owner held. */
+  /** IN_PROGRESS requests whose owner's node lease is gone (their worker is gone), or that a named owner held. */
   async findLost(now: Date, owners: readonly string[] = []): Promise<RequestRow[]> {
     const rows = (await this.dataSource.query(this.sql.lostRequests(owners.length), [toSqlDate(now), ...owners])) as Array<Record<string, unknown>>;
     return rows.map(toRow);
@@ -204,9 +202,13 @@ export class RequestStore {
     return rows.map((r) => r.leaseOwner);
   }
 
-  /** Marks a lost request UNKNOWN, if it is still held by the same lease. */
-  async markUnknown(manager: EntityManager, row: RequestRow, message: string, now: Date): Promise<boolean> {
-    const changed = await execute(manager, this.sql.markUnknown, [message, toSqlDate(now), row.id, row.leaseOwner]);
+  /**
+   * Marks a lost request UNKNOWN, if it is still held by the same owner and
+   * that owner is still gone (`ownerDead`: a process known to be dead, whose
+   * lease need not be looked at).
+   */
+  async markUnknown(manager: EntityManager, row: RequestRow, message: string, now: Date, ownerDead = false): Promise<boolean> {
+    const changed = await execute(manager, this.sql.markUnknown(ownerDead), [message, toSqlDate(now), row.id, row.leaseOwner, ...(ownerDead ? [] : [toSqlDate(now)])]);
     return changed === 1;
   }
 

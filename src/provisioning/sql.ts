@@ -15,6 +15,7 @@
  */
 import { rowShape } from '../db/group-commit';
 import { placeholders, type QuerySet } from '../db/sql';
+import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 
 /** The columns of a request row as the engine and the API read it. */
 const REQUEST_COLUMNS =
@@ -78,20 +79,26 @@ export const PROVISIONING_SQL = {
     sqlite: `SELECT seq FROM provisioning_request WHERE seq IN (${placeholders(count)}) AND status = 'QUEUED'`,
   }),
 
-  /** Starts `count` requests under a lease. Precondition: QUEUED. Params: startedAt, owner, leaseExpiresAt, ...seqs. */
+  /**
+   * Starts `count` requests for an engine: they are its own while its node
+   * lease holds (`leaseExpiresAt` records until when it held at the claim,
+   * for people reading the table). Precondition: QUEUED.
+   * Params: startedAt, owner, leaseExpiresAt, ...seqs.
+   */
   startRequests: (count: number) => `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = ?, leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders(count)})`,
 
   /** The `count` requests an owner has just started, in queue order. Params: owner, ...seqs. Rows: request rows. */
   startedRequests: (count: number) => `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND seq IN (${placeholders(count)}) ORDER BY seq`,
 
-  /** Extends the leases of `count` requests. Precondition: IN_PROGRESS, held by owner. Params: leaseExpiresAt, owner, ...ids. */
-  renewLeases: (count: number) => `UPDATE provisioning_request SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders(count)})`,
-
   /** Which of `count` requests an owner still holds, and whether their cancellation was asked for. Params: owner, ...ids. Rows: id, cancelRequested. */
   heldRequests: (count: number) => `SELECT id, cancelRequested FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND id IN (${placeholders(count)})`,
 
-  /** Ends a running request. Precondition: IN_PROGRESS, held by owner. Params: status, message, output, endedAt, id, owner. */
-  finishRequest: "UPDATE provisioning_request SET status = ?, message = ?, output = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
+  /**
+   * Ends a running request, fenced: it lands only while owner holds the
+   * request and owner's node lease holds. Precondition: IN_PROGRESS, held by
+   * owner, owner's lease holds. Params: status, message, output, endedAt, id, owner, owner, now.
+   */
+  finishRequest: `UPDATE provisioning_request SET status = ?, message = ?, output = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ? AND ${OWNER_LEASE_HOLDS}`,
 
   /** Cancels a request before it started. Precondition: QUEUED. Params: message, endedAt, id. */
   cancelQueued: "UPDATE provisioning_request SET status = 'COMPLETED_FAILURE', message = ?, endedAt = ? WHERE id = ? AND status = 'QUEUED'",
@@ -99,14 +106,23 @@ export const PROVISIONING_SQL = {
   /** Asks the engine running a request to stop it. Precondition: IN_PROGRESS. Params: id. */
   requestCancel: "UPDATE provisioning_request SET cancelRequested = 1 WHERE id = ? AND status = 'IN_PROGRESS'",
 
-  /** Running requests whose lease ran out, or held by one of `owners` dead processes. Params: now, ...owners. Rows: request rows. */
-  lostRequests: (owners: number) => `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE status = 'IN_PROGRESS' AND (leaseExpiresAt < ?${owners === 0 ? '' : ` OR leaseOwner IN (${placeholders(owners)})`})`,
+  /**
+   * Running requests whose owner's node lease is gone, or held by one of
+   * `owners` dead processes. Params: now, ...owners. Rows: request rows.
+   */
+  lostRequests: (owners: number) => `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE status = 'IN_PROGRESS' AND (${ownerAbandoned('leaseOwner')}${owners === 0 ? '' : ` OR leaseOwner IN (${placeholders(owners)})`})`,
 
   /** Lease owners of running requests matching a LIKE pattern (this host's). Params: pattern. Rows: leaseOwner. */
   runningOwnersLike: "SELECT DISTINCT leaseOwner FROM provisioning_request WHERE status = 'IN_PROGRESS' AND leaseOwner LIKE ?",
 
-  /** Marks a lost request UNKNOWN. Precondition: IN_PROGRESS, still held by the lease that was lost. Params: message, endedAt, id, owner. */
-  markUnknown: "UPDATE provisioning_request SET status = 'UNKNOWN', message = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?",
+  /**
+   * Marks a lost request UNKNOWN. Precondition: IN_PROGRESS, still held by
+   * the owner that was lost, and (unless that owner is a process known dead)
+   * its node lease still gone: an owner that took its lease again meanwhile
+   * keeps its request. Params: message, endedAt, id, owner, now (unless `ownerDead`).
+   */
+  markUnknown: (ownerDead: boolean) =>
+    `UPDATE provisioning_request SET status = 'UNKNOWN', message = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'IN_PROGRESS' AND leaseOwner = ?${ownerDead ? '' : ' AND NOT EXISTS (SELECT 1 FROM node_lease nl WHERE nl.owner = provisioning_request.leaseOwner AND nl.expiresAt > ?)'}`,
 
   /** How many requests wait and run. Rows: status, n. */
   countActive: "SELECT status, COUNT(*) AS n FROM provisioning_request WHERE status IN ('QUEUED', 'IN_PROGRESS') GROUP BY status",

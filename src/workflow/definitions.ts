@@ -188,7 +188,7 @@ export class ProcessDefinitions {
    * frequent, deployments rare (this process forgets at once on its own).
    */
   async latest(name: string): Promise<ProcessDefinition> {
-    const now = Date.now();
+    const now = this.clock.now();
     const cached = this.latestByName.get(name);
     if (cached !== undefined && now - cached.at < LATEST_CACHE_MS) return cached.definition;
     const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ select: { id: true, name: true, version: true }, where: { name }, order: { version: 'DESC' } });

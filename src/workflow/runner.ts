@@ -1,8 +1,12 @@
 /**
- * The runner: claims RUNNING instances with a lease, like provisioning
- * requests, runs them on the interpreter to their end, renews their leases
- * while they run, and lets go of them at shutdown. Several processes sharing
- * one MySQL database never run one instance in two places, and a crashed
+ * The runner: claims RUNNING instances for this process, like provisioning
+ * requests and work orders (the row carries the process's owner id and is
+ * its own while its node lease holds: src/leases/keeper.ts), runs them on
+ * the interpreter to their end, and lets go of them at shutdown. Every
+ * commit of an instance's rows is fenced by that ownership, so several
+ * processes sharing one MySQL database never run one instance in two
+ * places: a process paused past its lease, whose instance another took
+ * over, has its first write refused and stops the instance here. A crashed
  * process's instances are resumed by whoever claims them next; an instance
  * whose servers died running it `crashLoopLimit` times in a row is
  * SUSPENDED instead of resumed again.
@@ -13,8 +17,10 @@ import type { Principal } from '../auth/principal';
 import { deserializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
-import { exclusive, execute, retryDeadlocks, toSqlDate } from '../db/sql';
-import { deadLocalOwners, leaseOwnerId, localOwnerPattern } from '../lease';
+import { WriteConflict, type SqlWrite } from '../db/group-commit';
+import { exclusive, execute, toSqlDate } from '../db/sql';
+import { deadLocalOwners, localOwnerPattern } from '../lease';
+import type { LeaseKeeper } from '../leases/keeper';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { ProcessDefinitions } from './definitions';
@@ -25,7 +31,6 @@ import type { PartnerInvokers } from './partners';
 import { WORKFLOW_SQL } from './sql';
 
 export interface WorkflowSettings {
-  readonly leaseMs: number;
   readonly pollMs: number;
   readonly maxInstances: number;
   /** What a plan may use, the crash-loop limit and the retention of finished instances (docs/operations.md). */
@@ -44,11 +49,18 @@ export interface Created {
 const CLAIM_CHUNK = 200;
 
 export class InstanceRunner {
-  /** The lease owner this process writes into the instances it runs. */
-  readonly owner = leaseOwnerId('wf:');
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  /** Stops listening to the lease keeper. */
+  private unsubscribe: Array<() => void> = [];
+  /**
+   * Instances this process stopped running without ending them (its lease
+   * was lost, a write was refused) may still be its own: the next claims
+   * look at its own rows too.
+   */
+  private reclaimOwn = false;
+  /** Instances whose run stopped on a refused write (see {@link lostHere}). */
+  private readonly lost = new Set<string>();
   private stopped = true;
   private polling = false;
   private inFlight: Promise<void> = Promise.resolve();
@@ -62,6 +74,8 @@ export class InstanceRunner {
     private readonly invokers: PartnerInvokers,
     private readonly settings: WorkflowSettings,
     private readonly clock: Clock,
+    /** This process's node lease: the instances it claims are its own while it holds. */
+    private readonly lease: LeaseKeeper,
     private readonly log: Logger,
     private readonly observer: WorkflowObserver,
     /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
@@ -69,10 +83,22 @@ export class InstanceRunner {
     private readonly metrics?: Metrics,
   ) {}
 
+  /** The lease owner this process writes into the instances it runs. */
+  get owner(): string {
+    return this.lease.owner;
+  }
+
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
-    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.settings.leaseMs / 3)));
-    this.renewTimer.unref();
+    this.unsubscribe = [
+      // Until the keeper holds a lease again, every write of this process's instances is refused;
+      // those that stop on it, and are still this process's once it does, are claimed again.
+      this.lease.onLost(() => {
+        this.reclaimOwn = true;
+      }),
+      this.lease.onRenewed(() => void this.review()),
+    ];
     this.schedule(0);
   }
 
@@ -80,7 +106,7 @@ export class InstanceRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
+    for (const stop of this.unsubscribe.splice(0)) stop();
     await this.inFlight;
     const held = [...this.running.keys()];
     for (const r of this.running.values()) r.abort.abort(new Detached('shutdown'));
@@ -107,7 +133,7 @@ export class InstanceRunner {
    * reservation is ended by {@link release}.
    */
   reserve(): boolean {
-    if (this.stopped || this.running.size + this.starting >= this.settings.maxInstances) return false;
+    if (this.stopped || !this.lease.held() || this.running.size + this.starting >= this.settings.maxInstances) return false;
     this.starting++;
     return true;
   }
@@ -116,9 +142,9 @@ export class InstanceRunner {
     this.starting--;
   }
 
-  /** The lease an instance created now for this runner gets. */
+  /** Until when an instance created or claimed now is recorded as held (the node lease decides). */
   leaseUntil(now: Date): Date {
-    return new Date(now.getTime() + this.settings.leaseMs);
+    return new Date(now.getTime() + this.lease.leaseMs);
   }
 
   /**
@@ -157,10 +183,14 @@ export class InstanceRunner {
     try {
       const now = this.clock.date();
       const free = this.settings.maxInstances - this.running.size;
-      if (free > 0) {
-        const owners = (await this.dataSource.query(WORKFLOW_SQL.runningOwnersLike, [localOwnerPattern('wf:')])) as Array<{ leaseOwner: string }>;
-        const dead = deadLocalOwners(owners.map((o) => o.leaseOwner), this.owner, 'wf:');
-        const candidates = (await this.dataSource.query(WORKFLOW_SQL.claimCandidates(dead.length), [toSqlDate(now), ...dead, free])) as Array<{ id: string; leaseOwner: string | null }>;
+      // Without its lease this process owns nothing it could claim: it waits for the keeper to take it again.
+      if (free > 0 && this.lease.held()) {
+        const own = this.reclaimOwn;
+        this.reclaimOwn = false;
+        const owners = (await this.dataSource.query(WORKFLOW_SQL.runningOwnersLike, [localOwnerPattern()])) as Array<{ leaseOwner: string }>;
+        const dead = deadLocalOwners(owners.map((o) => o.leaseOwner), this.owner);
+        const ownParam = own ? [this.owner] : [];
+        const candidates = (await this.dataSource.query(WORKFLOW_SQL.claimCandidates(dead.length, own), [toSqlDate(now), ...ownParam, ...dead, free])) as Array<{ id: string; leaseOwner: string | null }>;
         // One conditional update claims them all; a candidate another process took meanwhile keeps its owner.
         const ids = candidates.filter((c) => !this.running.has(c.id)).map((c) => c.id);
         for (let i = 0; i < ids.length; i += CLAIM_CHUNK) {
@@ -168,7 +198,7 @@ export class InstanceRunner {
           // Taking an instance from a holder that did not let go of it (a lease run out, a dead
           // process) counts as a recovery; recoveries is assigned first, while leaseOwner is still the old one.
           await exclusive(this.dataSource, () =>
-            execute(this.dataSource, WORKFLOW_SQL.claimInstances(chunk.length, dead.length), [this.owner, this.owner, toSqlDate(this.leaseUntil(now)), ...chunk, toSqlDate(now), ...dead]),
+            execute(this.dataSource, WORKFLOW_SQL.claimInstances(chunk.length, dead.length, own), [this.owner, this.owner, toSqlDate(this.leaseUntil(now)), ...chunk, toSqlDate(now), ...ownParam, ...dead]),
           );
           const mine = (await this.dataSource.query(WORKFLOW_SQL.heldWithRecoveries(chunk.length), [this.owner, ...chunk])) as Array<{ id: string; recoveries: unknown }>;
           for (const { id, recoveries } of mine) {
@@ -207,11 +237,16 @@ export class InstanceRunner {
     const abort = new AbortController();
     const done = this.execute(instanceId, abort.signal, created)
       .catch((err: unknown) => {
-        this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+        if (err instanceof WriteConflict) this.lostHere(instanceId);
+        else this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       })
       .finally(() => {
         this.running.delete(instanceId);
         this.processNames.delete(instanceId);
+        if (this.lost.delete(instanceId)) {
+          this.reclaimOwn = true;
+          this.wake();
+        }
       });
     this.running.set(instanceId, { abort, done });
   }
@@ -230,7 +265,7 @@ export class InstanceRunner {
     }
     if (row === undefined) return;
     const compiled = await this.definitions.compile(Number(row.definitionId));
-    const store = new InstanceStore(this.dataSource, instanceId);
+    const store = new InstanceStore(this.dataSource, instanceId, () => this.fence(instanceId));
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
@@ -304,18 +339,42 @@ export class InstanceRunner {
     if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
   }
 
-  private async renew(): Promise<void> {
-    if (this.running.size === 0) return;
-    // In one order, and again when chosen as a deadlock victim: a claim of another process may lock the same rows.
-    const ids = [...this.running.keys()].sort();
+  /**
+   * The statement every commit of an instance's rows carries first: the
+   * commit lands only while this process holds the instance and its node
+   * lease holds (in the database, at the commit).
+   */
+  private fence(instanceId: string): SqlWrite {
+    const now = this.clock.now();
+    return {
+      sql: WORKFLOW_SQL.fenceInstance,
+      params: [toSqlDate(new Date(now + this.lease.leaseMs)), instanceId, this.owner, this.owner, toSqlDate(new Date(now))],
+      table: 'process_instance',
+      expectChanged: 1,
+    };
+  }
+
+  /**
+   * A write of an instance was refused by its fence: another process took it
+   * over while this one was paused or cut off, or this one's lease ran out
+   * meanwhile. The run stops here with nothing more written; if the
+   * instance is still this process's once its lease is taken again, it is
+   * claimed again and resumed from its rows.
+   */
+  private lostHere(instanceId: string): void {
+    this.lost.add(instanceId);
+    this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
+  }
+
+  /**
+   * After each renewal of the node lease: the instances running here that
+   * are no longer this process's (taken over while it was paused) stop, and
+   * those whose cancellation was asked for elsewhere are cancelled.
+   */
+  private async review(): Promise<void> {
+    if (this.running.size === 0 || this.stopped) return;
+    const ids = [...this.running.keys()];
     try {
-      await retryDeadlocks(() =>
-        execute(this.dataSource, WORKFLOW_SQL.renewLeases(ids.length), [
-          toSqlDate(new Date(this.clock.now() + this.settings.leaseMs)),
-          this.owner,
-          ...ids,
-        ]),
-      );
       const rows = (await this.dataSource.query(WORKFLOW_SQL.leaseStates(ids.length), ids)) as Array<{ id: string; leaseOwner: string | null; cancelRequested: unknown }>;
       for (const r of rows) {
         const local = this.running.get(r.id);
@@ -324,7 +383,7 @@ export class InstanceRunner {
         else if (r.leaseOwner !== this.owner) local.abort.abort(new Detached('lease lost'));
       }
     } catch (err) {
-      this.log.error('workflow lease renewal failed', { err: String(err) });
+      this.log.warn('looking at the running instances\' rows failed; the next renewal looks again', { err: String(err) });
     }
   }
 }

@@ -3,7 +3,7 @@
  * its parts, each with one job and built here from its dependencies:
  * - `definitions.ts`: deploy, versions, digests, lookup and compilation;
  * - `instances.ts`: start, reply, status, list, cancel, resume;
- * - `runner.ts`: claim, lease renewal, run, resume after a crash, crash-loop suspension;
+ * - `runner.ts`: claim, the fence on every write, run, resume after a crash, crash-loop suspension;
  * - `retention.ts`: pruning finished instances.
  */
 import type { DataSource } from 'typeorm';
@@ -11,6 +11,7 @@ import type { InstanceStatus } from '../../entities';
 import type { Process } from '../bpel/model';
 import type { VariableValue } from '../bpel/values';
 import type { Clock } from '../clock';
+import type { LeaseKeeper } from '../leases/keeper';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { ProcessDefinitions, type DeployRequest, type PartnerAccess } from './definitions';
@@ -31,9 +32,11 @@ export type { WorkflowSettings } from './runner';
 
 /**
  * Deploys WS-BPEL processes and runs their instances durably. Instances are
- * rows claimed with a lease, like provisioning requests: several processes
- * sharing one MySQL database never run one instance in two places, and a
- * crashed process's instances are resumed by whoever claims them next.
+ * rows claimed under this process's node lease, like provisioning requests
+ * and work orders, and every write of an instance is fenced by it: several
+ * processes sharing one MySQL database never run one instance in two
+ * places, and a crashed process's instances are resumed by whoever claims
+ * them next.
  */
 export class WorkflowRuntime {
   private readonly processes: ProcessDefinitions;
@@ -49,6 +52,8 @@ export class WorkflowRuntime {
     wsdlDir: string,
     settings: WorkflowSettings,
     clock: Clock,
+    /** This process's node lease (src/leases/keeper.ts): the runner's instances are its own while it holds. */
+    lease: LeaseKeeper,
     log: Logger,
     observer: WorkflowObserver,
     partners: PartnerAccess,
@@ -57,7 +62,7 @@ export class WorkflowRuntime {
     metrics?: Metrics,
   ) {
     this.processes = new ProcessDefinitions(dataSource, wsdlDir, settings.planLimits, partners, clock, log);
-    this.runner = new InstanceRunner(dataSource, this.processes, invokers, settings, clock, log, observer, processNames, metrics);
+    this.runner = new InstanceRunner(dataSource, this.processes, invokers, settings, clock, lease, log, observer, processNames, metrics);
     this.instances = new ProcessInstances(dataSource, this.processes, this.runner, clock, log, observer);
     this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }

@@ -14,6 +14,7 @@
  */
 import { rowShape } from '../db/group-commit';
 import { placeholders, type QuerySet } from '../db/sql';
+import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 
 /** The instance states from which retention may prune an instance's detail rows. */
 const FINISHED = "status IN ('COMPLETED', 'FAULTED', 'TERMINATED')";
@@ -137,22 +138,26 @@ export const WORKFLOW_SQL = {
   runningOwnersLike: "SELECT DISTINCT leaseOwner FROM process_instance WHERE status = 'RUNNING' AND leaseOwner LIKE ?",
 
   /**
-   * RUNNING instances nobody holds: unleased, lease run out, or held by one
-   * of `deadOwners` dead processes; oldest first.
-   * Params: now, ...deadOwners, limit. Rows: id, leaseOwner.
+   * RUNNING instances nobody holds: unleased, their owner's node lease gone
+   * (`node_lease`), held by one of `deadOwners` dead processes, or, with
+   * `own`, held by this process itself (instances it stopped running without
+   * ending them: a lost lease, a refused write); oldest first.
+   * Params: now, owner (when `own`), ...deadOwners, limit. Rows: id, leaseOwner.
    */
-  claimCandidates: (deadOwners: number) =>
-    `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`}) ORDER BY createdAt LIMIT ?`,
+  claimCandidates: (deadOwners: number, own: boolean) =>
+    `SELECT id, leaseOwner FROM process_instance WHERE status = 'RUNNING' AND (${ownerAbandoned('leaseOwner')}${own ? ' OR leaseOwner = ?' : ''}${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`}) ORDER BY createdAt LIMIT ?`,
 
   /**
    * Claims `count` candidates for `owner`, each only if still nobody's (the
    * candidates' precondition again). Taking one from a holder that did not
    * let go of it counts as a recovery (assigned first, while leaseOwner is
-   * still the old one).
-   * Params: owner, owner, leaseExpiresAt, ...ids, now, ...deadOwners.
+   * still the old one). `leaseExpiresAt` records until when the claimer's
+   * lease held at the claim (for people reading the table; the node lease
+   * decides).
+   * Params: owner, owner, leaseExpiresAt, ...ids, now, owner (when `own`), ...deadOwners.
    */
-  claimInstances: (count: number, deadOwners: number) =>
-    `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${placeholders(count)}) AND status = 'RUNNING' AND (leaseOwner IS NULL OR leaseExpiresAt < ?${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`})`,
+  claimInstances: (count: number, deadOwners: number, own: boolean) =>
+    `UPDATE process_instance SET recoveries = recoveries + CASE WHEN leaseOwner IS NULL OR leaseOwner = ? THEN 0 ELSE 1 END, leaseOwner = ?, leaseExpiresAt = ? WHERE id IN (${placeholders(count)}) AND status = 'RUNNING' AND (${ownerAbandoned('leaseOwner')}${own ? ' OR leaseOwner = ?' : ''}${deadOwners === 0 ? '' : ` OR leaseOwner IN (${placeholders(deadOwners)})`})`,
 
   /** Which of `count` instances `owner` holds now, with their crash counts. Params: owner, ...ids. Rows: id, recoveries. */
   heldWithRecoveries: (count: number) => `SELECT id, recoveries FROM process_instance WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders(count)})`,
@@ -172,8 +177,15 @@ export const WORKFLOW_SQL = {
    */
   finishInstance: "UPDATE process_instance SET status = ?, fault = ?, faultPath = ?, endedAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ?",
 
-  /** Extends the leases of `count` instances `owner` holds. Params: leaseExpiresAt, owner, ...ids. */
-  renewLeases: (count: number) => `UPDATE process_instance SET leaseExpiresAt = ? WHERE leaseOwner = ? AND status = 'RUNNING' AND id IN (${placeholders(count)})`,
+  /**
+   * The fence every commit of an instance's rows carries first: it changes
+   * the instance's row only while `owner` holds it and owner's node lease
+   * holds, and the commit is refused unless it changed one row. So a process
+   * paused past its lease, whose instance another process took over, writes
+   * nothing of it. Precondition: RUNNING, held by owner, owner's lease holds.
+   * Params: leaseExpiresAt, id, owner, owner, now.
+   */
+  fenceInstance: `UPDATE process_instance SET leaseExpiresAt = ? WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ? AND ${OWNER_LEASE_HOLDS}`,
 
   /** Holder and cancellation request of `count` instances. Params: ...ids. Rows: id, leaseOwner, cancelRequested. */
   leaseStates: (count: number) => `SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders(count)})`,

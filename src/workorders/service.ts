@@ -48,7 +48,7 @@ export interface WorkOrderParts {
 export function workOrderParts(dataSource: DataSource, clock: Clock, log: Logger): WorkOrderParts {
   const states = new WorkOrderStates(dataSource, clock);
   const queries = new WorkOrderQueries(dataSource);
-  return { dataSource, clock, log, types: new OrderTypes(dataSource), states, queries, outcomes: new WorkOrderOutcomes(states, queries, log) };
+  return { dataSource, clock, log, types: new OrderTypes(dataSource, clock), states, queries, outcomes: new WorkOrderOutcomes(states, queries, log) };
 }
 
 /** What the service calls out to; both absent where no automation runs (a command-line tool). */

@@ -6,6 +6,7 @@
 import type { DataSource } from 'typeorm';
 import { WorkOrderType } from '../../entities';
 import type { Principal } from '../auth/principal';
+import type { Clock } from '../clock';
 import { ProvisorError } from '../errors';
 import type { ParameterDefinition, WorkOrderTypeView } from './api';
 import { formatAmount } from './billing';
@@ -23,7 +24,11 @@ const TYPE_CACHE_MS = 2000;
 export class OrderTypes {
   private cache: { at: number; byName: Map<string, OrderType> } | undefined;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** The cache's age is read on it. */
+    private readonly clock: Clock,
+  ) {}
 
   /** Forgets the cached types (after a catalog load). */
   invalidate(): void {
@@ -32,7 +37,7 @@ export class OrderTypes {
 
   /** Every type, inactive ones included, by name. */
   async all(): Promise<Map<string, OrderType>> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.cache !== undefined && now - this.cache.at < TYPE_CACHE_MS) return this.cache.byName;
     const rows = await this.dataSource.getRepository(WorkOrderType).find({ order: { minLevel: 'ASC', name: 'ASC' } });
     const byName = new Map(

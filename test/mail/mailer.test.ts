@@ -1,5 +1,7 @@
 import { expect } from 'chai';
+import { ManualClock } from '../../src/clock';
 import { Mailer, type MailTransport, type OutgoingMail } from '../../src/mail/mailer';
+import { eventually } from '../support/harness';
 import { captureLogger, startRelay } from './support';
 
 const MAIL: OutgoingMail = { to: 'alice@acme.example', subject: 'Work order 7 (Echo) closed', text: 'closed\n', kind: 'notification', workOrderId: 7 };
@@ -63,12 +65,12 @@ describe('the mailer', () => {
   it('abandons the waits for a retry when closed, without throwing', async () => {
     const { logger, records } = captureLogger();
     const transport = flakyTransport([connectionFailure()]);
-    const mailer = new Mailer({ relayUrl: undefined, from: 'orders@provisor.test', attempts: 5, backoffMs: 60_000 }, logger, transport);
+    // Its clock never moves: closing must end the wait, or close() never returns.
+    const mailer = new Mailer({ relayUrl: undefined, from: 'orders@provisor.test', attempts: 5, backoffMs: 60_000 }, logger, transport, new ManualClock());
     mailer.send(MAIL);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const started = Date.now();
+    await eventually(async () => (records.some((r) => r.message === 'mail relay failed; retrying') ? true : undefined), 'the first attempt to fail');
     await mailer.close();
-    expect(Date.now() - started).to.be.below(1000);
+    expect(transport.attempts).to.equal(1);
     mailer.send(MAIL);
     expect(records.filter((r) => r.message === 'mail not sent: shutting down')).to.have.length(2);
   });

@@ -48,11 +48,10 @@ describe('three nodes on one MariaDB database (MariaDB only)', function () {
     environment = await freshEnvironment({
       PROVISOR_CATALOG: TEST_CATALOG,
       PROVISOR_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
-      // Leases long enough that a live node on a busy machine keeps its work; the killed node's is
-      // taken over at once by its successor on the same host, or by the others once its node lease runs out.
-      PROVISOR_NODE_LEASE_MS: '5000',
-      PROVISOR_LEASE_MS: '10000',
-      PROVISOR_WORKFLOW_LEASE_MS: '10000',
+      // Short leases: a node that misses its renewals on a busy machine has its writes refused and
+      // its work adopted, never done twice. The killed node's work is taken over at once by its
+      // successor on the same host, or by the others once its node lease runs out.
+      PROVISOR_NODE_LEASE_MS: '2000',
       PROVISOR_POLL_MS: '50',
       PROVISOR_WORKFLOW_POLL_MS: '50',
       PROVISOR_WORKORDER_POLL_MS: '50',

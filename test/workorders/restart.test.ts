@@ -47,7 +47,7 @@ describe('work orders across a crash', function () {
     environment = await freshEnvironment();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    env = { ...environment.env, PORT: String(port), PROVISOR_CATALOG: TEST_CATALOG, PROVISOR_WORKORDER_POLL_MS: '50', PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_WORKFLOW_LEASE_MS: '2000', LOG_LEVEL: 'warn' };
+    env = { ...environment.env, PORT: String(port), PROVISOR_CATALOG: TEST_CATALOG, PROVISOR_WORKORDER_POLL_MS: '50', PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_NODE_LEASE_MS: '2000', LOG_LEVEL: 'warn' };
   });
 
   after(async () => {
