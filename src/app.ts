@@ -54,7 +54,7 @@ import { changeManagerService } from './wrappers/changemanager-service';
 import { SoapPartners } from './wrappers/partner-invoker';
 import { processEndpoints } from './wrappers/process-endpoints';
 import { fileService } from './wrappers/file-service';
-import { requestService } from './wrappers/request-service';
+import { getStatusStanding, REQUEST_NS, requestService } from './wrappers/request-service';
 import { softwareService } from './wrappers/software-service';
 import { workflowService } from './wrappers/workflow-service';
 import { workOrderService } from './wrappers/workorder-service';
@@ -186,7 +186,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   };
   const workflow = new WorkflowRuntime(
     dataSource,
-    new SoapPartners(provisioningServices, soapClient),
+    new SoapPartners(provisioningServices, soapClient, new Map([[`{${REQUEST_NS}}GetStatus`, getStatusStanding(api)]])),
     path.join(root, 'wsdl'),
     { pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
     clock,

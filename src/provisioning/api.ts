@@ -77,6 +77,12 @@ export interface ComponentView {
   readonly updatedAt: Date;
 }
 
+/** A request running in this process, followed until it ends (see ProvisioningApi.whileRunningHere). */
+export interface RunningRequest {
+  holds(): boolean;
+  changed(ms: number): Promise<void>;
+}
+
 /**
  * The provisioning API: the one door used by the SOAP wrappers and by the
  * in-process workflow engine. Task submissions are non-blocking: they return
@@ -91,6 +97,14 @@ export interface ProvisioningApi {
   delete(submission: DeleteSubmission, caller: Caller): Promise<string>;
   /** The request; with `waitMs`, not before it has ended or that time has passed (a long poll). */
   getRequest(requestId: string, waitMs?: number): Promise<RequestView>;
+  /**
+   * While this process performs the request, how long its status stands:
+   * `holds()` is true until the request ends here, and `changed(ms)`
+   * resolves at its end (or after `ms`). Undefined when the request does not
+   * run here, since its status may then change without this process
+   * knowing.
+   */
+  whileRunningHere?(requestId: string): RunningRequest | undefined;
   /** The latest requests, newest first (at most `limit`), of one system and in one status when given. */
   listRequests(filter: RequestFilter): Promise<RequestView[]>;
   /** Cancels a queued request or aborts a running one; returns the status afterwards. */

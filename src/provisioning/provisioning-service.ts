@@ -7,7 +7,7 @@ import { checkPathLength } from '../drivers/path-jail';
 import { DriverError, type Driver, type SoftwareOperation, type SystemDescriptor, type Task, type TaskOperation } from '../drivers/driver';
 import { ProvisorError } from '../errors';
 import { DestinationDeniedError } from '../net/destination-policy';
-import { MAX_REQUEST_LIST, type Caller, type ComponentView, type CopySubmission, type DeleteSubmission, type ProvisioningApi, type RequestFilter, type RequestView, type SoftwareSubmission, type SubmittedSoftware, type Submission } from './api';
+import { MAX_REQUEST_LIST, type Caller, type ComponentView, type CopySubmission, type DeleteSubmission, type ProvisioningApi, type RequestFilter, type RequestView, type RunningRequest, type SoftwareSubmission, type SubmittedSoftware, type Submission } from './api';
 import type { RequestRow, RequestStore } from './request-store';
 import type { SystemRegistry } from './systems';
 
@@ -234,6 +234,15 @@ export class ProvisioningService implements ProvisioningApi {
       // Woken by this process's engine; re-read now and then for a request another process performs.
       await this.engine.waitForEnd(requestId, Math.min(left, LONG_POLL_RECHECK_MS));
     }
+  }
+
+  whileRunningHere(requestId: string): RunningRequest | undefined {
+    const engine = this.engine;
+    if (engine.inProgressHere?.(requestId) === undefined) return undefined;
+    return {
+      holds: () => engine.inProgressHere?.(requestId) !== undefined,
+      changed: (ms) => engine.waitForEnd(requestId, ms),
+    };
   }
 
   async listRequests(filter: RequestFilter): Promise<RequestView[]> {

@@ -61,7 +61,7 @@ const LATEST_CACHE_MS = 1000;
 
 export class ProcessDefinitions {
   private readonly compiled = new Map<number, Promise<CompiledProcess>>();
-  private readonly latestByName = new Map<string, { at: number; definition: ProcessDefinition }>();
+  private readonly latestByName = new Map<string, { at: number; definition: Promise<ProcessDefinition> }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -187,13 +187,23 @@ export class ProcessDefinitions {
    * The latest version of a process. Remembered for a second: starts are
    * frequent, deployments rare (this process forgets at once on its own).
    */
-  async latest(name: string): Promise<ProcessDefinition> {
+  latest(name: string): Promise<ProcessDefinition> {
     const now = this.clock.now();
     const cached = this.latestByName.get(name);
     if (cached !== undefined && now - cached.at < LATEST_CACHE_MS) return cached.definition;
-    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ select: { id: true, name: true, version: true }, where: { name }, order: { version: 'DESC' } });
-    if (definition === null) throw new WorkflowError('UnknownProcess', `no process named "${name}" is deployed`);
-    this.latestByName.set(name, { at: now, definition });
+    // Starts arriving together share one read: the promise is what is remembered.
+    const definition = this.dataSource
+      .getRepository(ProcessDefinition)
+      .findOne({ select: { id: true, name: true, version: true }, where: { name }, order: { version: 'DESC' } })
+      .then((found) => {
+        if (found === null) throw new WorkflowError('UnknownProcess', `no process named "${name}" is deployed`);
+        return found;
+      });
+    const entry = { at: now, definition };
+    this.latestByName.set(name, entry);
+    definition.catch(() => {
+      if (this.latestByName.get(name) === entry) this.latestByName.delete(name);
+    });
     return definition;
   }
 

@@ -63,6 +63,11 @@ export class InstanceStore {
   /** Bytes of each stored variable value, by variable key, and their sum (the instance's variable budget). */
   private readonly variableSizes = new Map<string, number>();
   private variableTotal = 0;
+  /** Goes up each time a variable's stored value changes (writing the value it already has does not count). */
+  variableVersion = 0;
+  private readonly variableListeners = new Set<() => void>();
+  /** Activity rows no longer held in memory (finished loop iterations, see {@link forget}). */
+  private forgotten = 0;
   private seq = 0;
   private readonly committer: GroupCommitter;
   /**
@@ -189,10 +194,41 @@ export class InstanceStore {
 
   /** Sets a variable's stored value as held in memory, keeping the byte total. */
   setVariable(key: string, value: string): void {
+    const previous = this.variables.get(key);
+    if (previous === value) return;
     const bytes = Buffer.byteLength(value);
     this.variableTotal += bytes - (this.variableSizes.get(key) ?? 0);
     this.variableSizes.set(key, bytes);
     this.variables.set(key, value);
+    this.variableVersion++;
+    for (const listener of [...this.variableListeners]) listener();
+  }
+
+  /** Calls `listener` at each change of a variable's value until the returned function is called. */
+  onVariableChange(listener: () => void): () => void {
+    this.variableListeners.add(listener);
+    return () => void this.variableListeners.delete(listener);
+  }
+
+  /** Activity rows of the instance, including those no longer held in memory. */
+  get activityCount(): number {
+    return this.activities.size + this.forgotten;
+  }
+
+  /**
+   * Lets go of finished activity rows the run will not look at again (the
+   * activities of a loop iteration that ended, by key), with their timers:
+   * they stay in the database, written behind like any other, and a resumed
+   * instance reads them back. Keys not held are ignored.
+   */
+  forget(keys: Iterable<string>): void {
+    for (const key of keys) {
+      if (this.activities.delete(key)) this.forgotten++;
+      if (this.timers.delete(key)) {
+        this.timerKinds.delete(key);
+        this.fired.delete(key);
+      }
+    }
   }
 
   /** The bytes all variables would hold once `writes` are applied. */
@@ -318,8 +354,11 @@ export class InstanceStore {
     if (writes.length === 0) return;
     this.check();
     for (const w of writes) {
-      this.setVariable(InstanceStore.variableKey(w.scopeKey, w.name), w.value);
-      this.pendingVariables.set(InstanceStore.variableKey(w.scopeKey, w.name), w);
+      const key = InstanceStore.variableKey(w.scopeKey, w.name);
+      // The value it already holds is written already, or waits to be: nothing to write again.
+      if (this.variables.get(key) === w.value) continue;
+      this.setVariable(key, w.value);
+      this.pendingVariables.set(key, w);
     }
     this.scheduleFlush();
   }

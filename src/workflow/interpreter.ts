@@ -11,6 +11,7 @@ import {
   type CompensateScope,
   type Empty,
   type Exit,
+  type Expression,
   type Flow,
   type ForEach,
   type If,
@@ -49,6 +50,13 @@ export interface PartnerInvoker {
     readonly idempotencyKey: string;
     readonly activityPath: string;
     readonly signal: AbortSignal;
+    /**
+     * Told, with the answer of a read-only operation, when the partner knows
+     * the answer stands until something it can report happens (a request's
+     * status while it runs in this process): a poll loop asking the same
+     * again may park on it instead of asking at every turn.
+     */
+    readonly onStanding?: (answer: StandingAnswer) => void;
   }): Promise<VariableValue | undefined>;
   /**
    * True when the operation only reads (a request's status): sending it
@@ -57,6 +65,14 @@ export interface PartnerInvoker {
    * an effect, and everything before it is committed first.
    */
   effectFree?(request: { readonly partnerLink: PartnerLink; readonly portType?: QName; readonly operation: string }): boolean;
+}
+
+/** A read-only answer its partner knows to stand until something it reports happens. */
+export interface StandingAnswer {
+  /** True while the answer is known to be unchanged. */
+  holds(): boolean;
+  /** Resolves when the answer may have changed, or after `ms` at the latest (then ask {@link holds}). */
+  changed(ms: number): Promise<void>;
 }
 
 /** Told about every activity transition and every alarm (the change manager's feed). */
@@ -145,7 +161,56 @@ interface Context {
   readonly handledFault?: BpelFault;
   /** The scope whose handler is running (for `<compensate>` and `<compensateScope>`). */
   readonly handlerScope?: { readonly scope: Scope; readonly key: string };
+  /** The iteration of a poll-shaped loop being watched for parking (see Interpreter.loop). */
+  readonly poll?: PollTracker;
 }
+
+/** What one iteration of a poll-shaped loop did, to tell whether the next ones would do the same. */
+interface PollTracker {
+  /** The iteration's key: `loopKey#n`. */
+  readonly prefix: string;
+  /** When it started (clock ms). */
+  readonly startedAt: number;
+  invokes: number;
+  /** When its invoke started. */
+  invokeAt: number | undefined;
+  /** The invoke's answer, when its partner said how long it stands. */
+  answer: StandingAnswer | undefined;
+  /** True once one of its waits had a due time after its start. */
+  slept: boolean;
+  /** The waits before the invoke: their key below the iteration and due time from the iteration's start. */
+  readonly waits: Array<{ readonly rest: string; readonly dueOffset: number }>;
+}
+
+/** An iteration whose successors, while its answer stands, would be copies of it: the loop parks on it. */
+interface PollTemplate {
+  readonly iteration: number;
+  readonly startedAt: number;
+  /** The invoke's start, from the iteration's. */
+  readonly invokeOffset: number;
+  /** The iteration's length: the next starts this much after it. */
+  readonly period: number;
+  readonly answer: StandingAnswer;
+  readonly waits: PollTracker['waits'];
+}
+
+/** A loop's durable data: its iteration, whether it is inside the body, and what parking left. */
+interface LoopData {
+  readonly iteration: number;
+  readonly inBody: boolean;
+  /** Iterations parked so far (run as copies of the one before, without rows). */
+  readonly parked?: number;
+  /** True while the loop is parked. */
+  readonly parking?: boolean;
+  /** When the next iteration starts (clock ms), after a park: a restart keeps it. */
+  readonly resumeAt?: number;
+}
+
+/** How long a parked poll loop trusts a standing answer before asking it again. */
+const PARK_RECHECK_MS = 5_000;
+
+/** Activity kinds a loop body may hold and still be parked. */
+const POLL_KINDS: ReadonlySet<ActivityKind> = new Set(['sequence', 'if', 'empty', 'assign', 'wait', 'invoke']);
 
 interface Completion {
   readonly writes?: readonly VariableWrite[];
@@ -228,6 +293,12 @@ export class Interpreter {
   private rootSignal: AbortSignal | undefined;
   /** Activity rows allowed; raised once the limit's fault is thrown, so fault handlers can still run. */
   private activityLimit: number;
+  /** Loops whose body may be parked, by path (see {@link pollShaped}). */
+  private readonly pollShapes = new Map<string, boolean>();
+  /** Each loop's body paths relative to the loop, when its ended iterations can be let go of (see {@link forgettable}). */
+  private readonly bodyPaths = new Map<string, readonly string[] | null>();
+  /** Due times given to the waits of the iteration a parked loop resumes with, by key. */
+  private readonly seededDues = new Map<string, Date>();
 
   constructor(
     private readonly process: Process,
@@ -435,10 +506,11 @@ export class Interpreter {
 
   /** Refuses a new activity execution once the instance has written its allowance of activity rows. */
   private countActivity(activity: Activity): void {
-    if (this.store.activities.size < this.activityLimit) return;
+    const count = this.store.activityCount;
+    if (count < this.activityLimit) return;
     // The fault handlers that catch it get some room of their own; the limit trips again beyond it.
-    this.activityLimit = this.store.activities.size + ACTIVITY_LIMIT_GRACE;
-    throw withPath(limitFault('maxActivities', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: the instance has executed ${this.store.activities.size} activities`), activity.path);
+    this.activityLimit = count + ACTIVITY_LIMIT_GRACE;
+    throw withPath(limitFault('maxActivities', this.limits, `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: the instance has executed ${count} activities`), activity.path);
   }
 
   /** Refuses variable writes that would take the instance's variables over their byte budget. */
@@ -599,6 +671,11 @@ export class Interpreter {
     // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
     // with the same input and idempotency key, so the partner answers the first call's result.
     if (this.deps.invoker.effectFree?.({ partnerLink, portType: activity.portType, operation: activity.operation }) !== true) await this.store.durable();
+    const poll = ctx.poll;
+    if (poll !== undefined) {
+      poll.invokes++;
+      poll.invokeAt = this.deps.clock.now();
+    }
     const output = await this.deps.invoker.invoke({
       instanceId: this.deps.instanceId,
       partnerLink,
@@ -608,6 +685,13 @@ export class Interpreter {
       idempotencyKey: `${this.deps.instanceId}${key}`,
       activityPath: activity.path,
       signal: ctx.signal,
+      ...(poll === undefined
+        ? {}
+        : {
+            onStanding: (answer: StandingAnswer) => {
+              poll.answer = answer;
+            },
+          }),
     });
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
@@ -640,9 +724,18 @@ export class Interpreter {
   private async wait(activity: Wait, ctx: Context, key: string): Promise<Completion> {
     const view = this.scopeView(ctx.frame);
     let due = this.store.timers.get(key);
+    const startedAt = this.deps.clock.now();
     if (due === undefined) {
-      const computed = activity.for !== undefined ? new Date(this.deps.clock.now() + evaluateDuration(activity.for, view, this.opts())) : activity.until !== undefined ? evaluateDeadline(activity.until, view, this.opts()) : this.now();
+      // A parked loop's next iteration keeps the times its iterations would have had.
+      const seeded = this.seededDues.get(key);
+      if (seeded !== undefined) this.seededDues.delete(key);
+      const computed = seeded ?? (activity.for !== undefined ? new Date(startedAt + evaluateDuration(activity.for, view, this.opts())) : activity.until !== undefined ? evaluateDeadline(activity.until, view, this.opts()) : this.now());
       due = await this.store.timer(key, 'wait', computed);
+    }
+    const poll = ctx.poll;
+    if (poll !== undefined) {
+      if (due.getTime() > startedAt) poll.slept = true;
+      if (poll.invokes === 0 && key.startsWith(poll.prefix)) poll.waits.push({ rest: key.slice(poll.prefix.length), dueOffset: due.getTime() - poll.startedAt });
     }
     await sleepUntilDue(this.deps.clock, due, ctx.signal);
     this.store.timerFired(key, this.now());
@@ -735,25 +828,152 @@ export class Interpreter {
     if (target !== undefined) await this.exec(target, ctx);
   }
 
+  /**
+   * `while` and `repeatUntil`. A poll-shaped loop (see {@link pollShaped})
+   * parks: once an iteration asked a partner something whose answer stands
+   * (a running request's status) and changed no variable, the iterations
+   * after it would be copies of it as long as the answer stands, so the loop
+   * does not run them. It sleeps until the partner reports a change (the
+   * request's end) and then counts the iterations that would have asked in
+   * the meantime as run, without rows, and goes on with the next on the
+   * same times (docs/workflow.md, "Parked poll loops").
+   */
   private async loop(activity: While | RepeatUntil, ctx: Context, key: string): Promise<void> {
-    const state = this.data<{ iteration: number; inBody: boolean }>(key) ?? { iteration: 0, inBody: false };
+    const state = this.data<LoopData>(key) ?? { iteration: 0, inBody: false };
     let { iteration, inBody } = state;
+    let parked = state.parked ?? 0;
+    const pollable = this.pollShaped(activity);
+    const forgettable = this.forgettable(activity);
+    let template: PollTemplate | undefined;
+    // A loop that stopped between a park and its next iteration keeps that iteration's time.
+    if (!inBody && state.resumeAt !== undefined) await sleepUntilDue(this.deps.clock, new Date(state.resumeAt), ctx.signal);
     for (;;) {
       if (ctx.signal.aborted) throw new Terminated('terminated');
+      let tracker: PollTracker | undefined;
       if (!inBody) {
         const view = this.scopeView(ctx.frame);
         const proceed = activity.kind === 'while' ? evaluateBoolean(activity.condition, view, this.opts()) : iteration === 0 || !evaluateBoolean(activity.condition, view, this.opts());
         if (!proceed) return;
+        if (template !== undefined) {
+          ({ iteration, parked } = await this.park(key, template, parked, ctx.signal));
+          template = undefined;
+          continue;
+        }
         if (iteration >= this.limits.maxLoopIterations) {
           throw limitFault('maxLoopIterations', this.limits, `${activity.kind} ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: iteration ${iteration + 1}`);
         }
         iteration++;
-        this.store.setData(key, JSON.stringify({ iteration, inBody: true }));
+        this.store.setData(key, loopData(iteration, true, parked));
+        if (pollable) tracker = { prefix: `${key}#${iteration}`, startedAt: this.deps.clock.now(), invokes: 0, invokeAt: undefined, answer: undefined, slept: false, waits: [] };
       }
-      await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` } });
+      const version = this.store.variableVersion;
+      await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` }, poll: tracker });
       inBody = false;
-      this.store.setData(key, JSON.stringify({ iteration, inBody: false }));
+      this.store.setData(key, loopData(iteration, false, parked));
+      if (tracker?.answer !== undefined && tracker.invokeAt !== undefined && tracker.invokes === 1 && tracker.slept && this.store.variableVersion === version && tracker.answer.holds()) {
+        const period = this.deps.clock.now() - tracker.startedAt;
+        if (period > 0) template = { iteration, startedAt: tracker.startedAt, invokeOffset: tracker.invokeAt - tracker.startedAt, period, answer: tracker.answer, waits: tracker.waits };
+      }
+      // The ended iteration's rows are written (or on their way); the run never looks at them again.
+      if (forgettable !== null) this.store.forget(forgettable.map((rest) => `${key}#${iteration}${rest}`));
     }
+  }
+
+  /**
+   * Parks a loop after its iteration `t`: sleeps until the answer `t` got
+   * may have changed (or a variable of the instance did, or the run is
+   * stopped), then counts as run, without rows, every iteration that would
+   * have sent its invoke before that moment, and seeds the waits of the next
+   * one with the due times it would have had. While the answer still stands
+   * the loop records how far it got every {@link PARK_RECHECK_MS} and parks
+   * on. Returns the loop's iteration and parked count afterwards.
+   */
+  private async park(key: string, t: PollTemplate, parkedBefore: number, signal: AbortSignal): Promise<{ iteration: number; parked: number }> {
+    // Iterations the loop limit still allows: the one that would pass it runs, and faults, for real.
+    const room = Math.max(0, this.limits.maxLoopIterations - t.iteration);
+    const asked = (now: number): number => Math.min(room, Math.max(0, Math.ceil((now - t.startedAt - t.invokeOffset) / t.period) - 1));
+    let skipped = 0;
+    let answerChanged = false;
+    this.store.setData(key, loopData(t.iteration, false, parkedBefore, { parking: true }));
+    for (;;) {
+      const version = this.store.variableVersion;
+      await this.parkedUntilChange(t.answer, signal);
+      skipped = asked(this.deps.clock.now());
+      answerChanged = !t.answer.holds();
+      if (answerChanged || signal.aborted || this.store.variableVersion !== version || skipped >= room) break;
+      this.store.setData(key, loopData(t.iteration + skipped, false, parkedBefore + skipped, { parking: true }));
+    }
+    const iteration = t.iteration + skipped;
+    const parked = parkedBefore + skipped;
+    if (signal.aborted) {
+      this.store.setData(key, loopData(iteration, false, parked));
+      throw new Terminated('terminated');
+    }
+    // The next iteration starts when it would have; its waits before the invoke fall due when they would have.
+    const resumeAt = t.startedAt + (skipped + 1) * t.period;
+    if (answerChanged) for (const w of t.waits) this.seededDues.set(`${key}#${iteration + 1}${w.rest}`, new Date(resumeAt + w.dueOffset));
+    if (resumeAt > this.deps.clock.now()) {
+      // Like a timer's due time, durable before the loop sleeps on it.
+      this.store.setData(key, loopData(iteration, false, parked, { resumeAt }));
+      await this.store.durable();
+      await sleepUntilDue(this.deps.clock, new Date(resumeAt), signal);
+    }
+    this.store.setData(key, loopData(iteration, false, parked));
+    return { iteration, parked };
+  }
+
+  /** Resolves when the standing answer may have changed, a variable of the instance changed, or `signal` aborts. */
+  private async parkedUntilChange(answer: StandingAnswer, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    let stop: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    signal.addEventListener('abort', stop, { once: true });
+    const unlisten = this.store.onVariableChange(stop);
+    try {
+      await Promise.race([answer.changed(PARK_RECHECK_MS), stopped]);
+    } finally {
+      unlisten();
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /**
+   * True when a loop may park: its condition does not read the time, and
+   * its body is only sequences, ifs, empties, assigns, waits `for` a
+   * duration and invokes, without links and without `pv:now()`. What else it
+   * needs is seen as it runs: exactly one invoke per iteration, whose answer
+   * stands, no variable changed by the iteration, and a wait in it.
+   */
+  private pollShaped(loop: While | RepeatUntil): boolean {
+    let known = this.pollShapes.get(loop.path);
+    if (known === undefined) {
+      known = !readsTime(loop.condition) && pollBody(loop.activity);
+      this.pollShapes.set(loop.path, known);
+    }
+    return known;
+  }
+
+  /**
+   * The paths of a loop's body below the loop, when the run never looks at
+   * an ended iteration's rows again: no scope in it (a completed scope may
+   * be compensated later) and no loop or forEach (their keys carry their
+   * own iterations). Null otherwise.
+   */
+  private forgettable(loop: While | RepeatUntil): readonly string[] | null {
+    let paths = this.bodyPaths.get(loop.path);
+    if (paths === undefined) {
+      const found: string[] = [];
+      const visit = (a: Activity): boolean => {
+        if (a.kind === 'scope' || a.kind === 'while' || a.kind === 'repeatUntil' || a.kind === 'forEach') return false;
+        found.push(a.path.slice(loop.path.length));
+        return childActivities(a).every((c) => visit(c.activity));
+      };
+      paths = visit(loop.activity) ? found : null;
+      this.bodyPaths.set(loop.path, paths);
+    }
+    return paths;
   }
 
   private async forEach(activity: ForEach, ctx: Context, key: string): Promise<void> {
@@ -963,6 +1183,32 @@ export class Interpreter {
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure, handlerScope: { scope: this.root, key: '/process' } };
     await this.compensateChildren(this.root, '/process', ctx, undefined);
   }
+}
+
+function loopData(iteration: number, inBody: boolean, parked: number, extra: { parking?: boolean; resumeAt?: number } = {}): string {
+  const data: LoopData = { iteration, inBody, ...(parked > 0 ? { parked } : {}), ...extra };
+  return JSON.stringify(data);
+}
+
+/** True when an expression reads the clock (`pv:now()`): its value changes between two iterations with the same variables. */
+function readsTime(expression: Expression | undefined): boolean {
+  return expression !== undefined && /now\s*\(/.test(expression.text);
+}
+
+/** True when an activity may be the body, or in the body, of a parked loop (see Interpreter.pollShaped). */
+function pollBody(a: Activity): boolean {
+  if (!POLL_KINDS.has(a.kind) || a.sources.length > 0 || a.targets.length > 0) return false;
+  if (a.kind === 'wait' && (a.for === undefined || readsTime(a.for))) return false;
+  if (a.kind === 'if' && a.branches.some((b) => readsTime(b.condition))) return false;
+  if (a.kind === 'assign') {
+    for (const c of a.copies) {
+      if (c.from.type === 'expression' && readsTime(c.from.expression)) return false;
+      if (c.from.type === 'variable' && readsTime(c.from.query)) return false;
+      if (c.to.type === 'expression' && readsTime(c.to.expression)) return false;
+      if (c.to.type === 'variable' && readsTime(c.to.query)) return false;
+    }
+  }
+  return childActivities(a).every((c) => pollBody(c.activity));
 }
 
 /** The `requestId` a provisioning operation answered with (its response element's child of that name), if any. */

@@ -9,7 +9,7 @@ import { OutboundError } from '../net/outbound-http';
 import { SoapFault, SoapResponseError, type SoapClient } from '../soap/client';
 import { FieldReader } from '../soap/fields';
 import type { SoapService } from '../soap/service';
-import type { PartnerInvoker } from '../workflow/interpreter';
+import type { PartnerInvoker, StandingAnswer } from '../workflow/interpreter';
 import type { PartnerBinding } from '../workflow/partner-bindings';
 import type { PartnerInvokers } from '../workflow/partners';
 import { WsdlCatalog } from '../workflow/wsdl-catalog';
@@ -17,8 +17,11 @@ import { fromDom } from '../xml/convert';
 import { detachedCopy, serializeNode } from '../xml/dom';
 import { escapeXml } from '../xml/escape';
 import { mappingOf, type OperationMapping } from './process-endpoints';
-import { NO_ATTRIBUTES } from '../xml/parser';
-import { writeDomElement } from '../xml/writer';
+import { NO_ATTRIBUTES, type XmlElement } from '../xml/parser';
+import { writeDomElement, type XmlObject } from '../xml/writer';
+
+/** Says how long an in-process operation's answer stands, from its request and result; undefined when it cannot say. */
+export type StandingHook = (request: XmlElement, result: XmlObject) => StandingAnswer | undefined;
 
 /** Faults the engine raises about partners, in this namespace. */
 export const WORKFLOW_NS = 'urn:provisor:workflow:1';
@@ -48,7 +51,11 @@ function message(element: Element, part = 'parameters'): VariableValue {
 export class LocalInvoker {
   private readonly byNamespace: ReadonlyMap<string, SoapService>;
 
-  constructor(services: readonly SoapService[]) {
+  constructor(
+    services: readonly SoapService[],
+    /** By `{namespace}operation`: how long a read-only operation's answer stands, when it knows (see StandingAnswer). */
+    private readonly standing: ReadonlyMap<string, StandingHook> = new Map(),
+  ) {
     this.byNamespace = new Map(services.map((s) => [s.namespace, s]));
   }
 
@@ -57,7 +64,16 @@ export class LocalInvoker {
     return this.byNamespace.get(portType.ns)?.operations[operation]?.readOnly === true;
   }
 
-  async invoke(args: { portType: QName; operation: string; input: VariableValue | undefined; idempotencyKey: string; principal: Principal; log: Logger; activityPath: string }): Promise<VariableValue | undefined> {
+  async invoke(args: {
+    portType: QName;
+    operation: string;
+    input: VariableValue | undefined;
+    idempotencyKey: string;
+    principal: Principal;
+    log: Logger;
+    activityPath: string;
+    onStanding?: (answer: StandingAnswer) => void;
+  }): Promise<VariableValue | undefined> {
     const service = this.byNamespace.get(args.portType.ns);
     const operation = service?.operations[args.operation];
     if (service === undefined || operation === undefined) {
@@ -67,6 +83,10 @@ export class LocalInvoker {
     const request = input === undefined ? { ns: service.namespace, name: args.operation, attrs: NO_ATTRIBUTES, children: [], text: '', line: 1 } : fromDom(input);
     try {
       const result = await operation.handle(new FieldReader(request, service.namespace), { principal: args.principal, messageId: args.idempotencyKey.slice(0, 255), log: args.log });
+      if (args.onStanding !== undefined && operation.readOnly === true) {
+        const answer = this.standing.get(`{${service.namespace}}${args.operation}`)?.(request, result);
+        if (answer !== undefined) args.onStanding(answer);
+      }
       return message(writeDomElement(service.namespace, `${args.operation}Response`, result));
     } catch (err) {
       if (err instanceof ProvisorError) {
@@ -210,7 +230,16 @@ export class BindingInvoker implements PartnerInvoker {
         timeoutMs: this.timeoutMs,
       });
     }
-    return this.local.invoke({ portType, operation: request.operation, input: request.input, idempotencyKey: request.idempotencyKey, principal: this.principal, log: this.log, activityPath: request.activityPath });
+    return this.local.invoke({
+      portType,
+      operation: request.operation,
+      input: request.input,
+      idempotencyKey: request.idempotencyKey,
+      principal: this.principal,
+      log: this.log,
+      activityPath: request.activityPath,
+      ...(request.onStanding === undefined ? {} : { onStanding: request.onStanding }),
+    });
   }
 }
 
@@ -221,8 +250,10 @@ export class SoapPartners implements PartnerInvokers {
   constructor(
     services: readonly SoapService[],
     private readonly client: SoapClient,
+    /** By `{namespace}operation`: how long an answer of Provisor's own stands (see LocalInvoker). */
+    standing: ReadonlyMap<string, StandingHook> = new Map(),
   ) {
-    this.local = new LocalInvoker(services);
+    this.local = new LocalInvoker(services, standing);
   }
 
   forInstance(plan: Parameters<PartnerInvokers['forInstance']>[0], principal: Principal, log: Logger): PartnerInvoker {

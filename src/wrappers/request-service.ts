@@ -1,8 +1,13 @@
 import { REQUEST_STATUSES } from '../../entities';
-import { MAX_REQUEST_LIST, type ProvisioningApi } from '../provisioning/api';
+import { MAX_REQUEST_LIST, type ProvisioningApi, type RunningRequest } from '../provisioning/api';
 import type { FieldReader } from '../soap/fields';
+import type { XmlElement } from '../xml/parser';
+import type { XmlObject } from '../xml/writer';
 import type { SoapService } from '../soap/service';
 import { NAME, PROVISIONING_ROLES, toXsdDuration, wsdlPath } from './provisioning-fields';
+
+/** The RequestService's namespace. */
+export const REQUEST_NS = 'urn:provisor:request:1';
 
 /** The longest a GetStatus may wait for its request to end. */
 const MAX_WAIT_SECONDS = 60;
@@ -18,7 +23,7 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
   };
   return {
     name: 'Request',
-    namespace: 'urn:provisor:request:1',
+    namespace: REQUEST_NS,
     wsdlFile: wsdlPath(root, 'request'),
     operations: {
       GetStatus: {
@@ -108,5 +113,18 @@ export function requestService(api: ProvisioningApi, root: string): SoapService 
         },
       },
     },
+  };
+}
+
+/**
+ * How long a GetStatus answer stands, for the workflow engine's parked poll
+ * loops: an IN_PROGRESS answer about a request this process performs stands
+ * until the request ends here. Any other answer may change unseen.
+ */
+export function getStatusStanding(api: ProvisioningApi): (request: XmlElement, result: XmlObject) => RunningRequest | undefined {
+  return (request, result) => {
+    if (result.status !== 'IN_PROGRESS') return undefined;
+    const requestId = request.children.find((c) => c.name === 'requestId')?.text.trim();
+    return requestId === undefined || requestId === '' ? undefined : api.whileRunningHere?.(requestId);
   };
 }
