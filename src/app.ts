@@ -181,7 +181,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dataSource,
     new SoapPartners(provisioningServices, soapClient),
     path.join(root, 'wsdl'),
-    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
+    { leaseMs: config.workflow.leaseMs, pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits, messageKeepMs: config.workflow.messageKeepMs },
     clock,
     logger.child({ component: 'workflow' }),
     observer,
