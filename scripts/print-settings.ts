@@ -42,6 +42,7 @@ const FAMILIES: ReadonlyArray<readonly [string, string]> = [
   ['PROVISOR_ENGINE', 'the deployment engine: on/off, workers, affinity (Leases and recovery)'],
   ['PROVISOR_NODE_LEASE_MS', 'how long a process\'s node lease lasts without renewal; the requests, instances and work orders it claimed are recovered or adopted by others after it (Node leases)'],
   ['PROVISOR_POLL_MS', 'how often the deployment engine looks for queued requests'],
+  ['PROVISOR_WORKFLOW_MESSAGE_KEEP_MS', 'how long a message no running instance holds the correlation values of is kept for one to come; 0 refuses it (NoMatchingInstance)'],
   ['PROVISOR_WORKFLOW', 'the workflow runner: on/off, instances, polling, reply wait'],
   ['PROVISOR_WORKORDER_', 'the work-order automation: on/off, polling, batch, restart'],
   ['PROVISOR_CHANGES', 'the change manager: on/off, polling, planning budget, leases'],

@@ -188,7 +188,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
     dataSource,
     new SoapPartners(provisioningServices, soapClient, new Map([[`{${REQUEST_NS}}GetStatus`, getStatusStanding(api)]])),
     path.join(root, 'wsdl'),
-    { pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits },
+    { pollMs: config.workflow.pollMs, maxInstances: config.workflow.maxInstances, planLimits: config.planLimits, messageKeepMs: config.workflow.messageKeepMs },
     clock,
     lease,
     logger.child({ component: 'workflow' }),

@@ -67,6 +67,8 @@ export interface Config {
     readonly notifyUrl: string | undefined;
     /** How long a call to a process endpoint waits for the instance's reply. */
     readonly replyTimeoutMs: number;
+    /** How long a message for a process instance not there yet (no instance holds its correlation values) is kept for one to take it; 0 refuses it. */
+    readonly messageKeepMs: number;
   };
   /**
    * Limits that keep one process plan from taking the workflow engine or the
@@ -403,6 +405,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd(), 
       pollMs: int('PROVISOR_WORKFLOW_POLL_MS', 500, 10, 60_000),
       notifyUrl: httpUrl('PROVISOR_WORKFLOW_NOTIFY_URL'),
       replyTimeoutMs: int('PROVISOR_WORKFLOW_REPLY_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      messageKeepMs: int('PROVISOR_WORKFLOW_MESSAGE_KEEP_MS', 30_000, 0, 86_400_000),
     },
     planLimits: {
       maxNestingDepth: int('PROVISOR_PLAN_MAX_DEPTH', PLAN.maxNestingDepth, 10, 1000),

@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   InvalidProcess: { sender: true, http: 400, summary: 'The WS-BPEL process (or a document it imports) is invalid; the reason lists each problem with its line.' },
   UnknownProcess: { sender: true, http: 400, summary: 'No process of this name is deployed.' },
   UnknownInstance: { sender: true, http: 400, summary: 'No process instance has this id.' },
+  NoMatchingInstance: { sender: true, http: 400, summary: 'A message sent to a process endpoint carries correlation values no running instance holds, and such messages are not kept; the reason names the correlation set.' },
   UnknownWorkOrderType: { sender: true, http: 400, summary: 'No work-order type of this name exists for the caller\'s permission level.' },
   InvalidParameter: { sender: true, http: 400, summary: 'A work-order parameter is missing, unknown, of the wrong type or out of range; the reason names each one.' },
   UnknownWorkOrder: { sender: true, http: 400, summary: 'No work order with this id exists in the caller\'s account.' },

@@ -122,11 +122,11 @@ describe('provisor plan and provisor demo', function () {
     });
 
     it('names an unsupported element with its line, and exits 2', async () => {
-      const text = installPlan('CliPick', 's1', 'PT0.1S', '\n    <bpel:pick name="choose"/>');
-      const file = write('pick.bpel', text);
+      const text = installPlan('CliValidate', 's1', 'PT0.1S', '\n    <bpel:validate name="check" variables="x"/>');
+      const file = write('validate.bpel', text);
       const r = await run(['plan', 'validate', file, '--document', `partners.wsdl=${partnersWsdl}`]);
       expect(r.code).to.equal(2);
-      expect(r.out).to.contain(`${file}:${lineOf(text, '<bpel:pick')}: <pick> is not supported by Provisor`);
+      expect(r.out).to.contain(`${file}:${lineOf(text, '<bpel:validate')}: <validate> is not supported by Provisor`);
     });
 
     it('names an unknown operation with the activity path and line, and exits 2', async () => {

@@ -25,6 +25,7 @@ import type { Assign, Copy, CopyFrom, Expression, QName, VariableDeclaration } f
 import { evaluate, evaluateQuery, numberToString, type EvaluationOptions, type VariableScope } from './expression';
 import { standardFault, type VariableValue } from './values';
 import { cloneValue } from './variable-value';
+import { aliasFor, describeTyped, NO_PROPERTIES, propertyValue } from './properties';
 import { NodeType, detachedCopy, newDocument, parseElement, stringValue } from '../xml/dom';
 
 /** A variable scope an assign can write to. */
@@ -139,7 +140,7 @@ function runCopy(copy: Copy, working: WorkingSet, extra: EvaluationOptions): voi
   const source = readSource(copy, working, extra, fail);
   if (source.kind === 'missing') return;
   const to = copy.to;
-  const target = to.type === 'variable' ? to : lvalue(to.expression, fail);
+  const target = to.type === 'variable' ? to : to.type === 'property' ? propertyLvalue(to, working, extra, fail) : lvalue(to.expression, fail);
   const entry = working.writable(target.variable, fail);
   if (!target.query) {
     const value = target.part === undefined
@@ -162,6 +163,16 @@ function runCopy(copy: Copy, working: WorkingSet, extra: EvaluationOptions): voi
   working.set(target.variable, rootChanged(entry.value, target.part, context));
 }
 
+/** A `<to variable property>` as variable, part and query: where the property alias for the variable's type points. */
+function propertyLvalue(to: { readonly variable: string; readonly property: QName }, working: WorkingSet, extra: EvaluationOptions, fail: Fail): { variable: string; part?: string; query?: Expression } {
+  const found = working.lookup(to.variable);
+  if (!found) fail('subLanguageExecutionFault', `<to> variable "${to.variable}" is not declared`);
+  const alias = aliasFor(extra.properties ?? NO_PROPERTIES, to.property, found.declaration, found.value);
+  if (alias === undefined) fail('selectionFailure', `<to> property {${to.property.ns}}${to.property.local} has no property alias for ${describeTyped(found.declaration)}`);
+  const part = found.declaration.messageType !== undefined ? alias.part : undefined;
+  return { variable: to.variable, ...(part !== undefined ? { part } : {}), ...(alias.query !== undefined ? { query: alias.query } : {}) };
+}
+
 /** A to-spec expression (`$var`, `$var.part`, `$var/path`, `$var.part/path`) as variable, part and query. */
 function lvalue(expr: Expression, fail: Fail): { variable: string; part?: string; query?: Expression } {
   const m = /^\s*\$([A-Za-z_][\w-]*)(?:\.([A-Za-z_][\w.-]*?))?(?=\s*$|\s*[/[])(.*)$/s.exec(expr.text);
@@ -178,6 +189,12 @@ function readSource(copy: Copy, working: WorkingSet, extra: EvaluationOptions, f
   switch (from.type) {
     case 'literal':
       return literal(from);
+    case 'property': {
+      const found = working.lookup(from.variable);
+      if (!found) fail('subLanguageExecutionFault', `<from> variable "${from.variable}" is not declared`);
+      if (found.value === undefined) fail('uninitializedVariable', `<from> variable "${from.variable}" is not initialised`);
+      return { kind: 'atomic', value: propertyValue(extra.properties ?? NO_PROPERTIES, from.property, found.declaration, found.value, `<copy> at line ${copy.line}: <from> property of variable "${from.variable}"`, extra) };
+    }
     case 'expression': {
       const result = evaluate(from.expression, working, extra);
       return Array.isArray(result)

@@ -15,6 +15,7 @@ import { BPEL_NS, type Expression, type VariableDeclaration } from './model';
 import { BpelFault, standardFault, type VariableValue } from './values';
 import { newDocument, XML_NS } from '../xml/dom';
 import { durationMillis, formatDateTime, parseDeadline, parseDuration } from './xsd-time';
+import type { PropertyCatalog } from './properties';
 
 /** Namespace of Provisor's XPath functions (`xmlns:pv="urn:provisor:bpel:functions"`). */
 export const PROVISOR_FUNCTIONS_NS = 'urn:provisor:bpel:functions';
@@ -32,6 +33,8 @@ export interface EvaluationOptions {
   readonly counters?: Readonly<Record<string, number>>;
   /** Defaults to the system clock; the interpreter passes its injected clock's time. */
   readonly now?: Date;
+  /** The properties and aliases `<from property>` and `<to property>` read through. */
+  readonly properties?: PropertyCatalog;
 }
 
 /** An XPath 1.0 result: a node-set in document order, a string, a number or a boolean. */

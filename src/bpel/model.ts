@@ -44,6 +44,15 @@ export interface ActivityBase {
   readonly targets: readonly string[];
 }
 
+/** A `<correlation>` of a messaging activity: the set, whether the message initiates it, and (on an invoke) which message. */
+export interface Correlation {
+  readonly set: string;
+  readonly initiate: 'yes' | 'join' | 'no';
+  /** On an invoke: the outgoing request, the response, or both. */
+  readonly pattern?: 'request' | 'response' | 'request-response';
+  readonly line: number;
+}
+
 export interface Invoke extends ActivityBase {
   readonly kind: 'invoke';
   readonly partnerLink: string;
@@ -51,14 +60,21 @@ export interface Invoke extends ActivityBase {
   readonly operation: string;
   readonly inputVariable?: string;
   readonly outputVariable?: string;
+  readonly correlations: readonly Correlation[];
 }
 
-export interface Receive extends ActivityBase {
-  readonly kind: 'receive';
+/** What a receive, an onMessage and an onEvent share: the message they take. */
+export interface InboundMessage {
   readonly partnerLink: string;
   readonly portType?: QName;
   readonly operation: string;
   readonly variable?: string;
+  readonly correlations: readonly Correlation[];
+  readonly messageExchange?: string;
+}
+
+export interface Receive extends ActivityBase, InboundMessage {
+  readonly kind: 'receive';
   readonly createInstance: boolean;
 }
 
@@ -69,16 +85,44 @@ export interface Reply extends ActivityBase {
   readonly operation: string;
   readonly variable?: string;
   readonly faultName?: QName;
+  readonly correlations: readonly Correlation[];
+  readonly messageExchange?: string;
+}
+
+/** A `<pick>`'s `<onMessage>`: its path is `…/pick/onMessage[n]`, its activity's `…/pick/onMessage[n]/<kind>`. */
+export interface OnMessage extends InboundMessage {
+  readonly line: number;
+  readonly path: string;
+  readonly activity: Activity;
+}
+
+/** A `<pick>`'s `<onAlarm>`: `…/pick/onAlarm[n]`, its activity `…/pick/onAlarm[n]/<kind>`. */
+export interface PickAlarm {
+  readonly line: number;
+  readonly path: string;
+  readonly for?: Expression;
+  readonly until?: Expression;
+  readonly activity: Activity;
+}
+
+export interface Pick extends ActivityBase {
+  readonly kind: 'pick';
+  readonly createInstance: boolean;
+  readonly messages: readonly OnMessage[];
+  readonly alarms: readonly PickAlarm[];
 }
 
 export type CopyFrom =
   | { readonly type: 'variable'; readonly variable: string; readonly part?: string; readonly query?: Expression }
   | { readonly type: 'expression'; readonly expression: Expression }
   /** Serialized XML of the literal's content (or plain text). */
-  | { readonly type: 'literal'; readonly xml: string };
+  | { readonly type: 'literal'; readonly xml: string }
+  /** A variable property, through the property alias for the variable's type. */
+  | { readonly type: 'property'; readonly variable: string; readonly property: QName };
 
 export type CopyTo =
   | { readonly type: 'variable'; readonly variable: string; readonly part?: string; readonly query?: Expression }
+  | { readonly type: 'property'; readonly variable: string; readonly property: QName }
   /** An lvalue expression of the form `$var.part/path`. */
   | { readonly type: 'expression'; readonly expression: Expression };
 
@@ -171,6 +215,19 @@ export interface OnAlarm {
   readonly scope: Scope;
 }
 
+/**
+ * An event handler's `<onEvent>`: its path is `…/eventHandlers/onEvent[n]`,
+ * its scope's `…/onEvent[n]/scope`. Its variable, declared by `messageType`
+ * or `element`, belongs to the handler's scope.
+ */
+export interface OnEvent extends InboundMessage {
+  readonly line: number;
+  readonly path: string;
+  readonly messageType?: QName;
+  readonly element?: QName;
+  readonly scope: Scope;
+}
+
 export interface VariableDeclaration {
   readonly name: string;
   readonly line: number;
@@ -191,6 +248,9 @@ export interface Scope extends ActivityBase {
   readonly compensationHandler?: Activity;
   readonly terminationHandler?: Activity;
   readonly alarms: readonly OnAlarm[];
+  readonly events: readonly OnEvent[];
+  /** Names of the scope's `<messageExchange>`s. */
+  readonly messageExchanges: readonly string[];
   readonly activity: Activity;
 }
 
@@ -221,6 +281,7 @@ export type Activity =
   | Invoke
   | Receive
   | Reply
+  | Pick
   | Assign
   | Wait
   | Empty
@@ -244,6 +305,7 @@ export const ACTIVITY_KINDS = [
   'invoke',
   'receive',
   'reply',
+  'pick',
   'assign',
   'wait',
   'empty',
@@ -293,6 +355,8 @@ export interface Process {
   readonly correlationSets: readonly CorrelationSet[];
   readonly faultHandlers?: FaultHandlers;
   readonly alarms: readonly OnAlarm[];
+  readonly events: readonly OnEvent[];
+  readonly messageExchanges: readonly string[];
   readonly activity: Activity;
   readonly exitOnStandardFault: boolean;
   readonly suppressJoinFailure: boolean;

@@ -24,6 +24,7 @@ import {
   type Copy,
   type CopyFrom,
   type CopyTo,
+  type Correlation,
   type CorrelationSet,
   type Diagnostic,
   type Expression,
@@ -31,7 +32,10 @@ import {
   type Import,
   type LinkSource,
   type OnAlarm,
+  type OnEvent,
+  type OnMessage,
   type PartnerLink,
+  type PickAlarm,
   type Process,
   type QName,
   type Scope,
@@ -60,7 +64,8 @@ const SUPPORTED_ELEMENTS = new Set<string>([
   'faultHandlers', 'catch', 'catchAll', 'eventHandlers', 'onAlarm', 'compensationHandler', 'terminationHandler',
   'targets', 'target', 'joinCondition', 'sources', 'source', 'transitionCondition', 'copy', 'from', 'to', 'query',
   'literal', 'links', 'link', 'startCounterValue', 'finalCounterValue', 'completionCondition', 'branches',
-  'condition', 'elseif', 'else', 'for', 'until', 'repeatEvery', 'documentation',
+  'condition', 'elseif', 'else', 'for', 'until', 'repeatEvery', 'documentation', 'correlations', 'correlation',
+  'onMessage', 'onEvent', 'messageExchanges', 'messageExchange',
 ]);
 
 /** Placements WS-BPEL allows and Provisor does not (reported as "not supported", not as misplaced). */
@@ -75,7 +80,7 @@ const STANDARD_ACTIVITY_ATTRIBUTES = ['name', 'suppressJoinFailure'] as const;
 const ACTIVITY_NAMES: ReadonlySet<string> = new Set(ACTIVITY_KINDS);
 
 /** WS-BPEL activities Provisor refuses; one standing where an activity is due is reported once, as refused. */
-const REFUSED_ACTIVITIES: ReadonlySet<string> = new Set(['pick', 'validate', 'extensionActivity']);
+const REFUSED_ACTIVITIES: ReadonlySet<string> = new Set(['validate', 'extensionActivity']);
 
 /** Whether `parent` holds an activity that was refused (so "needs an activity" would only repeat it). */
 function holdsRefusedActivity(parent: Element): boolean {
@@ -351,6 +356,8 @@ class ProcessReader {
     let correlationSets: CorrelationSet[] = [];
     let faultHandlers: FaultHandlers | undefined;
     let alarms: OnAlarm[] = [];
+    let events: OnEvent[] = [];
+    let messageExchanges: string[] = [];
     const activities: Element[] = [];
     const seen = new Map<string, Element>();
     for (const child of this.children(root)) {
@@ -375,7 +382,10 @@ class ProcessReader {
           if (this.once(root, seen, child)) faultHandlers = this.faultHandlers(child, '/process/faultHandlers');
           break;
         case 'eventHandlers':
-          if (this.once(root, seen, child)) alarms = this.eventHandlers(child, '/process/eventHandlers');
+          if (this.once(root, seen, child)) ({ alarms, events } = this.eventHandlers(child, '/process/eventHandlers'));
+          break;
+        case 'messageExchanges':
+          if (this.once(root, seen, child)) messageExchanges = this.messageExchanges(child);
           break;
         default:
           if (isActivityName(child.localName ?? '')) activities.push(child);
@@ -393,6 +403,8 @@ class ProcessReader {
       correlationSets,
       ...(faultHandlers ? { faultHandlers } : {}),
       alarms,
+      events,
+      messageExchanges,
       activity,
       exitOnStandardFault,
       suppressJoinFailure,
@@ -652,16 +664,104 @@ class ProcessReader {
     };
   }
 
-  private eventHandlers(element: Element, path: string): OnAlarm[] {
+  private eventHandlers(element: Element, path: string): { alarms: OnAlarm[]; events: OnEvent[] } {
     this.checkAttributes(element, []);
     const alarmElements: Element[] = [];
+    const eventElements: Element[] = [];
     for (const child of this.children(element)) {
       if (child.localName === 'onAlarm') alarmElements.push(child);
+      else if (child.localName === 'onEvent') eventElements.push(child);
       else this.unexpected(child, element);
     }
-    if (alarmElements.length === 0) this.report(element, `<eventHandlers> needs at least one <onAlarm> (line ${lineOf(element)})`);
+    if (alarmElements.length === 0 && eventElements.length === 0) this.report(element, `<eventHandlers> needs at least one <onEvent> or <onAlarm> (line ${lineOf(element)})`);
     const paths = siblingPaths(path, alarmElements, true);
-    return alarmElements.map((a, i) => this.onAlarm(a, paths[i] ?? path));
+    const eventPaths = siblingPaths(path, eventElements, true);
+    return { alarms: alarmElements.map((a, i) => this.onAlarm(a, paths[i] ?? path)), events: eventElements.map((e, i) => this.onEvent(e, eventPaths[i] ?? path)) };
+  }
+
+  private onEvent(element: Element, path: string): OnEvent {
+    this.checkAttributes(element, ['partnerLink', 'portType', 'operation', 'variable', 'messageType', 'element', 'messageExchange']);
+    const seen = new Map<string, Element>();
+    let correlations: Correlation[] = [];
+    let scope: Scope | undefined;
+    for (const child of this.children(element)) {
+      if (child.localName === 'correlations') {
+        if (this.once(element, seen, child)) correlations = this.correlations(child, false);
+      } else if (child.localName === 'scope') {
+        if (this.once(element, seen, child)) scope = this.activity(child, `${path}/scope`) as Scope;
+      } else this.unexpected(child, element);
+    }
+    const line = lineOf(element);
+    if (!scope) this.report(element, `<onEvent> needs a <scope> (line ${line})`);
+    const portType = this.qname(element, 'portType', this.optional(element, 'portType'));
+    const variable = this.optional(element, 'variable');
+    const messageType = this.qname(element, 'messageType', this.optional(element, 'messageType'));
+    const elementName = this.qname(element, 'element', this.optional(element, 'element'));
+    if (variable !== undefined && messageType === undefined && elementName === undefined) {
+      this.report(element, `<onEvent> variable "${variable}" needs messageType or element (line ${line})`);
+    }
+    if (messageType !== undefined && elementName !== undefined) this.report(element, `<onEvent> may have messageType or element, not both (line ${line})`);
+    const messageExchange = this.optional(element, 'messageExchange');
+    return {
+      line,
+      path,
+      partnerLink: this.required(element, 'partnerLink'),
+      ...(portType ? { portType } : {}),
+      operation: this.required(element, 'operation'),
+      ...(variable !== undefined ? { variable } : {}),
+      ...(messageType ? { messageType } : {}),
+      ...(elementName ? { element: elementName } : {}),
+      correlations,
+      ...(messageExchange !== undefined ? { messageExchange } : {}),
+      scope: scope ?? placeholderScope(`${path}/scope`, line),
+    };
+  }
+
+  private messageExchanges(element: Element): string[] {
+    this.checkAttributes(element, []);
+    const out: string[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== 'messageExchange') {
+        this.unexpected(child, element);
+        continue;
+      }
+      this.checkAttributes(child, ['name']);
+      for (const x of this.children(child)) this.unexpected(x, child);
+      out.push(this.ncname(child, 'name', this.required(child, 'name')) ?? '');
+    }
+    if (out.length === 0) this.report(element, `<messageExchanges> needs at least one <messageExchange> (line ${lineOf(element)})`);
+    return out;
+  }
+
+  /** `<correlations>`: on an invoke each may say its `pattern`. */
+  private correlations(element: Element, invoke: boolean): Correlation[] {
+    this.checkAttributes(element, []);
+    const out: Correlation[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== 'correlation') {
+        this.unexpected(child, element);
+        continue;
+      }
+      this.checkAttributes(child, invoke ? ['set', 'initiate', 'pattern'] : ['set', 'initiate']);
+      for (const x of this.children(child)) this.unexpected(x, child);
+      const line = lineOf(child);
+      const initiate = this.optional(child, 'initiate') ?? 'no';
+      if (initiate !== 'yes' && initiate !== 'join' && initiate !== 'no') {
+        this.report(child, `<correlation> attribute initiate must be "yes", "join" or "no", not "${initiate}" (line ${line})`);
+      }
+      const pattern = invoke ? this.optional(child, 'pattern') : undefined;
+      if (pattern !== undefined && pattern !== 'request' && pattern !== 'response' && pattern !== 'request-response') {
+        this.report(child, `<correlation> attribute pattern must be "request", "response" or "request-response", not "${pattern}" (line ${line})`);
+      }
+      out.push({
+        set: this.ncname(child, 'set', this.required(child, 'set')) ?? '',
+        initiate: initiate === 'yes' || initiate === 'join' ? initiate : 'no',
+        ...(pattern === 'request' || pattern === 'response' || pattern === 'request-response' ? { pattern } : {}),
+        line,
+      });
+    }
+    if (out.length === 0) this.report(element, `<correlations> needs at least one <correlation> (line ${lineOf(element)})`);
+    return out;
   }
 
   private onAlarm(element: Element, path: string): OnAlarm {
@@ -815,16 +915,67 @@ class ProcessReader {
     for (const child of input.content) this.unexpected(child, input.element);
   }
 
-  private messaging(input: ActivityInput, attributes: readonly string[]): { partnerLink: string; portType?: QName; operation: string } {
+  private messaging(input: ActivityInput, attributes: readonly string[]): { partnerLink: string; portType?: QName; operation: string; correlations: Correlation[] } {
     const { element } = input;
     this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'partnerLink', 'portType', 'operation', ...attributes]);
-    this.noContent(input);
+    const seen = new Map<string, Element>();
+    let correlations: Correlation[] = [];
+    for (const child of input.content) {
+      if (child.localName === 'correlations') {
+        if (this.once(element, seen, child)) correlations = this.correlations(child, element.localName === 'invoke');
+      } else this.unexpected(child, element);
+    }
     const portType = this.qname(element, 'portType', this.optional(element, 'portType'));
     return {
       partnerLink: this.required(element, 'partnerLink'),
       ...(portType ? { portType } : {}),
       operation: this.required(element, 'operation'),
+      correlations,
     };
+  }
+
+  /** A `<pick>`'s `<onMessage>`: the message it takes, then one activity. */
+  private onMessage(element: Element, path: string): OnMessage {
+    this.checkAttributes(element, ['partnerLink', 'portType', 'operation', 'variable', 'messageExchange']);
+    const seen = new Map<string, Element>();
+    let correlations: Correlation[] = [];
+    const candidates: Element[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName === 'correlations' && candidates.length === 0) {
+        if (this.once(element, seen, child)) correlations = this.correlations(child, false);
+      } else if (isActivityName(child.localName ?? '')) candidates.push(child);
+      else this.unexpected(child, element);
+    }
+    const portType = this.qname(element, 'portType', this.optional(element, 'portType'));
+    const variable = this.optional(element, 'variable');
+    const messageExchange = this.optional(element, 'messageExchange');
+    return {
+      line: lineOf(element),
+      path,
+      partnerLink: this.required(element, 'partnerLink'),
+      ...(portType ? { portType } : {}),
+      operation: this.required(element, 'operation'),
+      ...(variable !== undefined ? { variable } : {}),
+      correlations,
+      ...(messageExchange !== undefined ? { messageExchange } : {}),
+      activity: this.single(element, candidates, path),
+    };
+  }
+
+  /** A `<pick>`'s `<onAlarm>`: `<for>` or `<until>`, then one activity. */
+  private pickAlarm(element: Element, path: string): PickAlarm {
+    this.checkAttributes(element, []);
+    let forExpr: Expression | undefined;
+    let until: Expression | undefined;
+    const candidates: Element[] = [];
+    for (const child of this.children(element)) {
+      if (child.localName === 'for' && !forExpr && !until && candidates.length === 0) forExpr = this.expression(child);
+      else if (child.localName === 'until' && !forExpr && !until && candidates.length === 0) until = this.expression(child);
+      else if (isActivityName(child.localName ?? '')) candidates.push(child);
+      else this.unexpected(child, element);
+    }
+    if (!forExpr && !until) this.report(element, `<onAlarm> in <pick> needs <for> or <until> (line ${lineOf(element)})`);
+    return { line: lineOf(element), path, ...(forExpr ? { for: forExpr } : {}), ...(until ? { until } : {}), activity: this.single(element, candidates, path) };
   }
 
   private readonly readers: ActivityReaders = {
@@ -841,26 +992,54 @@ class ProcessReader {
       };
     },
     receive: (input) => {
-      const messaging = this.messaging(input, ['variable', 'createInstance']);
+      const messaging = this.messaging(input, ['variable', 'createInstance', 'messageExchange']);
       const variable = this.optional(input.element, 'variable');
+      const messageExchange = this.optional(input.element, 'messageExchange');
       return {
         kind: 'receive',
         ...input.base,
         ...messaging,
         ...(variable !== undefined ? { variable } : {}),
+        ...(messageExchange !== undefined ? { messageExchange } : {}),
         createInstance: this.yesNo(input.element, 'createInstance') ?? false,
       };
     },
     reply: (input) => {
-      const messaging = this.messaging(input, ['variable', 'faultName']);
+      const messaging = this.messaging(input, ['variable', 'faultName', 'messageExchange']);
       const variable = this.optional(input.element, 'variable');
       const faultName = this.qname(input.element, 'faultName', this.optional(input.element, 'faultName'));
+      const messageExchange = this.optional(input.element, 'messageExchange');
       return {
         kind: 'reply',
         ...input.base,
         ...messaging,
         ...(variable !== undefined ? { variable } : {}),
         ...(faultName ? { faultName } : {}),
+        ...(messageExchange !== undefined ? { messageExchange } : {}),
+      };
+    },
+    pick: (input) => {
+      const { element, base } = input;
+      this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'createInstance']);
+      const messageElements: Element[] = [];
+      const alarmElements: Element[] = [];
+      for (const child of input.content) {
+        if (child.localName === 'onMessage') messageElements.push(child);
+        else if (child.localName === 'onAlarm') alarmElements.push(child);
+        else this.unexpected(child, element);
+      }
+      const createInstance = this.yesNo(element, 'createInstance') ?? false;
+      if (messageElements.length === 0) this.report(element, `<pick> needs at least one <onMessage> (line ${base.line})`);
+      // SA00062: an instance-creating pick has no onAlarm.
+      if (createInstance && alarmElements.length > 0) this.report(element, `<pick createInstance="yes"> may not have an <onAlarm> (line ${base.line})`);
+      const messagePaths = siblingPaths(base.path, messageElements, true);
+      const alarmPaths = siblingPaths(base.path, alarmElements, true);
+      return {
+        kind: 'pick',
+        ...base,
+        createInstance,
+        messages: messageElements.map((m, i) => this.onMessage(m, messagePaths[i] ?? base.path)),
+        alarms: alarmElements.map((a, i) => this.pickAlarm(a, alarmPaths[i] ?? base.path)),
       };
     },
     assign: (input) => {
@@ -1059,6 +1238,8 @@ class ProcessReader {
       let compensationHandler: Activity | undefined;
       let terminationHandler: Activity | undefined;
       let alarms: OnAlarm[] = [];
+      let events: OnEvent[] = [];
+      let messageExchanges: string[] = [];
       const activities: Element[] = [];
       for (const child of input.content) {
         switch (child.localName) {
@@ -1081,7 +1262,10 @@ class ProcessReader {
             }
             break;
           case 'eventHandlers':
-            if (this.once(element, seen, child)) alarms = this.eventHandlers(child, `${base.path}/eventHandlers`);
+            if (this.once(element, seen, child)) ({ alarms, events } = this.eventHandlers(child, `${base.path}/eventHandlers`));
+            break;
+          case 'messageExchanges':
+            if (this.once(element, seen, child)) messageExchanges = this.messageExchanges(child);
             break;
           default:
             if (isActivityName(child.localName ?? '')) activities.push(child);
@@ -1098,6 +1282,8 @@ class ProcessReader {
         ...(compensationHandler ? { compensationHandler } : {}),
         ...(terminationHandler ? { terminationHandler } : {}),
         alarms,
+        events,
+        messageExchanges,
         activity: this.single(element, activities, base.path),
       };
     },
@@ -1190,10 +1376,19 @@ class ProcessReader {
     };
   }
 
+  /** `<from variable property>` / `<to variable property>`: nothing else on it. */
+  private propertySpec(element: Element, children: readonly Element[]): { type: 'property'; variable: string; property: QName } {
+    for (const child of children) this.unexpected(child, element);
+    if (element.hasAttribute('part')) this.report(element, `<${element.localName} property="…"> cannot also have part="…" (line ${lineOf(element)})`);
+    if (ownText(element).trim() !== '') this.report(element, `<${element.localName} property="…"> cannot also hold an expression (line ${lineOf(element)})`);
+    return { type: 'property', variable: this.required(element, 'variable'), property: this.requiredQName(element, 'property') };
+  }
+
   private from(element: Element): CopyFrom {
-    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage']);
+    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage', 'property']);
     const children = this.childrenAllowingText(element);
     const line = lineOf(element);
+    if (element.hasAttribute('property')) return this.propertySpec(element, children);
     if (element.hasAttribute('variable')) return { type: 'variable', ...this.variableSpec(element, children) };
     if (element.hasAttribute('part')) this.report(element, `<from part="…"> needs variable="…" (line ${line})`);
     const literal = children.find((c) => c.localName === 'literal');
@@ -1214,8 +1409,9 @@ class ProcessReader {
   }
 
   private to(element: Element): CopyTo {
-    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage']);
+    this.checkAttributes(element, ['variable', 'part', 'expressionLanguage', 'property']);
     const children = this.childrenAllowingText(element);
+    if (element.hasAttribute('property')) return this.propertySpec(element, children);
     if (element.hasAttribute('variable')) return { type: 'variable', ...this.variableSpec(element, children) };
     if (element.hasAttribute('part')) this.report(element, `<to part="…"> needs variable="…" (line ${lineOf(element)})`);
     return { type: 'expression', expression: this.specExpression(element, children) };
@@ -1263,6 +1459,8 @@ function placeholderScope(path: string, line: number): Scope {
     isolated: false,
     variables: [],
     alarms: [],
+    events: [],
+    messageExchanges: [],
     activity: placeholder(`${path}/empty`, line),
   };
 }

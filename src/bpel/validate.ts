@@ -13,18 +13,23 @@ import {
   qnameKey,
   type Activity,
   type Copy,
+  type Correlation,
+  type CorrelationSet,
   type Diagnostic,
   type Expression,
   type Flow,
+  type InboundMessage,
   type OnAlarm,
+  type OnEvent,
   type PartnerLink,
   type Process,
   type QName,
   type Scope,
   type VariableDeclaration,
 } from './model';
-import { childActivities } from './walk';
+import { allActivities, childActivities } from './walk';
 import { analyzeExpression, describeExpression } from './expression';
+import { describeTyped, hasAlias, type PropertyCatalog, type Typed } from './properties';
 
 /** One WSDL operation, as far as the checks need it. */
 export interface OperationInfo {
@@ -56,6 +61,8 @@ export interface ProcessContext {
    * is accepted as long as its element is not checked.
    */
   messageParts?(message: QName): ReadonlyMap<string, QName | undefined> | undefined;
+  /** The properties and aliases of the imported WSDLs; without them, aliases are not checked. */
+  readonly properties?: PropertyCatalog;
 }
 
 const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
@@ -129,6 +136,10 @@ class Validator {
   private readonly partnerLinks = new Map<string, PartnerLink>();
   private readonly links: LinkInfo[] = [];
   private readonly scopesByName = new Map<string, Scope>();
+  private readonly correlationSets = new Map<string, CorrelationSet>();
+  private readonly messageExchanges = new Set<string>();
+  /** Each inbound operation's routing correlation set, by `partnerLink/operation` (one per operation). */
+  private readonly routing = new Map<string, { set: string; line: number }>();
 
   constructor(
     private readonly process: Process,
@@ -145,11 +156,17 @@ class Validator {
       if (this.partnerLinks.has(pl.name)) this.report(pl.line, `partner link "${pl.name}" is declared twice`);
       else this.partnerLinks.set(pl.name, pl);
     }
-    const correlationSets = new Set<string>();
     for (const cs of process.correlationSets) {
-      if (correlationSets.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice`);
-      correlationSets.add(cs.name);
+      if (this.correlationSets.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice`);
+      else this.correlationSets.set(cs.name, cs);
+      if (this.context?.properties) {
+        for (const p of cs.properties) {
+          if (!this.context.properties.properties.has(qnameKey(p))) this.report(cs.line, `correlation set "${cs.name}": property ${qnameKey(p)} is not defined by the imported WSDLs`);
+        }
+      }
     }
+    for (const name of process.messageExchanges) this.messageExchanges.add(name);
+    for (const a of allActivities(process)) if (a.kind === 'scope') for (const name of a.messageExchanges) this.messageExchanges.add(name);
     const root: Context = { variables: [], links: [], inFaultHandler: false, handlerOf: undefined };
     const inProcess = this.declare(process.variables, root, 'process');
     this.handlers(process, inProcess);
@@ -218,6 +235,11 @@ class Validator {
     switch (activity.kind) {
       case 'invoke': {
         const info = this.messaging(activity, 'partner', where);
+        for (const c of activity.correlations) {
+          const pattern = c.pattern ?? 'request';
+          if (pattern !== 'response') this.correlationsOf([c], info?.input, undefined, where);
+          if (pattern !== 'request') this.correlationsOf([c], info?.output, undefined, where);
+        }
         const input = activity.inputVariable !== undefined ? this.variable(context, activity.inputVariable, activity.line, where, 'inputVariable') : undefined;
         const output = activity.outputVariable !== undefined ? this.variable(context, activity.outputVariable, activity.line, where, 'outputVariable') : undefined;
         if (input) this.messageVariable(input, info?.input, activity.line, where, 'inputVariable', 'input');
@@ -228,16 +250,29 @@ class Validator {
         break;
       }
       case 'receive': {
-        if (!activity.createInstance) {
-          // Refused here rather than faulting once the instance reaches it (see docs/bpel.md).
-          this.report(activity.line, `${where}: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md`);
-        }
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');
+        this.inbound(activity, activity.createInstance, info?.input, activity.line, where);
+        break;
+      }
+      case 'pick': {
+        for (const message of activity.messages) {
+          const at = `${where} <onMessage> ${message.path}`;
+          const info = this.messaging({ ...message, kind: 'receive' }, 'my', at, message.line);
+          const variable = message.variable !== undefined ? this.variable(context, message.variable, message.line, at, 'variable') : undefined;
+          if (variable) this.messageVariable(variable, info?.input, message.line, at, 'variable', 'input');
+          this.inbound(message, activity.createInstance, info?.input, message.line, at);
+        }
+        for (const alarm of activity.alarms) {
+          if (alarm.for) this.expression(alarm.for, context, where);
+          if (alarm.until) this.expression(alarm.until, context, where);
+        }
         break;
       }
       case 'reply': {
+        this.correlationsOf(activity.correlations, undefined, undefined, where);
+        this.exchange(activity.messageExchange, activity.line, where);
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (info && !info.output) {
@@ -372,6 +407,81 @@ class Validator {
       this.activity(catchAll, { ...context, links: [...context.links, boundary], inFaultHandler: true, handlerOf: owner });
     }
     for (const alarm of owner.alarms) this.alarm(alarm, context);
+    for (const event of owner.events) this.event(event, context);
+  }
+
+  private event(event: OnEvent, context: Context): void {
+    const where = `event handler ${event.path}`;
+    const info = this.messaging({ ...event, kind: 'receive' }, 'my', where, event.line);
+    let inner = context;
+    if (event.variable !== undefined) {
+      const declaration: VariableDeclaration = { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
+      const variable: VariableInfo = { declaration, kind: kindOf(declaration) };
+      this.messageVariable(variable, info?.input, event.line, where, 'variable', 'input');
+      inner = { ...context, variables: [...context.variables, new Map([[event.variable, variable]])] };
+    }
+    this.inbound(event, false, info?.input, event.line, where);
+    const boundary: LinkFrame = { kind: 'boundary', what: `the event handler ${event.path}` };
+    this.activity(event.scope, { ...inner, links: [...inner.links, boundary], inFaultHandler: false, handlerOf: undefined });
+  }
+
+  // ---- correlation -------------------------------------------------------------------------
+
+  /**
+   * A receive, onMessage or onEvent: its correlations, its message exchange,
+   * and how its messages find their instance. An instance-creating one
+   * initiates its sets (Provisor has one start activity per instance); any
+   * other one is reached by its first correlation with initiate "no" or
+   * "join", the same set for every activity taking that operation.
+   */
+  private inbound(message: InboundMessage, creates: boolean, input: QName | undefined, line: number, where: string): void {
+    this.correlationsOf(message.correlations, input, undefined, where);
+    this.exchange(message.messageExchange, line, where);
+    if (creates) {
+      for (const c of message.correlations) {
+        if (c.initiate !== 'yes') this.report(c.line, `${where}: correlation set "${c.set}" has initiate="${c.initiate}", but an instance-creating activity initiates its correlation sets (initiate="yes"): Provisor runs one start activity per process`);
+      }
+      return;
+    }
+    const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined) {
+      this.report(line, `${where}: a message after the instance-creating one reaches its instance by its correlation values: it needs a <correlation> with initiate="no" or "join"`);
+      return;
+    }
+    const key = `${message.partnerLink}/${message.operation}`;
+    const other = this.routing.get(key);
+    if (other === undefined) this.routing.set(key, { set: routing.set, line });
+    else if (other.set !== routing.set) {
+      this.report(line, `${where}: operation "${message.operation}" of partner link "${message.partnerLink}" is taken by correlation set "${other.set}" at line ${other.line}; every activity taking one operation is reached by the same set, here "${routing.set}"`);
+    }
+  }
+
+  /** Correlation sets declared, and each property with an alias for the message. */
+  private correlationsOf(correlations: readonly Correlation[], message: QName | undefined, element: QName | undefined, where: string): void {
+    const seen = new Set<string>();
+    for (const c of correlations) {
+      if (seen.has(c.set)) this.report(c.line, `${where}: correlation set "${c.set}" is named twice`);
+      seen.add(c.set);
+      const set = this.correlationSets.get(c.set);
+      if (set === undefined) {
+        this.report(c.line, `${where}: correlation set "${c.set}" is not declared (correlation sets are declared at process level)`);
+        continue;
+      }
+      const catalog = this.context?.properties;
+      const typed: Typed = message !== undefined ? { messageType: message } : element !== undefined ? { element } : {};
+      if (catalog === undefined || (message === undefined && element === undefined)) continue;
+      for (const p of set.properties) {
+        if (hasAlias(catalog, p, typed)) continue;
+        const parts = message === undefined ? undefined : this.context?.messageParts?.(message);
+        const only = parts !== undefined && parts.size === 1 ? [...parts.values()][0] : undefined;
+        if (only !== undefined && hasAlias(catalog, p, { element: only })) continue;
+        this.report(c.line, `${where}: correlation set "${c.set}": no property alias of ${qnameKey(p)} applies to ${describeTyped(typed)}`);
+      }
+    }
+  }
+
+  private exchange(name: string | undefined, line: number, where: string): void {
+    if (name !== undefined && !this.messageExchanges.has(name)) this.report(line, `${where}: message exchange "${name}" is not declared`);
   }
 
   private alarm(alarm: OnAlarm, context: Context): void {
@@ -386,38 +496,40 @@ class Validator {
   // ---- messaging ---------------------------------------------------------------------------
 
   private messaging(
-    activity: Extract<Activity, { kind: 'invoke' | 'receive' | 'reply' }>,
+    activity: Pick<Extract<Activity, { kind: 'invoke' | 'receive' | 'reply' }>, 'kind' | 'partnerLink' | 'portType' | 'operation'> & { readonly line?: number },
     role: 'partner' | 'my',
     where: string,
+    atLine?: number,
   ): OperationInfo | undefined {
+    const line = atLine ?? activity.line ?? 0;
     const pl = this.partnerLinks.get(activity.partnerLink);
     if (!pl) {
-      this.report(activity.line, `${where}: partner link "${activity.partnerLink}" is not declared`);
+      this.report(line, `${where}: partner link "${activity.partnerLink}" is not declared`);
       return undefined;
     }
     const roleName = role === 'partner' ? pl.partnerRole : pl.myRole;
     if (roleName === undefined) {
       const attribute = role === 'partner' ? 'partnerRole' : 'myRole';
-      this.report(activity.line, `${where}: partner link "${pl.name}" has no ${attribute}, which <${activity.kind}> needs`);
+      this.report(line, `${where}: partner link "${pl.name}" has no ${attribute}, which <${activity.kind}> needs`);
       return undefined;
     }
     if (!this.context) return undefined;
     const portType = this.context.portTypeOf(pl, role);
     if (!portType) {
       this.report(
-        activity.line,
+        line,
         `${where}: partner link "${pl.name}": role "${roleName}" of partner link type ${qnameKey(pl.partnerLinkType)} is not defined by the imported WSDLs`,
       );
       return undefined;
     }
     if (activity.portType && qnameKey(activity.portType) !== qnameKey(portType.portType)) {
       this.report(
-        activity.line,
+        line,
         `${where}: portType ${qnameKey(activity.portType)} is not the port type of partner link "${pl.name}" (${qnameKey(portType.portType)})`,
       );
     }
     const operation = portType.operations.get(activity.operation);
-    if (!operation) this.report(activity.line, `${where}: partner link "${pl.name}" has no operation "${activity.operation}"`);
+    if (!operation) this.report(line, `${where}: partner link "${pl.name}" has no operation "${activity.operation}"`);
     return operation;
   }
 
@@ -469,7 +581,21 @@ class Validator {
         return undefined;
       case 'literal':
         return undefined;
+      case 'property':
+        this.propertyOf(from, line, context, where, '<from>');
+        return undefined;
     }
+  }
+
+  /** A `<from>`/`<to>` with `property`: the variable in scope, and an alias of the property for its type. */
+  private propertyOf(spec: { readonly variable: string; readonly property: QName }, line: number, context: Context, where: string, role: string): void {
+    const found = this.variable(context, spec.variable, line, where, `${role} variable`);
+    const catalog = this.context?.properties;
+    if (found === undefined || catalog === undefined) return;
+    const d = found.declaration;
+    const typed: Typed = d.messageType ? { messageType: d.messageType } : d.element ? { element: d.element } : d.type ? { type: d.type } : {};
+    if (!catalog.properties.has(qnameKey(spec.property))) this.report(line, `${where}: ${role} property ${qnameKey(spec.property)} is not defined by the imported WSDLs`);
+    else if (!hasAlias(catalog, spec.property, typed)) this.report(line, `${where}: ${role} property ${qnameKey(spec.property)} has no property alias for ${describeTyped(typed)} (variable "${spec.variable}")`);
   }
 
   private partOf(variable: VariableInfo, part: string | undefined, line: number, where: string): void {
@@ -481,7 +607,9 @@ class Validator {
   private copy(copy: Copy, context: Context, where: string): void {
     const from = this.copyFrom(copy.from, copy.line, context, where);
     const to = copy.to;
-    if (to.type === 'variable') {
+    if (to.type === 'property') {
+      this.propertyOf(to, copy.line, context, where, '<to>');
+    } else if (to.type === 'variable') {
       const target = this.variable(context, to.variable, copy.line, where, '<to> variable');
       if (target) this.partOf(target, to.part, copy.line, where);
       if (to.query) this.expression(to.query, context, where, 'query');
@@ -613,7 +741,7 @@ class Validator {
       }
       for (const c of childActivities(a)) structure(c.activity);
     };
-    for (const h of [...(this.process.faultHandlers?.catches.map((c) => c.activity) ?? []), ...(this.process.faultHandlers?.catchAll ? [this.process.faultHandlers.catchAll] : []), ...this.process.alarms.map((a) => a.scope)]) {
+    for (const h of [...(this.process.faultHandlers?.catches.map((c) => c.activity) ?? []), ...(this.process.faultHandlers?.catchAll ? [this.process.faultHandlers.catchAll] : []), ...this.process.alarms.map((a) => a.scope), ...this.process.events.map((e) => e.scope)]) {
       structure(h);
     }
     structure(this.process.activity);

@@ -28,6 +28,22 @@ export class BpelFault extends Error {
 export const BPEL_FAULT_NS = 'http://docs.oasis-open.org/wsbpel/2.0/process/executable';
 
 /** The WS-BPEL 2.0 standard faults the engine raises. */
-export function standardFault(local: 'selectionFailure' | 'invalidExpressionValue' | 'uninitializedVariable' | 'joinFailure' | 'subLanguageExecutionFault' | 'mismatchedAssignmentFailure' | 'missingReply' | 'invalidVariables' | 'completionConditionFailure', message: string): BpelFault {
+export function standardFault(
+  local:
+    | 'selectionFailure'
+    | 'invalidExpressionValue'
+    | 'uninitializedVariable'
+    | 'joinFailure'
+    | 'subLanguageExecutionFault'
+    | 'mismatchedAssignmentFailure'
+    | 'missingReply'
+    | 'missingRequest'
+    | 'invalidVariables'
+    | 'completionConditionFailure'
+    | 'correlationViolation'
+    | 'conflictingReceive'
+    | 'conflictingRequest',
+  message: string,
+): BpelFault {
   return new BpelFault({ ns: BPEL_FAULT_NS, local }, message);
 }

@@ -2,7 +2,7 @@
  * Traversal of a parsed process: the children of each activity and every
  * activity of a process, handlers included.
  */
-import type { Activity, OnAlarm, Process, Scope } from './model';
+import type { Activity, OnAlarm, OnEvent, Process, Scope } from './model';
 
 /** Where a child activity stands in its parent. */
 export type ChildRole =
@@ -13,7 +13,9 @@ export type ChildRole =
   | 'catchAll'
   | 'compensationHandler'
   | 'terminationHandler'
-  | 'onAlarm';
+  | 'onAlarm'
+  | 'onEvent'
+  | 'onMessage';
 
 export interface ChildActivity {
   readonly activity: Activity;
@@ -21,13 +23,14 @@ export interface ChildActivity {
 }
 
 /** The handler-held activities of a scope or process (fault handlers, alarms, and for a scope its compensation and termination handlers). */
-export function handlerChildren(owner: Pick<Scope, 'faultHandlers' | 'alarms'> & Partial<Pick<Scope, 'compensationHandler' | 'terminationHandler'>>): ChildActivity[] {
+export function handlerChildren(owner: Pick<Scope, 'faultHandlers' | 'alarms' | 'events'> & Partial<Pick<Scope, 'compensationHandler' | 'terminationHandler'>>): ChildActivity[] {
   const out: ChildActivity[] = [];
   for (const c of owner.faultHandlers?.catches ?? []) out.push({ activity: c.activity, role: 'catch' });
   if (owner.faultHandlers?.catchAll) out.push({ activity: owner.faultHandlers.catchAll, role: 'catchAll' });
   if (owner.compensationHandler) out.push({ activity: owner.compensationHandler, role: 'compensationHandler' });
   if (owner.terminationHandler) out.push({ activity: owner.terminationHandler, role: 'terminationHandler' });
   for (const alarm of owner.alarms as readonly OnAlarm[]) out.push({ activity: alarm.scope, role: 'onAlarm' });
+  for (const event of owner.events as readonly OnEvent[]) out.push({ activity: event.scope, role: 'onEvent' });
   return out;
 }
 
@@ -49,6 +52,11 @@ export function childActivities(activity: Activity): ChildActivity[] {
       return [{ activity: activity.scope, role: 'body' }];
     case 'scope':
       return [...handlerChildren(activity), { activity: activity.activity, role: 'body' }];
+    case 'pick':
+      return [
+        ...activity.messages.map((m): ChildActivity => ({ activity: m.activity, role: 'onMessage' })),
+        ...activity.alarms.map((a): ChildActivity => ({ activity: a.activity, role: 'onAlarm' })),
+      ];
     case 'invoke':
     case 'receive':
     case 'reply':

@@ -2,7 +2,7 @@
 export class WorkflowError extends Error {
   override readonly name = 'WorkflowError';
   constructor(
-    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied' | 'InvalidState',
+    readonly code: 'InvalidProcess' | 'UnknownProcess' | 'UnknownInstance' | 'InvalidInput' | 'DestinationDenied' | 'InvalidState' | 'NoMatchingInstance',
     message: string,
   ) {
     super(message);

@@ -57,6 +57,8 @@ export class InstanceStore {
   readonly variables = new Map<string, string>();
   readonly links = new Map<string, boolean>();
   readonly timers = new Map<string, Date>();
+  /** Initiated correlation sets: name → their key, and the activity execution that initiated them. */
+  readonly correlations = new Map<string, { readonly key: string; readonly by: string }>();
   /** Each timer's kind, and the timers whose firing is recorded (it is recorded once). */
   private readonly timerKinds = new Map<string, 'wait' | 'alarm'>();
   private readonly fired = new Set<string>();
@@ -80,6 +82,8 @@ export class InstanceStore {
   private readonly pendingLinks = new Map<string, boolean>();
   /** Timer rows recording their firing. */
   private pendingTimers: RowWrite[] = [];
+  /** Other statements on this instance's rows, in order (a reply recorded with its message). */
+  private pendingStatements: SqlWrite[] = [];
   private flushScheduled = false;
   /** The last commit handed over (settled either way). */
   private inFlight: Promise<void> = Promise.resolve();
@@ -107,12 +111,22 @@ export class InstanceStore {
 
   async load(): Promise<void> {
     const id = this.instanceId;
-    const [activities, variables, links, timers] = (await Promise.all([
+    const [activities, variables, links, timers, correlations] = (await Promise.all([
       this.dataSource.query(WORKFLOW_SQL.loadActivities, [id]),
       this.dataSource.query(WORKFLOW_SQL.loadVariables, [id]),
       this.dataSource.query(WORKFLOW_SQL.loadLinks, [id]),
       this.dataSource.query(WORKFLOW_SQL.loadTimers, [id]),
-    ])) as [Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>];
+      this.dataSource.query(WORKFLOW_SQL.loadCorrelations, [id]),
+    ])) as [Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>, Array<Record<string, unknown>>];
+    for (const r of correlations) {
+      let by = '';
+      try {
+        by = String((JSON.parse(String(r.value)) as { by?: unknown }).by ?? '');
+      } catch {
+        // A value of another form: the set stays initiated, by no known activity.
+      }
+      this.correlations.set(String(r.setName), { key: String(r.correlationKey), by });
+    }
     for (const r of activities) {
       const record: ActivityRecord = {
         key: String(r.key),
@@ -272,6 +286,24 @@ export class InstanceStore {
     this.scheduleFlush();
   }
 
+  /**
+   * Initiates correlation sets, durably with everything written behind
+   * before: a message carrying their values is routed to this instance from
+   * the moment this returns.
+   */
+  async initiateCorrelations(processName: string, sets: ReadonlyArray<{ readonly set: string; readonly key: string; readonly values: readonly string[]; readonly by: string }>): Promise<void> {
+    if (sets.length === 0) return;
+    for (const s of sets) this.correlations.set(s.set, { key: s.key, by: s.by });
+    await this.durable(sets.map((s) => ({ row: WORKFLOW_ROWS.correlation, values: [this.instanceId, processName, s.set, s.key, JSON.stringify({ values: s.values, by: s.by })], commutes: true })));
+  }
+
+  /** A statement on this instance's rows, committed with the next flush (after what was written before it). Written behind. */
+  statement(write: SqlWrite): void {
+    this.check();
+    this.pendingStatements.push(write);
+    this.scheduleFlush();
+  }
+
   // ---- write-behind ---------------------------------------------------------
 
   /**
@@ -304,7 +336,7 @@ export class InstanceStore {
   }
 
   private get pendingCount(): number {
-    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingTimers.length;
+    return this.pendingActivities.size + this.pendingVariables.size + this.pendingLinks.size + this.pendingTimers.length + this.pendingStatements.length;
   }
 
   private clearPending(): void {
@@ -312,6 +344,7 @@ export class InstanceStore {
     this.pendingVariables.clear();
     this.pendingLinks.clear();
     this.pendingTimers = [];
+    this.pendingStatements = [];
   }
 
   /** Writes not yet handed to the committer, in a form a caller can add to its own transaction. */
@@ -321,6 +354,7 @@ export class InstanceStore {
     for (const w of this.pendingVariables.values()) writes.push({ row: WORKFLOW_ROWS.variable, values: [this.instanceId, w.scopeKey, w.name, w.value], commutes: true });
     for (const [key, value] of this.pendingLinks) writes.push(this.linkStatement(key, value));
     writes.push(...this.pendingTimers);
+    writes.push(...this.pendingStatements);
     this.clearPending();
     return writes;
   }

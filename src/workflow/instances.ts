@@ -99,13 +99,13 @@ export class ProcessInstances {
    * leased to it and starts at once from what is known here (no claim, no
    * load); otherwise it waits, unleased, for whichever runner claims it.
    */
-  async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string): Promise<string> {
+  async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string, operation?: string): Promise<string> {
     const definition = await this.definitions.latest(processName);
     const id = crypto.randomUUID();
     const serializedInput = input === undefined ? undefined : serializeValue(input);
     const leased = this.runner.reserve();
     try {
-      await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased);
+      await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased, operation);
     } catch (err) {
       if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
       const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceByKey, [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
@@ -117,13 +117,13 @@ export class ProcessInstances {
       if (leased) this.runner.release();
     }
     this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
-    if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput });
+    if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(operation !== undefined ? { operation } : {}) });
     else this.runner.wake();
     return id;
   }
 
   /** The instance row and its input, in one group-committed transaction. */
-  private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean): Promise<void> {
+  private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean, operation: string | undefined): Promise<void> {
     const now = this.clock.date();
     const statements: Write[] = [
       {
@@ -132,6 +132,8 @@ export class ProcessInstances {
       },
     ];
     if (input !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'message', input] });
+    // The operation the message came to: an instance-creating pick takes the onMessage of that operation.
+    if (operation !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'operation', serializeValue({ kind: 'simple', value: operation })] });
     await groupCommitter(this.dataSource).write(statements);
   }
 

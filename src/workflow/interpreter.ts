@@ -9,15 +9,19 @@ import {
   type Catch,
   type Compensate,
   type CompensateScope,
+  type Correlation,
   type Empty,
   type Exit,
   type Expression,
   type Flow,
   type ForEach,
   type If,
+  type InboundMessage,
   type Invoke,
   type OnAlarm,
+  type OnEvent,
   type PartnerLink,
+  type Pick,
   type Process,
   type QName,
   type Receive,
@@ -34,9 +38,25 @@ import {
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
 import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { correlationKey, correlationValues, NO_PROPERTIES, type PropertyCatalog, type Typed } from '../bpel/properties';
 import { allActivities, childActivities } from '../bpel/walk';
 import { deserializeFault, faultPathOf, serializeFault, withPath } from './fault-codec';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
+import type { MessageWanted, StoredReply, TakenMessage } from './message-box';
+import { WORKFLOW_SQL } from './sql';
+
+/** Where an instance's activities take the messages sent to it (the message box). */
+export interface MessageSource {
+  /**
+   * Waits until the activity execution `consumerKey` has taken one of the
+   * messages wanted (the one it took before a crash, if any); undefined once
+   * `stop` is aborted without one.
+   */
+  waitFor(request: { readonly instanceId: string; readonly consumerKey: string; readonly processName: string; readonly wanted: readonly MessageWanted[]; readonly stop: AbortSignal }): Promise<TakenMessage | undefined>;
+}
+
+/** The WSDL messages of a partner link's operation. */
+export type OperationMessages = (partnerLink: string, role: 'my' | 'partner', operation: string) => { readonly input?: QName; readonly output?: QName } | undefined;
 
 /** Calls a partner's operation. In-process for Provisor's own services, SOAP over HTTP for remote ones. */
 export interface PartnerInvoker {
@@ -315,6 +335,14 @@ export class Interpreter {
       readonly onReply?: (message: VariableValue | undefined, fault?: QName) => void;
       /** The run-time limits (default: DEFAULT_PLAN_LIMITS). */
       readonly limits?: PlanLimits;
+      /** `partnerLink/operation` the instance-creating message was sent to (for a creating `<pick>`). */
+      readonly initialOperation?: string;
+      /** Messages sent to the running instance. */
+      readonly messages?: MessageSource;
+      /** The properties and aliases of the process's WSDLs. */
+      readonly properties?: PropertyCatalog;
+      /** The messages of each operation, for correlation values and replies. */
+      readonly operationMessages?: OperationMessages;
     },
   ) {
     this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
@@ -329,14 +357,17 @@ export class Interpreter {
       variables: process.variables,
       faultHandlers: process.faultHandlers,
       alarms: process.alarms,
+      events: process.events,
+      messageExchanges: process.messageExchanges,
       activity: process.activity,
       name: process.name,
     };
     this.index(this.root);
     this.handlers = {
       invoke: (a, c, k) => this.invoke(a, c, k),
-      receive: (a, c) => this.receive(a, c),
-      reply: (a, c) => this.reply(a, c),
+      receive: (a, c, k) => this.receive(a, c, k),
+      reply: (a, c, k) => this.reply(a, c, k),
+      pick: (a, c, k) => this.pick(a, c, k),
       assign: (a, c) => this.assign(a, c),
       wait: (a, c, k) => this.wait(a, c, k),
       empty: (_a: Empty) => Promise.resolve(),
@@ -392,7 +423,7 @@ export class Interpreter {
   private async deliverInputToVariables(): Promise<void> {
     const input = this.deps.initialMessage;
     if (input === undefined || input.kind !== 'message' || this.store.activities.size > 0) return;
-    if (allActivities(this.process).some((a) => a.kind === 'receive' && a.createInstance)) return;
+    if (allActivities(this.process).some((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance)) return;
     const writes: VariableWrite[] = [];
     for (const [part, value] of input.parts) {
       const declaration = this.process.variables.find((v) => v.name === part);
@@ -409,7 +440,11 @@ export class Interpreter {
 
   /** Expression options: the injected clock's time for pv:now() and calendar durations. */
   private opts(): EvaluationOptions {
-    return { now: this.deps.clock.date() };
+    return { now: this.deps.clock.date(), properties: this.properties };
+  }
+
+  private get properties(): PropertyCatalog {
+    return this.deps.properties ?? NO_PROPERTIES;
   }
 
   private keyOf(activity: { readonly path: string }, ctx: Context): string {
@@ -668,6 +703,11 @@ export class Interpreter {
     if (activity.inputVariable !== undefined && input === undefined) {
       throw standardFault('uninitializedVariable', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: input variable "${activity.inputVariable}" is not initialised`);
     }
+    const where = `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+    const requestCorrelations = activity.correlations.filter((c) => c.pattern !== 'response');
+    if (requestCorrelations.length > 0 && input !== undefined && activity.inputVariable !== undefined) {
+      await this.correlate(requestCorrelations, this.typedVariable(ctx, activity.inputVariable), input, key, where);
+    }
     // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
     // with the same input and idempotency key, so the partner answers the first call's result.
     if (this.deps.invoker.effectFree?.({ partnerLink, portType: activity.portType, operation: activity.operation }) !== true) await this.store.durable();
@@ -693,6 +733,10 @@ export class Interpreter {
             },
           }),
     });
+    const responseCorrelations = activity.correlations.filter((c) => c.pattern === 'response' || c.pattern === 'request-response');
+    if (responseCorrelations.length > 0 && output !== undefined) {
+      await this.correlate(responseCorrelations, { messageType: this.messageTypes(activity.partnerLink, 'partner', activity.operation)?.output }, output, key, where);
+    }
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
     if (activity.outputVariable === undefined || output === undefined) return data === undefined ? {} : { data };
@@ -701,18 +745,319 @@ export class Interpreter {
     return data === undefined ? { writes } : { writes, data };
   }
 
-  private async receive(activity: Receive, ctx: Context): Promise<Completion> {
-    if (!activity.createInstance) throw standardFault('missingReply', `activity ${activity.path}: only the instance-creating receive is supported`);
-    if (activity.variable === undefined || this.deps.initialMessage === undefined) return {};
-    const { scope, writes } = this.recordingView(ctx.frame);
-    scope.set(activity.variable, this.asDeclared(ctx, activity.variable, this.deps.initialMessage, activity));
-    return { writes };
+  private async receive(activity: Receive, ctx: Context, key: string): Promise<Completion> {
+    const where = describeActivity(activity);
+    if (activity.createInstance) {
+      const input = this.deps.initialMessage;
+      if (input === undefined) return {};
+      const accepted = await this.accept(activity, input, undefined, ctx, key, where, activity);
+      return { writes: accepted.writes };
+    }
+    const taken = await this.waitMessage([activity], key, ctx.signal, undefined, where);
+    if (taken === undefined) throw new Terminated('terminated');
+    const accepted = await this.accept(activity, taken.message, taken.id, ctx, key, where, activity);
+    return { writes: accepted.writes, data: JSON.stringify(accepted.data) };
   }
 
-  private async reply(activity: Reply, ctx: Context): Promise<Completion> {
+  private async reply(activity: Reply, ctx: Context, key: string): Promise<Completion> {
+    const where = describeActivity(activity);
     const message = activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
+    const exchange = exchangeKey(activity);
+    const open = this.openRequests().get(exchange)?.[0];
+    const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
+    if (message !== undefined && activity.correlations.length > 0) {
+      await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, key, where);
+    }
+    if (open !== undefined) {
+      // The answer to a message taken after the instance was created: recorded with that message, in the reply's transaction.
+      const stored: StoredReply = { ...(message !== undefined ? { message: serializeValue(message) } : {}), ...(activity.faultName !== undefined ? { fault: qnameKey(activity.faultName) } : {}) };
+      this.store.statement({ sql: WORKFLOW_SQL.replyToMessage, params: [JSON.stringify(stored), open, this.deps.instanceId], table: 'process_message' });
+      return { data: JSON.stringify({ repliedTo: open, message: stored.message }) };
+    }
+    const creating = allActivities(this.process).some(
+      (a) => (a.kind === 'receive' && a.createInstance && a.partnerLink === activity.partnerLink && a.operation === activity.operation) || (a.kind === 'pick' && a.createInstance && a.messages.some((m) => m.partnerLink === activity.partnerLink && m.operation === activity.operation)),
+    );
+    if (!creating) throw withPath(standardFault('missingRequest', `${where}: no request of operation "${activity.operation}" on partner link "${activity.partnerLink}"${activity.messageExchange === undefined ? '' : ` (message exchange "${activity.messageExchange}")`} is open to reply to`), activity.path);
     this.deps.onReply?.(message, activity.faultName);
     return { data: JSON.stringify({ replied: true, message: message === undefined ? undefined : serializeValue(message) }) };
+  }
+
+  // ---- messages and correlation -------------------------------------------
+
+  /** The WSDL messages of a partner link's operation, when known. */
+  private messageTypes(partnerLink: string, role: 'my' | 'partner', operation: string): { readonly input?: QName; readonly output?: QName } | undefined {
+    return this.deps.operationMessages?.(partnerLink, role, operation);
+  }
+
+  /** How a variable is declared, for its property aliases. */
+  private typedVariable(ctx: Context, name: string): Typed {
+    const d = this.findFrame(ctx.frame, name)?.declarations.get(name);
+    return d === undefined ? {} : { ...(d.messageType ? { messageType: d.messageType } : {}), ...(d.element ? { element: d.element } : {}), ...(d.type ? { type: d.type } : {}) };
+  }
+
+  /**
+   * Checks a message against its activity's correlations and initiates those
+   * it initiates (WS-BPEL 2.0 §9.2), durably: a message carrying the values
+   * is routed to this instance from then on. `key` is the activity
+   * execution's: replayed after a crash, it initiates its sets again without
+   * a violation.
+   *
+   * @throws BpelFault bpel:correlationViolation
+   */
+  private async correlate(correlations: readonly Correlation[], typed: Typed, message: VariableValue, key: string, where: string): Promise<void> {
+    const initiated: Array<{ set: string; key: string; values: string[]; by: string }> = [];
+    for (const c of correlations) {
+      const set = this.process.correlationSets.find((s) => s.name === c.set);
+      if (set === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${c.set}" is not declared`);
+      const values = correlationValues(this.properties, set, typed, message, where);
+      const valueKey = correlationKey(set.name, values);
+      const current = this.store.correlations.get(set.name);
+      if (current === undefined) {
+        if (c.initiate === 'no') throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is not initiated (initiate="no")`);
+        initiated.push({ set: set.name, key: valueKey, values, by: key });
+      } else if (c.initiate === 'yes' && current.by !== key) {
+        throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is already initiated (initiate="yes")`);
+      } else if (current.key !== valueKey) {
+        throw standardFault('correlationViolation', `${where}: the message's values of correlation set "${set.name}" (${values.join(', ')}) are not the ones the instance holds`);
+      }
+    }
+    await this.store.initiateCorrelations(this.process.name, initiated);
+    if (initiated.length > 0) {
+      const initiatedNow = this.initiated;
+      this.initiated = settledSignal();
+      initiatedNow.resolve();
+    }
+  }
+
+  /** Resolved (and replaced) each time the instance initiates correlation sets: event handlers wait on it for their routing set. */
+  private initiated = settledSignal();
+
+  /** The messages an inbound activity takes: its operation, with the values of the set that routes it. */
+  private wanted(message: InboundMessage, where: string): MessageWanted {
+    const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined) throw standardFault('correlationViolation', `${where}: no correlation set routes messages of operation "${message.operation}" to this instance`);
+    const current = this.store.correlations.get(routing.set);
+    if (current === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${routing.set}" is not initiated, so no message can reach this instance by it`);
+    return { operation: `${message.partnerLink}/${message.operation}`, correlationKey: current.key };
+  }
+
+  /** Inbound activities of this instance waiting now, by `partnerLink/operation` (for bpel:conflictingReceive). */
+  private readonly waiting = new Set<string>();
+
+  /**
+   * Waits for a message for one of `messages`, taken for the activity
+   * execution `consumerKey` (after a crash: the one it took before).
+   * Undefined when `stop` (or the activity's termination) ends the wait first.
+   */
+  private async waitMessage(messages: readonly InboundMessage[], consumerKey: string, signal: AbortSignal, stop: AbortSignal | undefined, where: string): Promise<TakenMessage | undefined> {
+    const source = this.deps.messages;
+    if (source === undefined) throw new Error(`${where}: the engine has no message box`);
+    const wanted = messages.map((m) => this.wanted(m, where));
+    const operations = [...new Set(wanted.map((w) => w.operation))];
+    for (const operation of operations) {
+      if (this.waiting.has(operation)) throw standardFault('conflictingReceive', `${where}: another activity of this instance already waits for a message of ${operation}`);
+    }
+    for (const operation of operations) this.waiting.add(operation);
+    const { controller, release } = childController(signal);
+    const onStop = (): void => controller.abort(new Error('stopped'));
+    stop?.addEventListener('abort', onStop, { once: true });
+    if (stop?.aborted === true) controller.abort(new Error('stopped'));
+    try {
+      const taken = await source.waitFor({ instanceId: this.deps.instanceId, consumerKey, processName: this.process.name, wanted, stop: controller.signal });
+      if (taken === undefined && signal.aborted) throw new Terminated('terminated');
+      return taken;
+    } finally {
+      stop?.removeEventListener('abort', onStop);
+      release();
+      for (const operation of operations) this.waiting.delete(operation);
+    }
+  }
+
+  /**
+   * A message into its activity: correlations checked and initiated, the
+   * request left open for a reply (request-response operations), the
+   * variable's write. `messageId` is absent for the instance-creating message.
+   */
+  private async accept(
+    inbound: InboundMessage,
+    message: VariableValue,
+    messageId: number | undefined,
+    ctx: Context,
+    key: string,
+    where: string,
+    at: Activity,
+  ): Promise<{ writes: VariableWrite[]; data: { messageId?: number; exchange?: string } }> {
+    const types = this.messageTypes(inbound.partnerLink, 'my', inbound.operation);
+    await this.correlate(inbound.correlations, { messageType: types?.input }, message, key, where);
+    let exchange: string | undefined;
+    if (messageId !== undefined && types?.output !== undefined) {
+      exchange = exchangeKey(inbound);
+      if ((this.openRequests().get(exchange)?.length ?? 0) > 0) {
+        throw standardFault('conflictingRequest', `${where}: a request of operation "${inbound.operation}" on partner link "${inbound.partnerLink}"${inbound.messageExchange === undefined ? '' : ` (message exchange "${inbound.messageExchange}")`} is still open, not yet replied to`);
+      }
+    }
+    const writes: VariableWrite[] = [];
+    if (inbound.variable !== undefined) {
+      const { scope, writes: recorded } = this.recordingView(ctx.frame);
+      scope.set(inbound.variable, this.asDeclared(ctx, inbound.variable, message, at));
+      writes.push(...recorded);
+    }
+    return { writes, data: { ...(messageId !== undefined ? { messageId } : {}), ...(exchange !== undefined ? { exchange } : {}) } };
+  }
+
+  /** Requests taken and not yet replied to, by exchange key, oldest first (read from the activity rows, so a resumed instance knows them). */
+  private openRequests(): Map<string, number[]> {
+    const received: Array<{ exchange: string; id: number }> = [];
+    const replied = new Set<number>();
+    for (const record of this.store.activities.values()) {
+      const data = record.data;
+      if (data === null || (!data.includes('"exchange"') && !data.includes('"repliedTo"'))) continue;
+      try {
+        const parsed = JSON.parse(data) as { exchange?: unknown; messageId?: unknown; repliedTo?: unknown };
+        if (typeof parsed.repliedTo === 'number') replied.add(parsed.repliedTo);
+        if (typeof parsed.exchange === 'string' && typeof parsed.messageId === 'number') received.push({ exchange: parsed.exchange, id: parsed.messageId });
+      } catch {
+        // Data of another form: no request there.
+      }
+    }
+    const open = new Map<string, number[]>();
+    for (const r of received.sort((a, b) => a.id - b.id)) {
+      if (!replied.has(r.id)) open.set(r.exchange, [...(open.get(r.exchange) ?? []), r.id]);
+    }
+    return open;
+  }
+
+  /**
+   * `<pick>`: the first of its messages or alarms. The choice, and the
+   * message's variable, are the pick's data; the message is taken for the
+   * pick's execution key, so a resumed pick finds the same message again.
+   * A message taken while an alarm fires wins over the alarm.
+   */
+  private async pick(activity: Pick, ctx: Context, key: string): Promise<void> {
+    const where = describeActivity(activity);
+    let choice = this.data<{ branch: number }>(key);
+    if (choice === undefined) {
+      let writes: VariableWrite[] = [];
+      let data: { branch: number; messageId?: number; exchange?: string };
+      if (activity.createInstance) {
+        const found = activity.messages.findIndex((m) => `${m.partnerLink}/${m.operation}` === this.deps.initialOperation);
+        const branch = found < 0 ? 0 : found;
+        const onMessage = activity.messages[branch];
+        const input = this.deps.initialMessage;
+        if (onMessage !== undefined && input !== undefined) ({ writes } = await this.accept(onMessage, input, undefined, ctx, key, where, activity));
+        data = { branch };
+      } else {
+        const taken = await this.pickWait(activity, ctx, key, where);
+        if (taken.message === undefined) data = { branch: activity.messages.length + taken.alarm };
+        else {
+          const branch = Math.max(0, activity.messages.findIndex((m) => `${m.partnerLink}/${m.operation}` === taken.message.operation));
+          const onMessage = activity.messages[branch] as InboundMessage;
+          const accepted = await this.accept(onMessage, taken.message.message, taken.message.id, ctx, key, where, activity);
+          writes = accepted.writes;
+          data = { branch, ...accepted.data };
+        }
+      }
+      this.store.setData(key, JSON.stringify(data), writes);
+      this.applyWrites(ctx.frame, writes);
+      choice = data;
+    }
+    const branches = [...activity.messages.map((m) => m.activity), ...activity.alarms.map((a) => a.activity)];
+    const target = branches[choice.branch];
+    for (const other of branches) {
+      if (other !== target && !this.store.activities.has(this.keyOf(other, ctx))) await this.deadPath(other, ctx, this.keyOf(other, ctx));
+    }
+    if (target !== undefined) await this.exec(target, ctx);
+  }
+
+  /** Waits for a pick's first message or alarm. */
+  private async pickWait(activity: Pick, ctx: Context, key: string, where: string): Promise<{ message: TakenMessage; alarm: -1 } | { message: undefined; alarm: number }> {
+    const view = this.scopeView(ctx.frame);
+    let earliest: { index: number; due: Date; timerKey: string } | undefined;
+    for (const [index, alarm] of activity.alarms.entries()) {
+      const timerKey = this.keyOf(alarm, ctx);
+      let due = this.store.timers.get(timerKey);
+      if (due === undefined) {
+        const computed = alarm.for !== undefined ? new Date(this.deps.clock.now() + evaluateDuration(alarm.for, view, this.opts())) : evaluateDeadline(alarm.until ?? alarm.for!, view, this.opts());
+        due = await this.store.timer(timerKey, 'alarm', computed);
+      }
+      if (earliest === undefined || due.getTime() < earliest.due.getTime()) earliest = { index, due, timerKey };
+    }
+    const stop = new AbortController();
+    const waiting = this.waitMessage(activity.messages, key, ctx.signal, stop.signal, where);
+    if (earliest === undefined) {
+      const message = await waiting;
+      if (message === undefined) throw new Terminated('terminated');
+      return { message, alarm: -1 };
+    }
+    const { controller, release } = childController(ctx.signal);
+    try {
+      const fired = sleepUntilDue(this.deps.clock, earliest.due, controller.signal).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof Terminated) return false;
+          throw err;
+        },
+      );
+      const first = await Promise.race([waiting.then(() => 'message' as const), fired.then((f) => (f ? ('alarm' as const) : ('none' as const)))]);
+      if (first === 'alarm') stop.abort();
+      else controller.abort();
+      const message = await waiting;
+      if (message !== undefined) return { message, alarm: -1 };
+      if (ctx.signal.aborted || first !== 'alarm') throw new Terminated('terminated');
+      this.store.timerFired(earliest.timerKey, this.now());
+      return { message: undefined, alarm: earliest.index };
+    } finally {
+      controller.abort();
+      stop.abort();
+      release();
+    }
+  }
+
+  /**
+   * `<onEvent>`: while its scope's main activity runs, each message of its
+   * operation starts an instance of the handler's scope (concurrently, each
+   * with its own copy of the event's variable). Message n is taken for the
+   * key `…/onEvent[k]#n`, recorded as an `onEvent` activity row holding the
+   * open request; once the scope's main activity ends no new message is
+   * taken, and the running instances finish.
+   */
+  private async runEvent(event: OnEvent, ctx: Context, disabled: AbortSignal): Promise<void> {
+    const base = this.keyOf(event, ctx);
+    const where = `event handler ${event.path}`;
+    const declaration: VariableDeclaration | undefined =
+      event.variable === undefined ? undefined : { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
+    const failed = new AbortController();
+    let failure: unknown;
+    const instances: Array<Promise<void>> = [];
+    const stop = AbortSignal.any([disabled, failed.signal]);
+    for (let n = 1; ; n++) {
+      const consumerKey = `${base}#${n}`;
+      const frame = this.newFrame(`${consumerKey}/event`, declaration === undefined ? [] : [declaration], ctx.frame);
+      const eventCtx: Context = { ...ctx, frame, anchor: { path: event.path, key: consumerKey } };
+      const record = this.store.activities.get(consumerKey);
+      if (record === undefined || record.state === 'RUNNING') {
+        // A process-level handler is enabled before the start activity initiated the set that routes its messages.
+        const routing = event.correlations.find((c) => c.initiate !== 'yes');
+        while (routing !== undefined && !this.store.correlations.has(routing.set) && !stop.aborted && !ctx.signal.aborted) {
+          await untilEither(this.initiated.promise, [stop, ctx.signal]);
+        }
+        if (ctx.signal.aborted) throw new Terminated('terminated');
+        if (stop.aborted) break;
+        const taken = await this.waitMessage([event], consumerKey, ctx.signal, stop, where);
+        if (taken === undefined) break;
+        const accepted = await this.accept(event, taken.message, taken.id, eventCtx, consumerKey, where, event.scope);
+        this.store.end(consumerKey, 'COMPLETED', this.now(), { writes: accepted.writes, data: JSON.stringify(accepted.data), kind: 'onEvent' });
+        this.applyWrites(frame, accepted.writes);
+      }
+      instances.push(
+        this.exec(event.scope, eventCtx).catch((err: unknown) => {
+          failure ??= err;
+          failed.abort();
+        }),
+      );
+    }
+    await Promise.all(instances);
+    if (failure !== undefined) throw failure;
   }
 
   private async assign(activity: Assign, ctx: Context): Promise<Completion> {
@@ -1036,8 +1381,9 @@ export class Interpreter {
     const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
     let alarmFault: BpelFault | undefined;
     const alarmsDone = new AbortController();
-    const alarms = scope.alarms.map((alarm) =>
-      this.runAlarm(alarm, scope, key, inner, alarmsDone.signal).catch((err: unknown) => {
+    const handlers = [...scope.alarms.map((alarm) => this.runAlarm(alarm, scope, key, inner, alarmsDone.signal)), ...scope.events.map((event) => this.runEvent(event, inner, alarmsDone.signal))];
+    const alarms = handlers.map((handler) =>
+      handler.catch((err: unknown) => {
         if (err instanceof BpelFault) {
           alarmFault = err;
           controller.abort(err);
@@ -1209,6 +1555,35 @@ function pollBody(a: Activity): boolean {
     }
   }
   return childActivities(a).every((c) => pollBody(c.activity));
+}
+
+/** A promise with its resolver. */
+function settledSignal(): { readonly promise: Promise<void>; readonly resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Resolves when `promise` does or one of `signals` is aborted, whichever comes first. */
+function untilEither(promise: Promise<void>, signals: readonly AbortSignal[]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      for (const s of signals) s.removeEventListener('abort', done);
+      resolve();
+    };
+    for (const s of signals) s.addEventListener('abort', done, { once: true });
+    if (signals.some((s) => s.aborted)) done();
+    void promise.then(done);
+  });
+}
+
+function describeActivity(activity: Activity): string {
+  return `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+}
+
+/** The key of a request's message exchange: partner link, operation and `messageExchange` (WS-BPEL 2.0 §10.4). */
+function exchangeKey(message: { readonly partnerLink: string; readonly operation: string; readonly messageExchange?: string }): string {
+  return `${message.partnerLink}|${message.operation}|${message.messageExchange ?? ''}`;
 }
 
 /** The `requestId` a provisioning operation answered with (its response element's child of that name), if any. */

@@ -21,7 +21,8 @@ const ROW_CHUNK = 2000;
 /**
  * The retention job: finished instances (COMPLETED, FAULTED, TERMINATED)
  * that ended more than `retentionDays` ago lose their activity, variable,
- * link and timer rows. The instance row stays, marked `prunedAt`, so lists,
+ * link, timer, correlation and message rows (and messages no instance took
+ * within their keep time are deleted). The instance row stays, marked `prunedAt`, so lists,
  * statuses, faults and times remain; GetProcessStatus then shows no
  * activities. Each run prunes at most `pruneMaxPerRun` instances, in batches,
  * each table in DELETEs of at most ROW_CHUNK rows; the instance is marked
@@ -82,7 +83,20 @@ export class InstancePruner {
       pruned += ids.length;
       this.log.info('pruned finished instances', { instances: ids.length, rows: deleted, endedBefore: cutoff.toISOString(), firstInstanceId: ids[0] });
     }
+    await this.pruneExpiredMessages();
     return pruned;
+  }
+
+  /** Messages no instance took within their keep time go too. */
+  private async pruneExpiredMessages(): Promise<void> {
+    let deleted = 0;
+    for (;;) {
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.expiredMessages, [toSqlDate(this.clock.date()), ROW_CHUNK])) as Array<{ id: unknown }>;
+      if (rows.length === 0) break;
+      const ids = rows.map((r) => Number(r.id));
+      deleted += await exclusive(this.dataSource, () => execute(this.dataSource, WORKFLOW_SQL.deleteDetailRows('process_message', ids.length), ids));
+    }
+    if (deleted > 0) this.log.info('pruned messages no instance took', { messages: deleted });
   }
 
   private async deleteDetail(table: DetailTable, ids: readonly string[]): Promise<number> {

@@ -14,7 +14,7 @@
 import type { DataSource } from 'typeorm';
 import type { InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
-import { deserializeValue } from '../bpel/xpath';
+import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import { WriteConflict, type SqlWrite } from '../db/group-commit';
@@ -26,7 +26,8 @@ import type { Metrics } from '../metrics';
 import type { ProcessDefinitions } from './definitions';
 import { serializeFault } from './fault-codec';
 import { INPUT_SCOPE, InstanceStore } from './instance-store';
-import { Detached, Interpreter, type WorkflowObserver } from './interpreter';
+import { Detached, Interpreter, type OperationMessages, type WorkflowObserver } from './interpreter';
+import type { MessageBox } from './message-box';
 import type { PartnerInvokers } from './partners';
 import { WORKFLOW_SQL } from './sql';
 
@@ -35,6 +36,8 @@ export interface WorkflowSettings {
   readonly maxInstances: number;
   /** What a plan may use, the crash-loop limit and the retention of finished instances (docs/operations.md). */
   readonly planLimits: Config['planLimits'];
+  /** How long a message for an instance not there yet is kept (0: refused); default 30 s. */
+  readonly messageKeepMs?: number;
 }
 
 /** What this process knows of an instance it has just created. */
@@ -43,6 +46,8 @@ export interface Created {
   readonly startedBy: string;
   /** The serialized input message, if any. */
   readonly input: string | undefined;
+  /** `partnerLink/operation` the input was sent to, when it came to a process endpoint. */
+  readonly operation?: string;
 }
 
 /** Instances claimed by one statement. */
@@ -80,6 +85,7 @@ export class InstanceRunner {
     private readonly observer: WorkflowObserver,
     /** Filled with instance id → process name for the instances this process runs (the notifier reads it). */
     private readonly processNames: Map<string, string>,
+    private readonly messages: MessageBox,
     private readonly metrics?: Metrics,
   ) {}
 
@@ -268,7 +274,16 @@ export class InstanceRunner {
     const store = new InstanceStore(this.dataSource, instanceId, () => this.fence(instanceId));
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
+    if (created?.operation !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'operation'), serializeValue({ kind: 'simple', value: created.operation }));
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
+    const operation = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'operation'));
+    const initialOperation = operation === undefined ? undefined : deserializeValue(operation);
+    const operationMessages: OperationMessages = (partnerLink, role, name) => {
+      const link = compiled.process.partnerLinks.find((p) => p.name === partnerLink);
+      const roleName = role === 'my' ? link?.myRole : link?.partnerRole;
+      const info = link === undefined || roleName === undefined ? undefined : compiled.catalog.portTypeOf(link.partnerLinkType, roleName)?.operations.get(name);
+      return info === undefined ? undefined : { ...(info.input !== undefined ? { input: info.input } : {}), ...(info.output !== undefined ? { output: info.output } : {}) };
+    };
     const log = this.log.child({ instanceId, process: compiled.definition.name });
     this.processNames.set(instanceId, compiled.definition.name);
     const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
@@ -280,6 +295,10 @@ export class InstanceRunner {
       log,
       initialMessage: input === undefined ? undefined : deserializeValue(input),
       limits: this.settings.planLimits,
+      ...(initialOperation?.kind === 'simple' ? { initialOperation: String(initialOperation.value) } : {}),
+      messages: this.messages,
+      properties: compiled.catalog.propertyCatalog,
+      operationMessages,
     });
     if (Number(row.cancelRequested) > 0) {
       await this.finish(store, 'TERMINATED', null, null);

@@ -19,6 +19,7 @@ import { ProcessInstances, type InstanceView } from './instances';
 import type { WorkflowObserver } from './interpreter';
 import type { PartnerInvokers } from './partners';
 import { InstancePruner } from './retention';
+import { MessageBox, type StoredReply } from './message-box';
 import { InstanceRunner, type WorkflowSettings } from './runner';
 import type { WsdlCatalog } from './wsdl-catalog';
 
@@ -42,6 +43,7 @@ export class WorkflowRuntime {
   private readonly processes: ProcessDefinitions;
   private readonly instances: ProcessInstances;
   private readonly runner: InstanceRunner;
+  private readonly messages: MessageBox;
   /** The retention job (runs with the runner; `pruneOnce` runs one pass at once). */
   readonly pruner: InstancePruner;
 
@@ -62,7 +64,8 @@ export class WorkflowRuntime {
     metrics?: Metrics,
   ) {
     this.processes = new ProcessDefinitions(dataSource, wsdlDir, settings.planLimits, partners, clock, log);
-    this.runner = new InstanceRunner(dataSource, this.processes, invokers, settings, clock, lease, log, observer, processNames, metrics);
+    this.messages = new MessageBox(dataSource, clock, { keepMs: settings.messageKeepMs ?? 30_000, pollMs: settings.pollMs }, log.child({ part: 'messages' }));
+    this.runner = new InstanceRunner(dataSource, this.processes, invokers, settings, clock, lease, log, observer, processNames, this.messages, metrics);
     this.instances = new ProcessInstances(dataSource, this.processes, this.runner, clock, log, observer);
     this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }
@@ -97,8 +100,29 @@ export class WorkflowRuntime {
   // ---- instances ----------------------------------------------------------
 
   /** Creates an instance of the latest version of a process; returns its id (the first one's, when `idempotencyKey` was used before). */
-  start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string): Promise<string> {
-    return this.instances.start(processName, input, startedBy, idempotencyKey);
+  start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string, operation?: string): Promise<string> {
+    return this.instances.start(processName, input, startedBy, idempotencyKey, operation);
+  }
+
+  /**
+   * Stores a message for the running instance holding its correlation
+   * values (or for one to come, within the keep time), committed before
+   * this returns. `operation` is `partnerLink/operation`.
+   *
+   * @throws WorkflowError `NoMatchingInstance` when no instance holds the values and such messages are not kept
+   */
+  deliver(message: { readonly processName: string; readonly operation: string; readonly correlationKey: string; readonly message: VariableValue; readonly describe: string }): Promise<{ readonly id: number; readonly held: boolean }> {
+    return this.messages.deliver(message);
+  }
+
+  /** Whether a running instance of the process holds these correlation values. */
+  async holdsCorrelation(processName: string, correlationKey: string): Promise<boolean> {
+    return this.messages.holds(processName, correlationKey);
+  }
+
+  /** Waits for the instance's reply to a delivered message, for its end, or for the timeout. */
+  awaitMessageReply(id: number, timeoutMs: number): Promise<{ status: 'REPLIED'; reply: StoredReply } | { status: 'ENDED'; message: string } | { status: 'TIMEOUT' }> {
+    return this.messages.awaitReply(id, timeoutMs);
   }
 
   /** Waits for an instance's `reply`, for its end, or for the timeout. */

@@ -20,7 +20,7 @@ import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 const FINISHED = "status IN ('COMPLETED', 'FAULTED', 'TERMINATED')";
 
 /** The tables holding an instance's execution detail, all keyed by instanceId (and with an `id` column). */
-export const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer'] as const;
+export const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer', 'process_correlation', 'process_message'] as const;
 export type DetailTable = (typeof DETAIL_TABLES)[number];
 
 /**
@@ -46,6 +46,8 @@ export const WORKFLOW_ROWS = {
    * exists takes only firedAt, so the due time is never rewritten.
    */
   timer: rowShape('process_timer', ['instanceId', 'key', 'kind', 'dueAt', 'firedAt'], { key: ['instanceId', 'key'], update: ['firedAt'] }),
+  /** A correlation set's values, once initiated (never changed afterwards): instanceId, processName, setName, correlationKey, value. */
+  correlation: rowShape('process_correlation', ['instanceId', 'processName', 'setName', 'correlationKey', 'value'], { key: ['instanceId', 'setName'], update: ['correlationKey', 'value'] }),
 } as const;
 
 export const WORKFLOW_SQL = {
@@ -74,13 +76,58 @@ export const WORKFLOW_SQL = {
   /** An instance's timers. Params: instanceId. Rows: key, kind, dueAt, firedAt. */
   loadTimers: 'SELECT `key`, kind, dueAt, firedAt FROM process_timer WHERE instanceId = ?',
 
+  /** An instance's initiated correlation sets. Params: instanceId. Rows: setName, correlationKey, value. */
+  loadCorrelations: 'SELECT setName, correlationKey, value FROM process_correlation WHERE instanceId = ?',
+
+  // ── the message box ────────────────────────────────────────────────────
+
+  /** Whether a RUNNING instance of a process holds correlation values. Params: processName, correlationKey. Rows: instanceId. */
+  correlatedInstance:
+    "SELECT c.instanceId FROM process_correlation c JOIN process_instance i ON i.id = c.instanceId WHERE c.processName = ? AND c.correlationKey = ? AND i.status IN ('RUNNING', 'SUSPENDED') LIMIT 1",
+
+  /**
+   * A message received, before it is acknowledged. Params: processName,
+   * operation, correlationKey, message, receivedAt, expiresAt (null: an
+   * instance holds its values). Changes: one row (its id is the insert id).
+   */
+  insertMessage: 'INSERT INTO process_message (processName, operation, correlationKey, message, receivedAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?)',
+
+  /**
+   * The message an activity execution took (found again after a crash).
+   * Params: instanceId, consumerKey. Rows: id, operation, message.
+   */
+  takenMessage: 'SELECT id, operation, message FROM process_message WHERE instanceId = ? AND consumerKey = ? ORDER BY id LIMIT 1',
+
+  /**
+   * The oldest message not yet taken for one of `count` operations of a
+   * process with correlation values, not expired. Params: processName,
+   * correlationKey, now, ...operations. Rows: id, operation.
+   */
+  waitingMessages: (count: number) =>
+    `SELECT id, operation FROM process_message WHERE processName = ? AND correlationKey = ? AND instanceId IS NULL AND (expiresAt IS NULL OR expiresAt > ?) AND operation IN (${placeholders(count)}) ORDER BY id LIMIT 1`,
+
+  /**
+   * Takes a message for an activity execution. Precondition: nobody took it.
+   * Params: instanceId, consumerKey, id. Changes: 1 row, or 0 when taken already.
+   */
+  takeMessage: 'UPDATE process_message SET instanceId = ?, consumerKey = ? WHERE id = ? AND instanceId IS NULL',
+
+  /** Records the instance's reply to a message it took. Params: reply, id, instanceId. */
+  replyToMessage: 'UPDATE process_message SET reply = ? WHERE id = ? AND instanceId = ?',
+
+  /** A message's reply, whether it was taken, and by which instance. Params: id. Rows: reply, instanceId. */
+  messageReply: 'SELECT reply, instanceId FROM process_message WHERE id = ?',
+
+  /** Expired messages nobody took, oldest first. Params: now, limit. Rows: id. */
+  expiredMessages: 'SELECT id FROM process_message WHERE instanceId IS NULL AND expiresAt < ? ORDER BY id LIMIT ?',
+
   // ── instances as callers see them ──────────────────────────────────────
 
   /** The instance a caller started under an idempotency key. Params: startedBy, idempotencyKey. Rows: id, processName. */
   instanceByKey: 'SELECT id, processName FROM process_instance WHERE startedBy = ? AND idempotencyKey = ?',
 
-  /** An instance's first completed reply, if any. Params: instanceId. Rows: data. */
-  firstReply: "SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' ORDER BY id LIMIT 1",
+  /** An instance's first completed reply to the message that created it (replies to later messages are recorded with the message), if any. Params: instanceId. Rows: data. */
+  firstReply: "SELECT data FROM activity_instance WHERE instanceId = ? AND kind = 'reply' AND state = 'COMPLETED' AND data NOT LIKE '{\"repliedTo\"%' ORDER BY id LIMIT 1",
 
   /** An instance's status and fault. Params: id. Rows: status, fault. */
   instanceOutcome: 'SELECT status, fault FROM process_instance WHERE id = ?',

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { PLNK_NS, type Import, type QName } from '../bpel/model';
-import { inScopeNamespaces } from '../xml/dom';
+import { VPROP_NS, type PropertyAlias, type PropertyCatalog } from '../bpel/properties';
+import { inScopeNamespaces, lineOf, ownText } from '../xml/dom';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 
@@ -75,6 +76,9 @@ export class WsdlCatalog {
   readonly portTypes = new Map<string, PortTypeInfo>();
   readonly messages = new Map<string, MessageInfo>();
   readonly partnerLinkTypes = new Map<string, ReadonlyMap<string, QName>>();
+  /** `vprop:property` declarations (key → type) and `vprop:propertyAlias`es. */
+  readonly properties = new Map<string, QName | undefined>();
+  readonly aliases: PropertyAlias[] = [];
   private readonly loaded = new Map<string, string>();
 
   constructor(
@@ -161,6 +165,36 @@ export class WsdlCatalog {
       const roles = new Map<string, QName>();
       for (const role of childrenNS(plt, PLNK_NS, 'role')) roles.set(role.getAttribute('name') ?? '', qname(role, role.getAttribute('portType'), `${name}: role`));
       this.partnerLinkTypes.set(WsdlCatalog.key({ ns: tns, local: plt.getAttribute('name') ?? '' }), roles);
+    }
+    this.loadProperties(root, name, tns);
+  }
+
+  /** The properties and aliases, as the engine reads them. */
+  get propertyCatalog(): PropertyCatalog {
+    return { properties: this.properties, aliases: this.aliases };
+  }
+
+  private loadProperties(root: Element, name: string, tns: string): void {
+    for (const property of childrenNS(root, VPROP_NS, 'property')) {
+      const type = property.getAttribute('type');
+      this.properties.set(WsdlCatalog.key({ ns: tns, local: property.getAttribute('name') ?? '' }), type === null || type === '' ? undefined : qname(property, type, `${name}: property`));
+    }
+    for (const alias of childrenNS(root, VPROP_NS, 'propertyAlias')) {
+      const attribute = (attr: string): QName | undefined => (alias.hasAttribute(attr) ? qname(alias, alias.getAttribute(attr), `${name}: propertyAlias ${attr}`) : undefined);
+      const messageType = attribute('messageType');
+      const element = attribute('element');
+      const type = attribute('type');
+      const part = alias.getAttribute('part');
+      const queryElement = childrenNS(alias, VPROP_NS, 'query')[0];
+      const queryText = queryElement === undefined ? '' : ownText(queryElement).trim();
+      this.aliases.push({
+        property: qname(alias, alias.getAttribute('propertyName'), `${name}: propertyAlias propertyName`),
+        ...(messageType !== undefined ? { messageType } : {}),
+        ...(part !== null && part !== '' ? { part } : {}),
+        ...(element !== undefined ? { element } : {}),
+        ...(type !== undefined ? { type } : {}),
+        ...(queryElement !== undefined && queryText !== '' ? { query: { text: queryText, namespaces: inScopeNamespaces(queryElement), line: lineOf(queryElement) } } : {}),
+      });
     }
   }
 

@@ -1,7 +1,9 @@
 import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
-import type { QName, Receive } from '../bpel/model';
-import type { VariableValue } from '../bpel/values';
+import type { CorrelationSet, InboundMessage, OnEvent, Process, QName } from '../bpel/model';
+import { correlationKey, correlationValues } from '../bpel/properties';
+import { BpelFault, type VariableValue } from '../bpel/values';
 import { allActivities } from '../bpel/walk';
+import { deserializeValue } from '../bpel/xpath';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
 import type { SoapOperation } from '../soap/service';
@@ -9,8 +11,8 @@ import { PROVISIONING_ROLES } from './provisioning-fields';
 import { newDocument, XML_NS } from '../xml/dom';
 import { escapeXml } from '../xml/escape';
 import type { XmlElement } from '../xml/parser';
-import type { WorkflowRuntime } from '../workflow/runtime';
-import { WsdlCatalog } from '../workflow/wsdl-catalog';
+import { WorkflowError, type WorkflowRuntime } from '../workflow/runtime';
+import { WsdlCatalog, type PortTypeInfo } from '../workflow/wsdl-catalog';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
 const SOAP_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
@@ -42,12 +44,38 @@ export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input
   return { name: operation.name, style: documentStyle ? 'document' : 'rpc', input, output };
 }
 
+/** A receive, onMessage or onEvent of a process: the message it takes, and whether it creates the instance. */
+interface Inbound {
+  readonly message: InboundMessage;
+  readonly creates: boolean;
+}
+
+function inboundOf(process: Process): Inbound[] {
+  const out: Inbound[] = [];
+  const events = (owner: { readonly events: readonly OnEvent[] }): void => {
+    for (const e of owner.events) out.push({ message: e, creates: false });
+  };
+  events(process);
+  for (const a of allActivities(process)) {
+    if (a.kind === 'receive') out.push({ message: a, creates: a.createInstance });
+    else if (a.kind === 'pick') for (const m of a.messages) out.push({ message: m, creates: a.createInstance });
+    else if (a.kind === 'scope') events(a);
+  }
+  return out;
+}
+
 /**
  * Serves deployed processes at `/soap/processes/<name>`: the WSDL of the port
- * type its instance-creating `receive` implements (with a SOAP binding and
- * service added, addressed here), and that operation: a message sent there
- * starts an instance; when the process `reply`s to it, the reply is the
- * response, otherwise the call is one-way (HTTP 202).
+ * type of its instance-creating `receive` (or `pick`; without one, of its
+ * first inbound activity), with a SOAP binding and service added, addressed
+ * here; and every operation a `receive`, `onMessage` or `onEvent` takes.
+ *
+ * A message of an operation that creates instances starts one, unless the
+ * operation is also taken by correlation and an instance holds the
+ * message's values; a message of an operation taken by correlation is stored
+ * in the message box for the instance holding its values (a row before the
+ * sender is answered). When the process `reply`s to it, the reply is the
+ * response; otherwise the call is one-way (HTTP 202).
  *
  * The operation is chosen as the binding says: for document/literal, by the
  * body element the operation's input part names; for rpc/literal, by the
@@ -60,33 +88,65 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
     const described = await runtime.describe(name);
     if (described === undefined) return undefined;
     const { process, catalog, documents } = described;
-    const receives = allActivities(process).filter((a): a is Receive => a.kind === 'receive' && a.createInstance);
-    const first = receives[0];
+    const inbound = inboundOf(process);
+    const first = inbound.find((i) => i.creates) ?? inbound[0];
     if (first === undefined) return undefined;
-    const link = process.partnerLinks.find((p) => p.name === first.partnerLink);
-    const portType = link?.myRole === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, link.myRole);
+    const portTypeOfLink = (partnerLink: string): PortTypeInfo | undefined => {
+      const link = process.partnerLinks.find((p) => p.name === partnerLink);
+      return link?.myRole === undefined ? undefined : catalog.portTypeOf(link.partnerLinkType, link.myRole);
+    };
+    const portType = portTypeOfLink(first.message.partnerLink);
     if (portType === undefined) return undefined;
     const operations: Record<string, SoapOperation> = {};
     const selectors = new Map<string, string>();
     const mappings = new Map([...portType.operations.values()].map((o) => [o.name, mappingOf(catalog, o)]));
-    for (const receive of receives) {
-      const mapping = mappings.get(receive.operation);
-      if (mapping === undefined) continue;
+    for (const { message: taken } of inbound) {
+      const partnerLink = taken.partnerLink;
+      const operationName = taken.operation;
+      if (operations[operationName] !== undefined) continue;
+      const linkPortType = portTypeOfLink(partnerLink);
+      const operation = linkPortType?.operations.get(operationName);
+      if (linkPortType === undefined || operation === undefined) continue;
+      const mapping = mappingOf(catalog, operation);
       const element = mapping.input[0]?.element;
-      selectors.set(mapping.style === 'document' && element !== undefined ? `{${element.ns}}${element.local}` : `{${portType.name.ns}}${mapping.name}`, mapping.name);
-      const replies = allActivities(process).some((a) => a.kind === 'reply' && a.operation === receive.operation && a.partnerLink === receive.partnerLink);
-      operations[receive.operation] = {
+      selectors.set(mapping.style === 'document' && element !== undefined ? `{${element.ns}}${element.local}` : `{${linkPortType.name.ns}}${mapping.name}`, mapping.name);
+      const same = (i: Inbound): boolean => i.message.partnerLink === partnerLink && i.message.operation === operationName;
+      const creates = inbound.some((i) => same(i) && i.creates);
+      const routing = inbound.find((i) => same(i) && !i.creates)?.message.correlations.find((c) => c.initiate !== 'yes');
+      const set = routing === undefined ? undefined : process.correlationSets.find((c) => c.name === routing.set);
+      const replies = allActivities(process).some((a) => a.kind === 'reply' && a.operation === operationName && a.partnerLink === partnerLink);
+      const namespace = linkPortType.name.ns;
+      operations[operationName] = {
         roles: PROVISIONING_ROLES,
         handle: () => Promise.reject(new Error('raw operation')),
         async handleRaw(body, ctx) {
           const input = readMessage(body, mapping);
-          const instanceId = await runtime.start(name, input, ctx.principal.name, ctx.messageId);
-          ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: receive.operation });
+          if (set !== undefined) {
+            const correlation = correlationOf(catalog, set, operation.input, input, operationName);
+            if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) {
+              let delivered: { readonly id: number; readonly held: boolean };
+              try {
+                delivered = await runtime.deliver({ processName: name, operation: `${partnerLink}/${operationName}`, correlationKey: correlation.key, message: input, describe: correlation.describe });
+              } catch (err) {
+                if (err instanceof WorkflowError && err.code === 'NoMatchingInstance') throw new ProvisorError('NoMatchingInstance', err.message, set.name);
+                throw err;
+              }
+              ctx.log.info('process message stored for its instance', { process: name, operation: operationName, messageId: delivered.id, held: delivered.held });
+              if (!replies) return undefined;
+              const reply = await runtime.awaitMessageReply(delivered.id, replyTimeoutMs);
+              if (reply.status === 'ENDED') throw new ProvisorError('ProcessFaulted', `process ${name}: ${reply.message}`);
+              if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process ${name}: no reply to message ${delivered.id} within ${replyTimeoutMs} ms; the message stays with its instance`);
+              if (reply.reply.fault !== undefined) throw new ProvisorError('ProcessFaulted', `process ${name} replied with fault ${reply.reply.fault}`);
+              return reply.reply.message === undefined ? undefined : writeMessage(deserializeValue(reply.reply.message), mapping, namespace);
+            }
+          }
+          const instanceId = await runtime.start(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`);
+          ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: operationName });
           if (!replies) return undefined;
           const reply = await runtime.awaitReply(instanceId, replyTimeoutMs);
           if (reply.status === 'FAULTED') throw new ProvisorError('ProcessFaulted', `process instance ${instanceId} faulted before replying: ${reply.message}`);
           if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process instance ${instanceId} did not reply within ${replyTimeoutMs} ms; it goes on running`);
-          return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, portType.name.ns);
+          return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, namespace);
         },
       };
     }
@@ -103,6 +163,20 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
       wsdl,
     };
   };
+}
+
+/**
+ * A message's values of the correlation set that routes it, and their key.
+ * @throws ProvisorError `InvalidField` naming the set when the message does not carry them
+ */
+function correlationOf(catalog: WsdlCatalog, set: CorrelationSet, messageType: QName | undefined, input: VariableValue, operation: string): { key: string; describe: string } {
+  try {
+    const values = correlationValues(catalog.propertyCatalog, set, messageType === undefined ? {} : { messageType }, input, `operation ${operation}`);
+    return { key: correlationKey(set.name, values), describe: `the values ${values.map((v) => `"${v}"`).join(', ')} of correlation set "${set.name}"` };
+  } catch (err) {
+    if (err instanceof BpelFault) throw new ProvisorError('InvalidField', `operation ${operation}: the message does not carry the values of correlation set "${set.name}" that route it to its instance: ${err.message}`, set.name);
+    throw err;
+  }
 }
 
 /**

@@ -276,13 +276,11 @@ describe('BPEL parser', () => {
 
   describe('when a construct is outside the subset', () => {
     const cases: Array<[string, string, string]> = [
-      ['pick', `<pick><onMessage partnerLink="p" operation="o"><empty/></onMessage></pick>`, '<pick> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['validate', `<sequence>\n<validate variables="x"/></sequence>`, '<validate> is not supported by Provisor (line 3); see docs/bpel.md'],
       ['extensionActivity', `<extensionActivity/>`, '<extensionActivity> is not supported by Provisor (line 2); see docs/bpel.md'],
-      ['onEvent', `<scope><eventHandlers><onEvent partnerLink="p" operation="o"><scope><empty/></scope></onEvent></eventHandlers><empty/></scope>`, '<onEvent> is not supported by Provisor (line 2); see docs/bpel.md'],
-      ['messageExchange', `<receive partnerLink="p" operation="o" messageExchange="m"/>`, 'attribute "messageExchange" of <receive> is not supported by Provisor (line 2); see docs/bpel.md'],
-      ['correlations', `<invoke partnerLink="p" operation="o">\n<correlations><correlation set="s"/></correlations></invoke>`, '<correlations> is not supported by Provisor (line 3); see docs/bpel.md'],
       ['toParts', `<invoke partnerLink="p" operation="o"><toParts/></invoke>`, '<toParts> is not supported by Provisor (line 2); see docs/bpel.md'],
+      ['fromParts', `<receive partnerLink="p" operation="o">\n<fromParts/></receive>`, '<fromParts> is not supported by Provisor (line 3); see docs/bpel.md'],
+      ['correlation sets in a scope', `<scope><correlationSets/><empty/></scope>`, '<correlationSets> in <scope> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['inline fault handlers on invoke', `<invoke partnerLink="p" operation="o"><catchAll><empty/></catchAll></invoke>`, '<catchAll> in <invoke> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['partner links in a scope', `<scope><partnerLinks/><empty/></scope>`, '<partnerLinks> in <scope> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['an extension element', `<sequence xmlns:ext="urn:ext">\n<ext:audit/><empty/></sequence>`, '<ext:audit> (namespace urn:ext) is not supported by Provisor (line 3): extension elements are refused; see docs/bpel.md'],
@@ -299,7 +297,7 @@ describe('BPEL parser', () => {
     }
 
     it('reports a refused activity once, not also as a missing activity', () => {
-      for (const body of ['<pick/>', '<sequence><validate/></sequence>', '<flow><extensionActivity/></flow>', '<while><condition>1</condition><pick/></while>']) {
+      for (const body of ['<validate/>', '<sequence><validate/></sequence>', '<flow><extensionActivity/></flow>', '<while><condition>1</condition><validate/></while>']) {
         expect(parseError(bpel(body)).diagnostics).to.have.length(1);
       }
     });

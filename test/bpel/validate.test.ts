@@ -221,13 +221,13 @@ describe('BPEL static checks', () => {
       ]);
     });
 
-    it('refuses a receive that does not create the instance, at deploy rather than when the instance reaches it', () => {
+    it('refuses a receive after the instance-creating one that no correlation set routes, at deploy rather than when the instance reaches it', () => {
       expect(
         problems(`<sequence>
   <receive partnerLink="client" operation="Run" variable="run" createInstance="yes"/>
   <receive partnerLink="client" operation="Run" variable="run"/>
 </sequence>`),
-      ).to.deep.equal(['activity /process/sequence/receive[2]: <receive createInstance="no"> is not supported by Provisor: only the instance-creating receive; see docs/bpel.md']);
+      ).to.deep.equal(['activity /process/sequence/receive[2]: a message after the instance-creating one reaches its instance by its correlation values: it needs a <correlation> with initiate="no" or "join"']);
     });
 
     it('reports a partner link type the WSDLs do not define', () => {

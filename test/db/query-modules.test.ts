@@ -64,13 +64,18 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     ['process_variable', 1],
     ['link_state', 1],
     ['process_timer', 1],
+    ['process_correlation', 1],
+    ['process_message', 2],
   ],
   'workflow.deleteDetailRows': [
     ['activity_instance', 2],
     ['process_variable', 1],
     ['link_state', 1],
     ['process_timer', 1],
+    ['process_correlation', 1],
+    ['process_message', 2],
   ],
+  'workflow.waitingMessages': [[1], [2]],
   'workorders.moveOne': [
     [run, false, true],
     [{ ...run, leased: false }, true, false],

@@ -80,14 +80,14 @@ describe('deploying a process', function () {
       const found = await problems(`<bpel:process name="ManyProblems" targetNamespace="urn:test:p" ${header}>
   <bpel:variables><bpel:variable name="x" type="xsd:string"/></bpel:variables>
   <bpel:sequence>
-    <bpel:pick/>
+    <bpel:validate variables="x"/>
     <bpel:assign><bpel:copy><bpel:from variable="missing"/><bpel:to variable="x"/></bpel:copy></bpel:assign>
     <bpel:rethrow/>
     <bpel:wait/>
   </bpel:sequence>
 </bpel:process>`);
       expect(found).to.deep.equal([
-        '4: <pick> is not supported by Provisor (line 4); see docs/bpel.md',
+        '4: <validate> is not supported by Provisor (line 4); see docs/bpel.md',
         '5: activity /process/sequence/assign: <from> variable "missing" is not a declared variable in scope',
         '6: activity /process/sequence/rethrow: <rethrow> is only allowed in a fault handler (<catch> or <catchAll>)',
         '7: <wait> needs <for> or <until> (line 7)',

@@ -107,7 +107,7 @@ describe('the WorkflowService and deployed process endpoints', function () {
   describe('bad input is refused with a fault naming the problem', () => {
     const cases: Array<[string, string, string, RegExp]> = [
       ['invalid XML', '<bpel:process', 'InvalidProcess', /line 1/],
-      ['an unsupported element', ECHO_PROCESS.replace('<bpel:reply name="answer" partnerLink="client" operation="Echo" variable="out"/>', '<bpel:pick/>'), 'InvalidProcess', /pick.*line 1[0-9]/],
+      ['an unsupported element', ECHO_PROCESS.replace('<bpel:reply name="answer" partnerLink="client" operation="Echo" variable="out"/>', '<bpel:validate variables="out"/>'), 'InvalidProcess', /validate.*line 1[0-9]/],
       ['an unknown operation', ECHO_PROCESS.replace('operation="Echo" variable="out"', 'operation="Ekko" variable="out"'), 'InvalidProcess', /Ekko/],
       ['an unknown variable', ECHO_PROCESS.replace('variable="out"/>', 'variable="nothing"/>'), 'InvalidProcess', /nothing/],
     ];

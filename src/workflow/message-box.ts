@@ -1,0 +1,186 @@
+/**
+ * The message box: messages received at process endpoints for running
+ * instances (or for instances not there yet), durable before they are
+ * acknowledged, and taken by the receive, onMessage or onEvent of the
+ * instance whose correlation values they carry.
+ *
+ * A message is a row of `process_message` committed before `deliver`
+ * returns, so the sender is answered only once a crash can no longer lose
+ * it. An activity takes it with one guarded update naming the instance and
+ * the activity execution's key; after a crash the same execution finds it
+ * again by that key, so replay takes the same message (received messages are
+ * inputs recorded durably, like timers' due times).
+ */
+import { EventEmitter } from 'node:events';
+import type { DataSource } from 'typeorm';
+import type { VariableValue } from '../bpel/values';
+import { deserializeValue, serializeValue } from '../bpel/xpath';
+import type { Clock } from '../clock';
+import { groupCommitter } from '../db/group-commit';
+import { execute, toSqlDate } from '../db/sql';
+import type { Logger } from '../log';
+import { WorkflowError } from './errors';
+import { WORKFLOW_SQL } from './sql';
+
+/** A message an activity execution took. */
+export interface TakenMessage {
+  readonly id: number;
+  /** `partnerLink/operation`. */
+  readonly operation: string;
+  readonly message: VariableValue;
+}
+
+/** What an activity waits for: messages of these operations carrying these correlation keys. */
+export interface MessageWanted {
+  readonly operation: string;
+  readonly correlationKey: string;
+}
+
+/** The instance's answer to a message it took, as stored: its message (serialized), or the fault it replied with. */
+export interface StoredReply {
+  readonly message?: string;
+  readonly fault?: string;
+}
+
+export interface MessageBoxSettings {
+  /** How long a message no instance holds the correlation values of is kept for one to come; 0 refuses it. */
+  readonly keepMs: number;
+  /** How often a waiting activity looks for messages another server received. */
+  readonly pollMs: number;
+}
+
+export class MessageBox {
+  private readonly arrivals = new EventEmitter();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly settings: MessageBoxSettings,
+    private readonly log: Logger,
+  ) {
+    // One listener per waiting activity.
+    this.arrivals.setMaxListeners(0);
+  }
+
+  /**
+   * Stores a message for the instance holding its correlation values, or,
+   * when none does, for one to come within the keep time.
+   *
+   * @throws WorkflowError `NoMatchingInstance` when no instance holds the values and messages are not kept
+   */
+  async deliver(input: { readonly processName: string; readonly operation: string; readonly correlationKey: string; readonly message: VariableValue; readonly describe: string }): Promise<{ readonly id: number; readonly held: boolean }> {
+    const holders = (await this.dataSource.query(WORKFLOW_SQL.correlatedInstance, [input.processName, input.correlationKey])) as Array<{ instanceId: string }>;
+    const held = holders.length > 0;
+    if (!held && this.settings.keepMs === 0) {
+      throw new WorkflowError('NoMatchingInstance', `no running instance of process ${input.processName} holds ${input.describe}, and messages for instances not there yet are not kept (PROVISOR_WORKFLOW_MESSAGE_KEEP_MS is 0)`);
+    }
+    const now = this.clock.date();
+    const expiresAt = held ? null : toSqlDate(new Date(now.getTime() + this.settings.keepMs));
+    const [result] = await groupCommitter(this.dataSource).write([
+      { sql: WORKFLOW_SQL.insertMessage, params: [input.processName, input.operation, input.correlationKey, serializeValue(input.message), toSqlDate(now), expiresAt], table: 'process_message' },
+    ]);
+    const id = Number(result?.insertId);
+    this.log.info('process message received', { process: input.processName, operation: input.operation, messageId: id, held, instanceId: holders[0]?.instanceId });
+    this.arrivals.emit(input.processName);
+    return { id, held };
+  }
+
+  /** Whether a running (or suspended) instance of the process holds these correlation values. */
+  async holds(processName: string, correlationKey: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.correlatedInstance, [processName, correlationKey])) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** The message an activity execution took before (after a crash, the same one again). */
+  async taken(instanceId: string, consumerKey: string): Promise<TakenMessage | undefined> {
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.takenMessage, [instanceId, consumerKey])) as Array<{ id: unknown; operation: string; message: string }>;
+    const row = rows[0];
+    return row === undefined ? undefined : { id: Number(row.id), operation: String(row.operation), message: deserializeValue(String(row.message)) };
+  }
+
+  /** Takes the oldest waiting message of those wanted, if there is one. */
+  private async takeOne(instanceId: string, consumerKey: string, processName: string, wanted: readonly MessageWanted[]): Promise<TakenMessage | undefined> {
+    const byKey = new Map<string, string[]>();
+    for (const w of wanted) byKey.set(w.correlationKey, [...(byKey.get(w.correlationKey) ?? []), w.operation]);
+    const candidates: Array<{ id: number }> = [];
+    for (const [key, operations] of byKey) {
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.waitingMessages(operations.length), [processName, key, toSqlDate(this.clock.date()), ...operations])) as Array<{ id: unknown }>;
+      for (const r of rows) candidates.push({ id: Number(r.id) });
+    }
+    // The oldest first: messages are taken in the order they were received.
+    for (const candidate of candidates.sort((a, b) => a.id - b.id)) {
+      const changed = await execute(this.dataSource, WORKFLOW_SQL.takeMessage, [instanceId, consumerKey, candidate.id]);
+      if (changed === 1) return this.taken(instanceId, consumerKey);
+    }
+    return undefined;
+  }
+
+  /**
+   * Waits until the activity execution `consumerKey` has taken a message of
+   * those wanted (at once when it took one before a crash). Resolves
+   * undefined once `stop` is aborted and no message was taken; a take under
+   * way when it is aborted still completes, and its message is returned.
+   */
+  async waitFor(request: { readonly instanceId: string; readonly consumerKey: string; readonly processName: string; readonly wanted: readonly MessageWanted[]; readonly stop: AbortSignal }): Promise<TakenMessage | undefined> {
+    const before = await this.taken(request.instanceId, request.consumerKey);
+    if (before !== undefined) return before;
+    let wake: (() => void) | undefined;
+    const onArrival = (): void => wake?.();
+    const onStop = (): void => wake?.();
+    this.arrivals.on(request.processName, onArrival);
+    request.stop.addEventListener('abort', onStop, { once: true });
+    try {
+      let arrived = true;
+      for (;;) {
+        if (request.stop.aborted) return undefined;
+        if (arrived) {
+          arrived = false;
+          const message = await this.takeOne(request.instanceId, request.consumerKey, request.processName, request.wanted);
+          if (message !== undefined) return message;
+          if (request.stop.aborted) return undefined;
+        }
+        // Woken by a message this server received, by the stop, or by the poll (messages received by another server).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            arrived = true;
+            resolve();
+          }, this.settings.pollMs);
+          wake = () => {
+            clearTimeout(timer);
+            arrived = true;
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.arrivals.off(request.processName, onArrival);
+      request.stop.removeEventListener('abort', onStop);
+    }
+  }
+
+  /**
+   * Waits for the instance's reply to a message (a request-response
+   * operation), for the instance's end, or for the timeout.
+   */
+  async awaitReply(id: number, timeoutMs: number): Promise<{ status: 'REPLIED'; reply: StoredReply } | { status: 'ENDED'; message: string } | { status: 'TIMEOUT' }> {
+    const deadline = this.clock.now() + timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      const rows = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null; instanceId: string | null }>;
+      const row = rows[0];
+      if (row?.reply !== null && row?.reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(row.reply) as StoredReply };
+      if (row?.instanceId !== null && row?.instanceId !== undefined) {
+        const outcome = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [row.instanceId])) as Array<{ status: string }>;
+        const status = outcome[0]?.status;
+        if (status !== undefined && status !== 'RUNNING') {
+          const again = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null }>;
+          const reply = again[0]?.reply;
+          if (reply !== null && reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(reply) as StoredReply };
+          return { status: 'ENDED', message: `instance ${row.instanceId} took the message and ended ${status} without replying` };
+        }
+      }
+      if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { ChildProcess } from 'node:child_process';
+import { expect } from 'chai';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/data-source';
+import { eventually, freshEnvironment, prepareDatabase } from '../support/harness';
+import { freePort, startServerProcess, waitForHealth } from '../support/processes';
+import { BY_ORDER, orderMessage, orderProcess, ORDERS_WSDL, postMessage, START } from './orders';
+
+const engine = { username: 'planner', password: 'planner-secret-1' };
+
+/** Takes `go`, then `notify`: a `notify` sent first waits in the message box. */
+const STEPS_PROCESS = orderProcess(
+  'OrderSteps',
+  `<bpel:sequence>
+    ${START}
+    <bpel:receive name="go" partnerLink="client" operation="go" variable="go">${BY_ORDER}</bpel:receive>
+    <bpel:receive name="notify" partnerLink="client" operation="notify" variable="n">${BY_ORDER}</bpel:receive>
+  </bpel:sequence>`,
+  '\n    <bpel:variable name="go" messageType="o:GoIn"/>\n    <bpel:variable name="n" messageType="o:NotifyIn"/>',
+);
+
+describe('when the server is killed with SIGKILL between a message\'s receipt and its use', function () {
+  this.timeout(120_000);
+  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
+  let env: Record<string, string | undefined>;
+  let base: string;
+  let child: ChildProcess | undefined;
+  let dataSource: DataSource | undefined;
+
+  before(async () => {
+    environment = await freshEnvironment();
+    const port = await freePort();
+    env = { ...environment.env, PORT: String(port), PROVISOR_WORKFLOW_POLL_MS: '50', LOG_LEVEL: 'warn' };
+    base = `http://127.0.0.1:${port}`;
+    await prepareDatabase(env, async (app) => {
+      await app.users.addUser({ name: engine.username, role: 'engine', password: engine.password });
+      await app.workflow.deploy({ bpel: STEPS_PROCESS, documents: new Map([['orders.wsdl', ORDERS_WSDL]]), bindings: [], deployedBy: 'tester' });
+    });
+  });
+
+  after(async () => {
+    child?.kill('SIGKILL');
+    await dataSource?.destroy();
+    await environment.cleanup();
+  });
+
+  it('loses nothing: the acknowledged message is taken by its instance after the restart', async () => {
+    child = startServerProcess(env);
+    await waitForHealth(base);
+    dataSource = await openDatabase(loadConfig(env));
+    const db = dataSource;
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Start', 's-1'))).status).to.equal(202);
+    const instanceId = await eventually(async () => {
+      const rows = (await db.query("SELECT instanceId FROM process_correlation WHERE processName = 'OrderSteps'")) as Array<{ instanceId: string }>;
+      return rows[0]?.instanceId;
+    }, 'the instance to hold its order id');
+    // The instance waits for `go`; `notify` is acknowledged once it is a row, and stays there.
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Notify', 's-1'))).status).to.equal(202);
+    const stored = (await db.query("SELECT id, instanceId FROM process_message WHERE operation = 'client/notify'")) as Array<{ id: unknown; instanceId: string | null }>;
+    expect(stored.map((r) => r.instanceId)).to.deep.equal([null]);
+
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child?.once('exit', resolve));
+    child = startServerProcess(env);
+    await waitForHealth(base);
+
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Go', 's-1'))).status).to.equal(202);
+    const status = await eventually(async () => {
+      const rows = (await db.query('SELECT status FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string }>;
+      return rows[0]?.status === 'RUNNING' ? undefined : rows[0]?.status;
+    }, 'the instance to end after the restart', 30_000);
+    expect(status).to.equal('COMPLETED');
+    const taken = (await db.query("SELECT id, instanceId, consumerKey FROM process_message WHERE operation = 'client/notify'")) as Array<{ id: unknown; instanceId: string; consumerKey: string }>;
+    expect(taken.map((r) => [Number(r.id), r.instanceId, r.consumerKey])).to.deep.equal([[Number(stored[0]?.id), instanceId, '/process/sequence/receive[3]']]);
+  });
+});
