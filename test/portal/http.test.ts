@@ -232,9 +232,22 @@ describe('portal over HTTP', function () {
       const alice = await as('alice');
       const { workOrderId } = await server.app.workOrders.submit(cast.alice, { type: 'Manual', parameters: [], channel: 'soap' });
       expect((await alice.get('/portal/admin')).status).to.equal(403);
+      const systems = await alice.get('/portal/admin/systems');
+      expect(systems.status).to.equal(403);
+      expect(systems.body).to.include('for administrators only').and.not.include('data-system=');
       const r = await alice.submitForm('/portal/types', `/portal/admin/orders/${workOrderId}`, { action: 'close', reason: 'me' });
       expect(r.status).to.equal(403);
       expect((await server.app.workOrders.get(cast.admin, workOrderId)).state).to.equal('NEW');
+    });
+
+    it('sends an admin to the admin desk, and tells an admin that the volumes page is a customer\'s', async () => {
+      const admin = await as('admin');
+      const home = await admin.get('/portal/');
+      expect(home.status).to.equal(303);
+      expect(home.headers.get('location')).to.equal('/portal/admin');
+      const volumes = await admin.get('/portal/volumes');
+      expect(volumes.status).to.equal(403);
+      expect(volumes.body).to.include('a customer&#39;s own volumes').and.include('href="/portal/admin/systems"');
     });
 
     it('gets a clear 4xx page for unknown types, non-numeric ids, unknown states and huge bodies', async () => {

@@ -6,7 +6,7 @@ import { CATALOG_FILE, catalogDocuments, planText, readCatalog } from './catalog
 
 const XSD = 'http://www.w3.org/2001/XMLSchema';
 const PARAMETER_TYPES = ['xsd:string', 'xsd:int', 'xsd:long', 'xsd:boolean', 'xsd:decimal', 'xsd:duration', 'xsd:dateTime'];
-const PARAMETER_FIELDS = ['name', 'type', 'required', 'allowed', 'min', 'max', 'pattern', 'maxLength', 'default', 'help'];
+const PARAMETER_FIELDS = ['name', 'label', 'type', 'required', 'allowed', 'min', 'max', 'pattern', 'maxLength', 'default', 'help'];
 /** The parts every plan gets besides the type's parameters. */
 const ORDER_PARTS = ['workOrderId', 'account', 'pool'];
 
@@ -41,6 +41,7 @@ describe('the storage work-order catalog', () => {
         expect(Object.keys(parameter).filter((key) => !PARAMETER_FIELDS.includes(key)), where).to.deep.equal([]);
         expect(PARAMETER_TYPES, where).to.include(parameter.type);
         expect(parameter.help ?? '', where).to.not.equal('');
+        expect(parameter.label ?? '', `${where} has a label for forms`).to.not.equal('');
         expect(ORDER_PARTS, where).to.not.include(parameter.name);
         if (parameter.pattern !== undefined) expect(() => new RegExp(parameter.pattern as string), where).to.not.throw();
         if (parameter.allowed !== undefined && parameter.default !== undefined) expect(parameter.allowed, where).to.include(parameter.default);
