@@ -28,6 +28,7 @@ describe('provisor system add --driver ssh', function () {
   let other: SshdHost;
   let key: KeyPair;
   let second: KeyPair;
+  let locked: KeyPair;
   const run = (args: string[], input = ''): { code: number | null; out: string; err: string } => {
     const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...environment.env }, encoding: 'utf8', input });
     return { code: r.status, out: r.stdout, err: r.stderr };
@@ -48,8 +49,9 @@ describe('provisor system add --driver ssh', function () {
     environment = await freshEnvironment({ PROVISOR_SECRET_KEY: '22'.repeat(32) });
     key = await makeKey(environment.dataDir, 'id_ed25519', 'ed25519');
     second = await makeKey(environment.dataDir, 'id_second', 'ed25519');
-    host = await startSshd('127.0.0.5', [key.publicKey, second.publicKey]);
-    other = await startSshd('127.0.0.10', [key.publicKey, second.publicKey]);
+    locked = await makeKey(environment.dataDir, 'id_locked', 'ed25519', 'seven secret words');
+    host = await startSshd('127.0.0.5', [key.publicKey, second.publicKey, locked.publicKey]);
+    other = await startSshd('127.0.0.10', [key.publicKey, second.publicKey, locked.publicKey]);
   });
   after(async () => {
     await host?.stop();
@@ -132,6 +134,20 @@ describe('provisor system add --driver ssh', function () {
       expect(after.root).to.equal(root);
       expect(after.hostKey).to.equal(before.hostKey);
       expect(existsSync(path.join(root, 'opt'))).to.equal(true);
+      expect(run(['system', 'facts', 'web7']).code).to.equal(0);
+    });
+
+    it('takes a passphrase-protected key with its passphrase from standard input, and refuses a wrong one without showing it', async () => {
+      const before = await optionsOf('web7');
+      const wrong = run(['system', 'set', 'web7', '--key', locked.privateFile, '--passphrase-stdin'], 'not the words\n');
+      expect(wrong.code).to.equal(2);
+      expect(wrong.err).to.include(locked.privateFile).and.not.to.include('not the words');
+      expect(await optionsOf('web7')).to.deep.equal(before);
+      const set = run(['system', 'set', 'web7', '--key', locked.privateFile, '--passphrase-stdin'], 'seven secret words\n');
+      expect(set.code, set.err).to.equal(0);
+      const after = await optionsOf('web7');
+      expect(after.passphraseSealed).to.be.a('string');
+      expect(JSON.stringify(after)).not.to.include('seven secret');
       expect(run(['system', 'facts', 'web7']).code).to.equal(0);
     });
 

@@ -1,9 +1,12 @@
 /**
  * The deployment engine with systems on ssh hosts that fail: a host that is
  * down fails its task naming the host while another host's task succeeds,
- * and a connection dropped mid-hook ends the request UNKNOWN.
+ * a connection dropped mid-hook or mid-copy ends the request UNKNOWN, and a
+ * full disk fails a copy naming the host and the cause.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { buildDemoRepository } from '../src/drivers/local';
@@ -76,5 +79,44 @@ describe('the engine with ssh hosts that fail', function () {
       if (group > 1) process.kill(-group, 'SIGKILL');
     }
     await down.restart();
+  });
+
+  it('a connection dropped mid-copy ends the Copy UNKNOWN, naming the host', async () => {
+    const down = hosts[1] as SshdHost;
+    const bulk = await server.app.systems.add('bulk', 'local');
+    const root = bulk.options.root as string;
+    // Large enough to be under way for a while: sparse here, all of it sent.
+    await writeFile(path.join(root, 'large.bin'), '');
+    await truncate(path.join(root, 'large.bin'), 2 * 1024 ** 3);
+    const id = await server.app.api.copy({ sourceSystem: 'bulk', sourcePath: 'large.bin', targetSystem: 'down', targetPath: 'large.bin' }, caller);
+    const uploads = path.join(down.home, 'down', 'var', 'run');
+    await eventually(async () => ((await readdir(uploads)).some((name) => name.startsWith('.copy-')) ? true : undefined), 'the upload to start', 60_000, 50);
+    await down.kill(true);
+    try {
+      const view = await server.app.api.getRequest(id, 60_000);
+      expect(view.status, view.message ?? '').to.equal('UNKNOWN');
+      expect(view.message).to.include(`${down.host}:${down.port}`).and.to.include('outcome is unknown');
+    } finally {
+      await down.restart();
+    }
+  });
+
+  it('a full disk fails a Copy COMPLETED_FAILURE, naming the host and the cause', async function () {
+    if (process.getuid?.() !== 0) throw new Error('this test mounts a small tmpfs and must run as root (CI does)');
+    const up = hosts[0] as SshdHost;
+    const tiny = path.join(up.home, 'tiny');
+    await mkdir(tiny, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0777', 'provisor-test', tiny]);
+    try {
+      await server.app.systems.add('tiny', 'ssh', { host: up.host, port: String(up.port), user: up.user, keyFile: path.join(server.dataDir, 'id_ed25519'), root: tiny });
+      const source = await server.app.systems.add('bytes', 'local');
+      await writeFile(path.join(source.options.root as string, 'random.bin'), randomBytes(3 * 1024 * 1024));
+      const id = await server.app.api.copy({ sourceSystem: 'bytes', sourcePath: 'random.bin', targetSystem: 'tiny', targetPath: 'random.bin' }, caller);
+      const view = await server.app.api.getRequest(id, 60_000);
+      expect(view.status).to.equal('COMPLETED_FAILURE');
+      expect(view.message).to.include('"tiny"').and.to.include(`${up.host}:${up.port}`).and.to.include('no space left');
+    } finally {
+      execFileSync('umount', ['-l', tiny]);
+    }
   });
 });

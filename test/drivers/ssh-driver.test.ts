@@ -16,7 +16,7 @@ import type { SystemDescriptor, Task, TaskResult } from '../../src/drivers/drive
 import { createLocalDriver } from '../../src/drivers/local';
 import { createSshDriver, type SshDriver } from '../../src/drivers/ssh';
 import { type KeyPair, type SshdHost, makeKey, startSshd, testSecrets } from '../support/sshd';
-import { buildFixtureRepository, contextFor, eventually, expectDriverError, killGroup, makeTempDir, processAlive, removeDir } from './fixtures';
+import { buildFixtureRepository, contextFor, eventually, expectDriverError, freePort, killGroup, makeTempDir, processAlive, removeDir } from './fixtures';
 
 describe('ssh driver on real sshd hosts', function () {
   this.timeout(120_000);
@@ -53,6 +53,22 @@ describe('ssh driver on real sshd hosts', function () {
       { name: 'fails', version: '1.0.0', files: { 'bad.sh': 'echo "cannot install here" >&2\nexit 7\n' }, hooks: { install: 'bad.sh' } },
       { name: 'slow', version: '1.0.0', files: { 'slow.sh': 'echo $$ > "$PROVISOR_SYSTEM_ROOT/slow.pid"\ntouch "$PROVISOR_SYSTEM_ROOT/slow.started"\nsleep 600\n' }, hooks: { install: 'slow.sh' } },
       { name: 'big', version: '1.0.0', files: { 'blob.txt': randomText(3 * 1024 * 1024) } },
+      {
+        // Listens on its port parameter, only well after the start-up grace.
+        name: 'slow-listener',
+        version: '1.0.0',
+        files: { 'server.js': "setTimeout(() => require('node:http').createServer((q, r) => r.end('up')).listen(Number(process.env.PROVISOR_PARAM_PORT), '127.0.0.1'), 1500);\n" },
+        start: ['$NODE', 'server.js'],
+        declarations: { ready: { listen: true, timeoutSeconds: 20 } },
+      },
+      { name: 'never-listens', version: '1.0.0', files: { README: 'sleeps, never listens' }, start: ['/bin/sh', '-c', 'exec sleep 120'], declarations: { ready: { listen: true, timeoutSeconds: 1 } } },
+      {
+        name: 'ready-hook',
+        version: '1.0.0',
+        files: { 'ready.sh': 'n=$(cat "$PROVISOR_SYSTEM_ROOT/probes" 2>/dev/null || echo 0)\necho $((n+1)) > "$PROVISOR_SYSTEM_ROOT/probes"\n[ $n -ge 2 ]\n' },
+        start: ['/bin/sh', '-c', 'exec sleep 120'],
+        declarations: { ready: { hook: 'ready.sh', timeoutSeconds: 20 } },
+      },
     ]);
     // A package whose archive does not match the checksum its index declares.
     const index = JSON.parse(await readFile(path.join(repo, 'index.json'), 'utf8')) as { packages: { name: string; sha256: string }[] };
@@ -208,6 +224,30 @@ describe('ssh driver on real sshd hosts', function () {
       const error = await expectDriverError(run(system, software('Install', 'tampered')), 'Internal');
       expect(error.message).to.match(/checksum|sha256/).and.to.include('tampered');
       expect(existsSync(path.join(hostA.home, 'web1', 'opt/tampered'))).to.equal(false);
+    });
+
+    it('Start ends only once the component accepts connections, as on local', async () => {
+      await run(system, software('Install', 'slow-listener'));
+      const port = await freePort();
+      const started = await run(system, software('Start', 'slow-listener', { port: String(port) }));
+      expect(started.pid).to.be.a('number');
+      // No retry, no wait: the server must answer now.
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).to.equal('up');
+      await run(system, software('Stop', 'slow-listener'));
+    });
+
+    it('a component that never accepts connections fails its Start naming the check, and is stopped', async () => {
+      await run(system, software('Install', 'never-listens'));
+      const error = await expectDriverError(run(system, software('Start', 'never-listens')), 'HookFailed');
+      expect(error.message).to.equal('never-listens 1.0.0 was not ready (accepting connections) within 1 s; it was stopped');
+      expect(existsSync(path.join(hostA.home, 'web1', 'var/run/never-listens.pid'))).to.equal(false);
+    });
+
+    it('runs the package\'s ready hook on the host until it exits 0', async () => {
+      await run(system, software('Install', 'ready-hook'));
+      await run(system, software('Start', 'ready-hook'));
+      expect((await readFile(path.join(hostA.home, 'web1', 'probes'), 'utf8')).trim()).to.equal('3');
+      await run(system, software('Stop', 'ready-hook'));
     });
 
     it('reuses one pooled connection for many tasks', async () => {

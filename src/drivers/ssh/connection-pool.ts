@@ -100,6 +100,7 @@ export class SshConnection {
 
   /** The connection's SFTP session (one, opened on first use). */
   sftp(): Promise<SFTPWrapper> {
+    if (this.closed) return Promise.reject(this.failure('opening an SFTP session', new Error('the connection is closed')));
     this.sftpSession ??= new Promise<SFTPWrapper>((resolve, reject) => {
       this.client.sftp((error, sftp) => {
         if (error !== undefined && error !== null) {

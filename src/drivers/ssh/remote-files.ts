@@ -44,6 +44,35 @@ export class RemoteFiles {
     return this.connection.sftp();
   }
 
+  /**
+   * Runs SFTP requests that a connection dropping under them would leave
+   * unanswered: ended at once when it closes, a write as `OutcomeUnknown`,
+   * a read as a failure of the host.
+   */
+  private async unlessDropped<T>(what: string, kind: 'read' | 'write', operation: () => Promise<T>): Promise<T> {
+    const closed = this.connection.closedSignal();
+    let onClose: (() => void) | undefined;
+    const dropped = new Promise<never>((_resolve, reject) => {
+      onClose = () => {
+        const where = `system ${this.system}: ${what} on ${hostLabel(this.connection.target)}`;
+        reject(
+          kind === 'write'
+            ? new DriverError('OutcomeUnknown', `${where}: the connection dropped; its outcome is unknown`)
+            : this.connection.failure(what, new Error('the connection dropped')),
+        );
+      };
+      if (closed.signal.aborted) onClose();
+      else closed.signal.addEventListener('abort', onClose, { once: true });
+    });
+    dropped.catch(() => undefined);
+    try {
+      return await Promise.race([operation(), dropped]);
+    } finally {
+      if (onClose !== undefined) closed.signal.removeEventListener('abort', onClose);
+      closed.release();
+    }
+  }
+
   /** The file's text; undefined when it does not exist. */
   async readFile(file: string, limit = 16 * 1024 * 1024): Promise<string | undefined> {
     const sftp = await this.sftp();
@@ -51,13 +80,15 @@ export class RemoteFiles {
     try {
       const chunks: Buffer[] = [];
       let size = 0;
-      await pipeline(sftp.createReadStream(file), async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) {
-          size += chunk.length;
-          if (size > limit) throw new DriverError('Internal', `${this.shown(file)} on system ${this.system} is larger than ${limit} bytes`);
-          chunks.push(chunk);
-        }
-      });
+      await this.unlessDropped(`reading ${this.shown(file)}`, 'read', () =>
+        pipeline(sftp.createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) {
+            size += chunk.length;
+            if (size > limit) throw new DriverError('Internal', `${this.shown(file)} on system ${this.system} is larger than ${limit} bytes`);
+            chunks.push(chunk);
+          }
+        }),
+      );
       return Buffer.concat(chunks).toString('utf8');
     } catch (error) {
       if (sftpCode(error) === NO_SUCH_FILE) return undefined;
@@ -74,9 +105,12 @@ export class RemoteFiles {
     const sftp = await this.sftp();
     const done = this.connection.use();
     try {
-      await new Promise<void>((resolve, reject) => sftp.writeFile(temporary, data, (error) => (error ? reject(error) : resolve())));
-      await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(temporary, file, (error) => (error ? reject(error) : resolve())));
+      await this.unlessDropped(`writing ${this.shown(file)}`, 'write', async () => {
+        await new Promise<void>((resolve, reject) => sftp.writeFile(temporary, data, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(temporary, file, (error) => (error ? reject(error) : resolve())));
+      });
     } catch (error) {
+      if (error instanceof DriverError && error.type === 'OutcomeUnknown') throw error;
       await new Promise<void>((resolve) => sftp.unlink(temporary, () => resolve()));
       throw this.failure(`writing ${this.shown(file)}`, error);
     } finally {
