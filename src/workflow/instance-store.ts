@@ -89,7 +89,8 @@ export class InstanceStore {
     /**
      * A statement each commit of this instance's rows carries first, which
      * must change one row for the commit to land: "the instance is still
-     * leased to me". Undefined: no fence.
+     * leased to me". It may throw instead, refusing the commit at once.
+     * Undefined: no fence.
      */
     private readonly fence?: () => SqlWrite | undefined,
   ) {
@@ -291,7 +292,14 @@ export class InstanceStore {
 
   /** Hands writes to the committer with the instance's lease fence, if any; a failed or fenced commit stops the instance. */
   private send(writes: readonly Write[]): Promise<StatementResult[]> {
-    const fence = this.fence?.();
+    let fence: SqlWrite | undefined;
+    try {
+      fence = this.fence?.();
+    } catch (err) {
+      // Refused before it reached the database (the writer knows its lease is not held).
+      this.failure ??= err;
+      return Promise.reject(err);
+    }
     const all = fence === undefined ? writes : [fence, ...writes];
     this.commits++;
     return this.committer.write(all).then(

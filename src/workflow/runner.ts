@@ -45,6 +45,11 @@ export interface Created {
   readonly input: string | undefined;
 }
 
+/** A commit refused before it was sent: this process knows its node lease is not held. */
+class LeaseNotHeld extends Error {
+  override readonly name = 'LeaseNotHeld';
+}
+
 /** Instances claimed by one statement. */
 const CLAIM_CHUNK = 200;
 
@@ -237,7 +242,7 @@ export class InstanceRunner {
     const abort = new AbortController();
     const done = this.execute(instanceId, abort.signal, created)
       .catch((err: unknown) => {
-        if (err instanceof WriteConflict) this.lostHere(instanceId);
+        if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
         else this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       })
       .finally(() => {
@@ -342,9 +347,13 @@ export class InstanceRunner {
   /**
    * The statement every commit of an instance's rows carries first: the
    * commit lands only while this process holds the instance and its node
-   * lease holds (in the database, at the commit).
+   * lease holds (in the database, at the commit). A process that knows its
+   * lease is not held (its clock ran past the last renewal: it was paused)
+   * refuses the commit at once, without sending it: a node resumed with
+   * many instances stops them all without a refused transaction each.
    */
   private fence(instanceId: string): SqlWrite {
+    if (!this.lease.held()) throw new LeaseNotHeld(`the node lease of ${this.owner} is not held`);
     const now = this.clock.now();
     return {
       sql: WORKFLOW_SQL.fenceInstance,
