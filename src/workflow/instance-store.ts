@@ -93,6 +93,11 @@ export class InstanceStore {
      * Undefined: no fence.
      */
     private readonly fence?: () => SqlWrite | undefined,
+    /**
+     * Told of the first commit that failed, when it fails: an instance idle
+     * in a long wait would otherwise notice only at its next transition.
+     */
+    private readonly onFailure?: (err: unknown) => void,
   ) {
     this.committer = groupCommitter(dataSource);
   }
@@ -297,7 +302,7 @@ export class InstanceStore {
       fence = this.fence?.();
     } catch (err) {
       // Refused before it reached the database (the writer knows its lease is not held).
-      this.failure ??= err;
+      this.fail(err);
       return Promise.reject(err);
     }
     const all = fence === undefined ? writes : [fence, ...writes];
@@ -305,10 +310,16 @@ export class InstanceStore {
     return this.committer.write(all).then(
       (results) => (fence === undefined ? results : results.slice(1)),
       (err: unknown) => {
-        this.failure ??= err;
+        this.fail(err);
         throw err;
       },
     );
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.onFailure?.(err);
   }
 
   /** Throws the failure of an earlier commit: the instance does not go on from a state that could not be written. */

@@ -270,7 +270,14 @@ export class InstanceRunner {
     }
     if (row === undefined) return;
     const compiled = await this.definitions.compile(Number(row.definitionId));
-    const store = new InstanceStore(this.dataSource, instanceId, () => this.fence(instanceId));
+    const store = new InstanceStore(
+      this.dataSource,
+      instanceId,
+      () => this.fence(instanceId),
+      (err) => {
+        if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
+      },
+    );
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
@@ -371,7 +378,10 @@ export class InstanceRunner {
    * claimed again and resumed from its rows.
    */
   private lostHere(instanceId: string): void {
+    if (this.lost.has(instanceId)) return;
     this.lost.add(instanceId);
+    // Stopped at once, even while it waits: nothing more of this run may be written or sent.
+    this.running.get(instanceId)?.abort.abort(new Detached('lease lost'));
     this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
   }
 
