@@ -100,6 +100,12 @@ export class ManualClock implements Clock {
     return this.timers.size;
   }
 
+  /** Whether a timer is armed to fire at `due` (other parts' timers, a lease keeper's, may fire earlier). */
+  armedAt(due: number): boolean {
+    for (const t of this.timers.values()) if (t.due === due) return true;
+    return false;
+  }
+
   /** The due time of the earliest armed timer, if any. */
   nextDue(): number | undefined {
     let next: number | undefined;

@@ -154,12 +154,20 @@ export class LeaseKeeper {
     if (!this.running) return;
     this.cancelTimer = arm(this.clock, Math.max(1, Math.floor(this.leaseMs / 3)), () => {
       this.cancelTimer = undefined;
-      void this.renewNow().finally(() => {
-        // Confirmed, and yet run out already: the clock moved past the lease during the round
-        // trip (a pause; a test moving time). Once more at once, which finds it lost and takes it again.
-        if (this.running && this.confirmedUntil > 0 && !this.held()) void this.renewNow().finally(() => this.schedule());
-        else this.schedule();
-      });
+      void this.renewUntilCurrent().finally(() => this.schedule());
     });
+  }
+
+  /**
+   * Renews, and again at once (a few times at most) while the renewal has
+   * run out on the clock by the time it is answered: the clock moved past
+   * the lease during the round trip (a pause; a test moving time). The next
+   * renewal finds the lease lost and takes it again.
+   */
+  private async renewUntilCurrent(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.renewNow();
+      if (!this.running || this.held()) return;
+    }
   }
 }

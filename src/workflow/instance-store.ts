@@ -98,9 +98,15 @@ export class InstanceStore {
     /**
      * A statement each commit of this instance's rows carries first, which
      * must change one row for the commit to land: "the instance is still
-     * leased to me". Undefined: no fence.
+     * leased to me". It may throw instead, refusing the commit at once.
+     * Undefined: no fence.
      */
     private readonly fence?: () => SqlWrite | undefined,
+    /**
+     * Told of the first commit that failed, when it fails: an instance idle
+     * in a long wait would otherwise notice only at its next transition.
+     */
+    private readonly onFailure?: (err: unknown) => void,
   ) {
     this.committer = groupCommitter(dataSource);
   }
@@ -361,16 +367,29 @@ export class InstanceStore {
 
   /** Hands writes to the committer with the instance's lease fence, if any; a failed or fenced commit stops the instance. */
   private send(writes: readonly Write[]): Promise<StatementResult[]> {
-    const fence = this.fence?.();
+    let fence: SqlWrite | undefined;
+    try {
+      fence = this.fence?.();
+    } catch (err) {
+      // Refused before it reached the database (the writer knows its lease is not held).
+      this.fail(err);
+      return Promise.reject(err);
+    }
     const all = fence === undefined ? writes : [fence, ...writes];
     this.commits++;
     return this.committer.write(all).then(
       (results) => (fence === undefined ? results : results.slice(1)),
       (err: unknown) => {
-        this.failure ??= err;
+        this.fail(err);
         throw err;
       },
     );
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.onFailure?.(err);
   }
 
   /** Throws the failure of an earlier commit: the instance does not go on from a state that could not be written. */

@@ -50,6 +50,11 @@ export interface Created {
   readonly operation?: string;
 }
 
+/** A commit refused before it was sent: this process knows its node lease is not held. */
+class LeaseNotHeld extends Error {
+  override readonly name = 'LeaseNotHeld';
+}
+
 /** Instances claimed by one statement. */
 const CLAIM_CHUNK = 200;
 
@@ -243,7 +248,7 @@ export class InstanceRunner {
     const abort = new AbortController();
     const done = this.execute(instanceId, abort.signal, created)
       .catch((err: unknown) => {
-        if (err instanceof WriteConflict) this.lostHere(instanceId);
+        if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
         else this.log.error('instance run failed', { instanceId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       })
       .finally(() => {
@@ -271,7 +276,14 @@ export class InstanceRunner {
     }
     if (row === undefined) return;
     const compiled = await this.definitions.compile(Number(row.definitionId));
-    const store = new InstanceStore(this.dataSource, instanceId, () => this.fence(instanceId));
+    const store = new InstanceStore(
+      this.dataSource,
+      instanceId,
+      () => this.fence(instanceId),
+      (err) => {
+        if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
+      },
+    );
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
     if (created?.operation !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'operation'), serializeValue({ kind: 'simple', value: created.operation }));
@@ -361,9 +373,13 @@ export class InstanceRunner {
   /**
    * The statement every commit of an instance's rows carries first: the
    * commit lands only while this process holds the instance and its node
-   * lease holds (in the database, at the commit).
+   * lease holds (in the database, at the commit). A process that knows its
+   * lease is not held (its clock ran past the last renewal: it was paused)
+   * refuses the commit at once, without sending it: a node resumed with
+   * many instances stops them all without a refused transaction each.
    */
   private fence(instanceId: string): SqlWrite {
+    if (!this.lease.held()) throw new LeaseNotHeld(`the node lease of ${this.owner} is not held`);
     const now = this.clock.now();
     return {
       sql: WORKFLOW_SQL.fenceInstance,
@@ -381,7 +397,10 @@ export class InstanceRunner {
    * claimed again and resumed from its rows.
    */
   private lostHere(instanceId: string): void {
+    if (this.lost.has(instanceId)) return;
     this.lost.add(instanceId);
+    // Stopped at once, even while it waits: nothing more of this run may be written or sent.
+    this.running.get(instanceId)?.abort.abort(new Detached('lease lost'));
     this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
   }
 

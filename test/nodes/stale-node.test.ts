@@ -26,6 +26,8 @@ const LEASE_MS = 3000;
  */
 class ProcessClock implements Clock {
   paused = false;
+  /** Timers armed for a delay this picks wait too, as if paused (a process whose renewals stall). */
+  stalled: ((ms: number) => boolean) | undefined;
   private late: Array<{ ms: number; fn: () => void }> = [];
   constructor(private readonly shared: ManualClock) {}
   now(): number {
@@ -35,11 +37,12 @@ class ProcessClock implements Clock {
     return this.shared.date();
   }
   timer(ms: number, fn: () => void): () => void {
-    return this.shared.timer(ms, () => (this.paused ? this.late.push({ ms, fn }) : fn()));
+    return this.shared.timer(ms, () => (this.paused || this.stalled?.(ms) === true ? this.late.push({ ms, fn }) : fn()));
   }
   /** Fires the late timers, but those armed for a delay `held` picks, which fire at the next resume. */
   resume(held: (ms: number) => boolean = () => false): void {
     this.paused = false;
+    this.stalled = undefined;
     const due = this.late;
     this.late = due.filter((t) => held(t.ms));
     for (const t of due) if (!held(t.ms)) t.fn();
@@ -199,6 +202,58 @@ describe('a node paused past its lease while another takes its work over', funct
     await a.app.lease.renewNow();
     expect(await rowsOf(id), 'not one row written by the stale node').to.deep.equal(asEnded);
     expect(a.app.lease.held(), 'the resumed node holds a fresh lease').to.equal(true);
+    await a.app.workflow.stopRunner();
+    await b.app.workflow.stopRunner();
+  });
+
+  it('has the database refuse the write of a node that believes its lease holds when the database says it does not', async () => {
+    a.app.workflow.startRunner();
+    b.app.workflow.startRunner();
+    const name = await deploy(
+      a,
+      plan(
+        'Quick',
+        `<bpel:variables><bpel:variable name="n" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable></bpel:variables>
+  <bpel:sequence>
+    <bpel:assign name="one"><bpel:copy><bpel:from>1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
+    <bpel:wait name="pause"><bpel:for>'PT1.5S'</bpel:for></bpel:wait>
+    <bpel:assign name="bump"><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
+  </bpel:sequence>`,
+      ),
+    );
+    await a.app.lease.renewNow();
+    const id = await a.app.workflow.start(name, undefined, 'tester');
+    await eventually(async () => {
+      const timers = (await a.app.dataSource.query('SELECT `key` FROM process_timer WHERE instanceId = ?', [id])) as unknown[];
+      return timers.length === 1 && a.app.workflow.activeCount === 1 ? true : undefined;
+    }, 'node A to wait in the plan');
+    // A's renewals stall, and so does its instance's wait; in the database's view A's lease is gone
+    // (clocks out of step, say), in its own it still holds.
+    a.logLines.length = 0;
+    const renewal = (ms: number): boolean => ms === Math.floor(LEASE_MS / 3);
+    a.clock.stalled = (ms) => renewal(ms) || ms === 1500;
+    await a.app.dataSource.query('DELETE FROM node_lease WHERE owner = ?', [a.app.lease.owner]);
+    await eventually(async () => ((await owner(id)) === b.app.lease.owner ? true : undefined), 'node B to take the instance over');
+    for (let t = 0; t < 1600; t += 100) {
+      shared.advance(100);
+      await b.app.lease.renewNow();
+    }
+    await eventually(async () => ((await b.app.workflow.status(id)).status === 'COMPLETED' ? true : undefined), 'node B to end the instance');
+    const view = await b.app.workflow.status(id, undefined, { includeVariables: true });
+    expect(view.activities.filter((x) => x.name === 'bump')).to.have.length(1);
+    expect(view.variables?.filter((v) => v.name === 'n').map((v) => v.value)).to.deep.equal(['2']);
+    const asEnded = await rowsOf(id);
+
+    // Later, A's wait fires (its renewals still stalled): its steps, at a later time, are refused by the database.
+    shared.advance(200);
+    a.clock.resume(renewal);
+    await eventually(async () => (a.app.workflow.activeCount === 0 ? true : undefined), 'node A to stop the instance');
+    expect(a.app.lease.held(), 'A still believes its lease holds').to.equal(true);
+    expect(a.logLines.join(''), 'the stale write refused by the database').to.contain('instance stopped here: its lease was lost');
+    expect(await rowsOf(id), 'not one row written by the stale node').to.deep.equal(asEnded);
+    a.clock.resume();
+    await a.app.lease.renewNow();
+    expect(a.app.lease.held(), 'A took a fresh lease').to.equal(true);
     await a.app.workflow.stopRunner();
     await b.app.workflow.stopRunner();
   });
