@@ -17,7 +17,8 @@ import type { VariableValue } from '../bpel/values';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
-import { execute, toSqlDate } from '../db/sql';
+import crypto from 'node:crypto';
+import { dialectOf, execute, forDialect, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { WorkflowError } from './errors';
 import { WORKFLOW_SQL } from './sql';
@@ -51,6 +52,7 @@ export interface MessageBoxSettings {
 
 export class MessageBox {
   private readonly arrivals = new EventEmitter();
+  private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,6 +62,7 @@ export class MessageBox {
   ) {
     // One listener per waiting activity.
     this.arrivals.setMaxListeners(0);
+    this.sql = forDialect(WORKFLOW_SQL, dialectOf(dataSource));
   }
 
   /**
@@ -68,7 +71,15 @@ export class MessageBox {
    *
    * @throws WorkflowError `NoMatchingInstance` when no instance holds the values and messages are not kept
    */
-  async deliver(input: { readonly processName: string; readonly operation: string; readonly correlationKey: string; readonly message: VariableValue; readonly describe: string }): Promise<{ readonly id: number; readonly held: boolean }> {
+  async deliver(input: {
+    readonly processName: string;
+    readonly operation: string;
+    readonly correlationKey: string;
+    readonly message: VariableValue;
+    readonly describe: string;
+    /** Who sent it and its WS-Addressing MessageID: a retry of a stored message is not stored again. */
+    readonly source?: { readonly sender: string; readonly messageId: string };
+  }): Promise<{ readonly id: number; readonly held: boolean }> {
     const holders = (await this.dataSource.query(WORKFLOW_SQL.correlatedInstance, [input.processName, input.correlationKey])) as Array<{ instanceId: string }>;
     const held = holders.length > 0;
     if (!held && this.settings.keepMs === 0) {
@@ -76,10 +87,21 @@ export class MessageBox {
     }
     const now = this.clock.date();
     const expiresAt = held ? null : toSqlDate(new Date(now.getTime() + this.settings.keepMs));
+    const sourceKey = input.source === undefined ? null : crypto.createHash('sha256').update(`${input.source.sender}\n${input.source.messageId}`).digest('hex');
     const [result] = await groupCommitter(this.dataSource).write([
-      { sql: WORKFLOW_SQL.insertMessage, params: [input.processName, input.operation, input.correlationKey, serializeValue(input.message), toSqlDate(now), expiresAt], table: 'process_message' },
+      { sql: this.sql.insertMessage, params: [input.processName, input.operation, input.correlationKey, sourceKey, serializeValue(input.message), toSqlDate(now), expiresAt], table: 'process_message' },
     ]);
-    const id = Number(result?.insertId);
+    let id = Number(result?.insertId);
+    if (sourceKey !== null) {
+      // Read back by its source: a retry inserted nothing (and MySQL counts the row it found as changed).
+      const stored = (await this.dataSource.query(WORKFLOW_SQL.messageBySource, [input.processName, sourceKey])) as Array<{ id: unknown }>;
+      const first = Number(stored[0]?.id ?? id);
+      if (first !== id) {
+        this.log.info('process message sent again: stored once', { process: input.processName, operation: input.operation, messageId: first });
+        return { id: first, held };
+      }
+      id = first;
+    }
     this.log.info('process message received', { process: input.processName, operation: input.operation, messageId: id, held, instanceId: holders[0]?.instanceId });
     this.arrivals.emit(input.processName);
     return { id, held };
