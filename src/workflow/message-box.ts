@@ -50,6 +50,14 @@ export interface MessageBoxSettings {
   readonly pollMs: number;
 }
 
+/** The event a received message is announced under: its process and correlation key. */
+function arrivalEvent(processName: string, correlationKey: string): string {
+  return `${processName}\u0000${correlationKey}`;
+}
+
+/** The longest a waiting activity goes without looking for messages, in poll intervals. */
+const POLL_BACKOFF = 16;
+
 export class MessageBox {
   private readonly arrivals = new EventEmitter();
   private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
@@ -103,7 +111,7 @@ export class MessageBox {
       id = first;
     }
     this.log.info('process message received', { process: input.processName, operation: input.operation, messageId: id, held, instanceId: holders[0]?.instanceId });
-    this.arrivals.emit(input.processName);
+    this.arrivals.emit(arrivalEvent(input.processName, input.correlationKey));
     return { id, held };
   }
 
@@ -149,10 +157,15 @@ export class MessageBox {
     let wake: (() => void) | undefined;
     const onArrival = (): void => wake?.();
     const onStop = (): void => wake?.();
-    this.arrivals.on(request.processName, onArrival);
+    // Woken only by messages carrying its values: a message for one of a thousand waiting instances wakes one.
+    const events = [...new Set(request.wanted.map((w) => arrivalEvent(request.processName, w.correlationKey)))];
+    for (const event of events) this.arrivals.on(event, onArrival);
     request.stop.addEventListener('abort', onStop, { once: true });
     try {
       let arrived = true;
+      // The poll for messages another server received backs off while none comes: a thousand waiting
+      // activities would otherwise read the table twice a second each.
+      let pollMs = this.settings.pollMs;
       for (;;) {
         if (request.stop.aborted) return undefined;
         if (arrived) {
@@ -165,8 +178,9 @@ export class MessageBox {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             arrived = true;
+            pollMs = Math.min(pollMs * 2, this.settings.pollMs * POLL_BACKOFF);
             resolve();
-          }, this.settings.pollMs);
+          }, pollMs);
           wake = () => {
             clearTimeout(timer);
             arrived = true;
@@ -176,7 +190,7 @@ export class MessageBox {
         wake = undefined;
       }
     } finally {
-      this.arrivals.off(request.processName, onArrival);
+      for (const event of events) this.arrivals.off(event, onArrival);
       request.stop.removeEventListener('abort', onStop);
     }
   }
