@@ -12,6 +12,7 @@ import { LongText } from './long-text';
 @Entity({ name: 'process_message' })
 @Index('idx_message_route', ['processName', 'operation', 'correlationKey'])
 @Index('idx_message_consumer', ['instanceId', 'consumerKey'])
+@Index('idx_message_source', ['processName', 'sourceKey'], { unique: true })
 export class ProcessMessage {
   @PrimaryGeneratedColumn({ type: 'int' })
   id: number;
@@ -26,6 +27,10 @@ export class ProcessMessage {
   /** The hash of its correlation set's name and values (see src/bpel/properties.ts). */
   @Column({ type: 'varchar', length: 64 })
   correlationKey: string;
+
+  /** A hash of the sender and its WS-Addressing MessageID, when it sent one: a message sent again is stored once. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  sourceKey: string | null;
 
   /** The message, as variables are stored. */
   @LongText()

@@ -17,7 +17,8 @@ import type { VariableValue } from '../bpel/values';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
-import { execute, toSqlDate } from '../db/sql';
+import crypto from 'node:crypto';
+import { dialectOf, execute, forDialect, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { WorkflowError } from './errors';
 import { WORKFLOW_SQL } from './sql';
@@ -49,8 +50,17 @@ export interface MessageBoxSettings {
   readonly pollMs: number;
 }
 
+/** The event a received message is announced under: its process and correlation key. */
+function arrivalEvent(processName: string, correlationKey: string): string {
+  return `${processName}\u0000${correlationKey}`;
+}
+
+/** The longest a waiting activity goes without looking for messages, in poll intervals. */
+const POLL_BACKOFF = 16;
+
 export class MessageBox {
   private readonly arrivals = new EventEmitter();
+  private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,6 +70,7 @@ export class MessageBox {
   ) {
     // One listener per waiting activity.
     this.arrivals.setMaxListeners(0);
+    this.sql = forDialect(WORKFLOW_SQL, dialectOf(dataSource));
   }
 
   /**
@@ -68,7 +79,15 @@ export class MessageBox {
    *
    * @throws WorkflowError `NoMatchingInstance` when no instance holds the values and messages are not kept
    */
-  async deliver(input: { readonly processName: string; readonly operation: string; readonly correlationKey: string; readonly message: VariableValue; readonly describe: string }): Promise<{ readonly id: number; readonly held: boolean }> {
+  async deliver(input: {
+    readonly processName: string;
+    readonly operation: string;
+    readonly correlationKey: string;
+    readonly message: VariableValue;
+    readonly describe: string;
+    /** Who sent it and its WS-Addressing MessageID: a retry of a stored message is not stored again. */
+    readonly source?: { readonly sender: string; readonly messageId: string };
+  }): Promise<{ readonly id: number; readonly held: boolean }> {
     const holders = (await this.dataSource.query(WORKFLOW_SQL.correlatedInstance, [input.processName, input.correlationKey])) as Array<{ instanceId: string }>;
     const held = holders.length > 0;
     if (!held && this.settings.keepMs === 0) {
@@ -76,12 +95,23 @@ export class MessageBox {
     }
     const now = this.clock.date();
     const expiresAt = held ? null : toSqlDate(new Date(now.getTime() + this.settings.keepMs));
+    const sourceKey = input.source === undefined ? null : crypto.createHash('sha256').update(`${input.source.sender}\n${input.source.messageId}`).digest('hex');
     const [result] = await groupCommitter(this.dataSource).write([
-      { sql: WORKFLOW_SQL.insertMessage, params: [input.processName, input.operation, input.correlationKey, serializeValue(input.message), toSqlDate(now), expiresAt], table: 'process_message' },
+      { sql: this.sql.insertMessage, params: [input.processName, input.operation, input.correlationKey, sourceKey, serializeValue(input.message), toSqlDate(now), expiresAt], table: 'process_message' },
     ]);
-    const id = Number(result?.insertId);
+    let id = Number(result?.insertId);
+    if (sourceKey !== null) {
+      // Read back by its source: a retry inserted nothing (and MySQL counts the row it found as changed).
+      const stored = (await this.dataSource.query(WORKFLOW_SQL.messageBySource, [input.processName, sourceKey])) as Array<{ id: unknown }>;
+      const first = Number(stored[0]?.id ?? id);
+      if (first !== id) {
+        this.log.info('process message sent again: stored once', { process: input.processName, operation: input.operation, messageId: first });
+        return { id: first, held };
+      }
+      id = first;
+    }
     this.log.info('process message received', { process: input.processName, operation: input.operation, messageId: id, held, instanceId: holders[0]?.instanceId });
-    this.arrivals.emit(input.processName);
+    this.arrivals.emit(arrivalEvent(input.processName, input.correlationKey));
     return { id, held };
   }
 
@@ -127,10 +157,15 @@ export class MessageBox {
     let wake: (() => void) | undefined;
     const onArrival = (): void => wake?.();
     const onStop = (): void => wake?.();
-    this.arrivals.on(request.processName, onArrival);
+    // Woken only by messages carrying its values: a message for one of a thousand waiting instances wakes one.
+    const events = [...new Set(request.wanted.map((w) => arrivalEvent(request.processName, w.correlationKey)))];
+    for (const event of events) this.arrivals.on(event, onArrival);
     request.stop.addEventListener('abort', onStop, { once: true });
     try {
       let arrived = true;
+      // The poll for messages another server received backs off while none comes: a thousand waiting
+      // activities would otherwise read the table twice a second each.
+      let pollMs = this.settings.pollMs;
       for (;;) {
         if (request.stop.aborted) return undefined;
         if (arrived) {
@@ -143,8 +178,9 @@ export class MessageBox {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             arrived = true;
+            pollMs = Math.min(pollMs * 2, this.settings.pollMs * POLL_BACKOFF);
             resolve();
-          }, this.settings.pollMs);
+          }, pollMs);
           wake = () => {
             clearTimeout(timer);
             arrived = true;
@@ -154,7 +190,7 @@ export class MessageBox {
         wake = undefined;
       }
     } finally {
-      this.arrivals.off(request.processName, onArrival);
+      for (const event of events) this.arrivals.off(event, onArrival);
       request.stop.removeEventListener('abort', onStop);
     }
   }

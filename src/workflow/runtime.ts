@@ -111,7 +111,7 @@ export class WorkflowRuntime {
    *
    * @throws WorkflowError `NoMatchingInstance` when no instance holds the values and such messages are not kept
    */
-  deliver(message: { readonly processName: string; readonly operation: string; readonly correlationKey: string; readonly message: VariableValue; readonly describe: string }): Promise<{ readonly id: number; readonly held: boolean }> {
+  deliver(message: Parameters<MessageBox['deliver']>[0]): Promise<{ readonly id: number; readonly held: boolean }> {
     return this.messages.deliver(message);
   }
 

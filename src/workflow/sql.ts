@@ -87,10 +87,18 @@ export const WORKFLOW_SQL = {
 
   /**
    * A message received, before it is acknowledged. Params: processName,
-   * operation, correlationKey, message, receivedAt, expiresAt (null: an
-   * instance holds its values). Changes: one row (its id is the insert id).
+   * operation, correlationKey, sourceKey (null: none), message, receivedAt,
+   * expiresAt (null: an instance holds its values). Changes: one row (its id
+   * is the insert id), or none when a message of that sourceKey is stored
+   * already (a sender's retry).
    */
-  insertMessage: 'INSERT INTO process_message (processName, operation, correlationKey, message, receivedAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?)',
+  insertMessage: {
+    mysql: 'INSERT INTO process_message (processName, operation, correlationKey, sourceKey, message, receivedAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = id',
+    sqlite: 'INSERT INTO process_message (processName, operation, correlationKey, sourceKey, message, receivedAt, expiresAt) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (processName, sourceKey) DO NOTHING',
+  },
+
+  /** The message a sender's retry repeats. Params: processName, sourceKey. Rows: id. */
+  messageBySource: 'SELECT id FROM process_message WHERE processName = ? AND sourceKey = ?',
 
   /**
    * The message an activity execution took (found again after a crash).

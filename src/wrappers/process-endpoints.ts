@@ -126,7 +126,14 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
             if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) {
               let delivered: { readonly id: number; readonly held: boolean };
               try {
-                delivered = await runtime.deliver({ processName: name, operation: `${partnerLink}/${operationName}`, correlationKey: correlation.key, message: input, describe: correlation.describe });
+                delivered = await runtime.deliver({
+                  processName: name,
+                  operation: `${partnerLink}/${operationName}`,
+                  correlationKey: correlation.key,
+                  message: input,
+                  describe: correlation.describe,
+                  ...(ctx.messageId !== undefined ? { source: { sender: ctx.principal.name, messageId: ctx.messageId } } : {}),
+                });
               } catch (err) {
                 if (err instanceof WorkflowError && err.code === 'NoMatchingInstance') throw new ProvisorError('NoMatchingInstance', err.message, set.name);
                 throw err;

@@ -55,6 +55,21 @@ const EVENTS_PROCESS = orderProcess(
   '\n    <bpel:variable name="count" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable>\n    <bpel:variable name="finish" messageType="o:FinishIn"/>',
 );
 
+/** The same at process level: the handler is enabled before the start activity initiated the set routing its messages. */
+const PROCESS_EVENTS_PROCESS = orderProcess(
+  'OrderProcessEvents',
+  `<bpel:eventHandlers>
+    <bpel:onEvent partnerLink="client" operation="notify" variable="n" messageType="o:NotifyIn">${BY_ORDER}
+      <bpel:scope><bpel:assign><bpel:copy><bpel:from>$count + 1</bpel:from><bpel:to variable="count"/></bpel:copy></bpel:assign></bpel:scope>
+    </bpel:onEvent>
+  </bpel:eventHandlers>
+  <bpel:sequence>
+    ${START}
+    <bpel:receive name="finish" partnerLink="client" operation="finish" variable="finish">${BY_ORDER}</bpel:receive>
+  </bpel:sequence>`,
+  '\n    <bpel:variable name="count" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable>\n    <bpel:variable name="finish" messageType="o:FinishIn"/>',
+);
+
 /** Replies to `confirm` initiating the set the start initiated: bpel:correlationViolation. */
 const VIOLATION_PROCESS = CONFIRM_PROCESS.replace('name="OrderConfirm"', 'name="OrderViolation"').replace(
   '<bpel:reply name="answer" partnerLink="client" operation="confirm" variable="answer"/>',
@@ -110,7 +125,7 @@ describe('messages after the instance-creating one, routed by correlation', func
     clock = new ManualClock(Date.now());
     server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_TOKEN_MAX_SKEW_SECONDS: '3600' }, { clock });
     await server.addUser(engine.username, 'engine', engine.password);
-    for (const bpel of [CONFIRM_PROCESS, PICK_PROCESS, CREATING_PICK_PROCESS, EVENTS_PROCESS, VIOLATION_PROCESS, CONFLICT_PROCESS, EXCHANGES_PROCESS]) {
+    for (const bpel of [CONFIRM_PROCESS, PICK_PROCESS, CREATING_PICK_PROCESS, EVENTS_PROCESS, VIOLATION_PROCESS, CONFLICT_PROCESS, EXCHANGES_PROCESS, PROCESS_EVENTS_PROCESS]) {
       await server.app.workflow.deploy({ bpel, documents: new Map([['orders.wsdl', ORDERS_WSDL]]), bindings: [], deployedBy: 'tester' });
     }
   });
@@ -147,6 +162,22 @@ describe('messages after the instance-creating one, routed by correlation', func
       expect(answer.text).to.contain('<note>before the start</note>');
     });
 
+    it('stores a message sent again under the same MessageID once, and answers both sends with its reply', async () => {
+      await post('OrderConfirm', orderMessage('Start', 'd-1'));
+      const id = await instanceOf(server, 'OrderConfirm', 'd-1');
+      const messageId = 'urn:uuid:0b6c4c2e-8f7e-4c8a-9d3a-5a1f2e3d4c5b';
+      const [one, two] = await Promise.all([
+        postMessage(server.baseUrl, engine, 'OrderConfirm', orderMessage('Confirm', 'd-1', 'once'), messageId),
+        postMessage(server.baseUrl, engine, 'OrderConfirm', orderMessage('Confirm', 'd-1', 'once'), messageId),
+      ]);
+      expect([one.status, two.status]).to.deep.equal([200, 200]);
+      expect(one.text).to.contain('<note>once</note>');
+      expect(two.text).to.contain('<note>once</note>');
+      expect((await finished(server, id)).status).to.equal('COMPLETED');
+      const rows = (await server.dataSource.query("SELECT id FROM process_message WHERE operation = 'client/confirm' AND instanceId = ?", [id])) as unknown[];
+      expect(rows).to.have.length(1);
+    });
+
     it('refuses a message that does not carry the correlation values, naming the set', async () => {
       const { status, text } = await post('OrderConfirm', '<o:Confirm xmlns:o="urn:test:orders"><note>no order id</note></o:Confirm>');
       expect(status).to.equal(500);
@@ -178,6 +209,17 @@ describe('messages after the instance-creating one, routed by correlation', func
       await post('OrderEvents', orderMessage('Finish', 'e-1'));
       expect((await finished(server, id)).status).to.equal('COMPLETED');
       expect(await variable(server, id, 'count')).to.contain('2');
+    });
+
+    it('at process level, waits for the start activity to initiate the set that routes its messages', async () => {
+      await post('OrderProcessEvents', orderMessage('Start', 'e-2'));
+      const id = await instanceOf(server, 'OrderProcessEvents', 'e-2');
+      await post('OrderProcessEvents', orderMessage('Notify', 'e-2'));
+      await eventually(async () => ((await server.app.workflow.status(id)).activities.some((a) => a.kind === 'onEvent' && a.key === '/process/eventHandlers/onEvent[1]#1') ? true : undefined), 'the notification to be taken');
+      await post('OrderProcessEvents', orderMessage('Finish', 'e-2'));
+      const view = await finished(server, id);
+      expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+      expect(await variable(server, id, 'count')).to.contain('1');
     });
   });
 

@@ -74,4 +74,34 @@ describe('when the server is killed with SIGKILL between a message\'s receipt an
     const taken = (await db.query("SELECT id, instanceId, consumerKey FROM process_message WHERE operation = 'client/notify'")) as Array<{ id: unknown; instanceId: string; consumerKey: string }>;
     expect(taken.map((r) => [Number(r.id), r.instanceId, r.consumerKey])).to.deep.equal([[Number(stored[0]?.id), instanceId, '/process/sequence/receive[3]']]);
   });
+
+  it('replays a take: an activity that took a message before the crash uses that one, not an older one waiting', async () => {
+    const db = dataSource as DataSource;
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Start', 's-2'))).status).to.equal(202);
+    const instanceId = await eventually(async () => {
+      const rows = (await db.query("SELECT instanceId FROM process_correlation WHERE processName = 'OrderSteps' AND value LIKE '%\"s-2\"%'")) as Array<{ instanceId: string }>;
+      return rows[0]?.instanceId;
+    }, 'the second instance to hold its order id');
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Notify', 's-2'))).status).to.equal(202);
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Notify', 's-2'))).status).to.equal(202);
+    const both = (await db.query("SELECT id FROM process_message WHERE operation = 'client/notify' AND instanceId IS NULL ORDER BY id")) as Array<{ id: unknown }>;
+    expect(both).to.have.length(2);
+    const [older, newer] = both.map((r) => Number(r.id));
+    child?.kill('SIGKILL');
+    await new Promise((resolve) => child?.once('exit', resolve));
+    // As a take of the newer message by the instance's third receive would have left it, had the server died right after it.
+    await db.query('UPDATE process_message SET instanceId = ?, consumerKey = ? WHERE id = ?', [instanceId, '/process/sequence/receive[3]', newer]);
+    child = startServerProcess(env);
+    await waitForHealth(base);
+    expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Go', 's-2'))).status).to.equal(202);
+    await eventually(async () => {
+      const rows = (await db.query('SELECT status FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string }>;
+      return rows[0]?.status === 'COMPLETED' ? true : undefined;
+    }, 'the second instance to complete', 30_000);
+    const rows = (await db.query("SELECT id, instanceId, consumerKey FROM process_message WHERE operation = 'client/notify' AND id IN (?, ?) ORDER BY id", [older, newer])) as Array<{ id: unknown; instanceId: string | null; consumerKey: string | null }>;
+    expect(rows.map((r) => [Number(r.id), r.instanceId, r.consumerKey])).to.deep.equal([
+      [older, null, null],
+      [newer, instanceId, '/process/sequence/receive[3]'],
+    ]);
+  });
 });

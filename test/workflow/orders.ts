@@ -90,12 +90,13 @@ export function orderMessage(operation: 'Start' | 'Confirm' | 'Go' | 'Notify' | 
   return `<o:${operation} xmlns:o="${ORDERS_NS}"><orderId>${orderId}</orderId>${note === undefined ? '' : `<note>${note}</note>`}</o:${operation}>`;
 }
 
-/** Posts a message to a process endpoint as `user`. */
-export async function postMessage(baseUrl: string, user: { readonly username: string; readonly password: string }, processName: string, body: string): Promise<{ status: number; text: string }> {
+/** Posts a message to a process endpoint as `user`, with a WS-Addressing MessageID when one is given. */
+export async function postMessage(baseUrl: string, user: { readonly username: string; readonly password: string }, processName: string, body: string, messageId?: string): Promise<{ status: number; text: string }> {
+  const envelope = soapEnvelope(user, body);
   const response = await fetch(`${baseUrl}/soap/processes/${processName}`, {
     method: 'POST',
     headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-    body: soapEnvelope(user, body),
+    body: messageId === undefined ? envelope : envelope.replace('<soap:Header>', `<soap:Header><wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">${messageId}</wsa:MessageID>`),
   });
   return { status: response.status, text: await response.text() };
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../src/clock';
+import { toSqlDate } from '../../src/db/sql';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { deploy, finished, plan } from './support';
 
@@ -96,5 +97,26 @@ describe('retention: finished instances older than the retention period lose the
     expect((await instanceRow(server, running))?.prunedAt).to.equal(null);
     expect((await instanceRow(server, recent))?.prunedAt).to.equal(null);
     expect((await server.app.workflow.status(running)).status).to.equal('RUNNING');
+  });
+
+  it('deletes the messages no instance took within their keep time, and keeps those still kept or taken', async () => {
+    const now = clock.now();
+    const insert = async (correlationKey: string, expiresAt: number | null, instanceId: string | null): Promise<void> => {
+      await server.dataSource.query('INSERT INTO process_message (processName, operation, correlationKey, message, receivedAt, expiresAt, instanceId) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        'Orders',
+        'client/confirm',
+        correlationKey,
+        '{}',
+        toSqlDate(new Date(now - HOUR_MS)),
+        expiresAt === null ? null : toSqlDate(new Date(expiresAt)),
+        instanceId,
+      ]);
+    };
+    await insert('expired', now - 1000, null);
+    await insert('still kept', now + HOUR_MS, null);
+    await insert('taken', null, 'an-instance');
+    await server.app.workflow.pruner.pruneOnce();
+    const left = (await server.dataSource.query("SELECT correlationKey FROM process_message WHERE processName = 'Orders' ORDER BY id")) as Array<{ correlationKey: string }>;
+    expect(left.map((r) => r.correlationKey)).to.deep.equal(['still kept', 'taken']);
   });
 });
