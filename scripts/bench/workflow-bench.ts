@@ -6,12 +6,13 @@
  *    polling GetStatus until it completes: completion time against the ideal
  *    (the critical path: one task's duration), and peak memory.
  *
- * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--task-ms MS] [--iterations N]
+ * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
  * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import mysql from 'mysql2/promise';
 import { partnersWsdl, PARTNERS_WSDL_NAME } from '../demo/two-websites';
 import { buildApp } from '../../src/app';
@@ -180,6 +181,11 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
       starts.push(app.workflow.start('Poller', input, 'bench'));
     }
     await Promise.all(starts);
+    // `--heap-snapshot-at S`: a heap snapshot S seconds after the starts (what an instance holds while it runs).
+    const snapshotAt = arg('--heap-snapshot-at');
+    if (snapshotAt !== undefined) {
+      setTimeout(() => console.log(`heap snapshot: ${v8.writeHeapSnapshot()}`), Number(snapshotAt) * 1000);
+    }
     let completed = 0;
     const trace = process.env.BENCH_TRACE === '1';
     for (let tick = 0; ; tick++) {

@@ -192,13 +192,12 @@ interface PollTracker {
   /** When it started (clock ms). */
   readonly startedAt: number;
   invokes: number;
-  /** When its invoke started. */
-  invokeAt: number | undefined;
   /** The invoke's answer, when its partner said how long it stands. */
   answer: StandingAnswer | undefined;
-  /** True once one of its waits had a due time after its start. */
-  slept: boolean;
-  /** The waits before the invoke: their key below the iteration and due time from the iteration's start. */
+  /** The time its waits slept, in all and before the invoke (from each wait's start to its due time). */
+  slept: number;
+  sleptBeforeInvoke: number;
+  /** The waits before the invoke: their key below the iteration and due time from the iteration's start, counting only the time waited. */
   readonly waits: Array<{ readonly rest: string; readonly dueOffset: number }>;
 }
 
@@ -206,9 +205,9 @@ interface PollTracker {
 interface PollTemplate {
   readonly iteration: number;
   readonly startedAt: number;
-  /** The invoke's start, from the iteration's. */
+  /** The invoke's start, from the iteration's: the time its waits before it sleep. */
   readonly invokeOffset: number;
-  /** The iteration's length: the next starts this much after it. */
+  /** The iteration's length: the time its waits sleep (the rest takes no time on a machine that keeps up). */
   readonly period: number;
   readonly answer: StandingAnswer;
   readonly waits: PollTracker['waits'];
@@ -712,10 +711,7 @@ export class Interpreter {
     // with the same input and idempotency key, so the partner answers the first call's result.
     if (this.deps.invoker.effectFree?.({ partnerLink, portType: activity.portType, operation: activity.operation }) !== true) await this.store.durable();
     const poll = ctx.poll;
-    if (poll !== undefined) {
-      poll.invokes++;
-      poll.invokeAt = this.deps.clock.now();
-    }
+    if (poll !== undefined) poll.invokes++;
     const output = await this.deps.invoker.invoke({
       instanceId: this.deps.instanceId,
       partnerLink,
@@ -1079,8 +1075,11 @@ export class Interpreter {
     }
     const poll = ctx.poll;
     if (poll !== undefined) {
-      if (due.getTime() > startedAt) poll.slept = true;
-      if (poll.invokes === 0 && key.startsWith(poll.prefix)) poll.waits.push({ rest: key.slice(poll.prefix.length), dueOffset: due.getTime() - poll.startedAt });
+      poll.slept += Math.max(0, due.getTime() - startedAt);
+      if (poll.invokes === 0 && key.startsWith(poll.prefix)) {
+        poll.sleptBeforeInvoke = poll.slept;
+        poll.waits.push({ rest: key.slice(poll.prefix.length), dueOffset: poll.slept });
+      }
     }
     await sleepUntilDue(this.deps.clock, due, ctx.signal);
     this.store.timerFired(key, this.now());
@@ -1209,15 +1208,14 @@ export class Interpreter {
         }
         iteration++;
         this.store.setData(key, loopData(iteration, true, parked));
-        if (pollable) tracker = { prefix: `${key}#${iteration}`, startedAt: this.deps.clock.now(), invokes: 0, invokeAt: undefined, answer: undefined, slept: false, waits: [] };
+        if (pollable) tracker = { prefix: `${key}#${iteration}`, startedAt: this.deps.clock.now(), invokes: 0, answer: undefined, slept: 0, sleptBeforeInvoke: 0, waits: [] };
       }
       const version = this.store.variableVersion;
       await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` }, poll: tracker });
       inBody = false;
       this.store.setData(key, loopData(iteration, false, parked));
-      if (tracker?.answer !== undefined && tracker.invokeAt !== undefined && tracker.invokes === 1 && tracker.slept && this.store.variableVersion === version && tracker.answer.holds()) {
-        const period = this.deps.clock.now() - tracker.startedAt;
-        if (period > 0) template = { iteration, startedAt: tracker.startedAt, invokeOffset: tracker.invokeAt - tracker.startedAt, period, answer: tracker.answer, waits: tracker.waits };
+      if (tracker?.answer !== undefined && tracker.invokes === 1 && tracker.slept > 0 && this.store.variableVersion === version && tracker.answer.holds()) {
+        template = { iteration, startedAt: tracker.startedAt, invokeOffset: tracker.sleptBeforeInvoke, period: tracker.slept, answer: tracker.answer, waits: tracker.waits };
       }
       // The ended iteration's rows are written (or on their way); the run never looks at them again.
       if (forgettable !== null) this.store.forget(forgettable.map((rest) => `${key}#${iteration}${rest}`));
