@@ -138,7 +138,7 @@ describe('any node serves any caller (two apps on one database)', function () {
       expect(form.status).to.equal(200);
       const posted = await user.on(setup.b).post('/portal/login', { _csrf: PortalClient.csrfOf(form.body), name: admin.username, password: admin.password });
       expect(posted.status, posted.body).to.equal(303);
-      expect(posted.headers.get('location')).to.equal('/portal/types');
+      expect(posted.headers.get('location')).to.equal('/portal/admin');
       const page = await user.on(setup.a).get('/portal/types');
       expect(page.status, 'node A serves the session made on B').to.equal(200);
     });

@@ -14,7 +14,7 @@ describe('docs/email.md', () => {
     const mail = await simpleParser((example ?? '').replace(/\n/g, '\r\n'));
     expect(parseOrderMail(mail.subject, mail.text)).to.deep.equal({
       ok: true,
-      type: 'Echo',
+      type: 'CreateVolume',
       parameters: [
         { name: 'volume', value: 'backups' },
         { name: 'sizeGiB', value: '10' },
