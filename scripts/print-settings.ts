@@ -35,7 +35,7 @@ const FAMILIES: ReadonlyArray<readonly [string, string]> = [
   ['PROVISOR_LOGIN_', 'log-in throttling and lockout (Security)'],
   ['PROVISOR_PLAN_', 'plan limits and retention (Security)'],
   ['PROVISOR_XML_', 'SOAP parser limits (Security)'],
-  ['PROVISOR_HTTP_', 'HTTP connection caps (Security)'],
+  ['PROVISOR_HTTP_', 'HTTP connection caps and accept handles (Security)'],
   ['PROVISOR_TOKEN_', 'WS-Security token age and clock skew'],
   ['PROVISOR_MAX_BODY_BYTES', 'largest SOAP request body'],
   ['PROVISOR_BODY_TIMEOUT_MS', 'longest a request body may take to arrive'],

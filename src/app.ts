@@ -20,6 +20,7 @@ import { createSshDriver } from './drivers/ssh';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
+import { widenAccept, type AcceptHandles } from './net/accept-handles';
 import { ConnectionLimiter } from './net/connection-limit';
 import { DestinationPolicy } from './net/destination-policy';
 import { OutboundHttp } from './net/outbound-http';
@@ -310,6 +311,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   server.keepAliveTimeout = 65_000;
 
   let closed = false;
+  let acceptHandles: AcceptHandles | undefined;
   return {
     config,
     dataSource,
@@ -348,6 +350,8 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
           resolve();
         });
       });
+      acceptHandles = widenAccept(server, config.http.acceptHandles, logger.child({ component: 'http' }));
+      await acceptHandles.ready;
       const address = server.address();
       boundHttpPort = typeof address === 'object' && address !== null ? address.port : port;
       const notifyUrl = config.workflow.notifyUrl;
@@ -362,6 +366,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       closed = true;
       await email.stopIntake();
       // Stop accepting; let requests in flight finish (up to graceMs) before cutting connections.
+      acceptHandles?.close();
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;

@@ -34,6 +34,8 @@ export interface Config {
     readonly maxConnections: number;
     /** From one client address (PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS, default 64; 0: no cap, e.g. behind a load balancer). */
     readonly maxConnectionsPerAddress: number;
+    /** Listening handles besides the server's own, each accepting one waiting connection per event-loop turn (PROVISOR_HTTP_ACCEPT_HANDLES, default 15; 0: only the server's own). */
+    readonly acceptHandles: number;
   };
   /** Limits of the SOAP XML parser, which reads every request before it is authenticated; see docs/operations.md, "SOAP parser limits". */
   readonly xml: {
@@ -383,6 +385,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd(), 
     http: {
       maxConnections: int('PROVISOR_HTTP_MAX_CONNECTIONS', 4096, 0, 1_000_000),
       maxConnectionsPerAddress: int('PROVISOR_HTTP_MAX_CONNECTIONS_PER_ADDRESS', 64, 0, 1_000_000),
+      acceptHandles: int('PROVISOR_HTTP_ACCEPT_HANDLES', 15, 0, 255),
     },
     xml: {
       maxDepth: int('PROVISOR_XML_MAX_DEPTH', 64, 8, 10_000),

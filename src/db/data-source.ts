@@ -134,8 +134,27 @@ export class DatabaseSettingsError extends Error {
  * connection of `dataSource`'s own pool; SQLite needs no check.
  */
 /** Resolves once the database answers a statement (the health check's probe). */
+/**
+ * Asks the database server whether it answers. On MySQL/MariaDB the question
+ * goes over a connection of its own: through the main pool it would wait
+ * behind every query queued for a connection, and a burst of work would make
+ * the server look unreachable to its health checks. Pings asked while one is
+ * on its way share its answer.
+ */
 export async function pingDatabase(dataSource: DataSource): Promise<void> {
-  await dataSource.query('SELECT 1');
+  if (!(dataSource instanceof ProvisorDataSource) || dataSource.pingPool === undefined) {
+    await dataSource.query('SELECT 1');
+    return;
+  }
+  const source = dataSource;
+  const pool = dataSource.pingPool;
+  source.pingInFlight ??= pool
+    .query('SELECT 1')
+    .then(() => undefined)
+    .finally(() => {
+      source.pingInFlight = undefined;
+    });
+  await source.pingInFlight;
 }
 
 export async function assertUsableSqlMode(dataSource: DataSource): Promise<void> {
@@ -159,6 +178,9 @@ export async function assertUsableSqlMode(dataSource: DataSource): Promise<void>
  */
 export class ProvisorDataSource extends DataSource {
   batchPool: mysql.Pool | undefined;
+  /** MySQL/MariaDB: one connection for {@link pingDatabase}. */
+  pingPool: mysql.Pool | undefined;
+  pingInFlight: Promise<void> | undefined;
 
   /** On MySQL/MariaDB, the columns marked `@LongText()` are `longtext` (see entities/long-text.ts). */
   protected override async buildMetadatas(): Promise<void> {
@@ -172,9 +194,10 @@ export class ProvisorDataSource extends DataSource {
   }
 
   override async destroy(): Promise<void> {
-    const pool = this.batchPool;
+    const pools = [this.batchPool, this.pingPool];
     this.batchPool = undefined;
-    await pool?.end().catch(() => undefined);
+    this.pingPool = undefined;
+    await Promise.all(pools.map((pool) => pool?.end().catch(() => undefined)));
     await super.destroy();
   }
 }
@@ -196,12 +219,19 @@ function createBatchPool(databaseUrl: string): mysql.Pool {
   });
 }
 
+function createPingPool(databaseUrl: string): mysql.Pool {
+  return mysql.createPool({ ...mysqlTarget(databaseUrl), connectTimeout: 10_000, connectionLimit: 1, maxIdle: 1 });
+}
+
 /** Creates and initialises the DataSource and brings the schema up to date. */
 export async function openDatabase(config: Config, settings: DataSourceSettings = {}): Promise<DataSource> {
   const flavour = settings.mysqlFlavour ?? (config.databaseUrl === undefined ? undefined : await detectMysqlFlavour(config.databaseUrl));
   const dataSource = new ProvisorDataSource(dataSourceOptions(config, { ...settings, mysqlFlavour: flavour }));
   await dataSource.initialize();
-  if (config.databaseUrl !== undefined) dataSource.batchPool = createBatchPool(config.databaseUrl);
+  if (config.databaseUrl !== undefined) {
+    dataSource.batchPool = createBatchPool(config.databaseUrl);
+    dataSource.pingPool = createPingPool(config.databaseUrl);
+  }
   try {
     await assertUsableSqlMode(dataSource);
   } catch (err) {
