@@ -133,6 +133,9 @@ function bearerMatches(header: string | undefined, expected: Buffer): boolean {
   return crypto.timingSafeEqual(given, expected) && match !== null;
 }
 
+/** How long a database that answered `/health`'s ping is taken as reachable without asking again. */
+const HEALTH_PING_FRESH_MS = 1_000;
+
 /** The composition root: wires every part from its dependencies. Listening is separate (main.ts). */
 export async function buildApp(deps: AppDependencies): Promise<App> {
   const { config, logger } = deps;
@@ -246,9 +249,15 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
 
   const web = express();
   web.disable('x-powered-by');
+  // A database that answered a ping within the last second is taken as reachable: a load balancer
+  // probing every few milliseconds costs one round trip a second, not one per probe.
+  let databaseAnsweredAt = -Infinity;
   web.get('/health', async (_req, res) => {
     try {
-      await pingDatabase(dataSource);
+      if (clock.now() - databaseAnsweredAt >= HEALTH_PING_FRESH_MS) {
+        await pingDatabase(dataSource);
+        databaseAnsweredAt = clock.now();
+      }
       res.json({ status: 'ok', db: databaseKind(config), database: databaseFingerprint(config) });
     } catch (err) {
       logger.warn('health check: database unreachable', { err: String(err) });
