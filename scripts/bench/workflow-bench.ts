@@ -6,7 +6,7 @@
  *    polling GetStatus until it completes: completion time against the ideal
  *    (the critical path: one task's duration), and peak memory.
  *
- * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
+ * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--engine-concurrency N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
  * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
  */
 import fs from 'node:fs';
@@ -119,16 +119,17 @@ async function overhead(kind: 'sqlite' | 'mysql', iterations: number, effects: b
 /** N instances, each invoking a slow simulated Install and polling GetStatus every 200 ms. */
 async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number; commits: number; activities: number }> {
   const { env, cleanup } = await environment(kind, {
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     PROVISOR_SIMULATED_MIN_MS: String(taskMs),
     PROVISOR_SIMULATED_MAX_MS: String(taskMs),
-    PROVISOR_ENGINE_CONCURRENCY: String(Math.min(1024, instances)),
+    PROVISOR_ENGINE_CONCURRENCY: arg('--engine-concurrency') ?? String(Math.min(1024, instances)),
     PROVISOR_WORKFLOW_MAX_INSTANCES: String(Math.max(5000, instances)),
     PROVISOR_WORKFLOW_POLL_MS: '100',
     PROVISOR_POLL_MS: '50',
   });
   const config = loadConfig(env);
   const dataSource = await openDatabase(config);
-  const app = await buildApp({ config, logger: createLogger('error'), dataSource });
+  const app = await buildApp({ config, logger: createLogger(config.logLevel), dataSource });
   try {
     for (let s = 0; s < 20; s++) await app.systems.add(`sim${s}`, 'simulated');
     const bpel = `<bpel:process name="Poller" targetNamespace="urn:bench" ${HEADER}>${PARTNERS}
