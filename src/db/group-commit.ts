@@ -418,14 +418,29 @@ const UNSAFE_IN_LITERAL = /[\0'\\\x1a]/;
 const UNSAFE_IN_LITERAL_ALL = /[\0'\\\x1a]/g;
 const LITERAL_ESCAPES: Record<string, string> = { '\0': '\\0', "'": "\\'", '\\': '\\\\', '\x1a': '\\Z' };
 
-const committers = new WeakMap<DataSource, GroupCommitter>();
+/**
+ * The committers of a DataSource, one per lane. Writes of one lane commit
+ * in the order they were handed in; lanes commit side by side (on SQLite one
+ * transaction after another). The provisioning engine's lane carries
+ * requests' submissions and ends: a task's end frees its slot for the next
+ * task, so it must not wait behind a backlog of workflow rows written behind.
+ * Nothing orders a provisioning write after a workflow one, or the reverse.
+ */
+export type CommitLane = 'main' | 'provisioning';
 
-/** The DataSource's one group committer. */
-export function groupCommitter(dataSource: DataSource): GroupCommitter {
-  let committer = committers.get(dataSource);
+const committers = new WeakMap<DataSource, Map<CommitLane, GroupCommitter>>();
+
+/** The DataSource's group committer of `lane`. */
+export function groupCommitter(dataSource: DataSource, lane: CommitLane = 'main'): GroupCommitter {
+  let lanes = committers.get(dataSource);
+  if (lanes === undefined) {
+    lanes = new Map();
+    committers.set(dataSource, lanes);
+  }
+  let committer = lanes.get(lane);
   if (committer === undefined) {
     committer = new GroupCommitter(dataSource);
-    committers.set(dataSource, committer);
+    lanes.set(lane, committer);
   }
   return committer;
 }

@@ -269,7 +269,7 @@ export class DeploymentEngine implements EngineSignal {
   private async record(requestId: string, statements: readonly Write[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await groupCommitter(this.dataSource).write(statements);
+        await groupCommitter(this.dataSource, 'provisioning').write(statements);
         return true;
       } catch (err) {
         if (!(err instanceof WriteConflict)) throw err;

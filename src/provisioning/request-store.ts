@@ -87,7 +87,7 @@ export class RequestStore {
     // disk flush on MySQL) for many concurrent submissions; it resolves
     // once committed, and a failure (a reused idempotency key) is this
     // caller's alone.
-    await groupCommitter(this.dataSource).write([
+    await groupCommitter(this.dataSource, 'provisioning').write([
       {
         row: PROVISIONING_ROWS.request,
         values: [
