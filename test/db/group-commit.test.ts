@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
-import { compact, GroupCommitter, rowShape, WriteConflict, type RowWrite, type SqlWrite, type Write } from '../../src/db/group-commit';
+import { compact, groupCommitter, GroupCommitter, rowShape, WriteConflict, type RowWrite, type SqlWrite, type Write } from '../../src/db/group-commit';
 import { freshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -160,5 +160,21 @@ describe('group commit', () => {
     await Promise.all(values.map((value, i) => committer.write([{ row: variable, values: ['gc-literal', '/', `v${i}`, value] }])));
     const rows = (await dataSource.query("SELECT name, value FROM process_variable WHERE instanceId = 'gc-literal' ORDER BY name")) as Array<{ name: string; value: string }>;
     expect(rows.map((r) => r.value)).to.deep.equal(values);
+  });
+  it('commits a write of the provisioning lane without waiting for the backlog of the main lane', async () => {
+    const main = groupCommitter(dataSource);
+    const provisioning = groupCommitter(dataSource, 'provisioning');
+    expect(provisioning, 'a lane of its own').to.not.equal(main);
+    expect(groupCommitter(dataSource, 'provisioning'), 'one committer per lane').to.equal(provisioning);
+    // A backlog of ten full batches on the main lane, then one write on the provisioning lane.
+    const backlog = 10 * 2000;
+    let mainDone = 0;
+    const mainWrites = Array.from({ length: backlog }, (_, i) => main.write([{ row: link, values: ['gc-lanes', `m${String(i).padStart(5, '0')}`, 1] }]).then(() => void (mainDone += 1)));
+    await provisioning.write([{ row: link, values: ['gc-lanes', 'p', 1] }]);
+    const doneWhenProvisioned = mainDone;
+    await Promise.all(mainWrites);
+    expect(doneWhenProvisioned, 'main-lane writes committed before the provisioning one').to.be.lessThan(backlog / 2);
+    const rows = (await dataSource.query("SELECT COUNT(*) AS n FROM link_state WHERE instanceId = 'gc-lanes'")) as Array<{ n: unknown }>;
+    expect(Number(rows[0]?.n), 'every write of both lanes committed').to.equal(backlog + 1);
   });
 });
