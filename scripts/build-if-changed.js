@@ -29,6 +29,38 @@ function newest(target) {
   return latest;
 }
 
+/**
+ * Removes what the compiler wrote for a source that is gone: tsc never
+ * deletes, so a deleted or renamed test would otherwise go on running from
+ * dist/ (mocha takes every dist/test/**\/*.test.js).
+ */
+function pruneOrphans(dir) {
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      removed += pruneOrphans(full);
+      continue;
+    }
+    const output = /^(.*)\.(js|js\.map|d\.ts)$/.exec(entry.name);
+    if (output === null) continue;
+    const source = path.join(root, path.relative(path.join(root, 'dist'), dir), `${output[1]}.ts`);
+    if (fs.existsSync(source)) continue;
+    fs.rmSync(full, { force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+const orphans = pruneOrphans(path.join(root, 'dist'));
+if (orphans > 0) process.stdout.write(`build: removed ${orphans} compiled file(s) of sources that are gone\n`);
+
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...SOURCES.map((source) => newest(path.join(root, source))));
 if (built > 0 && changed <= built && process.argv[2] !== '--force') {
