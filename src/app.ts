@@ -50,6 +50,7 @@ import { LeaseKeeper } from './leases/keeper';
 import { assertMayDeploy, loadCatalog, readCatalog, type LoadSummary } from './workorders/catalog';
 import { WorkOrderService, workOrderParts } from './workorders/service';
 import { CallbackDispatcher } from './wrappers/callback-sender';
+import { CALLBACK_PRINCIPAL, ownProcessEndpoint } from './wrappers/own-endpoints';
 import { ChangeManagerNotifier } from './wrappers/change-manager-feed';
 import { changeManagerService } from './wrappers/changemanager-service';
 import { SoapPartners } from './wrappers/partner-invoker';
@@ -163,10 +164,19 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   // This process's node lease: requests, instances and work orders it claims are its own while it holds.
   const lease = new LeaseKeeper(dataSource, clock, { leaseMs: config.nodes.leaseMs }, logger.child({ component: 'lease' }));
   // Callback deliveries carry the same owner id (each delivery is leased for one attempt).
-  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), lease.owner);
+  // A callback to one of this server's process endpoints is delivered in-process (the policy refuses its own ports).
+  const ownEndpoint = (url: string): string | undefined => ownProcessEndpoint(url, boundHttpPort, config.host);
+  const callbacks = new CallbackDispatcher(new CallbackDeliveries(dataSource), store, config.callbacks, soapClient, clock, logger.child({ component: 'callbacks' }), lease.owner, {
+    route: ownEndpoint,
+    async deliver(endpointPath, message, messageId) {
+      await gateway.deliverInternal(endpointPath, message, { principal: CALLBACK_PRINCIPAL, messageId, log: logger.child({ component: 'callbacks', endpoint: endpointPath }) });
+    },
+  });
   const engine = new DeploymentEngine(dataSource, store, systems, drivers, callbacks, config.engine, clock, lease, logger.child({ component: 'engine' }), metrics);
   // The engine is what the API signals (wake, abort, wait for the end): built first, passed in.
-  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, outbound);
+  const api = new ProvisioningService(dataSource, store, systems, drivers, clock, engine, {
+    checkDestination: (url) => (ownEndpoint(url) !== undefined ? Promise.resolve() : outbound.checkDestination(url)),
+  });
   const login = new LoginGuard(new LoginStateStore(dataSource, config.login), new AddressThrottle(config.login, dataSource), clock, logger.child({ component: 'login' }), metrics);
   const auth = new Authenticator(users, secrets, login, clock, {
     nonces: new NonceStore(dataSource),

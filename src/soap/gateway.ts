@@ -5,13 +5,13 @@ import { LoginRefused } from '../auth/login-guard';
 import { clipInput, ProvisorError } from '../errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { ParseLimits } from '../xml/parser';
+import type { ParseLimits, XmlElement } from '../xml/parser';
 import { writeElement } from '../xml/writer';
 import { readBody } from './body';
 import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, writeEnvelope, type SoapVersion } from './envelope';
 import { faultReason, renderFault } from './fault';
 import { FieldReader } from './fields';
-import type { SoapService } from './service';
+import type { OperationContext, SoapOperation, SoapService } from './service';
 import { readUsernameToken, type Authenticator } from './ws-security';
 
 export interface GatewayOptions {
@@ -71,6 +71,26 @@ export class SoapGateway {
    */
   serveDynamic(prefix: string, resolve: (encodedName: string) => Promise<{ service: SoapService; wsdl: string } | undefined>): void {
     this.dynamic = async (path) => (path.startsWith(prefix) && path.length > prefix.length ? resolve(path.slice(prefix.length)) : undefined);
+  }
+
+  /**
+   * Hands `element` to the operation it is the input of at `path` (a
+   * deployed process's endpoint, or a service of this gateway) without HTTP,
+   * as `principal`: this server's in-process callbacks to its own process
+   * endpoints (see wrappers/own-endpoints.ts). Resolves with the response
+   * element's XML, undefined for a one-way operation; rejects with the
+   * ProvisorError the endpoint would have answered as a fault.
+   */
+  async deliverInternal(path: string, element: XmlElement, context: OperationContext): Promise<string | undefined> {
+    const endpoint = this.endpoints.get(path) ?? (await this.dynamic?.(path));
+    if (endpoint === undefined) throw new ProvisorError('UnknownProcess', `no SOAP endpoint at ${clipInput(path)}`);
+    const [name, operation] = operationOf(endpoint.service, element);
+    if (!operation.roles.includes(context.principal.role)) {
+      throw new ProvisorError('Forbidden', `role "${context.principal.role}" may not call ${endpoint.service.name}.${name}`);
+    }
+    if (operation.handleRaw !== undefined) return operation.handleRaw(element, context);
+    const result = await operation.handle(new FieldReader(element, endpoint.service.namespace), context);
+    return writeElement(endpoint.service.namespace, `${name}Response`, result);
   }
 
   /** The paths served, e.g. `/soap/Software`. */
@@ -163,21 +183,9 @@ export class SoapGateway {
       if (read.error !== undefined || read.envelope === undefined) throw read.error ?? new ProvisorError('MalformedXml', 'unreadable envelope');
       const envelope = read.envelope;
       const element = envelope.operation;
-      const chosen = service.operationOf !== undefined ? service.operationOf(element) : element.ns === service.namespace ? element.name : undefined;
-      operationName = chosen ?? element.name;
-      const operation = chosen === undefined ? undefined : service.operations[chosen];
-      if (operation === undefined || chosen === undefined || !Object.hasOwn(service.operations, chosen)) {
-        operationName = '-';
-        const known = Object.keys(service.operations).join(', ');
-        throw new ProvisorError(
-          'UnknownOperation',
-          service.operationOf !== undefined
-            ? `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not the input of an operation of ${service.name}Service (it takes ${service.expected ?? known})`
-            : element.ns === service.namespace
-            ? `${service.name}Service has no operation "${clipInput(element.name)}" (it has ${known === '' ? 'none' : known})`
-            : `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
-        );
-      }
+      // Named in metrics and logs only once known: an unknown name is the caller's text.
+      const [chosen, operation] = operationOf(service, element);
+      operationName = chosen;
       const principal = await this.auth.authenticate(readUsernameToken(envelope), req.socket.remoteAddress);
       log = this.log.child({ httpRequestId: httpId, user: principal.name, service: service.name, operation: operationName });
       if (!operation.roles.includes(principal.role)) {
@@ -240,6 +248,22 @@ export class SoapGateway {
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ?? (err as { code?: unknown }).code;
   return typeof code === 'string' && ['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ECONNRESET', 'SQLITE_BUSY', 'ER_CON_COUNT_ERROR'].includes(code);
+}
+
+/** The operation of `service` that `element` is the input of, by name; an UnknownOperation fault naming what the service takes otherwise. */
+function operationOf(service: SoapService, element: XmlElement): [string, SoapOperation] {
+  const chosen = service.operationOf !== undefined ? service.operationOf(element) : element.ns === service.namespace ? element.name : undefined;
+  const operation = chosen === undefined || !Object.hasOwn(service.operations, chosen) ? undefined : service.operations[chosen];
+  if (chosen !== undefined && operation !== undefined) return [chosen, operation];
+  const known = Object.keys(service.operations).join(', ');
+  throw new ProvisorError(
+    'UnknownOperation',
+    service.operationOf !== undefined
+      ? `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not the input of an operation of ${service.name}Service (it takes ${service.expected ?? known})`
+      : element.ns === service.namespace
+      ? `${service.name}Service has no operation "${clipInput(element.name)}" (it has ${known === '' ? 'none' : known})`
+      : `the body element {${clipInput(element.ns)}}${clipInput(element.name)} is not an operation of ${service.name}Service (namespace ${service.namespace})`,
+  );
 }
 
 export { SOAP11 };

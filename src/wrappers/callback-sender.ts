@@ -5,7 +5,16 @@ import { DestinationDeniedError, displayUrlText } from '../net/destination-polic
 import { CALLBACK_NS, type CallbackDeliveries, type CallbackDelivery, type CallbackWaker } from '../provisioning/callbacks';
 import type { RequestStore } from '../provisioning/request-store';
 import type { SoapClient } from '../soap/client';
+import { parseXml, type XmlElement } from '../xml/parser';
 import { writeElement } from '../xml/writer';
+
+/** Delivery without HTTP to this server's own process endpoints (see own-endpoints.ts). */
+export interface LocalCallbacks {
+  /** The endpoint's path when `url` is one of this server's process endpoints. */
+  route(url: string): string | undefined;
+  /** Hands the message to the endpoint; rejects as the endpoint would fault. `messageId` is the delivery's, the same at every attempt. */
+  deliver(path: string, message: XmlElement, messageId: string): Promise<void>;
+}
 
 /**
  * Delivers RequestCompleted notifications: one-way SOAP 1.1 messages to the
@@ -29,6 +38,7 @@ export class CallbackDispatcher implements CallbackWaker {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly owner: string,
+    private readonly local?: LocalCallbacks,
     private readonly maxInFlight = 16,
     private readonly pollMs = 500,
   ) {}
@@ -93,9 +103,15 @@ export class CallbackDispatcher implements CallbackWaker {
     let error: string | undefined;
     // A refused endpoint stays refused: retrying it would only repeat the refusal.
     let retryable = true;
+    const localPath = this.local?.route(d.url);
     try {
-      // A redirect is not followed: it is no acknowledgement, and could point anywhere.
-      await this.client.notify({ url: d.url, action: `${CALLBACK_NS}#RequestCompleted`, body, timeoutMs: this.config.timeoutMs });
+      if (this.local !== undefined && localPath !== undefined) {
+        // This server's own process endpoint: in-process, deduplicated by the delivery's id.
+        await this.local.deliver(localPath, parseXml(body), `urn:provisor:callback:${d.requestId}`);
+      } else {
+        // A redirect is not followed: it is no acknowledgement, and could point anywhere.
+        await this.client.notify({ url: d.url, action: `${CALLBACK_NS}#RequestCompleted`, body, timeoutMs: this.config.timeoutMs });
+      }
     } catch (err) {
       error = (err as Error).message;
       if (err instanceof DestinationDeniedError) retryable = false;
