@@ -6,7 +6,7 @@
  *    polling GetStatus until it completes: completion time against the ideal
  *    (the critical path: one task's duration), and peak memory.
  *
- * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--instances N] [--engine-concurrency N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
+ * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--callback|--callback-only] [--instances N] [--engine-concurrency N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
  * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
  */
 import fs from 'node:fs';
@@ -20,6 +20,7 @@ import { parseProcess } from '../../src/bpel/parser';
 import { loadConfig, type Env } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
+import { projectRoot } from '../../src/project-root';
 import { groupCommitter } from '../../src/db/group-commit';
 import { fromSqlDate } from '../../src/db/sql';
 import { systemClock } from '../../src/clock';
@@ -117,7 +118,40 @@ async function overhead(kind: 'sqlite' | 'mysql', iterations: number, effects: b
 }
 
 /** N instances, each invoking a slow simulated Install and polling GetStatus every 200 ms. */
-async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number; commits: number; activities: number }> {
+/** How the instances learn of their task's end: polling GetStatus, or the RequestCompleted callback to their own endpoint. */
+type Watch = 'poll' | 'callback';
+
+/**
+ * Counts the statements that read (SELECT) through the DataSource's query
+ * runners, from now until `stop()`: the group committer's own MySQL pool
+ * only writes, so it is not counted.
+ */
+function countReads(dataSource: import('typeorm').DataSource): { stop(): number } {
+  const runner = dataSource.createQueryRunner();
+  const proto = Object.getPrototypeOf(runner) as { query: (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown> };
+  void runner.release();
+  const original = proto.query;
+  let reads = 0;
+  const byText = new Map<string, number>();
+  proto.query = function (this: unknown, sql: string, ...rest: unknown[]) {
+    if (/^\s*SELECT/i.test(sql)) {
+      reads += 1;
+      const text = sql.replace(/\s+/g, ' ').slice(0, 110);
+      byText.set(text, (byText.get(text) ?? 0) + 1);
+    }
+    return original.call(this, sql, ...rest);
+  };
+  return {
+    stop() {
+      proto.query = original;
+      // BENCH_READS=1: the most frequent reads, to see where they come from.
+      if (process.env.BENCH_READS === '1') for (const [text, n] of [...byText].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${text}`);
+      return reads;
+    },
+  };
+}
+
+async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number, watch: Watch = 'poll'): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number; commits: number; activities: number; reads: number; cpuMs: number }> {
   const { env, cleanup } = await environment(kind, {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     PROVISOR_SIMULATED_MIN_MS: String(taskMs),
@@ -164,6 +198,14 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
   <plnk:partnerLinkType name="Starter"><plnk:role name="starter" portType="b:StarterPortType"/></plnk:partnerLinkType>
 </wsdl:definitions>`;
     await app.workflow.deploy({ bpel, documents: new Map([[PARTNERS_WSDL_NAME, partnersWsdl()], ['starter.wsdl', starter]]), bindings: [], deployedBy: 'bench' });
+    // The callback variant: docs/examples/install-with-callback.bpel, as shipped.
+    const examples = path.join(projectRoot(), 'docs', 'examples');
+    await app.workflow.deploy({
+      bpel: fs.readFileSync(path.join(examples, 'install-with-callback.bpel'), 'utf8'),
+      documents: new Map([['install-with-callback.wsdl', fs.readFileSync(path.join(examples, 'install-with-callback.wsdl'), 'utf8')]]),
+      bindings: [],
+      deployedBy: 'bench',
+    });
     const { messageValue, parseElement } = await import('../../src/bpel/xpath');
     global.gc?.();
     const baseRss = process.memoryUsage().rss;
@@ -171,15 +213,19 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
-    await app.listen(0, '127.0.0.1');
+    const port = await app.listen(0, '127.0.0.1');
+    const callbackUrl = `http://127.0.0.1:${port}/soap/processes/InstallWithCallback`;
     const committer = groupCommitter(dataSource);
     const commitsBefore = committer.commits;
+    const reads = countReads(dataSource);
+    const cpuBefore = process.cpuUsage();
     const started = Date.now();
     // The instances arrive together (a thousand work orders at once), as concurrent starts.
     const starts: Array<Promise<string>> = [];
     for (let i = 0; i < instances; i++) {
-      const input = messageValue({ parameters: parseElement(`<sw:Install xmlns:sw="urn:provisor:software:1"><sw:system>sim${i % 20}</sw:system><sw:component>c${i}</sw:component></sw:Install>`) });
-      starts.push(app.workflow.start('Poller', input, 'bench'));
+      const callback = watch === 'callback' ? `<sw:callback>${callbackUrl}</sw:callback>` : '';
+      const input = messageValue({ parameters: parseElement(`<sw:Install xmlns:sw="urn:provisor:software:1"><sw:system>sim${i % 20}</sw:system><sw:component>c${i}</sw:component>${callback}</sw:Install>`) });
+      starts.push(app.workflow.start(watch === 'callback' ? 'InstallWithCallback' : 'Poller', input, 'bench'));
     }
     await Promise.all(starts);
     // `--heap-snapshot-at S`: a heap snapshot S seconds after the starts (what an instance holds while it runs).
@@ -200,6 +246,9 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const seconds = (Date.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    // The benchmark's own completion check (one COUNT every 100 ms) is in the count; it is the same for both variants.
+    const readCount = reads.stop();
     const commits = committer.commits - commitsBefore;
     clearInterval(sampler);
     const activityRows = (await dataSource.query('SELECT COUNT(*) AS n FROM activity_instance')) as Array<{ n: unknown }>;
@@ -210,7 +259,7 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     };
     console.log(`[${kind}] the tasks: last submitted after ${latest('submittedAt')}, last started after ${latest('startedAt')}, last ended after ${latest('endedAt')}`);
     const ok = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status = 'COMPLETED'")) as Array<{ n: unknown }>;
-    return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n), commits, activities: Number(activityRows[0]?.n) };
+    return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n), commits, activities: Number(activityRows[0]?.n), reads: readCount, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     await app.close();
     await dataSource.destroy();
@@ -235,10 +284,14 @@ async function main(): Promise<void> {
       }
     }
     if (process.argv.includes('--overhead-only')) continue;
-    const c = await concurrent(kind, instances, taskMs);
-    console.log(
-      `[${kind}] ${instances} concurrent instances polling a ${taskMs} ms task: ${c.completed} completed in ${c.seconds.toFixed(2)} s; ideal (critical path) ${c.ideal.toFixed(2)} s; ratio ${(c.seconds / c.ideal).toFixed(2)}x; RSS ${c.baseRssMb.toFixed(0)} MB before, peak ${c.peakRssMb.toFixed(0)} MB; ${c.commits} commits for ${c.activities} activities = ${(c.commits / c.activities).toFixed(3)} per activity; ${load()}`,
-    );
+    // --callback: also the same instances waiting for the RequestCompleted callback; --callback-only: only those.
+    const watches: Watch[] = process.argv.includes('--callback-only') ? ['callback'] : process.argv.includes('--callback') ? ['poll', 'callback'] : ['poll'];
+    for (const watch of watches) {
+      const c = await concurrent(kind, instances, taskMs, watch);
+      console.log(
+        `[${kind}] ${instances} concurrent instances ${watch === 'poll' ? 'polling' : 'called back at the end of'} a ${taskMs} ms task: ${c.completed} completed in ${c.seconds.toFixed(2)} s; ideal (critical path) ${c.ideal.toFixed(2)} s; ratio ${(c.seconds / c.ideal).toFixed(2)}x; RSS ${c.baseRssMb.toFixed(0)} MB before, peak ${c.peakRssMb.toFixed(0)} MB; ${c.commits} commits for ${c.activities} activities = ${(c.commits / c.activities).toFixed(3)} per activity; ${c.reads} reads (${(c.reads / instances).toFixed(2)} per task); process CPU ${c.cpuMs.toFixed(0)} ms (${(c.cpuMs / instances).toFixed(2)} ms per task); ${load()}`,
+      );
+    }
   }
 }
 

@@ -51,6 +51,8 @@ export interface CompiledProcess {
   readonly process: Process;
   readonly catalog: WsdlCatalog;
   readonly bindings: ReadonlyMap<string, PartnerBinding>;
+  /** The documents deployed with it, by name. */
+  readonly documents: ReadonlyMap<string, string>;
 }
 
 /** How many times a deploy reads the latest version again after another deploy of the name took its number. */
@@ -180,7 +182,7 @@ export class ProcessDefinitions {
     catalog.loadImports(process.imports);
     const descriptor = JSON.parse(definition.descriptor) as { bindings: StoredBinding[] };
     const bindings = openBindings(descriptor.bindings, this.partners.secrets, `${definition.name} v${definition.version}`);
-    return { definition, process, catalog, bindings: new Map(bindings.map((b) => [b.partnerLink, b])) };
+    return { definition, process, catalog, bindings: new Map(bindings.map((b) => [b.partnerLink, b])), documents: new Map(documents.map((d) => [d.name, d.content])) };
   }
 
   /**
@@ -209,11 +211,16 @@ export class ProcessDefinitions {
 
   /** The latest version of a deployed process, compiled, or undefined when none has this name. */
   async describe(name: string): Promise<{ process: Process; catalog: WsdlCatalog; documents: ReadonlyMap<string, string> } | undefined> {
-    const definition = await this.dataSource.getRepository(ProcessDefinition).findOne({ where: { name }, order: { version: 'DESC' } });
-    if (definition === null) return undefined;
+    // Every message to a process endpoint asks: the latest version is remembered as for starts, the rest is compiled once.
+    let definition: ProcessDefinition;
+    try {
+      definition = await this.latest(name);
+    } catch (err) {
+      if (err instanceof WorkflowError && err.code === 'UnknownProcess') return undefined;
+      throw err;
+    }
     const compiled = await this.compile(definition.id);
-    const documents = await this.dataSource.getRepository(ProcessDocument).findBy({ definitionId: definition.id });
-    return { process: compiled.process, catalog: compiled.catalog, documents: new Map(documents.map((d) => [d.name, d.content])) };
+    return { process: compiled.process, catalog: compiled.catalog, documents: compiled.documents };
   }
 
   /** The names of the deployed processes (any version). */

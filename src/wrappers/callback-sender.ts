@@ -70,8 +70,14 @@ export class CallbackDispatcher implements CallbackWaker {
     try {
       const free = this.maxInFlight - this.inFlight.size;
       if (free > 0) {
-        for (const delivery of await this.claim(free)) {
-          const p = this.deliver(delivery).finally(() => this.inFlight.delete(p));
+        const claimed = await this.claim(free);
+        // A full claim may have left more due: each delivery that ends makes room and looks again.
+        const more = claimed.length === free;
+        for (const delivery of claimed) {
+          const p = this.deliver(delivery).finally(() => {
+            this.inFlight.delete(p);
+            if (more) this.wake();
+          });
           this.inFlight.add(p);
         }
       }
