@@ -2,18 +2,12 @@ import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { toSqlDate, transaction } from '../src/db/sql';
 import { RequestStore } from '../src/provisioning/request-store';
-import { freshDataSource } from './support/harness';
+import { withFreshDataSource } from './support/harness';
 
 describe('the request store', function () {
   this.timeout(30_000);
-  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
-
-  before(async () => {
-    fresh = await freshDataSource();
-    dataSource = fresh.dataSource;
-  });
-  after(() => fresh.dispose());
+  withFreshDataSource((opened) => (dataSource = opened));
 
   it('keeps an acknowledged insert when another transaction open at the same time rolls back (the insert that joined it was lost)', async () => {
     const store = new RequestStore(dataSource);

@@ -8,19 +8,13 @@ import { UserStore } from '../src/auth/users';
 import { ManualClock } from '../src/clock';
 import { loadConfig } from '../src/config';
 import { LOGIN_FORM_TTL_MS, LoginTokens, SessionStore } from '../src/portal/sessions';
-import { freshDataSource } from './support/harness';
+import { withFreshDataSource } from './support/harness';
 
 /** The state processes share through the database, driven through two store objects per table as two processes would hold them. */
 describe('state shared by every process on the database', function () {
   this.timeout(60_000);
-  let db: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
-
-  before(async () => {
-    db = await freshDataSource();
-    dataSource = db.dataSource;
-  });
-  after(() => db.dispose());
+  withFreshDataSource((opened) => (dataSource = opened));
 
   async function count(table: string): Promise<number> {
     const rows = (await dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`)) as Array<{ n: unknown }>;

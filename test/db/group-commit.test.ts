@@ -1,17 +1,11 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { compact, groupCommitter, GroupCommitter, rowShape, WriteConflict, type RowWrite, type SqlWrite, type Write } from '../../src/db/group-commit';
-import { freshDataSource } from '../support/harness';
+import { withFreshDataSource } from '../support/harness';
 
 describe('group commit', () => {
-  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
-
-  before(async () => {
-    fresh = await freshDataSource();
-    dataSource = fresh.dataSource;
-  });
-  after(() => fresh.dispose());
+  withFreshDataSource((opened) => (dataSource = opened));
 
   const link = rowShape('link_state', ['instanceId', 'key', 'value']);
   const insert = (key: string): RowWrite => ({ row: link, values: ['gc-test', key, 1] });

@@ -1,17 +1,11 @@
 import { expect } from 'chai';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { pingDatabase } from '../../src/db/data-source';
-import { freshDataSource, testDatabaseUrl } from '../support/harness';
+import { testDatabaseUrl, withFreshDataSource } from '../support/harness';
 
 describe('the health check\'s database ping', () => {
-  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
-
-  before(async () => {
-    fresh = await freshDataSource();
-    dataSource = fresh.dataSource;
-  });
-  after(() => fresh.dispose());
+  withFreshDataSource((opened) => (dataSource = opened));
 
   it('answers while the database answers', async () => {
     await pingDatabase(dataSource);

@@ -9,7 +9,7 @@ import { PROVISIONING_ROWS, PROVISIONING_SQL } from '../../src/provisioning/sql'
 import { LEASE_SQL } from '../../src/leases/sql';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from '../../src/workflow/sql';
 import { WORK_ORDER_ROWS, WORK_ORDER_SQL, type MoveShape } from '../../src/workorders/sql';
-import { freshDataSource } from '../support/harness';
+import { withFreshDataSource } from '../support/harness';
 
 const MODULES: ReadonlyArray<readonly [string, QuerySet, Readonly<Record<string, RowShape>>]> = [
   ['auth', AUTH_SQL, {}],
@@ -121,14 +121,8 @@ function texts(part: string, queries: QuerySet, dialect: Dialect): Array<[string
 }
 
 describe('query modules', () => {
-  let fresh: Awaited<ReturnType<typeof freshDataSource>>;
   let dataSource: DataSource;
-
-  before(async () => {
-    fresh = await freshDataSource();
-    dataSource = fresh.dataSource;
-  });
-  after(() => fresh.dispose());
+  withFreshDataSource((opened) => (dataSource = opened));
 
   /** Has the database compile a statement without running it: unknown tables or columns and syntax errors fail. */
   async function prepare(sql: string): Promise<void> {

@@ -76,6 +76,19 @@ export async function freshDataSource(): Promise<{ dataSource: DataSource; dispo
   };
 }
 
+/**
+ * Gives the enclosing mocha suite a migrated DataSource on a fresh database:
+ * opened before its tests (handed to `opened`), removed after them.
+ */
+export function withFreshDataSource(opened: (dataSource: DataSource) => void): void {
+  let fresh: Awaited<ReturnType<typeof freshDataSource>> | undefined;
+  before(async () => {
+    fresh = await freshDataSource();
+    opened(fresh.dataSource);
+  });
+  after(() => fresh?.dispose());
+}
+
 /** Builds the real app on a fresh database and listens on a free port; `clock` replaces the system clock. */
 export async function startTestServer(extra: Env = {}, options: { clock?: Clock } = {}): Promise<TestServer> {
   const environment = await freshEnvironment({ PROVISOR_POLL_MS: '50', PROVISOR_CATALOG_LOAD: 'false', PROVISOR_WORKORDER_POLL_MS: '50', ...extra });
