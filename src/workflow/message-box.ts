@@ -46,7 +46,7 @@ export interface StoredReply {
 export interface MessageBoxSettings {
   /** How long a message no instance holds the correlation values of is kept for one to come; 0 refuses it. */
   readonly keepMs: number;
-  /** How often a waiting activity looks for messages another server received. */
+  /** How often this server looks for messages another server received, for all its waiting activities together. */
   readonly pollMs: number;
 }
 
@@ -55,12 +55,15 @@ function arrivalEvent(processName: string, correlationKey: string): string {
   return `${processName}\u0000${correlationKey}`;
 }
 
-/** The longest a waiting activity goes without looking for messages, in poll intervals. */
-const POLL_BACKOFF = 16;
+/** Correlation keys asked about in one statement of the shared poll. */
+const POLL_KEYS_PER_QUERY = 500;
 
 export class MessageBox {
   private readonly arrivals = new EventEmitter();
   private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
+  /** What this server's activities wait for, by process and correlation key: how many wait on each. */
+  private readonly waiting = new Map<string, Map<string, number>>();
+  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -158,14 +161,13 @@ export class MessageBox {
     const onArrival = (): void => wake?.();
     const onStop = (): void => wake?.();
     // Woken only by messages carrying its values: a message for one of a thousand waiting instances wakes one.
-    const events = [...new Set(request.wanted.map((w) => arrivalEvent(request.processName, w.correlationKey)))];
+    const keys = [...new Set(request.wanted.map((w) => w.correlationKey))];
+    const events = keys.map((key) => arrivalEvent(request.processName, key));
     for (const event of events) this.arrivals.on(event, onArrival);
+    this.watch(request.processName, keys, +1);
     request.stop.addEventListener('abort', onStop, { once: true });
     try {
       let arrived = true;
-      // The poll for messages another server received backs off while none comes: a thousand waiting
-      // activities would otherwise read the table twice a second each.
-      let pollMs = this.settings.pollMs;
       for (;;) {
         if (request.stop.aborted) return undefined;
         if (arrived) {
@@ -174,15 +176,9 @@ export class MessageBox {
           if (message !== undefined) return message;
           if (request.stop.aborted) return undefined;
         }
-        // Woken by a message this server received, by the stop, or by the poll (messages received by another server).
+        // Woken by a message this server received, by the shared poll (one another server received), or by the stop.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            arrived = true;
-            pollMs = Math.min(pollMs * 2, this.settings.pollMs * POLL_BACKOFF);
-            resolve();
-          }, pollMs);
           wake = () => {
-            clearTimeout(timer);
             arrived = true;
             resolve();
           };
@@ -191,7 +187,58 @@ export class MessageBox {
       }
     } finally {
       for (const event of events) this.arrivals.off(event, onArrival);
+      this.watch(request.processName, keys, -1);
       request.stop.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** Counts the activities waiting on `keys` of a process; the shared poll runs while any wait. */
+  private watch(processName: string, keys: readonly string[], delta: 1 | -1): void {
+    let byKey = this.waiting.get(processName);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.waiting.set(processName, byKey);
+    }
+    for (const key of keys) {
+      const n = (byKey.get(key) ?? 0) + delta;
+      if (n > 0) byKey.set(key, n);
+      else byKey.delete(key);
+    }
+    if (byKey.size === 0) this.waiting.delete(processName);
+    if (this.waiting.size > 0 && this.pollTimer === undefined) this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    this.pollTimer = setTimeout(() => {
+      void this.poll().finally(() => {
+        this.pollTimer = undefined;
+        if (this.waiting.size > 0) this.schedulePoll();
+      });
+    }, this.settings.pollMs);
+    this.pollTimer.unref();
+  }
+
+  /**
+   * The shared poll for messages another server sharing the database
+   * received: one statement per process and 500 waited-for keys, every poll
+   * interval, however many activities wait (each waiting activity asking on
+   * its own would read the table once per interval each). A key with a
+   * message no instance took wakes the activities waiting on it, which try
+   * to take it.
+   */
+  private async poll(): Promise<void> {
+    const now = toSqlDate(this.clock.date());
+    for (const [processName, byKey] of [...this.waiting]) {
+      const keys = [...byKey.keys()];
+      for (let i = 0; i < keys.length; i += POLL_KEYS_PER_QUERY) {
+        const chunk = keys.slice(i, i + POLL_KEYS_PER_QUERY);
+        try {
+          const rows = (await this.dataSource.query(WORKFLOW_SQL.keysWithMessages(chunk.length), [processName, now, ...chunk])) as Array<{ correlationKey: string }>;
+          for (const row of rows) this.arrivals.emit(arrivalEvent(processName, String(row.correlationKey)));
+        } catch (err) {
+          this.log.warn('polling for process messages failed', { process: processName, err: String(err) });
+        }
+      }
     }
   }
 

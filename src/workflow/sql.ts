@@ -115,6 +115,14 @@ export const WORKFLOW_SQL = {
     `SELECT id, operation FROM process_message WHERE processName = ? AND correlationKey = ? AND instanceId IS NULL AND (expiresAt IS NULL OR expiresAt > ?) AND operation IN (${placeholders(count)}) ORDER BY id LIMIT 1`,
 
   /**
+   * Which of `count` correlation keys of a process have a message no instance
+   * took yet (the shared poll for messages another server received).
+   * Params: processName, now, ...correlationKeys. Rows: correlationKey.
+   */
+  keysWithMessages: (count: number) =>
+    `SELECT DISTINCT correlationKey FROM process_message WHERE processName = ? AND instanceId IS NULL AND (expiresAt IS NULL OR expiresAt > ?) AND correlationKey IN (${placeholders(count)})`,
+
+  /**
    * Takes a message for an activity execution. Precondition: nobody took it.
    * Params: instanceId, consumerKey, id. Changes: 1 row, or 0 when taken already.
    */
