@@ -76,6 +76,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     ['process_message', 2],
   ],
   'workflow.waitingMessages': [[1], [2]],
+  'workflow.keysWithMessages': [[1], [3]],
   'workorders.moveOne': [
     [run, false, true],
     [{ ...run, leased: false }, true, false],
