@@ -11,10 +11,10 @@
  *
  * The listening socket is the same socket however many descriptors refer to
  * it, and each libuv handle on its own descriptor accepts one connection per
- * turn. So the server's listening handle is given to a short-lived helper process over
- * an IPC channel, which hands it back `copies` times: each message carries a
- * fresh descriptor (SCM_RIGHTS), each becomes a listening handle of its own,
- * and a turn accepts up to `copies + 1` connections. Every accepted socket
+ * turn. So the server's listening handle is given to a short-lived helper
+ * process over an IPC channel, which hands it back `copies` times: each
+ * message carries a fresh descriptor (SCM_RIGHTS), each becomes a listening
+ * handle of its own, and a turn accepts up to `copies + 1` connections. Every accepted socket
  * is given to the HTTP server's own 'connection' listeners, so connection
  * caps, timeouts and graceful close see all of them. Without the helper
  * (it failed to start) the server keeps its one handle and works as before.
@@ -49,7 +49,8 @@ export interface AcceptHandles {
 
 /**
  * Adds `copies` listening handles on the socket `server` listens on. Call
- * it after the server is listening; it does not delay the caller.
+ * it after the server is listening; it returns at once, and `ready` says
+ * when the copies listen.
  */
 export function widenAccept(server: net.Server, copies: number, logger: Logger): AcceptHandles {
   const listening: net.Server[] = [];
@@ -83,7 +84,12 @@ export function widenAccept(server: net.Server, copies: number, logger: Logger):
           child.once('error', (err) => settle(err.message));
           child.once('exit', (code, signal) => settle(listening.length === copies ? undefined : `the helper ended (${signal ?? code}) after ${listening.length} of ${copies}`));
           child.on('message', (_message: unknown, raw: unknown) => {
-            if (closed || typeof raw !== 'object' || raw === null) return;
+            if (typeof raw !== 'object' || raw === null) return;
+            if (closed) {
+              // Arrived after close: its descriptor is let go of, not listened on.
+              (raw as { close?: () => void }).close?.();
+              return;
+            }
             // The handle comes back as a bare handle on a descriptor of its own, bound and listening already.
             const copy = new net.Server();
             copy.listen(raw);
