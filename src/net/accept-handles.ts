@@ -14,10 +14,11 @@
  * turn. So the server's listening handle is given to a short-lived helper
  * process over an IPC channel, which hands it back `copies` times: each
  * message carries a fresh descriptor (SCM_RIGHTS), each becomes a listening
- * handle of its own, and a turn accepts up to `copies + 1` connections. Every accepted socket
- * is given to the HTTP server's own 'connection' listeners, so connection
- * caps, timeouts and graceful close see all of them. Without the helper
- * (it failed to start) the server keeps its one handle and works as before.
+ * handle of its own, and a turn accepts up to `copies + 1` connections.
+ * Every accepted socket is given to the HTTP server's own 'connection'
+ * listeners, so connection caps, timeouts and graceful close see all of
+ * them. Without the helper (it failed to start) the server keeps its one
+ * handle and works as before.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';

@@ -77,6 +77,19 @@ const systemResolver: Resolver = (host) => dns.promises.lookup(host, { all: true
 const LOOPBACK = ['127.0.0.0/8', '::1/128'].map(parseNetwork);
 const UNSPECIFIED = ['0.0.0.0/32', '::/128'].map(parseNetwork);
 
+/** This machine's interface addresses, read once. */
+let interfaceAddresses: readonly IpAddress[] | undefined;
+
+/** Loopback, or an address of one of this machine's interfaces. */
+export function isLocalAddress(address: IpAddress): boolean {
+  if (LOOPBACK.some((n) => contains(n, address))) return true;
+  interfaceAddresses ??= Object.values(os.networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((i) => parseIp(i.address))
+    .filter((a): a is IpAddress => a !== undefined);
+  return interfaceAddresses.some((a) => a.family === address.family && a.value === address.value);
+}
+
 function parseAll(texts: readonly string[]): Network[] {
   return texts.map(parseNetwork);
 }
@@ -85,7 +98,6 @@ export class DestinationPolicy {
   private readonly allow: readonly Network[];
   private readonly deny: readonly Network[];
   private readonly deniedByDefault = parseAll(DENIED_BY_DEFAULT);
-  private readonly localAddresses: readonly IpAddress[];
 
   /**
    * @param ownPorts the ports Provisor listens on now (HTTP, SMTP); read at each decision, since a port
@@ -98,10 +110,6 @@ export class DestinationPolicy {
   ) {
     this.allow = parseAll(settings.allowNetworks);
     this.deny = parseAll(settings.denyNetworks);
-    this.localAddresses = Object.values(os.networkInterfaces())
-      .flatMap((list) => list ?? [])
-      .map((i) => parseIp(i.address))
-      .filter((a): a is IpAddress => a !== undefined);
   }
 
   /**
@@ -163,7 +171,6 @@ export class DestinationPolicy {
 
   /** Loopback, unspecified, or an address of one of this machine's interfaces. */
   private isThisHost(address: IpAddress): boolean {
-    if (LOOPBACK.some((n) => contains(n, address)) || UNSPECIFIED.some((n) => contains(n, address))) return true;
-    return this.localAddresses.some((a) => a.family === address.family && a.value === address.value);
+    return UNSPECIFIED.some((n) => contains(n, address)) || isLocalAddress(address);
   }
 }

@@ -12,28 +12,21 @@
  * (the request's RequestCompleted), and the delivery is recorded, retried
  * and deduplicated like any other.
  */
-import net from 'node:net';
-import os from 'node:os';
 import type { Principal } from '../auth/principal';
+import { parseIp } from '../net/cidr';
+import { isLocalAddress } from '../net/destination-policy';
 
 export const PROCESS_ENDPOINTS = '/soap/processes/';
 
 /** Who delivers a callback in-process: the message box keeps it as this sender's. */
 export const CALLBACK_PRINCIPAL: Principal = { userId: 0, name: 'provisor-callbacks', role: 'engine', accountId: null, level: 0 };
 
-/** Whether `host` (a URL's hostname) names this machine: loopback, `localhost`, or an address of one of its interfaces. */
+/** Whether `host` (a URL's hostname) names this machine: `localhost`, the bound host, loopback, or an address of one of its interfaces. */
 function isThisHost(host: string, boundHost: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const lower = bare.toLowerCase();
+  const lower = host.replace(/^\[|\]$/g, '').toLowerCase();
   if (lower === 'localhost' || lower === boundHost.toLowerCase()) return true;
-  if (net.isIPv4(bare)) {
-    if (bare.startsWith('127.')) return true;
-  } else if (net.isIPv6(bare)) {
-    if (lower === '::1' || lower.startsWith('::ffff:127.')) return true;
-  } else {
-    return false;
-  }
-  return Object.values(os.networkInterfaces()).some((list) => (list ?? []).some((a) => a.address.toLowerCase() === lower));
+  const address = parseIp(lower);
+  return address !== undefined && isLocalAddress(address);
 }
 
 /**
