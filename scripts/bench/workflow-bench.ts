@@ -21,6 +21,7 @@ import { loadConfig, type Env } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';
 import { createLogger } from '../../src/log';
 import { projectRoot } from '../../src/project-root';
+import { countStatements } from '../../test/support/statement-counter';
 import { groupCommitter } from '../../src/db/group-commit';
 import { fromSqlDate } from '../../src/db/sql';
 import { systemClock } from '../../src/clock';
@@ -121,36 +122,6 @@ async function overhead(kind: 'sqlite' | 'mysql', iterations: number, effects: b
 /** How the instances learn of their task's end: polling GetStatus, or the RequestCompleted callback to their own endpoint. */
 type Watch = 'poll' | 'callback';
 
-/**
- * Counts the statements that read (SELECT) through the DataSource's query
- * runners, from now until `stop()`: the group committer's own MySQL pool
- * only writes, so it is not counted.
- */
-function countReads(dataSource: import('typeorm').DataSource): { stop(): number } {
-  const runner = dataSource.createQueryRunner();
-  const proto = Object.getPrototypeOf(runner) as { query: (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown> };
-  void runner.release();
-  const original = proto.query;
-  let reads = 0;
-  const byText = new Map<string, number>();
-  proto.query = function (this: unknown, sql: string, ...rest: unknown[]) {
-    if (/^\s*SELECT/i.test(sql)) {
-      reads += 1;
-      const text = sql.replace(/\s+/g, ' ').slice(0, 110);
-      byText.set(text, (byText.get(text) ?? 0) + 1);
-    }
-    return original.call(this, sql, ...rest);
-  };
-  return {
-    stop() {
-      proto.query = original;
-      // BENCH_READS=1: the most frequent reads, to see where they come from.
-      if (process.env.BENCH_READS === '1') for (const [text, n] of [...byText].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${n} × ${text}`);
-      return reads;
-    },
-  };
-}
-
 async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: number, watch: Watch = 'poll'): Promise<{ seconds: number; ideal: number; peakRssMb: number; baseRssMb: number; completed: number; commits: number; activities: number; reads: number; cpuMs: number }> {
   const { env, cleanup } = await environment(kind, {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
@@ -217,7 +188,8 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     const callbackUrl = `http://127.0.0.1:${port}/soap/processes/InstallWithCallback`;
     const committer = groupCommitter(dataSource);
     const commitsBefore = committer.commits;
-    const reads = countReads(dataSource);
+    // The reads: SELECT statements through the DataSource (the group committer's own MySQL pool only writes).
+    const reads = countStatements(dataSource, (sql) => /^\s*SELECT/i.test(sql));
     const cpuBefore = process.cpuUsage();
     const started = Date.now();
     // The instances arrive together (a thousand work orders at once), as concurrent starts.
@@ -248,7 +220,10 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     const seconds = (Date.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     // The benchmark's own completion check (one COUNT every 100 ms) is in the count; it is the same for both variants.
-    const readCount = reads.stop();
+    const counted = reads.stop();
+    // BENCH_READS=1: the most frequent reads, to see where they come from.
+    if (process.env.BENCH_READS === '1') for (const [text, n] of [...counted.byText].sort((x, y) => y[1] - x[1]).slice(0, 12)) console.log(`  ${n} × ${text}`);
+    const readCount = counted.count;
     const commits = committer.commits - commitsBefore;
     clearInterval(sampler);
     const activityRows = (await dataSource.query('SELECT COUNT(*) AS n FROM activity_instance')) as Array<{ n: unknown }>;

@@ -76,6 +76,19 @@ class Gate {
   }
 }
 
+/** A plan that sets n to 1, waits `pause`, then adds one to n (and runs `tail` after). */
+function countingPlan(name: string, pause: string, tail = ''): string {
+  return plan(
+    name,
+    `<bpel:variables><bpel:variable name="n" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable></bpel:variables>
+  <bpel:sequence>
+    <bpel:assign name="one"><bpel:copy><bpel:from>1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
+    <bpel:wait name="pause"><bpel:for>'${pause}'</bpel:for></bpel:wait>
+    <bpel:assign name="bump"><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>${tail}
+  </bpel:sequence>`,
+  );
+}
+
 describe('a node paused past its lease while another takes its work over', function () {
   this.timeout(60_000);
   const shared = new ManualClock(Date.now());
@@ -157,19 +170,7 @@ describe('a node paused past its lease while another takes its work over', funct
 
   it('lets the other node run the instance to its end; the resumed node writes none of its own steps and stops it', async () => {
     a.app.workflow.startRunner();
-    const name = await deploy(
-      a,
-      plan(
-        'Stalled',
-        `<bpel:variables><bpel:variable name="n" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable></bpel:variables>
-  <bpel:sequence>
-    <bpel:assign name="one"><bpel:copy><bpel:from>1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
-    <bpel:wait name="pause"><bpel:for>'PT10S'</bpel:for></bpel:wait>
-    <bpel:assign name="bump"><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
-    <bpel:empty name="after"/>
-  </bpel:sequence>`,
-      ),
-    );
+    const name = await deploy(a, countingPlan('Stalled', 'PT10S', '\n    <bpel:empty name="after"/>'));
     const id = await a.app.workflow.start(name, undefined, 'tester');
     expect(await owner(id)).to.equal(a.app.lease.owner);
     await eventually(async () => {
@@ -209,18 +210,7 @@ describe('a node paused past its lease while another takes its work over', funct
   it('has the database refuse the write of a node that believes its lease holds when the database says it does not', async () => {
     a.app.workflow.startRunner();
     b.app.workflow.startRunner();
-    const name = await deploy(
-      a,
-      plan(
-        'Quick',
-        `<bpel:variables><bpel:variable name="n" type="xsd:int"><bpel:from>0</bpel:from></bpel:variable></bpel:variables>
-  <bpel:sequence>
-    <bpel:assign name="one"><bpel:copy><bpel:from>1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
-    <bpel:wait name="pause"><bpel:for>'PT1.5S'</bpel:for></bpel:wait>
-    <bpel:assign name="bump"><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>
-  </bpel:sequence>`,
-      ),
-    );
+    const name = await deploy(a, countingPlan('Quick', 'PT1.5S'));
     await a.app.lease.renewNow();
     const id = await a.app.workflow.start(name, undefined, 'tester');
     await eventually(async () => {

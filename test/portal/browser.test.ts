@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitForOrderState } from '../support/browser-pages';
 import { eventually, startTestServer, type TestServer } from '../support/harness';
 import { countRows, portalCatalog } from '../support/portal-client';
 import { PASSWORD, seedCast, type Cast } from '../support/workorders';
@@ -48,20 +49,6 @@ describe('portal in a browser (headless Chromium)', function () {
     return page;
   }
 
-  /** Reloads an order's page until it shows the state. */
-  async function waitForState(page: Page, state: string): Promise<void> {
-    await eventually(
-      async () => {
-        if ((await page.textContent('#order-state'))?.startsWith(state) === true) return true;
-        await page.reload();
-        return undefined;
-      },
-      `the order page to show ${state}`,
-      30_000,
-      250,
-    );
-  }
-
   it('lets a customer order: client-side validation blocks an out-of-range value, a valid order shows its id, the row is channel portal', async () => {
     const page = await logIn('alice');
     const posts: string[] = [];
@@ -104,7 +91,7 @@ describe('portal in a browser (headless Chromium)', function () {
     expect(JSON.parse(rows[0]?.parameters ?? '{}')).to.deep.include({ volume: 'browser-vol', sizeGiB: '20', tier: 'performance' });
 
     await Promise.all([page.waitForURL(`**/portal/orders/${id}`), page.click('#order-link')]);
-    await waitForState(page, 'CLOSED');
+    await waitForOrderState(page, 'CLOSED', 30_000);
     expect(await page.textContent('#order-billing')).to.include('12.50 EUR');
   });
 
@@ -143,7 +130,7 @@ describe('portal in a browser (headless Chromium)', function () {
     await Promise.all([page.waitForURL(`**/portal/orders/${failing.workOrderId}?done=retry`), failedRow.locator('button[value=retry]').click()]);
     expect(await page.textContent('#notice')).to.include('retry');
     expect(await page.textContent('#history')).to.include('retrying after the fix');
-    await waitForState(page, 'FAILED'); // it fails again: fail=true
+    await waitForOrderState(page, 'FAILED', 30_000); // it fails again: fail=true
 
     await page.fill('form.actions [name=reason]', 'closed by hand after a call');
     await Promise.all([page.waitForURL('**?done=close'), page.click('form.actions button[value=close]')]);

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildDemoRepository } from '../../src/drivers/local';
 import { adminActionsFor } from '../../src/workorders/states';
-import { eventually, startTestServer, type TestServer } from '../support/harness';
+import { waitForOrderState } from '../support/browser-pages';
+import { startTestServer, type TestServer } from '../support/harness';
 import { CATALOG_FILE } from '../storage/catalog';
 
 /** Debian's chromium package; CI installs it with apt. */
@@ -78,19 +79,6 @@ describe('portal on the shipped storage catalog, in a browser', function () {
     return page;
   }
 
-  async function waitForState(page: Page, state: string): Promise<void> {
-    await eventually(
-      async () => {
-        if ((await page.textContent('#order-state'))?.startsWith(state) === true) return true;
-        await page.reload();
-        return undefined;
-      },
-      `the order page to show ${state}`,
-      60_000,
-      250,
-    );
-  }
-
   async function borderColour(page: Page, selector: string): Promise<string> {
     return (await page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).borderTopColor`)) as string;
   }
@@ -119,7 +107,7 @@ describe('portal on the shipped storage catalog, in a browser', function () {
     orderId = Number(await page.locator('#work-order-id').textContent());
     expect(orderId).to.be.greaterThan(0);
     await Promise.all([page.waitForURL(`**/portal/orders/${orderId}`), page.click('#order-link')]);
-    await waitForState(page, 'CLOSED');
+    await waitForOrderState(page, 'CLOSED', 60_000);
     expect(await page.textContent('#order-type')).to.equal('Create a volume');
     expect(await page.locator('#parameters th').allTextContents()).to.deep.equal(['Volume name', 'Size (GiB)', 'Performance tier']);
     await page.context().close();
@@ -163,7 +151,7 @@ describe('portal on the shipped storage catalog, in a browser', function () {
     await customer.click('#submit');
     const failedId = Number(await customer.locator('#work-order-id').textContent());
     await Promise.all([customer.waitForURL(`**/portal/orders/${failedId}`), customer.click('#order-link')]);
-    await waitForState(customer, 'FAILED');
+    await waitForOrderState(customer, 'FAILED', 60_000);
     expect(await customer.locator('form.actions').count()).to.equal(0);
     await customer.context().close();
 

@@ -6,23 +6,7 @@ import { systemClock } from '../../src/clock';
 import { createLogger } from '../../src/log';
 import { MessageBox } from '../../src/workflow/message-box';
 import { withFreshDataSource } from '../support/harness';
-
-/** Counts the statements run through the DataSource whose text includes `marker`, until the returned function is called. */
-function countStatements(dataSource: DataSource, marker: string): () => number {
-  const runner = dataSource.createQueryRunner();
-  const proto = Object.getPrototypeOf(runner) as { query: (this: unknown, sql: string, ...rest: unknown[]) => Promise<unknown> };
-  void runner.release();
-  const original = proto.query;
-  let reads = 0;
-  proto.query = function (this: unknown, sql: string, ...rest: unknown[]) {
-    if (sql.includes(marker)) reads += 1;
-    return original.call(this, sql, ...rest);
-  };
-  return () => {
-    proto.query = original;
-    return reads;
-  };
-}
+import { countStatements } from '../support/statement-counter';
 
 describe('the message box across servers sharing a database', function () {
   this.timeout(30_000);
@@ -38,7 +22,7 @@ describe('the message box across servers sharing a database', function () {
     const stop = new AbortController();
     setMaxListeners(100, stop.signal);
     // A waiting activity's own look for its messages (WORKFLOW_SQL.waitingMessages): once when it starts waiting, and again only when woken.
-    const looks = countStatements(dataSource, 'AND operation IN (');
+    const looks = countStatements(dataSource, (sql) => sql.includes('AND operation IN ('));
     const waiters = Array.from({ length: 40 }, (_, i) =>
       here.waitFor({ instanceId: `i${i}`, consumerKey: `/process/receive#${i}`, processName: 'Orders', wanted: [{ operation: 'client/go', correlationKey: `key-${i}` }], stop: stop.signal }),
     );
@@ -48,7 +32,7 @@ describe('the message box across servers sharing a database', function () {
       const taken = await waiters[7];
       expect(taken?.operation).to.equal('client/go');
     } finally {
-      looked = looks();
+      looked = looks.stop().count;
       stop.abort();
     }
     const rest = await Promise.all(waiters.filter((_, i) => i !== 7));
