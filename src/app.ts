@@ -14,9 +14,7 @@ import { systemClock, type Clock } from './clock';
 import { databaseKind, type Config } from './config';
 import { databaseFingerprint, openDatabase, pingDatabase } from './db/data-source';
 import type { Driver } from './drivers/driver';
-import { createLocalDriver } from './drivers/local/local-driver';
-import { createSimulatedDriver } from './drivers/simulated';
-import { createSshDriver } from './drivers/ssh';
+import { defaultDrivers } from './drivers/defaults';
 import type { Logger } from './log';
 import { EmailChannel } from './mail/email-channel';
 import { Metrics } from './metrics';
@@ -99,28 +97,6 @@ export interface App {
   listen(port?: number, host?: string): Promise<number>;
   /** Stops accepting work, lets running tasks finish (up to graceMs), closes the server and the database. */
   close(graceMs?: number): Promise<void>;
-}
-
-/** Builds the drivers the configuration asks for; the local driver's package-index cache ages on `clock`. */
-export function defaultDrivers(config: Config, clock: Clock = systemClock): Map<string, Driver> {
-  const ssh = createSshDriver({
-    secrets: SecretBox.load(config.secretKey, config.secretKeyFile),
-    cacheDir: path.join(config.dataDir, 'cache'),
-    hookTimeoutMs: config.drivers.hookTimeoutMs,
-    ...config.drivers.ssh,
-  });
-  return new Map<string, Driver>([
-    // Local systems copy from ssh systems through the ssh driver's pooled connections.
-    ['local', createLocalDriver({ cacheDir: path.join(config.dataDir, 'cache'), hookTimeoutMs: config.drivers.hookTimeoutMs, remoteSources: { driver: ssh.name, read: ssh.readTree }, now: () => clock.now() })],
-    ['ssh', ssh],
-    [
-      'simulated',
-      createSimulatedDriver({
-        durationMs: { min: config.drivers.simulated.minMs, max: config.drivers.simulated.maxMs },
-        failureRate: config.drivers.simulated.failureRate,
-      }),
-    ],
-  ]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { defaultDrivers } from '../../src/app';
+import { defaultDrivers } from '../../src/drivers/defaults';
 import { systemClock } from '../../src/clock';
 import type { Config } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { defaultDrivers } from '../../src/app';
+import { defaultDrivers } from '../../src/drivers/defaults';
 import { systemClock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/data-source';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { DataSource } from 'typeorm';
 import { ROLES, type Role } from '../../entities';
-import { defaultDrivers } from '../../src/app';
+import { defaultDrivers } from '../../src/drivers/defaults';
 import { SecretBox } from '../../src/auth/secret-box';
 import { UserError, UserStore } from '../../src/auth/users';
 import { systemClock } from '../../src/clock';

@@ -4,7 +4,7 @@
  * running in this process (the same parts `npm start` runs).
  */
 import os from 'node:os';
-import { buildApp, type App } from '../../src/app';
+import type { App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 
@@ -22,6 +22,9 @@ export async function withApp<T>(options: SessionOptions, fn: (app: App) => Prom
   // The service's info lines are JSON for log collectors; on a terminal they
   // would bury the progress display. LOG_LEVEL=debug still shows everything.
   const logger = createLogger(config.logLevel === 'debug' ? 'debug' : 'error');
+  // Loaded here, not at the top: most commands need only the database, and
+  // the whole app (HTTP server, portal, mail intake) costs a third of a second to load.
+  const { buildApp } = await import('../../src/app');
   const app = await buildApp({ config, logger });
   try {
     if (options.run) await app.listen(0, '127.0.0.1');

@@ -72,7 +72,12 @@ function remoteAccount(): { name: string; uid?: number; gid?: number } {
   let entry = lookup();
   if (entry === undefined) {
     // Password '*' (no password, yet not locked: sshd without PAM refuses locked accounts even a key).
-    execFileSync('useradd', ['--system', '--create-home', '--home-dir', `/var/lib/${TEST_ACCOUNT}`, '--shell', '/bin/sh', '--password', '*', TEST_ACCOUNT]);
+    try {
+      execFileSync('useradd', ['--system', '--create-home', '--home-dir', `/var/lib/${TEST_ACCOUNT}`, '--shell', '/bin/sh', '--password', '*', TEST_ACCOUNT], { stdio: 'pipe' });
+    } catch (err) {
+      // Another test process may have made it at the same moment: the lookup below decides.
+      if (lookup() === undefined) throw err;
+    }
     entry = lookup();
   }
   const [, , uid, gid] = (entry ?? '').split(':');
