@@ -8,7 +8,9 @@ export function isMysqlSource(dataSource: DataSource): boolean {
 
 /** A Date as both SQLite (TypeORM's stored form) and MySQL accept and compare it: UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
 export function toSqlDate(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
+  const iso = date.toISOString();
+  // `YYYY-MM-DDTHH:MM:SS.mmmZ`; years outside 0–9999 have a longer form.
+  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
 }
 
 /** Reads a datetime column from a raw row (a string on SQLite, a Date on MySQL). */

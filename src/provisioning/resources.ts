@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { InstalledComponent } from '../../entities';
 import type { RowWrite, Write } from '../db/group-commit';
-import { toSqlDate } from '../db/sql';
+import { fromSqlDate, toSqlDate } from '../db/sql';
 import type { ComponentRecord, ComponentState, Parameter, SoftwareOperation, TaskResult } from '../drivers/driver';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
@@ -11,8 +11,26 @@ export function componentRecord(row: InstalledComponent | null): ComponentRecord
   return { name: row.name, version: row.version, state: row.state as ComponentState, history: JSON.parse(row.history) as string[], pid: row.pid };
 }
 
+/**
+ * The component's row, or null. A plain statement rather than the
+ * repository's `findOneBy`: every task reads it, and building the query
+ * each time cost more than running it.
+ */
 export async function loadComponent(manager: EntityManager, systemId: number, name: string): Promise<InstalledComponent | null> {
-  return manager.getRepository(InstalledComponent).findOneBy({ systemId, name });
+  const rows = (await manager.query(PROVISIONING_SQL.componentByName, [systemId, name])) as Array<Record<string, unknown>>;
+  const row = rows[0];
+  if (row === undefined) return null;
+  return Object.assign(new InstalledComponent(), {
+    id: Number(row.id),
+    systemId: Number(row.systemId),
+    name: String(row.name),
+    version: String(row.version),
+    state: String(row.state) as ComponentState,
+    history: String(row.history),
+    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+    parameters: row.parameters === null || row.parameters === undefined ? null : String(row.parameters),
+    updatedAt: fromSqlDate(row.updatedAt) ?? new Date(0),
+  });
 }
 
 /**

@@ -129,6 +129,9 @@ export const PROVISIONING_SQL = {
 
   // ── the managed-resource model ─────────────────────────────────────────
 
+  /** A component's record. Params: systemId, name. Rows: id, systemId, name, version, state, history, pid, parameters, updatedAt. */
+  componentByName: 'SELECT id, systemId, name, version, state, history, pid, parameters, updatedAt FROM installed_component WHERE systemId = ? AND name = ?',
+
   /** Forgets an uninstalled component. Params: systemId, name. */
   deleteComponent: 'DELETE FROM installed_component WHERE systemId = ? AND name = ?',
 

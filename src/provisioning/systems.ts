@@ -19,6 +19,10 @@ export class SystemRegistry {
   private readonly systems: Repository<ManagedSystem>;
   private readonly repositories: Repository<PackageRepository>;
   private readonly cache = new Map<string, { system: SystemDescriptor | null; until: number }>();
+  /** Lookups under way: concurrent calls for one name share one query. */
+  private readonly loading = new Map<string, Promise<(SystemDescriptor & { readonly id: number }) | null>>();
+  /** Bumped by every change: a lookup that began before one does not fill the cache. */
+  private generation = 0;
   private repositoryCache: { locations: string[]; until: number } | undefined;
 
   constructor(
@@ -55,7 +59,7 @@ export class SystemRegistry {
       if (isUniqueViolation(err)) throw new SystemError(`system "${name}" is already registered`);
       throw err;
     }
-    this.cache.delete(name);
+    this.forget(name);
     return descriptor;
   }
 
@@ -71,7 +75,7 @@ export class SystemRegistry {
     if (driver?.acceptHostKey === undefined) throw new SystemError(`system "${name}" uses driver "${row.driver}", which has no host key`);
     const options = await driver.acceptHostKey(toDescriptor(row), fingerprint).catch(refused);
     await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
-    this.cache.delete(name);
+    this.forget(name);
     return { ...toDescriptor(row), options };
   }
 
@@ -95,7 +99,7 @@ export class SystemRegistry {
     const hostKeyToAccept = options.hostKeyFor !== undefined;
     if (!hostKeyToAccept) await driver.prepareSystem(system).catch(refused);
     await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
-    this.cache.delete(name);
+    this.forget(name);
     return { system, hostKeyToAccept };
   }
 
@@ -125,11 +129,28 @@ export class SystemRegistry {
     const now = this.clock.now();
     const cached = this.cache.get(name);
     if (cached !== undefined && cached.until > now) return cached.system as (SystemDescriptor & { id: number }) | null;
-    const row = await this.systems.findOneBy({ name });
-    const system = row === null ? null : { ...toDescriptor(row), id: row.id };
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(name, { system, until: now + this.cacheMs });
-    return system;
+    const pending = this.loading.get(name);
+    if (pending !== undefined) return pending;
+    const generation = this.generation;
+    const load = (async () => {
+      const row = await this.systems.findOneBy({ name });
+      const system = row === null ? null : { ...toDescriptor(row), id: row.id };
+      if (generation === this.generation) {
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(name, { system, until: now + this.cacheMs });
+      }
+      return system;
+    })().finally(() => {
+      if (this.loading.get(name) === load) this.loading.delete(name);
+    });
+    this.loading.set(name, load);
+    return load;
+  }
+
+  private forget(name: string): void {
+    this.generation++;
+    this.cache.delete(name);
+    this.loading.delete(name);
   }
 
   async addRepository(location: string, priority = 100): Promise<void> {
