@@ -18,6 +18,7 @@ import {
   type Diagnostic,
   type Expression,
   type Flow,
+  type FromPart,
   type InboundMessage,
   type OnAlarm,
   type OnEvent,
@@ -25,6 +26,7 @@ import {
   type Process,
   type QName,
   type Scope,
+  type ToPart,
   type VariableDeclaration,
 } from './model';
 import { allActivities, childActivities } from './walk';
@@ -61,6 +63,8 @@ export interface ProcessContext {
    * is accepted as long as its element is not checked.
    */
   messageParts?(message: QName): ReadonlyMap<string, QName | undefined> | undefined;
+  /** The XML Schema type of each type part of a WSDL message (toParts and fromParts are checked against it). */
+  partTypes?(message: QName): ReadonlyMap<string, QName> | undefined;
   /** The properties and aliases of the imported WSDLs; without them, aliases are not checked. */
   readonly properties?: PropertyCatalog;
 }
@@ -247,12 +251,21 @@ class Validator {
           if (info && !info.output) this.report(activity.line, `${where}: operation "${activity.operation}" is one-way, so it has no output for outputVariable "${output.declaration.name}"`);
           else this.messageVariable(output, info?.output, activity.line, where, 'outputVariable', 'output');
         }
+        // SA00051, SA00052: parts or a variable, not both.
+        if (activity.toParts && activity.inputVariable !== undefined) this.report(activity.line, `${where}: <toParts> and inputVariable "${activity.inputVariable}" exclude each other`);
+        if (activity.fromParts && activity.outputVariable !== undefined) this.report(activity.line, `${where}: <fromParts> and outputVariable "${activity.outputVariable}" exclude each other`);
+        if (activity.toParts) this.toParts(activity.toParts, info?.input, context, where);
+        if (activity.fromParts) {
+          if (info && !info.output) this.report(activity.fromParts[0]?.line ?? activity.line, `${where}: operation "${activity.operation}" is one-way, so it has no output for <fromParts>`);
+          else this.fromParts(activity.fromParts, info?.output, context, where);
+        }
         break;
       }
       case 'receive': {
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');
+        this.inboundParts(activity, info?.input, context, activity.line, where);
         this.inbound(activity, activity.createInstance, info?.input, activity.line, where);
         break;
       }
@@ -262,6 +275,7 @@ class Validator {
           const info = this.messaging({ ...message, kind: 'receive' }, 'my', at, message.line);
           const variable = message.variable !== undefined ? this.variable(context, message.variable, message.line, at, 'variable') : undefined;
           if (variable) this.messageVariable(variable, info?.input, message.line, at, 'variable', 'input');
+          this.inboundParts(message, info?.input, context, message.line, at);
           this.inbound(message, activity.createInstance, info?.input, message.line, at);
         }
         for (const alarm of activity.alarms) {
@@ -284,6 +298,12 @@ class Validator {
           if (variable && variable.kind === 'simple') this.report(activity.line, `${where}: variable "${variable.declaration.name}" must be a message variable or an element variable`);
         } else if (variable) {
           this.messageVariable(variable, info?.output, activity.line, where, 'variable', 'output');
+        }
+        if (activity.toParts) {
+          // SA00059
+          if (activity.variable !== undefined) this.report(activity.line, `${where}: <toParts> and variable "${activity.variable}" exclude each other`);
+          if (activity.faultName) this.report(activity.line, `${where}: <toParts> on a <reply> with faultName is not supported by Provisor (line ${activity.line}): the fault's message is sent from a variable; see docs/bpel.md`);
+          else if (!info || info.output) this.toParts(activity.toParts, info?.output, context, where);
         }
         break;
       }
@@ -413,16 +433,107 @@ class Validator {
   private event(event: OnEvent, context: Context): void {
     const where = `event handler ${event.path}`;
     const info = this.messaging({ ...event, kind: 'receive' }, 'my', where, event.line);
-    let inner = context;
+    // The event's variable, or the variables of its fromParts, belong to the handler's scope (SA00086).
+    const implicit = new Map<string, VariableInfo>();
     if (event.variable !== undefined) {
       const declaration: VariableDeclaration = { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
       const variable: VariableInfo = { declaration, kind: kindOf(declaration) };
       this.messageVariable(variable, info?.input, event.line, where, 'variable', 'input');
-      inner = { ...context, variables: [...context.variables, new Map([[event.variable, variable]])] };
+      implicit.set(event.variable, variable);
     }
+    if (event.fromParts) {
+      // SA00085
+      if (event.variable !== undefined || event.messageType !== undefined || event.element !== undefined) {
+        this.report(event.line, `${where}: <fromParts> and the attributes variable, messageType and element exclude each other`);
+      }
+      for (const declaration of fromPartDeclarations(event.fromParts, info?.input === undefined ? undefined : partDefinitions(info.input, this.context))) {
+        if (implicit.has(declaration.name)) this.report(declaration.line, `${where}: <fromPart> toVariable "${declaration.name}" is named twice`);
+        else implicit.set(declaration.name, { declaration, kind: kindOf(declaration) });
+      }
+    }
+    for (const declared of event.scope.variables) {
+      if (implicit.has(declared.name)) this.report(declared.line, `${where}: variable "${declared.name}" of the handler's scope is already the event's variable, which belongs to that scope`);
+    }
+    const inner: Context = implicit.size === 0 ? context : { ...context, variables: [...context.variables, implicit] };
+    if (event.fromParts) this.fromParts(event.fromParts, info?.input, inner, where);
     this.inbound(event, false, info?.input, event.line, where);
     const boundary: LinkFrame = { kind: 'boundary', what: `the event handler ${event.path}` };
     this.activity(event.scope, { ...inner, links: [...inner.links, boundary], inFaultHandler: false, handlerOf: undefined });
+  }
+
+  // ---- toParts and fromParts --------------------------------------------------------------
+
+  /** A receive's or onMessage's `<fromParts>` (SA00055, SA00063: not with a variable). */
+  private inboundParts(message: InboundMessage, input: QName | undefined, context: Context, line: number, where: string): void {
+    if (!message.fromParts) return;
+    if (message.variable !== undefined) this.report(line, `${where}: <fromParts> and variable "${message.variable}" exclude each other`);
+    this.fromParts(message.fromParts, input, context, where);
+  }
+
+  /**
+   * The `<toParts>` of an invoke or a reply against the message they build
+   * (SA00050, SA00054): each part named once and defined by the message,
+   * every part of the message given, each variable declared and of its
+   * part's element or type.
+   */
+  private toParts(toParts: readonly ToPart[], message: QName | undefined, context: Context, where: string): void {
+    const parts = this.partsOf(message);
+    const named = new Set<string>();
+    for (const p of toParts) {
+      if (named.has(p.part)) this.report(p.line, `${where}: <toPart> part "${p.part}" is named twice`);
+      named.add(p.part);
+      const variable = this.variable(context, p.fromVariable, p.line, where, `<toPart> fromVariable`);
+      if (parts !== undefined && message !== undefined) this.partFits(p.part, variable, message, parts, p.line, where, '<toPart>');
+    }
+    if (parts === undefined || message === undefined) return;
+    const missing = [...parts.keys()].filter((part) => !named.has(part));
+    if (missing.length > 0) {
+      this.report(toParts[0]?.line ?? 0, `${where}: <toParts> gives no <toPart> for part${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of message ${qnameKey(message)}; every part is given`);
+    }
+  }
+
+  /** `<fromParts>` against the message they take apart (SA00053): each part defined by it, each variable declared and of its part's element or type. */
+  private fromParts(fromParts: readonly FromPart[], message: QName | undefined, context: Context, where: string): void {
+    const parts = this.partsOf(message);
+    const targets = new Set<string>();
+    for (const p of fromParts) {
+      if (targets.has(p.toVariable)) this.report(p.line, `${where}: <fromPart> toVariable "${p.toVariable}" is named twice`);
+      targets.add(p.toVariable);
+      const variable = this.variable(context, p.toVariable, p.line, where, `<fromPart> toVariable`);
+      if (parts !== undefined && message !== undefined) this.partFits(p.part, variable, message, parts, p.line, where, '<fromPart>');
+    }
+  }
+
+  /** A message's parts, each with its element or its type, when the WSDLs are known. */
+  private partsOf(message: QName | undefined): ReadonlyMap<string, PartDefinition> | undefined {
+    return message === undefined ? undefined : partDefinitions(message, this.context);
+  }
+
+  /** A part of the message, and a variable holding what it holds: an element variable of its element, or a variable of its type. */
+  private partFits(
+    part: string,
+    variable: VariableInfo | undefined,
+    message: QName,
+    parts: ReadonlyMap<string, PartDefinition>,
+    line: number,
+    where: string,
+    role: string,
+  ): void {
+    const definition = parts.get(part);
+    if (definition === undefined) {
+      this.report(line, `${where}: ${role} part "${part}" is not a part of message ${qnameKey(message)} (its parts: ${[...parts.keys()].join(', ')})`);
+      return;
+    }
+    if (variable === undefined) return;
+    const d = variable.declaration;
+    const holds = d.messageType ? `message type ${qnameKey(d.messageType)}` : d.element ? `element ${qnameKey(d.element)}` : d.type ? `type ${qnameKey(d.type)}` : 'no type';
+    if (definition.element !== undefined) {
+      if (d.element === undefined || qnameKey(d.element) !== qnameKey(definition.element)) {
+        this.report(line, `${where}: ${role} part "${part}" of message ${qnameKey(message)} is element ${qnameKey(definition.element)}, but variable "${d.name}" holds ${holds}`);
+      }
+    } else if (d.type === undefined || (definition.type !== undefined && qnameKey(d.type) !== qnameKey(definition.type))) {
+      this.report(line, `${where}: ${role} part "${part}" of message ${qnameKey(message)} is of type ${definition.type === undefined ? '(unknown)' : qnameKey(definition.type)}, but variable "${d.name}" holds ${holds}`);
+    }
   }
 
   // ---- correlation -------------------------------------------------------------------------
@@ -759,6 +870,37 @@ class Validator {
       this.report(cycleLinks[0]?.line ?? 0, `links form a cycle: ${described}`);
     }
   }
+}
+
+/** What defines a WSDL message part: its element, or its XML Schema type. */
+export interface PartDefinition {
+  readonly element?: QName;
+  readonly type?: QName;
+}
+
+/** A WSDL message's parts with the element or type defining each, or undefined when the WSDLs are not known. */
+export function partDefinitions(message: QName, context: Pick<ProcessContext, 'messageParts' | 'partTypes'> | undefined): ReadonlyMap<string, PartDefinition> | undefined {
+  const parts = context?.messageParts?.(message);
+  if (parts === undefined) return undefined;
+  const types = context?.partTypes?.(message);
+  const out = new Map<string, PartDefinition>();
+  for (const [name, element] of parts) {
+    const type = types?.get(name);
+    out.set(name, element !== undefined ? { element } : type !== undefined ? { type } : {});
+  }
+  return out;
+}
+
+/**
+ * The variables an `<onEvent>`'s `<fromParts>` declare in the handler's
+ * scope (WS-BPEL 2.0 §12.7.1), each of its part's element or type: an
+ * element part gives an element variable, a type part a variable of that type.
+ */
+export function fromPartDeclarations(fromParts: readonly FromPart[], parts: ReadonlyMap<string, PartDefinition> | undefined): VariableDeclaration[] {
+  return fromParts.map((p) => {
+    const definition = parts?.get(p.part);
+    return { name: p.toVariable, line: p.line, ...(definition?.element ? { element: definition.element } : {}), ...(definition?.type ? { type: definition.type } : {}) };
+  });
 }
 
 /** Scopes directly inside `activity` (not inside another scope), forEach scopes included. */

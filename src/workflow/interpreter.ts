@@ -37,9 +37,10 @@ import {
 } from '../bpel/model';
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
-import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { copyFromParts, deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, messageFromParts, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
 import { correlationKey, correlationValues, NO_PROPERTIES, type PropertyCatalog, type Typed } from '../bpel/properties';
 import { allActivities, childActivities } from '../bpel/walk';
+import { fromPartDeclarations, type PartDefinition } from '../bpel/validate';
 import { deserializeFault, faultPathOf, serializeFault, withPath } from './fault-codec';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
 import type { MessageWanted, StoredReply, TakenMessage } from './message-box';
@@ -342,6 +343,8 @@ export class Interpreter {
       readonly properties?: PropertyCatalog;
       /** The messages of each operation, for correlation values and replies. */
       readonly operationMessages?: OperationMessages;
+      /** A WSDL message's parts, each with its element or type (for the variables an onEvent's fromParts declare). */
+      readonly messageParts?: (message: QName) => ReadonlyMap<string, PartDefinition> | undefined;
     },
   ) {
     this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
@@ -698,14 +701,21 @@ export class Interpreter {
   private async invoke(activity: Invoke, ctx: Context, key: string): Promise<Completion> {
     const partnerLink = this.process.partnerLinks.find((p) => p.name === activity.partnerLink);
     if (partnerLink === undefined) throw standardFault('invalidVariables', `activity ${activity.path}: partner link "${activity.partnerLink}" is not declared`);
-    const input = activity.inputVariable === undefined ? undefined : this.read(ctx, activity.inputVariable, activity);
-    if (activity.inputVariable !== undefined && input === undefined) {
-      throw standardFault('uninitializedVariable', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: input variable "${activity.inputVariable}" is not initialised`);
-    }
     const where = `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+    const messages = this.messageTypes(activity.partnerLink, 'partner', activity.operation);
+    let input: VariableValue | undefined;
+    let inputTyped: Typed = {};
+    if (activity.toParts !== undefined) {
+      input = this.fromVariables(activity.toParts, messages?.input, ctx, where);
+      inputTyped = { messageType: messages?.input };
+    } else if (activity.inputVariable !== undefined) {
+      input = this.read(ctx, activity.inputVariable, activity);
+      if (input === undefined) throw standardFault('uninitializedVariable', `${where}: input variable "${activity.inputVariable}" is not initialised`);
+      inputTyped = this.typedVariable(ctx, activity.inputVariable);
+    }
     const requestCorrelations = activity.correlations.filter((c) => c.pattern !== 'response');
-    if (requestCorrelations.length > 0 && input !== undefined && activity.inputVariable !== undefined) {
-      await this.correlate(requestCorrelations, this.typedVariable(ctx, activity.inputVariable), input, key, where);
+    if (requestCorrelations.length > 0 && input !== undefined) {
+      await this.correlate(requestCorrelations, inputTyped, input, key, where);
     }
     // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
     // with the same input and idempotency key, so the partner answers the first call's result.
@@ -731,13 +741,18 @@ export class Interpreter {
     });
     const responseCorrelations = activity.correlations.filter((c) => c.pattern === 'response' || c.pattern === 'request-response');
     if (responseCorrelations.length > 0 && output !== undefined) {
-      await this.correlate(responseCorrelations, { messageType: this.messageTypes(activity.partnerLink, 'partner', activity.operation)?.output }, output, key, where);
+      await this.correlate(responseCorrelations, { messageType: messages?.output }, output, key, where);
     }
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
-    if (activity.outputVariable === undefined || output === undefined) return data === undefined ? {} : { data };
-    const { scope, writes } = this.recordingView(ctx.frame);
-    scope.set(activity.outputVariable, this.asDeclared(ctx, activity.outputVariable, output, activity));
+    let writes: VariableWrite[];
+    if (output === undefined) return data === undefined ? {} : { data };
+    else if (activity.fromParts !== undefined) writes = this.intoVariables(activity.fromParts, output, messages?.output, ctx, where);
+    else if (activity.outputVariable !== undefined) {
+      const recording = this.recordingView(ctx.frame);
+      recording.scope.set(activity.outputVariable, this.asDeclared(ctx, activity.outputVariable, output, activity));
+      writes = recording.writes;
+    } else return data === undefined ? {} : { data };
     return data === undefined ? { writes } : { writes, data };
   }
 
@@ -757,10 +772,11 @@ export class Interpreter {
 
   private async reply(activity: Reply, ctx: Context, key: string): Promise<Completion> {
     const where = describeActivity(activity);
-    const message = activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
+    const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
+    const message =
+      activity.toParts !== undefined ? this.fromVariables(activity.toParts, output, ctx, where) : activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
     const exchange = exchangeKey(activity);
     const open = this.openRequests().get(exchange)?.[0];
-    const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
     if (message !== undefined && activity.correlations.length > 0) {
       await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, key, where);
     }
@@ -776,6 +792,28 @@ export class Interpreter {
     if (!creating) throw withPath(standardFault('missingRequest', `${where}: no request of operation "${activity.operation}" on partner link "${activity.partnerLink}"${activity.messageExchange === undefined ? '' : ` (message exchange "${activity.messageExchange}")`} is open to reply to`), activity.path);
     this.deps.onReply?.(message, activity.faultName);
     return { data: JSON.stringify({ replied: true, message: message === undefined ? undefined : serializeValue(message) }) };
+  }
+
+  /** The anonymous message a `<toParts>` builds from its variables; a fault names the activity. */
+  private fromVariables(toParts: NonNullable<Invoke['toParts']>, messageType: QName | undefined, ctx: Context, where: string): VariableValue {
+    try {
+      return messageFromParts(toParts, messageType, this.scopeView(ctx.frame), this.opts());
+    } catch (err) {
+      if (err instanceof BpelFault) throw new BpelFault(err.faultName, `${where}: ${err.message}`, err.data);
+      throw err;
+    }
+  }
+
+  /** The writes a `<fromParts>` makes, each part copied into its variable; a fault names the activity. */
+  private intoVariables(fromParts: NonNullable<Invoke['fromParts']>, message: VariableValue, messageType: QName | undefined, ctx: Context, where: string): VariableWrite[] {
+    const { scope, writes } = this.recordingView(ctx.frame);
+    try {
+      copyFromParts(fromParts, message, messageType, scope, this.opts());
+    } catch (err) {
+      if (err instanceof BpelFault) throw new BpelFault(err.faultName, `${where}: ${err.message}`, err.data);
+      throw err;
+    }
+    return writes;
   }
 
   // ---- messages and correlation -------------------------------------------
@@ -893,7 +931,9 @@ export class Interpreter {
       }
     }
     const writes: VariableWrite[] = [];
-    if (inbound.variable !== undefined) {
+    if (inbound.fromParts !== undefined) {
+      writes.push(...this.intoVariables(inbound.fromParts, message, types?.input, ctx, where));
+    } else if (inbound.variable !== undefined) {
       const { scope, writes: recorded } = this.recordingView(ctx.frame);
       scope.set(inbound.variable, this.asDeclared(ctx, inbound.variable, message, at));
       writes.push(...recorded);
@@ -1020,15 +1060,19 @@ export class Interpreter {
   private async runEvent(event: OnEvent, ctx: Context, disabled: AbortSignal): Promise<void> {
     const base = this.keyOf(event, ctx);
     const where = `event handler ${event.path}`;
-    const declaration: VariableDeclaration | undefined =
-      event.variable === undefined ? undefined : { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
+    const declarations: VariableDeclaration[] =
+      event.variable !== undefined
+        ? [{ name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) }]
+        : event.fromParts !== undefined
+          ? this.eventPartVariables(event)
+          : [];
     const failed = new AbortController();
     let failure: unknown;
     const instances: Array<Promise<void>> = [];
     const stop = AbortSignal.any([disabled, failed.signal]);
     for (let n = 1; ; n++) {
       const consumerKey = `${base}#${n}`;
-      const frame = this.newFrame(`${consumerKey}/event`, declaration === undefined ? [] : [declaration], ctx.frame);
+      const frame = this.newFrame(`${consumerKey}/event`, declarations, ctx.frame);
       const eventCtx: Context = { ...ctx, frame, anchor: { path: event.path, key: consumerKey } };
       const record = this.store.activities.get(consumerKey);
       if (record === undefined || record.state === 'RUNNING') {
@@ -1054,6 +1098,13 @@ export class Interpreter {
     }
     await Promise.all(instances);
     if (failure !== undefined) throw failure;
+  }
+
+  /** The variables an onEvent's fromParts declare in the handler's scope, each of its part's element or type. */
+  private eventPartVariables(event: OnEvent): VariableDeclaration[] {
+    const input = this.messageTypes(event.partnerLink, 'my', event.operation)?.input;
+    const parts = input === undefined ? undefined : this.deps.messageParts?.(input);
+    return fromPartDeclarations(event.fromParts ?? [], parts);
   }
 
   private async assign(activity: Assign, ctx: Context): Promise<Completion> {
