@@ -225,6 +225,8 @@ class Validator {
         this.report(expr.line, `${where}: ${describeExpression(expr, what)}: variable "${ref.variable}" is not a message variable, so it has no part "${ref.part}"`);
       }
     }
+    for (const ref of analysis.properties) this.propertyOf(ref, expr.line, context, where, `${describeExpression(expr, what)}: bpel:getVariableProperty`);
+    for (const link of analysis.links) this.report(expr.line, `${where}: ${describeExpression(expr, what)}: bpel:getLinkStatus('${link}') is only allowed in a joinCondition`);
   }
 
   // ---- activities --------------------------------------------------------------------------
@@ -803,6 +805,12 @@ class Validator {
       if (ref.part !== undefined || !activity.targets.includes(ref.variable)) {
         this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: $${ref.variable}${ref.part !== undefined ? `.${ref.part}` : ''} is not an incoming link of the activity`);
       }
+    }
+    for (const link of analysis.links) {
+      if (!activity.targets.includes(link)) this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: bpel:getLinkStatus('${link}') does not name an incoming link of the activity`);
+    }
+    for (const ref of analysis.properties) {
+      this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: bpel:getVariableProperty('${ref.variable}', …) reads a variable; a joinCondition reads only incoming links`);
     }
   }
 

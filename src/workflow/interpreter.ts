@@ -38,7 +38,7 @@ import {
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
 import { copyFromParts, deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, messageFromParts, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
-import { correlationKey, correlationValues, NO_PROPERTIES, type PropertyCatalog, type Typed } from '../bpel/properties';
+import { correlationKey, correlationValues, NO_PROPERTIES, variablePropertyReader, type PropertyCatalog, type Typed } from '../bpel/properties';
 import { allActivities, childActivities } from '../bpel/walk';
 import { fromPartDeclarations, type PartDefinition } from '../bpel/validate';
 import { deserializeFault, faultPathOf, serializeFault, withPath } from './fault-codec';
@@ -319,6 +319,8 @@ export class Interpreter {
   private readonly bodyPaths = new Map<string, readonly string[] | null>();
   /** Due times given to the waits of the iteration a parked loop resumes with, by key. */
   private readonly seededDues = new Map<string, Date>();
+  /** bpel:getVariableProperty through the process's property aliases. */
+  private readonly readProperty: NonNullable<EvaluationOptions['variableProperty']>;
 
   constructor(
     private readonly process: Process,
@@ -349,6 +351,7 @@ export class Interpreter {
   ) {
     this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
     this.activityLimit = this.limits.maxActivities;
+    this.readProperty = variablePropertyReader(deps.properties ?? NO_PROPERTIES);
     this.root = {
       kind: 'scope',
       path: '/process',
@@ -442,12 +445,14 @@ export class Interpreter {
 
   /** Expression options: the injected clock's time for pv:now() and calendar durations. */
   private opts(): EvaluationOptions {
-    return { now: this.deps.clock.date(), properties: this.properties };
+    return { now: this.deps.clock.date(), properties: this.properties, variableProperty: this.readProperty };
   }
 
   private get properties(): PropertyCatalog {
     return this.deps.properties ?? NO_PROPERTIES;
   }
+
+
 
   private keyOf(activity: { readonly path: string }, ctx: Context): string {
     if (!activity.path.startsWith(ctx.anchor.path)) throw new Error(`activity ${activity.path} is outside anchor ${ctx.anchor.path}`);
