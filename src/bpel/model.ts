@@ -277,6 +277,8 @@ export interface Scope extends ActivityBase {
   readonly events: readonly OnEvent[];
   /** Names of the scope's `<messageExchange>`s. */
   readonly messageExchanges: readonly string[];
+  /** The scope's correlation sets: each scope instance has its own, uninitiated until one of its activities initiates it. */
+  readonly correlationSets: readonly CorrelationSet[];
   readonly activity: Activity;
 }
 

@@ -73,7 +73,7 @@ const SUPPORTED_ELEMENTS = new Set<string>([
 /** Placements WS-BPEL allows and Provisor does not (reported as "not supported", not as misplaced). */
 const UNSUPPORTED_PLACEMENTS: Readonly<Record<string, ReadonlySet<string>>> = {
   invoke: new Set(['catch', 'catchAll', 'compensationHandler']),
-  scope: new Set(['partnerLinks', 'correlationSets']),
+  scope: new Set(['partnerLinks']),
 };
 
 /** Attributes of WS-BPEL 2.0 that Provisor refuses (anything else unknown is refused too). */
@@ -1295,11 +1295,15 @@ class ProcessReader {
       let alarms: OnAlarm[] = [];
       let events: OnEvent[] = [];
       let messageExchanges: string[] = [];
+      let correlationSets: CorrelationSet[] = [];
       const activities: Element[] = [];
       for (const child of input.content) {
         switch (child.localName) {
           case 'variables':
             if (this.once(element, seen, child)) variables = this.variables(child);
+            break;
+          case 'correlationSets':
+            if (this.once(element, seen, child)) correlationSets = this.correlationSets(child);
             break;
           case 'faultHandlers':
             if (this.once(element, seen, child)) faultHandlers = this.faultHandlers(child, `${base.path}/faultHandlers`);
@@ -1339,6 +1343,7 @@ class ProcessReader {
         alarms,
         events,
         messageExchanges,
+        correlationSets,
         activity: this.single(element, activities, base.path),
       };
     },
@@ -1516,6 +1521,7 @@ function placeholderScope(path: string, line: number): Scope {
     alarms: [],
     events: [],
     messageExchanges: [],
+    correlationSets: [],
     activity: placeholder(`${path}/empty`, line),
   };
 }

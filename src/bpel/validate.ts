@@ -29,7 +29,7 @@ import {
   type ToPart,
   type VariableDeclaration,
 } from './model';
-import { allActivities, childActivities } from './walk';
+import { allActivities, childActivities, visibleCorrelationSets, type VisibleCorrelationSet } from './walk';
 import { analyzeExpression, describeExpression } from './expression';
 import { describeTyped, hasAlias, type PropertyCatalog, type Typed } from './properties';
 
@@ -140,15 +140,18 @@ class Validator {
   private readonly partnerLinks = new Map<string, PartnerLink>();
   private readonly links: LinkInfo[] = [];
   private readonly scopesByName = new Map<string, Scope>();
-  private readonly correlationSets = new Map<string, CorrelationSet>();
+  /** The correlation sets each activity, onMessage and onEvent sees, by its path. */
+  private readonly visibleSets: ReadonlyMap<string, ReadonlyMap<string, VisibleCorrelationSet>>;
   private readonly messageExchanges = new Set<string>();
   /** Each inbound operation's routing correlation set, by `partnerLink/operation` (one per operation). */
-  private readonly routing = new Map<string, { set: string; line: number }>();
+  private readonly routing = new Map<string, { set: string; owner: string; line: number }>();
 
   constructor(
     private readonly process: Process,
     private readonly context: ProcessContext | undefined,
-  ) {}
+  ) {
+    this.visibleSets = visibleCorrelationSets(process);
+  }
 
   private report(line: number, message: string): void {
     this.diagnostics.push({ line, message });
@@ -160,15 +163,7 @@ class Validator {
       if (this.partnerLinks.has(pl.name)) this.report(pl.line, `partner link "${pl.name}" is declared twice`);
       else this.partnerLinks.set(pl.name, pl);
     }
-    for (const cs of process.correlationSets) {
-      if (this.correlationSets.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice`);
-      else this.correlationSets.set(cs.name, cs);
-      if (this.context?.properties) {
-        for (const p of cs.properties) {
-          if (!this.context.properties.properties.has(qnameKey(p))) this.report(cs.line, `correlation set "${cs.name}": property ${qnameKey(p)} is not defined by the imported WSDLs`);
-        }
-      }
-    }
+    this.declareCorrelationSets(process.correlationSets, 'the process');
     for (const name of process.messageExchanges) this.messageExchanges.add(name);
     for (const a of allActivities(process)) if (a.kind === 'scope') for (const name of a.messageExchanges) this.messageExchanges.add(name);
     const root: Context = { variables: [], links: [], inFaultHandler: false, handlerOf: undefined };
@@ -243,8 +238,8 @@ class Validator {
         const info = this.messaging(activity, 'partner', where);
         for (const c of activity.correlations) {
           const pattern = c.pattern ?? 'request';
-          if (pattern !== 'response') this.correlationsOf([c], info?.input, undefined, where);
-          if (pattern !== 'request') this.correlationsOf([c], info?.output, undefined, where);
+          if (pattern !== 'response') this.correlationsOf([c], activity.path, info?.input, undefined, where);
+          if (pattern !== 'request') this.correlationsOf([c], activity.path, info?.output, undefined, where);
         }
         const input = activity.inputVariable !== undefined ? this.variable(context, activity.inputVariable, activity.line, where, 'inputVariable') : undefined;
         const output = activity.outputVariable !== undefined ? this.variable(context, activity.outputVariable, activity.line, where, 'outputVariable') : undefined;
@@ -268,7 +263,7 @@ class Validator {
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');
         this.inboundParts(activity, info?.input, context, activity.line, where);
-        this.inbound(activity, activity.createInstance, info?.input, activity.line, where);
+        this.inbound(activity, activity.path, activity.createInstance, info?.input, activity.line, where);
         break;
       }
       case 'pick': {
@@ -278,7 +273,7 @@ class Validator {
           const variable = message.variable !== undefined ? this.variable(context, message.variable, message.line, at, 'variable') : undefined;
           if (variable) this.messageVariable(variable, info?.input, message.line, at, 'variable', 'input');
           this.inboundParts(message, info?.input, context, message.line, at);
-          this.inbound(message, activity.createInstance, info?.input, message.line, at);
+          this.inbound(message, message.path, activity.createInstance, info?.input, message.line, at);
         }
         for (const alarm of activity.alarms) {
           if (alarm.for) this.expression(alarm.for, context, where);
@@ -287,7 +282,7 @@ class Validator {
         break;
       }
       case 'reply': {
-        this.correlationsOf(activity.correlations, undefined, undefined, where);
+        this.correlationsOf(activity.correlations, activity.path, undefined, undefined, where);
         this.exchange(activity.messageExchange, activity.line, where);
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
@@ -393,6 +388,7 @@ class Validator {
       } else this.scopesByName.set(scope.name, scope);
     }
     const inner = this.declare(scope.variables, context, `scope ${scope.path}`);
+    this.declareCorrelationSets(scope.correlationSets, `scope ${scope.path}`);
     this.handlers(scope, inner);
     if (scope.compensationHandler) {
       const boundary: LinkFrame = { kind: 'boundary', what: `the compensation handler of ${scope.path}` };
@@ -458,7 +454,7 @@ class Validator {
     }
     const inner: Context = implicit.size === 0 ? context : { ...context, variables: [...context.variables, implicit] };
     if (event.fromParts) this.fromParts(event.fromParts, info?.input, inner, where);
-    this.inbound(event, false, info?.input, event.line, where);
+    this.inbound(event, event.path, false, info?.input, event.line, where);
     const boundary: LinkFrame = { kind: 'boundary', what: `the event handler ${event.path}` };
     this.activity(event.scope, { ...inner, links: [...inner.links, boundary], inFaultHandler: false, handlerOf: undefined });
   }
@@ -547,8 +543,8 @@ class Validator {
    * other one is reached by its first correlation with initiate "no" or
    * "join", the same set for every activity taking that operation.
    */
-  private inbound(message: InboundMessage, creates: boolean, input: QName | undefined, line: number, where: string): void {
-    this.correlationsOf(message.correlations, input, undefined, where);
+  private inbound(message: InboundMessage, path: string, creates: boolean, input: QName | undefined, line: number, where: string): void {
+    this.correlationsOf(message.correlations, path, input, undefined, where);
     this.exchange(message.messageExchange, line, where);
     if (creates) {
       for (const c of message.correlations) {
@@ -563,21 +559,23 @@ class Validator {
     }
     const key = `${message.partnerLink}/${message.operation}`;
     const other = this.routing.get(key);
-    if (other === undefined) this.routing.set(key, { set: routing.set, line });
-    else if (other.set !== routing.set) {
-      this.report(line, `${where}: operation "${message.operation}" of partner link "${message.partnerLink}" is taken by correlation set "${other.set}" at line ${other.line}; every activity taking one operation is reached by the same set, here "${routing.set}"`);
+    const owner = this.visibleSets.get(path)?.get(routing.set)?.owner ?? '';
+    if (other === undefined) this.routing.set(key, { set: routing.set, owner, line });
+    else if (other.set !== routing.set || other.owner !== owner) {
+      const describe = (set: string, of: string): string => `"${set}"${of === '/process' || of === '' ? '' : ` of scope ${of}`}`;
+      this.report(line, `${where}: operation "${message.operation}" of partner link "${message.partnerLink}" is taken by correlation set ${describe(other.set, other.owner)} at line ${other.line}; every activity taking one operation is reached by the same set, here ${describe(routing.set, owner)}`);
     }
   }
 
   /** Correlation sets declared, and each property with an alias for the message. */
-  private correlationsOf(correlations: readonly Correlation[], message: QName | undefined, element: QName | undefined, where: string): void {
+  private correlationsOf(correlations: readonly Correlation[], path: string, message: QName | undefined, element: QName | undefined, where: string): void {
     const seen = new Set<string>();
     for (const c of correlations) {
       if (seen.has(c.set)) this.report(c.line, `${where}: correlation set "${c.set}" is named twice`);
       seen.add(c.set);
-      const set = this.correlationSets.get(c.set);
+      const set = this.visibleSets.get(path)?.get(c.set)?.set;
       if (set === undefined) {
-        this.report(c.line, `${where}: correlation set "${c.set}" is not declared (correlation sets are declared at process level)`);
+        this.report(c.line, `${where}: correlation set "${c.set}" is not declared by the process or an enclosing scope`);
         continue;
       }
       const catalog = this.context?.properties;
@@ -589,6 +587,20 @@ class Validator {
         const only = parts !== undefined && parts.size === 1 ? [...parts.values()][0] : undefined;
         if (only !== undefined && hasAlias(catalog, p, { element: only })) continue;
         this.report(c.line, `${where}: correlation set "${c.set}": no property alias of ${qnameKey(p)} applies to ${describeTyped(typed)}`);
+      }
+    }
+  }
+
+  /** A scope's (or the process's) correlation sets: names unique (SA00044), properties defined by the imported WSDLs. */
+  private declareCorrelationSets(sets: readonly CorrelationSet[], owner: string): void {
+    const names = new Set<string>();
+    for (const cs of sets) {
+      if (names.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice in ${owner}`);
+      names.add(cs.name);
+      if (this.context?.properties) {
+        for (const p of cs.properties) {
+          if (!this.context.properties.properties.has(qnameKey(p))) this.report(cs.line, `correlation set "${cs.name}": property ${qnameKey(p)} is not defined by the imported WSDLs`);
+        }
       }
     }
   }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import type { Logger } from '../log';
@@ -10,6 +11,7 @@ import {
   type Compensate,
   type CompensateScope,
   type Correlation,
+  type CorrelationSet,
   type Empty,
   type Exit,
   type Expression,
@@ -162,6 +164,8 @@ interface Frame {
   readonly declarations: ReadonlyMap<string, VariableDeclaration>;
   readonly values: Map<string, VariableValue | undefined>;
   readonly parent: Frame | undefined;
+  /** The correlation sets a scope instance (or the process) declares. */
+  readonly correlationSets?: ReadonlyMap<string, CorrelationSet>;
 }
 
 interface LinkCell {
@@ -364,6 +368,7 @@ export class Interpreter {
       alarms: process.alarms,
       events: process.events,
       messageExchanges: process.messageExchanges,
+      correlationSets: process.correlationSets,
       activity: process.activity,
       name: process.name,
     };
@@ -599,8 +604,14 @@ export class Interpreter {
 
   // ---- variables ---------------------------------------------------------
 
-  private newFrame(key: string, declarations: readonly VariableDeclaration[], parent: Frame | undefined): Frame {
-    const frame: Frame = { key, declarations: new Map(declarations.map((d) => [d.name, d])), values: new Map(), parent };
+  private newFrame(key: string, declarations: readonly VariableDeclaration[], parent: Frame | undefined, correlationSets: readonly CorrelationSet[] = []): Frame {
+    const frame: Frame = {
+      key,
+      declarations: new Map(declarations.map((d) => [d.name, d])),
+      values: new Map(),
+      parent,
+      ...(correlationSets.length > 0 ? { correlationSets: new Map(correlationSets.map((s) => [s.name, s])) } : {}),
+    };
     for (const d of declarations) {
       const stored = this.store.variables.get(InstanceStore.variableKey(key, d.name));
       frame.values.set(d.name, stored === undefined ? undefined : deserializeValue(stored));
@@ -720,7 +731,7 @@ export class Interpreter {
     }
     const requestCorrelations = activity.correlations.filter((c) => c.pattern !== 'response');
     if (requestCorrelations.length > 0 && input !== undefined) {
-      await this.correlate(requestCorrelations, inputTyped, input, key, where);
+      await this.correlate(requestCorrelations, inputTyped, input, ctx, key, where);
     }
     // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
     // with the same input and idempotency key, so the partner answers the first call's result.
@@ -746,7 +757,7 @@ export class Interpreter {
     });
     const responseCorrelations = activity.correlations.filter((c) => c.pattern === 'response' || c.pattern === 'request-response');
     if (responseCorrelations.length > 0 && output !== undefined) {
-      await this.correlate(responseCorrelations, { messageType: messages?.output }, output, key, where);
+      await this.correlate(responseCorrelations, { messageType: messages?.output }, output, ctx, key, where);
     }
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
@@ -769,7 +780,7 @@ export class Interpreter {
       const accepted = await this.accept(activity, input, undefined, ctx, key, where, activity);
       return { writes: accepted.writes };
     }
-    const taken = await this.waitMessage([activity], key, ctx.signal, undefined, where);
+    const taken = await this.waitMessage([activity], ctx, key, ctx.signal, undefined, where);
     if (taken === undefined) throw new Terminated('terminated');
     const accepted = await this.accept(activity, taken.message, taken.id, ctx, key, where, activity);
     return { writes: accepted.writes, data: JSON.stringify(accepted.data) };
@@ -783,7 +794,7 @@ export class Interpreter {
     const exchange = exchangeKey(activity);
     const open = this.openRequests().get(exchange)?.[0];
     if (message !== undefined && activity.correlations.length > 0) {
-      await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, key, where);
+      await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, ctx, key, where);
     }
     if (open !== undefined) {
       // The answer to a message taken after the instance was created: recorded with that message, in the reply's transaction.
@@ -843,17 +854,16 @@ export class Interpreter {
    *
    * @throws BpelFault bpel:correlationViolation
    */
-  private async correlate(correlations: readonly Correlation[], typed: Typed, message: VariableValue, key: string, where: string): Promise<void> {
+  private async correlate(correlations: readonly Correlation[], typed: Typed, message: VariableValue, ctx: Context, key: string, where: string): Promise<void> {
     const initiated: Array<{ set: string; key: string; values: string[]; by: string }> = [];
     for (const c of correlations) {
-      const set = this.process.correlationSets.find((s) => s.name === c.set);
-      if (set === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${c.set}" is not declared`);
+      const { set, stored } = this.correlationSet(ctx, c.set, where);
       const values = correlationValues(this.properties, set, typed, message, where);
       const valueKey = correlationKey(set.name, values);
-      const current = this.store.correlations.get(set.name);
+      const current = this.store.correlations.get(stored);
       if (current === undefined) {
         if (c.initiate === 'no') throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is not initiated (initiate="no")`);
-        initiated.push({ set: set.name, key: valueKey, values, by: key });
+        initiated.push({ set: stored, key: valueKey, values, by: key });
       } else if (c.initiate === 'yes' && current.by !== key) {
         throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is already initiated (initiate="yes")`);
       } else if (current.key !== valueKey) {
@@ -871,16 +881,52 @@ export class Interpreter {
   /** Resolved (and replaced) each time the instance initiates correlation sets: event handlers wait on it for their routing set. */
   private initiated = settledSignal();
 
-  /** The messages an inbound activity takes: its operation, with the values of the set that routes it. */
-  private wanted(message: InboundMessage, where: string): MessageWanted {
-    const routing = message.correlations.find((c) => c.initiate !== 'yes');
-    if (routing === undefined) throw standardFault('correlationViolation', `${where}: no correlation set routes messages of operation "${message.operation}" to this instance`);
-    const current = this.store.correlations.get(routing.set);
-    if (current === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${routing.set}" is not initiated, so no message can reach this instance by it`);
-    return { operation: `${message.partnerLink}/${message.operation}`, correlationKey: current.key };
+  /**
+   * The correlation set a name stands for where `ctx` is: the one the
+   * innermost enclosing scope instance (or the process) declares, and the
+   * name its values are stored under. A scope instance's sets are its own
+   * (WS-BPEL 2.0 §9.2): each instance of the scope, a loop's iterations and
+   * parallel forEach branches included, initiates them anew.
+   */
+  private correlationSet(ctx: Context, name: string, where: string): { readonly set: CorrelationSet; readonly stored: string } {
+    for (let f: Frame | undefined = ctx.frame; f !== undefined; f = f.parent) {
+      const set = f.correlationSets?.get(name);
+      if (set !== undefined) return { set, stored: storedSetName(name, f.key) };
+    }
+    throw standardFault('correlationViolation', `${where}: correlation set "${name}" is not declared`);
   }
 
-  /** Inbound activities of this instance waiting now, by `partnerLink/operation` (for bpel:conflictingReceive). */
+  /** Forgets the correlation sets of a scope instance that ended: messages carrying their values no longer reach the instance by them. */
+  private releaseCorrelations(frame: Frame): void {
+    if (frame.correlationSets === undefined || frame.key === '/process') return;
+    for (const name of frame.correlationSets.keys()) {
+      const stored = storedSetName(name, frame.key);
+      if (!this.store.correlations.has(stored)) continue;
+      this.store.correlations.delete(stored);
+      this.store.statement({ sql: WORKFLOW_SQL.releaseCorrelation, params: [this.deps.instanceId, stored], table: 'process_correlation' });
+    }
+  }
+
+  /**
+   * The messages an inbound activity takes (its operation, with the values
+   * of the set that routes it), and what two activities waiting at once
+   * may not share: the operation and the routing set's instance.
+   */
+  private wanted(message: InboundMessage, ctx: Context, where: string): { readonly wanted: MessageWanted; readonly conflict: string } {
+    const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined) throw standardFault('correlationViolation', `${where}: no correlation set routes messages of operation "${message.operation}" to this instance`);
+    const { stored } = this.correlationSet(ctx, routing.set, where);
+    const current = this.store.correlations.get(stored);
+    if (current === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${routing.set}" is not initiated, so no message can reach this instance by it`);
+    const operation = `${message.partnerLink}/${message.operation}`;
+    return { wanted: { operation, correlationKey: current.key }, conflict: `${operation}\u0000${stored}` };
+  }
+
+  /**
+   * Inbound activities of this instance waiting now, by `partnerLink/operation`
+   * and routing set instance (for bpel:conflictingReceive): the branches of a
+   * parallel forEach may each wait for the operation, by their own scope's set.
+   */
   private readonly waiting = new Set<string>();
 
   /**
@@ -888,15 +934,16 @@ export class Interpreter {
    * execution `consumerKey` (after a crash: the one it took before).
    * Undefined when `stop` (or the activity's termination) ends the wait first.
    */
-  private async waitMessage(messages: readonly InboundMessage[], consumerKey: string, signal: AbortSignal, stop: AbortSignal | undefined, where: string): Promise<TakenMessage | undefined> {
+  private async waitMessage(messages: readonly InboundMessage[], ctx: Context, consumerKey: string, signal: AbortSignal, stop: AbortSignal | undefined, where: string): Promise<TakenMessage | undefined> {
     const source = this.deps.messages;
     if (source === undefined) throw new Error(`${where}: the engine has no message box`);
-    const wanted = messages.map((m) => this.wanted(m, where));
-    const operations = [...new Set(wanted.map((w) => w.operation))];
-    for (const operation of operations) {
-      if (this.waiting.has(operation)) throw standardFault('conflictingReceive', `${where}: another activity of this instance already waits for a message of ${operation}`);
+    const wants = messages.map((m) => this.wanted(m, ctx, where));
+    const wanted = wants.map((w) => w.wanted);
+    const conflicts = [...new Set(wants.map((w) => w.conflict))];
+    for (const want of wants) {
+      if (this.waiting.has(want.conflict)) throw standardFault('conflictingReceive', `${where}: another activity of this instance already waits for a message of ${want.wanted.operation} by the same correlation set`);
     }
-    for (const operation of operations) this.waiting.add(operation);
+    for (const conflict of conflicts) this.waiting.add(conflict);
     const { controller, release } = childController(signal);
     const onStop = (): void => controller.abort(new Error('stopped'));
     stop?.addEventListener('abort', onStop, { once: true });
@@ -908,7 +955,7 @@ export class Interpreter {
     } finally {
       stop?.removeEventListener('abort', onStop);
       release();
-      for (const operation of operations) this.waiting.delete(operation);
+      for (const conflict of conflicts) this.waiting.delete(conflict);
     }
   }
 
@@ -927,7 +974,7 @@ export class Interpreter {
     at: Activity,
   ): Promise<{ writes: VariableWrite[]; data: { messageId?: number; exchange?: string } }> {
     const types = this.messageTypes(inbound.partnerLink, 'my', inbound.operation);
-    await this.correlate(inbound.correlations, { messageType: types?.input }, message, key, where);
+    await this.correlate(inbound.correlations, { messageType: types?.input }, message, ctx, key, where);
     let exchange: string | undefined;
     if (messageId !== undefined && types?.output !== undefined) {
       exchange = exchangeKey(inbound);
@@ -1024,7 +1071,7 @@ export class Interpreter {
       if (earliest === undefined || due.getTime() < earliest.due.getTime()) earliest = { index, due, timerKey };
     }
     const stop = new AbortController();
-    const waiting = this.waitMessage(activity.messages, key, ctx.signal, stop.signal, where);
+    const waiting = this.waitMessage(activity.messages, ctx, key, ctx.signal, stop.signal, where);
     if (earliest === undefined) {
       const message = await waiting;
       if (message === undefined) throw new Terminated('terminated');
@@ -1083,12 +1130,13 @@ export class Interpreter {
       if (record === undefined || record.state === 'RUNNING') {
         // A process-level handler is enabled before the start activity initiated the set that routes its messages.
         const routing = event.correlations.find((c) => c.initiate !== 'yes');
-        while (routing !== undefined && !this.store.correlations.has(routing.set) && !stop.aborted && !ctx.signal.aborted) {
+        const routingSet = routing === undefined ? undefined : this.correlationSet(ctx, routing.set, where).stored;
+        while (routingSet !== undefined && !this.store.correlations.has(routingSet) && !stop.aborted && !ctx.signal.aborted) {
           await untilEither(this.initiated.promise, [stop, ctx.signal]);
         }
         if (ctx.signal.aborted) throw new Terminated('terminated');
         if (stop.aborted) break;
-        const taken = await this.waitMessage([event], consumerKey, ctx.signal, stop, where);
+        const taken = await this.waitMessage([event], eventCtx, consumerKey, ctx.signal, stop, where);
         if (taken === undefined) break;
         const accepted = await this.accept(event, taken.message, taken.id, eventCtx, consumerKey, where, event.scope);
         this.store.end(consumerKey, 'COMPLETED', this.now(), { writes: accepted.writes, data: JSON.stringify(accepted.data), kind: 'onEvent' });
@@ -1421,13 +1469,14 @@ export class Interpreter {
   // ---- scopes, handlers, compensation ------------------------------------
 
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
-    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    const frame = this.newFrame(key, scope.variables, ctx.frame, scope.correlationSets);
     await this.initialise(frame, scope);
     const { controller, release } = childController(ctx.signal);
     try {
       return await this.scopeBody(scope, ctx, key, frame, controller);
     } finally {
       release();
+      if (!this.detached()) this.releaseCorrelations(frame);
     }
   }
 
@@ -1557,7 +1606,7 @@ export class Interpreter {
 
   /** Runs a completed scope's compensation handler (or the default: its own children, newest first). */
   private async compensateOne(scope: Scope, key: string, ctx: Context): Promise<void> {
-    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    const frame = this.newFrame(key, scope.variables, ctx.frame, scope.correlationSets);
     const handlerCtx: Context = { ...ctx, frame, anchor: { path: scope.path, key: `${key}!c` }, handlerScope: { scope, key }, links: new Map() };
     if (scope.compensationHandler !== undefined) await this.exec(scope.compensationHandler, handlerCtx);
     else await this.compensateChildren(scope, key, handlerCtx, undefined);
@@ -1579,7 +1628,7 @@ export class Interpreter {
 
   /** Compensates the process's completed top-level scopes, newest first (cancel with compensation). */
   async compensateProcess(signal: AbortSignal): Promise<void> {
-    const frame = this.newFrame('/process', this.process.variables, undefined);
+    const frame = this.newFrame('/process', this.process.variables, undefined, this.process.correlationSets);
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure, handlerScope: { scope: this.root, key: '/process' } };
     await this.compensateChildren(this.root, '/process', ctx, undefined);
   }
@@ -1629,6 +1678,17 @@ function untilEither(promise: Promise<void>, signals: readonly AbortSignal[]): P
     if (signals.some((s) => s.aborted)) done();
     void promise.then(done);
   });
+}
+
+/**
+ * The name a correlation set's values are stored under: its own for a
+ * process-level set, qualified by the scope instance's key for a scope's
+ * (hashed when that would not fit the column).
+ */
+function storedSetName(name: string, scopeKey: string): string {
+  if (scopeKey === '/process') return name;
+  const qualified = `${name}@${scopeKey}`;
+  return qualified.length <= 200 ? qualified : `${name.slice(0, 100)}@${crypto.createHash('sha256').update(scopeKey).digest('hex')}`;
 }
 
 function describeActivity(activity: Activity): string {

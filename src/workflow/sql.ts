@@ -78,6 +78,8 @@ export const WORKFLOW_SQL = {
 
   /** An instance's initiated correlation sets. Params: instanceId. Rows: setName, correlationKey, value. */
   loadCorrelations: 'SELECT setName, correlationKey, value FROM process_correlation WHERE instanceId = ?',
+  /** A scope instance ended: its correlation set no longer routes messages to the instance. */
+  releaseCorrelation: 'DELETE FROM process_correlation WHERE instanceId = ? AND setName = ?',
 
   // ── the message box ────────────────────────────────────────────────────
 

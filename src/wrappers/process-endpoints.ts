@@ -2,7 +2,7 @@ import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { CorrelationSet, InboundMessage, OnEvent, Process, QName } from '../bpel/model';
 import { correlationKey, correlationValues } from '../bpel/properties';
 import { BpelFault, type VariableValue } from '../bpel/values';
-import { allActivities } from '../bpel/walk';
+import { allActivities, visibleCorrelationSets } from '../bpel/walk';
 import { deserializeValue } from '../bpel/xpath';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
@@ -47,18 +47,20 @@ export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input
 /** A receive, onMessage or onEvent of a process: the message it takes, and whether it creates the instance. */
 interface Inbound {
   readonly message: InboundMessage;
+  /** The path of the receive, onMessage or onEvent. */
+  readonly path: string;
   readonly creates: boolean;
 }
 
 function inboundOf(process: Process): Inbound[] {
   const out: Inbound[] = [];
   const events = (owner: { readonly events: readonly OnEvent[] }): void => {
-    for (const e of owner.events) out.push({ message: e, creates: false });
+    for (const e of owner.events) out.push({ message: e, path: e.path, creates: false });
   };
   events(process);
   for (const a of allActivities(process)) {
-    if (a.kind === 'receive') out.push({ message: a, creates: a.createInstance });
-    else if (a.kind === 'pick') for (const m of a.messages) out.push({ message: m, creates: a.createInstance });
+    if (a.kind === 'receive') out.push({ message: a, path: a.path, creates: a.createInstance });
+    else if (a.kind === 'pick') for (const m of a.messages) out.push({ message: m, path: m.path, creates: a.createInstance });
     else if (a.kind === 'scope') events(a);
   }
   return out;
@@ -89,6 +91,7 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
     if (described === undefined) return undefined;
     const { process, catalog, documents } = described;
     const inbound = inboundOf(process);
+    const visibleSets = visibleCorrelationSets(process);
     const first = inbound.find((i) => i.creates) ?? inbound[0];
     if (first === undefined) return undefined;
     const portTypeOfLink = (partnerLink: string): PortTypeInfo | undefined => {
@@ -112,8 +115,10 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
       selectors.set(mapping.style === 'document' && element !== undefined ? `{${element.ns}}${element.local}` : `{${linkPortType.name.ns}}${mapping.name}`, mapping.name);
       const same = (i: Inbound): boolean => i.message.partnerLink === partnerLink && i.message.operation === operationName;
       const creates = inbound.some((i) => same(i) && i.creates);
-      const routing = inbound.find((i) => same(i) && !i.creates)?.message.correlations.find((c) => c.initiate !== 'yes');
-      const set = routing === undefined ? undefined : process.correlationSets.find((c) => c.name === routing.set);
+      // Every activity taking the operation is routed by one set (checked at deploy), declared by the process or a scope.
+      const taker = inbound.find((i) => same(i) && !i.creates);
+      const routing = taker?.message.correlations.find((c) => c.initiate !== 'yes');
+      const set = taker === undefined || routing === undefined ? undefined : visibleSets.get(taker.path)?.get(routing.set)?.set;
       const replies = allActivities(process).some((a) => a.kind === 'reply' && a.operation === operationName && a.partnerLink === partnerLink);
       const namespace = linkPortType.name.ns;
       operations[operationName] = {

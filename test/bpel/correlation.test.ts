@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { PartnerLink, Pick, Receive, Reply } from '../../src/bpel/model';
+import type { PartnerLink, Pick, Receive, Reply, Scope } from '../../src/bpel/model';
+import { visibleCorrelationSets } from '../../src/bpel/walk';
 import { correlationKey, correlationValues, propertyValue, type PropertyCatalog } from '../../src/bpel/properties';
 import { validateProcess, type OperationInfo, type ProcessContext } from '../../src/bpel/validate';
 import { executeAssign, messageValue, parseElement } from '../../src/bpel/xpath';
@@ -129,10 +130,28 @@ describe('message exchanges and correlation, statically', () => {
 <assign><copy><from variable="ask" property="tns:orderId"/><to variable="id"/></copy></assign>
 </sequence>`),
       ).to.deep.equal([
-        'activity /process/sequence/receive[2]: correlation set "nope" is not declared (correlation sets are declared at process level)',
+        'activity /process/sequence/receive[2]: correlation set "nope" is not declared by the process or an enclosing scope',
         `activity /process/sequence/receive[3]: correlation set "order": no property alias of {${TNS}}orderId applies to message type {${TNS}}AskIn`,
         'activity /process/sequence/receive[3]: message exchange "m9" is not declared',
         `activity /process/sequence/assign: <from> property {${TNS}}orderId has no property alias for message type {${TNS}}AskIn (variable "ask")`,
+      ]);
+    });
+
+    it('resolve a set in the innermost scope declaring it, and report one operation routed by sets of two scopes', () => {
+      const body = `<sequence>${START}
+<scope name="a"><correlationSets><correlationSet name="order" properties="tns:orderId"/></correlationSets>
+  <receive partnerLink="client" operation="go" variable="go">${BY_ORDER}</receive></scope>
+<scope name="b"><correlationSets><correlationSet name="order" properties="tns:orderId"/><correlationSet name="order" properties="tns:orderId"/></correlationSets>
+  <receive partnerLink="client" operation="go" variable="go">${BY_ORDER}</receive></scope>
+</sequence>`;
+      const process = parse(`${DECLARATIONS}\n${body}`);
+      expect((at(process, '/process/sequence/scope[1]') as Scope).correlationSets.map((c) => [c.name, c.line])).to.deep.equal([['order', 11]]);
+      const visible = visibleCorrelationSets(process);
+      expect(visible.get('/process/sequence/receive')?.get('order')?.owner).to.equal('/process');
+      expect(visible.get('/process/sequence/scope[1]/receive')?.get('order')?.owner).to.equal('/process/sequence/scope[1]');
+      expect(problems(body)).to.deep.equal([
+        'correlation set "order" is declared twice in scope /process/sequence/scope[2]',
+        'activity /process/sequence/scope[2]/receive: operation "go" of partner link "client" is taken by correlation set "order" of scope /process/sequence/scope[1] at line 12; every activity taking one operation is reached by the same set, here "order" of scope /process/sequence/scope[2]',
       ]);
     });
 
