@@ -457,8 +457,6 @@ export class Interpreter {
     return this.deps.properties ?? NO_PROPERTIES;
   }
 
-
-
   private keyOf(activity: { readonly path: string }, ctx: Context): string {
     if (!activity.path.startsWith(ctx.anchor.path)) throw new Error(`activity ${activity.path} is outside anchor ${ctx.anchor.path}`);
     return ctx.anchor.key + activity.path.slice(ctx.anchor.path.length);
@@ -761,14 +759,15 @@ export class Interpreter {
     }
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
-    let writes: VariableWrite[];
-    if (output === undefined) return data === undefined ? {} : { data };
-    else if (activity.fromParts !== undefined) writes = this.intoVariables(activity.fromParts, output, messages?.output, ctx, where);
-    else if (activity.outputVariable !== undefined) {
-      const recording = this.recordingView(ctx.frame);
-      recording.scope.set(activity.outputVariable, this.asDeclared(ctx, activity.outputVariable, output, activity));
-      writes = recording.writes;
-    } else return data === undefined ? {} : { data };
+    const writes =
+      output === undefined
+        ? undefined
+        : activity.fromParts !== undefined
+          ? this.intoVariables(activity.fromParts, output, messages?.output, ctx, where)
+          : activity.outputVariable !== undefined
+            ? this.intoVariable(ctx, activity.outputVariable, output, activity)
+            : undefined;
+    if (writes === undefined) return data === undefined ? {} : { data };
     return data === undefined ? { writes } : { writes, data };
   }
 
@@ -818,6 +817,13 @@ export class Interpreter {
       if (err instanceof BpelFault) throw new BpelFault(err.faultName, `${where}: ${err.message}`, err.data);
       throw err;
     }
+  }
+
+  /** The write of a whole message into its variable (as the variable is declared, see asDeclared). */
+  private intoVariable(ctx: Context, name: string, message: VariableValue, at: Activity): VariableWrite[] {
+    const { scope, writes } = this.recordingView(ctx.frame);
+    scope.set(name, this.asDeclared(ctx, name, message, at));
+    return writes;
   }
 
   /** The writes a `<fromParts>` makes, each part copied into its variable; a fault names the activity. */
@@ -982,14 +988,12 @@ export class Interpreter {
         throw standardFault('conflictingRequest', `${where}: a request of operation "${inbound.operation}" on partner link "${inbound.partnerLink}"${inbound.messageExchange === undefined ? '' : ` (message exchange "${inbound.messageExchange}")`} is still open, not yet replied to`);
       }
     }
-    const writes: VariableWrite[] = [];
-    if (inbound.fromParts !== undefined) {
-      writes.push(...this.intoVariables(inbound.fromParts, message, types?.input, ctx, where));
-    } else if (inbound.variable !== undefined) {
-      const { scope, writes: recorded } = this.recordingView(ctx.frame);
-      scope.set(inbound.variable, this.asDeclared(ctx, inbound.variable, message, at));
-      writes.push(...recorded);
-    }
+    const writes =
+      inbound.fromParts !== undefined
+        ? this.intoVariables(inbound.fromParts, message, types?.input, ctx, where)
+        : inbound.variable !== undefined
+          ? this.intoVariable(ctx, inbound.variable, message, at)
+          : [];
     return { writes, data: { ...(messageId !== undefined ? { messageId } : {}), ...(exchange !== undefined ? { exchange } : {}) } };
   }
 
