@@ -146,11 +146,15 @@ class Validator {
   /** Each inbound operation's routing correlation set, by `partnerLink/operation` (one per operation). */
   private readonly routing = new Map<string, { set: string; owner: string; line: number }>();
 
+  /** The instance-creating receives and picks, in document order. */
+  private readonly starts: readonly Activity[];
+
   constructor(
     private readonly process: Process,
     private readonly context: ProcessContext | undefined,
   ) {
     this.visibleSets = visibleCorrelationSets(process);
+    this.starts = allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance);
   }
 
   private report(line: number, message: string): void {
@@ -170,6 +174,7 @@ class Validator {
     const inProcess = this.declare(process.variables, root, 'process');
     this.handlers(process, inProcess);
     this.activity(process.activity, inProcess);
+    this.startActivities();
     this.checkLinks();
     this.checkCycles();
     return [...this.diagnostics].sort((a, b) => a.line - b.line);
@@ -546,13 +551,17 @@ class Validator {
   private inbound(message: InboundMessage, path: string, creates: boolean, input: QName | undefined, line: number, where: string): void {
     this.correlationsOf(message.correlations, path, input, undefined, where);
     this.exchange(message.messageExchange, line, where);
+    const several = this.starts.length > 1;
     if (creates) {
       for (const c of message.correlations) {
-        if (c.initiate !== 'yes') this.report(c.line, `${where}: correlation set "${c.set}" has initiate="${c.initiate}", but an instance-creating activity initiates its correlation sets (initiate="yes"): Provisor runs one start activity per process`);
+        if (c.initiate === 'no') this.report(c.line, `${where}: correlation set "${c.set}" has initiate="no", but an instance-creating activity initiates or joins its correlation sets`);
+        else if (c.initiate === 'join' && !several) this.report(c.line, `${where}: correlation set "${c.set}" has initiate="join", but the process's only start activity initiates its correlation sets (initiate="yes"); a set is joined by several start activities`);
       }
-      return;
+      // One of several start activities is reached, when another created the instance, by the set it joins.
+      if (!several) return;
     }
     const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined && creates) return;
     if (routing === undefined) {
       this.report(line, `${where}: a message after the instance-creating one reaches its instance by its correlation values: it needs a <correlation> with initiate="no" or "join"`);
       return;
@@ -588,6 +597,38 @@ class Validator {
         if (only !== undefined && hasAlias(catalog, p, { element: only })) continue;
         this.report(c.line, `${where}: correlation set "${c.set}": no property alias of ${qnameKey(p)} applies to ${describeTyped(typed)}`);
       }
+    }
+  }
+
+  /**
+   * Several start activities (WS-BPEL 2.0 §10.4, SA00057): they share at
+   * least one correlation set, each joins every shared set
+   * (`initiate="join"`), and Provisor asks besides that the shared sets are
+   * the process's and that no two start activities take one operation.
+   */
+  private startActivities(): void {
+    if (this.starts.length < 2) return;
+    const messages = this.starts.flatMap((s) => (s.kind === 'receive' ? [{ message: s as InboundMessage, path: s.path, line: s.line, where: subject(s) }] : s.kind === 'pick' ? s.messages.map((m) => ({ message: m as InboundMessage, path: m.path, line: m.line, where: `${subject(s)} <onMessage> ${m.path}` })) : []));
+    const [first, ...others] = messages;
+    if (first === undefined) return;
+    const shared = first.message.correlations.map((c) => c.set).filter((set) => others.every((o) => o.message.correlations.some((c) => c.set === set)));
+    if (shared.length === 0) {
+      this.report(first.line, `the process has ${this.starts.length} start activities (${this.starts.map((s) => `line ${s.line}`).join(', ')}), and they share no correlation set: several start activities join one to find the instance the first of them created (SA00057)`);
+    }
+    for (const set of shared) {
+      for (const m of messages) {
+        const c = m.message.correlations.find((x) => x.set === set);
+        if (c !== undefined && c.initiate !== 'join') this.report(c.line, `${m.where}: correlation set "${set}" is shared by the process's start activities, so each joins it (initiate="join"), not initiate="${c.initiate}" (SA00057)`);
+      }
+      const owner = this.visibleSets.get(first.path)?.get(set)?.owner;
+      if (owner !== undefined && owner !== '/process') this.report(first.line, `correlation set "${set}" shared by the start activities is declared by scope ${owner}; Provisor joins start activities by sets of the process`);
+    }
+    const operations = new Map<string, number>();
+    for (const m of messages) {
+      const operation = `${m.message.partnerLink}/${m.message.operation}`;
+      const line = operations.get(operation);
+      if (line !== undefined) this.report(m.line, `${m.where}: operation "${m.message.operation}" of partner link "${m.message.partnerLink}" is already taken by the start activity at line ${line}; each start activity takes its own operation`);
+      else operations.set(operation, m.line);
     }
   }
 

@@ -325,6 +325,8 @@ export class Interpreter {
   private readonly seededDues = new Map<string, Date>();
   /** bpel:getVariableProperty through the process's property aliases. */
   private readonly readProperty: NonNullable<EvaluationOptions['variableProperty']>;
+  /** The instance-creating receives and picks, in document order. */
+  private readonly startActivities: readonly Activity[];
 
   constructor(
     private readonly process: Process,
@@ -373,6 +375,7 @@ export class Interpreter {
       name: process.name,
     };
     this.index(this.root);
+    this.startActivities = allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance);
     this.handlers = {
       invoke: (a, c, k) => this.invoke(a, c, k),
       receive: (a, c, k) => this.receive(a, c, k),
@@ -773,12 +776,13 @@ export class Interpreter {
 
   private async receive(activity: Receive, ctx: Context, key: string): Promise<Completion> {
     const where = describeActivity(activity);
-    if (activity.createInstance) {
+    if (activity.createInstance && this.createdBy(activity, [activity])) {
       const input = this.deps.initialMessage;
       if (input === undefined) return {};
       const accepted = await this.accept(activity, input, undefined, ctx, key, where, activity);
       return { writes: accepted.writes };
     }
+    if (activity.createInstance) await this.untilJoinable([activity], ctx, where);
     const taken = await this.waitMessage([activity], ctx, key, ctx.signal, undefined, where);
     if (taken === undefined) throw new Terminated('terminated');
     const accepted = await this.accept(activity, taken.message, taken.id, ctx, key, where, activity);
@@ -839,6 +843,29 @@ export class Interpreter {
   }
 
   // ---- messages and correlation -------------------------------------------
+
+  /**
+   * Whether the message that created the instance is this start activity's.
+   * With one start activity it always is. With several (WS-BPEL 2.0 §10.4,
+   * `initiate="join"`) it is the one of the operation the message came to
+   * (the first in document order for an instance started without one); the
+   * others take their message like any receive, routed by the joined set.
+   */
+  private createdBy(activity: Activity, messages: readonly InboundMessage[]): boolean {
+    if (this.startActivities.length < 2) return true;
+    const operation = this.deps.initialOperation;
+    if (operation === undefined) return this.startActivities[0] === activity;
+    return messages.some((m) => `${m.partnerLink}/${m.operation}` === operation);
+  }
+
+  /** Waits until the set a start activity joins is initiated (by the start activity the creating message went to). */
+  private async untilJoinable(messages: readonly InboundMessage[], ctx: Context, where: string): Promise<void> {
+    const routing = messages[0]?.correlations.find((c) => c.initiate === 'join');
+    if (routing === undefined) return;
+    const { stored } = this.correlationSet(ctx, routing.set, where);
+    while (!this.store.correlations.has(stored) && !ctx.signal.aborted) await untilEither(this.initiated.promise, [ctx.signal]);
+    if (ctx.signal.aborted) throw new Terminated('terminated');
+  }
 
   /** The WSDL messages of a partner link's operation, when known. */
   private messageTypes(partnerLink: string, role: 'my' | 'partner', operation: string): { readonly input?: QName; readonly output?: QName } | undefined {
@@ -1031,7 +1058,7 @@ export class Interpreter {
     if (choice === undefined) {
       let writes: VariableWrite[] = [];
       let data: { branch: number; messageId?: number; exchange?: string };
-      if (activity.createInstance) {
+      if (activity.createInstance && this.createdBy(activity, activity.messages)) {
         const found = activity.messages.findIndex((m) => `${m.partnerLink}/${m.operation}` === this.deps.initialOperation);
         const branch = found < 0 ? 0 : found;
         const onMessage = activity.messages[branch];
@@ -1039,6 +1066,7 @@ export class Interpreter {
         if (onMessage !== undefined && input !== undefined) ({ writes } = await this.accept(onMessage, input, undefined, ctx, key, where, activity));
         data = { branch };
       } else {
+        if (activity.createInstance) await this.untilJoinable(activity.messages, ctx, where);
         const taken = await this.pickWait(activity, ctx, key, where);
         if (taken.message === undefined) data = { branch: activity.messages.length + taken.alarm };
         else {

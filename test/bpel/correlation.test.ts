@@ -155,6 +155,24 @@ describe('message exchanges and correlation, statically', () => {
       ]);
     });
 
+    it('accept several start activities joining a set of the process, and report those that share none, do not join, or take one operation (SA00057)', () => {
+      const starts = (go: string, start = '<correlation set="order" initiate="join"/>'): string => `<flow>
+<receive partnerLink="client" operation="start" variable="start" createInstance="yes"><correlations>${start}</correlations></receive>
+<pick createInstance="yes"><onMessage partnerLink="client" operation="${go}" variable="${go}"><correlations>${'<correlation set="order" initiate="join"/>'}</correlations><empty/></onMessage></pick>
+</flow>`;
+      expect(problems(starts('go'))).to.deep.equal([]);
+      expect(problems(starts('go', '<correlation set="order" initiate="yes"/>'))).to.deep.equal([
+        'activity /process/flow/receive: correlation set "order" is shared by the process\'s start activities, so each joins it (initiate="join"), not initiate="yes" (SA00057)',
+      ]);
+      expect(problems(starts('start'))).to.deep.equal([
+        'activity /process/flow/pick <onMessage> /process/flow/pick/onMessage[1]: operation "start" of partner link "client" is already taken by the start activity at line 11; each start activity takes its own operation',
+      ]);
+      expect(problems(starts('go', '<correlation set="order" initiate="no"/>').replace('<correlation set="order" initiate="join"/></correlations><empty/>', '</correlations><empty/>').replace('<correlations></correlations>', ''))).to.deep.equal([
+        'activity /process/flow/receive: correlation set "order" has initiate="no", but an instance-creating activity initiates or joins its correlation sets',
+        'the process has 2 start activities (line 11, line 12), and they share no correlation set: several start activities join one to find the instance the first of them created (SA00057)',
+      ]);
+    });
+
     it('report an instance-creating receive that joins, and one operation routed by two sets', () => {
       expect(
         validateProcess(
@@ -167,7 +185,7 @@ describe('message exchanges and correlation, statically', () => {
           context,
         ).map((d) => d.message),
       ).to.deep.equal([
-        'activity /process/sequence/receive[1]: correlation set "order" has initiate="join", but an instance-creating activity initiates its correlation sets (initiate="yes"): Provisor runs one start activity per process',
+        'activity /process/sequence/receive[1]: correlation set "order" has initiate="join", but the process\'s only start activity initiates its correlation sets (initiate="yes"); a set is joined by several start activities',
         'activity /process/sequence/receive[3]: operation "go" of partner link "client" is taken by correlation set "order" at line 12; every activity taking one operation is reached by the same set, here "other"',
       ]);
     });
