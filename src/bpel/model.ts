@@ -244,7 +244,8 @@ export interface OnAlarm {
 /**
  * An event handler's `<onEvent>`: its path is `…/eventHandlers/onEvent[n]`,
  * its scope's `…/onEvent[n]/scope`. Its variable, declared by `messageType`
- * or `element`, belongs to the handler's scope.
+ * or `element`, belongs to the handler's scope; so do the variables of its
+ * `<fromParts>`, each of its part's element or type.
  */
 export interface OnEvent extends InboundMessage {
   readonly line: number;
