@@ -1,26 +1,11 @@
 import { expect } from 'chai';
 import { startTestServer, eventually, type TestServer } from '../support/harness';
 import { finished, variable } from './support';
-import { orderMessage, orderProcess, ORDERS_WSDL, postMessage } from './orders';
+import { orderMessage, ORDERS_WSDL, postMessage, TWO_STARTS_PROCESS } from './orders';
 import { correlationKey } from '../../src/bpel/properties';
 import { messageValue, parseElement } from '../../src/bpel/xpath';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
-
-const JOIN = '<bpel:correlations><bpel:correlation set="order" initiate="join"/></bpel:correlations>';
-
-/** Two start activities in a flow: whichever of `start` and `go` comes first creates the instance, the other joins it. */
-const TWO_STARTS_PROCESS = orderProcess(
-  'OrderTwoStarts',
-  `<bpel:sequence>
-    <bpel:flow>
-      <bpel:receive name="start" partnerLink="client" operation="start" variable="start" createInstance="yes">${JOIN}</bpel:receive>
-      <bpel:receive name="go" partnerLink="client" operation="go" variable="go" createInstance="yes">${JOIN}</bpel:receive>
-    </bpel:flow>
-    <bpel:assign><bpel:copy><bpel:from>concat('start ', $start.p/orderId, ', go ', $go.p/orderId)</bpel:from><bpel:to variable="note"/></bpel:copy></bpel:assign>
-  </bpel:sequence>`,
-  '\n    <bpel:variable name="go" messageType="o:GoIn"/>',
-);
 
 describe('several start activities joining one correlation set', function () {
   this.timeout(60_000);
