@@ -41,6 +41,8 @@ export interface OperationInfo {
   readonly output?: QName;
   /** The names of the operation's faults. */
   readonly faults: readonly string[];
+  /** Each fault's message, by fault name, when known (a reply's `<toParts>` with `faultName` builds it). */
+  readonly faultMessages?: ReadonlyMap<string, QName>;
 }
 
 /** The port type a partner link role stands for, with its operations by name. */
@@ -304,8 +306,8 @@ class Validator {
         if (activity.toParts) {
           // SA00059
           if (activity.variable !== undefined) this.report(activity.line, `${where}: <toParts> and variable "${activity.variable}" exclude each other`);
-          if (activity.faultName) this.report(activity.line, `${where}: <toParts> on a <reply> with faultName is not supported by Provisor (line ${activity.line}): the fault's message is sent from a variable; see docs/bpel.md`);
-          else if (!info || info.output) this.toParts(activity.toParts, info?.output, context, where);
+          const message = activity.faultName ? info?.faultMessages?.get(activity.faultName.local) : info?.output;
+          if (!info || info.output) this.toParts(activity.toParts, message, context, where);
         }
         break;
       }

@@ -793,7 +793,7 @@ export class Interpreter {
     const where = describeActivity(activity);
     const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
     const message =
-      activity.toParts !== undefined ? this.fromVariables(activity.toParts, output, ctx, where) : activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
+      activity.toParts !== undefined ? this.fromVariables(activity.toParts, activity.faultName === undefined ? output : undefined, ctx, where) : activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
     const exchange = exchangeKey(activity);
     const open = this.openRequests().get(exchange)?.[0];
     if (message !== undefined && activity.correlations.length > 0) {

@@ -13,6 +13,8 @@ export interface OperationInfo {
   readonly input?: QName;
   readonly output?: QName;
   readonly faults: readonly string[];
+  /** Each fault's message, by fault name. */
+  readonly faultMessages: ReadonlyMap<string, QName>;
 }
 
 export interface PortTypeInfo {
@@ -162,6 +164,11 @@ export class WsdlCatalog {
           input: input === undefined ? undefined : qname(input, input.getAttribute('message'), `${name}: input`),
           output: output === undefined ? undefined : qname(output, output.getAttribute('message'), `${name}: output`),
           faults: childrenNS(op, WSDL_NS, 'fault').map((f) => f.getAttribute('name') ?? ''),
+          faultMessages: new Map(
+            childrenNS(op, WSDL_NS, 'fault')
+              .filter((f) => f.hasAttribute('message'))
+              .map((f) => [f.getAttribute('name') ?? '', qname(f, f.getAttribute('message'), `${name}: fault`)]),
+          ),
         });
       }
       const q = { ns: tns, local: portType.getAttribute('name') ?? '' };

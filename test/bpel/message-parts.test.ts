@@ -10,7 +10,7 @@ const xsd = (local: string): { ns: string; local: string } => ({ ns: XSD, local 
 
 /** `add` takes two int parts and answers an int and a string; `order` an element each way; `notify` is one-way. */
 const operations = new Map<string, OperationInfo>([
-  ['add', { input: q('AddIn'), output: q('AddOut'), faults: ['refused'] }],
+  ['add', { input: q('AddIn'), output: q('AddOut'), faults: ['refused'], faultMessages: new Map([['refused', q('Refusal')]]) }],
   ['order', { input: q('OrderIn'), output: q('OrderOut'), faults: [] }],
   ['notify', { input: q('OrderIn'), faults: [] }],
 ]);
@@ -19,10 +19,12 @@ const elementParts: Record<string, ReadonlyMap<string, { ns: string; local: stri
   AddOut: new Map([['sum', undefined], ['note', undefined]]),
   OrderIn: new Map([['p', q('order')]]),
   OrderOut: new Map([['p', q('receipt')]]),
+  Refusal: new Map([['reason', undefined]]),
 };
 const typeParts: Record<string, ReadonlyMap<string, { ns: string; local: string }>> = {
   AddIn: new Map([['a', xsd('int')], ['b', xsd('int')]]),
   AddOut: new Map([['sum', xsd('int')], ['note', xsd('string')]]),
+  Refusal: new Map([['reason', xsd('string')]]),
 };
 const context: ProcessContext = {
   portTypeOf: (partnerLink: PartnerLink) => (partnerLink.partnerLinkType.local === 'calcLT' ? { portType: q('CalcPortType'), operations } : undefined),
@@ -160,18 +162,25 @@ describe('toParts and fromParts (WS-BPEL 2.0 §10.3.1)', () => {
       ]);
     });
 
-    it('refuses fromParts on a one-way invoke, a part named twice, and toParts on a reply with faultName (not supported)', () => {
+    it('checks a reply\'s toParts with faultName against the fault\'s message', () => {
+      expect(problems(`<sequence><receive partnerLink="client" operation="add" variable="addIn" createInstance="yes"/>
+  <reply partnerLink="client" operation="add" faultName="tns:refused"><toParts><toPart part="reason" fromVariable="note"/></toParts></reply></sequence>`)).to.deep.equal([]);
+      expect(problems(`<sequence><receive partnerLink="client" operation="add" variable="addIn" createInstance="yes"/>
+  <reply partnerLink="client" operation="add" faultName="tns:refused"><toParts><toPart part="reason" fromVariable="sum"/></toParts></reply></sequence>`)).to.deep.equal([
+        'activity /process/sequence/reply: <toPart> part "reason" of message {urn:test}Refusal is of type {http://www.w3.org/2001/XMLSchema}string, but variable "sum" holds type {http://www.w3.org/2001/XMLSchema}int',
+      ]);
+    });
+
+    it('refuses fromParts on a one-way invoke and a part named twice', () => {
       expect(
         problems(`<sequence>
   <receive partnerLink="client" operation="add" createInstance="yes"><fromParts><fromPart part="a" toVariable="a"/><fromPart part="b" toVariable="a"/></fromParts></receive>
   <invoke partnerLink="calc" operation="notify"><toParts><toPart part="p" fromVariable="order"/><toPart part="p" fromVariable="order"/></toParts><fromParts><fromPart part="p" toVariable="receipt"/></fromParts></invoke>
-  <reply partnerLink="client" operation="add" faultName="tns:refused"><toParts><toPart part="sum" fromVariable="sum"/><toPart part="note" fromVariable="note"/></toParts></reply>
 </sequence>`),
       ).to.deep.equal([
         'activity /process/sequence/receive: <fromPart> toVariable "a" is named twice',
         'activity /process/sequence/invoke: <toPart> part "p" is named twice',
         'activity /process/sequence/invoke: operation "notify" is one-way, so it has no output for <fromParts>',
-        'activity /process/sequence/reply: <toParts> on a <reply> with faultName is not supported by Provisor (line 16): the fault\'s message is sent from a variable; see docs/bpel.md',
       ]);
     });
 
