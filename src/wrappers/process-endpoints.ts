@@ -157,12 +157,13 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
           };
           if (set !== undefined) {
             const correlation = correlationOf(catalog, set, operation.input, input, operationName);
-            if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) return deliver(correlation, set);
             if (joins) {
-              // One of several start activities: the values create one instance, whichever message comes first.
+              // One of several start activities: the values create one instance, whichever message comes first (a
+              // retry of the message that created it, under its MessageID, finds that instance too).
               const started = await runtime.startJoining(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`, { set: set.name, key: correlation.key, values: correlation.values });
               return 'heldBy' in started ? deliver(correlation, set) : answer(started.instanceId);
             }
+            if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) return deliver(correlation, set);
           }
           return answer(await runtime.start(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`));
         },

@@ -74,6 +74,18 @@ describe('several start activities joining one correlation set', function () {
     expect((await finished(server, created[0] ?? '')).status).to.equal('COMPLETED');
   });
 
+  it('takes a creating message sent again under its MessageID as the one that created the instance', async () => {
+    const messageId = 'urn:uuid:5d0c1f7e-2a6b-4c1d-9e8f-0a1b2c3d4e5f';
+    expect((await postMessage(server.baseUrl, engine, 'OrderTwoStarts', orderMessage('Go', 'i-1'), messageId)).status).to.equal(202);
+    expect((await postMessage(server.baseUrl, engine, 'OrderTwoStarts', orderMessage('Go', 'i-1'), messageId)).status).to.equal(202);
+    expect((await post(orderMessage('Start', 'i-1'))).status).to.equal(202);
+    const ended = await endedInstance('i-1');
+    expect(ended.ids).to.have.length(1);
+    expect(ended.status).to.equal('COMPLETED');
+    const stored = (await server.dataSource.query("SELECT id FROM process_message WHERE processName = 'OrderTwoStarts' AND operation = 'client/go' AND message LIKE '%i-1%'")) as unknown[];
+    expect(stored).to.deep.equal([]);
+  });
+
   it('lets the values of an instance that ended create a new one', async () => {
     await post(orderMessage('Start', 'a-1'));
     await post(orderMessage('Go', 'a-1'));
