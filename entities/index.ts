@@ -25,11 +25,12 @@ import { ProcessTimer } from './process-timer';
 import { ProcessVariable } from './process-variable';
 import { ProcessMessage } from './process-message';
 import { ProcessCorrelation } from './process-correlation';
+import { ProcessStartClaim } from './process-start-claim';
 import { ChangePlanPart, ChangeRequestRow } from './change-request';
 import { ChangeFragmentRow, ChangePolicyRow } from './change-policy';
 import { NodeLease } from './node-lease';
 
-export { ActivityInstance, LinkState, ProcessCorrelation, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessMessage, ProcessTimer, ProcessVariable };
+export { ActivityInstance, LinkState, ProcessCorrelation, ProcessDefinition, ProcessDocument, ProcessInstance, ProcessMessage, ProcessStartClaim, ProcessTimer, ProcessVariable };
 export { Account, CallbackDelivery, ComponentEvent, InstalledComponent, LoginState, ManagedSystem, PackageRepository, ProvisioningRequest, User };
 export { BillableEvent, WorkOrder, WorkOrderEvent, WorkOrderType };
 export { ChangeFragmentRow, ChangePlanPart, ChangePolicyRow, ChangeRequestRow };
@@ -44,4 +45,4 @@ export { COMPONENT_STATES, type ComponentState } from './installed-component';
 export { INSTANCE_STATUSES, type InstanceStatus } from './process-instance';
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, ProcessMessage, ProcessCorrelation, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow, NodeLease];
+export const ENTITIES = [Account, User, LoginState, LoginAddress, PortalSession, WsNonce, ManagedSystem, SystemRole, MaintenanceWindowRow, InstalledComponent, ComponentEvent, PackageRepository, ProvisioningRequest, CallbackDelivery, ProcessDefinition, ProcessDocument, ProcessInstance, ActivityInstance, ProcessVariable, LinkState, ProcessTimer, ProcessMessage, ProcessCorrelation, ProcessStartClaim, WorkOrderType, WorkOrder, WorkOrderEvent, BillableEvent, ChangeRequestRow, ChangePlanPart, ChangePolicyRow, ChangeFragmentRow, NodeLease];

@@ -1,7 +1,8 @@
 /**
  * XPath 1.0 for BPEL expressions and queries, with WS-BPEL 2.0 variable
- * access (`$var`, `$var.part/ns:child`), the BPEL4WS 1.1 style
- * `bpel:getVariableData('var', 'part', '/query')`, and Provisor's helpers in
+ * access (`$var`, `$var.part/ns:child`), `bpel:getVariableProperty`, the
+ * BPEL4WS 1.1 style `bpel:getVariableData('var', 'part', '/query')` and
+ * `bpel:getLinkStatus('link')` (join conditions only), and Provisor's helpers in
  * `urn:provisor:bpel:functions` (`pv:now()`, `pv:duration-ms($d)`).
  *
  * Every failure is a BPEL standard fault naming the expression and its line:
@@ -11,7 +12,7 @@
  * counter `invalidExpressionValue`.
  */
 import type { Document, Node } from '@xmldom/xmldom';
-import { BPEL_NS, type Expression, type VariableDeclaration } from './model';
+import { BPEL_NS, type Expression, type QName, type VariableDeclaration } from './model';
 import { BpelFault, standardFault, type VariableValue } from './values';
 import { newDocument, XML_NS } from '../xml/dom';
 import { durationMillis, formatDateTime, parseDeadline, parseDuration } from './xsd-time';
@@ -35,6 +36,14 @@ export interface EvaluationOptions {
   readonly now?: Date;
   /** The properties and aliases `<from property>` and `<to property>` read through. */
   readonly properties?: PropertyCatalog;
+  /**
+   * Reads a variable property for `bpel:getVariableProperty`: the node its
+   * property alias points at, or a type part's text (properties.ts
+   * `variablePropertyReader`). Without it the function is a fault.
+   */
+  readonly variableProperty?: (variable: { readonly declaration: VariableDeclaration; readonly value: VariableValue }, property: QName, what: string) => Node | string;
+  /** The status of the incoming links, in a join condition only (`bpel:getLinkStatus`). */
+  readonly links?: ReadonlyMap<string, boolean>;
 }
 
 /** An XPath 1.0 result: a node-set in document order, a string, a number or a boolean. */
@@ -174,6 +183,47 @@ interface Evaluation {
   readonly namespaces: Readonly<Record<string, string>>;
 }
 
+/**
+ * `bpel:getVariableProperty('variable', 'ns:property')`, WS-BPEL 2.0's
+ * function for variable properties: the node the property alias for the
+ * variable's type points at (a node-set of one), or a type part's text.
+ */
+function getVariableProperty(evaluation: Evaluation, args: XValue[]): Node[] | string {
+  if (args.length !== 2) throw new ExpressionProblem('subLanguageExecutionFault', `getVariableProperty takes 2 arguments, not ${args.length}`);
+  const name = args[0]?.stringValue() ?? '';
+  const text = args[1]?.stringValue() ?? '';
+  const property = qnameIn(text, evaluation.namespaces);
+  if (property === undefined) throw new ExpressionProblem('subLanguageExecutionFault', `getVariableProperty: "${text}" is not a QName with a declared prefix`);
+  const found = evaluation.vars.lookup(name);
+  if (!found) throw new ExpressionProblem('subLanguageExecutionFault', `variable "${name}" is not declared`);
+  if (found.value === undefined) throw new ExpressionProblem('uninitializedVariable', `variable "${name}" is not initialised`);
+  const reader = evaluation.options.variableProperty;
+  if (reader === undefined) throw new ExpressionProblem('subLanguageExecutionFault', `getVariableProperty('${name}', '${text}'): no property aliases are known here`);
+  const target = reader({ declaration: found.declaration, value: found.value }, property, `getVariableProperty('${name}', '${text}')`);
+  return typeof target === 'string' ? target : [target];
+}
+
+/** `bpel:getLinkStatus('link')`, the BPEL4WS 1.1 form of `$link`: the status of an incoming link, in a join condition only. */
+function getLinkStatus(evaluation: Evaluation, args: XValue[]): boolean {
+  if (args.length !== 1) throw new ExpressionProblem('subLanguageExecutionFault', `getLinkStatus takes 1 argument, not ${args.length}`);
+  const name = args[0]?.stringValue() ?? '';
+  const links = evaluation.options.links;
+  if (links === undefined) throw new ExpressionProblem('subLanguageExecutionFault', `getLinkStatus('${name}') is only allowed in a joinCondition`);
+  const status = links.get(name);
+  if (status === undefined) throw new ExpressionProblem('subLanguageExecutionFault', `getLinkStatus('${name}'): "${name}" is not an incoming link of the activity`);
+  return status;
+}
+
+/** A `prefix:local` (or unprefixed) name resolved with the expression's namespace bindings. */
+function qnameIn(text: string, namespaces: Readonly<Record<string, string>>): QName | undefined {
+  const match = /^\s*(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)\s*$/.exec(text);
+  if (match === null) return undefined;
+  const [, prefix, local = ''] = match;
+  if (prefix === undefined) return { ns: '', local };
+  const ns = namespaces[prefix];
+  return ns === undefined ? undefined : { ns, local };
+}
+
 function namespaceResolver(namespaces: Readonly<Record<string, string>>): (prefix: string) => string {
   return (prefix) => {
     if (prefix === 'xml') return XML_NS;
@@ -249,7 +299,9 @@ function runQuery(evaluation: Evaluation, text: string, context: Node): Node[] {
 function functionFor(evaluation: Evaluation, name: string, namespace: string | null): XFunction | undefined {
   if (namespace === BPEL_NS || namespace === BPEL4WS_NS) {
     if (name === 'getVariableData') return (_context, ...args) => getVariableData(evaluation, args);
-    if (name === 'getVariableProperty' || name === 'doXslTransform' || name === 'getLinkStatus') {
+    if (name === 'getVariableProperty') return (_context, ...args) => getVariableProperty(evaluation, args);
+    if (name === 'getLinkStatus') return (_context, ...args) => getLinkStatus(evaluation, args);
+    if (name === 'doXslTransform') {
       return () => {
         throw new ExpressionProblem('subLanguageExecutionFault', `bpel:${name}() is not supported by Provisor; see docs/bpel.md`);
       };
@@ -293,6 +345,8 @@ function run(expr: Expression, what: string, vars: VariableScope, options: Evalu
   try {
     return parsed.evaluate(xpathOptions(evaluation, node));
   } catch (error) {
+    // A property alias's query is an expression of its own: its fault names the function call that ran it.
+    if (error instanceof BpelFault && error.message.startsWith('getVariableProperty(')) throw new BpelFault(error.faultName, `${describeExpression(expr, what)}: ${error.message}`, error.data);
     if (error instanceof BpelFault) throw error;
     if (error instanceof ExpressionProblem) throw standardFault(error.fault, `${describeExpression(expr, what)}: ${error.message}`);
     const message = error instanceof Error ? error.message : String(error);
@@ -345,7 +399,7 @@ export function evaluateJoinCondition(expr: Expression, linkStatus: ReadonlyMap<
       return { declaration: { name, line: expr.line, type: { ns: XSD_NS, local: 'boolean' } }, value: { kind: 'simple', value: status } };
     },
   };
-  return evaluateBoolean(expr, links, extra);
+  return evaluateBoolean(expr, links, { ...extra, links: linkStatus });
 }
 
 /** Evaluates with XPath's number() conversion. */
@@ -415,8 +469,18 @@ export interface ExpressionReference {
   readonly part?: string;
 }
 
+/** A `bpel:getVariableProperty('variable', 'ns:property')` of an expression, its arguments read. */
+export interface PropertyReference {
+  readonly variable: string;
+  readonly property: QName;
+}
+
 export interface ExpressionAnalysis {
   readonly references: readonly ExpressionReference[];
+  /** The variables and properties `bpel:getVariableProperty` reads. */
+  readonly properties: readonly PropertyReference[];
+  /** The links `bpel:getLinkStatus` reads. */
+  readonly links: readonly string[];
   /** What is wrong, without the expression prefix (e.g. `namespace prefix "x" is not declared`). */
   readonly problems: readonly string[];
 }
@@ -433,8 +497,10 @@ const CORE_FUNCTIONS = new Set([
  */
 export function analyzeExpression(expr: Expression): ExpressionAnalysis {
   const parsed = compile(expr.text);
-  if (parsed instanceof Error) return { references: [], problems: ['is not valid XPath 1.0'] };
+  if (parsed instanceof Error) return { references: [], properties: [], links: [], problems: ['is not valid XPath 1.0'] };
   const references: ExpressionReference[] = [];
+  const properties: PropertyReference[] = [];
+  const links: string[] = [];
   const problems = new Set<string>();
   const resolve = (prefix: string): string | undefined => (prefix === 'xml' ? XML_NS : expr.namespaces[prefix]);
   const seen = new Set<object>();
@@ -461,6 +527,18 @@ export function analyzeExpression(expr: Expression): ExpressionAnalysis {
           const part = isLiteral(node.arguments[1]);
           if (name !== undefined) references.push(part ? { variable: name, part } : { variable: name });
           if (node.arguments.length < 1 || node.arguments.length > 3) problems.add('getVariableData takes 1 to 3 arguments');
+        } else if (local === 'getVariableProperty') {
+          // SA00030, SA00031: both arguments quoted strings, the second a QName.
+          const variable = isLiteral(node.arguments[0]);
+          const text = isLiteral(node.arguments[1]);
+          const property = text === undefined ? undefined : qnameIn(text, expr.namespaces);
+          if (node.arguments.length !== 2 || variable === undefined || text === undefined) problems.add('bpel:getVariableProperty takes two quoted strings: a variable name and a property QName');
+          else if (property === undefined) problems.add(`bpel:getVariableProperty: "${text}" is not a QName with a declared prefix`);
+          else properties.push({ variable, property });
+        } else if (local === 'getLinkStatus') {
+          const link = isLiteral(node.arguments[0]);
+          if (node.arguments.length !== 1 || link === undefined) problems.add('bpel:getLinkStatus takes one quoted string, a link name');
+          else links.push(link);
         } else {
           problems.add(`bpel:${local}() is not supported by Provisor; see docs/bpel.md`);
         }
@@ -478,5 +556,5 @@ export function analyzeExpression(expr: Expression): ExpressionAnalysis {
     for (const value of Object.values(node)) visit(value);
   };
   visit(parsed.expression);
-  return { references, problems: [...problems] };
+  return { references, properties, links, problems: [...problems] };
 }

@@ -53,6 +53,24 @@ export interface Correlation {
   readonly line: number;
 }
 
+/**
+ * A `<toPart>` (WS-BPEL 2.0 §10.3.1): the variable whose value becomes one
+ * part of the anonymous message an invoke or a reply sends, as a `<copy>`
+ * from the variable to the part would make it.
+ */
+export interface ToPart {
+  readonly part: string;
+  readonly fromVariable: string;
+  readonly line: number;
+}
+
+/** A `<fromPart>`: one part of a received message copied into a variable, as a `<copy>` from the part would. */
+export interface FromPart {
+  readonly part: string;
+  readonly toVariable: string;
+  readonly line: number;
+}
+
 export interface Invoke extends ActivityBase {
   readonly kind: 'invoke';
   readonly partnerLink: string;
@@ -61,6 +79,10 @@ export interface Invoke extends ActivityBase {
   readonly inputVariable?: string;
   readonly outputVariable?: string;
   readonly correlations: readonly Correlation[];
+  /** Present when the request is built from variables part by part (then there is no inputVariable). */
+  readonly toParts?: readonly ToPart[];
+  /** Present when the response is taken apart into variables (then there is no outputVariable). */
+  readonly fromParts?: readonly FromPart[];
 }
 
 /** What a receive, an onMessage and an onEvent share: the message they take. */
@@ -71,6 +93,8 @@ export interface InboundMessage {
   readonly variable?: string;
   readonly correlations: readonly Correlation[];
   readonly messageExchange?: string;
+  /** Present when the message is taken apart into variables (then there is no variable). */
+  readonly fromParts?: readonly FromPart[];
 }
 
 export interface Receive extends ActivityBase, InboundMessage {
@@ -87,6 +111,8 @@ export interface Reply extends ActivityBase {
   readonly faultName?: QName;
   readonly correlations: readonly Correlation[];
   readonly messageExchange?: string;
+  /** Present when the answer is built from variables part by part (then there is no variable). */
+  readonly toParts?: readonly ToPart[];
 }
 
 /** A `<pick>`'s `<onMessage>`: its path is `…/pick/onMessage[n]`, its activity's `…/pick/onMessage[n]/<kind>`. */
@@ -218,7 +244,8 @@ export interface OnAlarm {
 /**
  * An event handler's `<onEvent>`: its path is `…/eventHandlers/onEvent[n]`,
  * its scope's `…/onEvent[n]/scope`. Its variable, declared by `messageType`
- * or `element`, belongs to the handler's scope.
+ * or `element`, belongs to the handler's scope; so do the variables of its
+ * `<fromParts>`, each of its part's element or type.
  */
 export interface OnEvent extends InboundMessage {
   readonly line: number;
@@ -251,6 +278,8 @@ export interface Scope extends ActivityBase {
   readonly events: readonly OnEvent[];
   /** Names of the scope's `<messageExchange>`s. */
   readonly messageExchanges: readonly string[];
+  /** The scope's correlation sets: each scope instance has its own, uninitiated until one of its activities initiates it. */
+  readonly correlationSets: readonly CorrelationSet[];
   readonly activity: Activity;
 }
 

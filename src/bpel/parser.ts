@@ -29,6 +29,7 @@ import {
   type Diagnostic,
   type Expression,
   type FaultHandlers,
+  type FromPart,
   type Import,
   type LinkSource,
   type OnAlarm,
@@ -39,6 +40,7 @@ import {
   type Process,
   type QName,
   type Scope,
+  type ToPart,
   type VariableDeclaration,
 } from './model';
 import { DEFAULT_PLAN_LIMITS, expressionTooComplex, LIMIT_SETTINGS, tooDeep, tooDeepText } from './limits';
@@ -65,13 +67,13 @@ const SUPPORTED_ELEMENTS = new Set<string>([
   'targets', 'target', 'joinCondition', 'sources', 'source', 'transitionCondition', 'copy', 'from', 'to', 'query',
   'literal', 'links', 'link', 'startCounterValue', 'finalCounterValue', 'completionCondition', 'branches',
   'condition', 'elseif', 'else', 'for', 'until', 'repeatEvery', 'documentation', 'correlations', 'correlation',
-  'onMessage', 'onEvent', 'messageExchanges', 'messageExchange',
+  'onMessage', 'onEvent', 'messageExchanges', 'messageExchange', 'toParts', 'toPart', 'fromParts', 'fromPart',
 ]);
 
 /** Placements WS-BPEL allows and Provisor does not (reported as "not supported", not as misplaced). */
 const UNSUPPORTED_PLACEMENTS: Readonly<Record<string, ReadonlySet<string>>> = {
   invoke: new Set(['catch', 'catchAll', 'compensationHandler']),
-  scope: new Set(['partnerLinks', 'correlationSets']),
+  scope: new Set(['partnerLinks']),
 };
 
 /** Attributes of WS-BPEL 2.0 that Provisor refuses (anything else unknown is refused too). */
@@ -683,10 +685,13 @@ class ProcessReader {
     this.checkAttributes(element, ['partnerLink', 'portType', 'operation', 'variable', 'messageType', 'element', 'messageExchange']);
     const seen = new Map<string, Element>();
     let correlations: Correlation[] = [];
+    let fromParts: FromPart[] | undefined;
     let scope: Scope | undefined;
     for (const child of this.children(element)) {
       if (child.localName === 'correlations') {
         if (this.once(element, seen, child)) correlations = this.correlations(child, false);
+      } else if (child.localName === 'fromParts') {
+        if (this.once(element, seen, child)) fromParts = this.fromParts(child);
       } else if (child.localName === 'scope') {
         if (this.once(element, seen, child)) scope = this.activity(child, `${path}/scope`) as Scope;
       } else this.unexpected(child, element);
@@ -713,6 +718,7 @@ class ProcessReader {
       ...(elementName ? { element: elementName } : {}),
       correlations,
       ...(messageExchange !== undefined ? { messageExchange } : {}),
+      ...(fromParts ? { fromParts } : {}),
       scope: scope ?? placeholderScope(`${path}/scope`, line),
     };
   }
@@ -915,14 +921,29 @@ class ProcessReader {
     for (const child of input.content) this.unexpected(child, input.element);
   }
 
-  private messaging(input: ActivityInput, attributes: readonly string[]): { partnerLink: string; portType?: QName; operation: string; correlations: Correlation[] } {
+  /**
+   * The attributes and content every messaging activity has. `parts` says
+   * which of `<toParts>` and `<fromParts>` the activity may hold (invoke both,
+   * receive fromParts, reply toParts).
+   */
+  private messaging(
+    input: ActivityInput,
+    attributes: readonly string[],
+    parts: { readonly to: boolean; readonly from: boolean },
+  ): { partnerLink: string; portType?: QName; operation: string; correlations: Correlation[]; toParts?: ToPart[]; fromParts?: FromPart[] } {
     const { element } = input;
     this.checkAttributes(element, [...STANDARD_ACTIVITY_ATTRIBUTES, 'partnerLink', 'portType', 'operation', ...attributes]);
     const seen = new Map<string, Element>();
     let correlations: Correlation[] = [];
+    let toParts: ToPart[] | undefined;
+    let fromParts: FromPart[] | undefined;
     for (const child of input.content) {
       if (child.localName === 'correlations') {
         if (this.once(element, seen, child)) correlations = this.correlations(child, element.localName === 'invoke');
+      } else if (child.localName === 'toParts' && parts.to) {
+        if (this.once(element, seen, child)) toParts = this.toParts(child);
+      } else if (child.localName === 'fromParts' && parts.from) {
+        if (this.once(element, seen, child)) fromParts = this.fromParts(child);
       } else this.unexpected(child, element);
     }
     const portType = this.qname(element, 'portType', this.optional(element, 'portType'));
@@ -931,7 +952,37 @@ class ProcessReader {
       ...(portType ? { portType } : {}),
       operation: this.required(element, 'operation'),
       correlations,
+      ...(toParts ? { toParts } : {}),
+      ...(fromParts ? { fromParts } : {}),
     };
+  }
+
+  /** `<toParts>`: one or more `<toPart part fromVariable>`. */
+  private toParts(element: Element): ToPart[] {
+    return this.partList(element, 'toPart', 'fromVariable').map(({ part, variable, line }) => ({ part, fromVariable: variable, line }));
+  }
+
+  /** `<fromParts>`: one or more `<fromPart part toVariable>`. */
+  private fromParts(element: Element): FromPart[] {
+    return this.partList(element, 'fromPart', 'toVariable').map(({ part, variable, line }) => ({ part, toVariable: variable, line }));
+  }
+
+  private partList(element: Element, itemName: 'toPart' | 'fromPart', variableAttribute: 'fromVariable' | 'toVariable'): Array<{ part: string; variable: string; line: number }> {
+    this.checkAttributes(element, []);
+    const out: Array<{ part: string; variable: string; line: number }> = [];
+    for (const child of this.children(element)) {
+      if (child.localName !== itemName) {
+        this.unexpected(child, element);
+        continue;
+      }
+      this.checkAttributes(child, ['part', variableAttribute]);
+      for (const x of this.children(child)) this.unexpected(x, child);
+      const part = this.ncname(child, 'part', this.required(child, 'part')) ?? '';
+      const variable = this.ncname(child, variableAttribute, this.required(child, variableAttribute)) ?? '';
+      out.push({ part, variable, line: lineOf(child) });
+    }
+    if (out.length === 0) this.report(element, `<${element.localName}> needs at least one <${itemName}> (line ${lineOf(element)})`);
+    return out;
   }
 
   /** A `<pick>`'s `<onMessage>`: the message it takes, then one activity. */
@@ -939,10 +990,13 @@ class ProcessReader {
     this.checkAttributes(element, ['partnerLink', 'portType', 'operation', 'variable', 'messageExchange']);
     const seen = new Map<string, Element>();
     let correlations: Correlation[] = [];
+    let fromParts: FromPart[] | undefined;
     const candidates: Element[] = [];
     for (const child of this.children(element)) {
       if (child.localName === 'correlations' && candidates.length === 0) {
         if (this.once(element, seen, child)) correlations = this.correlations(child, false);
+      } else if (child.localName === 'fromParts' && candidates.length === 0) {
+        if (this.once(element, seen, child)) fromParts = this.fromParts(child);
       } else if (isActivityName(child.localName ?? '')) candidates.push(child);
       else this.unexpected(child, element);
     }
@@ -958,6 +1012,7 @@ class ProcessReader {
       ...(variable !== undefined ? { variable } : {}),
       correlations,
       ...(messageExchange !== undefined ? { messageExchange } : {}),
+      ...(fromParts ? { fromParts } : {}),
       activity: this.single(element, candidates, path),
     };
   }
@@ -980,7 +1035,7 @@ class ProcessReader {
 
   private readonly readers: ActivityReaders = {
     invoke: (input) => {
-      const messaging = this.messaging(input, ['inputVariable', 'outputVariable']);
+      const messaging = this.messaging(input, ['inputVariable', 'outputVariable'], { to: true, from: true });
       const inputVariable = this.optional(input.element, 'inputVariable');
       const outputVariable = this.optional(input.element, 'outputVariable');
       return {
@@ -992,7 +1047,7 @@ class ProcessReader {
       };
     },
     receive: (input) => {
-      const messaging = this.messaging(input, ['variable', 'createInstance', 'messageExchange']);
+      const messaging = this.messaging(input, ['variable', 'createInstance', 'messageExchange'], { to: false, from: true });
       const variable = this.optional(input.element, 'variable');
       const messageExchange = this.optional(input.element, 'messageExchange');
       return {
@@ -1005,7 +1060,7 @@ class ProcessReader {
       };
     },
     reply: (input) => {
-      const messaging = this.messaging(input, ['variable', 'faultName', 'messageExchange']);
+      const messaging = this.messaging(input, ['variable', 'faultName', 'messageExchange'], { to: true, from: false });
       const variable = this.optional(input.element, 'variable');
       const faultName = this.qname(input.element, 'faultName', this.optional(input.element, 'faultName'));
       const messageExchange = this.optional(input.element, 'messageExchange');
@@ -1240,11 +1295,15 @@ class ProcessReader {
       let alarms: OnAlarm[] = [];
       let events: OnEvent[] = [];
       let messageExchanges: string[] = [];
+      let correlationSets: CorrelationSet[] = [];
       const activities: Element[] = [];
       for (const child of input.content) {
         switch (child.localName) {
           case 'variables':
             if (this.once(element, seen, child)) variables = this.variables(child);
+            break;
+          case 'correlationSets':
+            if (this.once(element, seen, child)) correlationSets = this.correlationSets(child);
             break;
           case 'faultHandlers':
             if (this.once(element, seen, child)) faultHandlers = this.faultHandlers(child, `${base.path}/faultHandlers`);
@@ -1284,6 +1343,7 @@ class ProcessReader {
         alarms,
         events,
         messageExchanges,
+        correlationSets,
         activity: this.single(element, activities, base.path),
       };
     },
@@ -1461,6 +1521,7 @@ function placeholderScope(path: string, line: number): Scope {
     alarms: [],
     events: [],
     messageExchanges: [],
+    correlationSets: [],
     activity: placeholder(`${path}/empty`, line),
   };
 }

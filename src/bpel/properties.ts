@@ -103,6 +103,21 @@ export function propertyValue(catalog: PropertyCatalog, property: QName, typed: 
   return typeof target.node === 'string' ? target.node : stringValue(target.node);
 }
 
+/**
+ * How `bpel:getVariableProperty` reads a property (EvaluationOptions
+ * `variableProperty`): the node the alias for the variable's type points
+ * at, or a type part's text.
+ *
+ * @throws BpelFault selectionFailure when no alias applies or its query does not select one node
+ */
+export function variablePropertyReader(catalog: PropertyCatalog): NonNullable<EvaluationOptions['variableProperty']> {
+  return (variable, property, what) => {
+    const alias = aliasFor(catalog, property, variable.declaration, variable.value);
+    if (alias === undefined) throw standardFault('selectionFailure', `${what}: no property alias of ${qnameKey(property)} applies to ${describeTyped(variable.declaration)}`);
+    return propertyTarget(alias, variable.value, what).node;
+  };
+}
+
 export function describeTyped(typed: Typed): string {
   if (typed.messageType !== undefined) return `message type ${qnameKey(typed.messageType)}`;
   if (typed.element !== undefined) return `element ${qnameKey(typed.element)}`;

@@ -18,6 +18,7 @@ import {
   type Diagnostic,
   type Expression,
   type Flow,
+  type FromPart,
   type InboundMessage,
   type OnAlarm,
   type OnEvent,
@@ -25,9 +26,10 @@ import {
   type Process,
   type QName,
   type Scope,
+  type ToPart,
   type VariableDeclaration,
 } from './model';
-import { allActivities, childActivities } from './walk';
+import { allActivities, childActivities, visibleCorrelationSets, type VisibleCorrelationSet } from './walk';
 import { analyzeExpression, describeExpression } from './expression';
 import { describeTyped, hasAlias, type PropertyCatalog, type Typed } from './properties';
 
@@ -39,6 +41,8 @@ export interface OperationInfo {
   readonly output?: QName;
   /** The names of the operation's faults. */
   readonly faults: readonly string[];
+  /** Each fault's message, by fault name, when known (a reply's `<toParts>` with `faultName` builds it). */
+  readonly faultMessages?: ReadonlyMap<string, QName>;
 }
 
 /** The port type a partner link role stands for, with its operations by name. */
@@ -61,6 +65,8 @@ export interface ProcessContext {
    * is accepted as long as its element is not checked.
    */
   messageParts?(message: QName): ReadonlyMap<string, QName | undefined> | undefined;
+  /** The XML Schema type of each type part of a WSDL message (toParts and fromParts are checked against it). */
+  partTypes?(message: QName): ReadonlyMap<string, QName> | undefined;
   /** The properties and aliases of the imported WSDLs; without them, aliases are not checked. */
   readonly properties?: PropertyCatalog;
 }
@@ -136,15 +142,22 @@ class Validator {
   private readonly partnerLinks = new Map<string, PartnerLink>();
   private readonly links: LinkInfo[] = [];
   private readonly scopesByName = new Map<string, Scope>();
-  private readonly correlationSets = new Map<string, CorrelationSet>();
+  /** The correlation sets each activity, onMessage and onEvent sees, by its path. */
+  private readonly visibleSets: ReadonlyMap<string, ReadonlyMap<string, VisibleCorrelationSet>>;
   private readonly messageExchanges = new Set<string>();
   /** Each inbound operation's routing correlation set, by `partnerLink/operation` (one per operation). */
-  private readonly routing = new Map<string, { set: string; line: number }>();
+  private readonly routing = new Map<string, { set: string; owner: string; line: number }>();
+
+  /** The instance-creating receives and picks, in document order. */
+  private readonly starts: readonly Activity[];
 
   constructor(
     private readonly process: Process,
     private readonly context: ProcessContext | undefined,
-  ) {}
+  ) {
+    this.visibleSets = visibleCorrelationSets(process);
+    this.starts = allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance);
+  }
 
   private report(line: number, message: string): void {
     this.diagnostics.push({ line, message });
@@ -156,21 +169,14 @@ class Validator {
       if (this.partnerLinks.has(pl.name)) this.report(pl.line, `partner link "${pl.name}" is declared twice`);
       else this.partnerLinks.set(pl.name, pl);
     }
-    for (const cs of process.correlationSets) {
-      if (this.correlationSets.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice`);
-      else this.correlationSets.set(cs.name, cs);
-      if (this.context?.properties) {
-        for (const p of cs.properties) {
-          if (!this.context.properties.properties.has(qnameKey(p))) this.report(cs.line, `correlation set "${cs.name}": property ${qnameKey(p)} is not defined by the imported WSDLs`);
-        }
-      }
-    }
+    this.declareCorrelationSets(process.correlationSets, 'the process');
     for (const name of process.messageExchanges) this.messageExchanges.add(name);
     for (const a of allActivities(process)) if (a.kind === 'scope') for (const name of a.messageExchanges) this.messageExchanges.add(name);
     const root: Context = { variables: [], links: [], inFaultHandler: false, handlerOf: undefined };
     const inProcess = this.declare(process.variables, root, 'process');
     this.handlers(process, inProcess);
     this.activity(process.activity, inProcess);
+    this.startActivities();
     this.checkLinks();
     this.checkCycles();
     return [...this.diagnostics].sort((a, b) => a.line - b.line);
@@ -221,6 +227,8 @@ class Validator {
         this.report(expr.line, `${where}: ${describeExpression(expr, what)}: variable "${ref.variable}" is not a message variable, so it has no part "${ref.part}"`);
       }
     }
+    for (const ref of analysis.properties) this.propertyOf(ref, expr.line, context, where, `${describeExpression(expr, what)}: bpel:getVariableProperty`);
+    for (const link of analysis.links) this.report(expr.line, `${where}: ${describeExpression(expr, what)}: bpel:getLinkStatus('${link}') is only allowed in a joinCondition`);
   }
 
   // ---- activities --------------------------------------------------------------------------
@@ -237,8 +245,8 @@ class Validator {
         const info = this.messaging(activity, 'partner', where);
         for (const c of activity.correlations) {
           const pattern = c.pattern ?? 'request';
-          if (pattern !== 'response') this.correlationsOf([c], info?.input, undefined, where);
-          if (pattern !== 'request') this.correlationsOf([c], info?.output, undefined, where);
+          if (pattern !== 'response') this.correlationsOf([c], activity.path, info?.input, undefined, where);
+          if (pattern !== 'request') this.correlationsOf([c], activity.path, info?.output, undefined, where);
         }
         const input = activity.inputVariable !== undefined ? this.variable(context, activity.inputVariable, activity.line, where, 'inputVariable') : undefined;
         const output = activity.outputVariable !== undefined ? this.variable(context, activity.outputVariable, activity.line, where, 'outputVariable') : undefined;
@@ -247,13 +255,22 @@ class Validator {
           if (info && !info.output) this.report(activity.line, `${where}: operation "${activity.operation}" is one-way, so it has no output for outputVariable "${output.declaration.name}"`);
           else this.messageVariable(output, info?.output, activity.line, where, 'outputVariable', 'output');
         }
+        // SA00051, SA00052: parts or a variable, not both.
+        if (activity.toParts && activity.inputVariable !== undefined) this.report(activity.line, `${where}: <toParts> and inputVariable "${activity.inputVariable}" exclude each other`);
+        if (activity.fromParts && activity.outputVariable !== undefined) this.report(activity.line, `${where}: <fromParts> and outputVariable "${activity.outputVariable}" exclude each other`);
+        if (activity.toParts) this.toParts(activity.toParts, info?.input, context, where);
+        if (activity.fromParts) {
+          if (info && !info.output) this.report(activity.fromParts[0]?.line ?? activity.line, `${where}: operation "${activity.operation}" is one-way, so it has no output for <fromParts>`);
+          else this.fromParts(activity.fromParts, info?.output, context, where);
+        }
         break;
       }
       case 'receive': {
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
         if (variable) this.messageVariable(variable, info?.input, activity.line, where, 'variable', 'input');
-        this.inbound(activity, activity.createInstance, info?.input, activity.line, where);
+        this.inboundParts(activity, info?.input, context, activity.line, where);
+        this.inbound(activity, activity.path, activity.createInstance, info?.input, activity.line, where);
         break;
       }
       case 'pick': {
@@ -262,7 +279,8 @@ class Validator {
           const info = this.messaging({ ...message, kind: 'receive' }, 'my', at, message.line);
           const variable = message.variable !== undefined ? this.variable(context, message.variable, message.line, at, 'variable') : undefined;
           if (variable) this.messageVariable(variable, info?.input, message.line, at, 'variable', 'input');
-          this.inbound(message, activity.createInstance, info?.input, message.line, at);
+          this.inboundParts(message, info?.input, context, message.line, at);
+          this.inbound(message, message.path, activity.createInstance, info?.input, message.line, at);
         }
         for (const alarm of activity.alarms) {
           if (alarm.for) this.expression(alarm.for, context, where);
@@ -271,7 +289,7 @@ class Validator {
         break;
       }
       case 'reply': {
-        this.correlationsOf(activity.correlations, undefined, undefined, where);
+        this.correlationsOf(activity.correlations, activity.path, undefined, undefined, where);
         this.exchange(activity.messageExchange, activity.line, where);
         const info = this.messaging(activity, 'my', where);
         const variable = activity.variable !== undefined ? this.variable(context, activity.variable, activity.line, where, 'variable') : undefined;
@@ -284,6 +302,12 @@ class Validator {
           if (variable && variable.kind === 'simple') this.report(activity.line, `${where}: variable "${variable.declaration.name}" must be a message variable or an element variable`);
         } else if (variable) {
           this.messageVariable(variable, info?.output, activity.line, where, 'variable', 'output');
+        }
+        if (activity.toParts) {
+          // SA00059
+          if (activity.variable !== undefined) this.report(activity.line, `${where}: <toParts> and variable "${activity.variable}" exclude each other`);
+          const message = activity.faultName ? info?.faultMessages?.get(activity.faultName.local) : info?.output;
+          if (!info || info.output) this.toParts(activity.toParts, message, context, where);
         }
         break;
       }
@@ -371,6 +395,7 @@ class Validator {
       } else this.scopesByName.set(scope.name, scope);
     }
     const inner = this.declare(scope.variables, context, `scope ${scope.path}`);
+    this.declareCorrelationSets(scope.correlationSets, `scope ${scope.path}`);
     this.handlers(scope, inner);
     if (scope.compensationHandler) {
       const boundary: LinkFrame = { kind: 'boundary', what: `the compensation handler of ${scope.path}` };
@@ -413,16 +438,107 @@ class Validator {
   private event(event: OnEvent, context: Context): void {
     const where = `event handler ${event.path}`;
     const info = this.messaging({ ...event, kind: 'receive' }, 'my', where, event.line);
-    let inner = context;
+    // The event's variable, or the variables of its fromParts, belong to the handler's scope (SA00086).
+    const implicit = new Map<string, VariableInfo>();
     if (event.variable !== undefined) {
       const declaration: VariableDeclaration = { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
       const variable: VariableInfo = { declaration, kind: kindOf(declaration) };
       this.messageVariable(variable, info?.input, event.line, where, 'variable', 'input');
-      inner = { ...context, variables: [...context.variables, new Map([[event.variable, variable]])] };
+      implicit.set(event.variable, variable);
     }
-    this.inbound(event, false, info?.input, event.line, where);
+    if (event.fromParts) {
+      // SA00085
+      if (event.variable !== undefined || event.messageType !== undefined || event.element !== undefined) {
+        this.report(event.line, `${where}: <fromParts> and the attributes variable, messageType and element exclude each other`);
+      }
+      for (const declaration of fromPartDeclarations(event.fromParts, info?.input === undefined ? undefined : partDefinitions(info.input, this.context))) {
+        if (implicit.has(declaration.name)) this.report(declaration.line, `${where}: <fromPart> toVariable "${declaration.name}" is named twice`);
+        else implicit.set(declaration.name, { declaration, kind: kindOf(declaration) });
+      }
+    }
+    for (const declared of event.scope.variables) {
+      if (implicit.has(declared.name)) this.report(declared.line, `${where}: variable "${declared.name}" of the handler's scope is already the event's variable, which belongs to that scope`);
+    }
+    const inner: Context = implicit.size === 0 ? context : { ...context, variables: [...context.variables, implicit] };
+    if (event.fromParts) this.fromParts(event.fromParts, info?.input, inner, where);
+    this.inbound(event, event.path, false, info?.input, event.line, where);
     const boundary: LinkFrame = { kind: 'boundary', what: `the event handler ${event.path}` };
     this.activity(event.scope, { ...inner, links: [...inner.links, boundary], inFaultHandler: false, handlerOf: undefined });
+  }
+
+  // ---- toParts and fromParts --------------------------------------------------------------
+
+  /** A receive's or onMessage's `<fromParts>` (SA00055, SA00063: not with a variable). */
+  private inboundParts(message: InboundMessage, input: QName | undefined, context: Context, line: number, where: string): void {
+    if (!message.fromParts) return;
+    if (message.variable !== undefined) this.report(line, `${where}: <fromParts> and variable "${message.variable}" exclude each other`);
+    this.fromParts(message.fromParts, input, context, where);
+  }
+
+  /**
+   * The `<toParts>` of an invoke or a reply against the message they build
+   * (SA00050, SA00054): each part named once and defined by the message,
+   * every part of the message given, each variable declared and of its
+   * part's element or type.
+   */
+  private toParts(toParts: readonly ToPart[], message: QName | undefined, context: Context, where: string): void {
+    const parts = this.partsOf(message);
+    const named = new Set<string>();
+    for (const p of toParts) {
+      if (named.has(p.part)) this.report(p.line, `${where}: <toPart> part "${p.part}" is named twice`);
+      named.add(p.part);
+      const variable = this.variable(context, p.fromVariable, p.line, where, `<toPart> fromVariable`);
+      if (parts !== undefined && message !== undefined) this.partFits(p.part, variable, message, parts, p.line, where, '<toPart>');
+    }
+    if (parts === undefined || message === undefined) return;
+    const missing = [...parts.keys()].filter((part) => !named.has(part));
+    if (missing.length > 0) {
+      this.report(toParts[0]?.line ?? 0, `${where}: <toParts> gives no <toPart> for part${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of message ${qnameKey(message)}; every part is given`);
+    }
+  }
+
+  /** `<fromParts>` against the message they take apart (SA00053): each part defined by it, each variable declared and of its part's element or type. */
+  private fromParts(fromParts: readonly FromPart[], message: QName | undefined, context: Context, where: string): void {
+    const parts = this.partsOf(message);
+    const targets = new Set<string>();
+    for (const p of fromParts) {
+      if (targets.has(p.toVariable)) this.report(p.line, `${where}: <fromPart> toVariable "${p.toVariable}" is named twice`);
+      targets.add(p.toVariable);
+      const variable = this.variable(context, p.toVariable, p.line, where, `<fromPart> toVariable`);
+      if (parts !== undefined && message !== undefined) this.partFits(p.part, variable, message, parts, p.line, where, '<fromPart>');
+    }
+  }
+
+  /** A message's parts, each with its element or its type, when the WSDLs are known. */
+  private partsOf(message: QName | undefined): ReadonlyMap<string, PartDefinition> | undefined {
+    return message === undefined ? undefined : partDefinitions(message, this.context);
+  }
+
+  /** A part of the message, and a variable holding what it holds: an element variable of its element, or a variable of its type. */
+  private partFits(
+    part: string,
+    variable: VariableInfo | undefined,
+    message: QName,
+    parts: ReadonlyMap<string, PartDefinition>,
+    line: number,
+    where: string,
+    role: string,
+  ): void {
+    const definition = parts.get(part);
+    if (definition === undefined) {
+      this.report(line, `${where}: ${role} part "${part}" is not a part of message ${qnameKey(message)} (its parts: ${[...parts.keys()].join(', ')})`);
+      return;
+    }
+    if (variable === undefined) return;
+    const d = variable.declaration;
+    const holds = d.messageType ? `message type ${qnameKey(d.messageType)}` : d.element ? `element ${qnameKey(d.element)}` : d.type ? `type ${qnameKey(d.type)}` : 'no type';
+    if (definition.element !== undefined) {
+      if (d.element === undefined || qnameKey(d.element) !== qnameKey(definition.element)) {
+        this.report(line, `${where}: ${role} part "${part}" of message ${qnameKey(message)} is element ${qnameKey(definition.element)}, but variable "${d.name}" holds ${holds}`);
+      }
+    } else if (d.type === undefined || (definition.type !== undefined && qnameKey(d.type) !== qnameKey(definition.type))) {
+      this.report(line, `${where}: ${role} part "${part}" of message ${qnameKey(message)} is of type ${definition.type === undefined ? '(unknown)' : qnameKey(definition.type)}, but variable "${d.name}" holds ${holds}`);
+    }
   }
 
   // ---- correlation -------------------------------------------------------------------------
@@ -434,37 +550,43 @@ class Validator {
    * other one is reached by its first correlation with initiate "no" or
    * "join", the same set for every activity taking that operation.
    */
-  private inbound(message: InboundMessage, creates: boolean, input: QName | undefined, line: number, where: string): void {
-    this.correlationsOf(message.correlations, input, undefined, where);
+  private inbound(message: InboundMessage, path: string, creates: boolean, input: QName | undefined, line: number, where: string): void {
+    this.correlationsOf(message.correlations, path, input, undefined, where);
     this.exchange(message.messageExchange, line, where);
+    const several = this.starts.length > 1;
     if (creates) {
       for (const c of message.correlations) {
-        if (c.initiate !== 'yes') this.report(c.line, `${where}: correlation set "${c.set}" has initiate="${c.initiate}", but an instance-creating activity initiates its correlation sets (initiate="yes"): Provisor runs one start activity per process`);
+        if (c.initiate === 'no') this.report(c.line, `${where}: correlation set "${c.set}" has initiate="no", but an instance-creating activity initiates or joins its correlation sets`);
+        else if (c.initiate === 'join' && !several) this.report(c.line, `${where}: correlation set "${c.set}" has initiate="join", but the process's only start activity initiates its correlation sets (initiate="yes"); a set is joined by several start activities`);
       }
-      return;
+      // One of several start activities is reached, when another created the instance, by the set it joins.
+      if (!several) return;
     }
     const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined && creates) return;
     if (routing === undefined) {
       this.report(line, `${where}: a message after the instance-creating one reaches its instance by its correlation values: it needs a <correlation> with initiate="no" or "join"`);
       return;
     }
     const key = `${message.partnerLink}/${message.operation}`;
     const other = this.routing.get(key);
-    if (other === undefined) this.routing.set(key, { set: routing.set, line });
-    else if (other.set !== routing.set) {
-      this.report(line, `${where}: operation "${message.operation}" of partner link "${message.partnerLink}" is taken by correlation set "${other.set}" at line ${other.line}; every activity taking one operation is reached by the same set, here "${routing.set}"`);
+    const owner = this.visibleSets.get(path)?.get(routing.set)?.owner ?? '';
+    if (other === undefined) this.routing.set(key, { set: routing.set, owner, line });
+    else if (other.set !== routing.set || other.owner !== owner) {
+      const describe = (set: string, of: string): string => `"${set}"${of === '/process' || of === '' ? '' : ` of scope ${of}`}`;
+      this.report(line, `${where}: operation "${message.operation}" of partner link "${message.partnerLink}" is taken by correlation set ${describe(other.set, other.owner)} at line ${other.line}; every activity taking one operation is reached by the same set, here ${describe(routing.set, owner)}`);
     }
   }
 
   /** Correlation sets declared, and each property with an alias for the message. */
-  private correlationsOf(correlations: readonly Correlation[], message: QName | undefined, element: QName | undefined, where: string): void {
+  private correlationsOf(correlations: readonly Correlation[], path: string, message: QName | undefined, element: QName | undefined, where: string): void {
     const seen = new Set<string>();
     for (const c of correlations) {
       if (seen.has(c.set)) this.report(c.line, `${where}: correlation set "${c.set}" is named twice`);
       seen.add(c.set);
-      const set = this.correlationSets.get(c.set);
+      const set = this.visibleSets.get(path)?.get(c.set)?.set;
       if (set === undefined) {
-        this.report(c.line, `${where}: correlation set "${c.set}" is not declared (correlation sets are declared at process level)`);
+        this.report(c.line, `${where}: correlation set "${c.set}" is not declared by the process or an enclosing scope`);
         continue;
       }
       const catalog = this.context?.properties;
@@ -476,6 +598,52 @@ class Validator {
         const only = parts !== undefined && parts.size === 1 ? [...parts.values()][0] : undefined;
         if (only !== undefined && hasAlias(catalog, p, { element: only })) continue;
         this.report(c.line, `${where}: correlation set "${c.set}": no property alias of ${qnameKey(p)} applies to ${describeTyped(typed)}`);
+      }
+    }
+  }
+
+  /**
+   * Several start activities (WS-BPEL 2.0 §10.4, SA00057): they share at
+   * least one correlation set, each joins every shared set
+   * (`initiate="join"`), and Provisor asks besides that the shared sets are
+   * the process's and that no two start activities take one operation.
+   */
+  private startActivities(): void {
+    if (this.starts.length < 2) return;
+    const messages = this.starts.flatMap((s) => (s.kind === 'receive' ? [{ message: s as InboundMessage, path: s.path, line: s.line, where: subject(s) }] : s.kind === 'pick' ? s.messages.map((m) => ({ message: m as InboundMessage, path: m.path, line: m.line, where: `${subject(s)} <onMessage> ${m.path}` })) : []));
+    const [first, ...others] = messages;
+    if (first === undefined) return;
+    const shared = first.message.correlations.map((c) => c.set).filter((set) => others.every((o) => o.message.correlations.some((c) => c.set === set)));
+    if (shared.length === 0) {
+      this.report(first.line, `the process has ${this.starts.length} start activities (${this.starts.map((s) => `line ${s.line}`).join(', ')}), and they share no correlation set: several start activities join one to find the instance the first of them created (SA00057)`);
+    }
+    for (const set of shared) {
+      for (const m of messages) {
+        const c = m.message.correlations.find((x) => x.set === set);
+        if (c !== undefined && c.initiate !== 'join') this.report(c.line, `${m.where}: correlation set "${set}" is shared by the process's start activities, so each joins it (initiate="join"), not initiate="${c.initiate}" (SA00057)`);
+      }
+      const owner = this.visibleSets.get(first.path)?.get(set)?.owner;
+      if (owner !== undefined && owner !== '/process') this.report(first.line, `correlation set "${set}" shared by the start activities is declared by scope ${owner}; Provisor joins start activities by sets of the process`);
+    }
+    const operations = new Map<string, number>();
+    for (const m of messages) {
+      const operation = `${m.message.partnerLink}/${m.message.operation}`;
+      const line = operations.get(operation);
+      if (line !== undefined) this.report(m.line, `${m.where}: operation "${m.message.operation}" of partner link "${m.message.partnerLink}" is already taken by the start activity at line ${line}; each start activity takes its own operation`);
+      else operations.set(operation, m.line);
+    }
+  }
+
+  /** A scope's (or the process's) correlation sets: names unique (SA00044), properties defined by the imported WSDLs. */
+  private declareCorrelationSets(sets: readonly CorrelationSet[], owner: string): void {
+    const names = new Set<string>();
+    for (const cs of sets) {
+      if (names.has(cs.name)) this.report(cs.line, `correlation set "${cs.name}" is declared twice in ${owner}`);
+      names.add(cs.name);
+      if (this.context?.properties) {
+        for (const p of cs.properties) {
+          if (!this.context.properties.properties.has(qnameKey(p))) this.report(cs.line, `correlation set "${cs.name}": property ${qnameKey(p)} is not defined by the imported WSDLs`);
+        }
       }
     }
   }
@@ -693,6 +861,12 @@ class Validator {
         this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: $${ref.variable}${ref.part !== undefined ? `.${ref.part}` : ''} is not an incoming link of the activity`);
       }
     }
+    for (const link of analysis.links) {
+      if (!activity.targets.includes(link)) this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: bpel:getLinkStatus('${link}') does not name an incoming link of the activity`);
+    }
+    for (const ref of analysis.properties) {
+      this.report(expr.line, `${where}: ${describeExpression(expr, 'joinCondition')}: bpel:getVariableProperty('${ref.variable}', …) reads a variable; a joinCondition reads only incoming links`);
+    }
   }
 
   private checkLinks(): void {
@@ -759,6 +933,37 @@ class Validator {
       this.report(cycleLinks[0]?.line ?? 0, `links form a cycle: ${described}`);
     }
   }
+}
+
+/** What defines a WSDL message part: its element, or its XML Schema type. */
+export interface PartDefinition {
+  readonly element?: QName;
+  readonly type?: QName;
+}
+
+/** A WSDL message's parts with the element or type defining each, or undefined when the WSDLs are not known. */
+export function partDefinitions(message: QName, context: Pick<ProcessContext, 'messageParts' | 'partTypes'> | undefined): ReadonlyMap<string, PartDefinition> | undefined {
+  const parts = context?.messageParts?.(message);
+  if (parts === undefined) return undefined;
+  const types = context?.partTypes?.(message);
+  const out = new Map<string, PartDefinition>();
+  for (const [name, element] of parts) {
+    const type = types?.get(name);
+    out.set(name, element !== undefined ? { element } : type !== undefined ? { type } : {});
+  }
+  return out;
+}
+
+/**
+ * The variables an `<onEvent>`'s `<fromParts>` declare in the handler's
+ * scope (WS-BPEL 2.0 §12.7.1), each of its part's element or type: an
+ * element part gives an element variable, a type part a variable of that type.
+ */
+export function fromPartDeclarations(fromParts: readonly FromPart[], parts: ReadonlyMap<string, PartDefinition> | undefined): VariableDeclaration[] {
+  return fromParts.map((p) => {
+    const definition = parts?.get(p.part);
+    return { name: p.toVariable, line: p.line, ...(definition?.element ? { element: definition.element } : {}), ...(definition?.type ? { type: definition.type } : {}) };
+  });
 }
 
 /** Scopes directly inside `activity` (not inside another scope), forEach scopes included. */

@@ -2,7 +2,7 @@
  * Traversal of a parsed process: the children of each activity and every
  * activity of a process, handlers included.
  */
-import type { Activity, OnAlarm, OnEvent, Process, Scope } from './model';
+import type { Activity, CorrelationSet, OnAlarm, OnEvent, Process, Scope } from './model';
 
 /** Where a child activity stands in its parent. */
 export type ChildRole =
@@ -81,6 +81,43 @@ export function allActivities(process: Process): Activity[] {
   };
   for (const child of handlerChildren(process)) visit(child.activity);
   visit(process.activity);
+  return out;
+}
+
+/** A correlation set as an activity sees it: its declaration, and the path of the scope declaring it (`/process` for the process). */
+export interface VisibleCorrelationSet {
+  readonly set: CorrelationSet;
+  readonly owner: string;
+}
+
+/**
+ * The correlation sets each activity, `<onMessage>` and `<onEvent>` sees,
+ * by its path: those of the process and of its enclosing scopes, the
+ * innermost declaration of a name hiding the others (WS-BPEL 2.0 §9.2). An
+ * event handler sees the sets of the scope it belongs to.
+ */
+export function visibleCorrelationSets(process: Process): ReadonlyMap<string, ReadonlyMap<string, VisibleCorrelationSet>> {
+  const out = new Map<string, ReadonlyMap<string, VisibleCorrelationSet>>();
+  const declare = (outer: ReadonlyMap<string, VisibleCorrelationSet>, sets: readonly CorrelationSet[], owner: string): ReadonlyMap<string, VisibleCorrelationSet> => {
+    if (sets.length === 0) return outer;
+    const inner = new Map(outer);
+    for (const set of sets) if (!inner.has(set.name) || inner.get(set.name)?.owner !== owner) inner.set(set.name, { set, owner });
+    return inner;
+  };
+  const handlers = (owner: Pick<Scope, 'events'>, visible: ReadonlyMap<string, VisibleCorrelationSet>): void => {
+    for (const event of owner.events) out.set(event.path, visible);
+  };
+  const visit = (a: Activity, visible: ReadonlyMap<string, VisibleCorrelationSet>): void => {
+    const here = a.kind === 'scope' ? declare(visible, a.correlationSets, a.path) : visible;
+    out.set(a.path, here);
+    if (a.kind === 'scope') handlers(a, here);
+    if (a.kind === 'pick') for (const m of a.messages) out.set(m.path, here);
+    for (const child of childActivities(a)) visit(child.activity, here);
+  };
+  const top = declare(new Map(), process.correlationSets, '/process');
+  handlers(process, top);
+  for (const child of handlerChildren(process)) visit(child.activity, top);
+  visit(process.activity, top);
   return out;
 }
 

@@ -28,3 +28,4 @@ export {
 export { executeAssign, executeCopy, initialValue, type MutableVariableScope } from './assign';
 export { cloneValue, deserializeValue, elementValue, messageValue, serializeValue, simpleValue } from './variable-value';
 export { parseElement } from '../xml/dom';
+export { copyFromParts, messageFromParts } from './message-parts';

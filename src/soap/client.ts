@@ -109,7 +109,8 @@ export class SoapClient {
 
   /**
    * Sends a request and reads the response envelope.
-   * @returns the Body's element; undefined for a 2xx with an empty Body.
+   * @returns the Body's element; undefined for a 2xx with an empty Body, or
+   *   with no body at all (a one-way operation's HTTP 202, WS-I Basic Profile R2714).
    * @throws SoapFault when the Body holds a Fault; SoapResponseError when the
    *   answer is no envelope (`NotSoap`) or an empty Body outside 2xx
    *   (`Status`); the sender's DestinationDeniedError or OutboundError when
@@ -118,6 +119,7 @@ export class SoapClient {
   async call(message: SoapMessage): Promise<Element | undefined> {
     const response = await this.post(message);
     const ok = response.status >= 200 && response.status <= 299;
+    if (ok && response.body.toString('utf8').trim() === '') return undefined;
     let envelope: Element;
     try {
       envelope = parseElement(response.body.toString('utf8'));

@@ -99,7 +99,7 @@ export class ProcessDefinitions {
       return info === undefined ? undefined : { portType: info.name, operations: info.operations };
     };
     // Without the WSDLs (an import failed) the checks that need them are left out rather than each reported.
-    const context = catalogLoaded ? { portTypeOf: portTypeInfo, messageParts: (q: QName) => catalog.messages.get(WsdlCatalog.key(q))?.parts, properties: catalog.propertyCatalog } : undefined;
+    const context = catalogLoaded ? { portTypeOf: portTypeInfo, messageParts: (q: QName) => catalog.messages.get(WsdlCatalog.key(q))?.parts, partTypes: (q: QName) => catalog.messages.get(WsdlCatalog.key(q))?.types, properties: catalog.propertyCatalog } : undefined;
     const parserLines = new Set(read.diagnostics.map((d) => d.line));
     diagnostics.push(...validateProcess(process, context).filter((d) => !parserLines.has(d.line)), ...checkStaticLimits(process, this.planLimits));
     for (const binding of request.bindings) {

@@ -12,7 +12,7 @@ import type { VariableValue } from '../bpel/values';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
 import type { Clock } from '../clock';
 import { groupCommitter, type Write } from '../db/group-commit';
-import { execute, fromSqlDate, isUniqueViolation, toSqlDate } from '../db/sql';
+import { exclusive, execute, fromSqlDate, isUniqueViolation, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import type { ProcessDefinitions } from './definitions';
 import { WorkflowError } from './errors';
@@ -100,30 +100,86 @@ export class ProcessInstances {
    * load); otherwise it waits, unleased, for whichever runner claims it.
    */
   async start(processName: string, input: VariableValue | undefined, startedBy: string, idempotencyKey?: string, operation?: string): Promise<string> {
+    const created = await this.create(processName, input, startedBy, idempotencyKey, operation, undefined);
+    if ('heldBy' in created) throw new Error(`instance of ${processName} refused without a start claim`);
+    return created.instanceId;
+  }
+
+  /**
+   * Starts an instance for a message of one of several start activities
+   * (WS-BPEL 2.0 §10.4, `initiate="join"`). The instance claims the
+   * message's values of the joined set with its creation, in one
+   * transaction, and holds them from then on (its correlation row is
+   * written with it): of two creating messages carrying the same values,
+   * wherever they arrive, one creates the instance and the other finds it.
+   * When a running instance holds the claim, nothing is created and that
+   * instance is named; the claim of an instance that ended is dropped and
+   * claimed anew.
+   */
+  startJoining(
+    processName: string,
+    input: VariableValue,
+    startedBy: string,
+    idempotencyKey: string | undefined,
+    operation: string,
+    join: { readonly set: string; readonly key: string; readonly values: readonly string[] },
+  ): Promise<{ readonly instanceId: string } | { readonly heldBy: string }> {
+    return this.create(processName, input, startedBy, idempotencyKey, operation, join);
+  }
+
+  private async create(
+    processName: string,
+    input: VariableValue | undefined,
+    startedBy: string,
+    idempotencyKey: string | undefined,
+    operation: string | undefined,
+    join: { readonly set: string; readonly key: string; readonly values: readonly string[] } | undefined,
+  ): Promise<{ readonly instanceId: string } | { readonly heldBy: string }> {
     const definition = await this.definitions.latest(processName);
-    const id = crypto.randomUUID();
     const serializedInput = input === undefined ? undefined : serializeValue(input);
-    const leased = this.runner.reserve();
-    try {
-      await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased, operation);
-    } catch (err) {
-      if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
-      const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceByKey, [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
-      const first = rows[0];
-      if (first === undefined) throw err;
-      if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
-      return first.id;
-    } finally {
-      if (leased) this.runner.release();
+    for (let attempt = 1; ; attempt++) {
+      const id = crypto.randomUUID();
+      const leased = this.runner.reserve();
+      try {
+        await this.insertInstance(id, definition, serializedInput, startedBy, idempotencyKey, leased, operation, join);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        if (idempotencyKey !== undefined) {
+          const rows = (await this.dataSource.query(WORKFLOW_SQL.instanceByKey, [startedBy, idempotencyKey])) as Array<{ id: string; processName: string }>;
+          const first = rows[0];
+          if (first !== undefined) {
+            if (first.processName !== processName) throw new WorkflowError('InvalidInput', `idempotencyKey "${idempotencyKey}" was already used to start ${first.processName}`);
+            return { instanceId: first.id };
+          }
+        }
+        if (join === undefined || attempt >= 3) throw err;
+        const holders = (await this.dataSource.query(WORKFLOW_SQL.startClaimHolder, [processName, join.key])) as Array<{ instanceId: string; status: string | null }>;
+        const holder = holders[0];
+        if (holder !== undefined && (holder.status === 'RUNNING' || holder.status === 'SUSPENDED')) return { heldBy: holder.instanceId };
+        // The claim's instance ended (or the claim went meanwhile): the values are free again.
+        if (holder !== undefined) await exclusive(this.dataSource, () => execute(this.dataSource, WORKFLOW_SQL.dropStaleStartClaim, [processName, join.key, holder.instanceId]));
+        continue;
+      } finally {
+        if (leased) this.runner.release();
+      }
+      this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
+      if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(operation !== undefined ? { operation } : {}) });
+      else this.runner.wake();
+      return { instanceId: id };
     }
-    this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
-    if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(operation !== undefined ? { operation } : {}) });
-    else this.runner.wake();
-    return id;
   }
 
   /** The instance row and its input, in one group-committed transaction. */
-  private async insertInstance(id: string, definition: ProcessDefinition, input: string | undefined, startedBy: string, idempotencyKey: string | undefined, leased: boolean, operation: string | undefined): Promise<void> {
+  private async insertInstance(
+    id: string,
+    definition: ProcessDefinition,
+    input: string | undefined,
+    startedBy: string,
+    idempotencyKey: string | undefined,
+    leased: boolean,
+    operation: string | undefined,
+    join: { readonly set: string; readonly key: string; readonly values: readonly string[] } | undefined,
+  ): Promise<void> {
     const now = this.clock.date();
     const statements: Write[] = [
       {
@@ -134,6 +190,11 @@ export class ProcessInstances {
     if (input !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'message', input] });
     // The operation the message came to: an instance-creating pick takes the onMessage of that operation.
     if (operation !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'operation', serializeValue({ kind: 'simple', value: operation })] });
+    if (join !== undefined) {
+      statements.push({ row: WORKFLOW_ROWS.startClaim, values: [definition.name, join.key, id] });
+      // Held from its creation: a message carrying the values is routed to it even before its start activity runs.
+      statements.push({ row: WORKFLOW_ROWS.correlation, values: [id, definition.name, join.set, join.key, JSON.stringify({ values: join.values, by: '' })] });
+    }
     await groupCommitter(this.dataSource).write(statements);
   }
 

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { sleepUntil, SleepAborted, type Clock } from '../clock';
 import type { Logger } from '../log';
@@ -10,6 +11,7 @@ import {
   type Compensate,
   type CompensateScope,
   type Correlation,
+  type CorrelationSet,
   type Empty,
   type Exit,
   type Expression,
@@ -37,9 +39,10 @@ import {
 } from '../bpel/model';
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
-import { deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
-import { correlationKey, correlationValues, NO_PROPERTIES, type PropertyCatalog, type Typed } from '../bpel/properties';
+import { copyFromParts, deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, messageFromParts, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { correlationKey, correlationValues, NO_PROPERTIES, variablePropertyReader, type PropertyCatalog, type Typed } from '../bpel/properties';
 import { allActivities, childActivities } from '../bpel/walk';
+import { fromPartDeclarations, type PartDefinition } from '../bpel/validate';
 import { deserializeFault, faultPathOf, serializeFault, withPath } from './fault-codec';
 import { InstanceStore, type ActivityState, type VariableWrite } from './instance-store';
 import type { MessageWanted, StoredReply, TakenMessage } from './message-box';
@@ -161,6 +164,8 @@ interface Frame {
   readonly declarations: ReadonlyMap<string, VariableDeclaration>;
   readonly values: Map<string, VariableValue | undefined>;
   readonly parent: Frame | undefined;
+  /** The correlation sets a scope instance (or the process) declares. */
+  readonly correlationSets?: ReadonlyMap<string, CorrelationSet>;
 }
 
 interface LinkCell {
@@ -318,6 +323,10 @@ export class Interpreter {
   private readonly bodyPaths = new Map<string, readonly string[] | null>();
   /** Due times given to the waits of the iteration a parked loop resumes with, by key. */
   private readonly seededDues = new Map<string, Date>();
+  /** bpel:getVariableProperty through the process's property aliases. */
+  private readonly readProperty: NonNullable<EvaluationOptions['variableProperty']>;
+  /** The instance-creating receives and picks, in document order. */
+  private readonly startActivities: readonly Activity[];
 
   constructor(
     private readonly process: Process,
@@ -342,10 +351,13 @@ export class Interpreter {
       readonly properties?: PropertyCatalog;
       /** The messages of each operation, for correlation values and replies. */
       readonly operationMessages?: OperationMessages;
+      /** A WSDL message's parts, each with its element or type (for the variables an onEvent's fromParts declare). */
+      readonly messageParts?: (message: QName) => ReadonlyMap<string, PartDefinition> | undefined;
     },
   ) {
     this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
     this.activityLimit = this.limits.maxActivities;
+    this.readProperty = variablePropertyReader(deps.properties ?? NO_PROPERTIES);
     this.root = {
       kind: 'scope',
       path: '/process',
@@ -358,10 +370,12 @@ export class Interpreter {
       alarms: process.alarms,
       events: process.events,
       messageExchanges: process.messageExchanges,
+      correlationSets: process.correlationSets,
       activity: process.activity,
       name: process.name,
     };
     this.index(this.root);
+    this.startActivities = allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance);
     this.handlers = {
       invoke: (a, c, k) => this.invoke(a, c, k),
       receive: (a, c, k) => this.receive(a, c, k),
@@ -439,7 +453,7 @@ export class Interpreter {
 
   /** Expression options: the injected clock's time for pv:now() and calendar durations. */
   private opts(): EvaluationOptions {
-    return { now: this.deps.clock.date(), properties: this.properties };
+    return { now: this.deps.clock.date(), properties: this.properties, variableProperty: this.readProperty };
   }
 
   private get properties(): PropertyCatalog {
@@ -591,8 +605,14 @@ export class Interpreter {
 
   // ---- variables ---------------------------------------------------------
 
-  private newFrame(key: string, declarations: readonly VariableDeclaration[], parent: Frame | undefined): Frame {
-    const frame: Frame = { key, declarations: new Map(declarations.map((d) => [d.name, d])), values: new Map(), parent };
+  private newFrame(key: string, declarations: readonly VariableDeclaration[], parent: Frame | undefined, correlationSets: readonly CorrelationSet[] = []): Frame {
+    const frame: Frame = {
+      key,
+      declarations: new Map(declarations.map((d) => [d.name, d])),
+      values: new Map(),
+      parent,
+      ...(correlationSets.length > 0 ? { correlationSets: new Map(correlationSets.map((s) => [s.name, s])) } : {}),
+    };
     for (const d of declarations) {
       const stored = this.store.variables.get(InstanceStore.variableKey(key, d.name));
       frame.values.set(d.name, stored === undefined ? undefined : deserializeValue(stored));
@@ -698,14 +718,21 @@ export class Interpreter {
   private async invoke(activity: Invoke, ctx: Context, key: string): Promise<Completion> {
     const partnerLink = this.process.partnerLinks.find((p) => p.name === activity.partnerLink);
     if (partnerLink === undefined) throw standardFault('invalidVariables', `activity ${activity.path}: partner link "${activity.partnerLink}" is not declared`);
-    const input = activity.inputVariable === undefined ? undefined : this.read(ctx, activity.inputVariable, activity);
-    if (activity.inputVariable !== undefined && input === undefined) {
-      throw standardFault('uninitializedVariable', `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}: input variable "${activity.inputVariable}" is not initialised`);
-    }
     const where = `activity ${activity.path}${activity.name === undefined ? '' : ` "${activity.name}"`}`;
+    const messages = this.messageTypes(activity.partnerLink, 'partner', activity.operation);
+    let input: VariableValue | undefined;
+    let inputTyped: Typed = {};
+    if (activity.toParts !== undefined) {
+      input = this.fromVariables(activity.toParts, messages?.input, ctx, where);
+      inputTyped = { messageType: messages?.input };
+    } else if (activity.inputVariable !== undefined) {
+      input = this.read(ctx, activity.inputVariable, activity);
+      if (input === undefined) throw standardFault('uninitializedVariable', `${where}: input variable "${activity.inputVariable}" is not initialised`);
+      inputTyped = this.typedVariable(ctx, activity.inputVariable);
+    }
     const requestCorrelations = activity.correlations.filter((c) => c.pattern !== 'response');
-    if (requestCorrelations.length > 0 && input !== undefined && activity.inputVariable !== undefined) {
-      await this.correlate(requestCorrelations, this.typedVariable(ctx, activity.inputVariable), input, key, where);
+    if (requestCorrelations.length > 0 && input !== undefined) {
+      await this.correlate(requestCorrelations, inputTyped, input, ctx, key, where);
     }
     // An effect leaves only from a durable state: after a crash, replay reaches this invoke again
     // with the same input and idempotency key, so the partner answers the first call's result.
@@ -731,25 +758,32 @@ export class Interpreter {
     });
     const responseCorrelations = activity.correlations.filter((c) => c.pattern === 'response' || c.pattern === 'request-response');
     if (responseCorrelations.length > 0 && output !== undefined) {
-      await this.correlate(responseCorrelations, { messageType: this.messageTypes(activity.partnerLink, 'partner', activity.operation)?.output }, output, key, where);
+      await this.correlate(responseCorrelations, { messageType: messages?.output }, output, ctx, key, where);
     }
     const requestId = requestIdOf(output);
     const data = requestId === undefined ? undefined : JSON.stringify({ requestId });
-    if (activity.outputVariable === undefined || output === undefined) return data === undefined ? {} : { data };
-    const { scope, writes } = this.recordingView(ctx.frame);
-    scope.set(activity.outputVariable, this.asDeclared(ctx, activity.outputVariable, output, activity));
+    const writes =
+      output === undefined
+        ? undefined
+        : activity.fromParts !== undefined
+          ? this.intoVariables(activity.fromParts, output, messages?.output, ctx, where)
+          : activity.outputVariable !== undefined
+            ? this.intoVariable(ctx, activity.outputVariable, output, activity)
+            : undefined;
+    if (writes === undefined) return data === undefined ? {} : { data };
     return data === undefined ? { writes } : { writes, data };
   }
 
   private async receive(activity: Receive, ctx: Context, key: string): Promise<Completion> {
     const where = describeActivity(activity);
-    if (activity.createInstance) {
+    if (activity.createInstance && this.createdBy(activity, [activity])) {
       const input = this.deps.initialMessage;
       if (input === undefined) return {};
       const accepted = await this.accept(activity, input, undefined, ctx, key, where, activity);
       return { writes: accepted.writes };
     }
-    const taken = await this.waitMessage([activity], key, ctx.signal, undefined, where);
+    if (activity.createInstance) await this.untilJoinable([activity], ctx, where);
+    const taken = await this.waitMessage([activity], ctx, key, ctx.signal, undefined, where);
     if (taken === undefined) throw new Terminated('terminated');
     const accepted = await this.accept(activity, taken.message, taken.id, ctx, key, where, activity);
     return { writes: accepted.writes, data: JSON.stringify(accepted.data) };
@@ -757,12 +791,13 @@ export class Interpreter {
 
   private async reply(activity: Reply, ctx: Context, key: string): Promise<Completion> {
     const where = describeActivity(activity);
-    const message = activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
+    const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
+    const message =
+      activity.toParts !== undefined ? this.fromVariables(activity.toParts, activity.faultName === undefined ? output : undefined, ctx, where) : activity.variable === undefined ? undefined : this.read(ctx, activity.variable, activity);
     const exchange = exchangeKey(activity);
     const open = this.openRequests().get(exchange)?.[0];
-    const output = this.messageTypes(activity.partnerLink, 'my', activity.operation)?.output;
     if (message !== undefined && activity.correlations.length > 0) {
-      await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, key, where);
+      await this.correlate(activity.correlations, activity.variable === undefined ? { messageType: output } : this.typedVariable(ctx, activity.variable), message, ctx, key, where);
     }
     if (open !== undefined) {
       // The answer to a message taken after the instance was created: recorded with that message, in the reply's transaction.
@@ -778,7 +813,59 @@ export class Interpreter {
     return { data: JSON.stringify({ replied: true, message: message === undefined ? undefined : serializeValue(message) }) };
   }
 
+  /** The anonymous message a `<toParts>` builds from its variables; a fault names the activity. */
+  private fromVariables(toParts: NonNullable<Invoke['toParts']>, messageType: QName | undefined, ctx: Context, where: string): VariableValue {
+    try {
+      return messageFromParts(toParts, messageType, this.scopeView(ctx.frame), this.opts());
+    } catch (err) {
+      if (err instanceof BpelFault) throw new BpelFault(err.faultName, `${where}: ${err.message}`, err.data);
+      throw err;
+    }
+  }
+
+  /** The write of a whole message into its variable (as the variable is declared, see asDeclared). */
+  private intoVariable(ctx: Context, name: string, message: VariableValue, at: Activity): VariableWrite[] {
+    const { scope, writes } = this.recordingView(ctx.frame);
+    scope.set(name, this.asDeclared(ctx, name, message, at));
+    return writes;
+  }
+
+  /** The writes a `<fromParts>` makes, each part copied into its variable; a fault names the activity. */
+  private intoVariables(fromParts: NonNullable<Invoke['fromParts']>, message: VariableValue, messageType: QName | undefined, ctx: Context, where: string): VariableWrite[] {
+    const { scope, writes } = this.recordingView(ctx.frame);
+    try {
+      copyFromParts(fromParts, message, messageType, scope, this.opts());
+    } catch (err) {
+      if (err instanceof BpelFault) throw new BpelFault(err.faultName, `${where}: ${err.message}`, err.data);
+      throw err;
+    }
+    return writes;
+  }
+
   // ---- messages and correlation -------------------------------------------
+
+  /**
+   * Whether the message that created the instance is this start activity's.
+   * With one start activity it always is. With several (WS-BPEL 2.0 §10.4,
+   * `initiate="join"`) it is the one of the operation the message came to
+   * (the first in document order for an instance started without one); the
+   * others take their message like any receive, routed by the joined set.
+   */
+  private createdBy(activity: Activity, messages: readonly InboundMessage[]): boolean {
+    if (this.startActivities.length < 2) return true;
+    const operation = this.deps.initialOperation;
+    if (operation === undefined) return this.startActivities[0] === activity;
+    return messages.some((m) => `${m.partnerLink}/${m.operation}` === operation);
+  }
+
+  /** Waits until the set a start activity joins is initiated (by the start activity the creating message went to). */
+  private async untilJoinable(messages: readonly InboundMessage[], ctx: Context, where: string): Promise<void> {
+    const routing = messages[0]?.correlations.find((c) => c.initiate === 'join');
+    if (routing === undefined) return;
+    const { stored } = this.correlationSet(ctx, routing.set, where);
+    while (!this.store.correlations.has(stored) && !ctx.signal.aborted) await untilEither(this.initiated.promise, [ctx.signal]);
+    if (ctx.signal.aborted) throw new Terminated('terminated');
+  }
 
   /** The WSDL messages of a partner link's operation, when known. */
   private messageTypes(partnerLink: string, role: 'my' | 'partner', operation: string): { readonly input?: QName; readonly output?: QName } | undefined {
@@ -800,17 +887,16 @@ export class Interpreter {
    *
    * @throws BpelFault bpel:correlationViolation
    */
-  private async correlate(correlations: readonly Correlation[], typed: Typed, message: VariableValue, key: string, where: string): Promise<void> {
+  private async correlate(correlations: readonly Correlation[], typed: Typed, message: VariableValue, ctx: Context, key: string, where: string): Promise<void> {
     const initiated: Array<{ set: string; key: string; values: string[]; by: string }> = [];
     for (const c of correlations) {
-      const set = this.process.correlationSets.find((s) => s.name === c.set);
-      if (set === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${c.set}" is not declared`);
+      const { set, stored } = this.correlationSet(ctx, c.set, where);
       const values = correlationValues(this.properties, set, typed, message, where);
       const valueKey = correlationKey(set.name, values);
-      const current = this.store.correlations.get(set.name);
+      const current = this.store.correlations.get(stored);
       if (current === undefined) {
         if (c.initiate === 'no') throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is not initiated (initiate="no")`);
-        initiated.push({ set: set.name, key: valueKey, values, by: key });
+        initiated.push({ set: stored, key: valueKey, values, by: key });
       } else if (c.initiate === 'yes' && current.by !== key) {
         throw standardFault('correlationViolation', `${where}: correlation set "${set.name}" is already initiated (initiate="yes")`);
       } else if (current.key !== valueKey) {
@@ -828,16 +914,52 @@ export class Interpreter {
   /** Resolved (and replaced) each time the instance initiates correlation sets: event handlers wait on it for their routing set. */
   private initiated = settledSignal();
 
-  /** The messages an inbound activity takes: its operation, with the values of the set that routes it. */
-  private wanted(message: InboundMessage, where: string): MessageWanted {
-    const routing = message.correlations.find((c) => c.initiate !== 'yes');
-    if (routing === undefined) throw standardFault('correlationViolation', `${where}: no correlation set routes messages of operation "${message.operation}" to this instance`);
-    const current = this.store.correlations.get(routing.set);
-    if (current === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${routing.set}" is not initiated, so no message can reach this instance by it`);
-    return { operation: `${message.partnerLink}/${message.operation}`, correlationKey: current.key };
+  /**
+   * The correlation set a name stands for where `ctx` is: the one the
+   * innermost enclosing scope instance (or the process) declares, and the
+   * name its values are stored under. A scope instance's sets are its own
+   * (WS-BPEL 2.0 §9.2): each instance of the scope, a loop's iterations and
+   * parallel forEach branches included, initiates them anew.
+   */
+  private correlationSet(ctx: Context, name: string, where: string): { readonly set: CorrelationSet; readonly stored: string } {
+    for (let f: Frame | undefined = ctx.frame; f !== undefined; f = f.parent) {
+      const set = f.correlationSets?.get(name);
+      if (set !== undefined) return { set, stored: storedSetName(name, f.key) };
+    }
+    throw standardFault('correlationViolation', `${where}: correlation set "${name}" is not declared`);
   }
 
-  /** Inbound activities of this instance waiting now, by `partnerLink/operation` (for bpel:conflictingReceive). */
+  /** Forgets the correlation sets of a scope instance that ended: messages carrying their values no longer reach the instance by them. */
+  private releaseCorrelations(frame: Frame): void {
+    if (frame.correlationSets === undefined || frame.key === '/process') return;
+    for (const name of frame.correlationSets.keys()) {
+      const stored = storedSetName(name, frame.key);
+      if (!this.store.correlations.has(stored)) continue;
+      this.store.correlations.delete(stored);
+      this.store.statement({ sql: WORKFLOW_SQL.releaseCorrelation, params: [this.deps.instanceId, stored], table: 'process_correlation' });
+    }
+  }
+
+  /**
+   * The messages an inbound activity takes (its operation, with the values
+   * of the set that routes it), and what two activities waiting at once
+   * may not share: the operation and the routing set's instance.
+   */
+  private wanted(message: InboundMessage, ctx: Context, where: string): { readonly wanted: MessageWanted; readonly conflict: string } {
+    const routing = message.correlations.find((c) => c.initiate !== 'yes');
+    if (routing === undefined) throw standardFault('correlationViolation', `${where}: no correlation set routes messages of operation "${message.operation}" to this instance`);
+    const { stored } = this.correlationSet(ctx, routing.set, where);
+    const current = this.store.correlations.get(stored);
+    if (current === undefined) throw standardFault('correlationViolation', `${where}: correlation set "${routing.set}" is not initiated, so no message can reach this instance by it`);
+    const operation = `${message.partnerLink}/${message.operation}`;
+    return { wanted: { operation, correlationKey: current.key }, conflict: `${operation}\u0000${stored}` };
+  }
+
+  /**
+   * Inbound activities of this instance waiting now, by `partnerLink/operation`
+   * and routing set instance (for bpel:conflictingReceive): the branches of a
+   * parallel forEach may each wait for the operation, by their own scope's set.
+   */
   private readonly waiting = new Set<string>();
 
   /**
@@ -845,15 +967,16 @@ export class Interpreter {
    * execution `consumerKey` (after a crash: the one it took before).
    * Undefined when `stop` (or the activity's termination) ends the wait first.
    */
-  private async waitMessage(messages: readonly InboundMessage[], consumerKey: string, signal: AbortSignal, stop: AbortSignal | undefined, where: string): Promise<TakenMessage | undefined> {
+  private async waitMessage(messages: readonly InboundMessage[], ctx: Context, consumerKey: string, signal: AbortSignal, stop: AbortSignal | undefined, where: string): Promise<TakenMessage | undefined> {
     const source = this.deps.messages;
     if (source === undefined) throw new Error(`${where}: the engine has no message box`);
-    const wanted = messages.map((m) => this.wanted(m, where));
-    const operations = [...new Set(wanted.map((w) => w.operation))];
-    for (const operation of operations) {
-      if (this.waiting.has(operation)) throw standardFault('conflictingReceive', `${where}: another activity of this instance already waits for a message of ${operation}`);
+    const wants = messages.map((m) => this.wanted(m, ctx, where));
+    const wanted = wants.map((w) => w.wanted);
+    const conflicts = [...new Set(wants.map((w) => w.conflict))];
+    for (const want of wants) {
+      if (this.waiting.has(want.conflict)) throw standardFault('conflictingReceive', `${where}: another activity of this instance already waits for a message of ${want.wanted.operation} by the same correlation set`);
     }
-    for (const operation of operations) this.waiting.add(operation);
+    for (const conflict of conflicts) this.waiting.add(conflict);
     const { controller, release } = childController(signal);
     const onStop = (): void => controller.abort(new Error('stopped'));
     stop?.addEventListener('abort', onStop, { once: true });
@@ -865,7 +988,7 @@ export class Interpreter {
     } finally {
       stop?.removeEventListener('abort', onStop);
       release();
-      for (const operation of operations) this.waiting.delete(operation);
+      for (const conflict of conflicts) this.waiting.delete(conflict);
     }
   }
 
@@ -884,7 +1007,7 @@ export class Interpreter {
     at: Activity,
   ): Promise<{ writes: VariableWrite[]; data: { messageId?: number; exchange?: string } }> {
     const types = this.messageTypes(inbound.partnerLink, 'my', inbound.operation);
-    await this.correlate(inbound.correlations, { messageType: types?.input }, message, key, where);
+    await this.correlate(inbound.correlations, { messageType: types?.input }, message, ctx, key, where);
     let exchange: string | undefined;
     if (messageId !== undefined && types?.output !== undefined) {
       exchange = exchangeKey(inbound);
@@ -892,12 +1015,12 @@ export class Interpreter {
         throw standardFault('conflictingRequest', `${where}: a request of operation "${inbound.operation}" on partner link "${inbound.partnerLink}"${inbound.messageExchange === undefined ? '' : ` (message exchange "${inbound.messageExchange}")`} is still open, not yet replied to`);
       }
     }
-    const writes: VariableWrite[] = [];
-    if (inbound.variable !== undefined) {
-      const { scope, writes: recorded } = this.recordingView(ctx.frame);
-      scope.set(inbound.variable, this.asDeclared(ctx, inbound.variable, message, at));
-      writes.push(...recorded);
-    }
+    const writes =
+      inbound.fromParts !== undefined
+        ? this.intoVariables(inbound.fromParts, message, types?.input, ctx, where)
+        : inbound.variable !== undefined
+          ? this.intoVariable(ctx, inbound.variable, message, at)
+          : [];
     return { writes, data: { ...(messageId !== undefined ? { messageId } : {}), ...(exchange !== undefined ? { exchange } : {}) } };
   }
 
@@ -935,7 +1058,7 @@ export class Interpreter {
     if (choice === undefined) {
       let writes: VariableWrite[] = [];
       let data: { branch: number; messageId?: number; exchange?: string };
-      if (activity.createInstance) {
+      if (activity.createInstance && this.createdBy(activity, activity.messages)) {
         const found = activity.messages.findIndex((m) => `${m.partnerLink}/${m.operation}` === this.deps.initialOperation);
         const branch = found < 0 ? 0 : found;
         const onMessage = activity.messages[branch];
@@ -943,6 +1066,7 @@ export class Interpreter {
         if (onMessage !== undefined && input !== undefined) ({ writes } = await this.accept(onMessage, input, undefined, ctx, key, where, activity));
         data = { branch };
       } else {
+        if (activity.createInstance) await this.untilJoinable(activity.messages, ctx, where);
         const taken = await this.pickWait(activity, ctx, key, where);
         if (taken.message === undefined) data = { branch: activity.messages.length + taken.alarm };
         else {
@@ -979,7 +1103,7 @@ export class Interpreter {
       if (earliest === undefined || due.getTime() < earliest.due.getTime()) earliest = { index, due, timerKey };
     }
     const stop = new AbortController();
-    const waiting = this.waitMessage(activity.messages, key, ctx.signal, stop.signal, where);
+    const waiting = this.waitMessage(activity.messages, ctx, key, ctx.signal, stop.signal, where);
     if (earliest === undefined) {
       const message = await waiting;
       if (message === undefined) throw new Terminated('terminated');
@@ -1020,26 +1144,31 @@ export class Interpreter {
   private async runEvent(event: OnEvent, ctx: Context, disabled: AbortSignal): Promise<void> {
     const base = this.keyOf(event, ctx);
     const where = `event handler ${event.path}`;
-    const declaration: VariableDeclaration | undefined =
-      event.variable === undefined ? undefined : { name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) };
+    const declarations: VariableDeclaration[] =
+      event.variable !== undefined
+        ? [{ name: event.variable, line: event.line, ...(event.messageType ? { messageType: event.messageType } : {}), ...(event.element ? { element: event.element } : {}) }]
+        : event.fromParts !== undefined
+          ? this.eventPartVariables(event)
+          : [];
     const failed = new AbortController();
     let failure: unknown;
     const instances: Array<Promise<void>> = [];
     const stop = AbortSignal.any([disabled, failed.signal]);
     for (let n = 1; ; n++) {
       const consumerKey = `${base}#${n}`;
-      const frame = this.newFrame(`${consumerKey}/event`, declaration === undefined ? [] : [declaration], ctx.frame);
+      const frame = this.newFrame(`${consumerKey}/event`, declarations, ctx.frame);
       const eventCtx: Context = { ...ctx, frame, anchor: { path: event.path, key: consumerKey } };
       const record = this.store.activities.get(consumerKey);
       if (record === undefined || record.state === 'RUNNING') {
         // A process-level handler is enabled before the start activity initiated the set that routes its messages.
         const routing = event.correlations.find((c) => c.initiate !== 'yes');
-        while (routing !== undefined && !this.store.correlations.has(routing.set) && !stop.aborted && !ctx.signal.aborted) {
+        const routingSet = routing === undefined ? undefined : this.correlationSet(ctx, routing.set, where).stored;
+        while (routingSet !== undefined && !this.store.correlations.has(routingSet) && !stop.aborted && !ctx.signal.aborted) {
           await untilEither(this.initiated.promise, [stop, ctx.signal]);
         }
         if (ctx.signal.aborted) throw new Terminated('terminated');
         if (stop.aborted) break;
-        const taken = await this.waitMessage([event], consumerKey, ctx.signal, stop, where);
+        const taken = await this.waitMessage([event], eventCtx, consumerKey, ctx.signal, stop, where);
         if (taken === undefined) break;
         const accepted = await this.accept(event, taken.message, taken.id, eventCtx, consumerKey, where, event.scope);
         this.store.end(consumerKey, 'COMPLETED', this.now(), { writes: accepted.writes, data: JSON.stringify(accepted.data), kind: 'onEvent' });
@@ -1054,6 +1183,13 @@ export class Interpreter {
     }
     await Promise.all(instances);
     if (failure !== undefined) throw failure;
+  }
+
+  /** The variables an onEvent's fromParts declare in the handler's scope, each of its part's element or type. */
+  private eventPartVariables(event: OnEvent): VariableDeclaration[] {
+    const input = this.messageTypes(event.partnerLink, 'my', event.operation)?.input;
+    const parts = input === undefined ? undefined : this.deps.messageParts?.(input);
+    return fromPartDeclarations(event.fromParts ?? [], parts);
   }
 
   private async assign(activity: Assign, ctx: Context): Promise<Completion> {
@@ -1365,13 +1501,14 @@ export class Interpreter {
   // ---- scopes, handlers, compensation ------------------------------------
 
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
-    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    const frame = this.newFrame(key, scope.variables, ctx.frame, scope.correlationSets);
     await this.initialise(frame, scope);
     const { controller, release } = childController(ctx.signal);
     try {
       return await this.scopeBody(scope, ctx, key, frame, controller);
     } finally {
       release();
+      if (!this.detached()) this.releaseCorrelations(frame);
     }
   }
 
@@ -1501,7 +1638,7 @@ export class Interpreter {
 
   /** Runs a completed scope's compensation handler (or the default: its own children, newest first). */
   private async compensateOne(scope: Scope, key: string, ctx: Context): Promise<void> {
-    const frame = this.newFrame(key, scope.variables, ctx.frame);
+    const frame = this.newFrame(key, scope.variables, ctx.frame, scope.correlationSets);
     const handlerCtx: Context = { ...ctx, frame, anchor: { path: scope.path, key: `${key}!c` }, handlerScope: { scope, key }, links: new Map() };
     if (scope.compensationHandler !== undefined) await this.exec(scope.compensationHandler, handlerCtx);
     else await this.compensateChildren(scope, key, handlerCtx, undefined);
@@ -1523,7 +1660,7 @@ export class Interpreter {
 
   /** Compensates the process's completed top-level scopes, newest first (cancel with compensation). */
   async compensateProcess(signal: AbortSignal): Promise<void> {
-    const frame = this.newFrame('/process', this.process.variables, undefined);
+    const frame = this.newFrame('/process', this.process.variables, undefined, this.process.correlationSets);
     const ctx: Context = { anchor: { path: '', key: '' }, frame, links: new Map(), signal, suppressJoinFailure: this.process.suppressJoinFailure, handlerScope: { scope: this.root, key: '/process' } };
     await this.compensateChildren(this.root, '/process', ctx, undefined);
   }
@@ -1573,6 +1710,17 @@ function untilEither(promise: Promise<void>, signals: readonly AbortSignal[]): P
     if (signals.some((s) => s.aborted)) done();
     void promise.then(done);
   });
+}
+
+/**
+ * The name a correlation set's values are stored under: its own for a
+ * process-level set, qualified by the scope instance's key for a scope's
+ * (hashed when that would not fit the column).
+ */
+function storedSetName(name: string, scopeKey: string): string {
+  if (scopeKey === '/process') return name;
+  const qualified = `${name}@${scopeKey}`;
+  return qualified.length <= 200 ? qualified : `${name.slice(0, 100)}@${crypto.createHash('sha256').update(scopeKey).digest('hex')}`;
 }
 
 function describeActivity(activity: Activity): string {

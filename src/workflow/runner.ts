@@ -311,6 +311,7 @@ export class InstanceRunner {
       messages: this.messages,
       properties: compiled.catalog.propertyCatalog,
       operationMessages,
+      messageParts: (message) => compiled.catalog.partDefinitions(message),
     });
     if (Number(row.cancelRequested) > 0) {
       await this.finish(store, 'TERMINATED', null, null);

@@ -104,6 +104,11 @@ export class WorkflowRuntime {
     return this.instances.start(processName, input, startedBy, idempotencyKey, operation);
   }
 
+  /** Starts an instance for a message of one of several start activities, or names the running instance holding its values (ProcessInstances.startJoining). */
+  startJoining(...args: Parameters<ProcessInstances['startJoining']>): ReturnType<ProcessInstances['startJoining']> {
+    return this.instances.startJoining(...args);
+  }
+
   /**
    * Stores a message for the running instance holding its correlation
    * values (or for one to come, within the keep time), committed before

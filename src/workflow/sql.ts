@@ -20,7 +20,7 @@ import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 const FINISHED = "status IN ('COMPLETED', 'FAULTED', 'TERMINATED')";
 
 /** The tables holding an instance's execution detail, all keyed by instanceId (and with an `id` column). */
-export const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer', 'process_correlation', 'process_message'] as const;
+export const DETAIL_TABLES = ['activity_instance', 'process_variable', 'link_state', 'process_timer', 'process_correlation', 'process_message', 'process_start_claim'] as const;
 export type DetailTable = (typeof DETAIL_TABLES)[number];
 
 /**
@@ -48,6 +48,12 @@ export const WORKFLOW_ROWS = {
   timer: rowShape('process_timer', ['instanceId', 'key', 'kind', 'dueAt', 'firedAt'], { key: ['instanceId', 'key'], update: ['firedAt'] }),
   /** A correlation set's values, once initiated (never changed afterwards): instanceId, processName, setName, correlationKey, value. */
   correlation: rowShape('process_correlation', ['instanceId', 'processName', 'setName', 'correlationKey', 'value'], { key: ['instanceId', 'setName'], update: ['correlationKey', 'value'] }),
+  /**
+   * A start claim, a plain insert: processName, correlationKey, instanceId.
+   * Its unique (processName, correlationKey) refuses a second instance for
+   * values another instance claimed (see ProcessInstances.startJoining).
+   */
+  startClaim: rowShape('process_start_claim', ['processName', 'correlationKey', 'instanceId']),
 } as const;
 
 export const WORKFLOW_SQL = {
@@ -78,6 +84,13 @@ export const WORKFLOW_SQL = {
 
   /** An instance's initiated correlation sets. Params: instanceId. Rows: setName, correlationKey, value. */
   loadCorrelations: 'SELECT setName, correlationKey, value FROM process_correlation WHERE instanceId = ?',
+  /** The instance holding a start claim, and whether it still runs. Params: processName, correlationKey. Rows: instanceId, status (null without an instance row). */
+  startClaimHolder:
+    'SELECT c.instanceId, i.status FROM process_start_claim c LEFT JOIN process_instance i ON i.id = c.instanceId WHERE c.processName = ? AND c.correlationKey = ?',
+  /** Drops a claim whose instance ended, if it is still that one's. Params: processName, correlationKey, instanceId. */
+  dropStaleStartClaim: 'DELETE FROM process_start_claim WHERE processName = ? AND correlationKey = ? AND instanceId = ?',
+  /** A scope instance ended: its correlation set no longer routes messages to the instance. */
+  releaseCorrelation: 'DELETE FROM process_correlation WHERE instanceId = ? AND setName = ?',
 
   // ── the message box ────────────────────────────────────────────────────
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { PLNK_NS, type Import, type QName } from '../bpel/model';
 import { VPROP_NS, type PropertyAlias, type PropertyCatalog } from '../bpel/properties';
+import { partDefinitions, type PartDefinition } from '../bpel/validate';
 import { inScopeNamespaces, lineOf, ownText } from '../xml/dom';
 
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
@@ -12,6 +13,8 @@ export interface OperationInfo {
   readonly input?: QName;
   readonly output?: QName;
   readonly faults: readonly string[];
+  /** Each fault's message, by fault name. */
+  readonly faultMessages: ReadonlyMap<string, QName>;
 }
 
 export interface PortTypeInfo {
@@ -25,6 +28,8 @@ export interface MessageInfo {
   readonly name: QName;
   /** Part name → element QName (element parts) or undefined (type parts). */
   readonly parts: ReadonlyMap<string, QName | undefined>;
+  /** Part name → XML Schema type QName, for the type parts. */
+  readonly types: ReadonlyMap<string, QName>;
 }
 
 /** Provisor's own services, by WSDL file, as imports may name them. */
@@ -140,11 +145,14 @@ export class WsdlCatalog {
     }
     for (const message of childrenNS(root, WSDL_NS, 'message')) {
       const parts = new Map<string, QName | undefined>();
+      const types = new Map<string, QName>();
       for (const part of childrenNS(message, WSDL_NS, 'part')) {
-        parts.set(part.getAttribute('name') ?? '', part.hasAttribute('element') ? qname(part, part.getAttribute('element'), `${name}: part`) : undefined);
+        const partName = part.getAttribute('name') ?? '';
+        parts.set(partName, part.hasAttribute('element') ? qname(part, part.getAttribute('element'), `${name}: part`) : undefined);
+        if (!part.hasAttribute('element') && part.hasAttribute('type')) types.set(partName, qname(part, part.getAttribute('type'), `${name}: part`));
       }
       const q = { ns: tns, local: message.getAttribute('name') ?? '' };
-      this.messages.set(WsdlCatalog.key(q), { name: q, parts });
+      this.messages.set(WsdlCatalog.key(q), { name: q, parts, types });
     }
     for (const portType of childrenNS(root, WSDL_NS, 'portType')) {
       const operations = new Map<string, OperationInfo>();
@@ -156,6 +164,11 @@ export class WsdlCatalog {
           input: input === undefined ? undefined : qname(input, input.getAttribute('message'), `${name}: input`),
           output: output === undefined ? undefined : qname(output, output.getAttribute('message'), `${name}: output`),
           faults: childrenNS(op, WSDL_NS, 'fault').map((f) => f.getAttribute('name') ?? ''),
+          faultMessages: new Map(
+            childrenNS(op, WSDL_NS, 'fault')
+              .filter((f) => f.hasAttribute('message'))
+              .map((f) => [f.getAttribute('name') ?? '', qname(f, f.getAttribute('message'), `${name}: fault`)]),
+          ),
         });
       }
       const q = { ns: tns, local: portType.getAttribute('name') ?? '' };
@@ -196,6 +209,11 @@ export class WsdlCatalog {
         ...(queryElement !== undefined && queryText !== '' ? { query: { text: queryText, namespaces: inScopeNamespaces(queryElement), line: lineOf(queryElement) } } : {}),
       });
     }
+  }
+
+  /** A message's parts, each with the element or type defining it; undefined when the message is not defined. */
+  partDefinitions(message: QName): ReadonlyMap<string, PartDefinition> | undefined {
+    return partDefinitions(message, { messageParts: (q) => this.messages.get(WsdlCatalog.key(q))?.parts, partTypes: (q) => this.messages.get(WsdlCatalog.key(q))?.types });
   }
 
   /** The text of a loaded document, by the name it was loaded under. */

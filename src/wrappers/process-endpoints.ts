@@ -2,7 +2,7 @@ import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
 import type { CorrelationSet, InboundMessage, OnEvent, Process, QName } from '../bpel/model';
 import { correlationKey, correlationValues } from '../bpel/properties';
 import { BpelFault, type VariableValue } from '../bpel/values';
-import { allActivities } from '../bpel/walk';
+import { allActivities, visibleCorrelationSets } from '../bpel/walk';
 import { deserializeValue } from '../bpel/xpath';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
@@ -47,18 +47,20 @@ export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input
 /** A receive, onMessage or onEvent of a process: the message it takes, and whether it creates the instance. */
 interface Inbound {
   readonly message: InboundMessage;
+  /** The path of the receive, onMessage or onEvent. */
+  readonly path: string;
   readonly creates: boolean;
 }
 
 function inboundOf(process: Process): Inbound[] {
   const out: Inbound[] = [];
   const events = (owner: { readonly events: readonly OnEvent[] }): void => {
-    for (const e of owner.events) out.push({ message: e, creates: false });
+    for (const e of owner.events) out.push({ message: e, path: e.path, creates: false });
   };
   events(process);
   for (const a of allActivities(process)) {
-    if (a.kind === 'receive') out.push({ message: a, creates: a.createInstance });
-    else if (a.kind === 'pick') for (const m of a.messages) out.push({ message: m, creates: a.createInstance });
+    if (a.kind === 'receive') out.push({ message: a, path: a.path, creates: a.createInstance });
+    else if (a.kind === 'pick') for (const m of a.messages) out.push({ message: m, path: m.path, creates: a.createInstance });
     else if (a.kind === 'scope') events(a);
   }
   return out;
@@ -89,6 +91,7 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
     if (described === undefined) return undefined;
     const { process, catalog, documents } = described;
     const inbound = inboundOf(process);
+    const visibleSets = visibleCorrelationSets(process);
     const first = inbound.find((i) => i.creates) ?? inbound[0];
     if (first === undefined) return undefined;
     const portTypeOfLink = (partnerLink: string): PortTypeInfo | undefined => {
@@ -112,8 +115,12 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
       selectors.set(mapping.style === 'document' && element !== undefined ? `{${element.ns}}${element.local}` : `{${linkPortType.name.ns}}${mapping.name}`, mapping.name);
       const same = (i: Inbound): boolean => i.message.partnerLink === partnerLink && i.message.operation === operationName;
       const creates = inbound.some((i) => same(i) && i.creates);
-      const routing = inbound.find((i) => same(i) && !i.creates)?.message.correlations.find((c) => c.initiate !== 'yes');
-      const set = routing === undefined ? undefined : process.correlationSets.find((c) => c.name === routing.set);
+      // Every activity taking the operation is routed by one set (checked at deploy), declared by the process or a scope;
+      // the operation of one of several start activities by the set it joins.
+      const taker = inbound.find((i) => same(i) && !i.creates) ?? inbound.find((i) => same(i) && i.creates && i.message.correlations.some((c) => c.initiate === 'join'));
+      const routing = taker?.message.correlations.find((c) => c.initiate !== 'yes');
+      const set = taker === undefined || routing === undefined ? undefined : visibleSets.get(taker.path)?.get(routing.set)?.set;
+      const joins = creates && routing?.initiate === 'join';
       const replies = allActivities(process).some((a) => a.kind === 'reply' && a.operation === operationName && a.partnerLink === partnerLink);
       const namespace = linkPortType.name.ns;
       operations[operationName] = {
@@ -121,39 +128,44 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
         handle: () => Promise.reject(new Error('raw operation')),
         async handleRaw(body, ctx) {
           const input = readMessage(body, mapping);
+          const source = ctx.messageId !== undefined ? { source: { sender: ctx.principal.name, messageId: ctx.messageId } } : {};
+          /** Stores the message for the instance holding its values, and answers with that instance's reply to it. */
+          const deliver = async (correlation: { key: string; describe: string }, routedBy: CorrelationSet): Promise<string | undefined> => {
+            let delivered: { readonly id: number; readonly held: boolean };
+            try {
+              delivered = await runtime.deliver({ processName: name, operation: `${partnerLink}/${operationName}`, correlationKey: correlation.key, message: input, describe: correlation.describe, ...source });
+            } catch (err) {
+              if (err instanceof WorkflowError && err.code === 'NoMatchingInstance') throw new ProvisorError('NoMatchingInstance', err.message, routedBy.name);
+              throw err;
+            }
+            ctx.log.info('process message stored for its instance', { process: name, operation: operationName, messageId: delivered.id, held: delivered.held });
+            if (!replies) return undefined;
+            const reply = await runtime.awaitMessageReply(delivered.id, replyTimeoutMs);
+            if (reply.status === 'ENDED') throw new ProvisorError('ProcessFaulted', `process ${name}: ${reply.message}`);
+            if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process ${name}: no reply to message ${delivered.id} within ${replyTimeoutMs} ms; the message stays with its instance`);
+            if (reply.reply.fault !== undefined) throw new ProvisorError('ProcessFaulted', `process ${name} replied with fault ${reply.reply.fault}`);
+            return reply.reply.message === undefined ? undefined : writeMessage(deserializeValue(reply.reply.message), mapping, namespace);
+          };
+          /** Answers with the reply of the instance the message created. */
+          const answer = async (instanceId: string): Promise<string | undefined> => {
+            ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: operationName });
+            if (!replies) return undefined;
+            const reply = await runtime.awaitReply(instanceId, replyTimeoutMs);
+            if (reply.status === 'FAULTED') throw new ProvisorError('ProcessFaulted', `process instance ${instanceId} faulted before replying: ${reply.message}`);
+            if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process instance ${instanceId} did not reply within ${replyTimeoutMs} ms; it goes on running`);
+            return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, namespace);
+          };
           if (set !== undefined) {
             const correlation = correlationOf(catalog, set, operation.input, input, operationName);
-            if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) {
-              let delivered: { readonly id: number; readonly held: boolean };
-              try {
-                delivered = await runtime.deliver({
-                  processName: name,
-                  operation: `${partnerLink}/${operationName}`,
-                  correlationKey: correlation.key,
-                  message: input,
-                  describe: correlation.describe,
-                  ...(ctx.messageId !== undefined ? { source: { sender: ctx.principal.name, messageId: ctx.messageId } } : {}),
-                });
-              } catch (err) {
-                if (err instanceof WorkflowError && err.code === 'NoMatchingInstance') throw new ProvisorError('NoMatchingInstance', err.message, set.name);
-                throw err;
-              }
-              ctx.log.info('process message stored for its instance', { process: name, operation: operationName, messageId: delivered.id, held: delivered.held });
-              if (!replies) return undefined;
-              const reply = await runtime.awaitMessageReply(delivered.id, replyTimeoutMs);
-              if (reply.status === 'ENDED') throw new ProvisorError('ProcessFaulted', `process ${name}: ${reply.message}`);
-              if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process ${name}: no reply to message ${delivered.id} within ${replyTimeoutMs} ms; the message stays with its instance`);
-              if (reply.reply.fault !== undefined) throw new ProvisorError('ProcessFaulted', `process ${name} replied with fault ${reply.reply.fault}`);
-              return reply.reply.message === undefined ? undefined : writeMessage(deserializeValue(reply.reply.message), mapping, namespace);
+            if (joins) {
+              // One of several start activities: the values create one instance, whichever message comes first (a
+              // retry of the message that created it, under its MessageID, finds that instance too).
+              const started = await runtime.startJoining(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`, { set: set.name, key: correlation.key, values: correlation.values });
+              return 'heldBy' in started ? deliver(correlation, set) : answer(started.instanceId);
             }
+            if (!creates || (await runtime.holdsCorrelation(name, correlation.key))) return deliver(correlation, set);
           }
-          const instanceId = await runtime.start(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`);
-          ctx.log.info('process started by its endpoint', { instanceId, process: name, operation: operationName });
-          if (!replies) return undefined;
-          const reply = await runtime.awaitReply(instanceId, replyTimeoutMs);
-          if (reply.status === 'FAULTED') throw new ProvisorError('ProcessFaulted', `process instance ${instanceId} faulted before replying: ${reply.message}`);
-          if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process instance ${instanceId} did not reply within ${replyTimeoutMs} ms; it goes on running`);
-          return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, namespace);
+          return answer(await runtime.start(name, input, ctx.principal.name, ctx.messageId, `${partnerLink}/${operationName}`));
         },
       };
     }
@@ -176,10 +188,10 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
  * A message's values of the correlation set that routes it, and their key.
  * @throws ProvisorError `InvalidField` naming the set when the message does not carry them
  */
-function correlationOf(catalog: WsdlCatalog, set: CorrelationSet, messageType: QName | undefined, input: VariableValue, operation: string): { key: string; describe: string } {
+function correlationOf(catalog: WsdlCatalog, set: CorrelationSet, messageType: QName | undefined, input: VariableValue, operation: string): { key: string; values: string[]; describe: string } {
   try {
     const values = correlationValues(catalog.propertyCatalog, set, messageType === undefined ? {} : { messageType }, input, `operation ${operation}`);
-    return { key: correlationKey(set.name, values), describe: `the values ${values.map((v) => `"${v}"`).join(', ')} of correlation set "${set.name}"` };
+    return { key: correlationKey(set.name, values), values, describe: `the values ${values.map((v) => `"${v}"`).join(', ')} of correlation set "${set.name}"` };
   } catch (err) {
     if (err instanceof BpelFault) throw new ProvisorError('InvalidField', `operation ${operation}: the message does not carry the values of correlation set "${set.name}" that route it to its instance: ${err.message}`, set.name);
     throw err;

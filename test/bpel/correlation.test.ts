@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { PartnerLink, Pick, Receive, Reply } from '../../src/bpel/model';
+import type { PartnerLink, Pick, Receive, Reply, Scope } from '../../src/bpel/model';
+import { visibleCorrelationSets } from '../../src/bpel/walk';
 import { correlationKey, correlationValues, propertyValue, type PropertyCatalog } from '../../src/bpel/properties';
 import { validateProcess, type OperationInfo, type ProcessContext } from '../../src/bpel/validate';
 import { executeAssign, messageValue, parseElement } from '../../src/bpel/xpath';
@@ -129,10 +130,46 @@ describe('message exchanges and correlation, statically', () => {
 <assign><copy><from variable="ask" property="tns:orderId"/><to variable="id"/></copy></assign>
 </sequence>`),
       ).to.deep.equal([
-        'activity /process/sequence/receive[2]: correlation set "nope" is not declared (correlation sets are declared at process level)',
+        'activity /process/sequence/receive[2]: correlation set "nope" is not declared by the process or an enclosing scope',
         `activity /process/sequence/receive[3]: correlation set "order": no property alias of {${TNS}}orderId applies to message type {${TNS}}AskIn`,
         'activity /process/sequence/receive[3]: message exchange "m9" is not declared',
         `activity /process/sequence/assign: <from> property {${TNS}}orderId has no property alias for message type {${TNS}}AskIn (variable "ask")`,
+      ]);
+    });
+
+    it('resolve a set in the innermost scope declaring it, and report one operation routed by sets of two scopes', () => {
+      const body = `<sequence>${START}
+<scope name="a"><correlationSets><correlationSet name="order" properties="tns:orderId"/></correlationSets>
+  <receive partnerLink="client" operation="go" variable="go">${BY_ORDER}</receive></scope>
+<scope name="b"><correlationSets><correlationSet name="order" properties="tns:orderId"/><correlationSet name="order" properties="tns:orderId"/></correlationSets>
+  <receive partnerLink="client" operation="go" variable="go">${BY_ORDER}</receive></scope>
+</sequence>`;
+      const process = parse(`${DECLARATIONS}\n${body}`);
+      expect((at(process, '/process/sequence/scope[1]') as Scope).correlationSets.map((c) => [c.name, c.line])).to.deep.equal([['order', 11]]);
+      const visible = visibleCorrelationSets(process);
+      expect(visible.get('/process/sequence/receive')?.get('order')?.owner).to.equal('/process');
+      expect(visible.get('/process/sequence/scope[1]/receive')?.get('order')?.owner).to.equal('/process/sequence/scope[1]');
+      expect(problems(body)).to.deep.equal([
+        'correlation set "order" is declared twice in scope /process/sequence/scope[2]',
+        'activity /process/sequence/scope[2]/receive: operation "go" of partner link "client" is taken by correlation set "order" of scope /process/sequence/scope[1] at line 12; every activity taking one operation is reached by the same set, here "order" of scope /process/sequence/scope[2]',
+      ]);
+    });
+
+    it('accept several start activities joining a set of the process, and report those that share none, do not join, or take one operation (SA00057)', () => {
+      const starts = (go: string, start = '<correlation set="order" initiate="join"/>'): string => `<flow>
+<receive partnerLink="client" operation="start" variable="start" createInstance="yes"><correlations>${start}</correlations></receive>
+<pick createInstance="yes"><onMessage partnerLink="client" operation="${go}" variable="${go}"><correlations>${'<correlation set="order" initiate="join"/>'}</correlations><empty/></onMessage></pick>
+</flow>`;
+      expect(problems(starts('go'))).to.deep.equal([]);
+      expect(problems(starts('go', '<correlation set="order" initiate="yes"/>'))).to.deep.equal([
+        'activity /process/flow/receive: correlation set "order" is shared by the process\'s start activities, so each joins it (initiate="join"), not initiate="yes" (SA00057)',
+      ]);
+      expect(problems(starts('start'))).to.deep.equal([
+        'activity /process/flow/pick <onMessage> /process/flow/pick/onMessage[1]: operation "start" of partner link "client" is already taken by the start activity at line 11; each start activity takes its own operation',
+      ]);
+      expect(problems(starts('go', '<correlation set="order" initiate="no"/>').replace('<correlation set="order" initiate="join"/></correlations><empty/>', '</correlations><empty/>').replace('<correlations></correlations>', ''))).to.deep.equal([
+        'activity /process/flow/receive: correlation set "order" has initiate="no", but an instance-creating activity initiates or joins its correlation sets',
+        'the process has 2 start activities (line 11, line 12), and they share no correlation set: several start activities join one to find the instance the first of them created (SA00057)',
       ]);
     });
 
@@ -148,7 +185,7 @@ describe('message exchanges and correlation, statically', () => {
           context,
         ).map((d) => d.message),
       ).to.deep.equal([
-        'activity /process/sequence/receive[1]: correlation set "order" has initiate="join", but an instance-creating activity initiates its correlation sets (initiate="yes"): Provisor runs one start activity per process',
+        'activity /process/sequence/receive[1]: correlation set "order" has initiate="join", but the process\'s only start activity initiates its correlation sets (initiate="yes"); a set is joined by several start activities',
         'activity /process/sequence/receive[3]: operation "go" of partner link "client" is taken by correlation set "order" at line 12; every activity taking one operation is reached by the same set, here "other"',
       ]);
     });

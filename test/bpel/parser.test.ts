@@ -278,9 +278,6 @@ describe('BPEL parser', () => {
     const cases: Array<[string, string, string]> = [
       ['validate', `<sequence>\n<validate variables="x"/></sequence>`, '<validate> is not supported by Provisor (line 3); see docs/bpel.md'],
       ['extensionActivity', `<extensionActivity/>`, '<extensionActivity> is not supported by Provisor (line 2); see docs/bpel.md'],
-      ['toParts', `<invoke partnerLink="p" operation="o"><toParts/></invoke>`, '<toParts> is not supported by Provisor (line 2); see docs/bpel.md'],
-      ['fromParts', `<receive partnerLink="p" operation="o">\n<fromParts/></receive>`, '<fromParts> is not supported by Provisor (line 3); see docs/bpel.md'],
-      ['correlation sets in a scope', `<scope><correlationSets/><empty/></scope>`, '<correlationSets> in <scope> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['inline fault handlers on invoke', `<invoke partnerLink="p" operation="o"><catchAll><empty/></catchAll></invoke>`, '<catchAll> in <invoke> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['partner links in a scope', `<scope><partnerLinks/><empty/></scope>`, '<partnerLinks> in <scope> is not supported by Provisor (line 2); see docs/bpel.md'],
       ['an extension element', `<sequence xmlns:ext="urn:ext">\n<ext:audit/><empty/></sequence>`, '<ext:audit> (namespace urn:ext) is not supported by Provisor (line 3): extension elements are refused; see docs/bpel.md'],

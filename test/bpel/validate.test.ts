@@ -260,7 +260,33 @@ describe('BPEL static checks', () => {
       ]);
     });
 
-    it('refuses bpel:getVariableProperty and bpel:doXslTransform', () => {
+    it('checks bpel:getVariableProperty\'s arguments (SA00030, SA00031) and bpel:getLinkStatus outside a joinCondition', () => {
+      expect(
+        problems(`<sequence xmlns:bpel="http://docs.oasis-open.org/wsbpel/2.0/process/executable">
+  <if><condition>bpel:getVariableProperty('run', 'tns:p') = 'x'</condition><empty/></if>
+  <if><condition>bpel:getVariableProperty($count, 'tns:p')</condition><empty/></if>
+  <if><condition>bpel:getVariableProperty('run', 'nope:p')</condition><empty/></if>
+  <if><condition>bpel:getVariableProperty('ghost', 'tns:p')</condition><empty/></if>
+  <if><condition>bpel:getLinkStatus('a')</condition><empty/></if>
+</sequence>`),
+      ).to.deep.equal([
+        `activity /process/sequence/if[2]: expression "bpel:getVariableProperty($count, 'tns:p')" (line 16): bpel:getVariableProperty takes two quoted strings: a variable name and a property QName`,
+        `activity /process/sequence/if[3]: expression "bpel:getVariableProperty('run', 'nope:p')" (line 17): bpel:getVariableProperty: "nope:p" is not a QName with a declared prefix`,
+        `activity /process/sequence/if[4]: expression "bpel:getVariableProperty('ghost', 'tns:p')" (line 18): bpel:getVariableProperty variable "ghost" is not a declared variable in scope`,
+        `activity /process/sequence/if[5]: expression "bpel:getLinkStatus('a')" (line 19): bpel:getLinkStatus('a') is only allowed in a joinCondition`,
+      ]);
+    });
+
+    it('allows bpel:getLinkStatus in a joinCondition for incoming links only', () => {
+      expect(
+        problems(`<flow xmlns:bpel="http://docs.oasis-open.org/wsbpel/2.0/process/executable"><links><link name="a"/></links>
+  <empty><sources><source linkName="a"/></sources></empty>
+  <empty><targets><joinCondition>bpel:getLinkStatus('a') or bpel:getLinkStatus('b')</joinCondition><target linkName="a"/></targets></empty>
+</flow>`),
+      ).to.deep.equal([`activity /process/flow/empty[2]: joinCondition "bpel:getLinkStatus('a') or bpel:getLinkStatus('b')" (line 16): bpel:getLinkStatus('b') does not name an incoming link of the activity`]);
+    });
+
+    it('refuses bpel:doXslTransform', () => {
       expect(
         problems(`<if xmlns:bpel="http://docs.oasis-open.org/wsbpel/2.0/process/executable"><condition>bpel:doXslTransform('x.xsl', $order)</condition><empty/></if>`),
       ).to.deep.equal([

@@ -15,6 +15,7 @@ import {
   simpleValue,
   elementValue,
 } from '../../src/bpel/xpath';
+import { variablePropertyReader, type PropertyCatalog } from '../../src/bpel/properties';
 import { MemoryVariables, TNS, parse, xpathExpr } from './fixtures';
 
 const NOW = new Date('2030-01-31T10:00:00Z');
@@ -141,12 +142,53 @@ describe('BPEL expressions', () => {
       expect(two.faultName.local).to.equal('selectionFailure');
     });
 
-    it('refuses getVariableProperty and doXslTransform', () => {
-      for (const call of ["bpel:getVariableProperty('request', 'tns:p')", "bpel:doXslTransform('t.xsl', $order)"]) {
-        const fault = faultOf(() => evaluate(xpathExpr(call), vars));
-        expect(fault.faultName.local).to.equal('subLanguageExecutionFault');
-        expect(fault.message).to.match(/is not supported by Provisor; see docs\/bpel\.md$/);
-      }
+    it('refuses doXslTransform', () => {
+      const fault = faultOf(() => evaluate(xpathExpr("bpel:doXslTransform('t.xsl', $order)"), vars));
+      expect(fault.faultName.local).to.equal('subLanguageExecutionFault');
+      expect(fault.message).to.match(/is not supported by Provisor; see docs\/bpel\.md$/);
+    });
+  });
+
+  describe('bpel:getVariableProperty', () => {
+    const vars = variables();
+    const catalog: PropertyCatalog = {
+      properties: new Map([[`{${TNS}}system`, undefined], [`{${TNS}}ticket`, undefined], [`{${TNS}}customer`, undefined]]),
+      aliases: [
+        { property: { ns: TNS, local: 'system' }, messageType: { ns: TNS, local: 'InstallRequest' }, part: 'parameters', query: xpathExpr('tns:system') },
+        { property: { ns: TNS, local: 'ticket' }, messageType: { ns: TNS, local: 'InstallRequest' }, part: 'ticket' },
+        { property: { ns: TNS, local: 'customer' }, element: { ns: TNS, local: 'order' }, query: xpathExpr('tns:nope') },
+      ],
+    };
+    const options = { properties: catalog, variableProperty: variablePropertyReader(catalog) };
+
+    it('reads the node the alias for the variable\'s type points at, or a type part\'s text', () => {
+      expect(evaluateString(xpathExpr("bpel:getVariableProperty('request', 'tns:system')"), vars, options)).to.equal('web1');
+      expect(evaluateBoolean(xpathExpr("bpel:getVariableProperty('request', 'tns:system') = 'web1'"), vars, options)).to.equal(true);
+      expect(evaluateString(xpathExpr("concat(bpel:getVariableProperty('request', 'tns:ticket'), '!')"), vars, options)).to.equal('CHG-7!');
+    });
+
+    it('is bpel:selectionFailure when no alias applies or its query selects no node, naming the expression', () => {
+      const none = faultOf(() => evaluate(xpathExpr("bpel:getVariableProperty('order', 'tns:system')", 4), vars, options));
+      expect(none.faultName.local).to.equal('selectionFailure');
+      expect(none.message).to.equal(`expression "bpel:getVariableProperty('order', 'tns:system')" (line 4): getVariableProperty('order', 'tns:system'): no property alias of {urn:test}system applies to element {urn:test}order`);
+      const missing = faultOf(() => evaluate(xpathExpr("bpel:getVariableProperty('order', 'tns:customer')", 5), vars, options));
+      expect(missing.faultName.local).to.equal('selectionFailure');
+      expect(missing.message).to.contain('selected 0 nodes; it must select one');
+    });
+
+    it('is bpel:uninitializedVariable on a variable without a value', () => {
+      const fault = faultOf(() => evaluate(xpathExpr("bpel:getVariableProperty('empty', 'tns:customer')"), vars, options));
+      expect(fault.faultName.local).to.equal('uninitializedVariable');
+    });
+  });
+
+  describe('bpel:getLinkStatus', () => {
+    it('is the status of an incoming link in a join condition, and a fault anywhere else', () => {
+      const links = new Map([['a', true], ['b', false]]);
+      expect(evaluateJoinCondition(xpathExpr("bpel:getLinkStatus('a') and not(bpel:getLinkStatus('b'))"), links)).to.equal(true);
+      expect(evaluateJoinCondition(xpathExpr("bpel:getLinkStatus('b')"), links)).to.equal(false);
+      const elsewhere = faultOf(() => evaluate(xpathExpr("bpel:getLinkStatus('a')", 3), variables()));
+      expect(elsewhere.message).to.equal(`expression "bpel:getLinkStatus('a')" (line 3): getLinkStatus('a') is only allowed in a joinCondition`);
     });
   });
 

@@ -66,6 +66,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     ['process_timer', 1],
     ['process_correlation', 1],
     ['process_message', 2],
+    ['process_start_claim', 1],
   ],
   'workflow.deleteDetailRows': [
     ['activity_instance', 2],
@@ -74,6 +75,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
     ['process_timer', 1],
     ['process_correlation', 1],
     ['process_message', 2],
+    ['process_start_claim', 1],
   ],
   'workflow.waitingMessages': [[1], [2]],
   'workflow.keysWithMessages': [[1], [3]],

@@ -102,6 +102,16 @@ describe('the outbound SOAP client', function () {
     }
   });
 
+  it('takes a 2xx without a body as the answer of a one-way operation (HTTP 202, WS-I BP R2714)', async () => {
+    const p = await partner((res) => res.writeHead(202).end());
+    try {
+      expect(await client.call({ url: p.url, action: 'urn:r#Done', body: '<r:Done xmlns:r="urn:r"/>' })).to.equal(undefined);
+      expect(p.received).to.have.length(1);
+    } finally {
+      p.close();
+    }
+  });
+
   it('refuses an answer that is no SOAP envelope, and a one-way message answered outside 2xx, naming the status', async () => {
     const p = await partner((res) => res.writeHead(503, { 'content-type': 'text/html' }).end('<html>busy'));
     try {

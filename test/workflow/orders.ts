@@ -67,6 +67,9 @@ export const START = `<bpel:receive name="start" partnerLink="client" operation=
 /** The correlation of a message taken by a running instance. */
 export const BY_ORDER = '<bpel:correlations><bpel:correlation set="order"/></bpel:correlations>';
 
+/** The correlation of one of several start activities. */
+const JOIN = '<bpel:correlations><bpel:correlation set="order" initiate="join"/></bpel:correlations>';
+
 /** Starts an instance, takes `confirm` for it and answers with the order id (read as a property) and the note sent. */
 export const CONFIRM_PROCESS = orderProcess(
   'OrderConfirm',
@@ -83,6 +86,19 @@ export const CONFIRM_PROCESS = orderProcess(
   `
     <bpel:variable name="confirm" messageType="o:ConfirmIn"/>
     <bpel:variable name="answer" messageType="o:ConfirmOut"/>`,
+);
+
+/** Two start activities in a flow: whichever of `start` and `go` comes first creates the instance, the other joins it. */
+export const TWO_STARTS_PROCESS = orderProcess(
+  'OrderTwoStarts',
+  `<bpel:sequence>
+    <bpel:flow>
+      <bpel:receive name="start" partnerLink="client" operation="start" variable="start" createInstance="yes">${JOIN}</bpel:receive>
+      <bpel:receive name="go" partnerLink="client" operation="go" variable="go" createInstance="yes">${JOIN}</bpel:receive>
+    </bpel:flow>
+    <bpel:assign><bpel:copy><bpel:from>concat('start ', $start.p/orderId, ', go ', $go.p/orderId)</bpel:from><bpel:to variable="note"/></bpel:copy></bpel:assign>
+  </bpel:sequence>`,
+  '\n    <bpel:variable name="go" messageType="o:GoIn"/>',
 );
 
 /** The body of a message of the order service. */
