@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import type { InstalledComponent } from '../../entities';
 import { groupCommitter, WriteConflict, type Write } from '../db/group-commit';
@@ -37,7 +37,8 @@ function tail(text: string): string {
  */
 export class DeploymentEngine implements EngineSignal {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; row: RequestRow }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   /** Stops listening to the lease keeper. */
   private stopListening: (() => void) | undefined;
   private polling = false;
@@ -90,10 +91,12 @@ export class DeploymentEngine implements EngineSignal {
   /** Stops claiming work, waits up to `graceMs` for running tasks, then aborts the rest. */
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     // A claim under way finishes first, so what it claimed is run or aborted below, not left to its lease.
     await this.inFlight;
     const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Node's timer: the grace bounds a shutdown in real time, even when the service's clock stands still.
     const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, timeout]);
     for (const r of this.running.values()) r.abort.abort(new Error('the server is shutting down'));
@@ -131,12 +134,13 @@ export class DeploymentEngine implements EngineSignal {
     return this.running.size;
   }
 
+  /** Polls at once (0: woken by local work), or after `ms` of the clock's time (work another server queued). */
   private schedule(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.inFlight = this.poll();
-    }, ms);
-    this.timer.unref();
+    });
   }
 
   private async poll(): Promise<void> {

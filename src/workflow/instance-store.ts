@@ -107,6 +107,8 @@ export class InstanceStore {
      * in a long wait would otherwise notice only at its next transition.
      */
     private readonly onFailure?: (err: unknown) => void,
+    /** Told of each commit that landed (a caller may be waiting for the reply it carries). */
+    private readonly onCommitted?: () => void,
   ) {
     this.committer = groupCommitter(dataSource);
   }
@@ -378,7 +380,10 @@ export class InstanceStore {
     const all = fence === undefined ? writes : [fence, ...writes];
     this.commits++;
     return this.committer.write(all).then(
-      (results) => (fence === undefined ? results : results.slice(1)),
+      (results) => {
+        this.onCommitted?.();
+        return fence === undefined ? results : results.slice(1);
+      },
       (err: unknown) => {
         this.fail(err);
         throw err;

@@ -15,7 +15,7 @@ import type { DataSource } from 'typeorm';
 import type { InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import { WriteConflict, type SqlWrite } from '../db/group-commit';
 import { exclusive, execute, toSqlDate } from '../db/sql';
@@ -60,7 +60,8 @@ const CLAIM_CHUNK = 200;
 
 export class InstanceRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   /** Stops listening to the lease keeper. */
   private unsubscribe: Array<() => void> = [];
   /**
@@ -116,7 +117,8 @@ export class InstanceRunner {
   /** Stops claiming instances and stops running ones (they stay RUNNING and are resumed later). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     for (const stop of this.unsubscribe.splice(0)) stop();
     await this.inFlight;
     const held = [...this.running.keys()];
@@ -180,12 +182,13 @@ export class InstanceRunner {
     return this.running.size;
   }
 
+  /** Polls at once (0: woken by local work), or after `ms` of the clock's time (instances another server left). */
   private schedule(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.inFlight = this.poll();
-    }, ms);
-    this.timer.unref();
+    });
   }
 
   private async poll(): Promise<void> {
@@ -283,6 +286,7 @@ export class InstanceRunner {
       (err) => {
         if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
       },
+      () => this.messages.signals.committed(instanceId),
     );
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);

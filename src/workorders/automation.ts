@@ -19,7 +19,7 @@
  * paused past it, whose order was adopted meanwhile, moves nothing.
  */
 import type { DataSource } from 'typeorm';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
 import { toSqlDate } from '../db/sql';
 import { WORK_ORDER_SQL } from './sql';
@@ -78,7 +78,8 @@ export function planInput(
 }
 
 export class WorkOrderAutomation implements PlanRunner {
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
@@ -107,8 +108,8 @@ export class WorkOrderAutomation implements PlanRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     await this.running;
   }
 
@@ -122,11 +123,12 @@ export class WorkOrderAutomation implements PlanRunner {
     this.schedule(0);
   }
 
+  /** Polls at once (0: a submission or a plan's end here), or after `ms` of the clock's time (orders another server took in). */
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.running = this.poll()
         .then(
           () => undefined,
@@ -140,8 +142,7 @@ export class WorkOrderAutomation implements PlanRunner {
           this.again = false;
           this.schedule(more ? 0 : this.settings.pollMs);
         });
-    }, ms);
-    this.timer.unref?.();
+    });
   }
 
   /** One round: claim and start NEW orders, restart lost starts, finish ended plans. Returns how much it did. */
