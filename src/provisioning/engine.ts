@@ -43,6 +43,8 @@ export class DeploymentEngine implements EngineSignal {
   private stopListening: (() => void) | undefined;
   private polling = false;
   private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
   private stopped = true;
   private lastRecovery = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -84,7 +86,7 @@ export class DeploymentEngine implements EngineSignal {
     await this.lease.start();
     this.stopped = false;
     await this.recover(true);
-    this.stopListening ??= this.lease.onRenewed(() => void this.review());
+    this.stopListening ??= this.lease.onRenewed(() => this.renewed());
     this.schedule(0);
   }
 
@@ -151,7 +153,9 @@ export class DeploymentEngine implements EngineSignal {
       if (this.clock.now() - this.lastRecovery > this.lease.leaseMs / 2) await this.recover(false);
       const free = this.config.concurrency - this.running.size;
       // Without its lease this process may own nothing: it waits for the keeper to take it again.
-      if (free > 0 && this.lease.held()) {
+      const held = this.lease.held();
+      if (!held) this.leaseAwaited = true;
+      if (free > 0 && held) {
         const rows = await this.store.claim(this.owner, free, this.clock.date(), this.lease.leaseMs, this.config.affinityMs);
         claimedAny = rows.length > 0;
         for (const row of rows) this.launch(row);
@@ -289,6 +293,14 @@ export class DeploymentEngine implements EngineSignal {
    * this process's (recovered elsewhere while it was paused) or whose
    * cancellation was asked for are aborted.
    */
+  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
+  private renewed(): void {
+    void this.review();
+    if (!this.leaseAwaited) return;
+    this.leaseAwaited = false;
+    this.wake();
+  }
+
   private async review(): Promise<void> {
     if (this.running.size === 0) return;
     try {

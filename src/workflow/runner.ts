@@ -74,6 +74,10 @@ export class InstanceRunner {
   private readonly lost = new Set<string>();
   private stopped = true;
   private polling = false;
+  /** Woken while a poll was under way: the next poll runs at once. */
+  private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
   private inFlight: Promise<void> = Promise.resolve();
   /** Leased starts whose insert is under way (they count against maxInstances). */
   private starting = 0;
@@ -109,7 +113,7 @@ export class InstanceRunner {
       this.lease.onLost(() => {
         this.reclaimOwn = true;
       }),
-      this.lease.onRenewed(() => void this.review()),
+      this.lease.onRenewed(() => this.renewed()),
     ];
     this.schedule(0);
   }
@@ -135,9 +139,11 @@ export class InstanceRunner {
     }
   }
 
-  /** Polls now for instances to claim (nothing while stopped or while a poll is under way). */
+  /** Polls now for instances to claim (after the poll under way, if any; nothing while stopped). */
   wake(): void {
-    if (!this.stopped && !this.polling) this.schedule(0);
+    if (this.stopped) return;
+    if (this.polling) this.again = true;
+    else this.schedule(0);
   }
 
   /**
@@ -198,7 +204,9 @@ export class InstanceRunner {
       const now = this.clock.date();
       const free = this.settings.maxInstances - this.running.size;
       // Without its lease this process owns nothing it could claim: it waits for the keeper to take it again.
-      if (free > 0 && this.lease.held()) {
+      const held = this.lease.held();
+      if (!held) this.leaseAwaited = true;
+      if (free > 0 && held) {
         const own = this.reclaimOwn;
         this.reclaimOwn = false;
         const owners = (await this.dataSource.query(WORKFLOW_SQL.runningOwnersLike, [localOwnerPattern()])) as Array<{ leaseOwner: string }>;
@@ -226,7 +234,9 @@ export class InstanceRunner {
       this.log.error('workflow poll failed', { err: String(err) });
     } finally {
       this.polling = false;
-      if (!this.stopped) this.schedule(this.settings.pollMs);
+      const more = this.again;
+      this.again = false;
+      if (!this.stopped) this.schedule(more ? 0 : this.settings.pollMs);
     }
   }
 
@@ -413,6 +423,14 @@ export class InstanceRunner {
    * are no longer this process's (taken over while it was paused) stop, and
    * those whose cancellation was asked for elsewhere are cancelled.
    */
+  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
+  private renewed(): void {
+    void this.review();
+    if (!this.leaseAwaited) return;
+    this.leaseAwaited = false;
+    this.wake();
+  }
+
   private async review(): Promise<void> {
     if (this.running.size === 0 || this.stopped) return;
     const ids = [...this.running.keys()];

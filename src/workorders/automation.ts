@@ -82,6 +82,10 @@ export class WorkOrderAutomation implements PlanRunner {
   private cancelPoll: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
+  /** Stops listening to the lease keeper. */
+  private stopListening: (() => void) | undefined;
   private stopped = true;
   private readonly dataSource: DataSource;
 
@@ -103,6 +107,11 @@ export class WorkOrderAutomation implements PlanRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopListening = this.lease.onRenewed(() => {
+      if (!this.leaseAwaited) return;
+      this.leaseAwaited = false;
+      this.wake();
+    });
     this.schedule(0);
   }
 
@@ -110,6 +119,8 @@ export class WorkOrderAutomation implements PlanRunner {
     this.stopped = true;
     this.cancelPoll?.();
     this.cancelPoll = undefined;
+    this.stopListening?.();
+    this.stopListening = undefined;
     await this.running;
   }
 
@@ -148,7 +159,10 @@ export class WorkOrderAutomation implements PlanRunner {
   /** One round: claim and start NEW orders, restart lost starts, finish ended plans. Returns how much it did. */
   async poll(): Promise<{ started: number; finished: number }> {
     // Without a lease this process's claims may be another's by now: it waits for the keeper to take it again.
-    if (!this.lease.held()) return { started: 0, finished: 0 };
+    if (!this.lease.held()) {
+      this.leaseAwaited = true;
+      return { started: 0, finished: 0 };
+    }
     let started = 0;
     for (;;) {
       const claimed = await this.claim();
