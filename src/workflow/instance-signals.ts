@@ -1,10 +1,9 @@
 /**
  * Signals of what happened to instances in this process, for the callers
- * waiting on a process endpoint for an instance's reply: a commit of the
- * instance's rows (it may carry the reply, or the end) and a message taken
- * by an instance. A waiter reads the database again at each signal; what
- * happened on another server sharing the database it sees at its next poll
- * on the clock.
+ * waiting on a process endpoint for an instance's reply: a commit carrying
+ * an instance's reply or its end, and a message taken by an instance. A
+ * waiter reads the database again at each signal; what happened on another
+ * server sharing the database it sees at its next poll on the clock.
  */
 import { EventEmitter } from 'node:events';
 import { arm, type Clock } from '../clock';
@@ -25,8 +24,8 @@ export class InstanceSignals {
     this.events.setMaxListeners(0);
   }
 
-  /** A commit of the instance's rows landed. */
-  committed(instanceId: string): void {
+  /** A commit carrying the instance's reply, or its end, landed. */
+  answered(instanceId: string): void {
     this.events.emit(instanceEvent(instanceId));
   }
 
@@ -59,9 +58,9 @@ export class SignalListener {
   constructor(private readonly events: EventEmitter) {}
 
   /**
-   * Listens to the commits of an instance too. Begun after a read (the
-   * reader learnt of the instance there), it counts as a signal: a commit
-   * between that read and now is read at once.
+   * Listens to an instance's replies and end too. Begun after a read (the
+   * reader learnt of the instance there), it counts as a signal: what was
+   * committed between that read and now is read at once.
    */
   instance(instanceId: string): void {
     if (this.subscribe(instanceEvent(instanceId))) this.signalled = true;

@@ -90,7 +90,7 @@ export class ProcessInstances {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly observer: WorkflowObserver,
-    /** Commits of instances in this process, which wake the callers waiting for a reply. */
+    /** Replies and ends of instances in this process, which wake the callers waiting for a reply. */
     private readonly signals: InstanceSignals,
   ) {}
 
@@ -174,7 +174,7 @@ export class ProcessInstances {
         return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
       }
       if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      // Woken by a commit of the instance here; what another server wrote is read after the delay.
+      // Woken by the instance's reply or end here; what another server wrote is read after the delay.
       await signals.next(this.clock, delay);
     }
   }
@@ -262,7 +262,7 @@ export class ProcessInstances {
     if (ended === 1) {
       this.log.warn('suspended instance cancelled', { instanceId });
       this.observer.instance({ instanceId, status: 'TERMINATED', at: this.clock.date() });
-      this.signals.committed(instanceId);
+      this.signals.answered(instanceId);
       return 'TERMINATED';
     }
     const changed = await execute(this.dataSource, WORKFLOW_SQL.requestCancel, [compensate ? 2 : 1, instanceId]);

@@ -72,7 +72,7 @@ export class MessageBox {
     private readonly clock: Clock,
     private readonly settings: MessageBoxSettings,
     private readonly log: Logger,
-    /** Commits and takes in this process, which wake the callers waiting for a reply. */
+    /** Takes, replies and ends in this process, which wake the callers waiting for a reply. */
     readonly signals: InstanceSignals = new InstanceSignals(),
   ) {
     // One listener per waiting activity.
@@ -281,7 +281,7 @@ export class MessageBox {
         }
       }
       if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      // Woken by the take of the message or a commit of its instance here; what another server wrote is read after the delay.
+      // Woken by the take of the message or its instance's reply or end here; what another server wrote is read after the delay.
       await signals.next(this.clock, delay);
     }
   }

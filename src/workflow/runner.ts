@@ -249,6 +249,7 @@ export class InstanceRunner {
       execute(this.dataSource, WORKFLOW_SQL.suspend, [instanceId, this.owner]),
     );
     if (changed !== 1) return;
+    this.messages.signals.answered(instanceId);
     this.metrics?.workflowSuspended.inc();
     this.log.error('instance suspended: its server died while running it too many times in a row; resume or cancel it (provisor plan resume|cancel)', {
       instanceId,
@@ -296,7 +297,7 @@ export class InstanceRunner {
       (err) => {
         if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
       },
-      () => this.messages.signals.committed(instanceId),
+      () => this.messages.signals.answered(instanceId),
     );
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
@@ -381,7 +382,10 @@ export class InstanceRunner {
       { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance' },
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
-    if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
+    if (changed?.changed === 1) {
+      this.observer.instance({ instanceId, status, at });
+      this.messages.signals.answered(instanceId);
+    }
   }
 
   /**
