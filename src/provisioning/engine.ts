@@ -288,11 +288,6 @@ export class DeploymentEngine implements EngineSignal {
     }
   }
 
-  /**
-   * After each renewal of the node lease: tasks whose request is no longer
-   * this process's (recovered elsewhere while it was paused) or whose
-   * cancellation was asked for are aborted.
-   */
   /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
   private renewed(): void {
     void this.review();
@@ -301,6 +296,11 @@ export class DeploymentEngine implements EngineSignal {
     this.wake();
   }
 
+  /**
+   * After each renewal of the node lease: tasks whose request is no longer
+   * this process's (recovered elsewhere while it was paused) or whose
+   * cancellation was asked for are aborted.
+   */
   private async review(): Promise<void> {
     if (this.running.size === 0) return;
     try {

@@ -422,11 +422,6 @@ export class InstanceRunner {
     this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
   }
 
-  /**
-   * After each renewal of the node lease: the instances running here that
-   * are no longer this process's (taken over while it was paused) stop, and
-   * those whose cancellation was asked for elsewhere are cancelled.
-   */
   /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
   private renewed(): void {
     void this.review();
@@ -435,6 +430,11 @@ export class InstanceRunner {
     this.wake();
   }
 
+  /**
+   * After each renewal of the node lease: the instances running here that
+   * are no longer this process's (taken over while it was paused) stop, and
+   * those whose cancellation was asked for elsewhere are cancelled.
+   */
   private async review(): Promise<void> {
     if (this.running.size === 0 || this.stopped) return;
     const ids = [...this.running.keys()];
