@@ -163,7 +163,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const packageCatalog = new PackageCatalog(() => systems.repositoryLocations(), packageRepositories);
   const provisioningServices = [softwareService(api, packageCatalog, root), fileService(api, root), requestService(api, root)];
   const processNames = new Map<string, string>();
-  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
+  const notifier = new ChangeManagerNotifier(config.workflow.notifyUrl, soapClient, clock, logger.child({ component: 'change-manager-feed' }), (id) => processNames.get(id) ?? '');
   // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
   const instanceEnded = new WakeSignal();
   const observer: WorkflowObserver = {
@@ -365,6 +365,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
+      // Node's timers: real HTTP requests in flight get a real-time grace at shutdown, even when the clock stands still.
       while (active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       server.closeAllConnections();
       await serverClosed;

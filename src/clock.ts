@@ -22,11 +22,32 @@ export const systemClock: Clock = {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** How {@link arm} uses Node's timers when the clock has none of its own. */
+export interface ArmOptions {
+  /** The process may exit while only this timer is armed (a background loop's next round). */
+  readonly unref?: boolean;
+}
+
 /** Calls `fn` once `ms` of `clock`'s time have passed (its own timers when it has them); returns the cancel function. */
-export function arm(clock: Clock, ms: number, fn: () => void): () => void {
+export function arm(clock: Clock, ms: number, fn: () => void, options: ArmOptions = {}): () => void {
   if (clock.timer !== undefined) return clock.timer(ms, fn);
   const handle = setTimeout(fn, ms);
+  if (options.unref === true) handle.unref();
   return () => clearTimeout(handle);
+}
+
+/**
+ * Arms the next round of a poll loop: on the next turn of the event loop
+ * when `ms` is 0 (a wake-up by an event, which takes no time, so a test's
+ * clock need not move for it), otherwise once `ms` of `clock`'s time have
+ * passed (the fallback for work another server adds). The process may exit
+ * while only such a round is armed. Returns the cancel function.
+ */
+export function armRound(clock: Clock, ms: number, fn: () => void): () => void {
+  if (ms > 0) return arm(clock, ms, fn, { unref: true });
+  const handle = setImmediate(fn);
+  handle.unref();
+  return () => clearImmediate(handle);
 }
 
 /** Why a {@link sleepUntil} ended early. */

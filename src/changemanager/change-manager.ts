@@ -21,7 +21,7 @@
  * | PLANNED (dry run) | PLANNED (to run) | decide: continue |
  */
 import crypto from 'node:crypto';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import { clipInput, ProvisorError } from '../errors';
 import { leaseOwnerId } from '../lease';
 import type { Logger } from '../log';
@@ -274,14 +274,9 @@ export class ChangeManager {
     });
   }
 
+  /** The next pass after the poll interval of the clock's time (changes another server queued, launched plans to follow). */
   private arm(): void {
-    if (this.clock.timer !== undefined) {
-      this.cancelTimer = this.clock.timer(this.settings.pollMs, () => this.wake());
-      return;
-    }
-    const handle = setTimeout(() => this.wake(), this.settings.pollMs);
-    handle.unref();
-    this.cancelTimer = () => clearTimeout(handle);
+    this.cancelTimer = armRound(this.clock, this.settings.pollMs, () => this.wake());
   }
 
   /** One pass: plan what waits, launch what is planned, follow what runs. */

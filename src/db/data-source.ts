@@ -314,6 +314,7 @@ async function takeLockFile(lockFile: string): Promise<void> {
       continue;
     }
     if (Date.now() > deadline) throw new DatabaseSettingsError(`process ${holder} has been migrating the database for ${MIGRATION_LOCK_WAIT_S} s (lock file ${lockFile}); start this one again once it is done`);
+    // Node's timer: another process's migration holds a real lock file, before any clock is built.
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -110,6 +110,7 @@ export async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
       return await run();
     } catch (err) {
       if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
+      // Node's timer: a jitter against real lock contention in the database, not service time.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
   }

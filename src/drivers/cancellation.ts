@@ -31,6 +31,7 @@ export function sleep(ms: number, signal: AbortSignal, what = 'wait'): Promise<v
       clearTimeout(timer);
       reject(cancelled(what));
     };
+    // Node's timer: stands in for the real time a task takes on its system (callers of the simulated driver pass their own wait).
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();

@@ -168,6 +168,7 @@ export class MailIntake {
       return smtpError(421, `Too many connections from ${address}, try again later`);
     }
     this.perAddress.set(address, open + 1);
+    // Node's timer: bounds a real SMTP connection, protecting the process, not service time.
     const timer = setTimeout(() => this.endSession(session), this.options.limits.maxSessionMs);
     timer.unref();
     this.admitted.set(session.id, { address, timer });

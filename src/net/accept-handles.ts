@@ -72,6 +72,7 @@ export function widenAccept(server: net.Server, copies: number, logger: Logger):
             helper = undefined;
             resolve();
           };
+          // Node's timer: a real helper process's answer, not service time.
           const timer = setTimeout(() => settle(`no answer from the helper within ${HELPER_TIMEOUT_MS} ms`), HELPER_TIMEOUT_MS);
           timer.unref();
           let child: ChildProcess;

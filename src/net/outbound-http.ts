@@ -101,6 +101,7 @@ export class OutboundHttp {
         }
       };
       const onAbort = (): void => finish(new OutboundError('Aborted', `${shown}: the call was cancelled`));
+      // Node's timer: a real socket's answer; the timeout protects the process, not service time.
       const timer = setTimeout(() => finish(new OutboundError('Timeout', `${shown} did not answer within ${timeoutMs} ms`)), timeoutMs);
       const req = transport.request(
         {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import type { InstalledComponent } from '../../entities';
 import { groupCommitter, WriteConflict, type Write } from '../db/group-commit';
@@ -37,11 +37,14 @@ function tail(text: string): string {
  */
 export class DeploymentEngine implements EngineSignal {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void>; row: RequestRow }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   /** Stops listening to the lease keeper. */
   private stopListening: (() => void) | undefined;
   private polling = false;
   private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
   private stopped = true;
   private lastRecovery = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -83,17 +86,19 @@ export class DeploymentEngine implements EngineSignal {
     await this.lease.start();
     this.stopped = false;
     await this.recover(true);
-    this.stopListening ??= this.lease.onRenewed(() => void this.review());
+    this.stopListening ??= this.lease.onRenewed(() => this.renewed());
     this.schedule(0);
   }
 
   /** Stops claiming work, waits up to `graceMs` for running tasks, then aborts the rest. */
   async stop(graceMs = 5000): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     // A claim under way finishes first, so what it claimed is run or aborted below, not left to its lease.
     await this.inFlight;
     const all = Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Node's timer: the grace bounds a shutdown in real time, even when the service's clock stands still.
     const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([all, timeout]);
     for (const r of this.running.values()) r.abort.abort(new Error('the server is shutting down'));
@@ -131,12 +136,13 @@ export class DeploymentEngine implements EngineSignal {
     return this.running.size;
   }
 
+  /** Polls at once (0: woken by local work), or after `ms` of the clock's time (work another server queued). */
   private schedule(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.inFlight = this.poll();
-    }, ms);
-    this.timer.unref();
+    });
   }
 
   private async poll(): Promise<void> {
@@ -147,7 +153,9 @@ export class DeploymentEngine implements EngineSignal {
       if (this.clock.now() - this.lastRecovery > this.lease.leaseMs / 2) await this.recover(false);
       const free = this.config.concurrency - this.running.size;
       // Without its lease this process may own nothing: it waits for the keeper to take it again.
-      if (free > 0 && this.lease.held()) {
+      const held = this.lease.held();
+      if (!held) this.leaseAwaited = true;
+      if (free > 0 && held) {
         const rows = await this.store.claim(this.owner, free, this.clock.date(), this.lease.leaseMs, this.config.affinityMs);
         claimedAny = rows.length > 0;
         for (const row of rows) this.launch(row);
@@ -278,6 +286,14 @@ export class DeploymentEngine implements EngineSignal {
         if (!this.lease.held()) return false;
       }
     }
+  }
+
+  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
+  private renewed(): void {
+    void this.review();
+    if (!this.leaseAwaited) return;
+    this.leaseAwaited = false;
+    this.wake();
   }
 
   /**

@@ -36,6 +36,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
         resolve(body ?? Buffer.alloc(0));
       }
     };
+    // Node's timer: a real socket's body; the timeout protects the process, not service time.
     const timer = setTimeout(() => finish(new ProvisorError('BodyTimeout', `the request body did not arrive within ${timeoutMs} ms`)), timeoutMs);
     source.on('data', (chunk: Buffer) => {
       size += chunk.length;

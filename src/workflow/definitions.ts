@@ -146,6 +146,7 @@ export class ProcessDefinitions {
       } catch (err) {
         if (!(isUniqueViolation(err) || isSqliteBusy(err)) || attempt >= DEPLOY_ATTEMPTS) throw err;
         // Another process of a shared SQLite file is writing: let it finish.
+        // Node's timer: another process holds the real SQLite file lock.
         if (isSqliteBusy(err)) await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
       }
     }

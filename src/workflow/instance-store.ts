@@ -85,6 +85,8 @@ export class InstanceStore {
   /** Other statements on this instance's rows, in order (a reply recorded with its message). */
   private pendingStatements: SqlWrite[] = [];
   private flushScheduled = false;
+  /** A `<reply>` ended since the last commit handed over: the next one carries it. */
+  private replyPending = false;
   /** The last commit handed over (settled either way). */
   private inFlight: Promise<void> = Promise.resolve();
   /** The first commit that failed; the instance stops at its next transition. */
@@ -107,6 +109,8 @@ export class InstanceStore {
      * in a long wait would otherwise notice only at its next transition.
      */
     private readonly onFailure?: (err: unknown) => void,
+    /** Told when a commit carrying a `<reply>` landed (a caller may be waiting for it). */
+    private readonly onReplyCommitted?: () => void,
   ) {
     this.committer = groupCommitter(dataSource);
   }
@@ -193,6 +197,7 @@ export class InstanceStore {
         ? { key, kind: extra.kind ?? 'unknown', name: extra.name ?? null, state, startedAt: at, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? null }
         : Object.assign(record, { state, endedAt: at, completionSeq, fault: extra.fault ?? null, data: extra.data ?? record.data });
     if (record === undefined) this.activities.set(key, ended);
+    if (ended.kind === 'reply') this.replyPending = true;
     this.markActivity(ended);
     this.applyVariables(extra.writes ?? []);
     this.applyLinks(extra.links ?? []);
@@ -339,6 +344,7 @@ export class InstanceStore {
   /** Drops what was not yet written (the instance was taken over elsewhere: none of it may land). */
   discard(): void {
     this.clearPending();
+    this.replyPending = false;
   }
 
   private get pendingCount(): number {
@@ -376,9 +382,14 @@ export class InstanceStore {
       return Promise.reject(err);
     }
     const all = fence === undefined ? writes : [fence, ...writes];
+    const carriesReply = this.replyPending;
+    this.replyPending = false;
     this.commits++;
     return this.committer.write(all).then(
-      (results) => (fence === undefined ? results : results.slice(1)),
+      (results) => {
+        if (carriesReply) this.onReplyCommitted?.();
+        return fence === undefined ? results : results.slice(1);
+      },
       (err: unknown) => {
         this.fail(err);
         throw err;

@@ -19,6 +19,7 @@ import { WorkflowError } from './errors';
 import { describeStoredFault, readStoredFault } from './fault-codec';
 import { INPUT_SCOPE } from './instance-store';
 import type { WorkflowObserver } from './interpreter';
+import type { InstanceSignals, SignalListener } from './instance-signals';
 import type { InstanceRunner } from './runner';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
 
@@ -89,6 +90,8 @@ export class ProcessInstances {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly observer: WorkflowObserver,
+    /** Replies and ends of instances in this process, which wake the callers waiting for a reply. */
+    private readonly signals: InstanceSignals,
   ) {}
 
   /**
@@ -204,6 +207,16 @@ export class ProcessInstances {
    */
   async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
+    const signals = this.signals.listen();
+    signals.instance(instanceId);
+    try {
+      return await this.readReply(instanceId, deadline, signals);
+    } finally {
+      signals.close();
+    }
+  }
+
+  private async readReply(instanceId: string, deadline: number, signals: SignalListener): ReturnType<ProcessInstances['awaitReply']> {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const data = await this.firstReply(instanceId);
       if (data !== undefined) {
@@ -222,7 +235,8 @@ export class ProcessInstances {
         return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
       }
       if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      // Woken by the instance's reply or end here; what another server wrote is read after the delay.
+      await signals.next(this.clock, delay);
     }
   }
 
@@ -309,6 +323,7 @@ export class ProcessInstances {
     if (ended === 1) {
       this.log.warn('suspended instance cancelled', { instanceId });
       this.observer.instance({ instanceId, status: 'TERMINATED', at: this.clock.date() });
+      this.signals.answered(instanceId);
       return 'TERMINATED';
     }
     const changed = await execute(this.dataSource, WORKFLOW_SQL.requestCancel, [compensate ? 2 : 1, instanceId]);

@@ -15,12 +15,13 @@ import { EventEmitter } from 'node:events';
 import type { DataSource } from 'typeorm';
 import type { VariableValue } from '../bpel/values';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
 import crypto from 'node:crypto';
 import { dialectOf, execute, forDialect, toSqlDate } from '../db/sql';
 import type { Logger } from '../log';
 import { WorkflowError } from './errors';
+import { InstanceSignals, type SignalListener } from './instance-signals';
 import { WORKFLOW_SQL } from './sql';
 
 /** A message an activity execution took. */
@@ -63,13 +64,16 @@ export class MessageBox {
   private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
   /** What this server's activities wait for, by process and correlation key: how many wait on each. */
   private readonly waiting = new Map<string, Map<string, number>>();
-  private pollTimer: NodeJS.Timeout | undefined;
+  /** Cancels the next shared poll, armed while any activity waits. */
+  private cancelPoll: (() => void) | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly settings: MessageBoxSettings,
     private readonly log: Logger,
+    /** Takes, replies and ends in this process, which wake the callers waiting for a reply. */
+    readonly signals: InstanceSignals = new InstanceSignals(),
   ) {
     // One listener per waiting activity.
     this.arrivals.setMaxListeners(0);
@@ -143,7 +147,10 @@ export class MessageBox {
     // The oldest first: messages are taken in the order they were received.
     for (const candidate of candidates.sort((a, b) => a.id - b.id)) {
       const changed = await execute(this.dataSource, WORKFLOW_SQL.takeMessage, [instanceId, consumerKey, candidate.id]);
-      if (changed === 1) return this.taken(instanceId, consumerKey);
+      if (changed === 1) {
+        this.signals.taken(candidate.id);
+        return this.taken(instanceId, consumerKey);
+      }
     }
     return undefined;
   }
@@ -205,17 +212,17 @@ export class MessageBox {
       else byKey.delete(key);
     }
     if (byKey.size === 0) this.waiting.delete(processName);
-    if (this.waiting.size > 0 && this.pollTimer === undefined) this.schedulePoll();
+    if (this.waiting.size > 0 && this.cancelPoll === undefined) this.schedulePoll();
   }
 
+  /** The next shared poll, after the poll interval of the clock's time (messages this server receives wake their activities at once). */
   private schedulePoll(): void {
-    this.pollTimer = setTimeout(() => {
+    this.cancelPoll = armRound(this.clock, this.settings.pollMs, () => {
       void this.poll().finally(() => {
-        this.pollTimer = undefined;
+        this.cancelPoll = undefined;
         if (this.waiting.size > 0) this.schedulePoll();
       });
-    }, this.settings.pollMs);
-    this.pollTimer.unref();
+    });
   }
 
   /**
@@ -248,11 +255,22 @@ export class MessageBox {
    */
   async awaitReply(id: number, timeoutMs: number): Promise<{ status: 'REPLIED'; reply: StoredReply } | { status: 'ENDED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
+    const signals = this.signals.listen();
+    signals.message(id);
+    try {
+      return await this.readReply(id, deadline, signals);
+    } finally {
+      signals.close();
+    }
+  }
+
+  private async readReply(id: number, deadline: number, signals: SignalListener): ReturnType<MessageBox['awaitReply']> {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const rows = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null; instanceId: string | null }>;
       const row = rows[0];
       if (row?.reply !== null && row?.reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(row.reply) as StoredReply };
       if (row?.instanceId !== null && row?.instanceId !== undefined) {
+        signals.instance(row.instanceId);
         const outcome = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [row.instanceId])) as Array<{ status: string }>;
         const status = outcome[0]?.status;
         if (status !== undefined && status !== 'RUNNING') {
@@ -263,7 +281,8 @@ export class MessageBox {
         }
       }
       if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      // Woken by the take of the message or its instance's reply or end here; what another server wrote is read after the delay.
+      await signals.next(this.clock, delay);
     }
   }
 }

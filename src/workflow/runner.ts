@@ -15,7 +15,7 @@ import type { DataSource } from 'typeorm';
 import type { InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
 import { deserializeValue, serializeValue } from '../bpel/xpath';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import { WriteConflict, type SqlWrite } from '../db/group-commit';
 import { exclusive, execute, toSqlDate } from '../db/sql';
@@ -60,7 +60,8 @@ const CLAIM_CHUNK = 200;
 
 export class InstanceRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   /** Stops listening to the lease keeper. */
   private unsubscribe: Array<() => void> = [];
   /**
@@ -73,6 +74,10 @@ export class InstanceRunner {
   private readonly lost = new Set<string>();
   private stopped = true;
   private polling = false;
+  /** Woken while a poll was under way: the next poll runs at once. */
+  private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
   private inFlight: Promise<void> = Promise.resolve();
   /** Leased starts whose insert is under way (they count against maxInstances). */
   private starting = 0;
@@ -108,7 +113,7 @@ export class InstanceRunner {
       this.lease.onLost(() => {
         this.reclaimOwn = true;
       }),
-      this.lease.onRenewed(() => void this.review()),
+      this.lease.onRenewed(() => this.renewed()),
     ];
     this.schedule(0);
   }
@@ -116,7 +121,8 @@ export class InstanceRunner {
   /** Stops claiming instances and stops running ones (they stay RUNNING and are resumed later). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     for (const stop of this.unsubscribe.splice(0)) stop();
     await this.inFlight;
     const held = [...this.running.keys()];
@@ -133,9 +139,11 @@ export class InstanceRunner {
     }
   }
 
-  /** Polls now for instances to claim (nothing while stopped or while a poll is under way). */
+  /** Polls now for instances to claim (after the poll under way, if any; nothing while stopped). */
   wake(): void {
-    if (!this.stopped && !this.polling) this.schedule(0);
+    if (this.stopped) return;
+    if (this.polling) this.again = true;
+    else this.schedule(0);
   }
 
   /**
@@ -180,12 +188,13 @@ export class InstanceRunner {
     return this.running.size;
   }
 
+  /** Polls at once (0: woken by local work), or after `ms` of the clock's time (instances another server left). */
   private schedule(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.inFlight = this.poll();
-    }, ms);
-    this.timer.unref();
+    });
   }
 
   private async poll(): Promise<void> {
@@ -195,7 +204,9 @@ export class InstanceRunner {
       const now = this.clock.date();
       const free = this.settings.maxInstances - this.running.size;
       // Without its lease this process owns nothing it could claim: it waits for the keeper to take it again.
-      if (free > 0 && this.lease.held()) {
+      const held = this.lease.held();
+      if (!held) this.leaseAwaited = true;
+      if (free > 0 && held) {
         const own = this.reclaimOwn;
         this.reclaimOwn = false;
         const owners = (await this.dataSource.query(WORKFLOW_SQL.runningOwnersLike, [localOwnerPattern()])) as Array<{ leaseOwner: string }>;
@@ -223,7 +234,9 @@ export class InstanceRunner {
       this.log.error('workflow poll failed', { err: String(err) });
     } finally {
       this.polling = false;
-      if (!this.stopped) this.schedule(this.settings.pollMs);
+      const more = this.again;
+      this.again = false;
+      if (!this.stopped) this.schedule(more ? 0 : this.settings.pollMs);
     }
   }
 
@@ -236,6 +249,7 @@ export class InstanceRunner {
       execute(this.dataSource, WORKFLOW_SQL.suspend, [instanceId, this.owner]),
     );
     if (changed !== 1) return;
+    this.messages.signals.answered(instanceId);
     this.metrics?.workflowSuspended.inc();
     this.log.error('instance suspended: its server died while running it too many times in a row; resume or cancel it (provisor plan resume|cancel)', {
       instanceId,
@@ -283,6 +297,7 @@ export class InstanceRunner {
       (err) => {
         if (err instanceof WriteConflict || err instanceof LeaseNotHeld) this.lostHere(instanceId);
       },
+      () => this.messages.signals.answered(instanceId),
     );
     if (created === undefined) await store.load();
     else if (created.input !== undefined) store.setVariable(InstanceStore.variableKey(INPUT_SCOPE, 'message'), created.input);
@@ -368,7 +383,10 @@ export class InstanceRunner {
       { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance' },
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
-    if (changed?.changed === 1) this.observer.instance({ instanceId, status, at });
+    if (changed?.changed === 1) {
+      this.observer.instance({ instanceId, status, at });
+      this.messages.signals.answered(instanceId);
+    }
   }
 
   /**
@@ -403,6 +421,14 @@ export class InstanceRunner {
     // Stopped at once, even while it waits: nothing more of this run may be written or sent.
     this.running.get(instanceId)?.abort.abort(new Detached('lease lost'));
     this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
+  }
+
+  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
+  private renewed(): void {
+    void this.review();
+    if (!this.leaseAwaited) return;
+    this.leaseAwaited = false;
+    this.wake();
   }
 
   /**

@@ -66,7 +66,7 @@ export class WorkflowRuntime {
     this.processes = new ProcessDefinitions(dataSource, wsdlDir, settings.planLimits, partners, clock, log);
     this.messages = new MessageBox(dataSource, clock, { keepMs: settings.messageKeepMs ?? 30_000, pollMs: settings.pollMs }, log.child({ part: 'messages' }));
     this.runner = new InstanceRunner(dataSource, this.processes, invokers, settings, clock, lease, log, observer, processNames, this.messages, metrics);
-    this.instances = new ProcessInstances(dataSource, this.processes, this.runner, clock, log, observer);
+    this.instances = new ProcessInstances(dataSource, this.processes, this.runner, clock, log, observer, this.messages.signals);
     this.pruner = new InstancePruner(dataSource, settings.planLimits, clock, log.child({ job: 'retention' }));
   }
 

@@ -19,7 +19,7 @@
  * paused past it, whose order was adopted meanwhile, moves nothing.
  */
 import type { DataSource } from 'typeorm';
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import { groupCommitter } from '../db/group-commit';
 import { toSqlDate } from '../db/sql';
 import { WORK_ORDER_SQL } from './sql';
@@ -78,9 +78,14 @@ export function planInput(
 }
 
 export class WorkOrderAutomation implements PlanRunner {
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next poll, when one is armed. */
+  private cancelPoll: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
+  private leaseAwaited = false;
+  /** Stops listening to the lease keeper. */
+  private stopListening: (() => void) | undefined;
   private stopped = true;
   private readonly dataSource: DataSource;
 
@@ -102,13 +107,20 @@ export class WorkOrderAutomation implements PlanRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopListening = this.lease.onRenewed(() => {
+      if (!this.leaseAwaited) return;
+      this.leaseAwaited = false;
+      this.wake();
+    });
     this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
+    this.stopListening?.();
+    this.stopListening = undefined;
     await this.running;
   }
 
@@ -122,11 +134,12 @@ export class WorkOrderAutomation implements PlanRunner {
     this.schedule(0);
   }
 
+  /** Polls at once (0: a submission or a plan's end here), or after `ms` of the clock's time (orders another server took in). */
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelPoll?.();
+    this.cancelPoll = armRound(this.clock, ms, () => {
+      this.cancelPoll = undefined;
       this.running = this.poll()
         .then(
           () => undefined,
@@ -140,14 +153,16 @@ export class WorkOrderAutomation implements PlanRunner {
           this.again = false;
           this.schedule(more ? 0 : this.settings.pollMs);
         });
-    }, ms);
-    this.timer.unref?.();
+    });
   }
 
   /** One round: claim and start NEW orders, restart lost starts, finish ended plans. Returns how much it did. */
   async poll(): Promise<{ started: number; finished: number }> {
     // Without a lease this process's claims may be another's by now: it waits for the keeper to take it again.
-    if (!this.lease.held()) return { started: 0, finished: 0 };
+    if (!this.lease.held()) {
+      this.leaseAwaited = true;
+      return { started: 0, finished: 0 };
+    }
     let started = 0;
     for (;;) {
       const claimed = await this.claim();

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock';
+import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { DestinationDeniedError, displayUrlText } from '../net/destination-policy';
@@ -24,7 +24,8 @@ export interface LocalCallbacks {
  * delays its own notifications, never the engine.
  */
 export class CallbackDispatcher implements CallbackWaker {
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the next round, when one is armed. */
+  private cancelTick: (() => void) | undefined;
   private running = false;
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -54,14 +55,18 @@ export class CallbackDispatcher implements CallbackWaker {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancelTick?.();
+    this.cancelTick = undefined;
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Looks at once (0: a delivery queued or ended here), or after `ms` of the clock's time (retries falling due, deliveries another server queued). */
   private schedule(ms: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
-    this.timer.unref();
+    this.cancelTick?.();
+    this.cancelTick = armRound(this.clock, ms, () => {
+      this.cancelTick = undefined;
+      void this.tick();
+    });
   }
 
   private async tick(): Promise<void> {

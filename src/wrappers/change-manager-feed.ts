@@ -1,3 +1,4 @@
+import { arm, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { SoapClient } from '../soap/client';
 import type { WorkflowObserver } from '../workflow/interpreter';
@@ -20,6 +21,8 @@ export class ChangeManagerNotifier implements WorkflowObserver {
     private readonly endpoint: string | undefined,
     /** The SOAP client (policed, capped; the sender's default deadline bounds each attempt). */
     private readonly client: SoapClient,
+    /** The back-off between attempts is this clock's time. */
+    private readonly clock: Clock,
     private readonly log: Logger,
     private readonly processNameOf: (instanceId: string) => string,
     private readonly maxPending = 10_000,
@@ -71,7 +74,7 @@ export class ChangeManagerNotifier implements WorkflowObserver {
           break;
         } catch (err) {
           if (attempt === 3) this.log.warn('change manager notification failed', { operation, err: String(err) });
-          else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          else await new Promise<void>((resolve) => arm(this.clock, 200 * attempt, resolve, { unref: true }));
         }
       }
       this.pending--;

@@ -37,7 +37,7 @@ describe('the change-manager feed goes through the policed, capped sender', func
     const url = await listen(server);
     const { logger, records } = captureLogger();
     try {
-      const notifier = new ChangeManagerNotifier(url, sender(), logger, () => 'P');
+      const notifier = new ChangeManagerNotifier(url, sender(), systemClock, logger, () => 'P');
       notifier.instance({ instanceId: 'i-1', status: 'COMPLETED', at: new Date() });
       await notifier.flush();
       const failed = records.find((r) => r.message === 'change manager notification failed');
@@ -58,7 +58,7 @@ describe('the change-manager feed goes through the policed, capped sender', func
     const url = await listen(server);
     const { logger, records } = captureLogger();
     try {
-      const notifier = new ChangeManagerNotifier(url, sender([Number(new URL(url).port)]), logger, () => 'P');
+      const notifier = new ChangeManagerNotifier(url, sender([Number(new URL(url).port)]), systemClock, logger, () => 'P');
       notifier.instance({ instanceId: 'i-2', status: 'COMPLETED', at: new Date() });
       await notifier.flush();
       expect(records.find((r) => r.message === 'change manager notification failed')?.err).to.contain("one of Provisor's own listening ports");

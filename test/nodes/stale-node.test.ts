@@ -18,6 +18,8 @@ import { eventually, freshEnvironment, testDatabaseUrl } from '../support/harnes
 import { deploy, plan } from '../workflow/support';
 
 const LEASE_MS = 3000;
+/** The engine's and the runner's poll interval, on the shared clock. */
+const POLL_MS = 20;
 
 /**
  * A process's view of one shared time: it reads the shared clock, and its
@@ -104,8 +106,8 @@ describe('a node paused past its lease while another takes its work over', funct
       PROVISOR_CATALOG_LOAD: 'false',
       PROVISOR_CHANGES: 'false',
       PROVISOR_NODE_LEASE_MS: String(LEASE_MS),
-      PROVISOR_POLL_MS: '20',
-      PROVISOR_WORKFLOW_POLL_MS: '20',
+      PROVISOR_POLL_MS: String(POLL_MS),
+      PROVISOR_WORKFLOW_POLL_MS: String(POLL_MS),
       PROVISOR_SECRET_KEY: crypto.randomBytes(32).toString('hex'),
     });
     const config = loadConfig(environment.env);
@@ -223,7 +225,11 @@ describe('a node paused past its lease while another takes its work over', funct
     const renewal = (ms: number): boolean => ms === Math.floor(LEASE_MS / 3);
     a.clock.stalled = (ms) => renewal(ms) || ms === 1500;
     await a.app.dataSource.query('DELETE FROM node_lease WHERE owner = ?', [a.app.lease.owner]);
-    await eventually(async () => ((await owner(id)) === b.app.lease.owner ? true : undefined), 'node B to take the instance over');
+    // Nothing in B's process tells it: it finds the instance at a poll, one poll interval of the shared time on.
+    await eventually(async () => {
+      shared.advance(POLL_MS);
+      return (await owner(id)) === b.app.lease.owner ? true : undefined;
+    }, 'node B to take the instance over');
     for (let t = 0; t < 1600; t += 100) {
       shared.advance(100);
       await b.app.lease.renewNow();

@@ -95,6 +95,13 @@ const EXCHANGES_PROCESS = orderProcess(
   '\n    <bpel:variable name="c1" messageType="o:ConfirmIn"/>\n    <bpel:variable name="c2" messageType="o:ConfirmIn"/>\n    <bpel:variable name="answer" messageType="o:ConfirmOut"/>',
 ).replace('<bpel:variables>', '<bpel:messageExchanges><bpel:messageExchange name="m1"/><bpel:messageExchange name="m2"/></bpel:messageExchanges>\n  <bpel:variables>');
 
+/** Replies to `confirm`, then waits an hour: the reply reaches its caller while the instance goes on. */
+const CONFIRM_THEN_WAIT_PROCESS = CONFIRM_PROCESS.replace('name="OrderConfirm"', 'name="OrderConfirmThenWait"').replace(
+  '<bpel:reply name="answer" partnerLink="client" operation="confirm" variable="answer"/>',
+  `<bpel:reply name="answer" partnerLink="client" operation="confirm" variable="answer"/>
+    <bpel:wait name="hour"><bpel:for>'PT1H'</bpel:for></bpel:wait>`,
+);
+
 /** Two receives of `go` for one instance at once: bpel:conflictingReceive. */
 const CONFLICT_PROCESS = orderProcess(
   'OrderConflict',
@@ -125,7 +132,7 @@ describe('messages after the instance-creating one, routed by correlation', func
     clock = new ManualClock(Date.now());
     server = await startTestServer({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_TOKEN_MAX_SKEW_SECONDS: '3600' }, { clock });
     await server.addUser(engine.username, 'engine', engine.password);
-    for (const bpel of [CONFIRM_PROCESS, PICK_PROCESS, CREATING_PICK_PROCESS, EVENTS_PROCESS, VIOLATION_PROCESS, CONFLICT_PROCESS, EXCHANGES_PROCESS, PROCESS_EVENTS_PROCESS]) {
+    for (const bpel of [CONFIRM_PROCESS, CONFIRM_THEN_WAIT_PROCESS, PICK_PROCESS, CREATING_PICK_PROCESS, EVENTS_PROCESS, VIOLATION_PROCESS, CONFLICT_PROCESS, EXCHANGES_PROCESS, PROCESS_EVENTS_PROCESS]) {
       await server.app.workflow.deploy({ bpel, documents: new Map([['orders.wsdl', ORDERS_WSDL]]), bindings: [], deployedBy: 'tester' });
     }
   });
@@ -176,6 +183,20 @@ describe('messages after the instance-creating one, routed by correlation', func
       expect((await finished(server, id)).status).to.equal('COMPLETED');
       const rows = (await server.dataSource.query("SELECT id FROM process_message WHERE operation = 'client/confirm' AND instanceId = ?", [id])) as unknown[];
       expect(rows).to.have.length(1);
+    });
+
+    it('answers the sender as soon as its instance replied, with the clock standing still and the instance going on', async () => {
+      await post('OrderConfirmThenWait', orderMessage('Start', 'w-1'));
+      const id = await instanceOf(server, 'OrderConfirmThenWait', 'w-1');
+      const before = clock.now();
+      // Neither the instance's end nor a re-read on the clock can bring this answer: the reply's commit does.
+      const answer = await post('OrderConfirmThenWait', orderMessage('Confirm', 'w-1', 'still waiting'));
+      expect(answer.status, answer.text).to.equal(200);
+      expect(answer.text).to.contain('<note>still waiting</note>');
+      expect(clock.now()).to.equal(before);
+      const view = await server.app.workflow.status(id);
+      expect(view.status).to.equal('RUNNING');
+      expect(view.activities.find((a) => a.key === '/process/sequence/wait')?.state).to.equal('RUNNING');
     });
 
     it('refuses a message that does not carry the correlation values, naming the set', async () => {

@@ -68,6 +68,7 @@ export async function launchDetached(spec: LaunchSpec): Promise<ProcessRecord> {
   const startTime = await processStartTime(pid);
   const record: ProcessRecord = startTime === undefined ? { pid } : { pid, startTime };
   await spec.files.writeFile(spec.pidFile, `${pid}\n${startTime ?? ''}\n`);
+  // Node's timer: a real process's start-up, in real time.
   const early = await Promise.race([exited, delay(spec.startupGraceMs, undefined)]);
   if (early !== undefined) {
     await spec.files.remove(spec.pidFile);
@@ -102,6 +103,7 @@ async function waitReady(ready: NonNullable<LaunchSpec['ready']>, pid: number, e
     if (gone !== undefined) return { message: `${gone} before it was ready (${ready.what})`, timedOut: false };
     if (await ready.check(pid)) return undefined;
     if (Date.now() >= deadline) return { message: `was not ready (${ready.what}) within ${Math.round(ready.timeoutMs / 1000)} s; it was stopped`, timedOut: true };
+    // Node's timer: a real process's state, polled in real time.
     await delay(POLL_MS);
   }
 }
@@ -235,6 +237,7 @@ async function waitUntilGone(record: ProcessRecord, timeoutMs: number): Promise<
   for (;;) {
     if (!(await isRunning(record))) return true;
     if (Date.now() >= deadline) return false;
+    // Node's timer: a real process's state, polled in real time.
     await delay(POLL_MS);
   }
 }

@@ -52,6 +52,7 @@ export async function runHook(run: HookRun): Promise<string> {
         // Already gone.
       }
     };
+    // Node's timer: bounds a real child process, which runs in real time.
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup();
@@ -84,6 +85,7 @@ export async function runHook(run: HookRun): Promise<string> {
       }),
     );
     child.once('exit', () => {
+      // Node's timer: the real pipes of an exited process get a moment to drain.
       drain = setTimeout(() => {
         child.stdout?.destroy();
         child.stderr?.destroy();

@@ -182,6 +182,7 @@ export class ConnectionPool {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly settings: PoolSettings) {
+    // Node's timer: the idle time of real SSH sockets (the remote side's own limits run in real time).
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(settings.idleMs, 30_000)));
     this.sweeper.unref();
   }

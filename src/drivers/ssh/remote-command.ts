@@ -110,6 +110,7 @@ export async function runRemote(connection: SshConnection, run: RemoteRun): Prom
           })
           .catch(() => channel.close());
       };
+      // Node's timer: bounds a real remote command, which runs in real time.
       const timer = setTimeout(() => {
         timedOut = true;
         kill();

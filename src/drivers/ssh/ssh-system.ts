@@ -214,6 +214,7 @@ export function sshSystem(files: RemoteFiles, settings: SshSystemSettings): Syst
             output: await logTail(spec.logFile),
           });
         }
+        // Node's timer: a real remote process becomes ready in real time.
         await delay(POLL_MS);
       }
     },
