@@ -55,3 +55,36 @@ export function renderFault(version: SoapVersion, error: ProvisorError, detailNs
     `<soap:Detail>${detail}</soap:Detail></soap:Fault>`;
   return { status, body: writeEnvelope(version, fault) };
 }
+
+/**
+ * A fault the operation's WSDL declares (`<wsdl:fault>`), sent as its
+ * service defines it rather than as a `ProvisorFault`: a deployed process's
+ * `reply` with `faultName` (WS-BPEL 2.0 §10.3). The detail is the fault
+ * message's part elements, already written; the reason names the fault.
+ */
+export class DeclaredFault extends Error {
+  constructor(
+    /** The fault's `{ns}local` name, as the process named it. */
+    readonly faultName: string,
+    message: string,
+    /** The XML of the fault message's parts: the Fault's detail entries. */
+    readonly detail: string,
+  ) {
+    super(message);
+    this.name = 'DeclaredFault';
+  }
+}
+
+/**
+ * A declared fault in the request's own version: Server (SOAP 1.1) or
+ * Receiver (SOAP 1.2), since it is the service's answer and not a mistake in
+ * the request's form, with HTTP 500 as both bindings require for it.
+ */
+export function renderDeclaredFault(version: SoapVersion, fault: DeclaredFault): RenderedFault {
+  const reason = escapeXml(clipInput(fault.message, MAX_FAULT_REASON));
+  if (version === SOAP11) {
+    return { status: 500, body: writeEnvelope(version, `<soap:Fault><faultcode>soap:Server</faultcode><faultstring>${reason}</faultstring><detail>${fault.detail}</detail></soap:Fault>`) };
+  }
+  const body = `<soap:Fault><soap:Code><soap:Value>soap:Receiver</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="en">${reason}</soap:Text></soap:Reason><soap:Detail>${fault.detail}</soap:Detail></soap:Fault>`;
+  return { status: 500, body: writeEnvelope(version, body) };
+}

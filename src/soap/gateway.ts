@@ -9,7 +9,7 @@ import type { ParseLimits, XmlElement } from '../xml/parser';
 import { writeElement } from '../xml/writer';
 import { readBody } from './body';
 import { findHeader, readEnvelope, SOAP11, versionFromContentType, WSA_NS, writeEnvelope, type SoapVersion } from './envelope';
-import { faultReason, renderFault } from './fault';
+import { DeclaredFault, faultReason, renderDeclaredFault, renderFault, type RenderedFault } from './fault';
 import { FieldReader } from './fields';
 import type { OperationContext, SoapOperation, SoapService } from './service';
 import { readUsernameToken, type Authenticator } from './ws-security';
@@ -218,6 +218,13 @@ export class SoapGateway {
   }
 
   private sendFault(res: ServerResponse, version: SoapVersion, service: SoapService, operation: string, err: unknown, log: Logger, httpId: string): void {
+    if (err instanceof DeclaredFault) {
+      // The service's own answer (a process's reply with faultName), not an error of Provisor's catalogue.
+      log.info('soap fault declared by the operation', { httpRequestId: httpId, service: service.name, operation, fault: err.faultName });
+      this.metrics.soapRequests.labels(service.name, operation, 'DeclaredFault').inc();
+      this.sendRendered(res, version, renderDeclaredFault(version, err), false);
+      return;
+    }
     let error: ProvisorError;
     if (err instanceof ProvisorError) {
       error = err;
@@ -231,15 +238,19 @@ export class SoapGateway {
       log.error('unexpected error in soap call', { httpRequestId: httpId, service: service.name, operation, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     }
     this.metrics.soapRequests.labels(service.name, operation, error.code).inc();
+    // After refusing an oversized body, do not read the rest of it.
+    const close = error.code === 'BodyTooLarge' || error.code === 'BodyTimeout';
+    this.sendRendered(res, version, renderFault(version, error, service.namespace), close, error instanceof LoginRefused ? error.retryAfterSeconds : undefined);
+  }
+
+  private sendRendered(res: ServerResponse, version: SoapVersion, fault: RenderedFault, close: boolean, retryAfterSeconds?: number): void {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const fault = renderFault(version, error, service.namespace);
     const headers: Record<string, string | number> = { 'content-type': version.contentType, 'content-length': Buffer.byteLength(fault.body) };
-    // After refusing an oversized body, do not read the rest of it.
-    if (error.code === 'BodyTooLarge' || error.code === 'BodyTimeout') headers.connection = 'close';
-    if (error instanceof LoginRefused && error.retryAfterSeconds !== undefined) headers['retry-after'] = error.retryAfterSeconds;
+    if (close) headers.connection = 'close';
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds;
     res.writeHead(fault.status, headers);
     res.end(fault.body);
   }

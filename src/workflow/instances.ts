@@ -18,7 +18,7 @@ import type { ProcessDefinitions } from './definitions';
 import { WorkflowError } from './errors';
 import { describeStoredFault, readStoredFault } from './fault-codec';
 import { INPUT_SCOPE } from './instance-store';
-import type { WorkflowObserver } from './interpreter';
+import type { CreatingReply, WorkflowObserver } from './interpreter';
 import type { InstanceSignals, SignalListener } from './instance-signals';
 import type { InstanceRunner } from './runner';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
@@ -202,10 +202,12 @@ export class ProcessInstances {
   }
 
   /**
-   * Waits for an instance's `reply` (wherever the instance runs: the reply is
-   * read from its activity rows), for its end, or for the timeout.
+   * Waits for an instance's `reply` to the request that created it (wherever
+   * the instance runs: the reply is read from its activity rows), for its
+   * end, or for the timeout. A reply with `faultName` comes with `fault`, the
+   * fault's `{ns}local` name; its message is then the fault's message.
    */
-  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue; fault?: string } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
     const deadline = this.clock.now() + timeoutMs;
     const signals = this.signals.listen();
     signals.instance(instanceId);
@@ -220,12 +222,13 @@ export class ProcessInstances {
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       const data = await this.firstReply(instanceId);
       if (data !== undefined) {
-        const parsed = JSON.parse(data) as { message?: string };
-        if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined };
+        const parsed = JSON.parse(data) as Partial<CreatingReply>;
+        const fault = typeof parsed.fault === 'string' ? { fault: parsed.fault } : {};
+        if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined, ...fault };
         const value = deserializeValue(parsed.message);
         const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
         // `xml` is the first part; `value` the whole message, for endpoints that answer every part.
-        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value };
+        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value, ...fault };
       }
       const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
       const state = instance[0];

@@ -98,6 +98,16 @@ export interface StandingAnswer {
   changed(ms: number): Promise<void>;
 }
 
+/**
+ * A `reply`'s row data when it answers the instance-creating request (one
+ * answering a later message is recorded with that message, as a
+ * {@link StoredReply}): its message (serialized) and, for a reply with
+ * `faultName`, the fault's `{ns}local` name.
+ */
+export interface CreatingReply extends StoredReply {
+  readonly replied: true;
+}
+
 /** Told about every activity transition and every alarm (the change manager's feed). */
 export interface WorkflowObserver {
   activity(event: { readonly instanceId: string; readonly key: string; readonly kind: string; readonly name: string | undefined; readonly state: ActivityState; readonly at: Date; readonly fault?: string }): void;
@@ -803,14 +813,16 @@ export class Interpreter {
       // The answer to a message taken after the instance was created: recorded with that message, in the reply's transaction.
       const stored: StoredReply = { ...(message !== undefined ? { message: serializeValue(message) } : {}), ...(activity.faultName !== undefined ? { fault: qnameKey(activity.faultName) } : {}) };
       this.store.statement({ sql: WORKFLOW_SQL.replyToMessage, params: [JSON.stringify(stored), open, this.deps.instanceId], table: 'process_message' });
-      return { data: JSON.stringify({ repliedTo: open, message: stored.message }) };
+      return { data: JSON.stringify({ repliedTo: open, message: stored.message, fault: stored.fault }) };
     }
     const creating = allActivities(this.process).some(
       (a) => (a.kind === 'receive' && a.createInstance && a.partnerLink === activity.partnerLink && a.operation === activity.operation) || (a.kind === 'pick' && a.createInstance && a.messages.some((m) => m.partnerLink === activity.partnerLink && m.operation === activity.operation)),
     );
     if (!creating) throw withPath(standardFault('missingRequest', `${where}: no request of operation "${activity.operation}" on partner link "${activity.partnerLink}"${activity.messageExchange === undefined ? '' : ` (message exchange "${activity.messageExchange}")`} is open to reply to`), activity.path);
     this.deps.onReply?.(message, activity.faultName);
-    return { data: JSON.stringify({ replied: true, message: message === undefined ? undefined : serializeValue(message) }) };
+    // The answer to the creating request: read from this row by whoever waits for it, so the fault is recorded with the message.
+    const reply: CreatingReply = { replied: true, ...(message !== undefined ? { message: serializeValue(message) } : {}), ...(activity.faultName !== undefined ? { fault: qnameKey(activity.faultName) } : {}) };
+    return { data: JSON.stringify(reply) };
   }
 
   /** The anonymous message a `<toParts>` builds from its variables; a fault names the activity. */

@@ -6,6 +6,7 @@ import { allActivities, visibleCorrelationSets } from '../bpel/walk';
 import { deserializeValue } from '../bpel/xpath';
 import { ProvisorError } from '../errors';
 import type { Endpoint } from '../soap/gateway';
+import { DeclaredFault } from '../soap/fault';
 import type { SoapOperation } from '../soap/service';
 import { PROVISIONING_ROLES } from './provisioning-fields';
 import { newDocument, XML_NS } from '../xml/dom';
@@ -25,6 +26,8 @@ export interface OperationMapping {
   readonly style: Style;
   readonly input: ReadonlyArray<{ readonly name: string; readonly element?: QName }>;
   readonly output: ReadonlyArray<{ readonly name: string; readonly element?: QName }> | undefined;
+  /** The faults the operation declares: each one's message parts, by fault name. */
+  readonly faults: ReadonlyMap<string, ReadonlyArray<{ readonly name: string; readonly element?: QName }>>;
 }
 
 function partsOf(catalog: WsdlCatalog, message: QName | undefined): Array<{ name: string; element?: QName }> {
@@ -37,11 +40,12 @@ function partsOf(catalog: WsdlCatalog, message: QName | undefined): Array<{ name
  * is that element); rpc/literal otherwise (the body is a wrapper named after
  * the operation, in the port type's namespace, with one accessor per part).
  */
-export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input?: QName; output?: QName }): OperationMapping {
+export function mappingOf(catalog: WsdlCatalog, operation: { name: string; input?: QName; output?: QName; faultMessages?: ReadonlyMap<string, QName> }): OperationMapping {
   const input = partsOf(catalog, operation.input);
   const output = operation.output === undefined ? undefined : partsOf(catalog, operation.output);
   const documentStyle = input.length === 1 && input[0]?.element !== undefined && (output === undefined || (output.length === 1 && output[0]?.element !== undefined));
-  return { name: operation.name, style: documentStyle ? 'document' : 'rpc', input, output };
+  const faults = new Map([...(operation.faultMessages ?? [])].map(([fault, message]) => [fault, partsOf(catalog, message)]));
+  return { name: operation.name, style: documentStyle ? 'document' : 'rpc', input, output, faults };
 }
 
 /** A receive, onMessage or onEvent of a process: the message it takes, and whether it creates the instance. */
@@ -143,8 +147,9 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
             const reply = await runtime.awaitMessageReply(delivered.id, replyTimeoutMs);
             if (reply.status === 'ENDED') throw new ProvisorError('ProcessFaulted', `process ${name}: ${reply.message}`);
             if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process ${name}: no reply to message ${delivered.id} within ${replyTimeoutMs} ms; the message stays with its instance`);
-            if (reply.reply.fault !== undefined) throw new ProvisorError('ProcessFaulted', `process ${name} replied with fault ${reply.reply.fault}`);
-            return reply.reply.message === undefined ? undefined : writeMessage(deserializeValue(reply.reply.message), mapping, namespace);
+            const message = reply.reply.message === undefined ? undefined : deserializeValue(reply.reply.message);
+            if (reply.reply.fault !== undefined) throw declaredFault(reply.reply.fault, message, mapping, `process ${name} replied to message ${delivered.id} with fault ${reply.reply.fault}`);
+            return message === undefined ? undefined : writeMessage(message, mapping, namespace);
           };
           /** Answers with the reply of the instance the message created. */
           const answer = async (instanceId: string): Promise<string | undefined> => {
@@ -153,6 +158,7 @@ export function processEndpoints(runtime: WorkflowRuntime, replyTimeoutMs: numbe
             const reply = await runtime.awaitReply(instanceId, replyTimeoutMs);
             if (reply.status === 'FAULTED') throw new ProvisorError('ProcessFaulted', `process instance ${instanceId} faulted before replying: ${reply.message}`);
             if (reply.status === 'TIMEOUT') throw new ProvisorError('ReplyTimeout', `process instance ${instanceId} did not reply within ${replyTimeoutMs} ms; it goes on running`);
+            if (reply.fault !== undefined) throw declaredFault(reply.fault, reply.value, mapping, `process ${name}, instance ${instanceId}, replied with fault ${reply.fault}`);
             return reply.value === undefined ? reply.xml : writeMessage(reply.value, mapping, namespace);
           };
           if (set !== undefined) {
@@ -273,13 +279,42 @@ function writeMessage(value: VariableValue, mapping: OperationMapping, namespace
       if (part === undefined) return '';
       if (typeof part === 'string') return `<${p.name}>${escapeXml(part)}</${p.name}>`;
       if (p.element !== undefined) return `<${p.name}>${serializer.serializeToString(part)}</${p.name}>`;
-      // A type part's value is its accessor: written under the part's name, with the value's attributes and content.
-      let inner = '';
-      for (let n = part.firstChild; n !== null; n = n.nextSibling) inner += serializer.serializeToString(n);
-      return `<${p.name}${attributesOf(part)}>${inner}</${p.name}>`;
+      return accessorOf(p.name, part);
     })
     .join('');
   return `<pv:${mapping.name}Response xmlns:pv="${escapeXml(namespace)}">${accessors}</pv:${mapping.name}Response>`;
+}
+
+/**
+ * A reply with `faultName` as the SOAP Fault the operation declares: the
+ * detail holds the fault message's parts, each as its element (WS-I BP:
+ * a fault's parts are element parts; a text value of an element part is put
+ * in the element the part names, a type part is written under its name).
+ */
+function declaredFault(fault: string, value: VariableValue | undefined, mapping: OperationMapping, reason: string): DeclaredFault {
+  const declared = mapping.faults.get(fault.slice(fault.lastIndexOf('}') + 1));
+  const parts: ReadonlyMap<string, Element | string> =
+    value === undefined ? new Map() : value.kind === 'message' ? value.parts : new Map([[declared?.[0]?.name ?? 'fault', value.kind === 'element' ? value.element : String(value.value)]]);
+  const serializer = new XMLSerializer();
+  // In the order the fault's message declares its parts.
+  const detail = [...new Set([...(declared ?? []).map((p) => p.name), ...parts.keys()])]
+    .map((name) => {
+      const part = parts.get(name);
+      const element = declared?.find((p) => p.name === name)?.element;
+      if (part === undefined) return '';
+      if (typeof part !== 'string') return element !== undefined ? serializer.serializeToString(part) : accessorOf(name, part);
+      return element === undefined ? `<${name}>${escapeXml(part)}</${name}>` : `<pv:${element.local} xmlns:pv="${escapeXml(element.ns)}">${escapeXml(part)}</pv:${element.local}>`;
+    })
+    .join('');
+  return new DeclaredFault(fault, reason, detail);
+}
+
+/** A type part's value as its accessor: written under the part's name, with the value's attributes and content. */
+function accessorOf(name: string, part: Element): string {
+  const serializer = new XMLSerializer();
+  let inner = '';
+  for (let n = part.firstChild; n !== null; n = n.nextSibling) inner += serializer.serializeToString(n);
+  return `<${name}${attributesOf(part)}>${inner}</${name}>`;
 }
 
 function attributesOf(element: Element): string {
@@ -347,6 +382,16 @@ function withBinding(text: string, portTypeName: string, processName: string, op
       body.setAttribute('use', 'literal');
       if (op.style === 'rpc') body.setAttribute('namespace', namespace);
       el.appendChild(body);
+      operation.appendChild(el);
+    }
+    // A reply with faultName is sent as a SOAP Fault whose detail is the fault message's part (WSDL 1.1 §3.6).
+    for (const fault of op.faults.keys()) {
+      const el = doc.createElementNS(WSDL_NS, 'wsdl:fault');
+      el.setAttribute('name', fault);
+      const soapFault = doc.createElementNS(SOAP_BINDING_NS, 'pv-soap:fault');
+      soapFault.setAttribute('name', fault);
+      soapFault.setAttribute('use', 'literal');
+      el.appendChild(soapFault);
       operation.appendChild(el);
     }
     binding.appendChild(operation);
