@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import 'reflect-metadata';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Config } from '../config';
 import { ENTITIES } from '../../entities';
@@ -10,6 +10,15 @@ import { isLongText } from '../../entities/long-text';
 import { MIGRATIONS } from './migrations';
 import { pidAlive } from '../lease';
 import { isMysqlSource } from './sql';
+
+/**
+ * mysql2, loaded the first time a MySQL or MariaDB server is used: a process
+ * on SQLite (the command line's every call, most of all) never needs it, and
+ * loading it costs a tenth of the command line's start.
+ */
+export function mysqlClient(): typeof mysql {
+  return require('mysql2/promise') as typeof mysql;
+}
 
 export interface DataSourceSettings {
   /** `mariadb` makes TypeORM read MariaDB's catalogue correctly; found by `detectMysqlFlavour`. */
@@ -105,7 +114,7 @@ function mysqlTarget(databaseUrl: string): { host: string; port: number; user: s
 /** Asks a MySQL-protocol server whether it is MariaDB (TypeORM reads their catalogues differently). */
 export async function detectMysqlFlavour(databaseUrl: string): Promise<'mysql' | 'mariadb'> {
   const { host, port, user, password } = mysqlTarget(databaseUrl);
-  const connection = await mysql.createConnection({
+  const connection = await mysqlClient().createConnection({
     host,
     port,
     user,
@@ -209,7 +218,7 @@ export function batchPoolOf(dataSource: DataSource): mysql.Pool | undefined {
 
 function createBatchPool(databaseUrl: string): mysql.Pool {
   const target = mysqlTarget(databaseUrl);
-  return mysql.createPool({
+  return mysqlClient().createPool({
     ...target,
     charset: 'utf8mb4_unicode_ci',
     timezone: 'Z',
@@ -220,7 +229,7 @@ function createBatchPool(databaseUrl: string): mysql.Pool {
 }
 
 function createPingPool(databaseUrl: string): mysql.Pool {
-  return mysql.createPool({ ...mysqlTarget(databaseUrl), connectTimeout: 10_000, connectionLimit: 1, maxIdle: 1 });
+  return mysqlClient().createPool({ ...mysqlTarget(databaseUrl), connectTimeout: 10_000, connectionLimit: 1, maxIdle: 1 });
 }
 
 /** Creates and initialises the DataSource and brings the schema up to date. */

@@ -12,11 +12,16 @@
  * bad statement), each caller's statements are retried in a transaction of
  * their own, so only the caller at fault sees the error.
  */
-import { format } from 'mysql2';
 import type { DataSource } from 'typeorm';
 import type mysql from 'mysql2/promise';
+import type { format as formatSql } from 'mysql2';
 import { batchPoolOf } from './data-source';
 import { dialectOf, isMysqlSource, retryDeadlocks, transaction, type Dialect } from './sql';
+
+/** mysql2's statement formatter, loaded on the first MySQL batch (a SQLite process never needs mysql2). */
+function mysqlFormat(): typeof formatSql {
+  return (require('mysql2') as { format: typeof formatSql }).format;
+}
 
 /**
  * The rows of one table as the committer inserts them: the table, its
@@ -274,7 +279,7 @@ export class GroupCommitter {
     const guards: Array<{ caller: number; write: Write; expected: number }> = [];
     statements.forEach(([sql, params], i) => {
       resultAt.push(texts.length);
-      texts.push(format(sql, params.map(literal) as Parameters<typeof format>[1]));
+      texts.push(mysqlFormat()(sql, params.map(literal) as Parameters<typeof formatSql>[1]));
       const from = origin[i] ?? [];
       const [caller, index] = (from.length === 1 ? from[0] : undefined) ?? [-1, -1];
       const write = batch[caller]?.statements[index];
