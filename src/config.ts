@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_PLAN_LIMITS as PLAN } from './bpel/limits';
+import { DEFAULT_PLAN_LIMITS as PLAN } from './bpel/plan-limits';
 import { parseNetwork } from './net/cidr';
 
 /**

@@ -15,7 +15,7 @@ import { ProcessDefinitionError } from '../../src/bpel/model';
 import { ConfigError } from '../../src/config';
 import { ProvisorError } from '../../src/errors';
 import { SystemError } from '../../src/provisioning/systems';
-import { WorkflowError } from '../../src/workflow/runtime';
+import { WorkflowError } from '../../src/workflow/errors';
 
 /** Ends a command with `exitCode`; the message goes to standard error (none when empty). */
 export class ExitError extends Error {

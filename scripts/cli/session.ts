@@ -6,7 +6,6 @@
 import os from 'node:os';
 import type { App } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
 
 export interface SessionOptions {
   /**
@@ -19,11 +18,12 @@ export interface SessionOptions {
 /** Builds the app, runs `fn`, and closes the app (letting running tasks finish) whatever happens. */
 export async function withApp<T>(options: SessionOptions, fn: (app: App) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  // Loaded here, not at the top: most commands need only the database, and
+  // the whole app (HTTP server, portal, mail intake, logger) costs a third of a second to load.
+  const { createLogger } = await import('../../src/log');
   // The service's info lines are JSON for log collectors; on a terminal they
   // would bury the progress display. LOG_LEVEL=debug still shows everything.
   const logger = createLogger(config.logLevel === 'debug' ? 'debug' : 'error');
-  // Loaded here, not at the top: most commands need only the database, and
-  // the whole app (HTTP server, portal, mail intake) costs a third of a second to load.
   const { buildApp } = await import('../../src/app');
   const app = await buildApp({ config, logger });
   try {

@@ -12,26 +12,8 @@ import { BpelFault } from './values';
 import { allActivities } from './walk';
 import { lineOf, NodeType } from '../xml/dom';
 
-export interface PlanLimits {
-  /** Deepest element nesting of a BPEL document. */
-  readonly maxNestingDepth: number;
-  /** Most branches of one parallel forEach. */
-  readonly maxParallelBranches: number;
-  /** Most iterations of one while, repeatUntil or sequential forEach. */
-  readonly maxLoopIterations: number;
-  /** Most activity executions (activity rows) of one instance. */
-  readonly maxActivities: number;
-  /** Most bytes all variables of one instance may hold, as stored. */
-  readonly maxVariableBytes: number;
-}
-
-export const DEFAULT_PLAN_LIMITS: PlanLimits = {
-  maxNestingDepth: 200,
-  maxParallelBranches: 1000,
-  maxLoopIterations: 10_000,
-  maxActivities: 100_000,
-  maxVariableBytes: 16 * 1024 * 1024,
-};
+export { DEFAULT_PLAN_LIMITS, type PlanLimits } from './plan-limits';
+import type { PlanLimits } from './plan-limits';
 
 /** The setting behind each limit, named in every message about it. */
 export const LIMIT_SETTINGS: { readonly [K in keyof PlanLimits]: string } = {
