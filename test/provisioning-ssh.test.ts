@@ -55,7 +55,7 @@ describe('the engine with ssh hosts that fail', function () {
       const failedView = await server.app.api.getRequest(failed, 60_000);
       expect(okView.status, okView.message ?? '').to.equal('COMPLETED_SUCCESS');
       expect(failedView.status).to.equal('COMPLETED_FAILURE');
-      expect(failedView.message).to.include(`${down.host}:${down.port}`).and.to.include('"down"');
+      expect(failedView.message, failedView.message ?? '').to.include(`${down.host}:${down.port}`).and.to.include('"down"');
       expect(up.port).to.be.above(0);
     } finally {
       await down.restart();
