@@ -160,7 +160,7 @@ export function createSshDriver(options: SshDriverOptions): SshDriver {
           return await executeSoftwareTask(task, ctx, sshSystem(files, settings), { repositories, settings });
       }
     } catch (error) {
-      throw asDriverError(error, `${describe(task, ctx.system)} failed`);
+      throw asDriverError(error, `${describe(task, ctx.system)} failed`, ctx.system);
     }
   }
 
@@ -380,8 +380,17 @@ async function readKeyFile(system: string, keyFile: string, passphrase: string |
   return privateKey;
 }
 
-function asDriverError(error: unknown, context: string): DriverError {
+function asDriverError(error: unknown, context: string, system?: SystemDescriptor): DriverError {
   if (error instanceof DriverError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new DriverError('Internal', `${context}: ${message}`, { cause: error });
+  // An error of the SSH library itself ("Not connected", a reset socket) names no host: say which one.
+  let host = '';
+  if (system !== undefined) {
+    try {
+      host = ` on ${hostLabel(plainOptions(system))}`;
+    } catch {
+      // Options that do not name a host were refused before the task ran; nothing to add.
+    }
+  }
+  return new DriverError('Internal', `${context}${host}: ${message}`, { cause: error });
 }
