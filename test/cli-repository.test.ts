@@ -1,19 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { type CliResult, runCliInProcess, spawnCli } from './support/cli';
 import { freshEnvironment } from './support/harness';
-
-const bin = path.join(__dirname, '..', '..', 'scripts', 'provisor.js');
 
 describe('provisor repository add refuses folders that would expose the machine or Provisor itself', function () {
   this.timeout(60_000);
   let environment: Awaited<ReturnType<typeof freshEnvironment>>;
   let keyDir: string;
-  const run = (args: string[]): { code: number | null; out: string; err: string } => {
-    const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, ...environment.env, PROVISOR_SECRET_KEY_FILE: path.join(keyDir, 'secret.key') }, encoding: 'utf8' });
-    return { code: r.status, out: r.stdout, err: r.stderr };
-  };
+  const run = (args: string[]): Promise<CliResult> => runCliInProcess(args, { ...environment.env, PROVISOR_SECRET_KEY_FILE: path.join(keyDir, 'secret.key') });
 
   before(async () => {
     environment = await freshEnvironment();
@@ -44,22 +39,23 @@ describe('provisor repository add refuses folders that would expose the machine 
     ['a folder that does not exist', () => path.join(environment.dataDir, 'nowhere'), /does not exist/, false],
   ];
   for (const [what, location, message, explains = true] of refused) {
-    it(`refuses ${what} with a message naming the rule, and registers nothing`, () => {
-      const r = run(['repository', 'add', location()]);
+    it(`refuses ${what} with a message naming the rule, and registers nothing`, async () => {
+      const r = await run(['repository', 'add', location()]);
       expect(r.code, r.out).to.not.equal(0);
       expect(r.err).to.match(message);
       if (explains) expect(r.err).to.contain('operators can copy any file of a repository');
-      expect(run(['repository', 'list']).out).to.equal('');
+      expect((await run(['repository', 'list'])).out).to.equal('');
     });
   }
 
-  it('registers an ordinary folder by its real path, and a URL as given', () => {
+  it('registers an ordinary folder by its real path, and a URL as given (the real command)', async () => {
     const folder = path.join(environment.dataDir, 'packages');
     fs.mkdirSync(folder);
     fs.symlinkSync(folder, path.join(environment.dataDir, 'links', 'packages-link'));
-    const added = run(['repository', 'add', path.join(environment.dataDir, 'links', 'packages-link')]);
+    const added = await run(['repository', 'add', path.join(environment.dataDir, 'links', 'packages-link')]);
     expect(added.code, added.err).to.equal(0);
-    expect(run(['repository', 'add', 'https://packages.example/repo']).code).to.equal(0);
-    expect(run(['repository', 'list']).out.split('\n')).to.include.members([fs.realpathSync(folder), 'https://packages.example/repo']);
+    const url = spawnCli(['repository', 'add', 'https://packages.example/repo'], { ...environment.env, PROVISOR_SECRET_KEY_FILE: path.join(keyDir, 'secret.key') });
+    expect(url.code, url.err).to.equal(0);
+    expect((await run(['repository', 'list'])).out.split('\n')).to.include.members([fs.realpathSync(folder), 'https://packages.example/repo']);
   });
 });
