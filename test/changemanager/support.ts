@@ -38,6 +38,25 @@ export async function quickDemoRepository(dir: string): Promise<string> {
   return where;
 }
 
+/**
+ * The demo repository with each package's estimates multiplied by `factor`,
+ * rounded up to whole seconds: its manifest's `durations`, and the quiesce
+ * timeout, which the planner takes as the time a drain may need. The plans
+ * keep their shape and run that much faster on the local driver.
+ */
+export async function scaledDemoRepository(dir: string, factor: number): Promise<string> {
+  const where = await buildDemoRepository(dir);
+  const file = path.join(where, 'index.json');
+  const index = JSON.parse(fs.readFileSync(file, 'utf8')) as { packages: Array<{ durations?: Record<string, number>; quiesce?: { timeoutSeconds?: number } }> };
+  const scaled = (seconds: number): number => Math.ceil(seconds * factor);
+  for (const entry of index.packages) {
+    if (entry.durations !== undefined) entry.durations = Object.fromEntries(Object.entries(entry.durations).map(([op, seconds]) => [op, scaled(seconds)]));
+    if (entry.quiesce?.timeoutSeconds !== undefined) entry.quiesce.timeoutSeconds = scaled(entry.quiesce.timeoutSeconds);
+  }
+  fs.writeFileSync(file, JSON.stringify(index, null, 2));
+  return where;
+}
+
 export interface SoapAnswer {
   readonly status: number;
   readonly body: string;

@@ -59,6 +59,8 @@ export async function runHook(run: HookRun): Promise<string> {
     }, run.timeoutMs);
     const onAbort = (): void => killGroup();
     run.signal.addEventListener('abort', onAbort, { once: true });
+    // An abort while the script was looked up came before there was a listener.
+    if (run.signal.aborted) onAbort();
     const settle = (outcome: () => string): void => {
       if (settled) return;
       settled = true;

@@ -120,6 +120,8 @@ export async function runRemote(connection: SshConnection, run: RemoteRun): Prom
         kill();
       };
       run.signal?.addEventListener('abort', onAbort, { once: true });
+      // An abort while the channel was being opened has no listener to call.
+      if (run.signal?.aborted === true) onAbort();
       const line = (text: string): void => {
         const marker = /^provisor-(pgid|exit) (\d+)$/.exec(text);
         if (marker?.[1] === 'pgid' && pgid === undefined) pgid = Number(marker[2]);
