@@ -34,12 +34,18 @@ const LAUNCH = [
   'echo "running $p"',
 ].join('\n');
 
-/** TERM to the group, KILL after the timeout (in tenths of a second). */
-const TERMINATE = [
+/**
+ * TERM to the group, KILL after the timeout (in tenths of a second). A zombie
+ * has exited: where nothing reaps the host's orphans (an init that does not,
+ * or none), the group's exited processes stay zombies and `kill -0` still
+ * finds them, so the group counts as running only while a member is not one.
+ */
+export const TERMINATE = [
   'pid=$1; tenths=$2',
+  'running() { for f in /proc/[0-9]*/stat; do read -r st < "$f" 2>/dev/null || continue; st=${st##*) }; set -- $st; if [ "$3" = "$pid" ] && [ "$1" != Z ] && [ "$1" != X ]; then return 0; fi; done; return 1; }',
   'kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || { echo exited; exit 0; }',
   'i=0',
-  'while kill -0 -"$pid" 2>/dev/null; do',
+  'while kill -0 -"$pid" 2>/dev/null && running; do',
   '  i=$((i+1)); if [ "$i" -gt "$tenths" ]; then kill -KILL -"$pid" 2>/dev/null; echo killed; exit 0; fi',
   '  sleep 0.1',
   'done',
