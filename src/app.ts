@@ -122,7 +122,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   const drivers = deps.drivers ?? defaultDrivers(config, clock);
   const metrics = new Metrics();
   const secrets = SecretBox.load(config.secretKey, config.secretKeyFile);
-  const users = new UserStore(dataSource, secrets);
+  const users = new UserStore(dataSource, secrets, clock);
   const systems = new SystemRegistry(dataSource, drivers, config.drivers.systemsDir, clock);
   // Package indexes for the change manager's planning and ListPackages, re-read after 5 s.
   const packageRepositories = new PackageRepositories({ cacheDir: path.join(config.dataDir, 'cache'), indexTtlMs: 5000, fetchTimeoutMs: config.outbound.timeoutMs, now: () => clock.now() });

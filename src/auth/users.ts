@@ -1,4 +1,5 @@
 import type { DataSource, Repository } from 'typeorm';
+import { type Clock, systemClock } from '../clock';
 import { Account, LoginState, PortalSession, ROLES, User, type Role } from '../../entities';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords';
 import type { Principal } from './principal';
@@ -29,6 +30,8 @@ export class UserStore {
   constructor(
     dataSource: DataSource,
     private readonly secrets: SecretBox,
+    /** Stamps the accounts and users created. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.users = dataSource.getRepository(User);
     this.accounts = dataSource.getRepository(Account);
@@ -41,7 +44,7 @@ export class UserStore {
     if (contact !== undefined && !/^[^\s@]+@[^\s@]+$/.test(contact)) throw new UserError(`contact "${contact}" is not an e-mail address`);
     if ((await this.accounts.findOneBy({ name })) !== null) throw new UserError(`account "${name}" already exists`);
     if (storagePool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(storagePool)) throw new UserError(`storage pool "${storagePool}" is not a system name`);
-    return this.accounts.save(this.accounts.create({ name, contact: contact ?? null, storagePool: storagePool ?? null, createdAt: new Date() }));
+    return this.accounts.save(this.accounts.create({ name, contact: contact ?? null, storagePool: storagePool ?? null, createdAt: this.clock.date() }));
   }
 
   async addUser(input: NewUser): Promise<User> {
@@ -74,7 +77,7 @@ export class UserStore {
         passwordHash: await hashPassword(input.password),
         digestSecret: this.secrets.encrypt(input.password),
         disabled: false,
-        createdAt: new Date(),
+        createdAt: this.clock.date(),
       }),
     );
   }

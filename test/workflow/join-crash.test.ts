@@ -1,10 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
-import type { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/db/data-source';
-import { eventually, freshEnvironment, prepareDatabase } from '../support/harness';
-import { freePort, startServerProcess, waitForHealth } from '../support/processes';
+import { eventually } from '../support/harness';
+import { ServerProcess } from '../support/processes';
 import { LINES_WSDL, message, ORDER_LINES_PROCESS, REGISTRY_PROCESS } from './lines';
 import { orderMessage, ORDERS_WSDL, postMessage, TWO_STARTS_PROCESS } from './orders';
 
@@ -12,46 +8,29 @@ const engine = { username: 'planner', password: 'planner-secret-1' };
 
 describe('when the server is killed with SIGKILL while correlation sets of scopes and start activities are held', function () {
   this.timeout(120_000);
-  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
-  let env: Record<string, string | undefined>;
+  let server: ServerProcess;
   let base: string;
-  let child: ChildProcess | undefined;
-  let dataSource: DataSource | undefined;
 
   before(async () => {
-    environment = await freshEnvironment();
-    const port = await freePort();
     // The order's lines are registered with the server's own LineRegistry process, as a remote partner.
-    env = { ...environment.env, PORT: String(port), PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_OUTBOUND_ALLOW_OWN_PORTS: 'true', LOG_LEVEL: 'warn' };
-    base = `http://127.0.0.1:${port}`;
-    await prepareDatabase(env, async (app) => {
+    server = await ServerProcess.prepare({ PROVISOR_WORKFLOW_POLL_MS: '50', PROVISOR_OUTBOUND_ALLOW_OWN_PORTS: 'true' }, async (app, baseUrl) => {
       await app.users.addUser({ name: engine.username, role: 'engine', password: engine.password });
       const lines = new Map([['lines.wsdl', LINES_WSDL]]);
       await app.workflow.deploy({ bpel: REGISTRY_PROCESS, documents: lines, bindings: [], deployedBy: 'tester' });
-      const registry = { partnerLink: 'registry', address: `${base}/soap/processes/LineRegistry`, username: engine.username, password: engine.password };
+      const registry = { partnerLink: 'registry', address: `${baseUrl}/soap/processes/LineRegistry`, username: engine.username, password: engine.password };
       await app.workflow.deploy({ bpel: ORDER_LINES_PROCESS, documents: lines, bindings: [registry], deployedBy: 'tester' });
       await app.workflow.deploy({ bpel: TWO_STARTS_PROCESS, documents: new Map([['orders.wsdl', ORDERS_WSDL]]), bindings: [], deployedBy: 'tester' });
     });
-    child = startServerProcess(env);
-    await waitForHealth(base);
-    dataSource = await openDatabase(loadConfig(env));
+    base = server.baseUrl;
+    await server.start();
   });
 
-  after(async () => {
-    child?.kill('SIGKILL');
-    await dataSource?.destroy();
-    await environment.cleanup();
-  });
+  after(() => server.close());
 
-  async function killAndRestart(): Promise<void> {
-    child?.kill('SIGKILL');
-    await new Promise((resolve) => child?.once('exit', resolve));
-    child = startServerProcess(env);
-    await waitForHealth(base);
-  }
+  const killAndRestart = (): Promise<void> => server.killAndRestart();
 
   async function holder(processName: string, orderId: string): Promise<string> {
-    const db = dataSource as DataSource;
+    const db = await server.db();
     return eventually(async () => {
       const rows = (await db.query("SELECT instanceId FROM process_correlation WHERE processName = ? AND setName = 'order' AND value LIKE ?", [processName, `%"${orderId}"%`])) as Array<{ instanceId: string }>;
       return rows[0]?.instanceId;
@@ -59,7 +38,7 @@ describe('when the server is killed with SIGKILL while correlation sets of scope
   }
 
   async function ended(instanceId: string): Promise<string> {
-    const db = dataSource as DataSource;
+    const db = await server.db();
     return eventually(async () => {
       const rows = (await db.query('SELECT status FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string }>;
       return rows[0]?.status === 'RUNNING' ? undefined : rows[0]?.status;
@@ -67,7 +46,7 @@ describe('when the server is killed with SIGKILL while correlation sets of scope
   }
 
   it('routes each line\'s message by its scope instance\'s values after the restart', async () => {
-    const db = dataSource as DataSource;
+    const db = await server.db();
     expect((await postMessage(base, engine, 'OrderLines', message('Start', 'orderId', 'c'))).status).to.equal(202);
     const id = await holder('OrderLines', 'c');
     await eventually(async () => (((await db.query('SELECT setName FROM process_correlation WHERE instanceId = ?', [id])) as unknown[]).length === 3 ? true : undefined), 'both lines to be registered');
@@ -84,7 +63,7 @@ describe('when the server is killed with SIGKILL while correlation sets of scope
   });
 
   it('gives the second creating message to the instance the first one created before the restart', async () => {
-    const db = dataSource as DataSource;
+    const db = await server.db();
     expect((await postMessage(base, engine, 'OrderTwoStarts', orderMessage('Go', 'k-1'))).status).to.equal(202);
     const id = await holder('OrderTwoStarts', 'k-1');
     await eventually(async () => (((await db.query("SELECT state FROM activity_instance WHERE instanceId = ? AND `key` = '/process/sequence/flow/receive[2]'", [id])) as Array<{ state: string }>)[0]?.state === 'COMPLETED' ? true : undefined), 'go to take the creating message');

@@ -1,10 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
-import type { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config';
-import { openDatabase } from '../../src/db/data-source';
-import { eventually, freshEnvironment, prepareDatabase } from '../support/harness';
-import { freePort, startServerProcess, waitForHealth } from '../support/processes';
+import { eventually } from '../support/harness';
+import { ServerProcess } from '../support/processes';
 import { BY_ORDER, orderMessage, orderProcess, ORDERS_WSDL, postMessage, START } from './orders';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
@@ -22,34 +18,22 @@ const STEPS_PROCESS = orderProcess(
 
 describe('when the server is killed with SIGKILL between a message\'s receipt and its use', function () {
   this.timeout(120_000);
-  let environment: Awaited<ReturnType<typeof freshEnvironment>>;
-  let env: Record<string, string | undefined>;
+  let server: ServerProcess;
   let base: string;
-  let child: ChildProcess | undefined;
-  let dataSource: DataSource | undefined;
 
   before(async () => {
-    environment = await freshEnvironment();
-    const port = await freePort();
-    env = { ...environment.env, PORT: String(port), PROVISOR_WORKFLOW_POLL_MS: '50', LOG_LEVEL: 'warn' };
-    base = `http://127.0.0.1:${port}`;
-    await prepareDatabase(env, async (app) => {
+    server = await ServerProcess.prepare({ PROVISOR_WORKFLOW_POLL_MS: '50' }, async (app) => {
       await app.users.addUser({ name: engine.username, role: 'engine', password: engine.password });
       await app.workflow.deploy({ bpel: STEPS_PROCESS, documents: new Map([['orders.wsdl', ORDERS_WSDL]]), bindings: [], deployedBy: 'tester' });
     });
+    base = server.baseUrl;
   });
 
-  after(async () => {
-    child?.kill('SIGKILL');
-    await dataSource?.destroy();
-    await environment.cleanup();
-  });
+  after(() => server.close());
 
   it('loses nothing: the acknowledged message is taken by its instance after the restart', async () => {
-    child = startServerProcess(env);
-    await waitForHealth(base);
-    dataSource = await openDatabase(loadConfig(env));
-    const db = dataSource;
+    await server.start();
+    const db = await server.db();
     expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Start', 's-1'))).status).to.equal(202);
     const instanceId = await eventually(async () => {
       const rows = (await db.query("SELECT instanceId FROM process_correlation WHERE processName = 'OrderSteps'")) as Array<{ instanceId: string }>;
@@ -60,10 +44,7 @@ describe('when the server is killed with SIGKILL between a message\'s receipt an
     const stored = (await db.query("SELECT id, instanceId FROM process_message WHERE operation = 'client/notify'")) as Array<{ id: unknown; instanceId: string | null }>;
     expect(stored.map((r) => r.instanceId)).to.deep.equal([null]);
 
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child?.once('exit', resolve));
-    child = startServerProcess(env);
-    await waitForHealth(base);
+    await server.killAndRestart();
 
     expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Go', 's-1'))).status).to.equal(202);
     const status = await eventually(async () => {
@@ -76,7 +57,7 @@ describe('when the server is killed with SIGKILL between a message\'s receipt an
   });
 
   it('replays a take: an activity that took a message before the crash uses that one, not an older one waiting', async () => {
-    const db = dataSource as DataSource;
+    const db = await server.db();
     expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Start', 's-2'))).status).to.equal(202);
     const instanceId = await eventually(async () => {
       const rows = (await db.query("SELECT instanceId FROM process_correlation WHERE processName = 'OrderSteps' AND value LIKE '%\"s-2\"%'")) as Array<{ instanceId: string }>;
@@ -87,12 +68,10 @@ describe('when the server is killed with SIGKILL between a message\'s receipt an
     const both = (await db.query("SELECT id FROM process_message WHERE operation = 'client/notify' AND instanceId IS NULL ORDER BY id")) as Array<{ id: unknown }>;
     expect(both).to.have.length(2);
     const [older, newer] = both.map((r) => Number(r.id));
-    child?.kill('SIGKILL');
-    await new Promise((resolve) => child?.once('exit', resolve));
+    await server.kill();
     // As a take of the newer message by the instance's third receive would have left it, had the server died right after it.
     await db.query('UPDATE process_message SET instanceId = ?, consumerKey = ? WHERE id = ?', [instanceId, '/process/sequence/receive[3]', newer]);
-    child = startServerProcess(env);
-    await waitForHealth(base);
+    await server.start();
     expect((await postMessage(base, engine, 'OrderSteps', orderMessage('Go', 's-2'))).status).to.equal(202);
     await eventually(async () => {
       const rows = (await db.query('SELECT status FROM process_instance WHERE id = ?', [instanceId])) as Array<{ status: string }>;

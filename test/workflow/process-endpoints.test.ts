@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { DOMParser } from '@xmldom/xmldom';
 import { startTestServer, type TestServer } from '../support/harness';
-import { finished, soapEnvelope } from './support';
+import { postMessage } from './orders';
+import { finished } from './support';
 
 const engine = { username: 'planner', password: 'planner-secret-1' };
 const WSDL_NS = 'http://schemas.xmlsoap.org/wsdl/';
@@ -82,14 +83,7 @@ describe('process endpoints map messages as their WSDL says', function () {
   });
   after(() => server.close());
 
-  async function post(processName: string, body: string): Promise<{ status: number; text: string }> {
-    const response = await fetch(`${server.baseUrl}/soap/processes/${processName}`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-      body: soapEnvelope(engine, body),
-    });
-    return { status: response.status, text: await response.text() };
-  }
+  const post = (processName: string, body: string): Promise<{ status: number; text: string }> => postMessage(server.baseUrl, engine, processName, body);
 
   describe('when the operation is document/literal with an element not named like it', () => {
     it('chooses the operation by the element its input part names, keeping unqualified children and namespaced attributes', async () => {
