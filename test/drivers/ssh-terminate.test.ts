@@ -31,15 +31,26 @@ describe('the ssh driver stopping a component', function () {
     for (const parent of parents) parent.kill('SIGKILL');
   });
 
-  /** A component in a group of its own, whose parent never reaps it: prints the component's pid. */
+  /**
+   * A component in a group of its own, whose parent never reaps it. `component`
+   * prints `ready` once set up (a TERM before that would find it unprepared);
+   * resolves with its pid then.
+   */
   function unreaped(component: string): Promise<number> {
-    const parent = spawn('/bin/sh', ['-c', `setsid /bin/sh -c '${component}' & echo $!; exec sleep 600`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn('/bin/sh', ['-c', `setsid /bin/sh -c '${component}' & echo "pid $!"; exec sleep 600`], { stdio: ['ignore', 'pipe', 'ignore'] });
     parents.push(parent);
-    return new Promise((resolve) => parent.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    return new Promise((resolve) => {
+      let seen = '';
+      parent.stdout?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const pid = /^pid (\d+)$/m.exec(seen)?.[1];
+        if (pid !== undefined && /^ready$/m.test(seen)) resolve(Number(pid));
+      });
+    });
   }
 
   it('takes a component that ended on TERM and is left a zombie as exited', async () => {
-    const pid = await unreaped('exec sleep 600');
+    const pid = await unreaped('echo ready; exec sleep 600');
     expect(stateOf(pid)).to.be.oneOf(['S', 'R']);
     // 600 tenths: were the zombie taken for running, this would end in "killed" after a minute.
     expect(await terminate(pid, 600)).to.equal('exited');
@@ -47,7 +58,7 @@ describe('the ssh driver stopping a component', function () {
   });
 
   it('kills a component that ignores TERM once the timeout passes', async () => {
-    const pid = await unreaped('trap "" TERM; while :; do sleep 0.1; done');
+    const pid = await unreaped('trap "" TERM; echo ready; while :; do sleep 0.1; done');
     expect(await terminate(pid, 3)).to.equal('killed');
   });
 
