@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ProgressModel, TableView } from '../scripts/cli/progress';
+import { type CliResult, runCliInProcess } from './support/cli';
 import { freshEnvironment } from './support/harness';
 
 const root = path.join(__dirname, '..', '..');
@@ -81,6 +82,9 @@ describe('provisor plan and provisor demo', function () {
     });
   }
 
+  /** Runs a command that starts nothing in this process (runCli, as the real command does after its launcher). */
+  const inProcess = (args: string[]): Promise<CliResult> => runCliInProcess(args, environment.env);
+
   function write(name: string, text: string): string {
     const file = path.join(dir, name);
     fs.writeFileSync(file, text);
@@ -91,7 +95,7 @@ describe('provisor plan and provisor demo', function () {
     environment = await freshEnvironment();
     dir = path.join(environment.dataDir, 'plans');
     fs.mkdirSync(dir);
-    const added = await run(['system', 'add', 's1', '--driver', 'simulated']);
+    const added = await inProcess(['system', 'add', 's1', '--driver', 'simulated']);
     expect(added.code, added.err).to.equal(0);
   });
 
@@ -116,7 +120,7 @@ describe('provisor plan and provisor demo', function () {
   describe('plan validate', () => {
     it('summarises a valid plan and exits 0', async () => {
       const file = write('valid.bpel', installPlan('CliValid', 's1', 'PT0.1S'));
-      const r = await run(['plan', 'validate', file, '--document', partnersWsdl]);
+      const r = await inProcess(['plan', 'validate', file, '--document', partnersWsdl]);
       expect(r.code, r.err).to.equal(0);
       expect(r.out.trim()).to.equal(`${file}: process CliValid is valid: 4 activities, 1 partner link (software)`);
     });
@@ -124,7 +128,7 @@ describe('provisor plan and provisor demo', function () {
     it('names an unsupported element with its line, and exits 2', async () => {
       const text = installPlan('CliValidate', 's1', 'PT0.1S', '\n    <bpel:validate name="check" variables="x"/>');
       const file = write('validate.bpel', text);
-      const r = await run(['plan', 'validate', file, '--document', `partners.wsdl=${partnersWsdl}`]);
+      const r = await inProcess(['plan', 'validate', file, '--document', `partners.wsdl=${partnersWsdl}`]);
       expect(r.code).to.equal(2);
       expect(r.out).to.contain(`${file}:${lineOf(text, '<bpel:validate')}: <validate> is not supported by Provisor`);
     });
@@ -132,7 +136,7 @@ describe('provisor plan and provisor demo', function () {
     it('names an unknown operation with the activity path and line, and exits 2', async () => {
       const text = installPlan('CliTypo', 's1', 'PT0.1S').replace('operation="Install"', 'operation="Instal"');
       const file = write('typo.bpel', text);
-      const r = await run(['plan', 'validate', file, '--document', partnersWsdl]);
+      const r = await inProcess(['plan', 'validate', file, '--document', partnersWsdl]);
       expect(r.code).to.equal(2);
       expect(r.out.trim().split('\n')).to.deep.equal([`${file}:${lineOf(text, 'operation="Instal"')}: activity /process/sequence/invoke "installServer": partner link "software" has no operation "Instal"`]);
       expect(r.err).to.contain('1 problem');
@@ -141,7 +145,7 @@ describe('provisor plan and provisor demo', function () {
     it('says which import is missing and how to give it', async () => {
       const text = installPlan('CliNoImport', 's1', 'PT0.1S');
       const file = write('no-import.bpel', text);
-      const r = await run(['plan', 'validate', file]);
+      const r = await inProcess(['plan', 'validate', file]);
       expect(r.code).to.equal(2);
       expect(r.out).to.contain(`${file}:${lineOf(text, 'location="partners.wsdl"')}: import partners.wsdl`);
       expect(r.out).to.contain('--document partners.wsdl=PATH');
@@ -153,26 +157,26 @@ describe('provisor plan and provisor demo', function () {
       fs.copyFileSync(partnersWsdl, path.join(folder, 'partners.wsdl'));
       const file = path.join(folder, 'neighbour.bpel');
       fs.writeFileSync(file, installPlan('CliNeighbour', 's1', 'PT0.1S'));
-      const r = await run(['plan', 'validate', file]);
+      const r = await inProcess(['plan', 'validate', file]);
       expect(r.code, r.out + r.err).to.equal(0);
       expect(r.out.trim()).to.equal(`${file}: process CliNeighbour is valid: 4 activities, 1 partner link (software)`);
-      const deployed = await run(['plan', 'deploy', file]);
+      const deployed = await inProcess(['plan', 'deploy', file]);
       expect(deployed.code, deployed.out + deployed.err).to.equal(0);
       expect(deployed.out).to.include('deployed CliNeighbour version 1');
     });
 
     it('validates and deploys the example of docs/bpel.md as shipped in docs/examples', async () => {
       const file = path.join(root, 'docs', 'examples', 'install-web-server.bpel');
-      const r = await run(['plan', 'validate', file]);
+      const r = await inProcess(['plan', 'validate', file]);
       expect(r.code, r.out + r.err).to.equal(0);
       expect(r.out).to.match(/process InstallWebServer is valid: \d+ activities, 1 partner link \(software\)/);
-      const deployed = await run(['plan', 'deploy', file]);
+      const deployed = await inProcess(['plan', 'deploy', file]);
       expect(deployed.code, deployed.out + deployed.err).to.equal(0);
       expect(deployed.out).to.include('deployed InstallWebServer version 1');
     });
 
     it('refuses a file that does not exist', async () => {
-      const r = await run(['plan', 'validate', path.join(dir, 'nowhere.bpel')]);
+      const r = await inProcess(['plan', 'validate', path.join(dir, 'nowhere.bpel')]);
       expect(r.code).to.equal(2);
       expect(r.err).to.match(/cannot read plan .*nowhere\.bpel: no such file/);
     });
@@ -184,7 +188,7 @@ describe('provisor plan and provisor demo', function () {
 
     it('deploys a plan as the next version of its process', async () => {
       const file = write('simple.bpel', installPlan('CliSimple', 's1', 'PT0.3S'));
-      const r = await run(['plan', 'deploy', file, '--document', partnersWsdl]);
+      const r = await inProcess(['plan', 'deploy', file, '--document', partnersWsdl]);
       expect(r.code, r.err).to.equal(0);
       expect(r.out.trim()).to.equal('deployed CliSimple version 1');
     });
@@ -206,13 +210,13 @@ describe('provisor plan and provisor demo', function () {
     });
 
     it('lists the instance and shows its activities', async () => {
-      const list = await run(['plan', 'list', '--process', 'CliSimple', '--status', 'COMPLETED']);
+      const list = await inProcess(['plan', 'list', '--process', 'CliSimple', '--status', 'COMPLETED']);
       expect(list.code, list.err).to.equal(0);
       expect(list.out).to.match(new RegExp(`^${completedId}\\s+CliSimple\\s+2\\s+COMPLETED\\s`, 'm'));
-      const status = await run(['plan', 'status', completedId]);
+      const status = await inProcess(['plan', 'status', completedId]);
       expect(status.code, status.err).to.equal(0);
       expect(status.out).to.match(/^\s+COMPLETED\s+\d+\.\ds\s+\/process\/sequence\/wait "settle"$/m);
-      const unknown = await run(['plan', 'status', 'no-such-instance']);
+      const unknown = await inProcess(['plan', 'status', 'no-such-instance']);
       expect(unknown.code).to.equal(2);
       expect(unknown.err).to.contain('no process instance has id "no-such-instance"');
     });
@@ -247,7 +251,7 @@ describe('provisor plan and provisor demo', function () {
       expect(r.out).to.match(new RegExp(`^${stamp} TERMINATED /process/sequence/wait "settle"`, 'm'));
       const id = /^instance (\S+) TERMINATED after/m.exec(r.out)?.[1];
       expect(id, r.out).to.not.equal(undefined);
-      const list = await run(['plan', 'list', '--status', 'TERMINATED']);
+      const list = await inProcess(['plan', 'list', '--status', 'TERMINATED']);
       expect(list.out).to.contain(id);
     });
   });
