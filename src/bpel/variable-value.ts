@@ -27,6 +27,24 @@ export function simpleValue(value: string | number | boolean): VariableValue {
   return { kind: 'simple', value };
 }
 
+/** True when every element of `value` is the document element of its document, as the values built here hold them. */
+export function standalone(value: VariableValue): boolean {
+  switch (value.kind) {
+    case 'message':
+      for (const part of value.parts.values()) if (typeof part !== 'string' && !isRoot(part)) return false;
+      return true;
+    case 'element':
+      return isRoot(value.element);
+    case 'simple':
+      return true;
+  }
+}
+
+function isRoot(element: Element): boolean {
+  const document = element.ownerDocument;
+  return document !== null && document !== undefined && document.documentElement === element && element.parentNode === document;
+}
+
 /** A deep copy that shares no node with `value`. */
 export function cloneValue(value: VariableValue): VariableValue {
   switch (value.kind) {
@@ -40,6 +58,33 @@ export function cloneValue(value: VariableValue): VariableValue {
     case 'simple':
       return value;
   }
+}
+
+/**
+ * The XML text of each element a value holds, once it was serialised or
+ * parsed: an element held by a value is never changed in place (`<assign>`
+ * changes copies of its own before they are held), so its text stands for
+ * as long as the element lives. A value stored again (the instance's input
+ * taken by its receive, a part copied whole into another variable) costs no
+ * second serialisation, and one read back from its text none either.
+ */
+const elementXml = new WeakMap<Element, string>();
+
+/** The XML of an element held by a value. */
+function xmlOf(element: Element): string {
+  let xml = elementXml.get(element);
+  if (xml === undefined) {
+    xml = serializeNode(element);
+    elementXml.set(element, xml);
+  }
+  return xml;
+}
+
+/** An element parsed from a value's stored XML, which stands as its text. */
+function elementOf(xml: string): Element {
+  const element = parseElement(xml);
+  elementXml.set(element, xml);
+  return element;
 }
 
 type StoredPart = { readonly name: string; readonly xml: string } | { readonly name: string; readonly text: string };
@@ -62,12 +107,12 @@ export function serializeValue(value: VariableValue): string {
       stored = {
         kind: 'message',
         parts: [...value.parts].map(([name, part]) =>
-          typeof part === 'string' ? { name, text: part } : { name, xml: serializeNode(part) },
+          typeof part === 'string' ? { name, text: part } : { name, xml: xmlOf(part) },
         ),
       };
       break;
     case 'element':
-      stored = { kind: 'element', xml: serializeNode(value.element) };
+      stored = { kind: 'element', xml: xmlOf(value.element) };
       break;
     case 'simple':
       stored =
@@ -100,7 +145,7 @@ export function deserializeValue(text: string): VariableValue {
       for (const p of s['parts'] as unknown[]) {
         const part = p as Partial<Record<string, unknown>>;
         if (typeof part['name'] !== 'string') throw new Error('stored message part has no name');
-        if (typeof part['xml'] === 'string') parts.set(part['name'], parseElement(part['xml']));
+        if (typeof part['xml'] === 'string') parts.set(part['name'], elementOf(part['xml']));
         else if (typeof part['text'] === 'string') parts.set(part['name'], part['text']);
         else throw new Error(`stored message part "${part['name']}" has neither xml nor text`);
       }
@@ -108,7 +153,7 @@ export function deserializeValue(text: string): VariableValue {
     }
     case 'element':
       if (typeof s['xml'] !== 'string') throw new Error('stored element value has no xml');
-      return { kind: 'element', element: parseElement(s['xml']) };
+      return { kind: 'element', element: elementOf(s['xml']) };
     case 'simple': {
       const nonFinite = s['nonFinite'];
       if (nonFinite === 'NaN' || nonFinite === 'Infinity' || nonFinite === '-Infinity') {

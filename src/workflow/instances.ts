@@ -166,7 +166,7 @@ export class ProcessInstances {
         if (leased) this.runner.release();
       }
       this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
-      if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(operation !== undefined ? { operation } : {}) });
+      if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(input !== undefined ? { value: input } : {}), ...(operation !== undefined ? { operation } : {}) });
       else this.runner.wake();
       return { instanceId: id };
     }

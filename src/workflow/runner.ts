@@ -14,7 +14,8 @@
 import type { DataSource } from 'typeorm';
 import type { InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
-import { deserializeValue, serializeValue } from '../bpel/xpath';
+import type { VariableValue } from '../bpel/values';
+import { deserializeValue, serializeValue, standalone } from '../bpel/xpath';
 import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import { WriteConflict, type SqlWrite } from '../db/group-commit';
@@ -46,6 +47,8 @@ export interface Created {
   readonly startedBy: string;
   /** The serialized input message, if any. */
   readonly input: string | undefined;
+  /** The same message as the caller gave it (values are never changed in place): not parsed back from `input`. */
+  readonly value?: VariableValue;
   /** `partnerLink/operation` the input was sent to, when it came to a process endpoint. */
   readonly operation?: string;
 }
@@ -320,7 +323,7 @@ export class InstanceRunner {
       observer: this.observer,
       clock: this.clock,
       log,
-      initialMessage: input === undefined ? undefined : deserializeValue(input),
+      initialMessage: created?.value !== undefined && standalone(created.value) ? created.value : input === undefined ? undefined : deserializeValue(input),
       limits: this.settings.planLimits,
       ...(initialOperation?.kind === 'simple' ? { initialOperation: String(initialOperation.value) } : {}),
       messages: this.messages,
