@@ -2,9 +2,10 @@
  * Building, copying and storing variable values (values.ts `VariableValue`).
  *
  * Every element held by a value is the document element of a document of its
- * own: values never share nodes, a copy into one variable can never change
- * another, and `/` in a query is the value's root. Values handed out are
- * treated as immutable; `<assign>` works on copies (see assign.ts).
+ * own, so `/` in a query is the value's root. Values are never changed in
+ * place: `<assign>` works on copies of its own (see assign.ts), so a copy
+ * into one variable can never change another, and two variables may hold
+ * the same element (a part copied whole from one to the other).
  */
 import type { Element } from '@xmldom/xmldom';
 import type { VariableValue } from './values';
