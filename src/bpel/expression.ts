@@ -85,8 +85,19 @@ interface XPathLibrary {
     applyStep: (step: { readonly axis: number }, xpc: unknown, node: Node) => Node[];
   };
   Step: Class<{ nodeTest?: { prefix?: string | null } }> & { readonly ATTRIBUTE: number };
+  FunctionResolver: { prototype: { addStandardFunctions(this: { functions: object }): void } };
 }
 const lib = require('xpath') as XPathLibrary;
+
+// Every context the library makes (one per evaluation, per path expression and per predicate)
+// starts with a function resolver of its own, filled with the 27 standard functions, which the
+// evaluation's resolver replaces at once: the largest part of what evaluating an expression
+// allocated. They now share one table (a function added to one resolver stays its own).
+const standardFunctions: object = {};
+lib.FunctionResolver.prototype.addStandardFunctions.call({ functions: standardFunctions });
+lib.FunctionResolver.prototype.addStandardFunctions = function () {
+  this.functions = Object.create(standardFunctions) as object;
+};
 
 // XPath 1.0 §5.3: namespace declarations are not attributes, so `@*` and `@node()` must not select
 // them; the library's attribute axis returns them with the others. Filtered where the axis is applied,
