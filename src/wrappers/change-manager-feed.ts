@@ -29,7 +29,9 @@ export class ChangeManagerNotifier implements WorkflowObserver {
   ) {}
 
   activity(event: Parameters<WorkflowObserver['activity']>[0]): void {
-    this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
+    // Every activity transition of every instance comes here: without an endpoint and below debug, nothing is built.
+    if (this.log.isDebugEnabled()) this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
+    if (this.endpoint === undefined) return;
     this.send('ReportWorkflowStatus', {
       instanceId: event.instanceId,
       processName: this.processNameOf(event.instanceId),
