@@ -110,6 +110,8 @@ export interface CreatingReply extends StoredReply {
 
 /** Told about every activity transition and every alarm (the change manager's feed). */
 export interface WorkflowObserver {
+  /** False while nothing listens to activity transitions: the interpreter then builds no event for them. Absent: every transition is told. */
+  activitiesWanted?(): boolean;
   activity(event: { readonly instanceId: string; readonly key: string; readonly kind: string; readonly name: string | undefined; readonly state: ActivityState; readonly at: Date; readonly fault?: string }): void;
   alarm(event: { readonly instanceId: string; readonly scopeKey: string; readonly scopeName: string | undefined; readonly alarmPath: string; readonly kind: 'DURATION' | 'DEADLINE'; readonly dueAt: Date; readonly firedAt: Date }): void;
   /** The instance reached an end (COMPLETED, FAULTED, TERMINATED). */
@@ -502,6 +504,7 @@ export class Interpreter {
   }
 
   private emit(key: string, activity: Activity, state: ActivityState, fault?: string): void {
+    if (this.deps.observer.activitiesWanted?.() === false) return;
     this.deps.observer.activity({ instanceId: this.deps.instanceId, key, kind: activity.kind, name: activity.name, state, at: this.now(), fault });
   }
 

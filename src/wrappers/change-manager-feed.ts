@@ -28,6 +28,11 @@ export class ChangeManagerNotifier implements WorkflowObserver {
     private readonly maxPending = 10_000,
   ) {}
 
+  /** True when an activity transition is sent or logged: with no endpoint and debug off, the engine need not report them. */
+  activitiesWanted(): boolean {
+    return this.endpoint !== undefined || this.log.isDebugEnabled();
+  }
+
   activity(event: Parameters<WorkflowObserver['activity']>[0]): void {
     // Every activity transition of every instance comes here: without an endpoint and below debug, nothing is built.
     if (this.log.isDebugEnabled()) this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
