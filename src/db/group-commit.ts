@@ -371,21 +371,23 @@ function sqliteConnectionOf(dataSource: DataSource): SqliteConnection | undefine
 function runOnSqlite(connection: SqliteConnection, batch: readonly Pending[]): StatementResult[][] {
   return batch.map((pending, caller) =>
     pending.statements.map((write) => {
-      const { sql, params } = statementOf(write, 'sqlite');
+      const sql = isRow(write) ? write.row.text.sqlite : write.sql;
+      const params = isRow(write) ? write.values : write.params;
       // better-sqlite3 binds no booleans (a query runner turns them into 0 and 1 as well).
-      const values = params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+      const values = params.some((p) => typeof p === 'boolean') ? params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) : params;
       let result: StatementResult;
       try {
         const statement = sqliteStatement(connection, sql);
+        // An array binds its values in order, as many arguments would.
         if (statement.reader) {
-          statement.all(...values);
+          statement.all(values);
           result = { changed: 0, insertId: NaN };
         } else {
-          const ran = statement.run(...values);
+          const ran = statement.run(values);
           result = { changed: ran.changes, insertId: Number(ran.lastInsertRowid) };
         }
       } catch (err) {
-        throw new QueryFailedError(sql, values, err as Error);
+        throw new QueryFailedError(sql, [...values], err as Error);
       }
       const expected = expectationOf(write);
       // Stop at the first: the transaction rolls back and the rest go again.

@@ -450,10 +450,17 @@ export class InstanceStore {
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushBehind();
-    });
+    if (InstanceStore.flushQueue.push(this) === 1) setImmediate(InstanceStore.flushQueued);
+  }
+
+  /** Stores whose rows are handed over at the end of this turn, in the order they asked: one immediate for them all. */
+  private static readonly flushQueue: InstanceStore[] = [];
+
+  private static flushQueued(this: void): void {
+    for (const store of InstanceStore.flushQueue.splice(0)) {
+      store.flushScheduled = false;
+      store.flushBehind();
+    }
   }
 
   private flushBehind(): void {
