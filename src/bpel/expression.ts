@@ -76,7 +76,7 @@ type Class<T> = abstract new (...args: never[]) => T;
 interface XPathLibrary {
   parse(text: string): ParsedXPath;
   XNodeSet: Class<XNodeSet>;
-  XString: Class<XValue & { str: string }>;
+  XString: new (text: string) => XValue & { str: string };
   XNumber: new (n: number) => XValue;
   XBoolean: Class<XValue>;
   VariableReference: Class<{ variable: string }>;
@@ -347,7 +347,25 @@ function xpathOptions(evaluation: Evaluation, node: Node): XPathOptions {
   };
 }
 
+/** An expression that is one string literal and nothing else (`'QUEUED'`, `"PT0.2S"`): its text. */
+const STRING_LITERAL = /^\s*(?:'([^']*)'|"([^"]*)")\s*$/;
+const literals = new Map<string, string | null>();
+
+/** The value of an expression that is a string literal alone, or null: initial values, durations and deadlines mostly are, and need no evaluation. */
+function literalOf(text: string): string | null {
+  let found = literals.get(text);
+  if (found === undefined) {
+    const match = STRING_LITERAL.exec(text);
+    found = match === null ? null : (match[1] ?? match[2] ?? '');
+    if (literals.size >= 2000) literals.clear();
+    literals.set(text, found);
+  }
+  return found;
+}
+
 function run(expr: Expression, what: string, vars: VariableScope, options: EvaluationOptions | undefined, node: Node): XValue {
+  const literal = literalOf(expr.text);
+  if (literal !== null) return new lib.XString(literal);
   const parsed = compile(expr.text);
   if (parsed instanceof Error) {
     throw standardFault('subLanguageExecutionFault', `${describeExpression(expr, what)}: not valid XPath 1.0 (${parsed.message})`);
