@@ -8,13 +8,10 @@ export function isMysqlSource(dataSource: DataSource): boolean {
 
 /**
  * The `YYYY-MM-DD HH:MM:SS.` of the seconds last formatted: writes come in
- * bursts stamped with a few distinct seconds (now, and a lease's end), so
- * most dates only need their milliseconds written.
+ * bursts stamped with a few distinct seconds (now, the second before, and a
+ * lease's end), so most dates only need their milliseconds written.
  */
-const secondsFormatted: Array<{ second: number; prefix: string }> = [
-  { second: NaN, prefix: '' },
-  { second: NaN, prefix: '' },
-];
+const secondsFormatted: Array<{ second: number; prefix: string }> = Array.from({ length: 4 }, () => ({ second: NaN, prefix: '' }));
 let nextSlot = 0;
 
 /** A Date as both SQLite (TypeORM's stored form) and MySQL accept and compare it: UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
