@@ -167,6 +167,7 @@ export async function buildApp(deps: AppDependencies): Promise<App> {
   // The change manager hears of every instance's end at once (it also polls, and reads the instances itself).
   const instanceEnded = new WakeSignal();
   const observer: WorkflowObserver = {
+    activitiesWanted: () => notifier.activitiesWanted(),
     activity: (event) => notifier.activity(event),
     alarm: (event) => notifier.alarm(event),
     instance: (event) => {

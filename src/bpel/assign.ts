@@ -53,9 +53,17 @@ type Source =
 type Fault = Parameters<typeof standardFault>[0];
 type Fail = (fault: Fault, message: string) => never;
 
-/** The variables an assign has read or written so far: working copies over the real scope. */
+/**
+ * The variables an assign has read or written so far: working copies over
+ * the real scope. A working copy is changed in place; a value the assign
+ * only took whole from another variable (see {@link newElement}) shares that
+ * variable's element until a later copy of the assign changes it.
+ */
 class WorkingSet implements MutableVariableScope {
-  private readonly entries = new Map<string, { declaration: VariableDeclaration; value: VariableValue | undefined; dirty: boolean }>();
+  /** `owned`: every element of the value is in a document of this assign's own (changed in place by later copies). */
+  private readonly entries = new Map<string, { declaration: VariableDeclaration; value: VariableValue | undefined; dirty: boolean; owned: boolean }>();
+  /** The documents of this assign's working copies and new elements: they may still change, so they are never shared. */
+  private readonly ownDocuments = new Set<Document>();
 
   constructor(private readonly base: VariableScope) {}
 
@@ -66,10 +74,12 @@ class WorkingSet implements MutableVariableScope {
   /** The variable's own working copy, safe to change in place. */
   writable(name: string, fail: Fail): { declaration: VariableDeclaration; value: VariableValue | undefined } {
     let entry = this.entries.get(name);
-    if (!entry) {
-      const found = this.base.lookup(name);
+    if (!entry || !entry.owned) {
+      const found = entry ?? this.base.lookup(name);
       if (!found) fail('subLanguageExecutionFault', `variable "${name}" is not declared`);
-      entry = { declaration: found.declaration, value: found.value === undefined ? undefined : cloneValue(found.value), dirty: false };
+      const value = found.value === undefined ? undefined : cloneValue(found.value);
+      if (value !== undefined) this.adoptValue(value);
+      entry = { declaration: found.declaration, value, dirty: entry?.dirty ?? false, owned: true };
       this.entries.set(name, entry);
     }
     return entry;
@@ -78,7 +88,38 @@ class WorkingSet implements MutableVariableScope {
   set(name: string, value: VariableValue): void {
     const found = this.entries.get(name) ?? this.base.lookup(name);
     if (!found) throw standardFault('subLanguageExecutionFault', `variable "${name}" is not declared`);
-    this.entries.set(name, { declaration: found.declaration, value, dirty: true });
+    this.entries.set(name, { declaration: found.declaration, value, dirty: true, owned: this.owns(value) });
+  }
+
+  /** A new element of this assign: its document may change, so it is never shared. */
+  adopt(element: Element): Element {
+    if (element.ownerDocument) this.ownDocuments.add(element.ownerDocument);
+    return element;
+  }
+
+  /**
+   * True when `element` can be held by another variable as it is: it is the
+   * whole of a value held outside this assign (the document element of a
+   * document no copy of this assign changes), and so never changes.
+   */
+  shareable(element: Element): boolean {
+    const document = element.ownerDocument;
+    return document !== null && document !== undefined && element.parentNode === document && document.documentElement === element && !this.ownDocuments.has(document);
+  }
+
+  /** A value this assign copied (see {@link adopt}). */
+  adoptValue(value: VariableValue): void {
+    if (value.kind === 'element') this.adopt(value.element);
+    else if (value.kind === 'message') for (const part of value.parts.values()) if (typeof part !== 'string') this.adopt(part);
+  }
+
+  private owns(value: VariableValue): boolean {
+    const mine = (element: Element): boolean => element.ownerDocument !== null && element.ownerDocument !== undefined && this.ownDocuments.has(element.ownerDocument);
+    if (value.kind === 'element') return mine(value.element);
+    if (value.kind === 'message') {
+      for (const part of value.parts.values()) if (typeof part !== 'string' && !mine(part)) return false;
+    }
+    return true;
   }
 
   /** Writes every changed variable to `target`. */
@@ -144,8 +185,8 @@ function runCopy(copy: Copy, working: WorkingSet, extra: EvaluationOptions): voi
   const entry = working.writable(target.variable, fail);
   if (!target.query) {
     const value = target.part === undefined
-      ? wholeVariable(entry.declaration, entry.value, source, copy.keepSrcElementName, fail)
-      : messagePart(entry.declaration, entry.value, target.part, source, copy.keepSrcElementName, fail);
+      ? wholeVariable(entry.declaration, entry.value, source, copy.keepSrcElementName, working, fail)
+      : messagePart(entry.declaration, entry.value, target.part, source, copy.keepSrcElementName, working, fail);
     working.set(target.variable, value);
     return;
   }
@@ -317,21 +358,30 @@ function simpleFor(declaration: VariableDeclaration, source: Exclude<Source, { k
   return { kind: 'simple', value: sourceString(source, fail) };
 }
 
-/** A new element value for an uninitialised element variable or part. */
+/**
+ * A new element value for an uninitialised element variable or part. The
+ * whole element of another variable's value, taken under its own name, is
+ * held as it is rather than copied: values are never changed in place (a
+ * later copy into it works on a copy, see WorkingSet), and it is the
+ * document element of its own document already.
+ */
 function newElement(
   name: QName | undefined,
   source: Exclude<Source, { kind: 'missing' | 'message' }>,
   keepSrcElementName: boolean,
   what: string,
+  working: WorkingSet,
   fail: Fail,
 ): Element {
   if (source.kind === 'node' && source.node.nodeType === NodeType.ELEMENT) {
-    const copy = detachedCopy(source.node as Element);
-    const sameName = !name || ((copy.namespaceURI ?? '') === name.ns && copy.localName === name.local);
+    const from = source.node as Element;
+    const sameName = !name || ((from.namespaceURI ?? '') === name.ns && from.localName === name.local);
+    if ((keepSrcElementName || sameName) && working.shareable(from)) return from;
+    const copy = working.adopt(detachedCopy(from));
     return keepSrcElementName || sameName ? copy : rename(copy, name);
   }
   if (!name) fail('mismatchedAssignmentFailure', `${what} is uninitialised and has no declared element, so text cannot initialise it`);
-  const element = createElement(name, newDocument());
+  const element = working.adopt(createElement(name, newDocument()));
   writeNode(element, source, false, fail);
   return element;
 }
@@ -366,13 +416,19 @@ function wholeVariable(
   current: VariableValue | undefined,
   source: Exclude<Source, { kind: 'missing' }>,
   keepSrcElementName: boolean,
+  working: WorkingSet,
   fail: Fail,
 ): VariableValue {
   const kind = declaredKind(declaration) === 'unknown' ? current?.kind ?? (source.kind === 'message' ? 'message' : source.kind === 'atomic' ? 'simple' : 'element') : declaredKind(declaration);
   const name = declaration.name;
   if (source.kind === 'message') {
     if (kind !== 'message') fail('mismatchedAssignmentFailure', `a message cannot be copied to variable "${name}", which is not a message variable`);
-    return cloneValue(source.value);
+    const parts = [...source.value.parts.values()];
+    // A message held whole by another variable is shared as it is (see newElement); one this assign changed is copied.
+    if (parts.every((part) => typeof part === 'string' || working.shareable(part))) return { kind: 'message', parts: new Map(source.value.parts) };
+    const copy = cloneValue(source.value);
+    working.adoptValue(copy);
+    return copy;
   }
   if (kind === 'message') fail('mismatchedAssignmentFailure', `only a message can be copied to the whole of message variable "${name}"; name a part`);
   if (kind === 'simple') return simpleFor(declaration, source, fail);
@@ -380,7 +436,7 @@ function wholeVariable(
     const element = writeNode(current.element, source, keepSrcElementName, fail) as Element;
     return { kind: 'element', element };
   }
-  return { kind: 'element', element: newElement(declaration.element, source, keepSrcElementName, `variable "${name}"`, fail) };
+  return { kind: 'element', element: newElement(declaration.element, source, keepSrcElementName, `variable "${name}"`, working, fail) };
 }
 
 function messagePart(
@@ -389,6 +445,7 @@ function messagePart(
   part: string,
   source: Exclude<Source, { kind: 'missing' }>,
   keepSrcElementName: boolean,
+  working: WorkingSet,
   fail: Fail,
 ): VariableValue {
   const name = declaration.name;
@@ -404,7 +461,7 @@ function messagePart(
   let value: Element | string;
   if (existing === undefined) {
     if ((source.kind === 'node' && source.node.nodeType === NodeType.ELEMENT) || source.kind === 'fragment') {
-      value = newElement(undefined, source, true, `part "${part}" of variable "${name}"`, fail);
+      value = newElement(undefined, source, true, `part "${part}" of variable "${name}"`, working, fail);
     } else {
       value = sourceString(source, fail);
     }

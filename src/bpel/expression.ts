@@ -76,7 +76,7 @@ type Class<T> = abstract new (...args: never[]) => T;
 interface XPathLibrary {
   parse(text: string): ParsedXPath;
   XNodeSet: Class<XNodeSet>;
-  XString: Class<XValue & { str: string }>;
+  XString: new (text: string) => XValue & { str: string };
   XNumber: new (n: number) => XValue;
   XBoolean: Class<XValue>;
   VariableReference: Class<{ variable: string }>;
@@ -85,8 +85,19 @@ interface XPathLibrary {
     applyStep: (step: { readonly axis: number }, xpc: unknown, node: Node) => Node[];
   };
   Step: Class<{ nodeTest?: { prefix?: string | null } }> & { readonly ATTRIBUTE: number };
+  FunctionResolver: { prototype: { addStandardFunctions(this: { functions: object }): void } };
 }
 const lib = require('xpath') as XPathLibrary;
+
+// Every context the library makes (one per evaluation, per path expression and per predicate)
+// starts with a function resolver of its own, filled with the 27 standard functions, which the
+// evaluation's resolver replaces at once: the largest part of what evaluating an expression
+// allocated. They now share one table (a function added to one resolver stays its own).
+const standardFunctions: object = {};
+lib.FunctionResolver.prototype.addStandardFunctions.call({ functions: standardFunctions });
+lib.FunctionResolver.prototype.addStandardFunctions = function () {
+  this.functions = Object.create(standardFunctions) as object;
+};
 
 // XPath 1.0 §5.3: namespace declarations are not attributes, so `@*` and `@node()` must not select
 // them; the library's attribute axis returns them with the others. Filtered where the axis is applied,
@@ -336,7 +347,25 @@ function xpathOptions(evaluation: Evaluation, node: Node): XPathOptions {
   };
 }
 
+/** An expression that is one string literal and nothing else (`'QUEUED'`, `"PT0.2S"`): its text. */
+const STRING_LITERAL = /^\s*(?:'([^']*)'|"([^"]*)")\s*$/;
+const literals = new Map<string, string | null>();
+
+/** The value of an expression that is a string literal alone, or null: initial values, durations and deadlines mostly are, and need no evaluation. */
+function literalOf(text: string): string | null {
+  let found = literals.get(text);
+  if (found === undefined) {
+    const match = STRING_LITERAL.exec(text);
+    found = match === null ? null : (match[1] ?? match[2] ?? '');
+    if (literals.size >= 2000) literals.clear();
+    literals.set(text, found);
+  }
+  return found;
+}
+
 function run(expr: Expression, what: string, vars: VariableScope, options: EvaluationOptions | undefined, node: Node): XValue {
+  const literal = literalOf(expr.text);
+  if (literal !== null) return new lib.XString(literal);
   const parsed = compile(expr.text);
   if (parsed instanceof Error) {
     throw standardFault('subLanguageExecutionFault', `${describeExpression(expr, what)}: not valid XPath 1.0 (${parsed.message})`);

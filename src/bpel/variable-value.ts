@@ -2,9 +2,10 @@
  * Building, copying and storing variable values (values.ts `VariableValue`).
  *
  * Every element held by a value is the document element of a document of its
- * own: values never share nodes, a copy into one variable can never change
- * another, and `/` in a query is the value's root. Values handed out are
- * treated as immutable; `<assign>` works on copies (see assign.ts).
+ * own, so `/` in a query is the value's root. Values are never changed in
+ * place: `<assign>` works on copies of its own (see assign.ts), so a copy
+ * into one variable can never change another, and two variables may hold
+ * the same element (a part copied whole from one to the other).
  */
 import type { Element } from '@xmldom/xmldom';
 import type { VariableValue } from './values';
@@ -27,6 +28,24 @@ export function simpleValue(value: string | number | boolean): VariableValue {
   return { kind: 'simple', value };
 }
 
+/** True when every element of `value` is the document element of its document, as the values built here hold them. */
+export function standalone(value: VariableValue): boolean {
+  switch (value.kind) {
+    case 'message':
+      for (const part of value.parts.values()) if (typeof part !== 'string' && !isRoot(part)) return false;
+      return true;
+    case 'element':
+      return isRoot(value.element);
+    case 'simple':
+      return true;
+  }
+}
+
+function isRoot(element: Element): boolean {
+  const document = element.ownerDocument;
+  return document !== null && document !== undefined && document.documentElement === element && element.parentNode === document;
+}
+
 /** A deep copy that shares no node with `value`. */
 export function cloneValue(value: VariableValue): VariableValue {
   switch (value.kind) {
@@ -40,6 +59,33 @@ export function cloneValue(value: VariableValue): VariableValue {
     case 'simple':
       return value;
   }
+}
+
+/**
+ * The XML text of each element a value holds, once it was serialised or
+ * parsed: an element held by a value is never changed in place (`<assign>`
+ * changes copies of its own before they are held), so its text stands for
+ * as long as the element lives. A value stored again (the instance's input
+ * taken by its receive, a part copied whole into another variable) costs no
+ * second serialisation, and one read back from its text none either.
+ */
+const elementXml = new WeakMap<Element, string>();
+
+/** The XML of an element held by a value. */
+function xmlOf(element: Element): string {
+  let xml = elementXml.get(element);
+  if (xml === undefined) {
+    xml = serializeNode(element);
+    elementXml.set(element, xml);
+  }
+  return xml;
+}
+
+/** An element parsed from a value's stored XML, which stands as its text. */
+function elementOf(xml: string): Element {
+  const element = parseElement(xml);
+  elementXml.set(element, xml);
+  return element;
 }
 
 type StoredPart = { readonly name: string; readonly xml: string } | { readonly name: string; readonly text: string };
@@ -62,12 +108,12 @@ export function serializeValue(value: VariableValue): string {
       stored = {
         kind: 'message',
         parts: [...value.parts].map(([name, part]) =>
-          typeof part === 'string' ? { name, text: part } : { name, xml: serializeNode(part) },
+          typeof part === 'string' ? { name, text: part } : { name, xml: xmlOf(part) },
         ),
       };
       break;
     case 'element':
-      stored = { kind: 'element', xml: serializeNode(value.element) };
+      stored = { kind: 'element', xml: xmlOf(value.element) };
       break;
     case 'simple':
       stored =
@@ -100,7 +146,7 @@ export function deserializeValue(text: string): VariableValue {
       for (const p of s['parts'] as unknown[]) {
         const part = p as Partial<Record<string, unknown>>;
         if (typeof part['name'] !== 'string') throw new Error('stored message part has no name');
-        if (typeof part['xml'] === 'string') parts.set(part['name'], parseElement(part['xml']));
+        if (typeof part['xml'] === 'string') parts.set(part['name'], elementOf(part['xml']));
         else if (typeof part['text'] === 'string') parts.set(part['name'], part['text']);
         else throw new Error(`stored message part "${part['name']}" has neither xml nor text`);
       }
@@ -108,7 +154,7 @@ export function deserializeValue(text: string): VariableValue {
     }
     case 'element':
       if (typeof s['xml'] !== 'string') throw new Error('stored element value has no xml');
-      return { kind: 'element', element: parseElement(s['xml']) };
+      return { kind: 'element', element: elementOf(s['xml']) };
     case 'simple': {
       const nonFinite = s['nonFinite'];
       if (nonFinite === 'NaN' || nonFinite === 'Infinity' || nonFinite === '-Infinity') {

@@ -26,6 +26,6 @@ export {
   type XPathResult,
 } from './expression';
 export { executeAssign, executeCopy, initialValue, type MutableVariableScope } from './assign';
-export { cloneValue, deserializeValue, elementValue, messageValue, serializeValue, simpleValue } from './variable-value';
+export { cloneValue, deserializeValue, elementValue, messageValue, serializeValue, simpleValue, standalone } from './variable-value';
 export { parseElement } from '../xml/dom';
 export { copyFromParts, messageFromParts } from './message-parts';

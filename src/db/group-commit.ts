@@ -12,7 +12,7 @@
  * bad statement), each caller's statements are retried in a transaction of
  * their own, so only the caller at fault sees the error.
  */
-import type { DataSource } from 'typeorm';
+import { QueryFailedError, type DataSource } from 'typeorm';
 import type mysql from 'mysql2/promise';
 import type { format as formatSql } from 'mysql2';
 import { batchPoolOf } from './data-source';
@@ -155,9 +155,13 @@ export class GroupCommitter {
   private readonly batchPool: mysql.Pool | undefined;
   private readonly dialect: Dialect;
 
+  /** SQLite through better-sqlite3: its connection, which runs a statement at once (see {@link runOnSqlite}). */
+  private readonly sqlite: SqliteConnection | undefined;
+
   constructor(private readonly dataSource: DataSource) {
     this.batchPool = isMysqlSource(dataSource) ? batchPoolOf(dataSource) : undefined;
     this.dialect = dialectOf(dataSource);
+    this.sqlite = sqliteConnectionOf(dataSource);
   }
 
   /**
@@ -226,6 +230,8 @@ export class GroupCommitter {
   private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
     const pool = this.batchPool;
     if (pool !== undefined) return retryDeadlocks(() => this.runAtOnce(pool, batch));
+    const connection = this.sqlite;
+    if (connection !== undefined) return transaction(this.dataSource, () => Promise.resolve(runOnSqlite(connection, batch)));
     // SQLite: the statements in the order compact() gives, but a group of rows of one shape runs
     // as its single-row statement once per row. SQLite has no round trip to save, and a merged
     // statement's text changes with its row count, so each would be compiled afresh (about twice
@@ -327,6 +333,78 @@ export class GroupCommitter {
     // Not one of ours after all: each caller goes again alone.
     return new Error('a batch stopped on "subquery returns more than 1 row" with every guard holding');
   }
+}
+
+/** A better-sqlite3 prepared statement, as the committer uses it. */
+interface SqliteStatement {
+  readonly reader: boolean;
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  all(...params: unknown[]): unknown[];
+}
+
+/** A better-sqlite3 connection, with the committer's cache of its prepared statements. */
+interface SqliteConnection {
+  readonly database: { prepare(sql: string): SqliteStatement };
+  readonly statements: Map<string, SqliteStatement>;
+}
+
+/** Prepared statements kept per connection (the texts of row shapes and of the statements written with them: a few dozen). */
+const SQLITE_STATEMENT_CACHE = 200;
+
+/** The connection of a DataSource on better-sqlite3 (one connection, which every query runner shares); undefined on any other driver. */
+function sqliteConnectionOf(dataSource: DataSource): SqliteConnection | undefined {
+  if (dataSource.options.type !== 'better-sqlite3') return undefined;
+  const database = (dataSource.driver as unknown as { databaseConnection?: { prepare?: unknown } }).databaseConnection;
+  if (database === undefined || typeof database.prepare !== 'function') return undefined;
+  return { database: database as SqliteConnection['database'], statements: new Map() };
+}
+
+/**
+ * SQLite: a batch's statements, each caller's in the order handed in, run
+ * on the driver's connection inside the committer's transaction. The driver
+ * answers without I/O, so they run synchronously, one prepared statement
+ * each, without the promise, logging and events a query runner wraps every
+ * statement in. Nothing else runs on the connection meanwhile. A failing
+ * statement fails as through a query runner (a QueryFailedError holding
+ * the driver's error), which rolls the transaction back.
+ */
+function runOnSqlite(connection: SqliteConnection, batch: readonly Pending[]): StatementResult[][] {
+  return batch.map((pending, caller) =>
+    pending.statements.map((write) => {
+      const sql = isRow(write) ? write.row.text.sqlite : write.sql;
+      const params = isRow(write) ? write.values : write.params;
+      // better-sqlite3 binds no booleans (a query runner turns them into 0 and 1 as well).
+      const values = params.some((p) => typeof p === 'boolean') ? params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) : params;
+      let result: StatementResult;
+      try {
+        const statement = sqliteStatement(connection, sql);
+        // An array binds its values in order, as many arguments would.
+        if (statement.reader) {
+          statement.all(values);
+          result = { changed: 0, insertId: NaN };
+        } else {
+          const ran = statement.run(values);
+          result = { changed: ran.changes, insertId: Number(ran.lastInsertRowid) };
+        }
+      } catch (err) {
+        throw new QueryFailedError(sql, [...values], err as Error);
+      }
+      const expected = expectationOf(write);
+      // Stop at the first: the transaction rolls back and the rest go again.
+      if (expected !== undefined && result.changed !== expected) throw new BatchConflict(new Map([[caller, new WriteConflict(sql, result.changed, expected)]]));
+      return result;
+    }),
+  );
+}
+
+function sqliteStatement(connection: SqliteConnection, sql: string): SqliteStatement {
+  let statement = connection.statements.get(sql);
+  if (statement === undefined) {
+    statement = connection.database.prepare(sql);
+    if (connection.statements.size >= SQLITE_STATEMENT_CACHE) connection.statements.clear();
+    connection.statements.set(sql, statement);
+  }
+  return statement;
 }
 
 /** MySQL's "Subquery returns more than 1 row": how a guard's check stops a batch. */

@@ -6,11 +6,30 @@ export function isMysqlSource(dataSource: DataSource): boolean {
   return type === 'mysql' || type === 'mariadb';
 }
 
+/**
+ * The `YYYY-MM-DD HH:MM:SS.` of the seconds last formatted: writes come in
+ * bursts stamped with a few distinct seconds (now, the second before, and a
+ * lease's end), so most dates only need their milliseconds written.
+ */
+const secondsFormatted: Array<{ second: number; prefix: string }> = Array.from({ length: 4 }, () => ({ second: NaN, prefix: '' }));
+let nextSlot = 0;
+
 /** A Date as both SQLite (TypeORM's stored form) and MySQL accept and compare it: UTC `YYYY-MM-DD HH:MM:SS.mmm`. */
 export function toSqlDate(date: Date): string {
+  const ms = date.getTime();
+  const millis = ((ms % 1000) + 1000) % 1000;
+  const second = ms - millis;
+  for (const slot of secondsFormatted) {
+    if (slot.second === second) return slot.prefix + (millis < 10 ? `00${millis}` : millis < 100 ? `0${millis}` : String(millis));
+  }
   const iso = date.toISOString();
   // `YYYY-MM-DDTHH:MM:SS.mmmZ`; years outside 0–9999 have a longer form.
-  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : iso.replace('T', ' ').replace('Z', '');
+  if (iso.length !== 24) return iso.replace('T', ' ').replace('Z', '');
+  const slot = secondsFormatted[nextSlot] as { second: number; prefix: string };
+  nextSlot = (nextSlot + 1) % secondsFormatted.length;
+  slot.second = second;
+  slot.prefix = `${iso.slice(0, 10)} ${iso.slice(11, 20)}`;
+  return slot.prefix + iso.slice(20, 23);
 }
 
 /** Reads a datetime column from a raw row (a string on SQLite, a Date on MySQL). */

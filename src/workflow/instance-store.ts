@@ -259,11 +259,13 @@ export class InstanceStore {
   /** The bytes all variables would hold once `writes` are applied. */
   variableBytesAfter(writes: readonly VariableWrite[]): number {
     let total = this.variableTotal;
-    const seen = new Map<string, number>();
+    if (writes.length === 0) return total;
+    const seen = writes.length === 1 ? undefined : new Map<string, number>();
     for (const w of writes) {
       const key = InstanceStore.variableKey(w.scopeKey, w.name);
-      total += Buffer.byteLength(w.value) - (seen.get(key) ?? this.variableSizes.get(key) ?? 0);
-      seen.set(key, Buffer.byteLength(w.value));
+      const bytes = Buffer.byteLength(w.value);
+      total += bytes - (seen?.get(key) ?? this.variableSizes.get(key) ?? 0);
+      seen?.set(key, bytes);
     }
     return total;
   }
@@ -450,10 +452,17 @@ export class InstanceStore {
     }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flushBehind();
-    });
+    if (InstanceStore.flushQueue.push(this) === 1) setImmediate(InstanceStore.flushQueued);
+  }
+
+  /** Stores whose rows are handed over at the end of this turn, in the order they asked: one immediate for them all. */
+  private static readonly flushQueue: InstanceStore[] = [];
+
+  private static flushQueued(this: void): void {
+    for (const store of InstanceStore.flushQueue.splice(0)) {
+      store.flushScheduled = false;
+      store.flushBehind();
+    }
   }
 
   private flushBehind(): void {

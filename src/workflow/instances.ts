@@ -166,7 +166,7 @@ export class ProcessInstances {
         if (leased) this.runner.release();
       }
       this.log.info('instance created', { instanceId: id, process: definition.name, version: definition.version });
-      if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(operation !== undefined ? { operation } : {}) });
+      if (leased) this.runner.runCreated(id, { definitionId: definition.id, startedBy, input: serializedInput, ...(input !== undefined ? { value: input } : {}), ...(operation !== undefined ? { operation } : {}) });
       else this.runner.wake();
       return { instanceId: id };
     }
@@ -184,15 +184,18 @@ export class ProcessInstances {
     join: { readonly set: string; readonly key: string; readonly values: readonly string[] } | undefined,
   ): Promise<void> {
     const now = this.clock.date();
+    // The instance's rows are its own, new ones: they commute with other writes, so the
+    // instances created together are inserted by one multi-row statement, their inputs by another.
     const statements: Write[] = [
       {
         row: WORKFLOW_ROWS.instance,
         values: [id, definition.id, definition.name, 'RUNNING', startedBy, idempotencyKey ?? null, toSqlDate(now), 0, leased ? this.runner.owner : null, leased ? toSqlDate(this.runner.leaseUntil(now)) : null],
+        commutes: true,
       },
     ];
-    if (input !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'message', input] });
+    if (input !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'message', input], commutes: true });
     // The operation the message came to: an instance-creating pick takes the onMessage of that operation.
-    if (operation !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'operation', serializeValue({ kind: 'simple', value: operation })] });
+    if (operation !== undefined) statements.push({ row: WORKFLOW_ROWS.variable, values: [id, INPUT_SCOPE, 'operation', serializeValue({ kind: 'simple', value: operation })], commutes: true });
     if (join !== undefined) {
       statements.push({ row: WORKFLOW_ROWS.startClaim, values: [definition.name, join.key, id] });
       // Held from its creation: a message carrying the values is routed to it even before its start activity runs.

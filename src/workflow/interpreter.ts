@@ -110,6 +110,8 @@ export interface CreatingReply extends StoredReply {
 
 /** Told about every activity transition and every alarm (the change manager's feed). */
 export interface WorkflowObserver {
+  /** False while nothing listens to activity transitions: the interpreter then builds no event for them. Absent: every transition is told. */
+  activitiesWanted?(): boolean;
   activity(event: { readonly instanceId: string; readonly key: string; readonly kind: string; readonly name: string | undefined; readonly state: ActivityState; readonly at: Date; readonly fault?: string }): void;
   alarm(event: { readonly instanceId: string; readonly scopeKey: string; readonly scopeName: string | undefined; readonly alarmPath: string; readonly kind: 'DURATION' | 'DEADLINE'; readonly dueAt: Date; readonly firedAt: Date }): void;
   /** The instance reached an end (COMPLETED, FAULTED, TERMINATED). */
@@ -309,6 +311,53 @@ export function pathOfKey(key: string): string {
   return key.replace(/#\d+/g, '').replace(/!c/g, '');
 }
 
+/** What the interpreter reads of a process's structure: the same for every instance, so worked out once per process model (models are never changed). */
+interface ProcessShape {
+  /** The process as the scope its activity runs in. */
+  readonly root: Scope;
+  readonly scopePaths: ReadonlySet<string>;
+  readonly scopesByPath: ReadonlyMap<string, Scope>;
+  /** The instance-creating receives and picks, in document order. */
+  readonly startActivities: readonly Activity[];
+}
+
+const shapes = new WeakMap<Process, ProcessShape>();
+
+function shapeOf(process: Process): ProcessShape {
+  let shape = shapes.get(process);
+  if (shape !== undefined) return shape;
+  const root: Scope = {
+    kind: 'scope',
+    path: '/process',
+    line: process.line,
+    sources: [],
+    targets: [],
+    isolated: false,
+    variables: process.variables,
+    faultHandlers: process.faultHandlers,
+    alarms: process.alarms,
+    events: process.events,
+    messageExchanges: process.messageExchanges,
+    correlationSets: process.correlationSets,
+    activity: process.activity,
+    name: process.name,
+  };
+  const scopesByPath = new Map<string, Scope>();
+  const index = (activity: Activity): void => {
+    if (activity.kind === 'scope') scopesByPath.set(activity.path, activity);
+    for (const child of childActivities(activity)) index(child.activity);
+  };
+  index(root);
+  shape = {
+    root,
+    scopePaths: new Set(scopesByPath.keys()),
+    scopesByPath,
+    startActivities: allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance),
+  };
+  shapes.set(process, shape);
+  return shape;
+}
+
 /**
  * Runs one process instance, durably: every activity transition is written
  * to the instance's rows (behind, or durably before an effect or a sleep;
@@ -320,8 +369,8 @@ export function pathOfKey(key: string): string {
  */
 export class Interpreter {
   private readonly handlers: HandlerTable;
-  private readonly scopePaths = new Set<string>();
-  private readonly scopesByPath = new Map<string, Scope>();
+  private readonly scopePaths: ReadonlySet<string>;
+  private readonly scopesByPath: ReadonlyMap<string, Scope>;
   private readonly root: Scope;
   private readonly limits: PlanLimits;
   private rootSignal: AbortSignal | undefined;
@@ -368,24 +417,11 @@ export class Interpreter {
     this.limits = deps.limits ?? DEFAULT_PLAN_LIMITS;
     this.activityLimit = this.limits.maxActivities;
     this.readProperty = variablePropertyReader(deps.properties ?? NO_PROPERTIES);
-    this.root = {
-      kind: 'scope',
-      path: '/process',
-      line: process.line,
-      sources: [],
-      targets: [],
-      isolated: false,
-      variables: process.variables,
-      faultHandlers: process.faultHandlers,
-      alarms: process.alarms,
-      events: process.events,
-      messageExchanges: process.messageExchanges,
-      correlationSets: process.correlationSets,
-      activity: process.activity,
-      name: process.name,
-    };
-    this.index(this.root);
-    this.startActivities = allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance);
+    const shape = shapeOf(process);
+    this.root = shape.root;
+    this.scopePaths = shape.scopePaths;
+    this.scopesByPath = shape.scopesByPath;
+    this.startActivities = shape.startActivities;
     this.handlers = {
       invoke: (a, c, k) => this.invoke(a, c, k),
       receive: (a, c, k) => this.receive(a, c, k),
@@ -414,14 +450,6 @@ export class Interpreter {
     };
   }
 
-  private index(activity: Activity): void {
-    if (activity.kind === 'scope') {
-      this.scopePaths.add(activity.path);
-      this.scopesByPath.set(activity.path, activity);
-    }
-    for (const child of childActivities(activity)) this.index(child.activity);
-  }
-
   /** Runs (or resumes) the instance to its end. `signal` aborts it (cancel, shutdown). */
   async run(signal: AbortSignal): Promise<InstanceOutcome> {
     this.rootSignal = signal;
@@ -446,7 +474,7 @@ export class Interpreter {
   private async deliverInputToVariables(): Promise<void> {
     const input = this.deps.initialMessage;
     if (input === undefined || input.kind !== 'message' || this.store.activities.size > 0) return;
-    if (allActivities(this.process).some((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance)) return;
+    if (this.startActivities.length > 0) return;
     const writes: VariableWrite[] = [];
     for (const [part, value] of input.parts) {
       const declaration = this.process.variables.find((v) => v.name === part);
@@ -476,6 +504,7 @@ export class Interpreter {
   }
 
   private emit(key: string, activity: Activity, state: ActivityState, fault?: string): void {
+    if (this.deps.observer.activitiesWanted?.() === false) return;
     this.deps.observer.activity({ instanceId: this.deps.instanceId, key, kind: activity.kind, name: activity.name, state, at: this.now(), fault });
   }
 
@@ -815,8 +844,8 @@ export class Interpreter {
       this.store.statement({ sql: WORKFLOW_SQL.replyToMessage, params: [JSON.stringify(stored), open, this.deps.instanceId], table: 'process_message' });
       return { data: JSON.stringify({ repliedTo: open, message: stored.message, fault: stored.fault }) };
     }
-    const creating = allActivities(this.process).some(
-      (a) => (a.kind === 'receive' && a.createInstance && a.partnerLink === activity.partnerLink && a.operation === activity.operation) || (a.kind === 'pick' && a.createInstance && a.messages.some((m) => m.partnerLink === activity.partnerLink && m.operation === activity.operation)),
+    const creating = this.startActivities.some(
+      (a) => (a.kind === 'receive' && a.partnerLink === activity.partnerLink && a.operation === activity.operation) || (a.kind === 'pick' && a.messages.some((m) => m.partnerLink === activity.partnerLink && m.operation === activity.operation)),
     );
     if (!creating) throw withPath(standardFault('missingRequest', `${where}: no request of operation "${activity.operation}" on partner link "${activity.partnerLink}"${activity.messageExchange === undefined ? '' : ` (message exchange "${activity.messageExchange}")`} is open to reply to`), activity.path);
     this.deps.onReply?.(message, activity.faultName);
@@ -1515,25 +1544,26 @@ export class Interpreter {
   private async scope(scope: Scope, ctx: Context, key: string): Promise<Completion | void> {
     const frame = this.newFrame(key, scope.variables, ctx.frame, scope.correlationSets);
     await this.initialise(frame, scope);
-    const { controller, release } = childController(ctx.signal);
+    // Only an alarm or event handler's fault stops the scope's activity from within; without them it stops with its parent.
+    const child = scope.alarms.length > 0 || scope.events.length > 0 ? childController(ctx.signal) : undefined;
     try {
-      return await this.scopeBody(scope, ctx, key, frame, controller);
+      return await this.scopeBody(scope, ctx, key, frame, child?.controller);
     } finally {
-      release();
+      child?.release();
       if (!this.detached()) this.releaseCorrelations(frame);
     }
   }
 
-  private async scopeBody(scope: Scope, ctx: Context, key: string, frame: Frame, controller: AbortController): Promise<Completion | void> {
-    const inner: Context = { ...ctx, frame, signal: controller.signal, handledFault: undefined, handlerScope: undefined };
+  private async scopeBody(scope: Scope, ctx: Context, key: string, frame: Frame, controller: AbortController | undefined): Promise<Completion | void> {
+    const inner: Context = { ...ctx, frame, signal: controller?.signal ?? ctx.signal, handledFault: undefined, handlerScope: undefined };
     let alarmFault: BpelFault | undefined;
-    const alarmsDone = new AbortController();
-    const handlers = [...scope.alarms.map((alarm) => this.runAlarm(alarm, scope, key, inner, alarmsDone.signal)), ...scope.events.map((event) => this.runEvent(event, inner, alarmsDone.signal))];
+    const alarmsDone = controller === undefined ? undefined : new AbortController();
+    const handlers = alarmsDone === undefined ? [] : [...scope.alarms.map((alarm) => this.runAlarm(alarm, scope, key, inner, alarmsDone.signal)), ...scope.events.map((event) => this.runEvent(event, inner, alarmsDone.signal))];
     const alarms = handlers.map((handler) =>
       handler.catch((err: unknown) => {
         if (err instanceof BpelFault) {
           alarmFault = err;
-          controller.abort(err);
+          controller?.abort(err);
         } else if (!(err instanceof Terminated)) {
           this.deps.log.error('alarm handler failed', { instanceId: this.deps.instanceId, scope: key, err: String(err) });
         }
@@ -1542,7 +1572,7 @@ export class Interpreter {
     try {
       await this.exec(scope.activity, inner);
     } catch (err) {
-      alarmsDone.abort();
+      alarmsDone?.abort();
       await Promise.all(alarms);
       const fault = err instanceof Terminated && alarmFault !== undefined ? alarmFault : err;
       if (!(fault instanceof BpelFault) || ctx.signal.aborted) {
@@ -1554,7 +1584,7 @@ export class Interpreter {
       return this.handleFault(scope, key, frame, fault, ctx);
     }
     // Normal completion: the alarms are disabled; handlers already running finish first.
-    alarmsDone.abort();
+    alarmsDone?.abort();
     await Promise.all(alarms);
     if (alarmFault !== undefined) return this.handleFault(scope, key, frame, alarmFault, ctx);
     return undefined;

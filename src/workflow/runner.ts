@@ -14,7 +14,8 @@
 import type { DataSource } from 'typeorm';
 import type { InstanceStatus } from '../../entities';
 import type { Principal } from '../auth/principal';
-import { deserializeValue, serializeValue } from '../bpel/xpath';
+import type { VariableValue } from '../bpel/values';
+import { deserializeValue, serializeValue, standalone } from '../bpel/xpath';
 import { armRound, type Clock } from '../clock';
 import type { Config } from '../config';
 import { WriteConflict, type SqlWrite } from '../db/group-commit';
@@ -23,7 +24,7 @@ import { deadLocalOwners, localOwnerPattern } from '../lease';
 import type { LeaseKeeper } from '../leases/keeper';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { ProcessDefinitions } from './definitions';
+import type { CompiledProcess, ProcessDefinitions } from './definitions';
 import { serializeFault } from './fault-codec';
 import { INPUT_SCOPE, InstanceStore } from './instance-store';
 import { Detached, Interpreter, type OperationMessages, type WorkflowObserver } from './interpreter';
@@ -46,8 +47,31 @@ export interface Created {
   readonly startedBy: string;
   /** The serialized input message, if any. */
   readonly input: string | undefined;
+  /** The same message as the caller gave it (values are never changed in place): not parsed back from `input`. */
+  readonly value?: VariableValue;
   /** `partnerLink/operation` the input was sent to, when it came to a process endpoint. */
   readonly operation?: string;
+}
+
+const operationMessagesByPlan = new WeakMap<CompiledProcess, OperationMessages>();
+
+/** The messages of a compiled plan's operations, each looked up in its WSDLs once (every receive and invoke of every instance asks). */
+function operationMessagesOf(compiled: CompiledProcess): OperationMessages {
+  let lookup = operationMessagesByPlan.get(compiled);
+  if (lookup !== undefined) return lookup;
+  const known = new Map<string, ReturnType<OperationMessages>>();
+  lookup = (partnerLink, role, name) => {
+    const key = `${partnerLink}\u0000${role}\u0000${name}`;
+    if (known.has(key)) return known.get(key);
+    const link = compiled.process.partnerLinks.find((p) => p.name === partnerLink);
+    const roleName = role === 'my' ? link?.myRole : link?.partnerRole;
+    const info = link === undefined || roleName === undefined ? undefined : compiled.catalog.portTypeOf(link.partnerLinkType, roleName)?.operations.get(name);
+    const messages = info === undefined ? undefined : { ...(info.input !== undefined ? { input: info.input } : {}), ...(info.output !== undefined ? { output: info.output } : {}) };
+    known.set(key, messages);
+    return messages;
+  };
+  operationMessagesByPlan.set(compiled, lookup);
+  return lookup;
 }
 
 /** A commit refused before it was sent: this process knows its node lease is not held. */
@@ -305,12 +329,7 @@ export class InstanceRunner {
     const input = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'message'));
     const operation = store.variables.get(InstanceStore.variableKey(INPUT_SCOPE, 'operation'));
     const initialOperation = operation === undefined ? undefined : deserializeValue(operation);
-    const operationMessages: OperationMessages = (partnerLink, role, name) => {
-      const link = compiled.process.partnerLinks.find((p) => p.name === partnerLink);
-      const roleName = role === 'my' ? link?.myRole : link?.partnerRole;
-      const info = link === undefined || roleName === undefined ? undefined : compiled.catalog.portTypeOf(link.partnerLinkType, roleName)?.operations.get(name);
-      return info === undefined ? undefined : { ...(info.input !== undefined ? { input: info.input } : {}), ...(info.output !== undefined ? { output: info.output } : {}) };
-    };
+    const operationMessages = operationMessagesOf(compiled);
     const log = this.log.child({ instanceId, process: compiled.definition.name });
     this.processNames.set(instanceId, compiled.definition.name);
     const principal: Principal = { userId: 0, name: row.startedBy, role: 'engine', accountId: null, level: 0 };
@@ -320,7 +339,7 @@ export class InstanceRunner {
       observer: this.observer,
       clock: this.clock,
       log,
-      initialMessage: input === undefined ? undefined : deserializeValue(input),
+      initialMessage: created?.value !== undefined && standalone(created.value) ? created.value : input === undefined ? undefined : deserializeValue(input),
       limits: this.settings.planLimits,
       ...(initialOperation?.kind === 'simple' ? { initialOperation: String(initialOperation.value) } : {}),
       messages: this.messages,

@@ -131,6 +131,7 @@ export class WsdlCatalog {
   private load(name: string, text: string): void {
     if (this.loaded.has(name)) return;
     this.loaded.set(name, text);
+    this.portTypesAsked = new WeakMap();
     const errors: string[] = [];
     const doc = new DOMParser({ onError: (level, message) => level !== 'warning' && errors.push(message) }).parseFromString(text, 'text/xml');
     const root = doc.documentElement;
@@ -223,8 +224,17 @@ export class WsdlCatalog {
 
   /** The port type a partner link's role uses, or undefined when the link type or role is unknown. */
   portTypeOf(partnerLinkType: QName, role: string): PortTypeInfo | undefined {
+    // Every invoke of every instance asks with its partner link's QName: the answer is kept per QName object and role.
+    let byRole = this.portTypesAsked.get(partnerLinkType);
+    if (byRole === undefined) this.portTypesAsked.set(partnerLinkType, (byRole = new Map()));
+    if (byRole.has(role)) return byRole.get(role);
     const roles = this.partnerLinkTypes.get(WsdlCatalog.key(partnerLinkType));
     const portType = roles?.get(role);
-    return portType === undefined ? undefined : this.portTypes.get(WsdlCatalog.key(portType));
+    const found = portType === undefined ? undefined : this.portTypes.get(WsdlCatalog.key(portType));
+    byRole.set(role, found);
+    return found;
   }
+
+  /** Answers of {@link portTypeOf}, forgotten whenever a document is loaded. */
+  private portTypesAsked = new WeakMap<QName, Map<string, PortTypeInfo | undefined>>();
 }

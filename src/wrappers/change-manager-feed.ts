@@ -28,8 +28,15 @@ export class ChangeManagerNotifier implements WorkflowObserver {
     private readonly maxPending = 10_000,
   ) {}
 
+  /** True when an activity transition is sent or logged: with no endpoint and debug off, the engine need not report them. */
+  activitiesWanted(): boolean {
+    return this.endpoint !== undefined || this.log.isDebugEnabled();
+  }
+
   activity(event: Parameters<WorkflowObserver['activity']>[0]): void {
-    this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
+    // Every activity transition of every instance comes here: without an endpoint and below debug, nothing is built.
+    if (this.log.isDebugEnabled()) this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
+    if (this.endpoint === undefined) return;
     this.send('ReportWorkflowStatus', {
       instanceId: event.instanceId,
       processName: this.processNameOf(event.instanceId),

@@ -1,3 +1,4 @@
+import { XMLSerializer } from '@xmldom/xmldom';
 import { expect } from 'chai';
 import type { Assign, VariableDeclaration } from '../../src/bpel/model';
 import { BpelFault, type VariableValue } from '../../src/bpel/values';
@@ -67,6 +68,46 @@ describe('BPEL assign', () => {
       const { vars, run } = scenario(`<assign><copy><from variable="request"/><to variable="copyOfRequest"/></copy></assign>`);
       run();
       expect(vars.stored('copyOfRequest')).to.deep.equal(vars.stored('request'));
+    });
+
+    it('holds a part copied whole as it is, and a later copy into either variable changes that one only', () => {
+      const { vars, run } = scenario(`<assign>
+  <copy><from variable="request" part="parameters"/><to variable="response" part="payload"/></copy>
+  <copy><from>'web2'</from><to>$request.parameters/tns:system</to></copy>
+</assign>`);
+      const before = vars.lookup('request')?.value;
+      if (before?.kind !== 'message') expect.fail('not a message');
+      const original = before.parts.get('parameters');
+      if (original === undefined || typeof original === 'string') expect.fail('no element part');
+      run();
+      expect(xml(vars, 'response', 'payload')).to.equal(INSTALL);
+      expect(xml(vars, 'request', 'parameters')).to.equal(INSTALL.replace('web1', 'web2'));
+      // The element the assign read from is unchanged: the change went to a copy.
+      expect(new XMLSerializer().serializeToString(original)).to.equal(INSTALL);
+      const shared = scenario(`<assign><copy><from variable="request" part="parameters"/><to variable="response" part="payload"/></copy></assign>`);
+      shared.run();
+      const request = shared.vars.lookup('request')?.value;
+      const response = shared.vars.lookup('response')?.value;
+      if (request?.kind !== 'message' || response?.kind !== 'message') expect.fail('not messages');
+      expect(response.parts.get('payload')).to.equal(request.parts.get('parameters'));
+      // A second assign into the shared part works on a copy of its own.
+      executeAssign(parse(`${DECLARATIONS}\n<assign><copy><from>'web3'</from><to>$response.payload/tns:system</to></copy></assign>`).activity as Assign, shared.vars);
+      expect(xml(shared.vars, 'response', 'payload')).to.equal(INSTALL.replace('web1', 'web3'));
+      expect(xml(shared.vars, 'request', 'parameters')).to.equal(INSTALL);
+    });
+
+    it('copies an element this assign changed before rather than sharing it', () => {
+      const { vars, run } = scenario(`<assign>
+  <copy><from>'web2'</from><to>$request.parameters/tns:system</to></copy>
+  <copy><from variable="request" part="parameters"/><to variable="response" part="payload"/></copy>
+  <copy><from>'web3'</from><to>$request.parameters/tns:system</to></copy>
+  <copy><from variable="request"/><to variable="copyOfRequest"/></copy>
+  <copy><from>'web4'</from><to>$request.parameters/tns:system</to></copy>
+</assign>`);
+      run();
+      expect(xml(vars, 'response', 'payload')).to.equal(INSTALL.replace('web1', 'web2'));
+      expect(xml(vars, 'copyOfRequest', 'parameters')).to.equal(INSTALL.replace('web1', 'web3'));
+      expect(xml(vars, 'request', 'parameters')).to.equal(INSTALL.replace('web1', 'web4'));
     });
 
     it('creates the part of an uninitialised message from a whole element', () => {
