@@ -325,22 +325,18 @@ export async function watchInstance(
   const model = new ProgressModel(view);
   // What happened between the start and this call (see captureActivities), in order.
   for (const e of earlier) if (e.instanceId === instanceId) model.event(e);
-  const notifier = app.notifier;
-  const original = { activity: notifier.activity, alarm: notifier.alarm, instance: notifier.instance };
-  const own = (['activity', 'alarm', 'instance'] as const).filter((m) => Object.prototype.hasOwnProperty.call(notifier, m));
   let wake: (() => void) | undefined;
-  notifier.activity = (e) => {
-    original.activity.call(notifier, e);
-    if (e.instanceId === instanceId) model.event(e);
-  };
-  notifier.alarm = (e) => {
-    original.alarm.call(notifier, e);
-    if (e.instanceId === instanceId) model.alarm(e);
-  };
-  notifier.instance = (e) => {
-    original.instance.call(notifier, e);
-    if (e.instanceId === instanceId) wake?.();
-  };
+  const stopListening = app.notifier.listen({
+    activity: (e) => {
+      if (e.instanceId === instanceId) model.event(e);
+    },
+    alarm: (e) => {
+      if (e.instanceId === instanceId) model.alarm(e);
+    },
+    instance: (e) => {
+      if (e.instanceId === instanceId) wake?.();
+    },
+  });
   const onAbort = (): void => wake?.();
   giveUp.addEventListener('abort', onAbort);
   try {
@@ -359,11 +355,7 @@ export async function watchInstance(
     }
   } finally {
     giveUp.removeEventListener('abort', onAbort);
-    // Put back exactly what was there: the class's methods, or someone else's wrappers.
-    for (const m of ['activity', 'alarm', 'instance'] as const) {
-      if (own.includes(m)) Object.assign(notifier, { [m]: original[m] });
-      else Reflect.deleteProperty(notifier, m);
-    }
+    stopListening();
     view.close();
   }
 }
@@ -376,17 +368,10 @@ export async function watchInstance(
  */
 export function captureActivities(notifier: App['notifier']): { readonly events: readonly ActivityEvent[]; release(): void } {
   const events: ActivityEvent[] = [];
-  const hadOwn = Object.prototype.hasOwnProperty.call(notifier, 'activity');
-  const original = notifier.activity;
-  notifier.activity = (e) => {
-    original.call(notifier, e);
-    if (events.length < 10_000) events.push(e);
-  };
-  return {
-    events,
-    release: () => {
-      if (hadOwn) notifier.activity = original;
-      else Reflect.deleteProperty(notifier, 'activity');
+  const release = notifier.listen({
+    activity: (e) => {
+      if (events.length < 10_000) events.push(e);
     },
-  };
+  });
+  return { events, release };
 }

@@ -13,9 +13,13 @@ export const CHANGE_MANAGER_NS = 'urn:provisor:changemanager:1';
  * Best effort: a few retries with back-off, in order per instance, never
  * blocking the interpreter. Without an endpoint the messages are only logged.
  */
+/** Hears what the notifier hears, in this process (the command line's progress view). */
+export type WorkflowListener = Partial<Pick<WorkflowObserver, 'activity' | 'alarm' | 'instance'>>;
+
 export class ChangeManagerNotifier implements WorkflowObserver {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
+  private readonly listeners = new Set<WorkflowListener>();
 
   constructor(
     private readonly endpoint: string | undefined,
@@ -28,12 +32,21 @@ export class ChangeManagerNotifier implements WorkflowObserver {
     private readonly maxPending = 10_000,
   ) {}
 
-  /** True when an activity transition is sent or logged: with no endpoint and debug off, the engine need not report them. */
+  /** True when an activity transition is sent, logged or listened to: otherwise the engine need not report them. */
   activitiesWanted(): boolean {
-    return this.endpoint !== undefined || this.log.isDebugEnabled();
+    if (this.endpoint !== undefined || this.log.isDebugEnabled()) return true;
+    for (const listener of this.listeners) if (listener.activity !== undefined) return true;
+    return false;
+  }
+
+  /** Tells `listener` of every transition, alarm and end from now until the returned function is called. */
+  listen(listener: WorkflowListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
   }
 
   activity(event: Parameters<WorkflowObserver['activity']>[0]): void {
+    for (const listener of this.listeners) listener.activity?.(event);
     // Every activity transition of every instance comes here: without an endpoint and below debug, nothing is built.
     if (this.log.isDebugEnabled()) this.log.debug('activity', { instanceId: event.instanceId, key: event.key, state: event.state });
     if (this.endpoint === undefined) return;
@@ -47,6 +60,7 @@ export class ChangeManagerNotifier implements WorkflowObserver {
   }
 
   alarm(event: Parameters<WorkflowObserver['alarm']>[0]): void {
+    for (const listener of this.listeners) listener.alarm?.(event);
     this.log.warn('temporal constraint violated', { instanceId: event.instanceId, scope: event.scopeKey, alarm: event.alarmPath, dueAt: event.dueAt.toISOString() });
     this.send('ReportViolation', {
       instanceId: event.instanceId,
@@ -61,6 +75,7 @@ export class ChangeManagerNotifier implements WorkflowObserver {
   }
 
   instance(event: Parameters<WorkflowObserver['instance']>[0]): void {
+    for (const listener of this.listeners) listener.instance?.(event);
     this.log.info('instance status', { instanceId: event.instanceId, status: event.status });
     this.send('ReportWorkflowStatus', { instanceId: event.instanceId, processName: this.processNameOf(event.instanceId), status: event.status, time: event.at });
   }

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { DestinationPolicy } from '../../src/net/destination-policy';
 import { OutboundHttp } from '../../src/net/outbound-http';
 import { systemClock } from '../../src/clock';
+import { createLogger } from '../../src/log';
 import { SoapClient } from '../../src/soap/client';
 import { ChangeManagerNotifier } from '../../src/wrappers/change-manager-feed';
 import { captureLogger } from '../mail/support';
@@ -66,5 +67,27 @@ describe('the change-manager feed goes through the policed, capped sender', func
     } finally {
       server.close();
     }
+  });
+});
+
+describe('listeners of the change-manager feed in this process', () => {
+  it('asks the engine for activity transitions only while something sends, logs or listens to them, and tells each listener', () => {
+    // Below debug: the transitions are not logged.
+    const notifier = new ChangeManagerNotifier(undefined, sender(), systemClock, createLogger('error'), () => 'P');
+    expect(notifier.activitiesWanted(), 'no endpoint, no listener').to.equal(false);
+    const heard: string[] = [];
+    const stopAlarms = notifier.listen({ alarm: (e) => void heard.push(`alarm ${e.alarmPath}`) });
+    expect(notifier.activitiesWanted(), 'an alarm listener wants no transitions').to.equal(false);
+    const stop = notifier.listen({ activity: (e) => void heard.push(`${e.state} ${e.key}`), instance: (e) => void heard.push(`instance ${e.status}`) });
+    expect(notifier.activitiesWanted()).to.equal(true);
+    const at = new Date();
+    notifier.activity({ instanceId: 'i-1', key: '/process', kind: 'process', name: undefined, state: 'RUNNING', at });
+    notifier.alarm({ instanceId: 'i-1', scopeKey: '/process', scopeName: undefined, alarmPath: '/process/onAlarm', kind: 'DURATION', dueAt: at, firedAt: at });
+    notifier.instance({ instanceId: 'i-1', status: 'COMPLETED', at });
+    stop();
+    stopAlarms();
+    notifier.activity({ instanceId: 'i-1', key: '/process', kind: 'process', name: undefined, state: 'COMPLETED', at });
+    expect(notifier.activitiesWanted(), 'every listener gone').to.equal(false);
+    expect(heard).to.deep.equal(['RUNNING /process', 'alarm /process/onAlarm', 'instance COMPLETED']);
   });
 });

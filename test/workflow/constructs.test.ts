@@ -396,11 +396,7 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
     it('waits until it, and fires an onAlarm until-deadline at it, reporting a DEADLINE violation', async () => {
       const zoned = (ms: number): string => DateTime.fromMillis(Date.now() + ms, { zone: 'UTC+2' }).toISO() ?? '';
       const kinds: string[] = [];
-      const original = server.app.notifier.alarm.bind(server.app.notifier);
-      server.app.notifier.alarm = (event) => {
-        kinds.push(event.kind);
-        original(event);
-      };
+      const stopListening = server.app.notifier.listen({ alarm: (event) => void kinds.push(event.kind) });
       const started = Date.now();
       const view = await runPlan(
         server,
@@ -412,7 +408,7 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
   </bpel:scope>`,
         ),
       );
-      server.app.notifier.alarm = original;
+      stopListening();
       expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
       expect(Date.now() - started).to.be.at.least(650);
       expect(activity(view, 'missed').state).to.equal('COMPLETED');
@@ -423,11 +419,7 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
   describe('when a scope has an onAlarm', () => {
     it('fires the alarm at its duration, reports the violation, and lets the scope go on', async () => {
       const alarms: string[] = [];
-      const original = server.app.notifier.alarm.bind(server.app.notifier);
-      server.app.notifier.alarm = (event) => {
-        alarms.push(event.alarmPath);
-        original(event);
-      };
+      const stopListening = server.app.notifier.listen({ alarm: (event) => void alarms.push(event.alarmPath) });
       const view = await runPlan(
         server,
         plan(
@@ -446,7 +438,7 @@ describe('the workflow engine runs WS-BPEL constructs', function () {
   </bpel:scope>`,
         ),
       );
-      server.app.notifier.alarm = original;
+      stopListening();
       expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
       expect(await simple(server, view.instanceId, 'log')).to.equal('alarm;done;');
       expect(alarms).to.deep.equal(['/process/scope/eventHandlers/onAlarm[1]']);

@@ -38,13 +38,7 @@ describe('when several Provisor processes share one MySQL database', function ()
     if (first === undefined || second === undefined) throw new Error('apps not built');
     const seen = apps.map(() => new Set<string>());
     apps.forEach((app, i) => {
-      // Without a change manager endpoint the feed asks for no activity transitions: this probe wants them.
-      app.notifier.activitiesWanted = () => true;
-      const original = app.notifier.activity.bind(app.notifier);
-      app.notifier.activity = (event) => {
-        seen[i]?.add(event.instanceId);
-        original(event);
-      };
+      app.notifier.listen({ activity: (event) => void seen[i]?.add(event.instanceId) });
     });
     const name = await deploy(
       { app: first },
