@@ -22,6 +22,8 @@
  *   (a fresh lease taken after a lost one included): the moment a part
  *   looks at the rows it runs, to drop those it no longer owns or whose
  *   cancellation was asked for elsewhere.
+ * - `whenRenewed(fn)` calls `fn` once, at the next such renewal: a part whose
+ *   poll found the lease not held polls again then, not at its next interval.
  *
  * Provisioning requests, workflow instances and work orders are all claimed
  * this way: a row carries its claimer's owner id and is that process's while
@@ -57,6 +59,8 @@ export class LeaseKeeper {
   private readonly sql: Resolved<typeof LEASE_SQL>;
   private readonly listeners = new Set<LeaseLostListener>();
   private readonly renewedListeners = new Set<LeaseRenewedListener>();
+  /** Called once at the next confirmed renewal (see whenRenewed). */
+  private readonly awaitingRenewal = new Set<() => void>();
   /** Until when the database last confirmed the lease (epoch ms of the clock); 0: not held. */
   private confirmedUntil = 0;
   private cancelTimer: (() => void) | undefined;
@@ -110,6 +114,11 @@ export class LeaseKeeper {
     return () => this.renewedListeners.delete(listener);
   }
 
+  /** Calls `fn` once, after the next renewal the database confirms; asked again with the same `fn` meanwhile, still once. */
+  whenRenewed(fn: () => void): void {
+    this.awaitingRenewal.add(fn);
+  }
+
   /** The owners whose lease holds now (this one included while held). */
   async liveOwners(): Promise<Set<string>> {
     const rows = (await this.dataSource.query(this.sql.liveOwners, [toSqlDate(this.clock.date())])) as Array<{ owner: string }>;
@@ -142,7 +151,12 @@ export class LeaseKeeper {
         for (const listener of this.listeners) listener(this.owner);
         if (this.running) await this.take();
       }
-      if (this.held()) for (const listener of this.renewedListeners) listener();
+      if (this.held()) {
+        for (const listener of this.renewedListeners) listener();
+        const awaiting = [...this.awaitingRenewal];
+        this.awaitingRenewal.clear();
+        for (const fn of awaiting) fn();
+      }
       if (Math.random() < 0.01) await execute(this.dataSource, this.sql.pruneLeases, [toSqlDate(new Date(now - PRUNE_AFTER_MS))]);
     } catch (err) {
       // Not confirmed: held() runs out by itself when the database stays away.

@@ -43,8 +43,8 @@ export class DeploymentEngine implements EngineSignal {
   private stopListening: (() => void) | undefined;
   private polling = false;
   private again = false;
-  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
-  private leaseAwaited = false;
+  /** {@link wake} as one function, handed to the lease keeper when a poll found the lease not held. */
+  private readonly pollAgain = (): void => this.wake();
   private stopped = true;
   private lastRecovery = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -86,7 +86,7 @@ export class DeploymentEngine implements EngineSignal {
     await this.lease.start();
     this.stopped = false;
     await this.recover(true);
-    this.stopListening ??= this.lease.onRenewed(() => this.renewed());
+    this.stopListening ??= this.lease.onRenewed(() => void this.review());
     this.schedule(0);
   }
 
@@ -154,7 +154,7 @@ export class DeploymentEngine implements EngineSignal {
       const free = this.config.concurrency - this.running.size;
       // Without its lease this process may own nothing: it waits for the keeper to take it again.
       const held = this.lease.held();
-      if (!held) this.leaseAwaited = true;
+      if (!held) this.lease.whenRenewed(this.pollAgain);
       if (free > 0 && held) {
         const rows = await this.store.claim(this.owner, free, this.clock.date(), this.lease.leaseMs, this.config.affinityMs);
         claimedAny = rows.length > 0;
@@ -286,14 +286,6 @@ export class DeploymentEngine implements EngineSignal {
         if (!this.lease.held()) return false;
       }
     }
-  }
-
-  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
-  private renewed(): void {
-    void this.review();
-    if (!this.leaseAwaited) return;
-    this.leaseAwaited = false;
-    this.wake();
   }
 
   /**

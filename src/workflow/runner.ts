@@ -86,6 +86,8 @@ export class InstanceRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Cancels the next poll, when one is armed. */
   private cancelPoll: (() => void) | undefined;
+  /** {@link wake} as one function, handed to the lease keeper when a poll found the lease not held. */
+  private readonly pollAgain = (): void => this.wake();
   /** Stops listening to the lease keeper. */
   private unsubscribe: Array<() => void> = [];
   /**
@@ -100,8 +102,6 @@ export class InstanceRunner {
   private polling = false;
   /** Woken while a poll was under way: the next poll runs at once. */
   private again = false;
-  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
-  private leaseAwaited = false;
   private inFlight: Promise<void> = Promise.resolve();
   /** Leased starts whose insert is under way (they count against maxInstances). */
   private starting = 0;
@@ -137,7 +137,7 @@ export class InstanceRunner {
       this.lease.onLost(() => {
         this.reclaimOwn = true;
       }),
-      this.lease.onRenewed(() => this.renewed()),
+      this.lease.onRenewed(() => void this.review()),
     ];
     this.schedule(0);
   }
@@ -229,7 +229,7 @@ export class InstanceRunner {
       const free = this.settings.maxInstances - this.running.size;
       // Without its lease this process owns nothing it could claim: it waits for the keeper to take it again.
       const held = this.lease.held();
-      if (!held) this.leaseAwaited = true;
+      if (!held) this.lease.whenRenewed(this.pollAgain);
       if (free > 0 && held) {
         const own = this.reclaimOwn;
         this.reclaimOwn = false;
@@ -440,14 +440,6 @@ export class InstanceRunner {
     // Stopped at once, even while it waits: nothing more of this run may be written or sent.
     this.running.get(instanceId)?.abort.abort(new Detached('lease lost'));
     this.log.warn('instance stopped here: its lease was lost (this process was paused or cut off from the database for longer than its lease), so nothing more of this run is written; it goes on from its rows wherever it is claimed', { instanceId });
-  }
-
-  /** After each renewal the database confirmed: drop what is no longer this process's, and poll if a poll waited for the lease. */
-  private renewed(): void {
-    void this.review();
-    if (!this.leaseAwaited) return;
-    this.leaseAwaited = false;
-    this.wake();
   }
 
   /**

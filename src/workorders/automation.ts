@@ -82,10 +82,8 @@ export class WorkOrderAutomation implements PlanRunner {
   private cancelPoll: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
-  /** A poll found the lease not held: the keeper's next confirmed renewal polls again at once. */
-  private leaseAwaited = false;
-  /** Stops listening to the lease keeper. */
-  private stopListening: (() => void) | undefined;
+  /** {@link wake} as one function, handed to the lease keeper when a poll found the lease not held. */
+  private readonly pollAgain = (): void => this.wake();
   private stopped = true;
   private readonly dataSource: DataSource;
 
@@ -107,11 +105,6 @@ export class WorkOrderAutomation implements PlanRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.stopListening = this.lease.onRenewed(() => {
-      if (!this.leaseAwaited) return;
-      this.leaseAwaited = false;
-      this.wake();
-    });
     this.schedule(0);
   }
 
@@ -119,8 +112,6 @@ export class WorkOrderAutomation implements PlanRunner {
     this.stopped = true;
     this.cancelPoll?.();
     this.cancelPoll = undefined;
-    this.stopListening?.();
-    this.stopListening = undefined;
     await this.running;
   }
 
@@ -160,7 +151,7 @@ export class WorkOrderAutomation implements PlanRunner {
   async poll(): Promise<{ started: number; finished: number }> {
     // Without a lease this process's claims may be another's by now: it waits for the keeper to take it again.
     if (!this.lease.held()) {
-      this.leaseAwaited = true;
+      this.lease.whenRenewed(this.pollAgain);
       return { started: 0, finished: 0 };
     }
     let started = 0;
