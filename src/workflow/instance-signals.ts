@@ -42,6 +42,26 @@ export class InstanceSignals {
   listen(): SignalListener {
     return new SignalListener(this.events);
   }
+
+  /**
+   * Reads until `read` has an answer, or gives undefined once `deadline`
+   * (the clock's ms) has passed. `read` subscribes its listener to what it
+   * waits for; it reads again at each signal, and otherwise after 5 ms,
+   * doubling up to 100 ms, for what another server wrote.
+   */
+  async readUntil<T>(clock: Clock, deadline: number, read: (listener: SignalListener) => Promise<T | undefined>): Promise<T | undefined> {
+    const listener = this.listen();
+    try {
+      for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+        const answer = await read(listener);
+        if (answer !== undefined) return answer;
+        if (clock.now() > deadline) return undefined;
+        await listener.next(clock, delay);
+      }
+    } finally {
+      listener.close();
+    }
+  }
 }
 
 /** One waiter's subscriptions, and the wait between two of its reads. */

@@ -19,7 +19,7 @@ import { WorkflowError } from './errors';
 import { describeStoredFault, readStoredFault } from './fault-codec';
 import { INPUT_SCOPE } from './instance-store';
 import type { CreatingReply, WorkflowObserver } from './interpreter';
-import type { InstanceSignals, SignalListener } from './instance-signals';
+import type { InstanceSignals } from './instance-signals';
 import type { InstanceRunner } from './runner';
 import { WORKFLOW_ROWS, WORKFLOW_SQL } from './sql';
 
@@ -80,6 +80,19 @@ function activityDetail(kind: string, data: unknown): { requestId?: string; hand
     // Rows written by other versions may hold other data; the detail is only left out.
   }
   return {};
+}
+
+/** What a caller waiting for the creating request's reply gets (see ProcessInstances.awaitReply). */
+type CreatingAnswer = { status: 'REPLIED'; xml: string | undefined; value?: VariableValue; fault?: string } | { status: 'FAULTED'; message: string };
+
+/** A stored creating reply as the waiting caller gets it: `xml` is the first part; `value` the whole message, for endpoints that answer every part. */
+function replyOf(data: string): CreatingAnswer {
+  const parsed = JSON.parse(data) as Partial<CreatingReply>;
+  const fault = typeof parsed.fault === 'string' ? { fault: parsed.fault } : {};
+  if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined, ...fault };
+  const value = deserializeValue(parsed.message);
+  const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
+  return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value, ...fault };
 }
 
 export class ProcessInstances {
@@ -210,40 +223,26 @@ export class ProcessInstances {
    * end, or for the timeout. A reply with `faultName` comes with `fault`, the
    * fault's `{ns}local` name; its message is then the fault's message.
    */
-  async awaitReply(instanceId: string, timeoutMs: number): Promise<{ status: 'REPLIED'; xml: string | undefined; value?: VariableValue; fault?: string } | { status: 'FAULTED'; message: string } | { status: 'TIMEOUT' }> {
-    const deadline = this.clock.now() + timeoutMs;
-    const signals = this.signals.listen();
-    signals.instance(instanceId);
-    try {
-      return await this.readReply(instanceId, deadline, signals);
-    } finally {
-      signals.close();
-    }
+  async awaitReply(instanceId: string, timeoutMs: number): Promise<CreatingAnswer | { status: 'TIMEOUT' }> {
+    const answer = await this.signals.readUntil(this.clock, this.clock.now() + timeoutMs, (listener) => {
+      // Woken by the instance's reply or end here; what another server wrote is read after a delay.
+      listener.instance(instanceId);
+      return this.readReply(instanceId);
+    });
+    return answer ?? { status: 'TIMEOUT' };
   }
 
-  private async readReply(instanceId: string, deadline: number, signals: SignalListener): ReturnType<ProcessInstances['awaitReply']> {
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      const data = await this.firstReply(instanceId);
-      if (data !== undefined) {
-        const parsed = JSON.parse(data) as Partial<CreatingReply>;
-        const fault = typeof parsed.fault === 'string' ? { fault: parsed.fault } : {};
-        if (parsed.message === undefined) return { status: 'REPLIED', xml: undefined, ...fault };
-        const value = deserializeValue(parsed.message);
-        const part = value.kind === 'message' ? [...value.parts.values()][0] : value.kind === 'element' ? value.element : String(value.value);
-        // `xml` is the first part; `value` the whole message, for endpoints that answer every part.
-        return { status: 'REPLIED', xml: part === undefined ? undefined : typeof part === 'string' ? part : new XMLSerializer().serializeToString(part), value, ...fault };
-      }
-      const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
-      const state = instance[0];
-      if (state !== undefined && state.status !== 'RUNNING') {
-        // The reply may have been committed with the end, between the two reads: look once more.
-        if ((await this.firstReply(instanceId)) !== undefined) continue;
-        return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
-      }
-      if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      // Woken by the instance's reply or end here; what another server wrote is read after the delay.
-      await signals.next(this.clock, delay);
-    }
+  /** The instance's reply or end, if it has one yet. */
+  private async readReply(instanceId: string): Promise<CreatingAnswer | undefined> {
+    const data = await this.firstReply(instanceId);
+    if (data !== undefined) return replyOf(data);
+    const instance = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [instanceId])) as Array<{ status: string; fault: string | null }>;
+    const state = instance[0];
+    if (state === undefined || state.status === 'RUNNING') return undefined;
+    // The reply may have been committed with the end, between the two reads: look once more.
+    const late = await this.firstReply(instanceId);
+    if (late !== undefined) return replyOf(late);
+    return { status: 'FAULTED', message: state.fault === null ? `the instance ended ${state.status} without replying` : describeStoredFault(state.fault) };
   }
 
   /** The data of an instance's first completed reply, if it has one. */

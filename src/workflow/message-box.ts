@@ -59,6 +59,9 @@ function arrivalEvent(processName: string, correlationKey: string): string {
 /** Correlation keys asked about in one statement of the shared poll. */
 const POLL_KEYS_PER_QUERY = 500;
 
+/** What a caller waiting for a message's reply gets (see MessageBox.awaitReply). */
+type MessageAnswer = { status: 'REPLIED'; reply: StoredReply } | { status: 'ENDED'; message: string };
+
 export class MessageBox {
   private readonly arrivals = new EventEmitter();
   private readonly sql: ReturnType<typeof forDialect<typeof WORKFLOW_SQL>>;
@@ -253,36 +256,28 @@ export class MessageBox {
    * Waits for the instance's reply to a message (a request-response
    * operation), for the instance's end, or for the timeout.
    */
-  async awaitReply(id: number, timeoutMs: number): Promise<{ status: 'REPLIED'; reply: StoredReply } | { status: 'ENDED'; message: string } | { status: 'TIMEOUT' }> {
-    const deadline = this.clock.now() + timeoutMs;
-    const signals = this.signals.listen();
-    signals.message(id);
-    try {
-      return await this.readReply(id, deadline, signals);
-    } finally {
-      signals.close();
-    }
+  async awaitReply(id: number, timeoutMs: number): Promise<MessageAnswer | { status: 'TIMEOUT' }> {
+    const answer = await this.signals.readUntil(this.clock, this.clock.now() + timeoutMs, (listener) => {
+      // Woken by the take of the message or its instance's reply or end here; what another server wrote is read after a delay.
+      listener.message(id);
+      return this.readReply(id, listener);
+    });
+    return answer ?? { status: 'TIMEOUT' };
   }
 
-  private async readReply(id: number, deadline: number, signals: SignalListener): ReturnType<MessageBox['awaitReply']> {
-    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-      const rows = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null; instanceId: string | null }>;
-      const row = rows[0];
-      if (row?.reply !== null && row?.reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(row.reply) as StoredReply };
-      if (row?.instanceId !== null && row?.instanceId !== undefined) {
-        signals.instance(row.instanceId);
-        const outcome = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [row.instanceId])) as Array<{ status: string }>;
-        const status = outcome[0]?.status;
-        if (status !== undefined && status !== 'RUNNING') {
-          const again = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null }>;
-          const reply = again[0]?.reply;
-          if (reply !== null && reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(reply) as StoredReply };
-          return { status: 'ENDED', message: `instance ${row.instanceId} took the message and ended ${status} without replying` };
-        }
-      }
-      if (this.clock.now() > deadline) return { status: 'TIMEOUT' };
-      // Woken by the take of the message or its instance's reply or end here; what another server wrote is read after the delay.
-      await signals.next(this.clock, delay);
-    }
+  /** The message's reply, or the end of the instance that took it, if there is one yet. */
+  private async readReply(id: number, listener: SignalListener): Promise<MessageAnswer | undefined> {
+    const rows = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null; instanceId: string | null }>;
+    const row = rows[0];
+    if (row?.reply !== null && row?.reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(row.reply) as StoredReply };
+    if (row?.instanceId === null || row?.instanceId === undefined) return undefined;
+    listener.instance(row.instanceId);
+    const outcome = (await this.dataSource.query(WORKFLOW_SQL.instanceOutcome, [row.instanceId])) as Array<{ status: string }>;
+    const status = outcome[0]?.status;
+    if (status === undefined || status === 'RUNNING') return undefined;
+    const again = (await this.dataSource.query(WORKFLOW_SQL.messageReply, [id])) as Array<{ reply: string | null }>;
+    const reply = again[0]?.reply;
+    if (reply !== null && reply !== undefined) return { status: 'REPLIED', reply: JSON.parse(reply) as StoredReply };
+    return { status: 'ENDED', message: `instance ${row.instanceId} took the message and ended ${status} without replying` };
   }
 }
