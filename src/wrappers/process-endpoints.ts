@@ -260,22 +260,31 @@ function readMessage(body: XmlElement, mapping: OperationMapping): VariableValue
 }
 
 /** A reply as the operation's output: the part's element (document), or a wrapper with an accessor per part (rpc). */
+/** A message's parts by name; a value that is not a message is its one part, named `soleName`. */
+function messageParts(value: VariableValue, soleName: string): ReadonlyMap<string, Element | string> {
+  if (value.kind === 'message') return value.parts;
+  return new Map([[soleName, value.kind === 'element' ? value.element : String(value.value)]]);
+}
+
+/** A text value for an element part: the element the part names, holding the text. */
+function textInElement(element: QName, text: string): string {
+  return `<pv:${element.local} xmlns:pv="${escapeXml(element.ns)}">${escapeXml(text)}</pv:${element.local}>`;
+}
+
 function writeMessage(value: VariableValue, mapping: OperationMapping, namespace: string): string | undefined {
   const serializer = new XMLSerializer();
-  const parts: Array<[string, Element | string]> =
-    value.kind === 'message' ? [...value.parts] : value.kind === 'element' ? [[mapping.output?.[0]?.name ?? 'parameters', value.element]] : [[mapping.output?.[0]?.name ?? 'parameters', String(value.value)]];
+  const parts = messageParts(value, mapping.output?.[0]?.name ?? 'parameters');
   if (mapping.style === 'document') {
-    const [name, part] = parts[0] ?? [];
+    const [name, part] = [...parts][0] ?? [];
     if (part === undefined || name === undefined) return undefined;
     if (typeof part !== 'string') return serializer.serializeToString(part);
-    // A text value for an element part: the element the part names, holding the text.
     const element = mapping.output?.[0]?.element;
-    return element === undefined ? escapeXml(part) : `<pv:${element.local} xmlns:pv="${escapeXml(element.ns)}">${escapeXml(part)}</pv:${element.local}>`;
+    return element === undefined ? escapeXml(part) : textInElement(element, part);
   }
-  const outputs: ReadonlyArray<{ readonly name: string; readonly element?: QName }> = mapping.output ?? parts.map(([name]) => ({ name }));
+  const outputs: ReadonlyArray<{ readonly name: string; readonly element?: QName }> = mapping.output ?? [...parts.keys()].map((name) => ({ name }));
   const accessors = outputs
     .map((p) => {
-      const part = parts.find(([name]) => name === p.name)?.[1];
+      const part = parts.get(p.name);
       if (part === undefined) return '';
       if (typeof part === 'string') return `<${p.name}>${escapeXml(part)}</${p.name}>`;
       if (p.element !== undefined) return `<${p.name}>${serializer.serializeToString(part)}</${p.name}>`;
@@ -293,8 +302,7 @@ function writeMessage(value: VariableValue, mapping: OperationMapping, namespace
  */
 function declaredFault(fault: string, value: VariableValue | undefined, mapping: OperationMapping, reason: string): DeclaredFault {
   const declared = mapping.faults.get(fault.slice(fault.lastIndexOf('}') + 1));
-  const parts: ReadonlyMap<string, Element | string> =
-    value === undefined ? new Map() : value.kind === 'message' ? value.parts : new Map([[declared?.[0]?.name ?? 'fault', value.kind === 'element' ? value.element : String(value.value)]]);
+  const parts = value === undefined ? new Map<string, Element | string>() : messageParts(value, declared?.[0]?.name ?? 'fault');
   const serializer = new XMLSerializer();
   // In the order the fault's message declares its parts.
   const detail = [...new Set([...(declared ?? []).map((p) => p.name), ...parts.keys()])]
@@ -303,7 +311,7 @@ function declaredFault(fault: string, value: VariableValue | undefined, mapping:
       const element = declared?.find((p) => p.name === name)?.element;
       if (part === undefined) return '';
       if (typeof part !== 'string') return element !== undefined ? serializer.serializeToString(part) : accessorOf(name, part);
-      return element === undefined ? `<${name}>${escapeXml(part)}</${name}>` : `<pv:${element.local} xmlns:pv="${escapeXml(element.ns)}">${escapeXml(part)}</pv:${element.local}>`;
+      return element === undefined ? `<${name}>${escapeXml(part)}</${name}>` : textInElement(element, part);
     })
     .join('');
   return new DeclaredFault(fault, reason, detail);
