@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { RequestView } from '../src/provisioning/api';
 import { eventually, startTestServer, type TestServer } from './support/harness';
+import { countStatements } from './support/statement-counter';
 
 const caller = { name: 'op' };
 
@@ -62,6 +63,27 @@ describe('the deployment engine', function () {
     expect(first?.status).to.equal('COMPLETED_FAILURE');
     expect(first?.message).to.match(/cancel/i);
     expect(second?.message).to.match(/cancelled by op before it started/);
+  });
+
+  it('answers the poll that sees a task end from the end it committed, without reading it back', async () => {
+    const id = await server.app.api.submitSoftware('Install', { system: 'c', component: 'seen-ended', parameters: [] }, caller);
+    const waited = await server.app.api.getRequest(id, 30_000);
+    expect(waited.status).to.equal('COMPLETED_SUCCESS');
+    const counted = countStatements(server.app.dataSource, (sql) => /FROM\s+provisioning_request/i.test(sql));
+    const polled = await server.app.api.getRequest(id);
+    expect(counted.stop().count, 'reads of the request').to.equal(0);
+    const [row] = (await server.app.dataSource.query('SELECT status, output, endedAt FROM provisioning_request WHERE id = ?', [id])) as Array<{ status: string; output: string | null }>;
+    expect(polled.status).to.equal(row?.status);
+    expect(polled.output ?? '').to.equal(row?.output ?? '');
+    expect(polled.endTime?.getTime()).to.equal(waited.endTime?.getTime());
+    // Any other request is read as before.
+    const again = countStatements(server.app.dataSource, (sql) => /FROM\s+provisioning_request/i.test(sql));
+    const unknown = await server.app.api.getRequest('no-such-request').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(again.stop().count).to.equal(1);
+    expect(String(unknown)).to.contain('no provisioning request has id "no-such-request"');
   });
 
   it('exposes health and Prometheus metrics', async () => {

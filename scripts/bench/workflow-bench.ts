@@ -8,6 +8,9 @@
  *
  * Usage: node dist/scripts/bench/workflow-bench.js [--sqlite-only|--mysql-only] [--overhead-only|--concurrent-only] [--callback|--callback-only] [--instances N] [--engine-concurrency N] [--task-ms MS] [--iterations N] [--heap-snapshot-at SECONDS]
  * MariaDB is read from BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/provisor_bench_wf).
+ * BENCH_TRACE=1 prints the requests' states as the run goes and how long the tasks took from
+ * their start to their end; BENCH_CPU=1 the process's CPU time in each tenth of a second;
+ * BENCH_READS=1 the most frequent reads.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -242,6 +245,24 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     const lastSubmitted = Math.max(...times.map((t) => (fromSqlDate(t.submittedAt) ?? new Date(0)).getTime()));
     // The first sample at or after the last submission (10 ms resolution).
     const burstCpuMs = cpuAt.find((c) => c.at >= lastSubmitted)?.ms ?? NaN;
+    if (trace) {
+      // How long the tasks took, from their start to their end (the simulated task sleeps its set time).
+      const spans = times.map((t) => (fromSqlDate(t.endedAt)?.getTime() ?? NaN) - (fromSqlDate(t.startedAt)?.getTime() ?? NaN)).sort((a, b) => a - b);
+      const at = (q: number): string => `${Math.round(spans[Math.min(spans.length - 1, Math.floor(q * spans.length))] ?? NaN)}`;
+      console.log(`  task start to end, ms: min ${at(0)}, median ${at(0.5)}, 90 % ${at(0.9)}, max ${at(1)}`);
+    }
+    // BENCH_CPU=1: the process's CPU time used in each tenth of a second of the run.
+    if (process.env.BENCH_CPU === '1') {
+      const line: string[] = [];
+      let previous = 0;
+      for (let t = 100; t <= (Date.now() - started) + 100; t += 100) {
+        const sample = cpuAt.find((c) => c.at - started >= t) ?? cpuAt[cpuAt.length - 1];
+        if (sample === undefined) break;
+        line.push(`${(t / 1000).toFixed(1)}:${(sample.ms - previous).toFixed(0)}`);
+        previous = sample.ms;
+      }
+      console.log(`  CPU ms per 0.1 s: ${line.join(' ')}`);
+    }
     console.log(`[${kind}] the tasks: last submitted after ${latest('submittedAt')}, last started after ${latest('startedAt')}, last ended after ${latest('endedAt')}; process CPU up to the last submission ${burstCpuMs.toFixed(0)} ms (${(burstCpuMs / instances).toFixed(2)} ms per instance)`);
     const ok = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status = 'COMPLETED'")) as Array<{ n: unknown }>;
     return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n), commits, activities: Number(activityRows[0]?.n), reads: readCount, cpuMs: (cpu.user + cpu.system) / 1000 };

@@ -88,12 +88,45 @@ export interface RowWrite {
  *   exactly that many rows (a conditional update: "still mine", "still in
  *   that state"); otherwise none of the caller's writes commit and its
  *   write fails with a {@link WriteConflict}.
+ * - `guard`: the statement is one row's guard of a {@link GuardShape}
+ *   (`expectChanged` 1), which on MySQL/MariaDB may run as one statement
+ *   with other callers' guards of that shape; see {@link compact}.
+ * - `onlyRow`: the statement changes at most the row of `table` with this
+ *   key (its primary key, the column a guard shape of the table names), so
+ *   guards of other rows may move past it.
  */
 export interface SqlWrite {
   readonly sql: string;
   readonly params: readonly unknown[];
   readonly table: string;
   readonly expectChanged?: number;
+  readonly guard?: GuardOf;
+  readonly onlyRow?: unknown;
+}
+
+/**
+ * A guard many callers carry, each for one row of `table` (by its `key`
+ * column): a conditional update whose outcome depends only on that row and
+ * on the tables in `reads`, such as the instance fence ("still running,
+ * still mine, my lease holds"). Guards of one shape in a batch run as one
+ * statement over all their keys, expected to change as many rows as there
+ * are keys; see {@link compact}.
+ */
+export interface GuardShape {
+  readonly table: string;
+  readonly key: string;
+  readonly reads: readonly string[];
+  /** The statement guarding `keys` (distinct) with the shared values `shared`. */
+  statement(shared: readonly unknown[], keys: readonly unknown[]): { readonly sql: string; readonly params: readonly unknown[] };
+  /** The shared values of two guards run as one, or undefined when they cannot be (another owner). */
+  combine(a: readonly unknown[], b: readonly unknown[]): readonly unknown[] | undefined;
+}
+
+/** One caller's guard of a {@link GuardShape}: the row's key and the values every guard of the statement shares. */
+export interface GuardOf {
+  readonly shape: GuardShape;
+  readonly key: unknown;
+  readonly shared: readonly unknown[];
 }
 
 /** What callers hand the committer: rows it may merge, and statements it runs as they are. */
@@ -128,6 +161,16 @@ export class WriteConflict extends Error {
   }
 }
 
+/** A statement running the guards of several callers changed fewer rows than it guards: one of them did not hold (rolled back). */
+class MergedGuardFailed extends Error {
+  constructor() {
+    super('a guard run with others did not hold');
+  }
+}
+
+/** The caller of a statement running several callers' guards. */
+const MERGED_GUARDS = -1;
+
 /** Some callers' expectations failed in a shared transaction (rolled back): by caller index. */
 class BatchConflict extends Error {
   constructor(readonly conflicts: ReadonlyMap<number, WriteConflict>) {
@@ -150,6 +193,8 @@ export class GroupCommitter {
   /** Shared transactions committed, and the callers they carried (for tests and metrics). */
   commits = 0;
   writes = 0;
+  /** Batches run again with each guard in its place, after guards run as one found a row that did not hold. */
+  guardRetries = 0;
 
   /** MySQL/MariaDB: the pool that takes a whole batch as one query; without one (a DataSource not opened by openDatabase) batches run statement by statement. */
   private readonly batchPool: mysql.Pool | undefined;
@@ -229,7 +274,15 @@ export class GroupCommitter {
   /** Runs the batch in one transaction; the rows changed, per caller and statement. */
   private async run(batch: readonly Pending[]): Promise<StatementResult[][]> {
     const pool = this.batchPool;
-    if (pool !== undefined) return retryDeadlocks(() => this.runAtOnce(pool, batch));
+    if (pool !== undefined) {
+      try {
+        return await retryDeadlocks(() => this.runAtOnce(pool, batch, true));
+      } catch (err) {
+        if (!(err instanceof MergedGuardFailed)) throw err;
+        this.guardRetries++;
+        return retryDeadlocks(() => this.runAtOnce(pool, batch, false));
+      }
+    }
     const connection = this.sqlite;
     if (connection !== undefined) return transaction(this.dataSource, () => Promise.resolve(runOnSqlite(connection, batch)));
     // SQLite: the statements in the order compact() gives, but a group of rows of one shape runs
@@ -277,22 +330,27 @@ export class GroupCommitter {
    * anyone else's), and the COMMIT at the end is only reached when every
    * guard held; the variables then say which guard failed.
    */
-  private async runAtOnce(pool: mysql.Pool, batch: readonly Pending[]): Promise<StatementResult[][]> {
-    const { statements, origin } = compact(batch.map((p) => p.statements));
+  private async runAtOnce(pool: mysql.Pool, batch: readonly Pending[], mergeGuards: boolean): Promise<StatementResult[][]> {
+    const { statements, origin, expected: mergedExpected } = compact(
+      batch.map((p) => p.statements),
+      'mysql',
+      { mergeGuards },
+    );
     const texts: string[] = ['SET TRANSACTION ISOLATION LEVEL READ COMMITTED', 'START TRANSACTION'];
     /** Where each output statement's result is in the server's list of results. */
     const resultAt: number[] = [];
-    const guards: Array<{ caller: number; write: Write; expected: number }> = [];
+    const guards: Array<{ caller: number; write: Write | undefined; expected: number }> = [];
     statements.forEach(([sql, params], i) => {
       resultAt.push(texts.length);
       texts.push(mysqlFormat()(sql, params.map(literal) as Parameters<typeof formatSql>[1]));
       const from = origin[i] ?? [];
       const [caller, index] = (from.length === 1 ? from[0] : undefined) ?? [-1, -1];
       const write = batch[caller]?.statements[index];
-      const expected = write === undefined ? undefined : expectationOf(write);
-      if (write === undefined || expected === undefined) return;
+      const merged = mergedExpected[i];
+      const expected = merged ?? (write === undefined ? undefined : expectationOf(write));
+      if (expected === undefined || (merged === undefined && write === undefined)) return;
       const variable = `@provisor_guard_${guards.length}`;
-      guards.push({ caller, write, expected });
+      guards.push({ caller: merged === undefined ? caller : MERGED_GUARDS, write: merged === undefined ? write : undefined, expected });
       texts.push(`SET ${variable} = ROW_COUNT()`, `SELECT (SELECT 1 FROM DUAL WHERE ${variable} <> ${expected} UNION ALL SELECT 2 FROM DUAL WHERE ${variable} <> ${expected}) AS guard_failed`);
     });
     texts.push('COMMIT');
@@ -308,6 +366,8 @@ export class GroupCommitter {
       }
       const list = Array.isArray(results) ? results : [];
       origin.forEach((from, i) => {
+        // Guards run as one held, each where it stood: one row each.
+        if (mergedExpected[i] !== undefined) for (const [caller, index] of from) (changed[caller] as StatementResult[])[index] = { changed: 1, insertId: NaN };
         if (from.length !== 1) return;
         const [caller, index] = from[0] as [number, number];
         const result = list[resultAt[i] ?? -1] as { affectedRows?: number; insertId?: number } | undefined;
@@ -323,12 +383,15 @@ export class GroupCommitter {
   }
 
   /** After a guard stopped a batch: which one, from the counts the batch kept (the first that is not the one expected). */
-  private async failedGuard(runner: mysql.PoolConnection, guards: ReadonlyArray<{ caller: number; write: Write; expected: number }>): Promise<Error> {
+  private async failedGuard(runner: mysql.PoolConnection, guards: ReadonlyArray<{ caller: number; write: Write | undefined; expected: number }>): Promise<Error> {
     const [rows] = (await runner.query(`SELECT ${guards.map((_, k) => `@provisor_guard_${k} AS g${k}`).join(', ')}`)) as [Array<Record<string, unknown>>, unknown];
     const counts = rows[0] ?? {};
     for (const [k, guard] of guards.entries()) {
       const n = Number(counts[`g${k}`]);
-      if (n !== guard.expected) return new BatchConflict(new Map([[guard.caller, new WriteConflict(statementOf(guard.write, 'mysql').sql, n, guard.expected)]]));
+      if (n === guard.expected) continue;
+      // Some guard run with others failed, which one the count does not say: the batch goes again with each guard in its place.
+      if (guard.write === undefined) return new MergedGuardFailed();
+      return new BatchConflict(new Map([[guard.caller, new WriteConflict(statementOf(guard.write, 'mysql').sql, n, guard.expected)]]));
     }
     // Not one of ours after all: each caller goes again alone.
     return new Error('a batch stopped on "subquery returns more than 1 row" with every guard holding');
@@ -423,30 +486,72 @@ function expectationOf(write: Write): number | undefined {
  * - A row marked `commutes` also joins an earlier row of its shape when no
  *   other write has touched its table in between: it moves only past
  *   writes on other tables, which its caller allows.
+ * - With `mergeGuards`, a guard ({@link SqlWrite.guard}) joins the earlier
+ *   guard of its shape when nothing in between can change its outcome: no
+ *   write to a table it reads, no statement on its table other than guards
+ *   of its shape or statements on other rows (`onlyRow`), and no row of its
+ *   table with its key. It then runs where
+ *   that first guard ran, with the others, before writes it followed; those
+ *   are on other tables, or rows of its table with other keys, so it finds
+ *   what it would have found in its place. The statement is expected to
+ *   change one row per distinct key (`expected[i]`): when it does, every
+ *   guard in it held where it stood.
  *
  * `origin[i]` lists the [caller, write] pairs that output statement `i`
  * carries.
  */
-export function compact(callers: ReadonlyArray<readonly Write[]>, dialect: Dialect = 'mysql'): { statements: Array<readonly [string, readonly unknown[]]>; origin: Array<Array<[number, number]>> } {
+export function compact(
+  callers: ReadonlyArray<readonly Write[]>,
+  dialect: Dialect = 'mysql',
+  options: { readonly mergeGuards?: boolean } = {},
+): { statements: Array<readonly [string, readonly unknown[]]>; origin: Array<Array<[number, number]>>; expected: Array<number | undefined> } {
   interface Group {
     readonly shape: RowShape;
     readonly params: unknown[];
     readonly origin: Array<[number, number]>;
   }
-  const out: Array<Group | readonly [string, readonly unknown[]]> = [];
+  interface Guards {
+    readonly guard: GuardShape;
+    shared: readonly unknown[];
+    readonly keys: Set<unknown>;
+    /** Keys of rows of the guard's table written since the group's place: a guard of one of them may not move before them. */
+    readonly rowsSince: Set<unknown>;
+    readonly origin: Array<[number, number]>;
+  }
+  const out: Array<Group | Guards | readonly [string, readonly unknown[]]> = [];
   const origins: Array<Array<[number, number]>> = [];
   /** The group a commuting row of this shape may join. */
   const open = new Map<RowShape, Group>();
   /** The shapes with an open group, by table. */
   const openByTable = new Map<string, Set<RowShape>>();
+  /** The guard group a guard of this shape may join. */
+  const openGuards = new Map<GuardShape, Guards>();
   let last: Group | undefined;
   const close = (table: string, except?: RowShape): void => {
     for (const shape of openByTable.get(table) ?? []) if (shape !== except) open.delete(shape);
     openByTable.set(table, except === undefined || !open.has(except) ? new Set() : new Set([except]));
   };
+  /** What a write other than a joining guard does to the open guard groups. */
+  const passGuards = (write: Write): void => {
+    if (openGuards.size === 0) return;
+    const table = isRow(write) ? write.row.table : write.table;
+    for (const [shape, group] of openGuards) {
+      if (shape.reads.includes(table)) openGuards.delete(shape);
+      else if (table !== shape.table) continue;
+      else if (!isRow(write)) {
+        if (write.onlyRow === undefined) openGuards.delete(shape);
+        else group.rowsSince.add(write.onlyRow);
+      } else {
+        const at = write.row.columns.indexOf(shape.key);
+        if (at === -1) openGuards.delete(shape);
+        else group.rowsSince.add(write.values[at]);
+      }
+    }
+  };
   callers.forEach((writes, caller) => {
     writes.forEach((write, index) => {
       if (isRow(write) && write.alone !== true) {
+        passGuards(write);
         const shape = write.row;
         const group = last !== undefined && last.shape === shape ? last : write.commutes === true ? open.get(shape) : undefined;
         if (group !== undefined) {
@@ -467,6 +572,28 @@ export function compact(callers: ReadonlyArray<readonly Write[]>, dialect: Diale
         last = fresh;
         return;
       }
+      const guard = options.mergeGuards === true && !isRow(write) && write.expectChanged === 1 ? write.guard : undefined;
+      if (guard !== undefined) {
+        const earlier = openGuards.get(guard.shape);
+        // Another shape's guard group on its table, opened since, would see its update move.
+        const crossed = [...openGuards.keys()].some((other) => other !== guard.shape && (other.table === guard.shape.table || other.reads.includes(guard.shape.table)));
+        const shared = earlier === undefined || crossed || earlier.rowsSince.has(guard.key) ? undefined : guard.shape.combine(earlier.shared, guard.shared);
+        if (earlier !== undefined && shared !== undefined) {
+          earlier.shared = shared;
+          earlier.keys.add(guard.key);
+          earlier.origin.push([caller, index]);
+          return;
+        }
+        passGuards(write);
+        const fresh: Guards = { guard: guard.shape, shared: guard.shared, keys: new Set([guard.key]), rowsSince: new Set(), origin: [[caller, index]] };
+        openGuards.set(guard.shape, fresh);
+        close(guard.shape.table);
+        out.push(fresh);
+        origins.push(fresh.origin);
+        last = undefined;
+        return;
+      }
+      passGuards(write);
       // Anything else ends the groups of the table it writes.
       const { sql, params } = statementOf(write, dialect);
       close(isRow(write) ? write.row.table : write.table);
@@ -475,12 +602,29 @@ export function compact(callers: ReadonlyArray<readonly Write[]>, dialect: Diale
       last = undefined;
     });
   });
+  const expected: Array<number | undefined> = [];
   const statements = out.map((s): readonly [string, readonly unknown[]] => {
-    if (Array.isArray(s)) return s as readonly [string, readonly unknown[]];
+    if (Array.isArray(s)) {
+      expected.push(undefined);
+      return s as readonly [string, readonly unknown[]];
+    }
+    if ('guard' in s) {
+      const guards = s as Guards;
+      if (guards.origin.length === 1) {
+        // One guard alone: its own statement, with its own expectation.
+        const [caller, index] = guards.origin[0] as [number, number];
+        expected.push(undefined);
+        return [(callers[caller]?.[index] as SqlWrite).sql, (callers[caller]?.[index] as SqlWrite).params];
+      }
+      expected.push(guards.keys.size);
+      const { sql, params } = guards.guard.statement(guards.shared, [...guards.keys]);
+      return [sql, params];
+    }
     const { shape, params, origin } = s as Group;
+    expected.push(undefined);
     return [`${shape.head}${shape.tuple}${`, ${shape.tuple}`.repeat(origin.length - 1)}${shape.tail[dialect]}`, params];
   });
-  return { statements, origin: origins };
+  return { statements, origin: origins, expected };
 }
 
 /**

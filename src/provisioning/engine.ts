@@ -12,11 +12,15 @@ import type { Metrics } from '../metrics';
 import { callbackStatement, queueCallback, type CallbackWaker } from './callbacks';
 import type { EngineSignal, StoredTask } from './provisioning-service';
 import type { RequestRow, RequestStore } from './request-store';
-import { componentRecord, loadComponent, softwareResultStatements } from './resources';
+import { ComponentReader, componentRecord, softwareResultStatements } from './resources';
 import type { SystemRegistry } from './systems';
 import { RequestCompletions } from './completions';
 
 const OUTPUT_LIMIT = 64 * 1024;
+
+/** How many ended requests the engine keeps for the polls that see their end, and for how long (ms). */
+const ENDED_KEPT = 10_000;
+const ENDED_KEPT_MS = 60_000;
 
 function tail(text: string): string {
   return text.length <= OUTPUT_LIMIT ? text : text.slice(text.length - OUTPUT_LIMIT);
@@ -63,6 +67,7 @@ export class DeploymentEngine implements EngineSignal {
     private readonly metrics: Metrics,
   ) {
     this.completions = new RequestCompletions(clock);
+    this.components = new ComponentReader(dataSource);
   }
 
   /** The lease owner this engine writes into the requests it performs. */
@@ -73,8 +78,14 @@ export class DeploymentEngine implements EngineSignal {
   /** Running requests whose outcome is being recorded. */
   private readonly finishing = new Set<string>();
 
+  /** Requests this engine ended lately, as committed, until when they are kept. */
+  private readonly ended = new Map<string, { readonly row: RequestRow; readonly until: number }>();
+
   /** Who waits for which request to end (long-polling readers). */
   private readonly completions: RequestCompletions;
+
+  /** The rows of the components the starting tasks work on, read together. */
+  private readonly components: ComponentReader;
 
   /** Resolves when this engine finishes the request, or after `ms`. */
   waitForEnd(requestId: string, ms: number): Promise<void> {
@@ -117,6 +128,27 @@ export class DeploymentEngine implements EngineSignal {
   inProgressHere(requestId: string): RequestRow | undefined {
     if (this.finishing.has(requestId)) return undefined;
     return this.running.get(requestId)?.row;
+  }
+
+  endedHere(requestId: string): RequestRow | undefined {
+    const kept = this.ended.get(requestId);
+    if (kept === undefined) return undefined;
+    if (kept.until > this.clock.now()) return kept.row;
+    this.ended.delete(requestId);
+    return undefined;
+  }
+
+  /** Keeps a request's committed end for the polls that come to see it (an ended request's row does not change). */
+  private remember(row: RequestRow): void {
+    if (this.ended.size >= ENDED_KEPT) {
+      // The oldest go first (a Map iterates in insertion order).
+      let drop = this.ended.size - ENDED_KEPT + 1;
+      for (const id of this.ended.keys()) {
+        if (drop-- <= 0) break;
+        this.ended.delete(id);
+      }
+    }
+    this.ended.set(row.id, { row, until: this.clock.now() + ENDED_KEPT_MS });
   }
 
   abortLocal(requestId: string): boolean {
@@ -214,7 +246,7 @@ export class DeploymentEngine implements EngineSignal {
         task = stored;
       } else {
         task = stored;
-        componentRow = await loadComponent(this.dataSource.manager, system.id, stored.component);
+        componentRow = await this.components.read(system.id, stored.component);
       }
       result = await driver.execute(task, {
         system,
@@ -234,14 +266,13 @@ export class DeploymentEngine implements EngineSignal {
     this.finishing.add(row.id);
     // The request's end, the resource model and the callback, in one
     // group-committed transaction that holds only if the lease is still ours.
-    const statements: Write[] = [
-      this.store.finishStatement(row.id, this.owner, {
-        status: failure === undefined ? 'COMPLETED_SUCCESS' : failure.type === 'OutcomeUnknown' ? 'UNKNOWN' : 'COMPLETED_FAILURE',
-        message: failure === undefined ? null : failure.message,
-        output: tail(failure === undefined ? (result?.output ?? '') : failure.output),
-        endedAt: ended,
-      }),
-    ];
+    const end = {
+      status: failure === undefined ? 'COMPLETED_SUCCESS' : failure.type === 'OutcomeUnknown' ? 'UNKNOWN' : 'COMPLETED_FAILURE',
+      message: failure === undefined ? null : failure.message,
+      output: tail(failure === undefined ? (result?.output ?? '') : failure.output),
+      endedAt: ended,
+    } as const;
+    const statements: Write[] = [this.store.finishStatement(row.id, this.owner, end)];
     if (failure === undefined && result !== undefined && stored.operation !== 'Copy' && stored.operation !== 'Delete') {
       statements.push(
         ...softwareResultStatements(componentRow, {
@@ -261,6 +292,7 @@ export class DeploymentEngine implements EngineSignal {
       log.warn('task finished after its request was taken from this process (its lease ran out while it ran); outcome not recorded', { outcome });
       return;
     }
+    this.remember({ ...row, ...end, leaseOwner: null, leaseExpiresAt: null });
     this.completions.notify(row.id);
     if (row.callbackUrl !== null) this.callbacks.wake();
     if (failure === undefined) log.info('task succeeded', { ms: ended.getTime() - started });

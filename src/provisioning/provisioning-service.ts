@@ -32,6 +32,12 @@ export interface EngineSignal {
    * status poll of a running task is answered from it without a read.
    */
   inProgressHere?(requestId: string): RequestRow | undefined;
+  /**
+   * The row of a request this process's engine ended a short while ago, as
+   * committed; undefined otherwise. The poll that sees a task's end is
+   * answered from it without a read.
+   */
+  endedHere?(requestId: string): RequestRow | undefined;
 }
 
 /** Checks a callback endpoint against the outbound policy; rejects with a DestinationDeniedError. */
@@ -227,7 +233,7 @@ export class ProvisioningService implements ProvisioningApi {
   async getRequest(requestId: string, waitMs = 0): Promise<RequestView> {
     const deadline = this.clock.now() + waitMs;
     for (;;) {
-      const row = this.engine.inProgressHere?.(requestId) ?? (await this.store.findById(requestId));
+      const row = this.engine.inProgressHere?.(requestId) ?? this.engine.endedHere?.(requestId) ?? (await this.store.findById(requestId));
       if (row === null) throw new ProvisorError('UnknownRequest', `no provisioning request has id "${requestId}"`, 'requestId');
       const left = deadline - this.clock.now();
       if (TERMINAL_STATUSES.includes(row.status) || left <= 0) return requestView(row, this.clock.now());

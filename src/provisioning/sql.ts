@@ -129,8 +129,9 @@ export const PROVISIONING_SQL = {
 
   // ── the managed-resource model ─────────────────────────────────────────
 
-  /** A component's record. Params: systemId, name. Rows: id, systemId, name, version, state, history, pid, parameters, updatedAt. */
-  componentByName: 'SELECT id, systemId, name, version, state, history, pid, parameters, updatedAt FROM installed_component WHERE systemId = ? AND name = ?',
+  /** The records of `count` components of one system (distinct names). Params: systemId, ...names. Rows: id, systemId, name, version, state, history, pid, parameters, updatedAt. */
+  componentsByNames: (count: number) =>
+    `SELECT id, systemId, name, version, state, history, pid, parameters, updatedAt FROM installed_component WHERE systemId = ? AND name IN (${placeholders(count)})`,
 
   /** Forgets an uninstalled component. Params: systemId, name. */
   deleteComponent: 'DELETE FROM installed_component WHERE systemId = ? AND name = ?',

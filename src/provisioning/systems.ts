@@ -24,6 +24,9 @@ export class SystemRegistry {
   /** Bumped by every change: a lookup that began before one does not fill the cache. */
   private generation = 0;
   private repositoryCache: { locations: string[]; until: number } | undefined;
+  /** The read of the locations under way, and the count of changes to them (a read begun before one is not kept). */
+  private repositoryLoading: Promise<string[]> | undefined;
+  private repositoryGeneration = 0;
 
   constructor(
     dataSource: DataSource,
@@ -160,15 +163,30 @@ export class SystemRegistry {
     if (existing !== null) throw new SystemError(`repository ${normalised} is already registered`);
     await this.repositories.insert({ location: normalised, priority, createdAt: this.clock.date() });
     this.repositoryCache = undefined;
+    this.repositoryLoading = undefined;
+    this.repositoryGeneration++;
   }
 
+  /**
+   * The package repositories' locations, in priority order. Read at most
+   * once per cache period: callers that ask while a read is under way (a
+   * thousand tasks starting together) share it.
+   */
   async repositoryLocations(): Promise<string[]> {
     const now = this.clock.now();
     if (this.repositoryCache !== undefined && this.repositoryCache.until > now) return this.repositoryCache.locations;
-    const rows = await this.repositories.find({ order: { priority: 'ASC', id: 'ASC' } });
-    const locations = rows.map((r) => r.location);
-    this.repositoryCache = { locations, until: now + this.cacheMs };
-    return locations;
+    if (this.repositoryLoading !== undefined) return this.repositoryLoading;
+    const generation = this.repositoryGeneration;
+    const load = (async () => {
+      const rows = await this.repositories.find({ order: { priority: 'ASC', id: 'ASC' } });
+      const locations = rows.map((r) => r.location);
+      if (generation === this.repositoryGeneration) this.repositoryCache = { locations, until: now + this.cacheMs };
+      return locations;
+    })().finally(() => {
+      if (this.repositoryLoading === load) this.repositoryLoading = undefined;
+    });
+    this.repositoryLoading = load;
+    return load;
   }
 }
 

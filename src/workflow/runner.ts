@@ -30,7 +30,7 @@ import { INPUT_SCOPE, InstanceStore } from './instance-store';
 import { Detached, Interpreter, type OperationMessages, type WorkflowObserver } from './interpreter';
 import type { MessageBox } from './message-box';
 import type { PartnerInvokers } from './partners';
-import { WORKFLOW_SQL } from './sql';
+import { INSTANCE_FENCE, WORKFLOW_SQL } from './sql';
 
 export interface WorkflowSettings {
   readonly pollMs: number;
@@ -399,7 +399,7 @@ export class InstanceRunner {
     const instanceId = store.instanceId;
     const at = this.clock.date();
     const [changed] = await store.durable([
-      { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance' },
+      { sql: WORKFLOW_SQL.finishInstance, params: [status, fault, faultPath, toSqlDate(at), instanceId, this.owner], table: 'process_instance', onlyRow: instanceId },
     ]);
     // Only the holder of the lease reports the end, once it is recorded.
     if (changed?.changed === 1) {
@@ -419,11 +419,14 @@ export class InstanceRunner {
   private fence(instanceId: string): SqlWrite {
     if (!this.lease.held()) throw new LeaseNotHeld(`the node lease of ${this.owner} is not held`);
     const now = this.clock.now();
+    const expiresAt = toSqlDate(new Date(now + this.lease.leaseMs));
+    const at = toSqlDate(new Date(now));
     return {
       sql: WORKFLOW_SQL.fenceInstance,
-      params: [toSqlDate(new Date(now + this.lease.leaseMs)), instanceId, this.owner, this.owner, toSqlDate(new Date(now))],
+      params: [expiresAt, instanceId, this.owner, this.owner, at],
       table: 'process_instance',
       expectChanged: 1,
+      guard: { shape: INSTANCE_FENCE, key: instanceId, shared: [expiresAt, this.owner, at] },
     };
   }
 

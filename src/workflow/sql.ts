@@ -12,7 +12,7 @@
  * with `forDialect` and never branch on the dialect. Templates take the
  * length of an `IN (…)` list.
  */
-import { rowShape } from '../db/group-commit';
+import { rowShape, type GuardShape } from '../db/group-commit';
 import { placeholders, type QuerySet } from '../db/sql';
 import { OWNER_LEASE_HOLDS, ownerAbandoned } from '../leases/sql';
 
@@ -263,6 +263,10 @@ export const WORKFLOW_SQL = {
    */
   fenceInstance: `UPDATE process_instance SET leaseExpiresAt = ? WHERE id = ? AND status = 'RUNNING' AND leaseOwner = ? AND ${OWNER_LEASE_HOLDS}`,
 
+  /** The fences of `count` instances (distinct ids) as one statement, which must change `count` rows. Params: leaseExpiresAt, ...ids, owner, owner, now. */
+  fenceInstances: (count: number) =>
+    `UPDATE process_instance SET leaseExpiresAt = ? WHERE id IN (${placeholders(count)}) AND status = 'RUNNING' AND leaseOwner = ? AND ${OWNER_LEASE_HOLDS}`,
+
   /** Holder and cancellation request of `count` instances. Params: ...ids. Rows: id, leaseOwner, cancelRequested. */
   leaseStates: (count: number) => `SELECT id, leaseOwner, cancelRequested FROM process_instance WHERE id IN (${placeholders(count)})`,
 
@@ -283,3 +287,30 @@ export const WORKFLOW_SQL = {
   /** Deletes `count` detail rows by id. Params: ...ids. */
   deleteDetailRows: (table: DetailTable, count: number) => `DELETE FROM ${table} WHERE id IN (${placeholders(count)})`,
 } satisfies QuerySet;
+
+/**
+ * The instance fence as a guard the group committer may run for many
+ * instances at once (`fenceInstances`): its outcome depends on the
+ * instance's row and the node lease only. Shared values: leaseExpiresAt,
+ * owner, now (SQL dates); two fences of one owner run as one with the later
+ * expiry and the later now, the stricter check of the lease.
+ */
+export const INSTANCE_FENCE: GuardShape = {
+  table: 'process_instance',
+  key: 'id',
+  reads: ['node_lease'],
+  statement: (shared, keys) => {
+    const [expiresAt, owner, now] = shared;
+    return { sql: WORKFLOW_SQL.fenceInstances(keys.length), params: [expiresAt, ...keys, owner, owner, now] };
+  },
+  combine: (a, b) => {
+    if (a[1] !== b[1]) return undefined;
+    return [later(a[0], b[0]), a[1], later(a[2], b[2])];
+  },
+};
+
+/** The later of two SQL dates (their text sorts as they do). */
+function later(a: unknown, b: unknown): unknown {
+  return String(a) >= String(b) ? a : b;
+}
+

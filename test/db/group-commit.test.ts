@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
 import { compact, groupCommitter, GroupCommitter, rowShape, WriteConflict, type RowWrite, type SqlWrite, type Write } from '../../src/db/group-commit';
+import { isMysqlSource, toSqlDate } from '../../src/db/sql';
+import { INSTANCE_FENCE, WORKFLOW_SQL } from '../../src/workflow/sql';
 import { withFreshDataSource } from '../support/harness';
 
 describe('group commit', () => {
@@ -112,6 +114,79 @@ describe('group commit', () => {
       [[3, 0]],
       [[4, 0]],
     ]);
+  });
+
+  describe('guards of one shape (the instance fence)', () => {
+    const fence = (id: string, owner = 'o1', at = '2026-01-01 00:00:00.000'): SqlWrite => ({
+      sql: WORKFLOW_SQL.fenceInstance,
+      params: ['2026-01-01 00:01:00.000', id, owner, owner, at],
+      table: 'process_instance',
+      expectChanged: 1,
+      guard: { shape: INSTANCE_FENCE, key: id, shared: ['2026-01-01 00:01:00.000', owner, at] },
+    });
+    const act = rowShape('activity_instance', ['instanceId', 'key'], { key: ['instanceId', 'key'], update: [] });
+    const instanceRow = rowShape('process_instance', ['id', 'status']);
+    const step = (id: string): Write => ({ row: act, values: [id, 'k'], commutes: true });
+
+    it('runs the fences of many callers as one statement over their distinct ids, with the later now, expecting one row each', () => {
+      const { statements, origin, expected } = compact(
+        [[fence('a'), step('a')], [fence('b', 'o1', '2026-01-01 00:00:00.500'), step('b')], [fence('a'), step('a')]],
+        'mysql',
+        { mergeGuards: true },
+      );
+      expect(statements[0]).to.deep.equal([WORKFLOW_SQL.fenceInstances(2), ['2026-01-01 00:01:00.000', 'a', 'b', 'o1', 'o1', '2026-01-01 00:00:00.500']]);
+      expect(origin[0]).to.deep.equal([
+        [0, 0],
+        [1, 0],
+        [2, 0],
+      ]);
+      expect(expected[0]).to.equal(2);
+      expect(statements).to.have.length(2);
+    });
+
+    it('leaves each fence in its place without mergeGuards, and a lone fence as its own statement', () => {
+      expect(compact([[fence('a')], [fence('b')]]).statements.map(([sql]) => sql)).to.deep.equal([WORKFLOW_SQL.fenceInstance, WORKFLOW_SQL.fenceInstance]);
+      const alone = compact([[fence('a'), step('a')]], 'mysql', { mergeGuards: true });
+      expect(alone.statements[0]).to.deep.equal([WORKFLOW_SQL.fenceInstance, fence('a').params]);
+      expect(alone.expected[0]).to.equal(undefined);
+    });
+
+    it('never moves a fence before a write that could change what it finds', () => {
+      const sqls = (callers: Write[][]): string[] => compact(callers, 'mysql', { mergeGuards: true }).statements.map(([sql]) => sql);
+      // A row of the instance table with the fence's own id (created in this batch): the fence stays after it.
+      expect(sqls([[fence('a')], [{ row: instanceRow, values: ['b', 'RUNNING'] }], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstance, instanceRow.text.mysql, WORKFLOW_SQL.fenceInstance]);
+      // A row with another id does not stop it.
+      expect(sqls([[fence('a')], [{ row: instanceRow, values: ['c', 'RUNNING'] }], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstances(2), instanceRow.text.mysql]);
+      // Any other statement on the instance table (an instance's end), or a write to the lease table, does.
+      const finish: SqlWrite = { sql: 'UPDATE process_instance SET status = ? WHERE id = ?', params: ['COMPLETED', 'b'], table: 'process_instance' };
+      expect(sqls([[fence('a')], [finish], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstance, finish.sql, WORKFLOW_SQL.fenceInstance]);
+      // One that says which row it changes stops only a fence of that row.
+      expect(sqls([[fence('a')], [{ ...finish, onlyRow: 'b' }], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstance, finish.sql, WORKFLOW_SQL.fenceInstance]);
+      expect(sqls([[fence('a'), { ...finish, onlyRow: 'a' }], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstances(2), finish.sql]);
+      const renew: SqlWrite = { sql: 'UPDATE node_lease SET expiresAt = ?', params: ['x'], table: 'node_lease' };
+      expect(sqls([[fence('a')], [renew], [fence('b')]])).to.deep.equal([WORKFLOW_SQL.fenceInstance, renew.sql, WORKFLOW_SQL.fenceInstance]);
+      // Another owner's fence is a statement of its own.
+      expect(sqls([[fence('a')], [fence('b', 'o2')]])).to.deep.equal([WORKFLOW_SQL.fenceInstance, WORKFLOW_SQL.fenceInstance]);
+    });
+
+    it('on this database: fails only the caller whose fence does not hold, and commits the others, when their fences ran as one', async () => {
+      const now = new Date();
+      const at = toSqlDate(now);
+      await dataSource.query('INSERT INTO node_lease (owner, expiresAt, startedAt) VALUES (?, ?, ?)', ['o1', toSqlDate(new Date(now.getTime() + 60_000)), at]);
+      for (const [id, owner] of [['f1', 'o1'], ['f2', 'o2'], ['f3', 'o1']]) {
+        await dataSource.query("INSERT INTO process_instance (id, definitionId, processName, status, startedBy, createdAt, cancelRequested, leaseOwner) VALUES (?, 0, 'P', 'RUNNING', 'test', ?, 0, ?)", [id, at, owner]);
+      }
+      const committer = new GroupCommitter(dataSource);
+      const fenced = (id: string): Write[] => [fence(id, 'o1', at), { row: link, values: ['gc-fence', id, 1] }];
+      const results = await Promise.allSettled([committer.write(fenced('f1')), committer.write(fenced('f2')), committer.write(fenced('f3'))]);
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).to.be.instanceOf(WriteConflict);
+      expect((results[0] as PromiseFulfilledResult<Array<{ changed: number }>>).value[0]?.changed, 'the fence changed its row').to.equal(1);
+      const rows = (await dataSource.query("SELECT `key` FROM link_state WHERE instanceId = 'gc-fence' ORDER BY `key`")) as Array<{ key: string }>;
+      expect(rows.map((r) => r.key)).to.deep.equal(['f1', 'f3']);
+      // On MySQL/MariaDB the three fences ran as one, which did not hold, and the batch went again with each in its place.
+      if (isMysqlSource(dataSource)) expect(committer.guardRetries).to.equal(1);
+    });
   });
 
   it('tells each caller how many rows its statements changed', async () => {

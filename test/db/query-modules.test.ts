@@ -40,6 +40,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
   'provisioning.heldRequests': [[2]],
   'provisioning.lostRequests': [[0], [2]],
   'provisioning.markUnknown': [[false], [true]],
+  'provisioning.componentsByNames': [[1], [3]],
   'workflow.listInstances': [
     [false, false],
     [true, false],
@@ -57,6 +58,7 @@ const TEMPLATE_ARGS: Readonly<Record<string, ReadonlyArray<readonly unknown[]>>>
   'workflow.heldWithRecoveries': [[2]],
   'workflow.activityData': [[1], [3]],
   'workflow.leaseStates': [[2]],
+  'workflow.fenceInstances': [[2]],
   'workflow.releaseInstances': [[2]],
   'workflow.markPruned': [[2]],
   'workflow.detailRows': [

@@ -1,6 +1,7 @@
 /**
- * The registry's cached lookup: concurrent lookups of one system share one
- * query, and a system added while a lookup is under way is not hidden by it.
+ * The registry's cached lookups: concurrent lookups of one system (or of the
+ * package repositories) share one query, and a system or repository added
+ * while a lookup is under way is not hidden by it.
  */
 import { expect } from 'chai';
 import type { DataSource } from 'typeorm';
@@ -49,5 +50,26 @@ describe('SystemRegistry.get', () => {
     clock.advance(1001);
     await systems.get('sim-c');
     expect(counted.stop().count).to.equal(1);
+  });
+});
+
+describe('SystemRegistry.repositoryLocations', () => {
+  let dataSource: DataSource;
+  withFreshDataSource((opened) => (dataSource = opened));
+
+  it('answers 50 concurrent asks with one query, and does not keep a read begun before a repository was added', async () => {
+    const clock = new ManualClock();
+    const systems = new SystemRegistry(dataSource, new Map(), '.', clock);
+    await systems.addRepository('https://repo-a.example/packages', 10);
+    const counted = countStatements(dataSource, (sql) => /FROM\s+"?`?package_repository/i.test(sql));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => systems.repositoryLocations()));
+    await systems.repositoryLocations();
+    expect(counted.stop().count).to.equal(1);
+    expect(answers.every((a) => a.length === 1 && a[0] === 'https://repo-a.example/packages')).to.equal(true);
+    clock.advance(1001);
+    const during = systems.repositoryLocations();
+    await systems.addRepository('https://repo-b.example/packages', 20);
+    await during;
+    expect(await systems.repositoryLocations()).to.deep.equal(['https://repo-a.example/packages', 'https://repo-b.example/packages']);
   });
 });
