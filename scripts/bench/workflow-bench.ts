@@ -208,7 +208,7 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
       const input = messageValue({ parameters: parseElement(`<sw:Install xmlns:sw="urn:provisor:software:1"><sw:system>sim${i % 20}</sw:system><sw:component>c${i}</sw:component>${callback}</sw:Install>`) });
       starts.push(app.workflow.start(watch === 'callback' ? 'InstallWithCallback' : 'Poller', input, 'bench'));
     }
-    await Promise.all(starts);
+    const instanceIds = await Promise.all(starts);
     // `--heap-snapshot-at S`: a heap snapshot S seconds after the starts (what an instance holds while it runs).
     const snapshotAt = arg('--heap-snapshot-at');
     if (snapshotAt !== undefined) {
@@ -247,9 +247,18 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
     const burstCpuMs = cpuAt.find((c) => c.at >= lastSubmitted)?.ms ?? NaN;
     if (trace) {
       // How long the tasks took, from their start to their end (the simulated task sleeps its set time).
-      const spans = times.map((t) => (fromSqlDate(t.endedAt)?.getTime() ?? NaN) - (fromSqlDate(t.startedAt)?.getTime() ?? NaN)).sort((a, b) => a - b);
-      const at = (q: number): string => `${Math.round(spans[Math.min(spans.length - 1, Math.floor(q * spans.length))] ?? NaN)}`;
-      console.log(`  task start to end, ms: min ${at(0)}, median ${at(0.5)}, 90 % ${at(0.9)}, max ${at(1)}`);
+      const spread = (from: string, to: string): string => {
+        const spans = times.map((t) => (fromSqlDate(t[to])?.getTime() ?? NaN) - (fromSqlDate(t[from])?.getTime() ?? NaN)).sort((a, b) => a - b);
+        const at = (q: number): string => `${Math.round(spans[Math.min(spans.length - 1, Math.floor(q * spans.length))] ?? NaN)}`;
+        return `min ${at(0)}, median ${at(0.5)}, 90 % ${at(0.9)}, max ${at(1)}`;
+      };
+      console.log(`  task submission to start, ms: ${spread('submittedAt', 'startedAt')}; start to end: ${spread('startedAt', 'endedAt')}`);
+      // From each task's end to its instance's (instance i installed component c<i>).
+      const taskEnds = new Map(((await dataSource.query('SELECT component, endedAt FROM provisioning_request')) as Array<{ component: string; endedAt: unknown }>).map((r) => [r.component, fromSqlDate(r.endedAt)?.getTime() ?? NaN]));
+      const instanceEnded = new Map(((await dataSource.query('SELECT id, endedAt FROM process_instance')) as Array<{ id: string; endedAt: unknown }>).map((r) => [r.id, fromSqlDate(r.endedAt)?.getTime() ?? NaN]));
+      const lags = instanceIds.map((id, i) => (instanceEnded.get(id) ?? NaN) - (taskEnds.get(`c${i}`) ?? NaN)).sort((a, b) => a - b);
+      const lag = (q: number): string => `${Math.round(lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? NaN)}`;
+      console.log(`  task end to its instance's end, ms: min ${lag(0)}, median ${lag(0.5)}, 90 % ${lag(0.9)}, max ${lag(1)}`);
     }
     // BENCH_CPU=1: the process's CPU time used in each tenth of a second of the run.
     if (process.env.BENCH_CPU === '1') {
@@ -263,7 +272,10 @@ async function concurrent(kind: 'sqlite' | 'mysql', instances: number, taskMs: n
       }
       console.log(`  CPU ms per 0.1 s: ${line.join(' ')}`);
     }
-    console.log(`[${kind}] the tasks: last submitted after ${latest('submittedAt')}, last started after ${latest('startedAt')}, last ended after ${latest('endedAt')}; process CPU up to the last submission ${burstCpuMs.toFixed(0)} ms (${(burstCpuMs / instances).toFixed(2)} ms per instance)`);
+    // When the last instance's end was recorded (the completion check above sees it up to 100 ms later).
+    const instanceEnds = (await dataSource.query('SELECT MAX(endedAt) AS last FROM process_instance')) as Array<{ last: unknown }>;
+    const lastInstanceEnd = `${(((fromSqlDate(instanceEnds[0]?.last) ?? new Date(0)).getTime() - started) / 1000).toFixed(2)} s`;
+    console.log(`[${kind}] the tasks: last submitted after ${latest('submittedAt')}, last started after ${latest('startedAt')}, last ended after ${latest('endedAt')}; last instance ended after ${lastInstanceEnd}; process CPU up to the last submission ${burstCpuMs.toFixed(0)} ms (${(burstCpuMs / instances).toFixed(2)} ms per instance)`);
     const ok = (await dataSource.query("SELECT COUNT(*) AS n FROM process_instance WHERE status = 'COMPLETED'")) as Array<{ n: unknown }>;
     return { seconds, ideal: taskMs / 1000, peakRssMb: peakRss / 2 ** 20, baseRssMb: baseRss / 2 ** 20, completed: Number(ok[0]?.n), commits, activities: Number(activityRows[0]?.n), reads: readCount, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {

@@ -1,7 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RequestStatus } from '../../entities';
 import { groupCommitter, type SqlWrite } from '../db/group-commit';
-import { dialectOf, execute, forDialect, fromSqlDate, toSqlDate, transaction, type Resolved } from '../db/sql';
+import type mysql from 'mysql2/promise';
+import { batchPoolOf } from '../db/data-source';
+import { dialectOf, execute, forDialect, fromSqlDate, retryDeadlocks, toSqlDate, transaction, type Resolved } from '../db/sql';
 import { PROVISIONING_ROWS, PROVISIONING_SQL } from './sql';
 
 /** A provisioning request row as the engine and the API read it. */
@@ -140,6 +142,8 @@ export class RequestStore {
    */
   async claim(owner: string, limit: number, now: Date, leaseMs: number, affinityMs = 0): Promise<RequestRow[]> {
     const lease = toSqlDate(new Date(now.getTime() + leaseMs));
+    const pool = batchPoolOf(this.dataSource);
+    if (pool !== undefined) return retryDeadlocks(() => this.claimAtOnce(pool, owner, limit, now, lease, affinityMs));
     const claimed = await transaction(this.dataSource, async (manager) => {
       const heads = ((await manager.query(this.sql.queueHeads, [owner, toSqlDate(new Date(now.getTime() - affinityMs)), limit])) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
       if (heads.length === 0) return [];
@@ -153,6 +157,38 @@ export class RequestStore {
     if (claimed.length === 0) return [];
     const rows = (await this.dataSource.query(this.sql.startedRequests(claimed.length), [owner, ...claimed])) as Array<Record<string, unknown>>;
     return rows.map(toRow);
+  }
+
+  /**
+   * The claim on MySQL in three round trips on the multi-statement pool,
+   * where a transaction through a query runner takes seven (isolation level,
+   * begin, heads, lock, start, commit, read back), each of which waits for a
+   * turn of the event loop when the process is busy: begin and read the
+   * queue heads; lock those still queued, skipping those another process is
+   * claiming; start them, read them back and commit.
+   */
+  private async claimAtOnce(pool: mysql.Pool, owner: string, limit: number, now: Date, lease: string, affinityMs: number): Promise<RequestRow[]> {
+    const connection = await pool.getConnection();
+    try {
+      const [begun] = (await connection.query(`SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; ${this.sql.queueHeads}`, [
+        owner,
+        toSqlDate(new Date(now.getTime() - affinityMs)),
+        limit,
+      ])) as [unknown[], unknown];
+      const heads = ((begun[2] ?? []) as Array<{ seq: unknown }>).map((r) => Number(r.seq));
+      const seqs = heads.length === 0 ? [] : ((await connection.query(this.sql.lockQueued(heads.length), heads)) as [Array<{ seq: unknown }>, unknown])[0].map((r) => Number(r.seq));
+      if (seqs.length === 0) {
+        await connection.query('COMMIT');
+        return [];
+      }
+      const [done] = (await connection.query(`${this.sql.startRequests(seqs.length)}; ${this.sql.startedRequests(seqs.length)}; COMMIT`, [toSqlDate(now), owner, lease, ...seqs, owner, ...seqs])) as [unknown[], unknown];
+      return ((done[1] ?? []) as Array<Record<string, unknown>>).map(toRow);
+    } catch (err) {
+      await connection.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      connection.release();
+    }
   }
 
   /** Which of `owner`'s running requests it still holds, and those whose cancellation was asked for. */
