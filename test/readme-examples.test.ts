@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { bash, examplesOf, exampleScript } from './support/doc-examples';
 import { freshEnvironment } from './support/harness';
-import { freePort, startServerProcess, waitForHealth } from './support/processes';
+import { freePort, startServerProcess, stopServerProcess, waitForHealth } from './support/processes';
 
 describe('the README examples, pasted as a new operator would', function () {
   this.timeout(240_000);
@@ -16,11 +16,10 @@ describe('the README examples, pasted as a new operator would', function () {
     port = await freePort();
     sitePort = await freePort();
     server = startServerProcess({ ...environment.env, PORT: String(port), HOST: '127.0.0.1', PROVISOR_POLL_MS: '50' });
-    await waitForHealth(`http://127.0.0.1:${port}`, 60_000);
+    await waitForHealth(`http://127.0.0.1:${port}`, 60_000, server);
   });
   after(async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    await stopServerProcess(server);
     await environment.cleanup();
   });
 

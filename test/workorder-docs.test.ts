@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { bash, examplesOf, exampleScript } from './support/doc-examples';
 import { freshEnvironment } from './support/harness';
-import { freePort, startServerProcess, waitForHealth } from './support/processes';
+import { freePort, startServerProcess, stopServerProcess, waitForHealth } from './support/processes';
 
 /** What each example printed, by name (the script echoes `== NAME` before each). */
 function outputSections(out: string): Map<string, string> {
@@ -29,11 +29,10 @@ describe('docs/workorders.md and docs/email.md examples, pasted after the README
     port = await freePort();
     smtpPort = await freePort();
     server = startServerProcess({ ...environment.env, PORT: String(port), HOST: '127.0.0.1', PROVISOR_POLL_MS: '50', PROVISOR_WORKORDER_POLL_MS: '100', PROVISOR_SMTP_PORT: String(smtpPort) });
-    await waitForHealth(`http://127.0.0.1:${port}`, 60_000);
+    await waitForHealth(`http://127.0.0.1:${port}`, 60_000, server);
   });
   after(async () => {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    await stopServerProcess(server);
     await environment.cleanup();
   });
 

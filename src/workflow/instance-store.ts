@@ -67,7 +67,7 @@ export class InstanceStore {
   private variableTotal = 0;
   /** Goes up each time a variable's stored value changes (writing the value it already has does not count). */
   variableVersion = 0;
-  private readonly variableListeners = new Set<() => void>();
+  private readonly variableListeners = new Set<(key: string) => void>();
   /** Activity rows no longer held in memory (finished loop iterations, see {@link forget}). */
   private forgotten = 0;
   private seq = 0;
@@ -226,11 +226,16 @@ export class InstanceStore {
     this.variableSizes.set(key, bytes);
     this.variables.set(key, value);
     this.variableVersion++;
-    for (const listener of [...this.variableListeners]) listener();
+    for (const listener of [...this.variableListeners]) listener(key);
   }
 
-  /** Calls `listener` at each change of a variable's value until the returned function is called. */
-  onVariableChange(listener: () => void): () => void {
+  /** The name of a variable from its key. */
+  static variableName(key: string): string {
+    return key.slice(key.indexOf('\u0000') + 1);
+  }
+
+  /** Calls `listener` with the variable's key at each change of a variable's value until the returned function is called. */
+  onVariableChange(listener: (key: string) => void): () => void {
     this.variableListeners.add(listener);
     return () => void this.variableListeners.delete(listener);
   }

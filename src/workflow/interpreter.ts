@@ -378,6 +378,8 @@ export class Interpreter {
   private activityLimit: number;
   /** Loops whose body may be parked, by path (see {@link pollShaped}). */
   private readonly pollShapes = new Map<string, boolean>();
+  /** Each poll-shaped loop's variables that its body writes whole before reading them (see {@link rewrittenAlike}). */
+  private readonly rewrittenFirst = new Map<string, ReadonlySet<string>>();
   /** Each loop's body paths relative to the loop, when its ended iterations can be let go of (see {@link forgettable}). */
   private readonly bodyPaths = new Map<string, readonly string[] | null>();
   /** Due times given to the waits of the iteration a parked loop resumes with, by key. */
@@ -1352,9 +1354,9 @@ export class Interpreter {
   /**
    * `while` and `repeatUntil`. A poll-shaped loop (see {@link pollShaped})
    * parks: once an iteration asked a partner something whose answer stands
-   * (a running request's status) and changed no variable, the iterations
-   * after it would be copies of it as long as the answer stands, so the loop
-   * does not run them. It sleeps until the partner reports a change (the
+   * (a running request's status) and changed no variable that the next one
+   * would not write again alike, the iterations after it would be copies of
+   * it as long as the answer stands, so the loop does not run them. It sleeps until the partner reports a change (the
    * request's end) and then counts the iterations that would have asked in
    * the meantime as run, without rows, and goes on with the next on the
    * same times (docs/workflow.md, "Parked poll loops").
@@ -1387,11 +1389,17 @@ export class Interpreter {
         this.store.setData(key, loopData(iteration, true, parked));
         if (pollable) tracker = { prefix: `${key}#${iteration}`, startedAt: this.deps.clock.now(), invokes: 0, answer: undefined, slept: 0, sleptBeforeInvoke: 0, waits: [] };
       }
-      const version = this.store.variableVersion;
-      await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` }, poll: tracker });
+      // The variables the iteration changed, by name.
+      const changed = new Set<string>();
+      const unlisten = tracker === undefined ? undefined : this.store.onVariableChange((k) => changed.add(InstanceStore.variableName(k)));
+      try {
+        await this.exec(activity.activity, { ...ctx, anchor: { path: activity.path, key: `${key}#${iteration}` }, poll: tracker });
+      } finally {
+        unlisten?.();
+      }
       inBody = false;
       this.store.setData(key, loopData(iteration, false, parked));
-      if (tracker?.answer !== undefined && tracker.invokes === 1 && tracker.slept > 0 && this.store.variableVersion === version && tracker.answer.holds()) {
+      if (tracker?.answer !== undefined && tracker.invokes === 1 && tracker.slept > 0 && this.rewrittenAlike(activity, changed) && tracker.answer.holds()) {
         template = { iteration, startedAt: tracker.startedAt, invokeOffset: tracker.sleptBeforeInvoke, period: tracker.slept, answer: tracker.answer, waits: tracker.waits };
       }
       // The ended iteration's rows are written (or on their way); the run never looks at them again.
@@ -1464,7 +1472,8 @@ export class Interpreter {
    * its body is only sequences, ifs, empties, assigns, waits `for` a
    * duration and invokes, without links and without `pv:now()`. What else it
    * needs is seen as it runs: exactly one invoke per iteration, whose answer
-   * stands, no variable changed by the iteration, and a wait in it.
+   * stands, no variable changed by the iteration but those it rewrites
+   * alike (see {@link rewrittenAlike}), and a wait in it.
    */
   private pollShaped(loop: While | RepeatUntil): boolean {
     let known = this.pollShapes.get(loop.path);
@@ -1473,6 +1482,25 @@ export class Interpreter {
       this.pollShapes.set(loop.path, known);
     }
     return known;
+  }
+
+  /**
+   * True when the next iteration of a poll-shaped loop, given the same
+   * answer, would write what this one wrote and change nothing: every
+   * variable this one changed (`changed`, by name) is one that its body,
+   * on no path, reads or writes in part before it has written it whole (see
+   * {@link writtenBeforeRead}). Then what the next iteration reads is what
+   * this one read, and so are its writes.
+   */
+  private rewrittenAlike(loop: While | RepeatUntil, changed: ReadonlySet<string>): boolean {
+    if (changed.size === 0) return true;
+    let rewritten = this.rewrittenFirst.get(loop.path);
+    if (rewritten === undefined) {
+      rewritten = writtenBeforeRead(loop.activity);
+      this.rewrittenFirst.set(loop.path, rewritten);
+    }
+    for (const name of changed) if (!rewritten.has(name)) return false;
+    return true;
   }
 
   /**
@@ -1716,6 +1744,79 @@ function loopData(iteration: number, inBody: boolean, parked: number, extra: { p
 /** True when an expression reads the clock (`pv:now()`): its value changes between two iterations with the same variables. */
 function readsTime(expression: Expression | undefined): boolean {
   return expression !== undefined && /now\s*\(/.test(expression.text);
+}
+
+/**
+ * The variables a poll-shaped loop's body (see {@link pollBody}) writes
+ * whole (an invoke's output variable, a copy to the whole variable) and, on
+ * no path through it, reads (a name in an expression, an invoke's input, a
+ * copy's source) or writes in part (a copy to a part or a path keeps the
+ * rest) before it has written them whole. An assign reads all its sources before any of its copies
+ * counts as written. Names only (the body holds no scope); a `$name` in an
+ * expression counts as a read wherever it stands, even in a string. Empty
+ * when the body reads variables in ways not seen here (a variable
+ * property, an invoke built or taken apart by parts).
+ */
+function writtenBeforeRead(body: Activity): ReadonlySet<string> {
+  const readFirst = new Set<string>();
+  const everWritten = new Set<string>();
+  let unknown = false;
+  const namesIn = (expression: Expression | undefined): string[] => {
+    if (expression === undefined) return [];
+    if (/getVariableProperty/.test(expression.text)) unknown = true;
+    return [...expression.text.matchAll(/\$([A-Za-z_][\w-]*)/g)].map((m) => m[1] as string);
+  };
+  const walk = (a: Activity, written: ReadonlySet<string>): ReadonlySet<string> => {
+    const read = (names: Iterable<string>): void => {
+      for (const name of names) if (!written.has(name)) readFirst.add(name);
+    };
+    switch (a.kind) {
+      case 'sequence':
+        return a.activities.reduce<ReadonlySet<string>>((w, child) => walk(child, w), written);
+      case 'empty':
+        return written;
+      case 'wait':
+        read(namesIn(a.for));
+        return written;
+      case 'invoke': {
+        if (a.toParts !== undefined || a.fromParts !== undefined) unknown = true;
+        if (a.inputVariable !== undefined) read([a.inputVariable]);
+        if (a.outputVariable === undefined) return written;
+        everWritten.add(a.outputVariable);
+        return new Set([...written, a.outputVariable]);
+      }
+      case 'assign': {
+        const whole: string[] = [];
+        for (const c of a.copies) {
+          if (c.from.type === 'variable' || c.from.type === 'property') read([c.from.variable]);
+          if (c.from.type === 'variable') read(namesIn(c.from.query));
+          if (c.from.type === 'expression') read(namesIn(c.from.expression));
+          if (c.from.type === 'property' || c.to.type === 'property') unknown = true;
+          if (c.to.type === 'variable' && c.to.part === undefined && c.to.query === undefined) whole.push(c.to.variable);
+          else if (c.to.type === 'variable') read([c.to.variable, ...namesIn(c.to.query)]);
+          else if (c.to.type === 'expression') read(namesIn(c.to.expression));
+        }
+        for (const name of whole) everWritten.add(name);
+        return new Set([...written, ...whole]);
+      }
+      case 'if': {
+        const after: Array<ReadonlySet<string>> = [];
+        for (const branch of a.branches) {
+          read(namesIn(branch.condition));
+          after.push(walk(branch.activity, written));
+        }
+        after.push(a.else === undefined ? written : walk(a.else, written));
+        const first = after[0] ?? written;
+        return new Set([...first].filter((name) => after.every((w) => w.has(name))));
+      }
+      default:
+        unknown = true;
+        return written;
+    }
+  };
+  walk(body, new Set());
+  if (unknown) return new Set();
+  return new Set([...everWritten].filter((name) => !readFirst.has(name)));
 }
 
 /** True when an activity may be the body, or in the body, of a parked loop (see Interpreter.pollShaped). */

@@ -19,16 +19,40 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The end of each started server's standard error, for the message of a start that failed. */
+const stderrTails = new WeakMap<ChildProcess, string>();
+
 /** Starts the real server (`dist/src/main.js`) as a child process with the given environment. */
 export function startServerProcess(env: Record<string, string | undefined>): ChildProcess {
   const child = spawn(process.execPath, [path.join(__dirname, '..', '..', 'src', 'main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.resume();
+  stderrTails.set(child, '');
+  child.stderr?.on('data', (chunk: Buffer) => stderrTails.set(child, ((stderrTails.get(child) ?? '') + chunk.toString()).slice(-4000)));
   return child;
 }
 
-/** Waits until a server answers GET /health with 200. */
-export async function waitForHealth(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+/** Whether a child process has ended. */
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Stops a server started by {@link startServerProcess} with SIGTERM and waits for it to be gone (at once when it is). */
+export async function stopServerProcess(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * Waits until a server answers GET /health with 200. Given the server's
+ * process, fails at once when it ends first, with its exit code and the end
+ * of its standard error.
+ */
+export async function waitForHealth(baseUrl: string, timeoutMs = 30_000, child?: ChildProcess): Promise<void> {
   await eventually(async () => {
+    if (child !== undefined && hasExited(child)) {
+      throw new Error(`the server ended (exit ${String(child.exitCode ?? child.signalCode)}) before it answered /health:\n${stderrTails.get(child) ?? ''}`);
+    }
     try {
       return (await fetch(`${baseUrl}/health`)).status === 200 ? true : undefined;
     } catch {

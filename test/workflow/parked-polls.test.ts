@@ -167,6 +167,47 @@ describe('poll loops park on a running request instead of polling it', function 
     expect(Number(requests[0]?.n)).to.equal(1);
   });
 
+  it('parks after the first iteration when what it changed is only what each iteration writes before it reads it', async () => {
+    // The first poll changes `status` (from '' to the running status) and `statusResponse`: the body writes both
+    // whole before reading them, so a second poll would write the same and the loop parks after the first.
+    // A pause before the loop, so that its first poll finds the task running.
+    const paused = monitorPlan('ParkedFirst', 'cache').replace('<bpel:while name="monitor">', '<bpel:wait name="settle"><bpel:for>\'PT1S\'</bpel:for></bpel:wait>\n    <bpel:while name="monitor">');
+    const id = await server.app.workflow.start(await deploy(server, paused), undefined, 'tester');
+    const requestId = await runningRequest('cache');
+    const settling = await eventually(async () => {
+      const rows = (await server.dataSource.query("SELECT dueAt FROM process_timer WHERE instanceId = ? AND `key` LIKE '%wait%'", [id])) as Array<{ dueAt: unknown }>;
+      return fromSqlDate(rows[0]?.dueAt)?.getTime();
+    }, 'the pause to be armed');
+    clock.advance(settling - clock.now());
+    const parkedAt = await pollUntil(id);
+    expect(parkedAt.iteration).to.equal(1);
+    expect((await polls(id)).map((p) => p.iteration)).to.deep.equal([1]);
+    // The request ends at once (cancelled): the next poll was due then, so the loop asks again without sleeping.
+    await server.app.api.cancel(requestId, { name: 'tester' });
+    const view = await finished(server, id);
+    expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+    const status = (await server.dataSource.query("SELECT value FROM process_variable WHERE instanceId = ? AND name = 'status'", [id])) as Array<{ value: string }>;
+    expect(JSON.parse(status[0]?.value ?? '{}')).to.deep.equal({ kind: 'simple', value: 'COMPLETED_FAILURE' });
+    expect((await polls(id)).map((p) => p.iteration)).to.deep.equal([1, 2]);
+  });
+
+  it('does not park after an iteration that changed a variable its body reads before it writes it', async () => {
+    // Each iteration appends to `note`: it reads what the one before left.
+    const appending =
+      '\n        <bpel:assign><bpel:copy><bpel:from>concat($note, \'.\')</bpel:from><bpel:to variable="note"/></bpel:copy></bpel:assign>';
+    const plan = monitorPlan('Appending', 'queue', appending, "not(starts-with($status, 'COMPLETED')) and string-length($note) &lt; 3").replace(
+      '<bpel:variable name="n" type="xsd:int">',
+      '<bpel:variable name="note" type="xsd:string"><bpel:from>\'\'</bpel:from></bpel:variable>\n    <bpel:variable name="n" type="xsd:int">',
+    );
+    const id = await server.app.workflow.start(await deploy(server, plan), undefined, 'tester');
+    await runningRequest('queue');
+    await pollUntil(id, 3);
+    const view = await finished(server, id);
+    expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
+    expect((await polls(id)).map((p) => p.iteration)).to.deep.equal([1, 2, 3]);
+    expect((await loopState(id))?.data).to.deep.equal({ iteration: 3, inBody: false });
+  });
+
   it('a loop whose iterations change a variable runs every iteration', async () => {
     const counting = '\n        <bpel:assign><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>';
     const id = await server.app.workflow.start(await deploy(server, monitorPlan('Counting', 'web', counting, "not(starts-with($status, 'COMPLETED')) and $n &lt; 4")), undefined, 'tester');
