@@ -71,6 +71,23 @@ describe('the request store', function () {
       expect(third[0]?.leaseOwner).to.equal('w2');
     });
 
+    it('starts a request queued while the claim ran at its submission, never before it', async () => {
+      await dataSource.query('DELETE FROM provisioning_request');
+      const store = new RequestStore(dataSource);
+      const claimAt = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
+      const later = new Date(claimAt.getTime() + 5_000);
+      const earlier = new Date(claimAt.getTime() - 5_000);
+      for (const [id, at] of [['queued-before', earlier], ['queued-during', later]] as const) {
+        await store.insert({ id, operation: 'Configure', systemName: 's', component: id, version: null, task: '{}', conflictKey: `k/${id}`, submittedBy: 'op', idempotencyKey: null, requestHash: 'h', callbackUrl: null, submittedAt: at });
+      }
+      const claimed = await store.claim('w1', 10, claimAt, 60_000);
+      expect(claimed.map((r) => [r.id, r.startedAt?.getTime()])).to.deep.equal([
+        ['queued-before', claimAt.getTime()],
+        ['queued-during', later.getTime()],
+      ]);
+      expect((await store.findById('queued-during'))?.startedAt?.getTime()).to.equal(later.getTime());
+    });
+
     it('never gives one request, or two of one key, to two claimers at once', async () => {
       await dataSource.query('DELETE FROM provisioning_request');
       const store = new RequestStore(dataSource);

@@ -82,10 +82,14 @@ export const PROVISIONING_SQL = {
   /**
    * Starts `count` requests for an engine: they are its own while its node
    * lease holds (`leaseExpiresAt` records until when it held at the claim,
-   * for people reading the table). Precondition: QUEUED.
-   * Params: startedAt, owner, leaseExpiresAt, ...seqs.
+   * for people reading the table). A request queued after the claim took
+   * its time, while the claim ran, starts at its submission, never before
+   * it. Precondition: QUEUED. Params: startedAt, owner, leaseExpiresAt, ...seqs.
    */
-  startRequests: (count: number) => `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = ?, leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders(count)})`,
+  startRequests: (count: number) => ({
+    mysql: `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = GREATEST(?, submittedAt), leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders(count)})`,
+    sqlite: `UPDATE provisioning_request SET status = 'IN_PROGRESS', startedAt = MAX(?, submittedAt), leaseOwner = ?, leaseExpiresAt = ? WHERE status = 'QUEUED' AND seq IN (${placeholders(count)})`,
+  }),
 
   /** The `count` requests an owner has just started, in queue order. Params: owner, ...seqs. Rows: request rows. */
   startedRequests: (count: number) => `SELECT ${REQUEST_COLUMNS} FROM provisioning_request WHERE leaseOwner = ? AND status = 'IN_PROGRESS' AND seq IN (${placeholders(count)}) ORDER BY seq`,
