@@ -39,7 +39,7 @@ import {
 } from '../bpel/model';
 import { DEFAULT_PLAN_LIMITS, limitFault, type PlanLimits } from '../bpel/limits';
 import { BpelFault, standardFault, type VariableValue } from '../bpel/values';
-import { copyFromParts, deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, messageFromParts, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
+import { analyzeExpression, copyFromParts, deserializeValue, evaluateBoolean, evaluateDeadline, evaluateDuration, evaluateJoinCondition, evaluateUnsignedInt, executeAssign, initialValue, messageFromParts, serializeValue, type EvaluationOptions, type MutableVariableScope, type VariableScope } from '../bpel/xpath';
 import { correlationKey, correlationValues, NO_PROPERTIES, variablePropertyReader, type PropertyCatalog, type Typed } from '../bpel/properties';
 import { allActivities, childActivities } from '../bpel/walk';
 import { fromPartDeclarations, type PartDefinition } from '../bpel/validate';
@@ -1356,10 +1356,11 @@ export class Interpreter {
    * parks: once an iteration asked a partner something whose answer stands
    * (a running request's status) and changed no variable that the next one
    * would not write again alike, the iterations after it would be copies of
-   * it as long as the answer stands, so the loop does not run them. It sleeps until the partner reports a change (the
-   * request's end) and then counts the iterations that would have asked in
-   * the meantime as run, without rows, and goes on with the next on the
-   * same times (docs/workflow.md, "Parked poll loops").
+   * it as long as the answer stands, so the loop does not run them. It
+   * sleeps until the partner reports a change (the request's end) and then
+   * counts the iterations that would have asked in the meantime as run,
+   * without rows, and goes on with the next on the same times
+   * (docs/workflow.md, "Parked poll loops").
    */
   private async loop(activity: While | RepeatUntil, ctx: Context, key: string): Promise<void> {
     const state = this.data<LoopData>(key) ?? { iteration: 0, inBody: false };
@@ -1751,11 +1752,12 @@ function readsTime(expression: Expression | undefined): boolean {
  * whole (an invoke's output variable, a copy to the whole variable) and, on
  * no path through it, reads (a name in an expression, an invoke's input, a
  * copy's source) or writes in part (a copy to a part or a path keeps the
- * rest) before it has written them whole. An assign reads all its sources before any of its copies
- * counts as written. Names only (the body holds no scope); a `$name` in an
- * expression counts as a read wherever it stands, even in a string. Empty
- * when the body reads variables in ways not seen here (a variable
- * property, an invoke built or taken apart by parts).
+ * rest) before it has written them whole. An assign reads all its sources
+ * before any of its copies counts as written. Names only (the body holds no
+ * scope); an expression reads the variables {@link analyzeExpression} finds
+ * in it (`$name`, `getVariableData('name')`). Empty when the body reads
+ * variables in ways not seen here (a variable property, a variable named
+ * by a computed string, an invoke built or taken apart by parts).
  */
 function writtenBeforeRead(body: Activity): ReadonlySet<string> {
   const readFirst = new Set<string>();
@@ -1763,8 +1765,10 @@ function writtenBeforeRead(body: Activity): ReadonlySet<string> {
   let unknown = false;
   const namesIn = (expression: Expression | undefined): string[] => {
     if (expression === undefined) return [];
-    if (/getVariableProperty/.test(expression.text)) unknown = true;
-    return [...expression.text.matchAll(/\$([A-Za-z_][\w-]*)/g)].map((m) => m[1] as string);
+    const analysis = analyzeExpression(expression);
+    // A variable named at run time (getVariableData with a computed name) could be any.
+    if (analysis.problems.length > 0 || analysis.properties.length > 0 || NAMED_AT_RUN_TIME.test(expression.text)) unknown = true;
+    return analysis.references.map((r) => r.variable);
   };
   const walk = (a: Activity, written: ReadonlySet<string>): ReadonlySet<string> => {
     const read = (names: Iterable<string>): void => {
@@ -1818,6 +1822,9 @@ function writtenBeforeRead(body: Activity): ReadonlySet<string> {
   if (unknown) return new Set();
   return new Set([...everWritten].filter((name) => !readFirst.has(name)));
 }
+
+/** A `getVariableData` call whose first argument is not a quoted name. */
+const NAMED_AT_RUN_TIME = /getVariableData\s*\(\s*[^'"\s]/;
 
 /** True when an activity may be the body, or in the body, of a parked loop (see Interpreter.pollShaped). */
 function pollBody(a: Activity): boolean {
