@@ -319,6 +319,12 @@ interface ProcessShape {
   readonly scopesByPath: ReadonlyMap<string, Scope>;
   /** The instance-creating receives and picks, in document order. */
   readonly startActivities: readonly Activity[];
+  /** By loop path, filled when first asked: whether the loop may park (see Interpreter.pollShaped). */
+  readonly pollShapes: Map<string, boolean>;
+  /** By loop path, filled when first asked: the variables its body writes whole before reading them (see Interpreter.rewrittenAlike). */
+  readonly rewrittenFirst: Map<string, ReadonlySet<string>>;
+  /** By loop path, filled when first asked: its body's paths, when its ended iterations can be let go of (see Interpreter.forgettable). */
+  readonly bodyPaths: Map<string, readonly string[] | null>;
 }
 
 const shapes = new WeakMap<Process, ProcessShape>();
@@ -353,6 +359,9 @@ function shapeOf(process: Process): ProcessShape {
     scopePaths: new Set(scopesByPath.keys()),
     scopesByPath,
     startActivities: allActivities(process).filter((a) => (a.kind === 'receive' || a.kind === 'pick') && a.createInstance),
+    pollShapes: new Map(),
+    rewrittenFirst: new Map(),
+    bodyPaths: new Map(),
   };
   shapes.set(process, shape);
   return shape;
@@ -376,12 +385,8 @@ export class Interpreter {
   private rootSignal: AbortSignal | undefined;
   /** Activity rows allowed; raised once the limit's fault is thrown, so fault handlers can still run. */
   private activityLimit: number;
-  /** Loops whose body may be parked, by path (see {@link pollShaped}). */
-  private readonly pollShapes = new Map<string, boolean>();
-  /** Each poll-shaped loop's variables that its body writes whole before reading them (see {@link rewrittenAlike}). */
-  private readonly rewrittenFirst = new Map<string, ReadonlySet<string>>();
-  /** Each loop's body paths relative to the loop, when its ended iterations can be let go of (see {@link forgettable}). */
-  private readonly bodyPaths = new Map<string, readonly string[] | null>();
+  /** What is worked out once per process model, for every instance of it (see {@link shapeOf}). */
+  private readonly shape: ProcessShape;
   /** Due times given to the waits of the iteration a parked loop resumes with, by key. */
   private readonly seededDues = new Map<string, Date>();
   /** bpel:getVariableProperty through the process's property aliases. */
@@ -420,6 +425,7 @@ export class Interpreter {
     this.activityLimit = this.limits.maxActivities;
     this.readProperty = variablePropertyReader(deps.properties ?? NO_PROPERTIES);
     const shape = shapeOf(process);
+    this.shape = shape;
     this.root = shape.root;
     this.scopePaths = shape.scopePaths;
     this.scopesByPath = shape.scopesByPath;
@@ -1477,10 +1483,10 @@ export class Interpreter {
    * alike (see {@link rewrittenAlike}), and a wait in it.
    */
   private pollShaped(loop: While | RepeatUntil): boolean {
-    let known = this.pollShapes.get(loop.path);
+    let known = this.shape.pollShapes.get(loop.path);
     if (known === undefined) {
       known = !readsTime(loop.condition) && pollBody(loop.activity);
-      this.pollShapes.set(loop.path, known);
+      this.shape.pollShapes.set(loop.path, known);
     }
     return known;
   }
@@ -1495,10 +1501,10 @@ export class Interpreter {
    */
   private rewrittenAlike(loop: While | RepeatUntil, changed: ReadonlySet<string>): boolean {
     if (changed.size === 0) return true;
-    let rewritten = this.rewrittenFirst.get(loop.path);
+    let rewritten = this.shape.rewrittenFirst.get(loop.path);
     if (rewritten === undefined) {
       rewritten = writtenBeforeRead(loop.activity);
-      this.rewrittenFirst.set(loop.path, rewritten);
+      this.shape.rewrittenFirst.set(loop.path, rewritten);
     }
     for (const name of changed) if (!rewritten.has(name)) return false;
     return true;
@@ -1511,7 +1517,7 @@ export class Interpreter {
    * own iterations). Null otherwise.
    */
   private forgettable(loop: While | RepeatUntil): readonly string[] | null {
-    let paths = this.bodyPaths.get(loop.path);
+    let paths = this.shape.bodyPaths.get(loop.path);
     if (paths === undefined) {
       const found: string[] = [];
       const visit = (a: Activity): boolean => {
@@ -1520,7 +1526,7 @@ export class Interpreter {
         return childActivities(a).every((c) => visit(c.activity));
       };
       paths = visit(loop.activity) ? found : null;
-      this.bodyPaths.set(loop.path, paths);
+      this.shape.bodyPaths.set(loop.path, paths);
     }
     return paths;
   }
