@@ -168,9 +168,6 @@ class MergedGuardFailed extends Error {
   }
 }
 
-/** The caller of a statement running several callers' guards. */
-const MERGED_GUARDS = -1;
-
 /** Some callers' expectations failed in a shared transaction (rolled back): by caller index. */
 class BatchConflict extends Error {
   constructor(readonly conflicts: ReadonlyMap<number, WriteConflict>) {
@@ -345,12 +342,12 @@ export class GroupCommitter {
       texts.push(mysqlFormat()(sql, params.map(literal) as Parameters<typeof formatSql>[1]));
       const from = origin[i] ?? [];
       const [caller, index] = (from.length === 1 ? from[0] : undefined) ?? [-1, -1];
+      // A statement of several callers' guards has no single write (and its expectation is the count of its rows).
       const write = batch[caller]?.statements[index];
-      const merged = mergedExpected[i];
-      const expected = merged ?? (write === undefined ? undefined : expectationOf(write));
-      if (expected === undefined || (merged === undefined && write === undefined)) return;
+      const expected = mergedExpected[i] ?? (write === undefined ? undefined : expectationOf(write));
+      if (expected === undefined) return;
       const variable = `@provisor_guard_${guards.length}`;
-      guards.push({ caller: merged === undefined ? caller : MERGED_GUARDS, write: merged === undefined ? write : undefined, expected });
+      guards.push({ caller, write, expected });
       texts.push(`SET ${variable} = ROW_COUNT()`, `SELECT (SELECT 1 FROM DUAL WHERE ${variable} <> ${expected} UNION ALL SELECT 2 FROM DUAL WHERE ${variable} <> ${expected}) AS guard_failed`);
     });
     texts.push('COMMIT');
@@ -614,7 +611,8 @@ export function compact(
         // One guard alone: its own statement, with its own expectation.
         const [caller, index] = guards.origin[0] as [number, number];
         expected.push(undefined);
-        return [(callers[caller]?.[index] as SqlWrite).sql, (callers[caller]?.[index] as SqlWrite).params];
+        const { sql, params } = statementOf(callers[caller]?.[index] as SqlWrite, dialect);
+        return [sql, params];
       }
       expected.push(guards.keys.size);
       const { sql, params } = guards.guard.statement(guards.shared, [...guards.keys]);
