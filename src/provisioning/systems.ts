@@ -11,6 +11,55 @@ export class SystemError extends Error {
 
 const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
+/** Keys kept by a {@link CachedReads} at most (past that it forgets them all). */
+const CACHED_KEYS = 10_000;
+
+/**
+ * Values read from the database and kept for `ttlMs`, by key: callers that
+ * ask while a read of their key is under way share it, and a read begun
+ * before a change ({@link forget}) does not fill the cache.
+ */
+class CachedReads<K, V> {
+  private readonly cache = new Map<K, { value: V; until: number }>();
+  private readonly loading = new Map<K, Promise<V>>();
+  /** Bumped by every change: a read that began before one does not fill the cache. */
+  private generation = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  read(key: K, load: () => Promise<V>): Promise<V> {
+    const now = this.clock.now();
+    const cached = this.cache.get(key);
+    if (cached !== undefined && cached.until > now) return Promise.resolve(cached.value);
+    const pending = this.loading.get(key);
+    if (pending !== undefined) return pending;
+    const generation = this.generation;
+    const read = load()
+      .then((value) => {
+        if (generation === this.generation) {
+          if (this.cache.size > CACHED_KEYS) this.cache.clear();
+          this.cache.set(key, { value, until: now + this.ttlMs });
+        }
+        return value;
+      })
+      .finally(() => {
+        if (this.loading.get(key) === read) this.loading.delete(key);
+      });
+    this.loading.set(key, read);
+    return read;
+  }
+
+  /** The key's value changed: what was read, or is being read, is not used again. */
+  forget(key: K): void {
+    this.generation++;
+    this.cache.delete(key);
+    this.loading.delete(key);
+  }
+}
+
 /**
  * Managed systems and package repositories: registration (CLI) and cached
  * lookups (the request path reads them on every call).
@@ -18,15 +67,9 @@ const SYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export class SystemRegistry {
   private readonly systems: Repository<ManagedSystem>;
   private readonly repositories: Repository<PackageRepository>;
-  private readonly cache = new Map<string, { system: SystemDescriptor | null; until: number }>();
-  /** Lookups under way: concurrent calls for one name share one query. */
-  private readonly loading = new Map<string, Promise<(SystemDescriptor & { readonly id: number }) | null>>();
-  /** Bumped by every change: a lookup that began before one does not fill the cache. */
-  private generation = 0;
-  private repositoryCache: { locations: string[]; until: number } | undefined;
-  /** The read of the locations under way, and the count of changes to them (a read begun before one is not kept). */
-  private repositoryLoading: Promise<string[]> | undefined;
-  private repositoryGeneration = 0;
+  /** Systems by name, and the repositories' locations (one value), as last read. */
+  private readonly systemReads: CachedReads<string, (SystemDescriptor & { readonly id: number }) | null>;
+  private readonly repositoryReads: CachedReads<'locations', string[]>;
 
   constructor(
     dataSource: DataSource,
@@ -37,6 +80,8 @@ export class SystemRegistry {
   ) {
     this.systems = dataSource.getRepository(ManagedSystem);
     this.repositories = dataSource.getRepository(PackageRepository);
+    this.systemReads = new CachedReads(clock, cacheMs);
+    this.repositoryReads = new CachedReads(clock, cacheMs);
   }
 
   /** Registers a system; a `local` system's root defaults to `<systemsDir>/<name>` and is created. */
@@ -62,7 +107,7 @@ export class SystemRegistry {
       if (isUniqueViolation(err)) throw new SystemError(`system "${name}" is already registered`);
       throw err;
     }
-    this.forget(name);
+    this.systemReads.forget(name);
     return descriptor;
   }
 
@@ -78,7 +123,7 @@ export class SystemRegistry {
     if (driver?.acceptHostKey === undefined) throw new SystemError(`system "${name}" uses driver "${row.driver}", which has no host key`);
     const options = await driver.acceptHostKey(toDescriptor(row), fingerprint).catch(refused);
     await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
-    this.forget(name);
+    this.systemReads.forget(name);
     return { ...toDescriptor(row), options };
   }
 
@@ -102,7 +147,7 @@ export class SystemRegistry {
     const hostKeyToAccept = options.hostKeyFor !== undefined;
     if (!hostKeyToAccept) await driver.prepareSystem(system).catch(refused);
     await this.systems.update({ id: row.id }, { options: JSON.stringify(options) });
-    this.forget(name);
+    this.systemReads.forget(name);
     return { system, hostKeyToAccept };
   }
 
@@ -129,31 +174,10 @@ export class SystemRegistry {
 
   /** The system, or null when none is registered under that name. */
   async get(name: string): Promise<(SystemDescriptor & { readonly id: number }) | null> {
-    const now = this.clock.now();
-    const cached = this.cache.get(name);
-    if (cached !== undefined && cached.until > now) return cached.system as (SystemDescriptor & { id: number }) | null;
-    const pending = this.loading.get(name);
-    if (pending !== undefined) return pending;
-    const generation = this.generation;
-    const load = (async () => {
+    return this.systemReads.read(name, async () => {
       const row = await this.systems.findOneBy({ name });
-      const system = row === null ? null : { ...toDescriptor(row), id: row.id };
-      if (generation === this.generation) {
-        if (this.cache.size > 10_000) this.cache.clear();
-        this.cache.set(name, { system, until: now + this.cacheMs });
-      }
-      return system;
-    })().finally(() => {
-      if (this.loading.get(name) === load) this.loading.delete(name);
+      return row === null ? null : { ...toDescriptor(row), id: row.id };
     });
-    this.loading.set(name, load);
-    return load;
-  }
-
-  private forget(name: string): void {
-    this.generation++;
-    this.cache.delete(name);
-    this.loading.delete(name);
   }
 
   async addRepository(location: string, priority = 100): Promise<void> {
@@ -162,9 +186,7 @@ export class SystemRegistry {
     const existing = await this.repositories.findOneBy({ location: normalised });
     if (existing !== null) throw new SystemError(`repository ${normalised} is already registered`);
     await this.repositories.insert({ location: normalised, priority, createdAt: this.clock.date() });
-    this.repositoryCache = undefined;
-    this.repositoryLoading = undefined;
-    this.repositoryGeneration++;
+    this.repositoryReads.forget('locations');
   }
 
   /**
@@ -173,20 +195,7 @@ export class SystemRegistry {
    * thousand tasks starting together) share it.
    */
   async repositoryLocations(): Promise<string[]> {
-    const now = this.clock.now();
-    if (this.repositoryCache !== undefined && this.repositoryCache.until > now) return this.repositoryCache.locations;
-    if (this.repositoryLoading !== undefined) return this.repositoryLoading;
-    const generation = this.repositoryGeneration;
-    const load = (async () => {
-      const rows = await this.repositories.find({ order: { priority: 'ASC', id: 'ASC' } });
-      const locations = rows.map((r) => r.location);
-      if (generation === this.repositoryGeneration) this.repositoryCache = { locations, until: now + this.cacheMs };
-      return locations;
-    })().finally(() => {
-      if (this.repositoryLoading === load) this.repositoryLoading = undefined;
-    });
-    this.repositoryLoading = load;
-    return load;
+    return this.repositoryReads.read('locations', async () => (await this.repositories.find({ order: { priority: 'ASC', id: 'ASC' } })).map((r) => r.location));
   }
 }
 
