@@ -208,26 +208,24 @@ describe('poll loops park on a running request instead of polling it', function 
     expect((await loopState(id))?.data).to.deep.equal({ iteration: 3, inBody: false });
   });
 
-  it('counts a read through bpel:getVariableData as a read: a loop that counts that way does not park', async () => {
-    const counting = "\n        <bpel:assign><bpel:copy><bpel:from>bpel:getVariableData('n') + 1</bpel:from><bpel:to variable=\"n\"/></bpel:copy></bpel:assign>";
-    const id = await server.app.workflow.start(await deploy(server, monitorPlan('CountingByName', 'mq', counting, "not(starts-with($status, 'COMPLETED')) and $n &lt; 4")), undefined, 'tester');
-    await runningRequest('mq');
+  /** Runs a monitoring loop that counts its iterations with `increment` up to 4 and checks that it ran all four, parking none. */
+  async function countsEveryIteration(name: string, component: string, increment: string): Promise<void> {
+    const counting = `\n        <bpel:assign><bpel:copy><bpel:from>${increment}</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>`;
+    const id = await server.app.workflow.start(await deploy(server, monitorPlan(name, component, counting, "not(starts-with($status, 'COMPLETED')) and $n &lt; 4")), undefined, 'tester');
+    await runningRequest(component);
     await pollUntil(id, 4);
     const view = await finished(server, id);
     expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
     expect((await polls(id)).map((p) => p.iteration)).to.deep.equal([1, 2, 3, 4]);
     expect((await loopState(id))?.data).to.deep.equal({ iteration: 4, inBody: false });
+  }
+
+  it('counts a read through bpel:getVariableData as a read: a loop that counts that way does not park', async () => {
+    await countsEveryIteration('CountingByName', 'mq', "bpel:getVariableData('n') + 1");
   });
 
   it('a loop whose iterations change a variable runs every iteration', async () => {
-    const counting = '\n        <bpel:assign><bpel:copy><bpel:from>$n + 1</bpel:from><bpel:to variable="n"/></bpel:copy></bpel:assign>';
-    const id = await server.app.workflow.start(await deploy(server, monitorPlan('Counting', 'web', counting, "not(starts-with($status, 'COMPLETED')) and $n &lt; 4")), undefined, 'tester');
-    await runningRequest('web');
-    await pollUntil(id, 4);
-    const view = await finished(server, id);
-    expect(view.status, JSON.stringify(view.fault)).to.equal('COMPLETED');
-    expect((await polls(id)).map((p) => p.iteration)).to.deep.equal([1, 2, 3, 4]);
-    expect((await loopState(id))?.data).to.deep.equal({ iteration: 4, inBody: false });
+    await countsEveryIteration('Counting', 'web', '$n + 1');
   });
 
   it('cancelling a parked instance ends it TERMINATED with the iterations it parked counted', async () => {
